@@ -1,0 +1,31 @@
+"""The Exchange Management Shell language of labsim: what you type is what you'd type in EMS.
+
+Pure (standard library, ``labsim.model``, ``labsim.errors``; ``labsim.pki`` only inside the
+certificate cmdlets): the tokenizer/parser (``tokens``, ``parser``), parameter types and binding
+(``conversions``, ``binding``), the cmdlet catalog as data (``catalog``, ``cmdlets``), output in
+Format-List / Format-Table layout (``format``, ``views``), and the :class:`Shell` that runs a
+block of lines against a :class:`ShellHost` (the running lab, or a fake in tests).
+"""
+
+from __future__ import annotations
+
+from labsim.ems.catalog import Arguments, Catalog, CmdletContext, CmdletSpec, ParameterSpec
+from labsim.ems.cmdlets import default_catalog
+from labsim.ems.host import ShellHost
+from labsim.ems.parser import CommandCall, Pipeline, parse
+from labsim.ems.shell import Shell, ShellResult
+
+__all__ = [
+    "Arguments",
+    "Catalog",
+    "CmdletContext",
+    "CmdletSpec",
+    "CommandCall",
+    "ParameterSpec",
+    "Pipeline",
+    "Shell",
+    "ShellHost",
+    "ShellResult",
+    "default_catalog",
+    "parse",
+]

@@ -1,0 +1,34 @@
+"""The cmdlets labsim implements, one module per noun group; :func:`default_catalog` joins them.
+
+To add a cmdlet: write its body ``(ctx, args) -> objects`` and a :class:`CmdletSpec` in a module
+here, list the module's ``SPECS`` below (or call ``catalog.register(spec)`` on a catalog of your
+own and pass it to :class:`labsim.ems.shell.Shell`).
+"""
+
+from __future__ import annotations
+
+from labsim.ems.catalog import Catalog
+from labsim.ems.cmdlets import (
+    certificates,
+    directory,
+    formatting,
+    mail,
+    receive_connector,
+    send_connector,
+    transport_config,
+)
+
+
+def default_catalog() -> Catalog:
+    """A catalog holding every cmdlet labsim implements."""
+    return Catalog(
+        (
+            *transport_config.SPECS,
+            *send_connector.SPECS,
+            *receive_connector.SPECS,
+            *certificates.SPECS,
+            *mail.SPECS,
+            *directory.SPECS,
+            *formatting.SPECS,
+        )
+    )

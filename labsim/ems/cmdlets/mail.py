@@ -1,0 +1,141 @@
+"""Send-MailMessage, Get-Queue, Get-Message and Retry-Queue (reference §9).
+
+The shell only asks: the host submits messages and owns the queues (labsim.engine), so these
+cmdlets convert parameters, filter by identity, and pass on the host's answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from labsim.ems.catalog import Arguments, CmdletContext, CmdletSpec, ParameterSpec
+from labsim.ems.cmdlets.common import identity_matches, identity_of, not_found
+from labsim.ems.conversions import STRING, STRING_LIST, SWITCH
+from labsim.ems.messages import cmdlet_error
+
+_ADDRESS = re.compile(r"^(?:[^<>]*<)?\s*([^\s<>@]+@[^\s<>@]+)\s*>?$")
+
+
+def _addresses(ctx: CmdletContext, args: Arguments, parameter: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for raw in args.items(parameter):
+        text = str(raw).strip()
+        match = _ADDRESS.match(text)
+        if match is None:
+            raise cmdlet_error(
+                ctx.cmdlet,
+                f"Cannot validate argument on parameter '{parameter}'. The specified string "
+                f"'{text}' is not in the form required for an e-mail address, e.g. "
+                "ben@treyresearch.net.",
+                "ParameterBindingValidationException",
+            )
+        out.append(match.group(1))
+    return tuple(out)
+
+
+def send_mail_message(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Send-MailMessage: submit a message from the shell's organization (prints nothing)."""
+    sender = _addresses(ctx, args, "From")
+    if len(sender) != 1:
+        raise ctx.error("The -From parameter takes exactly one address.")
+    to = _addresses(ctx, args, "To")
+    if not to:
+        raise ctx.error("The -To parameter needs at least one address.")
+    ctx.host.submit_message(
+        ctx.organization_name,
+        mail_from=sender[0],
+        to=to,
+        cc=_addresses(ctx, args, "Cc"),
+        bcc=_addresses(ctx, args, "Bcc"),
+        subject=args.text("Subject") or "",
+        body=args.text("Body") or "",
+        smtp_server=args.text("SmtpServer"),
+    )
+    return []
+
+
+def _local_part(identity: str) -> str:
+    return identity.split("\\", 1)[1] if "\\" in identity else identity
+
+
+def get_queue(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Get-Queue [[-Identity] SERVER\\queue] [-Server s]: queues of a server (or every one)."""
+    identity = args.text("Identity")
+    server = args.text("Server")
+    if server is None and identity is not None and "\\" in identity:
+        server = identity.split("\\", 1)[0]
+    if server is None:
+        server = ctx.server
+    queues = list(ctx.host.queues(ctx.organization_name, server))
+    if identity is None:
+        return queues
+    found = [
+        q
+        for q in queues
+        if identity_matches(identity, q.identity)
+        or ("\\" not in identity and identity_matches(identity, _local_part(q.identity)))
+    ]
+    if not found and "*" not in identity:
+        raise not_found(ctx, identity, "Run Get-Queue to list the queues.")
+    return found
+
+
+def get_message(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Get-Message [[-Identity] SERVER\\queue\\id] [-Queue SERVER\\queue]: messages in queues."""
+    messages = list(ctx.host.messages(ctx.organization_name, args.text("Queue")))
+    identity = args.text("Identity")
+    if identity is None:
+        return messages
+    found = [m for m in messages if identity_matches(identity, m.identity)]
+    if not found and "*" not in identity:
+        raise not_found(ctx, identity, "Run Get-Message to list the messages.")
+    return found
+
+
+def retry_queue(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Retry-Queue -Identity SERVER\\queue: connect now instead of at NextRetryTime."""
+    ctx.host.retry_queue(ctx.organization_name, args.text("Identity") or "")
+    return []
+
+
+SPECS = (
+    CmdletSpec(
+        "Send-MailMessage",
+        (
+            ParameterSpec("To", STRING_LIST, mandatory=True, position=0),
+            ParameterSpec("Subject", STRING, mandatory=True, position=1, aliases=("sub",)),
+            ParameterSpec("Body", STRING, position=2),
+            ParameterSpec("SmtpServer", STRING, position=3, aliases=("ComputerName",)),
+            ParameterSpec("From", STRING, mandatory=True),
+            ParameterSpec("Cc", STRING_LIST),
+            ParameterSpec("Bcc", STRING_LIST),
+            ParameterSpec("BodyAsHtml", SWITCH, aliases=("BAH",)),
+        ),
+        send_mail_message,
+        synopsis="Submit a message as a mailbox user would.",
+    ),
+    CmdletSpec(
+        "Get-Queue",
+        (ParameterSpec("Identity", STRING, position=0), ParameterSpec("Server", STRING)),
+        get_queue,
+        synopsis="List delivery queues (Identity, DeliveryType, Status, MessageCount, …).",
+    ),
+    CmdletSpec(
+        "Get-Message",
+        (
+            ParameterSpec("Identity", STRING, position=0),
+            ParameterSpec("Queue", STRING),
+        ),
+        get_message,
+        synopsis="List messages in queues.",
+    ),
+    CmdletSpec(
+        "Retry-Queue",
+        (ParameterSpec("Identity", STRING, mandatory=True, position=0),),
+        retry_queue,
+        pipeline=identity_of,
+        synopsis="Retry a queue in Retry status now.",
+    ),
+)
+"""The mail and queue cmdlets."""

@@ -1,0 +1,294 @@
+"""EMS syntax → pipelines of command calls (no knowledge of which cmdlets exist).
+
+Owns the grammar labsim accepts, a subset of PowerShell argument mode:
+
+* statements separated by newlines or ``;``; blank lines and ``#`` comments; a backtick at the end
+  of a line continues it, and so does a trailing ``|`` or ``,``;
+* ``Verb-Noun`` followed by ``-Param value``, ``-Switch``, ``-Param:value`` (``-Param:$false``),
+  and positional values; ``|`` between commands;
+* values: bare words (``treyresearch.net``, ``0.0.0.0:25``, ``Cert:\\LocalMachine\\Root``),
+  single- and double-quoted strings, ``$true`` / ``$false`` / ``$null``, comma lists
+  (``a,b``, ``"a", "b"``), ``@(...)`` / ``(...)`` lists, and hashtables ``@{Add="x"; Remove="y"}``.
+
+Whether ``-Param`` takes the next value depends on the parameter's type, which only the catalog
+knows, so a call keeps its elements in order and binding happens later (``binding.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from labsim.ems.tokens import (
+    DOUBLE_QUOTES,
+    NEWLINES,
+    SINGLE_QUOTES,
+    Position,
+    Scanner,
+    parse_error,
+)
+from labsim.errors import CmdletError
+
+
+@dataclass(frozen=True)
+class HashTable:
+    """A ``@{Key=value; ...}`` literal; keys compare case-insensitively, as in PowerShell."""
+
+    entries: tuple[tuple[str, Value], ...]
+
+    def names(self) -> tuple[str, ...]:
+        """The keys as typed."""
+        return tuple(key for key, _ in self.entries)
+
+    def get(self, key: str) -> Value:
+        """The value of ``key`` (any case), or None."""
+        for name, value in self.entries:
+            if name.lower() == key.lower():
+                return value
+        return None
+
+
+Value: TypeAlias = "str | bool | None | tuple[Value, ...] | HashTable"
+"""An argument value: a string (bare or quoted), a boolean, $null, a list, or a hashtable."""
+
+
+@dataclass(frozen=True)
+class ParameterArgument:
+    """``-Name`` (``has_value`` False), ``-Name:value`` (``colon`` True); the name as typed."""
+
+    name: str
+    value: Value = None
+    has_value: bool = False
+    position: Position = Position(1, 1)
+
+
+@dataclass(frozen=True)
+class PositionalArgument:
+    """A value not introduced by a parameter name (it may still belong to the previous one)."""
+
+    value: Value
+    position: Position = Position(1, 1)
+
+
+Argument: TypeAlias = ParameterArgument | PositionalArgument
+"""One element after the command name."""
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    """One command of a pipeline: its name as typed and its elements in order."""
+
+    name: str
+    arguments: tuple[Argument, ...]
+    position: Position = Position(1, 1)
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Commands joined by ``|``; ``text`` is the statement as typed (for ShellResult.commands)."""
+
+    commands: tuple[CommandCall, ...]
+    text: str
+
+
+_VARIABLES: dict[str, Value] = {"true": True, "false": False, "null": None}
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.scan = Scanner(text)
+        self.last_end = 0
+
+    def error(self, message: str, index: int | None = None) -> CmdletError:
+        return parse_error(message, self.scan.position(index))
+
+    # -- statements ------------------------------------------------------------------------
+
+    def script(self) -> tuple[Pipeline, ...]:
+        pipelines: list[Pipeline] = []
+        scan = self.scan
+        while True:
+            scan.skip_blanks(newlines=True)
+            while scan.peek() == ";":
+                scan.advance()
+                scan.skip_blanks(newlines=True)
+            if scan.at_end():
+                return tuple(pipelines)
+            pipelines.append(self.pipeline())
+
+    def pipeline(self) -> Pipeline:
+        scan = self.scan
+        start = scan.index
+        commands = [self.command()]
+        while True:
+            scan.skip_blanks()
+            if scan.peek() != "|":
+                break
+            scan.advance()
+            # A trailing pipe continues the statement on the next line, as in PowerShell.
+            scan.skip_blanks(newlines=True)
+            if scan.at_end() or scan.peek() in "|;":
+                raise self.error("An empty pipe element is not allowed.")
+            commands.append(self.command())
+        ch = scan.peek()
+        if not (scan.at_end() or ch in NEWLINES or ch == ";"):
+            raise self.error(f"Unexpected token '{ch}' in expression or statement.")
+        # The statement's text ends at its last element: trailing comments are not part of it.
+        text = " ".join(scan.text[start : self.last_end].split())
+        return Pipeline(tuple(commands), text)
+
+    def command(self) -> CommandCall:
+        scan = self.scan
+        scan.skip_blanks()
+        position = scan.position()
+        ch = scan.peek()
+        if ch == "|":
+            raise self.error("An empty pipe element is not allowed.")
+        if ch in SINGLE_QUOTES or ch in DOUBLE_QUOTES or ch in "$@(":
+            raise self.error(
+                "Expressions are not supported here; start the line with a cmdlet name such as "
+                "Get-SendConnector."
+            )
+        name = scan.read_bare_word()
+        self.last_end = scan.index
+        if not name:
+            raise self.error(f"Unexpected token '{ch}' in expression or statement.")
+        arguments: list[Argument] = []
+        while True:
+            scan.skip_blanks()
+            ch = scan.peek()
+            if scan.at_end() or ch in NEWLINES or ch in "|;":
+                break
+            if ch in ")}":
+                raise self.error(f"Unexpected token '{ch}' in expression or statement.")
+            where = scan.position()
+            if scan.at_parameter():
+                param, colon = scan.read_parameter_name()
+                if colon:
+                    scan.skip_blanks()
+                    if scan.at_end() or scan.peek() in NEWLINES or scan.peek() in "|;":
+                        raise self.error(
+                            f"Missing an argument for parameter '{param}' after ':'; "
+                            f"write -{param}:value, e.g. -{param}:$true."
+                        )
+                    arguments.append(ParameterArgument(param, self.value(), True, where))
+                else:
+                    arguments.append(ParameterArgument(param, None, False, where))
+            else:
+                arguments.append(PositionalArgument(self.value(), where))
+            self.last_end = scan.index
+        return CommandCall(name, tuple(arguments), position)
+
+    # -- values ------------------------------------------------------------------------------
+
+    def value(self, extra_end: frozenset[str] = frozenset()) -> Value:
+        scan = self.scan
+        items = [self.primary(extra_end)]
+        while True:
+            save = scan.index
+            scan.skip_blanks()
+            if scan.peek() != ",":
+                scan.index = save
+                break
+            scan.advance()
+            scan.skip_blanks(newlines=True)
+            if scan.at_end() or scan.peek() in "|;)}":
+                raise self.error("Missing expression after ','.")
+            items.append(self.primary(extra_end))
+        return items[0] if len(items) == 1 else tuple(items)
+
+    def primary(self, extra_end: frozenset[str] = frozenset()) -> Value:
+        scan = self.scan
+        ch = scan.peek()
+        if ch in SINGLE_QUOTES:
+            return scan.read_single_quoted()
+        if ch in DOUBLE_QUOTES:
+            return scan.read_double_quoted()
+        if ch == "$":
+            return self.variable()
+        if ch == "@" and scan.peek(1) == "{":
+            return self.hashtable()
+        if ch == "@" and scan.peek(1) == "(":
+            scan.advance()
+            return self.group()
+        if ch == "(":
+            return self.group()
+        word = scan.read_bare_word(extra_end)
+        if not word:
+            raise self.error(f"Unexpected token '{ch}' in expression or statement.")
+        return word
+
+    def variable(self) -> Value:
+        scan = self.scan
+        start = scan.index
+        scan.advance()
+        name_chars: list[str] = []
+        while not scan.at_end() and (scan.peek().isalnum() or scan.peek() in "_:"):
+            name_chars.append(scan.peek())
+            scan.advance()
+        name = "".join(name_chars)
+        if name.lower() in _VARIABLES:
+            return _VARIABLES[name.lower()]
+        raise self.error(
+            f"The variable '${name}' cannot be used: labsim's shell knows only $true, $false and "
+            "$null. Type the value itself instead.",
+            start,
+        )
+
+    def group(self) -> Value:
+        """``(a, b)`` or ``@(a, b)`` (cursor on the parenthesis): a list of values."""
+        scan = self.scan
+        start = scan.index
+        scan.advance()
+        items: list[Value] = []
+        while True:
+            scan.skip_blanks(newlines=True)
+            if scan.at_end():
+                raise self.error("Missing closing ')' in expression.", start)
+            if scan.peek() == ")":
+                scan.advance()
+                break
+            if scan.peek() == ",":
+                scan.advance()
+                continue
+            got = self.value()
+            items.extend(got if isinstance(got, tuple) else (got,))
+        return tuple(items)
+
+    def hashtable(self) -> HashTable:
+        scan = self.scan
+        start = scan.index
+        scan.advance(2)
+        entries: list[tuple[str, Value]] = []
+        while True:
+            scan.skip_blanks(newlines=True)
+            while scan.peek() == ";":
+                scan.advance()
+                scan.skip_blanks(newlines=True)
+            if scan.at_end():
+                raise self.error("The hash literal was incomplete.", start)
+            if scan.peek() == "}":
+                scan.advance()
+                return HashTable(tuple(entries))
+            key_start = scan.index
+            key = self.primary(frozenset("="))
+            if not isinstance(key, str):
+                raise self.error(
+                    "A hash literal key must be a name such as Add or Remove.", key_start
+                )
+            scan.skip_blanks()
+            if scan.peek() != "=":
+                raise self.error("Missing '=' operator after key in hash literal.")
+            scan.advance()
+            scan.skip_blanks(newlines=True)
+            if scan.at_end() or scan.peek() in ";}":
+                raise self.error("Missing statement after '=' in hash literal.")
+            entries.append((key, self.value()))
+            scan.skip_blanks()
+            if not (scan.at_end() or scan.peek() in NEWLINES or scan.peek() in ";}"):
+                raise self.error("The hash literal was incomplete.", start)
+
+
+def parse(text: str) -> tuple[Pipeline, ...]:
+    """Parse a block of shell lines into pipelines; raises CmdletError (ParseException) on bad syntax."""
+    return _Parser(text).script()

@@ -1,0 +1,403 @@
+"""How each kind of object looks in EMS: its properties in Exchange's order and its default view.
+
+Owns :class:`View` and the registry :func:`view_for`. A view lists the properties Format-List
+shows (Exchange's names, in the order labsim prints them), the columns of the default table,
+and whether the object's default is a table (connectors, queues, certificates) or a list
+(Get-TransportConfig). Properties labsim does not model show Exchange's default value, so that a
+``| FL`` looks complete. The functions that render a group of objects (default view, Format-List,
+Format-Table with property patterns and wildcards) are here too.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from labsim.ems.format import display, format_list, format_table
+from labsim.ems.outputs import ReceiveConnectorOutput, RootCertificate, ServerCertificate
+from labsim.model.connectors import SendConnector, format_flags
+from labsim.model.mail import MessageView, QueueView
+from labsim.model.organization import AcceptedDomain, Mailbox
+from labsim.model.transport import TransportConfig
+from labsim.model.values import ByteSize
+
+Getter = Callable[[Any], object]
+
+
+@dataclass(frozen=True)
+class View:
+    """Properties (Format-List order), default table columns, default kind, optional header."""
+
+    properties: tuple[tuple[str, Getter], ...]
+    table: tuple[str, ...]
+    default: str = "table"
+    right_aligned: frozenset[str] = frozenset()
+    header: str | None = None
+
+    def names(self) -> tuple[str, ...]:
+        """Property names in order."""
+        return tuple(name for name, _ in self.properties)
+
+    def value(self, obj: object, name: str) -> str:
+        """The display text of property ``name`` of ``obj``."""
+        for prop, getter in self.properties:
+            if prop == name:
+                return display(getter(obj))
+        return ""
+
+    def select(self, patterns: Sequence[str] | None, *, table: bool) -> tuple[str, ...]:
+        """Property names matching ``patterns`` (wildcards, any case), pattern order first.
+
+        Without patterns: all properties for a list, the default columns for a table. A name
+        that matches nothing is left out, as PowerShell does.
+        """
+        if not patterns:
+            return self.table if table else self.names()
+        chosen: list[str] = []
+        for pattern in patterns:
+            for name in self.names():
+                if fnmatch.fnmatchcase(name.lower(), pattern.lower()) and name not in chosen:
+                    chosen.append(name)
+        return tuple(chosen)
+
+
+def _services_flags(services: frozenset[str]) -> str:
+    # Exchange 2013 prints Services in the table as one letter per position (IMAP, POP, UM, IIS,
+    # SMTP, UM call router), a dot when the service is not enabled: e.g. "IP.WS.".
+    letters = (
+        ("IMAP", "I"),
+        ("POP", "P"),
+        ("UM", "U"),
+        ("IIS", "W"),
+        ("SMTP", "S"),
+        ("UMCallRouter", "C"),
+    )
+    return "".join(letter if name in services else "." for name, letter in letters)
+
+
+_SEND_CONNECTOR = View(
+    properties=(
+        ("AddressSpaces", lambda c: tuple(str(a) for a in c.address_spaces)),
+        ("AuthenticationCredential", lambda c: None),
+        ("CloudServicesMailEnabled", lambda c: False),
+        ("Comment", lambda c: c.comment),
+        ("ConnectedDomains", lambda c: ()),
+        ("ConnectionInactivityTimeOut", lambda c: timedelta(minutes=10)),
+        ("DNSRoutingEnabled", lambda c: c.dns_routing_enabled),
+        ("DomainSecureEnabled", lambda c: c.domain_secure_enabled),
+        ("Enabled", lambda c: c.enabled),
+        ("ErrorPolicies", lambda c: "Default"),
+        ("ForceHELO", lambda c: c.force_helo),
+        ("Fqdn", lambda c: c.fqdn),
+        ("FrontendProxyEnabled", lambda c: c.frontend_proxy_enabled),
+        ("HomeMTA", lambda c: "Microsoft MTA"),
+        ("Identity", lambda c: c.identity),
+        ("IgnoreSTARTTLS", lambda c: c.ignore_starttls),
+        ("IsScopedConnector", lambda c: False),
+        ("IsSmtpConnector", lambda c: True),
+        ("MaxMessageSize", lambda c: c.max_message_size),
+        ("Name", lambda c: c.name),
+        ("Port", lambda c: c.port),
+        ("ProtocolLoggingLevel", lambda c: c.protocol_logging_level),
+        ("RequireOorg", lambda c: False),
+        ("RequireTLS", lambda c: c.require_tls),
+        ("SmartHostAuthMechanism", lambda c: "None"),
+        ("SmartHosts", lambda c: c.smart_hosts),
+        ("SmartHostsString", lambda c: ",".join(c.smart_hosts)),
+        ("SourceIPAddress", lambda c: "0.0.0.0"),
+        ("SourceTransportServers", lambda c: c.source_transport_servers),
+        ("TlsAuthLevel", lambda c: c.tls_auth_level),
+        ("TlsCertificateName", lambda c: c.tls_certificate_name),
+        ("TlsDomain", lambda c: c.tls_domain),
+        ("UseExternalDNSServersEnabled", lambda c: False),
+        ("Guid", lambda c: c.guid),
+    ),
+    table=("Identity", "AddressSpaces", "Enabled"),
+)
+
+_RECEIVE_CONNECTOR = View(
+    properties=(
+        ("AuthMechanism", lambda o: format_flags(o.connector.auth_mechanism)),
+        ("Banner", lambda o: o.connector.banner),
+        ("BinaryMimeEnabled", lambda o: True),
+        ("Bindings", lambda o: tuple(str(b) for b in o.connector.bindings)),
+        ("ChunkingEnabled", lambda o: True),
+        ("Comment", lambda o: o.connector.comment),
+        ("DomainSecureEnabled", lambda o: o.connector.domain_secure_enabled),
+        ("EnableAuthGSSAPI", lambda o: False),
+        ("Enabled", lambda o: o.connector.enabled),
+        ("EnhancedStatusCodesEnabled", lambda o: True),
+        ("Fqdn", lambda o: o.connector.fqdn or o.server_fqdn),
+        ("Identity", lambda o: o.identity),
+        ("MaxMessageSize", lambda o: o.connector.max_message_size),
+        ("MaxRecipientsPerMessage", lambda o: o.connector.max_recipients_per_message),
+        ("Name", lambda o: o.connector.name),
+        ("PermissionGroups", lambda o: format_flags(o.connector.permission_groups)),
+        ("ProtocolLoggingLevel", lambda o: o.connector.protocol_logging_level),
+        ("RemoteIPRanges", lambda o: tuple(str(r) for r in o.connector.remote_ip_ranges)),
+        ("RequireEHLODomain", lambda o: o.connector.require_ehlo_domain),
+        ("RequireTLS", lambda o: o.connector.require_tls),
+        ("Server", lambda o: o.connector.server),
+        ("TlsCertificateName", lambda o: o.connector.tls_certificate_name),
+        ("TransportRole", lambda o: o.connector.transport_role),
+        ("Guid", lambda o: o.connector.guid),
+    ),
+    table=("Identity", "Bindings", "Enabled"),
+)
+
+_TRANSPORT_CONFIG = View(
+    properties=(
+        ("AddressBookPolicyRoutingEnabled", lambda t: False),
+        ("ClearCategories", lambda t: True),
+        ("ConvertDisclaimerWrapperToEml", lambda t: False),
+        ("DSNConversionMode", lambda t: "UseExchangeDSNs"),
+        ("ExternalDelayDsnEnabled", lambda t: t.external_delay_dsn_enabled),
+        ("ExternalDsnDefaultLanguage", lambda t: None),
+        ("ExternalDsnLanguageDetectionEnabled", lambda t: True),
+        ("ExternalDsnMaxMessageAttachSize", lambda t: ByteSize.mb(10)),
+        ("ExternalDsnReportingAuthority", lambda t: t.external_dsn_reporting_authority),
+        ("ExternalDsnSendHtml", lambda t: True),
+        ("ExternalPostmasterAddress", lambda t: None),
+        ("GenerateCopyOfDSNFor", lambda t: t.generate_copy_of_dsn_for),
+        ("InternalDelayDsnEnabled", lambda t: t.internal_delay_dsn_enabled),
+        ("InternalDsnDefaultLanguage", lambda t: None),
+        ("InternalDsnLanguageDetectionEnabled", lambda t: True),
+        ("InternalDsnMaxMessageAttachSize", lambda t: ByteSize.mb(10)),
+        ("InternalDsnReportingAuthority", lambda t: None),
+        ("InternalDsnSendHtml", lambda t: True),
+        ("InternalSMTPServers", lambda t: t.internal_smtp_servers),
+        ("JournalingReportNdrTo", lambda t: "<>"),
+        ("MaxDumpsterSizePerDatabase", lambda t: ByteSize.mb(18)),
+        ("MaxDumpsterTime", lambda t: timedelta(days=7)),
+        ("MaxReceiveSize", lambda t: t.max_receive_size),
+        ("MaxRecipientEnvelopeLimit", lambda t: t.max_recipient_envelope_limit),
+        ("MaxSendSize", lambda t: t.max_send_size),
+        ("SafetyNetHoldTime", lambda t: timedelta(days=2)),
+        ("ShadowHeartbeatFrequency", lambda t: timedelta(minutes=2)),
+        ("ShadowMessageAutoDiscardInterval", lambda t: timedelta(days=2)),
+        ("ShadowRedundancyEnabled", lambda t: True),
+        ("ShadowResubmitTimeSpan", lambda t: timedelta(hours=3)),
+        ("TLSReceiveDomainSecureList", lambda t: t.tls_receive_domain_secure_list),
+        ("TLSSendDomainSecureList", lambda t: t.tls_send_domain_secure_list),
+        ("VerifySecureSubmitEnabled", lambda t: False),
+        ("Xexch50Enabled", lambda t: True),
+        ("Name", lambda t: "Transport Settings"),
+        ("Identity", lambda t: "Transport Settings"),
+    ),
+    table=("Name",),
+    default="list",
+)
+
+
+def _key_size(c: ServerCertificate) -> int:
+    return int(getattr(c.certificate.certificate.public_key(), "key_size", 0))
+
+
+_EXCHANGE_CERTIFICATE = View(
+    properties=(
+        (
+            "AccessRules",
+            lambda c: (
+                (
+                    "System.Security.AccessControl.CryptoKeyAccessRule",
+                    "System.Security.AccessControl.CryptoKeyAccessRule",
+                )
+                if c.certificate.has_private_key
+                else ()
+            ),
+        ),
+        ("CertificateDomains", lambda c: c.certificate.certificate_domains),
+        ("HasPrivateKey", lambda c: c.certificate.has_private_key),
+        ("IsSelfSigned", lambda c: c.certificate.is_self_signed),
+        ("Issuer", lambda c: c.certificate.issuer),
+        ("NotAfter", lambda c: c.certificate.not_after),
+        ("NotBefore", lambda c: c.certificate.not_before),
+        ("PublicKeySize", _key_size),
+        ("SerialNumber", lambda c: c.certificate.serial_number),
+        ("Services", lambda c: c.certificate.services_display),
+        ("Status", lambda c: c.status),
+        ("Subject", lambda c: c.certificate.subject),
+        ("Thumbprint", lambda c: c.certificate.thumbprint),
+        ("FriendlyName", lambda c: c.certificate.friendly_name),
+        ("Identity", lambda c: c.identity),
+    ),
+    table=("Thumbprint", "Services", "Subject"),
+)
+
+# The table column shows the letter flags, the list shows the names.
+_CERTIFICATE_TABLE = View(
+    properties=(
+        ("Thumbprint", lambda c: c.certificate.thumbprint),
+        ("Services", lambda c: _services_flags(c.certificate.services)),
+        ("Subject", lambda c: c.certificate.subject),
+    ),
+    table=("Thumbprint", "Services", "Subject"),
+)
+
+_ROOT_CERTIFICATE = View(
+    properties=(
+        ("Subject", lambda r: r.subject),
+        ("Issuer", lambda r: r.issuer),
+        ("Thumbprint", lambda r: r.thumbprint),
+        ("FriendlyName", lambda r: None),
+        ("NotBefore", lambda r: r.not_before),
+        ("NotAfter", lambda r: r.not_after),
+        ("SerialNumber", lambda r: r.serial_number),
+    ),
+    table=("Thumbprint", "Subject"),
+    header="   PSParentPath: Microsoft.PowerShell.Security\\Certificate::LocalMachine\\Root",
+)
+
+_QUEUE = View(
+    properties=(
+        ("DeliveryType", lambda q: q.delivery_type),
+        ("NextHopDomain", lambda q: q.next_hop_domain),
+        ("TlsDomain", lambda q: q.tls_domain),
+        ("NextHopConnector", lambda q: q.next_hop_connector),
+        ("Status", lambda q: q.status),
+        ("MessageCount", lambda q: q.message_count),
+        ("LastError", lambda q: q.last_error),
+        ("RetryCount", lambda q: q.retry_count),
+        ("LastRetryTime", lambda q: q.last_retry_time),
+        ("NextRetryTime", lambda q: q.next_retry_time),
+        ("FirstRetryTime", lambda q: q.first_retry_time),
+        ("DeferredMessageCount", lambda q: q.deferred_message_count),
+        ("IncomingRate", lambda q: 0),
+        ("OutgoingRate", lambda q: 0),
+        ("Velocity", lambda q: 0),
+        ("NextHopCategory", lambda q: q.next_hop_category),
+        ("RiskLevel", lambda q: "Normal"),
+        ("OutboundIPPool", lambda q: 0),
+        ("Identity", lambda q: q.identity),
+    ),
+    table=(
+        "Identity",
+        "DeliveryType",
+        "Status",
+        "MessageCount",
+        "Velocity",
+        "RiskLevel",
+        "OutboundIPPool",
+        "NextHopDomain",
+    ),
+    right_aligned=frozenset({"MessageCount", "Velocity", "OutboundIPPool", "RetryCount"}),
+)
+
+_MESSAGE = View(
+    properties=(
+        ("Subject", lambda m: m.subject),
+        ("InternetMessageId", lambda m: m.message_id),
+        ("FromAddress", lambda m: m.from_address),
+        ("Status", lambda m: m.status),
+        ("Size", lambda m: ByteSize(m.size)),
+        ("DateReceived", lambda m: m.date_received),
+        ("ExpirationTime", lambda m: m.expiration_time),
+        ("LastError", lambda m: m.last_error),
+        ("RetryCount", lambda m: m.retry_count),
+        ("Recipients", lambda m: m.recipients),
+        ("Queue", lambda m: m.queue),
+        ("Identity", lambda m: m.identity),
+    ),
+    table=("Identity", "FromAddress", "Status", "Queue", "Subject"),
+    right_aligned=frozenset({"RetryCount"}),
+)
+
+_ACCEPTED_DOMAIN = View(
+    properties=(
+        ("DomainName", lambda d: d.domain_name),
+        ("DomainType", lambda d: "Authoritative"),
+        ("Default", lambda d: d.default),
+        ("Name", lambda d: d.domain_name),
+        ("Identity", lambda d: d.domain_name),
+    ),
+    table=("Name", "DomainName", "DomainType", "Default"),
+)
+
+_MAILBOX = View(
+    properties=(
+        ("Alias", lambda m: m.alias),
+        ("DisplayName", lambda m: m.display_name),
+        ("Name", lambda m: m.display_name),
+        ("PrimarySmtpAddress", lambda m: m.primary_smtp_address),
+        ("EmailAddresses", lambda m: (f"SMTP:{m.primary_smtp_address}",)),
+        ("ProhibitSendQuota", lambda m: "Unlimited"),
+        ("Identity", lambda m: m.display_name),
+    ),
+    table=("Name", "Alias", "PrimarySmtpAddress", "ProhibitSendQuota"),
+)
+
+_VIEWS: dict[type, View] = {
+    SendConnector: _SEND_CONNECTOR,
+    ReceiveConnectorOutput: _RECEIVE_CONNECTOR,
+    TransportConfig: _TRANSPORT_CONFIG,
+    ServerCertificate: _EXCHANGE_CERTIFICATE,
+    RootCertificate: _ROOT_CERTIFICATE,
+    QueueView: _QUEUE,
+    MessageView: _MESSAGE,
+    AcceptedDomain: _ACCEPTED_DOMAIN,
+    Mailbox: _MAILBOX,
+}
+
+
+def view_for(obj: object) -> View | None:
+    """The view of ``obj``'s type, or None (the object then prints as its text)."""
+    return _VIEWS.get(type(obj))
+
+
+def _groups(objects: Sequence[object]) -> list[list[object]]:
+    # PowerShell starts a new table whenever the type of the object changes.
+    groups: list[list[object]] = []
+    for obj in objects:
+        if groups and type(groups[-1][0]) is type(obj):
+            groups[-1].append(obj)
+        else:
+            groups.append([obj])
+    return groups
+
+
+def render_list(objects: Sequence[object], patterns: Sequence[str] | None = None) -> str:
+    """Format-List of ``objects`` (all properties, or those matching ``patterns``)."""
+    parts: list[str] = []
+    for group in _groups(objects):
+        view = view_for(group[0])
+        if view is None:
+            parts.append("\n".join(display(o) for o in group))
+            continue
+        names = view.select(patterns, table=False)
+        body = format_list([[(n, view.value(o, n)) for n in names] for o in group])
+        parts.append(f"{view.header}\n\n{body}" if view.header else body)
+    return "\n\n".join(p for p in parts if p)
+
+
+def render_table(objects: Sequence[object], patterns: Sequence[str] | None = None) -> str:
+    """Format-Table of ``objects`` (default columns, or those matching ``patterns``)."""
+    parts: list[str] = []
+    for group in _groups(objects):
+        view = view_for(group[0])
+        if view is None:
+            parts.append("\n".join(display(o) for o in group))
+            continue
+        # Certificates show Services as letter flags in a table, by name in a list.
+        source = _CERTIFICATE_TABLE if view is _EXCHANGE_CERTIFICATE else view
+        names = view.select(patterns, table=True)
+        rows = [
+            [(source if n in source.names() else view).value(o, n) for n in names] for o in group
+        ]
+        body = format_table(names, rows, view.right_aligned)
+        parts.append(f"{view.header}\n\n{body}" if view.header else body)
+    return "\n\n".join(p for p in parts if p)
+
+
+def render_default(objects: Sequence[object]) -> str:
+    """Objects as EMS shows them at the end of a pipeline: each type in its default view."""
+    parts: list[str] = []
+    for group in _groups(objects):
+        view = view_for(group[0])
+        if view is not None and view.default == "list":
+            parts.append(render_list(group))
+        else:
+            parts.append(render_table(group))
+    return "\n\n".join(p for p in parts if p)

@@ -1,0 +1,48 @@
+"""What the lab is busy with, so drivers can run it "until idle" instead of waiting on time.
+
+Every open SMTP session, connection attempt, DNS lookup and delivery attempt holds a token
+from :class:`Activity` until it ends. The lab is idle when no token is held and no lab-clock
+timer is due (contract: "no SMTP session open and no queued message due at the current time").
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class Activity:
+    """A set of named busy tokens."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[int, str] = {}
+        self._ids = itertools.count(1)
+
+    def begin(self, what: str) -> int:
+        """Mark the lab busy with ``what``; return the token to pass to :meth:`end`."""
+        token = next(self._ids)
+        self._tokens[token] = what
+        return token
+
+    def end(self, token: int) -> None:
+        """Release a token (idempotent)."""
+        self._tokens.pop(token, None)
+
+    @contextmanager
+    def busy(self, what: str) -> Iterator[None]:
+        """Hold a token for the duration of a synchronous block."""
+        token = self.begin(what)
+        try:
+            yield
+        finally:
+            self.end(token)
+
+    @property
+    def idle(self) -> bool:
+        """No token is held."""
+        return not self._tokens
+
+    def describe(self) -> str:
+        """What is still busy, for the stuck-lab error."""
+        return ", ".join(sorted(set(self._tokens.values()))) or "nothing"

@@ -1,0 +1,151 @@
+"""Front End Transport on a Client Access server: a stateless proxy that never queues (§2).
+
+Inbound (Default Frontend, Partner connectors): after the receive checks, each RCPT opens (once)
+and uses a proxy session to a Mailbox server's ``Default`` connector (port 2525); the Mailbox
+server's replies are relayed to the sender, so the CAS answers 250 to the message only once the
+Mailbox server has accepted it. Outbound (Outbound Proxy Frontend, port 717): a Mailbox server
+relays for a FrontendProxyEnabled send connector; the CAS routes the recipient domain through
+that connector, opens the Internet session from its own address with its own certificate, and
+relays the remote server's replies back (decision D2: no sender-side Domain Security checks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.internet.defer import inlineCallbacks
+
+from labsim.engine.outbound import (
+    Established,
+    SessionFailure,
+    SessionPlan,
+    connect_failure_reply,
+    open_session,
+    plan_for_connector,
+    plan_internal,
+)
+from labsim.engine.receive import InboundTransaction
+from labsim.engine.world import World
+from labsim.model.enums import SendConnectorUsage
+from labsim.net.dns import Target
+from labsim.policy.headers import apply_send_firewall
+from labsim.policy.routing import recipient_domain, select_send_connector
+from labsim.smtp.reply import Reply
+
+MAILBOX_DEFAULT_PORT = 2525
+NO_MAILBOX_SERVER = Reply(
+    451, "Error communicating with target host. No Mailbox server is available", "4.4.0"
+)
+
+
+@dataclass
+class ProxySession:
+    """The downstream session of one inbound transaction."""
+
+    session: Established
+    usage: SendConnectorUsage | None
+    """The send connector usage whose header firewall applies (outbound proxy), else None."""
+
+
+class FrontendTransport:
+    """Front End Transport of one Client Access server."""
+
+    resolves_recipients = False
+
+    def __init__(self, world: World, server_name: str) -> None:
+        self.world = world
+        self.server_name = server_name
+
+    @inlineCallbacks
+    def on_rcpt(self, tx: InboundTransaction, recipient: str) -> Any:
+        """Open the proxy session on the first RCPT, then relay each RCPT."""
+        if tx.proxy is None:
+            opened = yield self._open(tx, recipient)
+            if isinstance(opened, Reply):
+                return opened
+            tx.proxy = opened
+        proxy: ProxySession = tx.proxy
+        reply: Reply = yield proxy.session.protocol.rcpt(recipient)
+        return reply
+
+    @inlineCallbacks
+    def on_data(self, tx: InboundTransaction) -> Any:
+        """Relay DATA."""
+        proxy: ProxySession = tx.proxy
+        reply: Reply = yield proxy.session.protocol.data()
+        return reply
+
+    @inlineCallbacks
+    def on_message(self, tx: InboundTransaction, content: bytes) -> Any:
+        """Relay the message; the downstream reply is the answer."""
+        proxy: ProxySession = tx.proxy
+        if proxy.usage is not None:
+            content = apply_send_firewall(content, proxy.usage)
+        reply: Reply = yield proxy.session.protocol.message(content)
+        proxy.session.protocol.quit()
+        tx.proxy = None
+        return reply
+
+    def on_reset(self, tx: InboundTransaction) -> None:
+        """Close the proxy session (RSET, QUIT or a lost connection)."""
+        if tx.proxy is not None:
+            tx.proxy.session.protocol.quit()
+            tx.proxy = None
+
+    @inlineCallbacks
+    def _open(self, tx: InboundTransaction, recipient: str) -> Any:
+        org = self.world.organization_of(self.server_name)
+        cas = self.world.server(self.server_name)
+        domain = recipient_domain(recipient)
+        usage: SendConnectorUsage | None = None
+        plan: SessionPlan
+        if org.is_accepted_domain(domain):
+            mailbox_servers = [s for s in org.servers if s.is_mailbox]
+            if not mailbox_servers:
+                return NO_MAILBOX_SERVER
+            targets = [Target(s.fqdn, s.address, 0) for s in mailbox_servers]
+            plan = plan_internal(self.world, cas, MAILBOX_DEFAULT_PORT, domain)
+        else:
+            source = org.server_at(tx.remote_address)
+            decision = select_send_connector(
+                org, domain, source.name if source else self.server_name
+            )
+            self.world.explain(cas.name, "outbound proxy: " + decision.explanation)
+            if decision.connector is None or decision.next_hop is None:
+                return decision.reply or Reply(550, "ROUTING.NoConnectorForAddressType", "5.4.4")
+            connector, hop = decision.connector, decision.next_hop
+            usage = connector.usage
+            plan = plan_for_connector(self.world, cas, connector, hop, via_frontend_proxy=True)
+            self.world.explain(cas.name, plan.policy.explanation if plan.policy else "")
+            if hop.is_dns_routed:
+                targets = yield self.world.dns.resolve_mx(hop.next_hop_domain)
+            else:
+                targets = []
+                for host in hop.smart_hosts:
+                    address = (
+                        host
+                        if host.replace(".", "").isdigit()
+                        else (yield self.world.dns.resolve_a(host))
+                    )
+                    if address:
+                        targets.append(Target(host, address, 0))
+        failure: SessionFailure | None = None
+        for target in targets:
+            result = yield open_session(self.world, plan, target)
+            if isinstance(result, SessionFailure):
+                failure = result
+                continue
+            mail: Reply = yield result.protocol.mail(tx.mail_from or "", _mail_parameters(tx))
+            if not mail.is_positive_completion:
+                result.protocol.quit()
+                return mail
+            return ProxySession(result, usage)
+        if failure is not None:
+            return failure.reply
+        return connect_failure_reply(Target(domain, "", 0), plan.port)
+
+
+def _mail_parameters(tx: InboundTransaction) -> dict[str, str | None]:
+    size = tx.mail_parameters.get("SIZE")
+    return {"SIZE": size} if size else {}

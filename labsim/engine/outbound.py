@@ -1,0 +1,362 @@
+"""Outbound SMTP sessions: connect from a server's own address, EHLO, STARTTLS with the client
+certificate §4.4 selects, judge the server certificate with the policy of §4.2, and run a
+transaction. Used by the Transport service (direct delivery, and the hop to the CAS's Outbound
+Proxy Frontend), and by Front End Transport (proxying to a Mailbox server or to the Internet).
+
+Failures are results (:class:`SessionFailure`), never exceptions: they become a queue's
+LastError or a proxied reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from twisted.internet.defer import inlineCallbacks
+
+from labsim.engine.smtp_client import SmtpClientFactory, SmtpClientProtocol
+from labsim.engine.tls import ClientConnectionCreator, negotiated_description, verify_peer
+from labsim.engine.world import World
+from labsim.logs.protocol_log import NULL_SESSION, ProtocolLogSession, format_endpoint
+from labsim.model.connectors import SendConnector
+from labsim.model.enums import ProtocolLoggingLevel
+from labsim.model.organization import Server
+from labsim.net.dns import Target
+from labsim.pki.certificate import ExchangeCertificate
+from labsim.pki.selection import select_starttls_certificate
+from labsim.pki.validation import PeerCertificate
+from labsim.policy.domain_security import (
+    OutboundAction,
+    OutboundPolicy,
+    OutboundStep,
+    after_ehlo,
+    after_handshake,
+    client_certificate_missing,
+    outbound_policy,
+)
+from labsim.policy.routing import NextHop
+from labsim.smtp.reply import Reply
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """How a server will open sessions for one queue (or one internal hop)."""
+
+    source: Server
+    ehlo_name: str
+    domain: str
+    port: int
+    client_certificate: ExchangeCertificate | None
+    policy: OutboundPolicy | None
+    """None for hops inside the organization: opportunistic TLS, no certificate verdict."""
+    log_connector: str | None
+    """Send connector name for the protocol log when its ProtocolLoggingLevel is Verbose."""
+    refuse: OutboundStep | None = None
+    """Set when the session must fail before connecting (TlsCertificateName not found)."""
+
+
+@dataclass
+class Established:
+    """An open session, ready for MAIL FROM."""
+
+    protocol: SmtpClientProtocol
+    target: Target
+    peer: PeerCertificate | None
+    tls_description: str | None
+    explanation: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SessionFailure:
+    """A session that could not be used; ``reply`` is what LastError shows."""
+
+    reply: Reply
+    target: Target | None
+    explanation: str
+    connected: bool = False
+
+
+@dataclass(frozen=True)
+class TransactionResult:
+    """The outcome of one MAIL transaction: per-recipient replies and the final reply."""
+
+    recipient_replies: dict[str, Reply]
+    final: Reply | None
+    """The reply to the message data; None when no recipient was accepted or MAIL failed."""
+
+    def accepted(self) -> list[str]:
+        """Recipients whose RCPT got 250 and whose message was accepted."""
+        if self.final is None or not self.final.is_positive_completion:
+            return []
+        return [r for r, reply in self.recipient_replies.items() if reply.is_positive_completion]
+
+    def outcome_for(self, recipient: str) -> Reply:
+        """What happened to one recipient."""
+        reply = self.recipient_replies[recipient]
+        if not reply.is_positive_completion:
+            return reply
+        assert self.final is not None
+        return self.final
+
+
+def connect_failure_reply(target: Target, port: int) -> Reply:
+    """Exchange's text when the TCP connection cannot be made (2013, Winsock 10061)."""
+    return Reply(
+        441,
+        'Error encountered while communicating with primary target IP address: "Failed to '
+        'connect. Winsock error code: 10061, Win32 error code: 10061." Attempted failover to '
+        "alternate host, but that did not succeed. Either there are no alternate hosts, or "
+        f"delivery failed to all alternate hosts. The last endpoint attempted was {target.address}:{port}",
+        "4.4.1",
+    )
+
+
+def plan_for_connector(
+    world: World,
+    source: Server,
+    connector: SendConnector,
+    next_hop: NextHop,
+    *,
+    via_frontend_proxy: bool,
+) -> SessionPlan:
+    """The session plan of a send connector on ``source`` (§4.1–§4.4, D2)."""
+    org = world.organization_of(source.name)
+    ehlo = connector.fqdn or source.fqdn
+    store = world.stores[source.name]
+    selection = select_starttls_certificate(
+        store.personal(),
+        fqdn=ehlo,
+        at=world.now(),
+        tls_certificate_name=connector.tls_certificate_name,
+    )
+    refuse = None
+    if connector.tls_certificate_name and selection.certificate is None:
+        refuse = client_certificate_missing(connector.tls_certificate_name)
+    if selection.event is not None:
+        world.explain(source.name, f"client certificate for {ehlo}: {selection.reason}")
+    policy = outbound_policy(
+        org.transport_config, connector, next_hop, via_frontend_proxy=via_frontend_proxy
+    )
+    return SessionPlan(
+        source=source,
+        ehlo_name=ehlo,
+        domain=next_hop.next_hop_domain,
+        port=next_hop.port,
+        client_certificate=selection.certificate,
+        policy=policy,
+        log_connector=connector.name
+        if connector.protocol_logging_level is ProtocolLoggingLevel.VERBOSE
+        else None,
+        refuse=refuse,
+    )
+
+
+def plan_internal(world: World, source: Server, port: int, domain: str) -> SessionPlan:
+    """A hop between two servers of one organization (the implicit intra-org connector)."""
+    selection = select_starttls_certificate(
+        world.stores[source.name].personal(), fqdn=source.fqdn, at=world.now()
+    )
+    return SessionPlan(
+        source=source,
+        ehlo_name=source.fqdn,
+        domain=domain,
+        port=port,
+        client_certificate=selection.certificate,
+        policy=None,
+        log_connector=None,
+    )
+
+
+def _log_session(world: World, plan: SessionPlan, target: Target) -> ProtocolLogSession:
+    if plan.log_connector is None:
+        return NULL_SESSION
+    service = "FrontEnd" if plan.source.is_client_access else "Hub"
+    return ProtocolLogSession.for_send_connector(
+        lambda record: world.protocol_logs.append(
+            record, server=plan.source.name, service=service, direction="send"
+        ),
+        connector=plan.log_connector,
+        session_id=world.new_session_id(),
+        local_endpoint=format_endpoint(plan.source.address, 0),
+        remote_endpoint=format_endpoint(target.address, plan.port),
+    )
+
+
+@inlineCallbacks
+def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
+    """Connect to ``target`` and bring the session to the point of MAIL FROM.
+
+    Returns :class:`Established` or :class:`SessionFailure` (a Deferred, via inlineCallbacks).
+    """
+    if plan.refuse is not None and plan.refuse.reply is not None:
+        world.explain(plan.source.name, plan.refuse.explanation)
+        return SessionFailure(plan.refuse.reply, target, plan.refuse.explanation)
+    token = world.activity.begin(f"outbound session {plan.source.name} -> {target.host}")
+    log = _log_session(world, plan, target)
+    closed: list[bool] = []
+
+    def on_closed() -> None:
+        closed.append(True)
+        world.activity.end(token)
+
+    factory = SmtpClientFactory(lambda: SmtpClientProtocol(log, world.now, on_closed))
+    world.network.connect(plan.source.address, target.address, plan.port, factory)
+    try:
+        proto: SmtpClientProtocol = yield factory.result
+    except Exception:
+        world.activity.end(token)
+        reply = connect_failure_reply(target, plan.port)
+        return SessionFailure(
+            reply, target, f"cannot connect to {target.host} ({target.address}): {reply}"
+        )
+    notes: list[str] = []
+    try:
+        greeting: Reply = yield proto.greeting
+        if greeting.code != 220:
+            proto.quit()
+            return SessionFailure(
+                greeting, target, f"{target.host} greeted with {greeting}", connected=True
+            )
+        ehlo: Reply = yield proto.ehlo(plan.ehlo_name)
+        if not ehlo.is_positive_completion:
+            ehlo = yield proto.helo(plan.ehlo_name)
+            if not ehlo.is_positive_completion:
+                proto.quit()
+                return SessionFailure(
+                    ehlo, target, f"{target.host} refused HELO: {ehlo}", connected=True
+                )
+        offered = "STARTTLS" in proto.session.extensions
+        policy = plan.policy
+        if policy is not None:
+            step = after_ehlo(
+                policy,
+                starttls_offered=offered,
+                connector_name=policy.connector_name,
+                domain=plan.domain,
+            )
+            notes.append(step.explanation)
+            world.explain(plan.source.name, step.explanation)
+            for note in step.log_notes:
+                log.info(world.now(), note.data, note.context)
+            if step.failed:
+                assert step.reply is not None
+                proto.quit()
+                return SessionFailure(step.reply, target, step.explanation, connected=True)
+            start_tls = step.action is OutboundAction.START_TLS
+        else:
+            start_tls = offered
+        peer: PeerCertificate | None = None
+        description: str | None = None
+        if start_tls:
+            ready: Reply = yield proto.starttls()
+            if ready.code != 220:
+                proto.quit()
+                return SessionFailure(
+                    ready, target, f"{target.host} refused STARTTLS: {ready}", connected=True
+                )
+            context = world.tls.client(plan.client_certificate)
+            if plan.client_certificate is not None:
+                cert = plan.client_certificate
+                log.certificate(
+                    world.now(),
+                    "Sending certificate",
+                    thumbprint=cert.thumbprint,
+                    subject=cert.subject,
+                    issuer=cert.issuer,
+                    serial=cert.serial_number,
+                    alternate_names=cert.certificate_domains,
+                )
+            try:
+                yield proto.start_tls(ClientConnectionCreator(context))
+            except Exception as err:  # the handshake failed: the peer or OpenSSL said no
+                text = f"TLS negotiation failed with error {type(err).__name__}"
+                log.info(world.now(), "", text)
+                reply = Reply(
+                    451, f"TLS negotiation failed with error {type(err).__name__}", "4.4.0"
+                )
+                return SessionFailure(reply, target, text, connected=True)
+            connection = proto.transport.getHandle()
+            store = world.stores[plan.source.name]
+            peer = verify_peer(
+                connection,
+                trusted_roots=store.trusted_roots(),
+                at=world.now(),
+                purpose="serverAuth",
+            )
+            description = negotiated_description(connection, server_side=False)
+            log.info(world.now(), "", description)
+            log.certificate(
+                world.now(),
+                "Received certificate",
+                thumbprint=peer.thumbprint if peer.chain else "",
+            )
+            if policy is not None:
+                check = after_handshake(policy, peer, domain=plan.domain, profile=world.profile)
+                notes.append(check.explanation)
+                world.explain(plan.source.name, check.explanation)
+                for note in check.log_notes:
+                    if note.context == "Secure domain certificate" and peer.chain:
+                        log.certificate(
+                            world.now(),
+                            "Secure domain certificate",
+                            thumbprint=peer.thumbprint,
+                            subject=peer.subject,
+                            issuer=peer.issuer,
+                            serial=peer.serial_number,
+                            alternate_names=peer.names,
+                        )
+                    else:
+                        log.info(world.now(), note.data, note.context)
+                if not check.ok:
+                    assert check.reply is not None
+                    proto.quit()
+                    return SessionFailure(check.reply, target, check.explanation, connected=True)
+            ehlo = yield proto.ehlo(plan.ehlo_name)
+            if not ehlo.is_positive_completion:
+                proto.quit()
+                return SessionFailure(
+                    ehlo, target, f"{target.host} refused EHLO after TLS: {ehlo}", connected=True
+                )
+        world.observe(
+            plan.source.name,
+            f"session to {target.host} ({target.address}:{plan.port}): "
+            + (
+                f"TLS, server certificate {peer.subject} [{peer.status.value}]"
+                if peer and peer.chain
+                else "no TLS"
+            ),
+        )
+        return Established(proto, target, peer, description, notes)
+    except Exception as err:
+        if not closed:
+            proto.abort()
+        reply = Reply(421, f"Connection dropped: {err}", "4.4.2")
+        return SessionFailure(
+            reply, target, f"session with {target.host} ended: {err}", connected=True
+        )
+
+
+@inlineCallbacks
+def run_transaction(
+    session: Established, *, mail_from: str, recipients: list[str], content: bytes
+) -> Any:
+    """MAIL, RCPT for each recipient, DATA and the message, on an established session."""
+    proto = session.protocol
+    replies: dict[str, Reply] = {}
+    mail: Reply = yield proto.mail(mail_from, {"SIZE": str(len(content))})
+    if not mail.is_positive_completion:
+        for r in recipients:
+            replies[r] = mail
+        return TransactionResult(replies, None)
+    for r in recipients:
+        replies[r] = yield proto.rcpt(r)
+    if not any(reply.is_positive_completion for reply in replies.values()):
+        yield proto.rset()
+        return TransactionResult(replies, None)
+    ready: Reply = yield proto.data()
+    if ready.code != 354:
+        return TransactionResult(
+            {r: (ready if rep.is_positive_completion else rep) for r, rep in replies.items()}, None
+        )
+    final: Reply = yield proto.message(content)
+    return TransactionResult(replies, final)

@@ -1,0 +1,110 @@
+"""Delivery queues of a Mailbox server's Transport service (reference §4.5, §9).
+
+Plain state holders: which messages wait for which next hop, and the queue's Status, LastError
+and retry bookkeeping. The Transport service decides what happens to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from labsim.model.enums import DeliveryType, MessageStatus, QueueStatus
+from labsim.model.mail import MailItem, MessageView, QueueView
+from labsim.policy.routing import NextHop
+from labsim.smtp.reply import Reply
+
+
+@dataclass
+class QueuedMessage:
+    """A message waiting in a delivery queue, with the recipients still to deliver."""
+
+    item: MailItem
+    recipients: list[str]
+    network_message_id: str
+    expires: datetime
+    status: MessageStatus = MessageStatus.READY
+    last_error: str = ""
+    last_response: Reply | None = None
+    retry_count: int = 0
+    delay_dsn_sent: bool = False
+    timers: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class DeliveryQueue:
+    """One queue: ``SERVER\\NextHopDomain``."""
+
+    server: str
+    number: int
+    next_hop: NextHop | None
+    messages: list[QueuedMessage] = field(default_factory=list)
+    status: QueueStatus = QueueStatus.READY
+    last_error: str = ""
+    last_response: Reply | None = None
+    retry_count: int = 0
+    first_retry_time: datetime | None = None
+    last_retry_time: datetime | None = None
+    next_retry_time: datetime | None = None
+    timer: Any = None
+    unreachable: bool = False
+
+    @property
+    def next_hop_domain(self) -> str:
+        """What Get-Queue shows as NextHopDomain."""
+        return "Unreachable" if self.next_hop is None else self.next_hop.next_hop_domain
+
+    @property
+    def identity(self) -> str:
+        """``SERVER\\NextHopDomain`` (also accepted: ``SERVER\\<number>``)."""
+        return f"{self.server}\\{self.next_hop_domain}"
+
+    def matches(self, identity: str) -> bool:
+        """Whether an identity a user typed names this queue."""
+        key = identity.strip().lower()
+        return key in (
+            self.identity.lower(),
+            f"{self.server}\\{self.number}".lower(),
+            self.next_hop_domain.lower(),
+        )
+
+    def view(self) -> QueueView:
+        """The Get-Queue row."""
+        hop = self.next_hop
+        return QueueView(
+            identity=self.identity,
+            delivery_type=DeliveryType.UNREACHABLE if hop is None else hop.delivery_type,
+            next_hop_domain=self.next_hop_domain,
+            status=self.status,
+            message_count=len(self.messages),
+            last_error=self.last_error,
+            retry_count=self.retry_count,
+            last_retry_time=self.last_retry_time,
+            next_retry_time=self.next_retry_time,
+            first_retry_time=self.first_retry_time,
+            tls_domain=(hop.tls_domain or "") if hop else "",
+            next_hop_connector=hop.connector_name if hop else "",
+            next_hop_category="External",
+            deferred_message_count=0,
+        )
+
+    def message_views(self) -> list[MessageView]:
+        """The Get-Message rows of this queue."""
+        return [
+            MessageView(
+                identity=f"{self.identity}\\{m.item.internal_id}",
+                queue=self.identity,
+                from_address=m.item.mail_from,
+                status=m.status,
+                subject=m.item.subject,
+                size=m.item.size,
+                recipients=tuple(m.recipients),
+                date_received=m.item.received_at,
+                expiration_time=m.expires,
+                last_error=m.last_error or self.last_error,
+                retry_count=m.retry_count,
+                message_id=m.item.message_id,
+            )
+            for m in self.messages
+        ]

@@ -1,0 +1,467 @@
+"""The Twisted adapter of an inbound SMTP session on any simulated server.
+
+It picks the receive connector (§5.1), greets, answers EHLO with what the connector offers,
+switches to TLS on STARTTLS (presenting the certificate §5.2 selects and requesting a client
+certificate), records the client certificate's chain facts at lab time, runs the Domain Security
+check at MAIL FROM (§5.3), the relay and size checks, the header firewall and the
+authentication stamps (§5.4, §10), and hands the transaction to the server's role: the Front End
+Transport proxy on a Client Access server, the Transport service on a Mailbox server. Decisions
+are the pure functions of :mod:`labsim.policy`; this module only moves bytes and writes logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IHandshakeListener
+from twisted.internet.protocol import Protocol as TwistedProtocol
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from labsim.engine.tls import (
+    ServerConnectionCreator,
+    negotiated_description,
+    received_header_tls,
+    verify_peer,
+)
+from labsim.engine.world import World
+from labsim.logs.protocol_log import NULL_SESSION, ProtocolLogSession, format_endpoint
+from labsim.model.connectors import ReceiveConnector
+from labsim.model.enums import AuthAs, AuthMechanism, PermissionGroup, ProtocolLoggingLevel
+from labsim.model.organization import Organization, Server
+from labsim.pki.certificate import ExchangeCertificate
+from labsim.pki.selection import select_starttls_certificate
+from labsim.pki.validation import PeerCertificate
+from labsim.policy.domain_security import check_mail_from, check_recipient, check_size
+from labsim.policy.headers import (
+    AuthMechanismCode,
+    apply_receive_firewall,
+    prepend_raw_header,
+    received_header,
+    stamp_authentication,
+)
+from labsim.policy.permissions import SessionIdentity, format_permissions, permissions_for
+from labsim.policy.receive_selection import choose_receive_connector
+from labsim.policy.routing import recipient_domain
+from labsim.smtp import replies
+from labsim.smtp.events import (
+    CommandRejected,
+    ConnectionClosed,
+    Data,
+    Ehlo,
+    Helo,
+    LineTooLong,
+    MailFrom,
+    MessageReceived,
+    Noop,
+    Quit,
+    RcptTo,
+    Rset,
+    Sentinel,
+    StartTls,
+    TooManyProtocolErrors,
+)
+from labsim.smtp.reply import Reply
+from labsim.smtp.server import ServerSession
+
+
+@dataclass
+class InboundTransaction:
+    """What one inbound session knows, handed to the server role for each step."""
+
+    server: Server
+    organization: Organization
+    connector: ReceiveConnector
+    local_address: str
+    remote_address: str
+    helo_name: str = ""
+    identity: SessionIdentity = SessionIdentity.ANONYMOUS
+    auth_domain: str | None = None
+    tls_description: str | None = None
+    received_tls: str | None = None
+    peer: PeerCertificate | None = None
+    mail_from: str | None = None
+    mail_parameters: dict[str, str | None] = field(default_factory=dict)
+    recipients: list[str] = field(default_factory=list)
+    log: ProtocolLogSession = NULL_SESSION
+    proxy: Any = None
+
+
+class ReceiveRole(Protocol):
+    """What a server role does with an accepted transaction (Front End proxy or Transport)."""
+
+    resolves_recipients: bool
+
+    def on_rcpt(self, tx: InboundTransaction, recipient: str) -> Deferred[Reply] | Reply: ...
+
+    def on_data(self, tx: InboundTransaction) -> Deferred[Reply] | Reply: ...
+
+    def on_message(self, tx: InboundTransaction, content: bytes) -> Deferred[Reply] | Reply: ...
+
+    def on_reset(self, tx: InboundTransaction) -> None: ...
+
+
+def intra_org_identity(
+    organization: Organization, connector: ReceiveConnector, remote_address: str
+) -> SessionIdentity:
+    """ExchangeServer when a server of the same organization connects to a connector that
+    accepts Exchange Server authentication (labsim's stand-in for Kerberos, docs/fidelity.md)."""
+    if (
+        organization.server_at(remote_address) is not None
+        and AuthMechanism.EXCHANGE_SERVER in connector.auth_mechanism
+        and PermissionGroup.EXCHANGE_SERVERS in connector.permission_groups
+    ):
+        return SessionIdentity.EXCHANGE_SERVER
+    return SessionIdentity.ANONYMOUS
+
+
+@implementer(IHandshakeListener)
+class SmtpReceiveProtocol(TwistedProtocol):
+    """One inbound SMTP connection to a simulated server."""
+
+    def __init__(self, world: World, server_name: str, port: int, role: ReceiveRole) -> None:
+        self.world = world
+        self.server_name = server_name
+        self.port = port
+        self.role = role
+        self.session = ServerSession()
+        self.tx: InboundTransaction | None = None
+        self.certificate: ExchangeCertificate | None = None
+        self._token = 0
+        self._busy = False
+        self._closed = False
+
+    # --- connection --------------------------------------------------------------------------
+
+    def connectionMade(self) -> None:  # noqa: N802
+        """Pick the receive connector, log, greet."""
+        self._token = self.world.activity.begin(f"inbound session on {self.server_name}")
+        self.transport.setTcpNoDelay(True)
+        local = self.transport.getHost()
+        remote = self.transport.getPeer()
+        org = self.world.organization_of(self.server_name)
+        server = self.world.server(self.server_name)
+        selection = choose_receive_connector(
+            org.receive_connectors_on(server.name),
+            local_address=local.host,
+            local_port=self.port,
+            remote_address=remote.host,
+        )
+        self.world.explain(server.name, selection.explanation)
+        connector = selection.connector
+        if connector is None:
+            self.transport.loseConnection()
+            return
+        log = NULL_SESSION
+        if connector.protocol_logging_level is ProtocolLoggingLevel.VERBOSE:
+            service = "FrontEnd" if server.is_client_access else "Hub"
+            log = ProtocolLogSession.for_receive_connector(
+                lambda record: self.world.protocol_logs.append(
+                    record, server=server.name, service=service, direction="receive"
+                ),
+                server=server.name,
+                connector=connector.name,
+                session_id=self.world.new_session_id(),
+                local_endpoint=format_endpoint(local.host, self.port),
+                remote_endpoint=format_endpoint(remote.host, remote.port),
+            )
+        identity = intra_org_identity(org, connector, remote.host)
+        self.tx = InboundTransaction(
+            server=server,
+            organization=org,
+            connector=connector,
+            local_address=local.host,
+            remote_address=remote.host,
+            identity=identity,
+            log=log,
+        )
+        now = self.world.now()
+        log.connect(now)
+        log.permissions(now, format_permissions(permissions_for(connector, identity)))
+        fqdn = connector.fqdn or server.fqdn
+        selection_cert = select_starttls_certificate(
+            self.world.stores[server.name].personal(),
+            fqdn=fqdn,
+            at=now,
+            tls_certificate_name=connector.tls_certificate_name,
+        )
+        self.certificate = selection_cert.certificate
+        self._write(
+            self.session.greeting(_banner(connector, fqdn, now)), _banner(connector, fqdn, now)
+        )
+
+    def connectionLost(self, reason: Failure = Failure(ConnectionDone())) -> None:  # noqa: N802, B008
+        """Log the disconnect, release the proxy, mark the lab less busy."""
+        self._closed = True
+        if self.tx is not None:
+            self.role.on_reset(self.tx)
+            self.tx.log.disconnect(self.world.now(), "Remote")
+        self.world.activity.end(self._token)
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        """Feed the core and answer what it surfaces."""
+        self.session.receive_data(data)
+        self._pump()
+
+    def handshakeCompleted(self) -> None:  # noqa: N802
+        """TLS is up: record the client certificate facts at lab time."""
+        tx = self.tx
+        assert tx is not None
+        connection = self.transport.getHandle()
+        now = self.world.now()
+        store = self.world.stores[tx.server.name]
+        tx.peer = verify_peer(
+            connection, trusted_roots=store.trusted_roots(), at=now, purpose="clientAuth"
+        )
+        tx.tls_description = negotiated_description(connection, server_side=True)
+        tx.received_tls = received_header_tls(connection)
+        tx.log.info(now, "", tx.tls_description)
+        if tx.peer.chain:
+            tx.log.certificate(now, "Received certificate", thumbprint=tx.peer.thumbprint)
+        self.world.explain(
+            tx.server.name,
+            f"TLS with {tx.remote_address}: client certificate "
+            + (
+                f"{tx.peer.subject} chain status {tx.peer.status.value}"
+                if tx.peer.chain
+                else "none (EmptyCertificate)"
+            ),
+        )
+
+    # --- the command loop ----------------------------------------------------------------------
+
+    def _write(self, data: bytes, reply: Reply | None = None) -> None:
+        if reply is not None and self.tx is not None:
+            now = self.world.now()
+            # The receive log has one record per reply line, as the wire shows it (§7.3).
+            for line in reply.to_bytes().decode("utf-8").splitlines():
+                self.tx.log.sent(now, line)
+        if not self._closed:
+            self.transport.write(data)
+
+    def _pump(self) -> None:
+        while not self._busy and not self._closed:
+            event = self.session.next_event()
+            if isinstance(event, Sentinel):
+                return
+            if isinstance(event, ConnectionClosed):
+                self.transport.loseConnection()
+                return
+            tx = self.tx
+            assert tx is not None
+            line = getattr(event, "line", None)
+            if line is not None and not isinstance(event, MessageReceived):
+                tx.log.received(self.world.now(), line)
+            if isinstance(event, (CommandRejected, LineTooLong, TooManyProtocolErrors)):
+                reply = event.reply
+                if isinstance(event, LineTooLong):
+                    tx.log.received(self.world.now(), "<line too long>")
+                self._write(self.session.data_to_send(), reply)
+                if isinstance(event, TooManyProtocolErrors):
+                    self.transport.loseConnection()
+                    return
+                continue
+            result = maybeDeferred(self._handle, tx, event)
+            if not result.called:
+                self._busy = True
+                result.addBoth(self._resume, event)
+                return
+            result.addBoth(self._resume, event)
+
+    def _resume(self, outcome: Reply | Failure, event: object) -> None:
+        self._busy = False
+        if isinstance(outcome, Failure):
+            # A bug or a lost downstream: never leave the client hanging.
+            self.world.explain(self.server_name, f"internal error: {outcome.getErrorMessage()}")
+            outcome = Reply(451, "Temporary server error. Please try again later", "4.3.2")
+        if self._closed:
+            return
+        self._write(self.session.respond(outcome), outcome)
+        if isinstance(event, StartTls) and outcome.code == 220:
+            context = self.world.tls.server(self.certificate)
+            self.transport.startTLS(ServerConnectionCreator(context))
+            if self.tx is not None and self.certificate is not None:
+                cert = self.certificate
+                self.tx.log.certificate(
+                    self.world.now(),
+                    "Sending certificate",
+                    thumbprint=cert.thumbprint,
+                    subject=cert.subject,
+                    issuer=cert.issuer,
+                    serial=cert.serial_number,
+                    alternate_names=cert.certificate_domains,
+                )
+        if isinstance(event, Quit):
+            self.transport.loseConnection()
+            return
+        self._pump()
+
+    def _handle(self, tx: InboundTransaction, event: object) -> Deferred[Reply] | Reply:
+        now = self.world.now()
+        connector = tx.connector
+        fqdn = connector.fqdn or tx.server.fqdn
+        if isinstance(event, Ehlo):
+            tx.helo_name = event.domain
+            offer = (
+                AuthMechanism.TLS in connector.auth_mechanism
+                and self.certificate is not None
+                and not self.session.tls_active
+            )
+            return replies.ehlo(
+                fqdn, tx.remote_address, max_size=connector.max_message_size.value, starttls=offer
+            )
+        if isinstance(event, Helo):
+            tx.helo_name = event.domain
+            return replies.helo(fqdn, tx.remote_address)
+        if isinstance(event, StartTls):
+            return replies.STARTTLS_READY
+        if isinstance(event, MailFrom):
+            return self._mail_from(tx, event)
+        if isinstance(event, RcptTo):
+            return self._rcpt_to(tx, event)
+        if isinstance(event, Data):
+            return self.role.on_data(tx)
+        if isinstance(event, MessageReceived):
+            return self._message(tx, event.content)
+        if isinstance(event, Rset):
+            self._reset(tx)
+            return replies.RESETTING
+        if isinstance(event, Noop):
+            return replies.NOOP_OK
+        if isinstance(event, Quit):
+            return replies.CLOSING_CHANNEL
+        self.world.explain(tx.server.name, f"unexpected event {event!r} at {now}")
+        return replies.UNRECOGNIZED_COMMAND
+
+    def _reset(self, tx: InboundTransaction) -> None:
+        tx.mail_from = None
+        tx.recipients = []
+        tx.mail_parameters = {}
+        self.role.on_reset(tx)
+
+    def _mail_from(self, tx: InboundTransaction, event: MailFrom) -> Reply:
+        now = self.world.now()
+        org = self.world.organization(tx.organization.name)
+        tx.organization = org
+        decision = check_mail_from(
+            config=org.transport_config,
+            connector=tx.connector,
+            sender_domain=recipient_domain(event.address) if event.address else "",
+            tls_active=self.session.tls_active,
+            starttls_offered=self.session.starttls_offered or self.session.tls_active,
+            peer=tx.peer,
+            identity=tx.identity,
+            profile=self.world.profile,
+        )
+        self.world.explain(tx.server.name, decision.explanation)
+        for note in decision.log_notes:
+            tx.log.info(now, note.data, note.context)
+        tx.identity = decision.identity
+        tx.auth_domain = decision.auth_domain
+        if decision.reply is not None:
+            self.world.observe(
+                tx.server.name, f"MAIL FROM:<{event.address}> refused: {decision.reply}"
+            )
+            return decision.reply
+        if event.size is not None:
+            too_big = check_size(
+                event.size,
+                tx.connector.max_message_size,
+                org.transport_config.max_receive_size,
+                bypass=_bypasses_size(decision.permissions),
+            )
+            if too_big is not None:
+                return too_big
+        tx.mail_from = event.address
+        tx.mail_parameters = dict(event.parameters)
+        tx.recipients = []
+        return replies.SENDER_OK
+
+    def _rcpt_to(self, tx: InboundTransaction, event: RcptTo) -> Deferred[Reply] | Reply:
+        permissions = permissions_for(tx.connector, tx.identity)
+        refused = check_recipient(
+            tx.organization,
+            recipient=event.address,
+            permissions=permissions,
+            resolve_recipients=self.role.resolves_recipients,
+        )
+        if refused is not None:
+            self.world.explain(tx.server.name, f"RCPT TO:<{event.address}> refused: {refused}")
+            return refused
+        if len(tx.recipients) >= tx.connector.max_recipients_per_message:
+            return replies.TOO_MANY_RECIPIENTS
+        d = maybeDeferred(self.role.on_rcpt, tx, event.address)
+
+        def accepted(reply: Reply) -> Reply:
+            if reply.is_positive_completion:
+                tx.recipients.append(event.address)
+            return reply
+
+        return d.addCallback(accepted)
+
+    def _message(self, tx: InboundTransaction, content: bytes) -> Deferred[Reply] | Reply:
+        now = self.world.now()
+        permissions = permissions_for(tx.connector, tx.identity)
+        too_big = check_size(
+            len(content),
+            tx.connector.max_message_size,
+            tx.organization.transport_config.max_receive_size,
+            bypass=_bypasses_size(permissions),
+        )
+        if too_big is not None:
+            return too_big
+        content = apply_receive_firewall(content, permissions)
+        if tx.identity is not SessionIdentity.EXCHANGE_SERVER:
+            # The first server of the organization that evaluated authentication stamps (D3).
+            if tx.identity is SessionIdentity.PARTNER:
+                content = stamp_authentication(
+                    content,
+                    auth_as=AuthAs.PARTNER,
+                    mechanism=AuthMechanismCode.MUTUAL_TLS,
+                    source_fqdn=tx.server.fqdn,
+                    domain=tx.auth_domain,
+                )
+            else:
+                content = stamp_authentication(
+                    content,
+                    auth_as=AuthAs.ANONYMOUS,
+                    mechanism=AuthMechanismCode.NONE,
+                    source_fqdn=tx.server.fqdn,
+                    domain=None,
+                )
+        content = prepend_raw_header(
+            content,
+            received_header(
+                helo=tx.helo_name or tx.remote_address,
+                client_ip=tx.remote_address,
+                by_fqdn=tx.server.fqdn,
+                server_ip=tx.local_address,
+                tls_description=tx.received_tls,
+                when=now,
+                via="Frontend Transport" if tx.server.is_client_access else None,
+            ),
+        )
+        d = maybeDeferred(self.role.on_message, tx, content)
+
+        def done(reply: Reply) -> Reply:
+            tx.mail_from = None
+            tx.recipients = []
+            return reply
+
+        return d.addCallback(done)
+
+
+def _banner(connector: ReceiveConnector, fqdn: str, now: Any) -> Reply:
+    if connector.banner:
+        text = connector.banner
+        return Reply(220, text[4:] if text.startswith("220 ") else text)
+    return replies.banner(fqdn, now)
+
+
+def _bypasses_size(permissions: frozenset[Any]) -> bool:
+    from labsim.model.enums import Permission
+
+    return Permission.BYPASS_MESSAGE_SIZE_LIMIT in permissions

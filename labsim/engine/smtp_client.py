@@ -1,0 +1,189 @@
+"""The Twisted adapter of an outbound SMTP session: bytes ↔ :class:`labsim.smtp.ClientSession`.
+
+Each command returns a Deferred that fires with the server's :class:`Reply` (pipelining-safe:
+replies are matched to commands in order by the sans-io core). STARTTLS switches the transport
+to TLS and fires when the handshake completes. Every line sent and received goes to the
+session's protocol log (reference §7.3, send side).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IHandshakeListener
+from twisted.internet.protocol import ClientFactory, Protocol
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from labsim.smtp.client import ClientSession
+from labsim.smtp.events import ConnectionClosed, ProtocolViolation, ReplyReceived, UnsolicitedReply
+from labsim.smtp.reply import Reply
+
+
+class SessionEnded(Exception):
+    """The connection closed while a reply was awaited."""
+
+
+def reply_log_text(reply: Reply) -> str:
+    """How the send log shows a reply: one record, extension lines joined by spaces."""
+    lines = list(reply.lines)
+    first = f"{reply.code}{'-' if len(lines) > 1 else ' '}{lines[0]}"
+    return " ".join([first, *lines[1:]]) if len(lines) > 1 else str(reply)
+
+
+@implementer(IHandshakeListener)
+class SmtpClientProtocol(Protocol):
+    """One outbound SMTP connection."""
+
+    def __init__(self, log: Any, now: Callable[[], Any], on_closed: Callable[[], None]) -> None:
+        self.session = ClientSession()
+        self.log = log
+        self._now = now
+        self._on_closed = on_closed
+        self._waiting: deque[Deferred[Reply]] = deque()
+        self.greeting: Deferred[Reply] = Deferred()
+        self._waiting.append(self.greeting)
+        self.ready: Deferred[SmtpClientProtocol] = Deferred()
+        self._handshake: Deferred[None] | None = None
+        self.closed = False
+
+    # --- Twisted callbacks -------------------------------------------------------------------
+
+    def connectionMade(self) -> None:  # noqa: N802
+        """Log the connection and disable Nagle (every reply is waited for)."""
+        self.transport.setTcpNoDelay(True)
+        self.log.connect(self._now())
+        self.ready.callback(self)
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        """Feed the sans-io core and hand out replies."""
+        self.session.receive_data(data)
+        self._pump()
+
+    def handshakeCompleted(self) -> None:  # noqa: N802
+        """The TLS handshake finished."""
+        if self._handshake is not None:
+            d, self._handshake = self._handshake, None
+            d.callback(None)
+
+    def connectionLost(self, reason: Failure = Failure(ConnectionDone())) -> None:  # noqa: N802, B008
+        """Fail everything still waiting; a handshake in progress fails with the TLS error."""
+        self.closed = True
+        self.log.disconnect(self._now(), "Local")
+        if self._handshake is not None:
+            d, self._handshake = self._handshake, None
+            d.errback(reason)
+        waiting, self._waiting = self._waiting, deque()
+        for d in waiting:
+            d.errback(Failure(SessionEnded(str(reason.value))))
+        self._on_closed()
+
+    # --- commands ----------------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        while True:
+            event = self.session.next_event()
+            if isinstance(event, ReplyReceived):
+                self.log.received(self._now(), reply_log_text(event.reply))
+                if self._waiting:
+                    self._waiting.popleft().callback(event.reply)
+            elif isinstance(event, UnsolicitedReply):
+                self.log.received(self._now(), reply_log_text(event.reply))
+            elif isinstance(event, ProtocolViolation):
+                self.log.info(self._now(), event.description)
+                self.transport.abortConnection()
+                return
+            elif isinstance(event, ConnectionClosed):
+                return
+            else:
+                return
+
+    def command(self, data: bytes, *, log_line: str | None = None) -> Deferred[Reply]:
+        """Write a command produced by the core and wait for its reply."""
+        line = log_line if log_line is not None else data.decode("ascii", "replace").rstrip("\r\n")
+        self.log.sent(self._now(), line)
+        d: Deferred[Reply] = Deferred()
+        self._waiting.append(d)
+        self.transport.write(data)
+        return d
+
+    def ehlo(self, name: str) -> Deferred[Reply]:
+        """EHLO."""
+        return self.command(self.session.send_ehlo(name))
+
+    def helo(self, name: str) -> Deferred[Reply]:
+        """HELO."""
+        return self.command(self.session.send_helo(name))
+
+    def starttls(self) -> Deferred[Reply]:
+        """STARTTLS (the caller starts TLS on a 220)."""
+        return self.command(self.session.send_starttls())
+
+    def start_tls(self, creator: Any) -> Deferred[None]:
+        """Switch the transport to TLS; fires when the handshake completed."""
+        self._handshake = Deferred()
+        d = self._handshake
+        self.transport.startTLS(creator)
+        return d
+
+    def mail(
+        self, address: str, parameters: dict[str, str | None] | None = None
+    ) -> Deferred[Reply]:
+        """MAIL FROM."""
+        return self.command(self.session.send_mail(address, parameters))
+
+    def rcpt(self, address: str) -> Deferred[Reply]:
+        """RCPT TO."""
+        return self.command(self.session.send_rcpt(address))
+
+    def data(self) -> Deferred[Reply]:
+        """DATA."""
+        return self.command(self.session.send_data())
+
+    def message(self, content: bytes) -> Deferred[Reply]:
+        """The message content (dot-stuffed by the core); logged as Exchange does, not in full."""
+        return self.command(
+            self.session.send_message(content), log_line=f"<message {len(content)} bytes>"
+        )
+
+    def rset(self) -> Deferred[Reply]:
+        """RSET."""
+        return self.command(self.session.send_rset())
+
+    def quit(self) -> None:
+        """QUIT, then close without waiting for more than the reply."""
+        if self.closed:
+            return
+        d = self.command(self.session.send_quit())
+        d.addBoth(lambda _: self.transport.loseConnection())
+        d.addErrback(lambda _: None)
+
+    def abort(self) -> None:
+        """Drop the connection at once."""
+        if not self.closed:
+            self.transport.abortConnection()
+
+
+class SmtpClientFactory(ClientFactory):
+    """Builds one :class:`SmtpClientProtocol`; reports connection failures."""
+
+    def __init__(self, make: Callable[[], SmtpClientProtocol]) -> None:
+        self._make = make
+        self.protocol_instance: SmtpClientProtocol | None = None
+        self.result: Deferred[SmtpClientProtocol] = Deferred()
+
+    def buildProtocol(self, addr: Any) -> SmtpClientProtocol:  # noqa: N802
+        """Make the protocol and chain its connected Deferred."""
+        proto = self._make()
+        self.protocol_instance = proto
+        proto.ready.chainDeferred(self.result)
+        return proto
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:  # noqa: N802
+        """Connecting failed (refused, unreachable)."""
+        if not self.result.called:
+            self.result.errback(reason)

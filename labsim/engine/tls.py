@@ -1,0 +1,357 @@
+"""TLS for the simulated transport servers: OpenSSL contexts, Twisted connection creators,
+peer verification at lab time, and the protocol-log description of a negotiated session.
+
+Above the Twisted line: this module uses pyOpenSSL and Twisted's TLS interfaces; the decisions
+it feeds (Domain Security, §4.2/§5.3) stay pure in ``labsim.policy`` over :class:`PeerCertificate`.
+
+Rules kept here:
+
+* The handshake never rejects a peer certificate. Both sides request/accept any certificate and
+  record it; :func:`verify_peer` then validates the chain with a fresh X509 store holding the
+  server's trusted roots, at *lab* time (``X509Store.set_time``), so that scenarios can move the
+  clock past a certificate's NotAfter. OpenSSL's own handshake-time verdict would use the wall
+  clock and an empty trust store, and is therefore ignored.
+* The server requests, but does not require, a client certificate: Exchange asks for one and
+  Domain Security decides at MAIL FROM what a missing one means (``EmptyCertificate``).
+* Contexts are built once per (role, certificate) in a :class:`TlsContextCache`; nothing per
+  session rebuilds them.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from OpenSSL import SSL, crypto
+from twisted.internet.interfaces import (
+    IOpenSSLClientConnectionCreator,
+    IOpenSSLServerConnectionCreator,
+)
+from zope.interface import implementer
+
+from labsim.errors import PkiError
+from labsim.pki.certificate import ExchangeCertificate, is_self_signed
+from labsim.pki.validation import (
+    EMPTY_PEER,
+    CertificateValidationStatus,
+    PeerCertificate,
+    has_eku,
+    status_from_openssl_error,
+)
+
+SESSION_ID_CONTEXT = b"labsim-smtp"
+"""Session id context of server contexts (OpenSSL refuses session reuse without one when a
+client certificate is requested)."""
+
+
+class TlsRole(enum.Enum):
+    """Which end of the handshake a context serves."""
+
+    SERVER = "Server"
+    CLIENT = "Client"
+
+
+def _accept_any(
+    connection: SSL.Connection, certificate: crypto.X509, errno: int, depth: int, ok: int
+) -> bool:
+    # Verification happens after the handshake, at lab time, in verify_peer (module docstring).
+    return True
+
+
+def _new_context(cert: ExchangeCertificate | None, *, allow_tls13: bool) -> SSL.Context:
+    context = SSL.Context(SSL.TLS_METHOD)
+    context.set_min_proto_version(SSL.TLS1_2_VERSION)
+    if not allow_tls13:
+        # Exchange 2013 on Windows Server 2012 R2 (SCHANNEL) has no TLS 1.3; a lab can say so.
+        context.set_max_proto_version(SSL.TLS1_2_VERSION)
+    if cert is not None:
+        if cert.private_key is None:
+            raise PkiError(
+                f"certificate {cert.thumbprint} ({cert.subject}) has no private key and cannot "
+                "be used for TLS; import it with its key"
+            )
+        context.use_certificate(cert.certificate)
+        context.use_privatekey(cert.private_key)
+        for intermediate in cert.chain:
+            context.add_extra_chain_cert(intermediate)
+        context.check_privatekey()
+    return context
+
+
+def server_context(cert: ExchangeCertificate | None, *, allow_tls13: bool = False) -> SSL.Context:
+    """Build the context of a receiving server presenting ``cert`` (with its chain).
+
+    TLS 1.2 minimum; a client certificate is requested but not required and never rejected.
+    With ``cert`` None the handshake fails for lack of a certificate (a lab fault, not a bug).
+    """
+    context = _new_context(cert, allow_tls13=allow_tls13)
+    context.set_verify(SSL.VERIFY_PEER, _accept_any)
+    context.set_session_id(SESSION_ID_CONTEXT)
+    return context
+
+
+def client_context(cert: ExchangeCertificate | None, *, allow_tls13: bool = False) -> SSL.Context:
+    """Build the context of a sending server, presenting ``cert`` as client certificate if given.
+
+    The server's certificate is accepted during the handshake and checked by :func:`verify_peer`.
+    """
+    context = _new_context(cert, allow_tls13=allow_tls13)
+    context.set_verify(SSL.VERIFY_PEER, _accept_any)
+    return context
+
+
+class TlsContextCache:
+    """Contexts built once per (role, certificate thumbprint, TLS 1.3 allowed) and reused."""
+
+    def __init__(self) -> None:
+        self._contexts: dict[tuple[TlsRole, str, bool], SSL.Context] = {}
+
+    def __len__(self) -> int:
+        return len(self._contexts)
+
+    def get(
+        self, role: TlsRole, cert: ExchangeCertificate | None, *, allow_tls13: bool = False
+    ) -> SSL.Context:
+        """The context for ``role`` presenting ``cert``, built on first use."""
+        key = (role, cert.thumbprint if cert is not None else "", allow_tls13)
+        context = self._contexts.get(key)
+        if context is None:
+            build = server_context if role is TlsRole.SERVER else client_context
+            context = build(cert, allow_tls13=allow_tls13)
+            self._contexts[key] = context
+        return context
+
+    def server(self, cert: ExchangeCertificate | None, *, allow_tls13: bool = False) -> SSL.Context:
+        """The server context presenting ``cert``."""
+        return self.get(TlsRole.SERVER, cert, allow_tls13=allow_tls13)
+
+    def client(self, cert: ExchangeCertificate | None, *, allow_tls13: bool = False) -> SSL.Context:
+        """The client context presenting ``cert``."""
+        return self.get(TlsRole.CLIENT, cert, allow_tls13=allow_tls13)
+
+
+@implementer(IOpenSSLServerConnectionCreator)
+class ServerConnectionCreator:
+    """Server side of ``transport.startTLS(...)``: one :class:`SSL.Connection` per session."""
+
+    def __init__(self, context: SSL.Context) -> None:
+        self.context = context
+
+    def serverConnectionForTLS(self, tlsProtocol: object) -> SSL.Connection:
+        """Return a new connection; Twisted puts it in accept state."""
+        return SSL.Connection(self.context, None)
+
+
+def _is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+@implementer(IOpenSSLClientConnectionCreator)
+class ClientConnectionCreator:
+    """Client side of ``transport.startTLS(...)``; sends SNI when ``server_name`` is a DNS name."""
+
+    def __init__(self, context: SSL.Context, *, server_name: str | None = None) -> None:
+        self.context = context
+        self.server_name = server_name
+
+    def clientConnectionForTLS(self, tlsProtocol: object) -> SSL.Connection:
+        """Return a new connection; Twisted puts it in connect state."""
+        connection = SSL.Connection(self.context, None)
+        if self.server_name and not _is_ip_address(self.server_name):
+            # SNI carries host names only (RFC 6066); an IP literal is not sent.
+            connection.set_tlsext_host_name(self.server_name.encode("idna"))
+        return connection
+
+
+def _fingerprint(cert: x509.Certificate) -> bytes:
+    return cert.fingerprint(hashes.SHA256())
+
+
+def peer_chain(connection: SSL.Connection) -> tuple[x509.Certificate, ...]:
+    """The peer's certificates, leaf first, without duplicates; () when it sent none.
+
+    OpenSSL includes the leaf in the chain on the client side but not on the server side.
+    """
+    leaf = connection.get_peer_certificate(as_cryptography=True)
+    if leaf is None:
+        return ()
+    chain = [leaf]
+    seen = {_fingerprint(leaf)}
+    for cert in connection.get_peer_cert_chain(as_cryptography=True) or []:
+        fingerprint = _fingerprint(cert)
+        if fingerprint not in seen:
+            seen.add(fingerprint)
+            chain.append(cert)
+    return tuple(chain)
+
+
+def verify_chain(
+    chain: tuple[x509.Certificate, ...],
+    *,
+    trusted_roots: Iterable[x509.Certificate],
+    at: datetime,
+    crls: Iterable[x509.CertificateRevocationList] = (),
+    check_revocation: bool = False,
+    purpose: str = "serverAuth",
+) -> PeerCertificate:
+    """Validate ``chain`` (leaf first) with OpenSSL at lab time ``at``; see :func:`verify_peer`."""
+    if not chain:
+        return EMPTY_PEER
+    if at.tzinfo is None:
+        raise PkiError(f"at {at.isoformat()} has no time zone; pass an aware UTC datetime")
+    leaf, intermediates = chain[0], chain[1:]
+    store = crypto.X509Store()
+    for root in trusted_roots:
+        store.add_cert(crypto.X509.from_cryptography(root))
+    # set_time reads the datetime's wall-clock fields as UTC, so convert first; it also replaces
+    # the store's verification parameters, so flags are set after it.
+    store.set_time(at.astimezone(UTC))
+    if check_revocation:
+        for crl in crls:
+            store.add_crl(crl)
+        store.set_flags(crypto.X509StoreFlags.CRL_CHECK | crypto.X509StoreFlags.CRL_CHECK_ALL)
+    context = crypto.X509StoreContext(
+        store,
+        crypto.X509.from_cryptography(leaf),
+        chain=[crypto.X509.from_cryptography(cert) for cert in intermediates],
+    )
+    self_signed = is_self_signed(leaf)
+    try:
+        context.verify_certificate()
+    except crypto.X509StoreContextError as err:
+        errno, depth, message = err.errors[0], err.errors[1], str(err.errors[2])
+        status = status_from_openssl_error(int(errno), int(depth), leaf_is_self_signed=self_signed)
+        return PeerCertificate(chain=chain, status=status, detail=message)
+    status = status_from_openssl_error(0, 0, leaf_is_self_signed=self_signed)
+    if status is CertificateValidationStatus.VALID and not has_eku(leaf, purpose):
+        return PeerCertificate(
+            chain=chain,
+            status=CertificateValidationStatus.WRONG_USAGE,
+            detail=f"certificate is not valid for {purpose}",
+        )
+    return PeerCertificate(chain=chain, status=status)
+
+
+def verify_peer(
+    connection: SSL.Connection,
+    *,
+    trusted_roots: Iterable[x509.Certificate],
+    at: datetime,
+    crls: Iterable[x509.CertificateRevocationList] = (),
+    check_revocation: bool = False,
+    purpose: str = "serverAuth",
+) -> PeerCertificate:
+    """Validate the certificate the peer of ``connection`` presented, at lab time ``at``.
+
+    A fresh store holds ``trusted_roots`` (the server's trusted root store); with
+    ``check_revocation`` the ``crls`` are added and every certificate below the root must have
+    one (a missing CRL gives ``RevocationOffline``). OpenSSL's error becomes Exchange's status
+    through :func:`status_from_openssl_error`; a chain that verifies but lacks the ``purpose`` EKU
+    ("serverAuth" when checking a server, "clientAuth" when checking a client) is ``WrongUsage``.
+    No certificate gives ``EmptyCertificate``.
+    """
+    return verify_chain(
+        peer_chain(connection),
+        trusted_roots=trusted_roots,
+        at=at,
+        crls=crls,
+        check_revocation=check_revocation,
+        purpose=purpose,
+    )
+
+
+_PROTOCOLS = {"TLSv1": "TLS1", "TLSv1.1": "TLS1_1", "TLSv1.2": "TLS1_2", "TLSv1.3": "TLS1_3"}
+
+
+def _bulk_algorithm(cipher: str) -> str:
+    upper = cipher.upper().replace("_", "-")
+    if "AES256" in upper or "AES-256" in upper:
+        return "CALG_AES_256"
+    if "AES128" in upper or "AES-128" in upper:
+        return "CALG_AES_128"
+    if "DES-CBC3" in upper or "3DES" in upper:
+        return "CALG_3DES"
+    if "CHACHA20" in upper:
+        # SCHANNEL has no ChaCha20 ALG_ID; labsim names it in the same style.
+        return "CALG_CHACHA20"
+    return "CALG_" + upper.replace("-", "_")
+
+
+def _mac_algorithm(cipher: str) -> str:
+    upper = cipher.upper()
+    if upper.endswith("SHA384"):
+        return "CALG_SHA_384"
+    if upper.endswith("SHA256"):
+        return "CALG_SHA_256"
+    if upper.endswith("SHA"):
+        return "CALG_SHA1"
+    return "CALG_" + upper.rsplit("-", 1)[-1].rsplit("_", 1)[-1]
+
+
+def _key_exchange(connection: SSL.Connection, cipher: str, protocol: str) -> str:
+    upper = cipher.upper()
+    if protocol == "TLSv1.3":
+        group = (connection.get_group_name() or "").lower()
+        return "CALG_DH_EPHEM" if group.startswith("ffdhe") else "CALG_ECDHE"
+    if upper.startswith("ECDHE"):
+        return "CALG_ECDHE"
+    if upper.startswith(("DHE", "EDH")):
+        return "CALG_DH_EPHEM"
+    return "CALG_RSA_KEYX"
+
+
+def negotiated_description(connection: SSL.Connection, *, server_side: bool) -> str:
+    """The protocol-log line Exchange writes after a handshake, in SCHANNEL's names.
+
+    E.g. ``TLS protocol SP_PROT_TLS1_2_SERVER negotiation succeeded using bulk encryption
+    algorithm CALG_AES_256 with strength 256 bits, MAC hash algorithm CALG_SHA_384 and key
+    exchange algorithm CALG_ECDHE``.
+    """
+    protocol = connection.get_protocol_version_name()
+    cipher = connection.get_cipher_name() or "UNKNOWN"
+    bits = connection.get_cipher_bits() or 0
+    side = "SERVER" if server_side else "CLIENT"
+    version = _PROTOCOLS.get(protocol, protocol.upper().replace("V", "").replace(".", "_"))
+    return (
+        f"TLS protocol SP_PROT_{version}_{side} negotiation succeeded using bulk encryption "
+        f"algorithm {_bulk_algorithm(cipher)} with strength {bits} bits, MAC hash algorithm "
+        f"{_mac_algorithm(cipher)} and key exchange algorithm "
+        f"{_key_exchange(connection, cipher, protocol)}"
+    )
+
+
+def iana_cipher_name(openssl_name: str) -> str:
+    """The IANA name of an OpenSSL cipher suite (``ECDHE-ECDSA-AES256-GCM-SHA384`` →
+    ``TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384``); TLS 1.3 names are already IANA names."""
+    if openssl_name.startswith("TLS_"):
+        return openssl_name
+    parts = openssl_name.split("-")
+    kx: list[str] = []
+    while parts and parts[0] in ("ECDHE", "DHE", "ECDSA", "RSA"):
+        kx.append(parts.pop(0))
+    if kx == ["ECDHE"] or kx == ["DHE"]:
+        kx.append("RSA")
+    bulk: list[str] = []
+    for part in parts:
+        if part.startswith("AES") and part[3:].isdigit():
+            bulk += ["AES", part[3:]]
+        elif part == "SHA":
+            bulk.append("SHA")
+        else:
+            bulk.append(part.replace("CHACHA20", "CHACHA20").replace("POLY1305", "POLY1305"))
+    return "TLS_" + "_".join(kx or ["RSA"]) + "_WITH_" + "_".join(bulk)
+
+
+def received_header_tls(connection: SSL.Connection) -> str:
+    """The TLS part of Exchange's Received header: ``version=TLS1_2, cipher=TLS_ECDHE_…``."""
+    version = _PROTOCOLS.get(connection.get_protocol_version_name(), "TLS1_2")
+    cipher = connection.get_cipher_name() or ""
+    return f"version={version}, cipher={iana_cipher_name(cipher)}"

@@ -1,0 +1,111 @@
+"""The shared state every engine component reads: configuration, stores, clock, network, logs.
+
+One :class:`World` per lab. Configuration records are replaced by the shell
+(:meth:`World.replace_organization`) and read afresh by the engine at each decision, so a
+Set-* cmdlet takes effect for the next session, as in Exchange.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from labsim.clock import LabClock
+from labsim.engine.activity import Activity
+from labsim.engine.mailbox import MailboxStore
+from labsim.engine.tls import TlsContextCache
+from labsim.model.enums import FidelityProfile
+from labsim.model.organization import Organization, Server
+from labsim.net.dns import LabDns
+from labsim.net.loopback import Network
+from labsim.pki.store import CertificateStore
+
+
+@dataclass
+class Explanation:
+    """A decision note for ``labsim run --explain`` and failed expectations."""
+
+    at: datetime
+    server: str
+    text: str
+
+
+@dataclass
+class World:
+    """Everything a running lab shares."""
+
+    reactor: Any
+    clock: LabClock
+    network: Network
+    dns: LabDns
+    profile: FidelityProfile
+    organizations: dict[str, Organization]
+    stores: dict[str, CertificateStore]
+    protocol_logs: Any
+    tracking_logs: dict[str, Any]
+    mailboxes: MailboxStore = field(default_factory=MailboxStore)
+    activity: Activity = field(default_factory=Activity)
+    tls: TlsContextCache = field(default_factory=TlsContextCache)
+    explanations: list[Explanation] = field(default_factory=list)
+    on_config_change: list[Callable[[str], None]] = field(default_factory=list)
+    observers: list[Callable[[str, str], None]] = field(default_factory=list)
+    _session_ids: Any = field(default_factory=lambda: itertools.count(0x08D8_0000_0000_0001))
+    _internal_ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def now(self) -> datetime:
+        """Lab time."""
+        return self.clock.now()
+
+    def organization(self, name: str) -> Organization:
+        """The current configuration of an organization (case-insensitive name)."""
+        for key, org in self.organizations.items():
+            if key.lower() == name.lower():
+                return org
+        raise KeyError(name)
+
+    def replace_organization(self, organization: Organization) -> None:
+        """Install a new configuration (shell cmdlets) and tell the engine."""
+        self.organizations[organization.name] = organization
+        for callback in self.on_config_change:
+            callback(organization.name)
+
+    def organization_of(self, server_name: str) -> Organization:
+        """The organization a server belongs to."""
+        for org in self.organizations.values():
+            if org.server(server_name) is not None:
+                return org
+        raise KeyError(server_name)
+
+    def server(self, server_name: str) -> Server:
+        """A server's current record."""
+        found = self.organization_of(server_name).server(server_name)
+        assert found is not None
+        return found
+
+    def server_at(self, address: str) -> tuple[Organization, Server] | None:
+        """Which simulated server owns a loopback address."""
+        for org in self.organizations.values():
+            server = org.server_at(address)
+            if server is not None:
+                return org, server
+        return None
+
+    def new_session_id(self) -> str:
+        """A protocol-log session id: 16 upper-case hex digits, increasing."""
+        return f"{next(self._session_ids):016X}"
+
+    def new_internal_id(self) -> int:
+        """An internal message id (InternalId in replies, Get-Message identities)."""
+        return int(next(self._internal_ids))
+
+    def explain(self, server: str, text: str) -> None:
+        """Record a decision note."""
+        self.explanations.append(Explanation(self.now(), server, text))
+
+    def observe(self, server: str, text: str) -> None:
+        """Tell live observers (the demo) what just happened."""
+        for callback in self.observers:
+            callback(server, text)

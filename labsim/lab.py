@@ -1,0 +1,409 @@
+"""A running lab: builds the world from a lab definition and is the one object that scenarios,
+the demo, the shell and tests drive.
+
+The lab owns a private reactor (see :mod:`labsim.reactor`) and exposes a synchronous API: every
+call that makes the lab do something returns once the lab is idle again (no SMTP session open,
+no timer due). :class:`Lab` also implements :class:`labsim.ems.host.ShellHost`, so cmdlets act on
+the same state the engine reads.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from twisted.internet.error import CannotListenError
+
+from labsim.clock import LabClock
+from labsim.engine.frontend import FrontendTransport
+from labsim.engine.listeners import Listeners
+from labsim.engine.transport_service import TransportService
+from labsim.engine.world import World
+from labsim.errors import CmdletError, ConfigError
+from labsim.logs.protocol_log import ProtocolLogStore
+from labsim.logs.tracking import TrackingLog
+from labsim.model.lab import PUBLIC_CA_NAME, LabDefinition
+from labsim.model.mail import DeliveredMessage, MessageView, QueueView
+from labsim.model.organization import Organization
+from labsim.net.dns import LabDns, build_zones
+from labsim.net.loopback import Network
+from labsim.pki import files as pki_files
+from labsim.pki.ca import CertificateAuthority
+from labsim.pki.self_signed import exchange_default_certificate
+from labsim.pki.store import CertificateStore
+from labsim.reactor import default_reactor, drive
+
+DEFAULT_PORT_OFFSET = 10000
+
+
+class Lab:
+    """A running lab."""
+
+    def __init__(self, definition: LabDefinition, world: World, cert_folder: Path) -> None:
+        self.definition = definition
+        self.world = world
+        self.cert_folder = cert_folder
+        self.authorities: dict[str, CertificateAuthority] = {}
+        self.transport_services: dict[str, TransportService] = {}
+        self.frontends: dict[str, FrontendTransport] = {}
+        self.listeners: Listeners | None = None
+
+    # --- building ----------------------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        definition: LabDefinition,
+        *,
+        cert_folder: Path,
+        log_folder: Path | None = None,
+        port_offset: int | None = None,
+        reactor: Any = None,
+        start_time: datetime | None = None,
+    ) -> Lab:
+        """Build the PKI, the DNS zone and every server, and bind their sockets."""
+        reactor = reactor if reactor is not None else default_reactor()
+        offsets = [port_offset] if port_offset is not None else _candidate_offsets()
+        last_error: Exception | None = None
+        for offset in offsets:
+            try:
+                lab = cls._start_at(
+                    definition, reactor, offset, cert_folder, log_folder, start_time
+                )
+            except CannotListenError as err:
+                last_error = err
+                continue
+            return lab
+        raise ConfigError(
+            f"cannot bind the lab's sockets ({last_error}); another lab or program uses port "
+            f"offset {offsets[-1]}: choose another with --port-offset"
+        )
+
+    @classmethod
+    def _start_at(
+        cls,
+        definition: LabDefinition,
+        reactor: Any,
+        offset: int,
+        cert_folder: Path,
+        log_folder: Path | None,
+        start_time: datetime | None,
+    ) -> Lab:
+        clock = LabClock(reactor, start_time)
+        network = Network(reactor, offset)
+        a_records = [
+            (s.fqdn, s.address) for o in definition.organizations for s in o.organization.servers
+        ] + list(definition.extra_a_records)
+        dns_service = LabDns(network, build_zones(definition.mx_records, a_records))
+        organizations = {o.organization.name: o.organization for o in definition.organizations}
+        world = World(
+            reactor=reactor,
+            clock=clock,
+            network=network,
+            dns=dns_service,
+            profile=definition.profile,
+            organizations=organizations,
+            stores={},
+            protocol_logs=ProtocolLogStore(log_folder),
+            tracking_logs={},
+        )
+        lab = cls(definition, world, cert_folder)
+        try:
+            lab._build_pki()
+            for org in organizations.values():
+                for server in org.servers:
+                    world.tracking_logs[server.name] = TrackingLog(server.name, log_folder)
+                    if server.is_mailbox:
+                        lab.transport_services[server.name] = TransportService(world, server.name)
+                    else:
+                        lab.frontends[server.name] = FrontendTransport(world, server.name)
+            lab.listeners = Listeners(world, lab._handler_for)
+            lab.listeners.reconcile_all()
+            world.on_config_change.append(
+                lambda _org: lab.listeners.reconcile_all() if lab.listeners else None
+            )
+        except BaseException:
+            lab._teardown()
+            raise
+        return lab
+
+    def _handler_for(self, server_name: str) -> Any:
+        if server_name in self.transport_services:
+            return self.transport_services[server_name]
+        return self.frontends[server_name]
+
+    def _build_pki(self) -> None:
+        at = self.world.now()
+        folder = self.cert_folder
+        public = pki_files.load_or_create_root_ca(
+            folder, "Public", PUBLIC_CA_NAME, at=at, organization="Lab Public CA"
+        )
+        self.authorities["public"] = public
+        for org_def in self.definition.organizations:
+            name = org_def.organization.name
+            self.authorities[name.lower()] = pki_files.load_or_create_root_ca(
+                folder, name, org_def.root_ca_name, at=at, organization=name
+            )
+        for org_def in self.definition.organizations:
+            org = org_def.organization
+            own = self.authorities[org.name.lower()]
+            for server in org.servers:
+                store = CertificateStore(server.name)
+                store.add_personal(exchange_default_certificate(server.name, server.fqdn, at=at))
+                store.import_root(own.certificate)
+                store.import_root(public.certificate)
+                for extra in org_def.extra_trusted_roots:
+                    store.import_root(
+                        self._authority(extra, where=f"{org.name} trusted roots").certificate
+                    )
+                self.world.stores[server.name] = store
+            for spec in org_def.certificates:
+                store = self.world.stores.get(spec.server)
+                if store is None or org.server(spec.server) is None:
+                    raise ConfigError(
+                        f"organization {org.name}: certificate for server '{spec.server}', which is not "
+                        f"a server of {org.name}; use one of {', '.join(s.name for s in org.servers)}"
+                    )
+                if spec.issuer == "self":
+                    cert = exchange_default_certificate(spec.server, spec.common_name, at=at)
+                    cert = cert.with_services(spec.services)
+                else:
+                    issuer = (
+                        own
+                        if spec.issuer == "own"
+                        else self._authority(spec.issuer, where=f"{org.name} certificate")
+                    )
+                    cert = issuer.issue(
+                        spec.common_name,
+                        at=at,
+                        dns_names=spec.dns_names,
+                        eku=spec.eku,
+                        valid_days=spec.valid_days,
+                        services=spec.services,
+                    )
+                store.add_personal(cert)
+            for server in org.servers:
+                pki_files.write_server_certificates(
+                    folder, org.name, server.name, self.world.stores[server.name].personal()
+                )
+
+    def _authority(self, name: str, *, where: str) -> CertificateAuthority:
+        found = self.authorities.get(name.lower())
+        if found is None:
+            raise ConfigError(
+                f"{where}: unknown issuer '{name}'; use own, public, self or an organization name "
+                f"({', '.join(o.organization.name for o in self.definition.organizations)})"
+            )
+        return found
+
+    # --- running -----------------------------------------------------------------------------
+
+    def run_until_idle(self) -> None:
+        """Drive the lab until no session is open and no timer is due."""
+        world = self.world
+
+        def idle() -> bool:
+            world.clock.run_due()
+            return world.activity.idle and not world.clock.has_due()
+
+        drive(world.reactor, idle, world.activity.describe)
+
+    def advance(self, seconds: float) -> None:
+        """Move lab time forward; timers falling due run in order, each at its own time."""
+        self.run_until_idle()
+        target = self.world.clock.seconds() + seconds
+        while True:
+            due = self.world.clock.next_due()
+            if due is None or due > target:
+                break
+            self.world.clock.jump_to(due)
+            self.run_until_idle()
+        self.world.clock.jump_to(target)
+        self.run_until_idle()
+
+    def now(self) -> datetime:
+        """Lab time."""
+        return self.world.now()
+
+    def stop(self) -> None:
+        """Close every socket (and the private reactor, when the lab made it)."""
+        self._teardown()
+
+    def _teardown(self) -> None:
+        if self.listeners is not None:
+            self.listeners.stop_all()
+        self.world.dns.stop()
+        reactor = self.world.reactor
+        # Let closing sockets finish their connectionLost before the next lab binds the ports.
+        for _ in range(3):
+            reactor.iterate(0)
+
+    # --- the shell and the scenario API -----------------------------------------------------
+
+    def shell(self, organization: str, server: str | None = None) -> Any:
+        """An Exchange Management Shell bound to an organization (and optionally a machine)."""
+        from labsim.ems.shell import Shell
+
+        self._check_org(organization)
+        return Shell(self, self.organization(organization).name, server)
+
+    def run_shell(self, organization: str, text: str, server: str | None = None) -> Any:
+        """Run shell lines, then let the lab settle."""
+        result = self.shell(organization, server).run(text)
+        self.run_until_idle()
+        return result
+
+    def send(
+        self,
+        *,
+        mail_from: str,
+        to: Sequence[str],
+        subject: str,
+        body: str = "",
+        cc: Sequence[str] = (),
+    ) -> str:
+        """Submit a message as its sender's Outlook would (store submission), then settle."""
+        org = self._org_of_address(mail_from)
+        message_id = self.submit_message(
+            org.name,
+            mail_from=mail_from,
+            to=to,
+            cc=cc,
+            bcc=(),
+            subject=subject,
+            body=body,
+            smtp_server=None,
+        )
+        self.run_until_idle()
+        return message_id
+
+    def inbox(self, address: str) -> tuple[DeliveredMessage, ...]:
+        """A mailbox's messages."""
+        return self.world.mailboxes.inbox(address)
+
+    def protocol_log(self, organization: str, server: str, direction: str) -> list[str]:
+        """CSV lines of a server's receive or send protocol log."""
+        self._check_org(organization)
+        lines: list[str] = self.world.protocol_logs.lines(self.world.server(server).name, direction)
+        return lines
+
+    def tracking_log(self, organization: str, server: str | None = None) -> list[str]:
+        """CSV lines of the message tracking logs of one server or every server of the org."""
+        org = self.organization(organization)
+        names = [server] if server else [s.name for s in org.servers]
+        lines: list[str] = []
+        for name in names:
+            lines.extend(self.world.tracking_logs[self.world.server(name).name].lines())
+        return lines
+
+    def explain(self) -> list[str]:
+        """Decision notes recorded so far."""
+        return [f"{e.server}: {e.text}" for e in self.world.explanations]
+
+    # --- ShellHost ---------------------------------------------------------------------------
+
+    def organization(self, name: str) -> Organization:
+        """Current configuration of an organization."""
+        try:
+            return self.world.organization(name)
+        except KeyError:
+            raise CmdletError(
+                f"organization '{name}' is not in this lab; use one of {', '.join(self.world.organizations)}"
+            ) from None
+
+    def replace_organization(self, organization: Organization) -> None:
+        """Install new configuration (after a Set-/New-/Remove- cmdlet)."""
+        self.world.replace_organization(organization)
+
+    def certificate_store(self, server: str) -> CertificateStore:
+        """A server's certificate stores."""
+        return self.world.stores[self.world.server(server).name]
+
+    def certificate_folder(self) -> Path:
+        """Where the lab writes certificates; relative -FilePath values resolve against it."""
+        return self.cert_folder
+
+    def submit_message(
+        self,
+        organization: str,
+        *,
+        mail_from: str,
+        to: Sequence[str],
+        cc: Sequence[str],
+        bcc: Sequence[str],
+        subject: str,
+        body: str,
+        smtp_server: str | None,
+    ) -> str:
+        """Send-MailMessage / the scenario ``send`` step: store submission on a Mailbox server."""
+        org = self.organization(organization)
+        service = self._mailbox_service(org)
+        return service.submit_new(
+            mail_from=mail_from, to=list(to), cc=list(cc), bcc=list(bcc), subject=subject, body=body
+        )
+
+    def queues(self, organization: str, server: str | None = None) -> Sequence[QueueView]:
+        """Get-Queue rows of an organization's Mailbox servers."""
+        org = self.organization(organization)
+        rows: list[QueueView] = []
+        for s in org.servers:
+            if s.name in self.transport_services and (
+                server is None or s.name.lower() == server.lower()
+            ):
+                rows.extend(self.transport_services[s.name].queue_views())
+        return rows
+
+    def messages(self, organization: str, queue: str | None = None) -> Sequence[MessageView]:
+        """Get-Message rows."""
+        org = self.organization(organization)
+        rows: list[MessageView] = []
+        for s in org.servers:
+            if s.name in self.transport_services:
+                rows.extend(self.transport_services[s.name].message_views(queue))
+        return rows
+
+    def retry_queue(self, organization: str, identity: str) -> None:
+        """Retry-Queue: an immediate attempt for a queue in Retry."""
+        org = self.organization(organization)
+        for s in org.servers:
+            service = self.transport_services.get(s.name)
+            if service is not None and service.has_queue(identity):
+                service.retry_queue(identity)
+                return
+        raise CmdletError(
+            f"The operation couldn't be performed because object '{identity}' couldn't be found. "
+            "Run Get-Queue to list the queue identities (SERVER\\NextHopDomain).",
+            cmdlet="Retry-Queue",
+            category="ManagementObjectNotFoundException",
+        )
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _check_org(self, name: str) -> None:
+        self.organization(name)
+
+    def _org_of_address(self, address: str) -> Organization:
+        domain = address.rsplit("@", 1)[-1]
+        for org in self.world.organizations.values():
+            if org.is_accepted_domain(domain):
+                return org
+        raise ConfigError(
+            f"sender '{address}' is not in an accepted domain of any organization of this lab; "
+            "send from a mailbox such as april@adatum.com"
+        )
+
+    def _mailbox_service(self, org: Organization) -> TransportService:
+        for s in org.servers:
+            if s.name in self.transport_services:
+                return self.transport_services[s.name]
+        raise ConfigError(
+            f"organization {org.name} has no Mailbox server to submit from; add one to the lab"
+        )
+
+
+def _candidate_offsets() -> list[int]:
+    rng = random.Random()
+    return [rng.randrange(110, 590) * 100 for _ in range(20)]

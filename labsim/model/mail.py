@@ -1,0 +1,124 @@
+"""Messages in flight and at rest: the mail item transport carries, queue and message views
+(Get-Queue / Get-Message, reference §9), and a message delivered to a mailbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from labsim.model.enums import AuthAs, DeliveryType, MessageStatus, QueueStatus
+
+AUTH_AS = "X-MS-Exchange-Organization-AuthAs"
+AUTH_DOMAIN = "X-MS-Exchange-Organization-AuthDomain"
+AUTH_MECHANISM = "X-MS-Exchange-Organization-AuthMechanism"
+AUTH_SOURCE = "X-MS-Exchange-Organization-AuthSource"
+CLASSIFICATION = "X-MS-Exchange-Organization-Classification"
+PARTNER_MAIL_CLASSIFICATION = "030e9e2f-134b-4020-861c-5bfc616f113d"
+
+
+def parse_message(content: bytes) -> EmailMessage:
+    """Parse RFC 5322 bytes with the modern policy (headers decoded, CRLF tolerated)."""
+    msg = message_from_bytes(content, policy=policy.SMTP)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+@dataclass(frozen=True)
+class MailItem:
+    """A message as transport carries it: envelope plus RFC 5322 content."""
+
+    internal_id: int
+    message_id: str
+    mail_from: str
+    recipients: tuple[str, ...]
+    content: bytes
+    received_at: datetime
+    subject: str = ""
+    # Set when the message must be treated as a DSN (null reverse path, no DSN about a DSN).
+    is_dsn: bool = False
+
+    @property
+    def size(self) -> int:
+        """Size in bytes of the content."""
+        return len(self.content)
+
+
+@dataclass(frozen=True)
+class DeliveredMessage:
+    """A message in a mailbox, as a user's client would list it."""
+
+    mailbox: str
+    mail_from: str
+    subject: str
+    content: bytes
+    delivered_at: datetime
+    message_id: str
+
+    @property
+    def headers(self) -> EmailMessage:
+        """The parsed message."""
+        return parse_message(self.content)
+
+    def header(self, name: str) -> str | None:
+        """First value of a header, or None."""
+        value = self.headers.get(name)
+        return None if value is None else str(value)
+
+    @property
+    def auth_as(self) -> str | None:
+        """The AuthAs stamp the receiving organization wrote."""
+        return self.header(AUTH_AS)
+
+    @property
+    def domain_secured(self) -> bool:
+        """Outlook's green check: AuthAs Partner and an AuthDomain (reference §16 D10)."""
+        return self.auth_as == AuthAs.PARTNER.value and bool(self.header(AUTH_DOMAIN))
+
+    @property
+    def is_ndr(self) -> bool:
+        """A delivery status notification (RFC 3464 report)."""
+        return (
+            "report-type=delivery-status"
+            in (self.header("Content-Type") or "").replace(" ", "").lower()
+        )
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """One row of Get-Queue (reference §9)."""
+
+    identity: str
+    delivery_type: DeliveryType
+    next_hop_domain: str
+    status: QueueStatus
+    message_count: int
+    last_error: str = ""
+    retry_count: int = 0
+    last_retry_time: datetime | None = None
+    next_retry_time: datetime | None = None
+    first_retry_time: datetime | None = None
+    tls_domain: str = ""
+    next_hop_connector: str = ""
+    next_hop_category: str = "External"
+    deferred_message_count: int = 0
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """One row of Get-Message (reference §9)."""
+
+    identity: str
+    queue: str
+    from_address: str
+    status: MessageStatus
+    subject: str
+    size: int
+    recipients: tuple[str, ...]
+    date_received: datetime
+    expiration_time: datetime
+    last_error: str = ""
+    retry_count: int = 0
+    message_id: str = ""
+    extra: dict[str, str] = field(default_factory=dict)

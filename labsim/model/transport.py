@@ -1,0 +1,53 @@
+"""Organization transport configuration (Get-TransportConfig) and per-server transport
+service settings (Get-TransportService), with Exchange's defaults (reference §3.1, §4.5, §16 D7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from labsim.model.values import ByteSize
+
+
+@dataclass(frozen=True)
+class TransportConfig:
+    """Organization-wide transport settings; the two TLS lists drive Domain Security."""
+
+    tls_send_domain_secure_list: tuple[str, ...] = ()
+    tls_receive_domain_secure_list: tuple[str, ...] = ()
+    internal_smtp_servers: tuple[str, ...] = ()
+    max_receive_size: ByteSize = field(default_factory=lambda: ByteSize.mb(10))
+    max_send_size: ByteSize = field(default_factory=lambda: ByteSize.mb(10))
+    max_recipient_envelope_limit: int = 500
+    external_delay_dsn_enabled: bool = True
+    internal_delay_dsn_enabled: bool = True
+    external_dsn_reporting_authority: str | None = None
+    generate_copy_of_dsn_for: tuple[str, ...] = (
+        "5.4.8",
+        "5.4.6",
+        "5.4.4",
+        "5.2.4",
+        "5.2.0",
+        "5.1.4",
+    )
+
+    def sends_domain_secured_to(self, domain: str) -> bool:
+        """Exact, case-insensitive membership in TLSSendDomainSecureList (reference §3.1)."""
+        return domain.lower() in (d.lower() for d in self.tls_send_domain_secure_list)
+
+    def receives_domain_secured_from(self, domain: str) -> bool:
+        """Exact, case-insensitive membership in TLSReceiveDomainSecureList (reference §3.1)."""
+        return domain.lower() in (d.lower() for d in self.tls_receive_domain_secure_list)
+
+
+@dataclass(frozen=True)
+class TransportService:
+    """Per-server transport timers (Set-TransportService), defaults per reference §16 D7."""
+
+    transient_failure_retry_count: int = 6
+    transient_failure_retry_interval: timedelta = timedelta(minutes=5)
+    outbound_connection_failure_retry_interval: timedelta = timedelta(minutes=10)
+    message_retry_interval: timedelta = timedelta(minutes=15)
+    delay_notification_timeout: timedelta = timedelta(hours=4)
+    message_expiration_timeout: timedelta = timedelta(days=2)
+    queue_max_idle_time: timedelta = timedelta(minutes=3)

@@ -1,0 +1,142 @@
+"""The lab DNS zone, served and resolved with twisted.names over real UDP on loopback.
+
+One in-memory authority per zone (each accepted domain, plus any other names the lab file
+declares). Delivery resolves MX then A through a ``twisted.names`` client that asks only the
+lab's server, so routing sees the same answers a real Exchange server would get from DNS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.names import authority, client, dns, error, server
+
+from labsim.model.lab import MxRecord
+
+DNS_ADDRESS = "127.0.53.53"
+DNS_PORT = 53
+TTL = 3600
+
+
+class MemoryAuthority(authority.FileAuthority):  # type: ignore[misc]
+    """An authoritative zone held in memory (FileAuthority without the file)."""
+
+    def __init__(self, zone: str, records: dict[bytes, list[Any]]) -> None:
+        self._zone = zone
+        self._records = records
+        super().__init__(zone)
+
+    def loadFile(self, filename: str) -> None:  # noqa: N802 - Twisted's name
+        """Install the SOA and the records given to the constructor."""
+        name = self._zone.encode("ascii")
+        self.soa = (
+            name,
+            dns.Record_SOA(
+                mname=b"ns." + name,
+                rname=b"hostmaster." + name,
+                serial=1,
+                refresh=3600,
+                retry=600,
+                expire=86400,
+                minimum=300,
+                ttl=TTL,
+            ),
+        )
+        self.records = {k.lower(): v for k, v in self._records.items()}
+        self.records.setdefault(name, []).append(self.soa[1])
+
+
+@dataclass(frozen=True)
+class Target:
+    """One host to try for a next hop, after MX and A resolution."""
+
+    host: str
+    address: str
+    preference: int
+
+
+def build_zones(
+    mx_records: Iterable[MxRecord], a_records: Iterable[tuple[str, str]]
+) -> list[MemoryAuthority]:
+    """Group MX and A records into one authority per zone.
+
+    A zone is the MX domain for MX records; an A record belongs to the longest zone it falls
+    under, or to a zone of its own parent domain.
+    """
+    zones: dict[str, dict[bytes, list[Any]]] = {}
+    for mx in mx_records:
+        zone = zones.setdefault(mx.domain.lower(), {})
+        zone.setdefault(mx.domain.lower().encode(), []).append(
+            dns.Record_MX(mx.preference, mx.exchange.lower().encode(), ttl=TTL)
+        )
+    for host, address in a_records:
+        host = host.lower()
+        owner = max(
+            (z for z in zones if host == z or host.endswith("." + z)), key=len, default=None
+        )
+        if owner is None:
+            owner = host.split(".", 1)[1] if "." in host else host
+            zones.setdefault(owner, {})
+        zones[owner].setdefault(host.encode(), []).append(dns.Record_A(address, ttl=TTL))
+    return [MemoryAuthority(zone, records) for zone, records in zones.items()]
+
+
+class LabDns:
+    """The lab's DNS server plus a resolver that queries only it."""
+
+    def __init__(self, network: Any, zones: list[MemoryAuthority]) -> None:
+        self._network = network
+        factory = server.DNSServerFactory(authorities=zones)
+        self._protocol = dns.DNSDatagramProtocol(factory)
+        self._port = network.listen_udp(DNS_ADDRESS, DNS_PORT, self._protocol)
+        self.resolver = client.Resolver(
+            servers=[(DNS_ADDRESS, network.real_port(DNS_PORT))], reactor=network.reactor
+        )
+
+    def stop(self) -> Any:
+        """Stop serving."""
+        return self._port.stopListening()
+
+    @inlineCallbacks
+    def resolve_mx(self, domain: str) -> Any:
+        """Targets for ``domain``: MX hosts by preference, each resolved to its A record.
+
+        Falls back to the domain's own A record when it has no MX (RFC 5321 §5.1). Returns a
+        list of :class:`Target`; an empty list means the name does not resolve.
+        """
+        targets: list[Target] = []
+        try:
+            answers, _auth, _add = yield self.resolver.lookupMailExchange(domain)
+            mxs = sorted(
+                (r.payload.preference, str(r.payload.name)) for r in answers if r.type == dns.MX
+            )
+        except (error.DomainError, error.AuthoritativeDomainError, dns.DNSQueryTimeoutError):
+            mxs = []
+        if not mxs:
+            mxs = [(0, domain)]
+        for preference, host in mxs:
+            address = yield self.resolve_a(host)
+            if address is not None:
+                targets.append(Target(host, address, preference))
+        return targets
+
+    @inlineCallbacks
+    def resolve_a(self, host: str) -> Any:
+        """The first A record of ``host``, or None."""
+        try:
+            answers, _auth, _add = yield self.resolver.lookupAddress(host)
+        except (error.DomainError, error.AuthoritativeDomainError, dns.DNSQueryTimeoutError):
+            return None
+        for record in answers:
+            if record.type == dns.A:
+                return record.payload.dottedQuad()
+        return None
+
+
+def lookup(dns_service: LabDns, domain: str) -> Deferred[list[Target]]:
+    """Convenience wrapper with a precise type for callers."""
+    d: Deferred[list[Target]] = dns_service.resolve_mx(domain)
+    return d

@@ -1,0 +1,272 @@
+"""Header firewall, authentication stamps and the Received header, edited on raw bytes.
+
+Rules kept here:
+
+* The body is never touched: edits happen on the raw header block (everything before the first
+  empty line), and a folded header is removed or kept together with its continuation lines.
+  The message's own line ending (CRLF or LF) is used for added lines.
+* Inbound (§10.1): ``X-MS-Exchange-Organization-*`` survives only with AcceptOrganizationHeaders,
+  ``X-MS-Exchange-Forest-*`` only with AcceptForestHeaders, ``Received:`` and ``Resent-*:`` only
+  with AcceptRoutingHeaders, so no sender outside the organization can forge ``AuthAs: Partner``.
+* Outbound (§10.1, §3.2): Internal connectors send everything; Partner and Internet connectors
+  send routing headers only; Custom connectors send none of the three classes.
+* Stamps (§5.4): existing authentication headers are removed before the receiving server writes
+  its own at the top; a Partner session also gets the ExPartnerMail classification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from labsim.model.enums import AuthAs, Permission, SendConnectorUsage
+from labsim.model.mail import (
+    AUTH_AS,
+    AUTH_DOMAIN,
+    AUTH_MECHANISM,
+    AUTH_SOURCE,
+    CLASSIFICATION,
+    PARTNER_MAIL_CLASSIFICATION,
+)
+from labsim.smtp.replies import exchange_date
+
+EXCHANGE_BUILD = "15.0.1497.2"
+"""Exchange 2013 CU23, the build the reference's behaviour was observed in (S21)."""
+
+ORGANIZATION_PREFIX = "x-ms-exchange-organization-"
+FOREST_PREFIX = "x-ms-exchange-forest-"
+AUTH_CERTIFICATE_PREFIX = "x-ms-exchange-organization-authcertificate"
+
+
+class HeaderClass(Enum):
+    """The three header classes the header firewall knows (§10.1)."""
+
+    ORGANIZATION = "Organization"
+    FOREST = "Forest"
+    ROUTING = "Routing"
+
+
+class AuthMechanismCode(Enum):
+    """``X-MS-Exchange-Organization-AuthMechanism`` values: two lower-case hex digits (§5.4)."""
+
+    NONE = "00"
+    SENDER_ID = "01"
+    MUTUAL_TLS = "02"
+    MAPI_SUBMIT = "03"
+    SECURE_MAPI_SUBMIT = "04"
+    SECURE_INTERNAL_SUBMIT = "05"
+    TLS_AUTH_LOGIN = "06"
+    LOGIN = "07"
+    PICKUP = "08"
+    NTLM = "0a"
+    GSSAPI = "0b"
+    MUTUAL_GSSAPI = "0c"
+    CUSTOM = "0d"
+    SECURE_EXTERNAL_SUBMIT = "10"
+    DIRECT_TRUST_TLS = "11"
+    REPLAY = "12"
+
+
+def header_class(name: str) -> HeaderClass | None:
+    """The firewall class of a header name, or None for ordinary headers."""
+    key = name.strip().lower()
+    if key.startswith(ORGANIZATION_PREFIX):
+        return HeaderClass.ORGANIZATION
+    if key.startswith(FOREST_PREFIX):
+        return HeaderClass.FOREST
+    if key == "received" or key.startswith("resent-"):
+        return HeaderClass.ROUTING
+    return None
+
+
+# --- raw header block ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str  # "" for a line that is not a header (kept as is)
+    raw: bytes  # the start line and its continuation lines, with their line endings
+
+
+def _split(content: bytes) -> tuple[list[_Field], bytes]:
+    """Header fields and the rest (the empty separator line and the body, byte-exact)."""
+    fields: list[_Field] = []
+    lines = content.splitlines(keepends=True)
+    offset = 0
+    for line in lines:
+        if line in (b"\r\n", b"\n") or line.strip(b"\r\n") == b"":
+            break
+        if line[:1] in (b" ", b"\t") and fields:
+            last = fields[-1]
+            fields[-1] = _Field(last.name, last.raw + line)
+        else:
+            name, colon, _ = line.partition(b":")
+            good = colon and name and b" " not in name.strip() and b"\t" not in name
+            fields.append(_Field(name.strip().decode("ascii", "replace") if good else "", line))
+        offset += len(line)
+    return fields, content[offset:]
+
+
+def _join(fields: Iterable[_Field], rest: bytes) -> bytes:
+    return b"".join(f.raw for f in fields) + rest
+
+
+def _newline(content: bytes) -> bytes:
+    end = content.find(b"\n")
+    return (
+        b"\r\n" if end > 0 and content[end - 1 : end] == b"\r" else (b"\n" if end >= 0 else b"\r\n")
+    )
+
+
+def _header_line(name: str, value: str, newline: bytes) -> bytes:
+    if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:
+        raise ValueError(f"header {name!r} value {value!r} would break the header block")
+    return f"{name}: {value}".encode() + newline
+
+
+def header_names(content: bytes) -> tuple[str, ...]:
+    """Names of the header fields in order (a folded header counts once)."""
+    fields, _ = _split(content)
+    return tuple(f.name for f in fields if f.name)
+
+
+@dataclass(frozen=True)
+class FirewallResult:
+    """Content after the header firewall and the header names it removed (for ``--explain``)."""
+
+    content: bytes
+    removed: tuple[str, ...]
+
+
+def _filter(content: bytes, allowed: frozenset[HeaderClass]) -> FirewallResult:
+    fields, rest = _split(content)
+    kept: list[_Field] = []
+    removed: list[str] = []
+    for f in fields:
+        cls = header_class(f.name) if f.name else None
+        if cls is not None and cls not in allowed:
+            removed.append(f.name)
+        else:
+            kept.append(f)
+    return FirewallResult(_join(kept, rest), tuple(removed))
+
+
+_CLASS_RIGHTS = {
+    HeaderClass.ORGANIZATION: Permission.ACCEPT_ORG_HEADERS,
+    HeaderClass.FOREST: Permission.ACCEPT_FOREST_HEADERS,
+    HeaderClass.ROUTING: Permission.ACCEPT_ROUTING_HEADERS,
+}
+
+
+def receive_firewall(content: bytes, permissions: Iterable[Permission]) -> FirewallResult:
+    """Apply the inbound header firewall (§10.1) and report what was removed."""
+    held = frozenset(permissions)
+    allowed = frozenset(cls for cls, right in _CLASS_RIGHTS.items() if right in held)
+    return _filter(content, allowed)
+
+
+def apply_receive_firewall(content: bytes, permissions: Iterable[Permission]) -> bytes:
+    """The content with the header classes the session may not send removed (§10.1)."""
+    return receive_firewall(content, permissions).content
+
+
+_SEND_CLASSES: dict[SendConnectorUsage, frozenset[HeaderClass]] = {
+    SendConnectorUsage.INTERNAL: frozenset(HeaderClass),
+    SendConnectorUsage.PARTNER: frozenset({HeaderClass.ROUTING}),
+    SendConnectorUsage.INTERNET: frozenset({HeaderClass.ROUTING}),
+    SendConnectorUsage.CUSTOM: frozenset(),
+}
+
+
+def send_firewall(content: bytes, connector_usage: SendConnectorUsage) -> FirewallResult:
+    """Apply the outbound header firewall of a send connector (§10.1) and report removals."""
+    return _filter(content, _SEND_CLASSES[connector_usage])
+
+
+def apply_send_firewall(content: bytes, connector_usage: SendConnectorUsage) -> bytes:
+    """The content as a send connector of ``connector_usage`` may send it (§10.1)."""
+    return send_firewall(content, connector_usage).content
+
+
+# --- adding headers --------------------------------------------------------------------------
+
+
+def prepend_header(content: bytes, name: str, value: str) -> bytes:
+    """``name: value`` added above every existing header (where trace headers go)."""
+    return _header_line(name, value, _newline(content)) + content
+
+
+def prepend_raw_header(content: bytes, line: bytes) -> bytes:
+    """A complete header line (e.g. from :func:`received_header`) added at the top, re-ended
+    with the message's own line ending."""
+    return line.rstrip(b"\r\n") + _newline(content) + content
+
+
+_AUTH_NAMES = {n.lower() for n in (AUTH_AS, AUTH_DOMAIN, AUTH_MECHANISM, AUTH_SOURCE)}
+
+
+def _is_old_stamp(f: _Field) -> bool:
+    key = f.name.lower()
+    if key in _AUTH_NAMES or key.startswith(AUTH_CERTIFICATE_PREFIX):
+        return True
+    if key == CLASSIFICATION.lower():
+        _, _, value = f.raw.partition(b":")
+        return value.strip().decode("ascii", "replace").lower() == PARTNER_MAIL_CLASSIFICATION
+    return False
+
+
+def stamp_authentication(
+    content: bytes,
+    *,
+    auth_as: AuthAs,
+    mechanism: AuthMechanismCode,
+    source_fqdn: str,
+    domain: str | None,
+) -> bytes:
+    """Write the receiving server's authentication stamps at the top (§5.4, D3, D10).
+
+    Existing AuthAs/AuthDomain/AuthMechanism/AuthSource/AuthCertificate* headers (and a previous
+    ExPartnerMail classification) are removed first. ``domain`` is the authenticated sender
+    domain (AuthDomain; Exchange writes it for MutualTLS), None to omit it.
+    """
+    fields, rest = _split(content)
+    newline = _newline(content)
+    kept = [f for f in fields if not (f.name and _is_old_stamp(f))]
+    stamps = [
+        _header_line(AUTH_SOURCE, source_fqdn, newline),
+        _header_line(AUTH_AS, auth_as.value, newline),
+        _header_line(AUTH_MECHANISM, mechanism.value, newline),
+    ]
+    if domain:
+        stamps.append(_header_line(AUTH_DOMAIN, domain.lower(), newline))
+    if auth_as is AuthAs.PARTNER:
+        stamps.append(_header_line(CLASSIFICATION, PARTNER_MAIL_CLASSIFICATION, newline))
+    return b"".join(stamps) + _join(kept, rest)
+
+
+def received_header(
+    *,
+    helo: str,
+    client_ip: str,
+    by_fqdn: str,
+    server_ip: str,
+    tls_description: str | None,
+    when: datetime,
+    via: str | None = None,
+) -> bytes:
+    """Exchange's Received header, one line with CRLF.
+
+    ``Received: from mail.adatum.com (127.0.10.1) by mail.treyresearch.net (127.0.20.1) with
+    Microsoft SMTP Server (version=TLS1_2, cipher=TLS_ECDHE_…) id 15.0.1497.2; Mon, 30 Nov 2026
+    06:48:13 +0000``. ``tls_description`` is the text inside the parentheses (None without TLS);
+    ``via`` adds e.g. ``via Frontend Transport`` as the CAS writes it. ``when`` must be aware.
+    """
+    tls = f" ({tls_description})" if tls_description else ""
+    hop = f" via {via}" if via else ""
+    value = (
+        f"from {helo} ({client_ip}) by {by_fqdn} ({server_ip}) with Microsoft SMTP Server{tls} "
+        f"id {EXCHANGE_BUILD}{hop}; {exchange_date(when)}"
+    )
+    return _header_line("Received", value, b"\r\n")

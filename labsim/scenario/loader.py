@@ -1,0 +1,533 @@
+"""Scenario files (TOML) → :class:`~labsim.scenario.model.Scenario`, and finding them on disk.
+
+Rules kept here:
+
+* TOML is read with the standard library's ``tomllib``; a syntax error is reported with the
+  line and column tomllib gives.
+* Every problem is one :class:`~labsim.errors.ScenarioError` whose text names the file, the step
+  (``step N (kind)``), the key, and the fix, e.g.
+  ``scenarios/x.toml: step 4 (send): unknown key 'form'; did you mean 'from'?``.
+* Unknown keys are errors (a typo must never be silently ignored) and get a difflib suggestion.
+* Names of organizations and servers are checked against the scenario's lab here, so that a
+  typo is a file error (exit 2) and not a failed run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, NoReturn
+
+from labsim.errors import ScenarioError
+from labsim.model.lab import LabDefinition, default_lab
+from labsim.scenario.model import (
+    LOG_NAMES,
+    AdvanceStep,
+    EmsStep,
+    ExpectDelivered,
+    ExpectError,
+    ExpectLog,
+    ExpectNdr,
+    ExpectNotDelivered,
+    ExpectOutput,
+    ExpectQueued,
+    Scenario,
+    SendStep,
+    Step,
+    parse_duration,
+)
+
+__all__ = ["BUILTIN_LABS", "EXPECT_KINDS", "discover", "load_scenario"]
+
+#: Lab names that need no lab file.
+BUILTIN_LABS: tuple[str, ...] = ("default",)
+
+#: The kinds an ``expect`` table may hold, in the order the docs list them.
+EXPECT_KINDS: tuple[str, ...] = (
+    "output",
+    "error",
+    "delivered",
+    "not_delivered",
+    "queued",
+    "ndr",
+    "log",
+)
+
+_TOP_KEYS = ("title", "lab", "step")
+_ACTION_KEYS = ("ems", "send", "advance", "expect")
+_EMS_KEYS = ("org", "server", "ems")
+_STEP_KEYS = ("ems", "org", "server", "send", "advance", "expect")
+
+# Examples shown in "wrong type" and "missing key" messages, so that the fix is copyable.
+_EXAMPLES: dict[str, str] = {
+    "title": 'title = "Domain Security between Adatum and TreyResearch"',
+    "lab": 'lab = "default"',
+    "org": 'org = "Adatum"',
+    "server": 'server = "ADATUM-CAS1"',
+    "ems": "ems = '''Get-TransportConfig'''",
+    "from": 'from = "april@adatum.com"',
+    "to": 'to = "ben@treyresearch.net"',
+    "cc": 'cc = ["terry@treyresearch.net"]',
+    "subject": 'subject = "Hello Trey"',
+    "body": 'body = "Hi Ben"',
+    "advance": 'advance = "2d"',
+    "domain_secured": "domain_secured = true",
+    "tls": "tls = true",
+    "auth_as": 'auth_as = "Partner"',
+    "header": 'header = { "X-MS-Exchange-Organization-AuthAs" = "Partner" }',
+    "next_hop": 'next_hop = "treyresearch.net"',
+    "status": 'status = "Retry"',
+    "last_error": 'last_error = "454 4.7.5"',
+    "log": 'log = "receive"',
+    "contains": 'contains = "Certificate thumbprint"',
+}
+
+
+def discover(paths: Iterable[Path | str]) -> list[Path]:
+    """The scenario files named by ``paths``, in order, each once.
+
+    A directory stands for every ``*.toml`` file under it (recursively, sorted); a file stands
+    for itself whatever its suffix. A missing path, or a directory without any ``*.toml``, is a
+    :class:`ScenarioError`.
+    """
+    found: list[Path] = []
+    seen: set[Path] = set()
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*.toml") if p.is_file())
+            if not files:
+                raise ScenarioError(
+                    f"{path}: no *.toml scenario files in this directory; "
+                    "name a scenario file or a directory that holds some"
+                )
+        elif path.is_file():
+            files = [path]
+        else:
+            raise ScenarioError(f"{path}: no such file or directory; check the path")
+        for file in files:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                found.append(file)
+    return found
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    """Read and check one scenario file; any problem raises one :class:`ScenarioError`."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such file; check the path") from None
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read the file: {err.strerror or err}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ScenarioError(
+            f"{path}: not UTF-8 text (byte {err.start}); save the file as UTF-8"
+        ) from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        # tomllib's message ends with "(at line L, column C)": the place the user needs.
+        raise ScenarioError(f"{path}: invalid TOML: {err}; fix the syntax there") from None
+    return _Loader(path).scenario(document)
+
+
+def _type_name(value: object) -> str:
+    """The TOML name of a value's type, for messages."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, datetime | date | time):
+        return "a date/time"
+    return type(value).__name__  # pragma: no cover - tomllib yields only the types above
+
+
+def _suggest(word: str, candidates: Sequence[str]) -> str:
+    """``did you mean 'x'?`` when a candidate is close, else the list of candidates."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    if not close:
+        close = difflib.get_close_matches(
+            word.lower(), [c.lower() for c in candidates], n=1, cutoff=0.6
+        )
+        close = [c for c in candidates if close and c.lower() == close[0]]
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "expected one of " + ", ".join(f"'{c}'" for c in candidates)
+
+
+class _Loader:
+    """Checks one parsed document; knows the file (for messages) and the lab (for names)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.definition: LabDefinition = default_lab()
+
+    # -- messages -------------------------------------------------------------------------
+
+    def fail(self, where: str, problem: str) -> NoReturn:
+        """Raise the one message for a problem at ``where`` (``""``, ``"step 3 (send)"`` …)."""
+        place = f"{self.path}: {where}: " if where else f"{self.path}: "
+        raise ScenarioError(place + problem)
+
+    def check_keys(self, where: str, table: Mapping[str, Any], allowed: Sequence[str]) -> None:
+        """Every key of ``table`` is one of ``allowed``."""
+        for key in table:
+            if key not in allowed:
+                self.fail(where, f"unknown key '{key}'; {_suggest(key, allowed)}")
+
+    def wrong_type(self, where: str, key: str, expected: str, value: object) -> NoReturn:
+        """Raise the message for a value of the wrong type."""
+        example = _EXAMPLES.get(key)
+        fix = f"; e.g. {example}" if example else ""
+        self.fail(where, f"key '{key}' must be {expected}, not {_type_name(value)}{fix}")
+
+    def missing(self, where: str, key: str) -> NoReturn:
+        """Raise the message for a required key that is absent."""
+        example = _EXAMPLES.get(key, f"{key} = …")
+        self.fail(where, f"missing key '{key}'; add {example}")
+
+    # -- typed getters ---------------------------------------------------------------------
+
+    def text(self, where: str, table: Mapping[str, Any], key: str) -> str:
+        """A required non-empty string."""
+        value = self.opt_text(where, table, key)
+        if value is None:
+            self.missing(where, key)
+        return value
+
+    def opt_text(self, where: str, table: Mapping[str, Any], key: str) -> str | None:
+        """An optional string; an empty string is an error (it would match everything)."""
+        if key not in table:
+            return None
+        value = table[key]
+        if not isinstance(value, str):
+            self.wrong_type(where, key, "a string", value)
+        if not value.strip():
+            self.fail(where, f"key '{key}' is empty; give a value, e.g. {_EXAMPLES.get(key, '')}")
+        return value
+
+    def opt_bool(self, where: str, table: Mapping[str, Any], key: str) -> bool | None:
+        """An optional boolean."""
+        if key not in table:
+            return None
+        value = table[key]
+        if not isinstance(value, bool):
+            self.wrong_type(where, key, "true or false", value)
+        return value
+
+    def addresses(self, where: str, table: Mapping[str, Any], key: str) -> tuple[str, ...]:
+        """One address or an array of addresses (an absent key gives ``()``)."""
+        if key not in table:
+            return ()
+        value = table[key]
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            self.wrong_type(where, key, "an address or an array of addresses", value)
+        for item in items:
+            self.check_address(where, key, item)
+        return tuple(items)
+
+    def address(self, where: str, table: Mapping[str, Any], key: str) -> str:
+        """One required address."""
+        value = self.text(where, table, key)
+        self.check_address(where, key, value)
+        return value
+
+    def check_address(self, where: str, key: str, value: str) -> None:
+        """``value`` looks like ``local@domain``."""
+        local, at, domain = value.partition("@")
+        if not (local and at and domain) or " " in value:
+            self.fail(
+                where, f"key '{key}': '{value}' is not an email address; write it as user@domain"
+            )
+
+    def org(self, where: str, table: Mapping[str, Any], key: str = "org") -> str:
+        """A required organization of the lab, returned with the lab's spelling."""
+        name = self.text(where, table, key)
+        found = self.definition.organization(name)
+        if found is None:
+            names = [o.organization.name for o in self.definition.organizations]
+            self.fail(
+                where,
+                f"key '{key}': no organization '{name}' in lab '{self.definition.name}'; "
+                f"{_suggest(name, names)}",
+            )
+        return found.organization.name
+
+    def server(self, where: str, table: Mapping[str, Any], org: str) -> str | None:
+        """An optional server of ``org``, returned with the lab's spelling."""
+        name = self.opt_text(where, table, "server")
+        if name is None:
+            return None
+        found = self.definition.organization(org)
+        assert found is not None  # org() already checked it
+        servers = [s.name for s in found.organization.servers]
+        for candidate in servers:
+            if candidate.lower() == name.lower():
+                return candidate
+        self.fail(
+            where, f"key 'server': no server '{name}' in {org}; {_suggest(name.upper(), servers)}"
+        )
+
+    # -- the document ----------------------------------------------------------------------
+
+    def scenario(self, document: Mapping[str, Any]) -> Scenario:
+        """The whole file."""
+        self.check_keys("", document, _TOP_KEYS)
+        title = self.opt_text("", document, "title") or self.path.stem
+        lab = self.opt_text("", document, "lab") or "default"
+        self.definition = self.lab_definition(lab)
+        raw_steps = document.get("step")
+        if raw_steps is None:
+            self.fail("", "no steps; add at least one [[step]] table")
+        if not isinstance(raw_steps, list) or not all(isinstance(s, dict) for s in raw_steps):
+            self.fail(
+                "",
+                f"key 'step' must be an array of tables, not {_type_name(raw_steps)}; "
+                "write [[step]] above each step",
+            )
+        if not raw_steps:
+            self.fail("", "no steps; add at least one [[step]] table")
+        steps: list[Step] = []
+        for number, raw in enumerate(raw_steps, start=1):
+            steps.append(self.step(number, raw, steps))
+        return Scenario(
+            path=self.path, title=title, lab=lab, steps=tuple(steps), definition=self.definition
+        )
+
+    def lab_definition(self, lab: str) -> LabDefinition:
+        """The lab named by the ``lab`` key."""
+        if lab in BUILTIN_LABS:
+            return default_lab()
+        # Lab files are a later feature, owned by labsim/labfile.py; use it once it exists.
+        if importlib.util.find_spec("labsim.labfile") is None:
+            self.fail(
+                "",
+                f"key 'lab': '{lab}' is not a built-in lab, and lab files are not supported "
+                'yet; only "default" is built in: write lab = "default"',
+            )
+        lab_path = self.path.parent / lab
+        if not lab_path.is_file():
+            self.fail(
+                "",
+                f"key 'lab': no lab file '{lab_path}' (relative to this scenario file); "
+                f'check the path, or write lab = "default" for the built-in lab',
+            )
+        module = importlib.import_module("labsim.labfile")
+        definition = module.load_lab_file(lab_path)
+        if not isinstance(definition, LabDefinition):  # pragma: no cover - labfile's contract
+            raise TypeError("labsim.labfile.load_lab_file must return a LabDefinition")
+        return definition
+
+    def step(self, number: int, raw: Mapping[str, Any], before: Sequence[Step]) -> Step:
+        """One ``[[step]]`` table."""
+        where = f"step {number}"
+        actions = [k for k in _ACTION_KEYS if k in raw]
+        if len(actions) > 1:
+            self.fail(
+                where,
+                f"one step does one thing, found '{actions[0]}' and '{actions[1]}'; "
+                "put each in its own [[step]] table",
+            )
+        if not actions:
+            self.check_keys(where, raw, _STEP_KEYS)
+            if "org" in raw or "server" in raw:
+                self.missing(f"{where} (ems)", "ems")
+            self.fail(where, "empty step; give it one of 'ems', 'send', 'advance', 'expect'")
+        action = actions[0]
+        if action == "ems":
+            return self.ems_step(number, raw)
+        self.check_keys(f"{where} ({action})", raw, (action,))
+        value = raw[action]
+        if action == "send":
+            return self.send_step(number, value)
+        if action == "advance":
+            return self.advance_step(number, value)
+        return self.expect_step(number, value, before)
+
+    def ems_step(self, number: int, raw: Mapping[str, Any]) -> EmsStep:
+        """``org`` / ``server`` / ``ems``."""
+        where = f"step {number} (ems)"
+        self.check_keys(where, raw, _EMS_KEYS)
+        ems = self.text(where, raw, "ems")
+        org = self.org(where, raw)
+        return EmsStep(number=number, org=org, server=self.server(where, raw, org), ems=ems)
+
+    def send_step(self, number: int, value: object) -> SendStep:
+        """``send = { from, to, subject, body?, cc? }``."""
+        where = f"step {number} (send)"
+        if not isinstance(value, dict):
+            self.wrong_type(
+                where,
+                "send",
+                'a table such as { from = "april@adatum.com", to = ["ben@treyresearch.net"], '
+                'subject = "Hello Trey" }',
+                value,
+            )
+        self.check_keys(where, value, ("from", "to", "subject", "body", "cc"))
+        mail_from = self.address(where, value, "from")
+        to = self.addresses(where, value, "to")
+        if not to:
+            self.missing(where, "to")
+        subject = self.text(where, value, "subject")
+        body = value.get("body", "")
+        if not isinstance(body, str):
+            self.wrong_type(where, "body", "a string", body)
+        cc = self.addresses(where, value, "cc")
+        return SendStep(number=number, from_=mail_from, to=to, subject=subject, body=body, cc=cc)
+
+    def advance_step(self, number: int, value: object) -> AdvanceStep:
+        """``advance = "2d"``."""
+        where = f"step {number} (advance)"
+        if not isinstance(value, str):
+            self.wrong_type(where, "advance", 'a duration string such as "90s" or "2d"', value)
+        seconds = parse_duration(value)
+        if seconds is None:
+            self.fail(
+                where,
+                f"key 'advance': '{value}' is not a duration; write a number and a unit "
+                's, m, h or d, e.g. "90s", "15m", "4h", "2d" or "1d12h"',
+            )
+        return AdvanceStep(number=number, seconds=seconds, text=value.strip())
+
+    def expect_step(self, number: int, value: object, before: Sequence[Step]) -> Step:
+        """``expect.<kind> = …``: exactly one kind."""
+        where = f"step {number} (expect)"
+        if not isinstance(value, dict):
+            self.wrong_type(
+                where,
+                "expect",
+                'a table with one kind, e.g. expect.output = "treyresearch.net"',
+                value,
+            )
+        kinds = list(value)
+        if not kinds:
+            self.fail(
+                where,
+                "no expectation; give one kind: " + ", ".join(f"expect.{k}" for k in EXPECT_KINDS),
+            )
+        for kind in kinds:
+            if kind not in EXPECT_KINDS:
+                self.fail(
+                    where,
+                    f"unknown key 'expect.{kind}'; "
+                    + _suggest(f"expect.{kind}", [f"expect.{k}" for k in EXPECT_KINDS]),
+                )
+        if len(kinds) > 1:
+            self.fail(
+                where,
+                f"one expectation per step, found 'expect.{kinds[0]}' and 'expect.{kinds[1]}'; "
+                "put each in its own [[step]] table",
+            )
+        kind = kinds[0]
+        where = f"step {number} (expect.{kind})"
+        body = value[kind]
+        if kind in ("output", "error"):
+            if not isinstance(body, str):
+                self.wrong_type(
+                    where,
+                    f"expect.{kind}",
+                    'a string, e.g. expect.output = "treyresearch.net"',
+                    body,
+                )
+            if not any(isinstance(s, EmsStep) for s in before):
+                self.fail(
+                    where,
+                    f"no 'ems' step before it; expect.{kind} checks the most recent ems step, "
+                    "so put an ems step first",
+                )
+            if kind == "output":
+                return ExpectOutput(number=number, text=body)
+            return ExpectError(number=number, text=body)
+        if not isinstance(body, dict):
+            self.wrong_type(where, f"expect.{kind}", "a table { … }", body)
+        if kind == "delivered":
+            return self.expect_delivered(number, where, body)
+        if kind == "not_delivered":
+            self.check_keys(where, body, ("to", "subject"))
+            return ExpectNotDelivered(
+                number=number,
+                to=self.address(where, body, "to"),
+                subject=self.text(where, body, "subject"),
+            )
+        if kind == "queued":
+            self.check_keys(where, body, ("org", "next_hop", "status", "last_error", "subject"))
+            return ExpectQueued(
+                number=number,
+                org=self.org(where, body),
+                next_hop=self.text(where, body, "next_hop"),
+                status=self.opt_text(where, body, "status"),
+                last_error=self.opt_text(where, body, "last_error"),
+                subject=self.opt_text(where, body, "subject"),
+            )
+        if kind == "ndr":
+            self.check_keys(where, body, ("to", "subject", "status"))
+            return ExpectNdr(
+                number=number,
+                to=self.address(where, body, "to"),
+                subject=self.text(where, body, "subject"),
+                status=self.opt_text(where, body, "status"),
+            )
+        return self.expect_log(number, where, body)
+
+    def expect_delivered(self, number: int, where: str, body: Mapping[str, Any]) -> ExpectDelivered:
+        """``expect.delivered = { to, subject, from?, domain_secured?, tls?, auth_as?, header? }``."""
+        self.check_keys(
+            where, body, ("to", "subject", "from", "domain_secured", "tls", "auth_as", "header")
+        )
+        header = body.get("header", {})
+        if not isinstance(header, dict) or not all(isinstance(v, str) for v in header.values()):
+            self.wrong_type(where, "header", "a table of header name = substring", header)
+        from_ = None
+        if "from" in body:
+            from_ = self.address(where, body, "from")
+        return ExpectDelivered(
+            number=number,
+            to=self.address(where, body, "to"),
+            subject=self.text(where, body, "subject"),
+            from_=from_,
+            domain_secured=self.opt_bool(where, body, "domain_secured"),
+            tls=self.opt_bool(where, body, "tls"),
+            auth_as=self.opt_text(where, body, "auth_as"),
+            header=dict(header),
+        )
+
+    def expect_log(self, number: int, where: str, body: Mapping[str, Any]) -> ExpectLog:
+        """``expect.log = { org, server, log, contains }``."""
+        self.check_keys(where, body, ("org", "server", "log", "contains"))
+        org = self.org(where, body)
+        server = self.server(where, body, org)
+        log = self.text(where, body, "log")
+        if log not in LOG_NAMES:
+            self.fail(where, f"key 'log': unknown log '{log}'; {_suggest(log, LOG_NAMES)}")
+        if server is None and log != "tracking":
+            self.fail(
+                where,
+                f"missing key 'server'; the {log} protocol log belongs to one server: "
+                f"add {_EXAMPLES['server']}",
+            )
+        return ExpectLog(
+            number=number,
+            org=org,
+            server=server,
+            log=log,
+            contains=self.text(where, body, "contains"),
+        )

@@ -1,0 +1,282 @@
+"""Events of the sans-io SMTP sessions, and the NEED_DATA / PAUSED sentinels.
+
+``ServerSession.next_event()`` returns the server events (one per command received, plus the
+message data, the session's own rejections and the close); ``ClientSession.next_event()``
+returns the client events (one per reply). All events are frozen dataclasses. Command events
+carry ``line``, the command line exactly as received (decoded, without CRLF), because the
+protocol log records what the peer sent, not our parsed reading of it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final, TypeAlias
+
+from .reply import Reply
+
+__all__ = [
+    "NEED_DATA",
+    "PAUSED",
+    "ClientEvent",
+    "CommandRejected",
+    "ConnectionClosed",
+    "Data",
+    "Ehlo",
+    "Helo",
+    "LineTooLong",
+    "MailFrom",
+    "MessageReceived",
+    "Noop",
+    "ProtocolViolation",
+    "Quit",
+    "RcptTo",
+    "ReplyReceived",
+    "Rset",
+    "Sentinel",
+    "ServerEvent",
+    "StartTls",
+    "TooManyProtocolErrors",
+    "UnsolicitedReply",
+]
+
+
+class Sentinel(enum.Enum):
+    """Values ``next_event()`` returns when there is no event to hand out."""
+
+    NEED_DATA = "NEED_DATA"
+    """Nothing to do until more bytes arrive (``receive_data``)."""
+    PAUSED = "PAUSED"
+    """An event is waiting for the owner's ``respond()``; later commands stay buffered."""
+
+    def __repr__(self) -> str:
+        return self.value
+
+
+NEED_DATA: Final = Sentinel.NEED_DATA
+"""Returned by ``next_event()`` when more bytes are needed."""
+
+PAUSED: Final = Sentinel.PAUSED
+"""Returned by ``ServerSession.next_event()`` while a command awaits the owner's reply."""
+
+
+def _frozen_parameters(parameters: Mapping[str, str | None]) -> Mapping[str, str | None]:
+    return MappingProxyType(dict(parameters))
+
+
+# --- server side: commands --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ehlo:
+    """``EHLO domain``; answer with the EHLO reply (its extension lines are what is offered)."""
+
+    domain: str
+    line: str
+
+
+@dataclass(frozen=True)
+class Helo:
+    """``HELO domain``; a positive reply greets the session without extensions."""
+
+    domain: str
+    line: str
+
+
+@dataclass(frozen=True)
+class StartTls:
+    """``STARTTLS`` (only surfaced when it was offered and TLS is not active yet).
+
+    A 220 reply switches the session to TLS: the owner starts the TLS handshake right after
+    writing the reply bytes.
+    """
+
+    line: str
+
+
+@dataclass(frozen=True)
+class MailFrom:
+    """``MAIL FROM:<address> params``; ``address`` is "" for the null sender ``<>``.
+
+    ``parameters`` maps upper-cased ESMTP keywords to their value (None for a bare keyword);
+    SIZE is checked to be a number and BODY to be 7BIT or 8BITMIME before the event is surfaced.
+    """
+
+    address: str
+    parameters: Mapping[str, str | None] = field(hash=False)
+    line: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parameters", _frozen_parameters(self.parameters))
+
+    @property
+    def size(self) -> int | None:
+        """The declared message size (``SIZE=``), or None if the client did not declare one."""
+        value = self.parameters.get("SIZE")
+        return int(value) if value is not None else None
+
+    @property
+    def body(self) -> str | None:
+        """The declared body type (``7BIT`` or ``8BITMIME``, upper case), or None."""
+        value = self.parameters.get("BODY")
+        return value.upper() if value is not None else None
+
+
+@dataclass(frozen=True)
+class RcptTo:
+    """``RCPT TO:<address> params``; ``parameters`` as for ``MailFrom`` (NOTIFY, ORCPT, …)."""
+
+    address: str
+    parameters: Mapping[str, str | None] = field(hash=False)
+    line: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parameters", _frozen_parameters(self.parameters))
+
+
+@dataclass(frozen=True)
+class Data:
+    """``DATA``; a 354 reply makes the session read message data until ``CRLF.CRLF``."""
+
+    line: str
+
+
+@dataclass(frozen=True)
+class MessageReceived:
+    """The message data of one transaction, complete.
+
+    ``content`` is after dot-unstuffing, with its line ends as sent (CRLF) and without the
+    terminating ``.`` line. Any reply ends the transaction.
+    """
+
+    content: bytes
+
+    @property
+    def size(self) -> int:
+        """Length of ``content`` in octets."""
+        return len(self.content)
+
+
+@dataclass(frozen=True)
+class Rset:
+    """``RSET``; a positive reply aborts the transaction."""
+
+    line: str
+
+
+@dataclass(frozen=True)
+class Noop:
+    """``NOOP`` (an argument, allowed by RFC 5321, is ignored)."""
+
+    line: str
+
+
+@dataclass(frozen=True)
+class Quit:
+    """``QUIT``; a 221 reply closes the session."""
+
+    line: str
+
+
+# --- server side: answered by the session itself -----------------------------------------
+
+
+@dataclass(frozen=True)
+class CommandRejected:
+    """A command the session refused by itself (sequence, syntax, unknown verb).
+
+    The reply's bytes are waiting in ``ServerSession.data_to_send()``; the owner writes them and
+    may log ``line`` and ``reply``. It counts toward MaxProtocolErrors.
+    """
+
+    line: str
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class LineTooLong:
+    """A command line above the session's limit; ``line`` holds only its beginning.
+
+    Answered by the session like ``CommandRejected`` (bytes in ``data_to_send()``); the rest of
+    the line is discarded as it arrives. It counts toward MaxProtocolErrors.
+    """
+
+    line: str
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class TooManyProtocolErrors:
+    """MaxProtocolErrors was reached: the session sent ``reply`` (421) and is closed.
+
+    The reply bytes are in ``data_to_send()``; the owner writes them and drops the connection.
+    """
+
+    reply: Reply
+
+
+# --- both sides ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectionClosed:
+    """The peer closed the connection (``receive_data(b"")``); nothing else will arrive."""
+
+
+# --- client side ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplyReceived:
+    """The server's reply to the oldest outstanding command.
+
+    ``command`` is the verb sent (``EHLO``, ``HELO``, ``STARTTLS``, ``MAIL``, ``RCPT``, ``DATA``,
+    ``RSET``, ``NOOP``, ``QUIT``), ``MESSAGE`` for the reply after the message data, or
+    ``GREETING`` for the banner. ``argument`` is the EHLO/HELO name or the MAIL/RCPT address.
+    """
+
+    command: str
+    argument: str
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class UnsolicitedReply:
+    """A reply arrived while no command was outstanding (e.g. a 421 before closing)."""
+
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class ProtocolViolation:
+    """The server sent bytes that are not SMTP replies; the owner should drop the connection.
+
+    After this event the client session is broken: it returns NEED_DATA (or ConnectionClosed)
+    and refuses to send further commands.
+    """
+
+    description: str
+
+
+ServerEvent: TypeAlias = (
+    Ehlo
+    | Helo
+    | StartTls
+    | MailFrom
+    | RcptTo
+    | Data
+    | MessageReceived
+    | Rset
+    | Noop
+    | Quit
+    | CommandRejected
+    | LineTooLong
+    | TooManyProtocolErrors
+    | ConnectionClosed
+)
+"""Everything ``ServerSession.next_event()`` can return besides the sentinels."""
+
+ClientEvent: TypeAlias = ReplyReceived | UnsolicitedReply | ProtocolViolation | ConnectionClosed
+"""Everything ``ClientSession.next_event()`` can return besides NEED_DATA."""

@@ -1,0 +1,229 @@
+"""The catalog of SMTP replies Exchange 2013 sends, with Exchange's exact codes and texts.
+
+Every reply text a labsim server puts on the wire comes from here, so that protocol logs, queue
+LastError fields and NDRs show what Exchange would show (reference §5.3, §7.3, §10.2, §10.3).
+Fixed replies are constants; replies that carry names, addresses or times are small functions.
+Where Exchange's text is not known, the choice is labsim's and the comment says so.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .reply import Reply
+
+__all__ = [
+    "BAD_SEQUENCE_OF_COMMANDS",
+    "CERTIFICATE_VALIDATION_FAILURE",
+    "CLIENT_NOT_AUTHENTICATED",
+    "CLIENT_NO_SUBMIT_PERMISSION",
+    "CLOSING_CHANNEL",
+    "DOMAIN_SECURE_DISABLED",
+    "INVALID_ARGUMENTS",
+    "LINE_TOO_LONG",
+    "MESSAGE_TOO_BIG",
+    "MUST_ISSUE_STARTTLS_FIRST",
+    "NEED_MAIL_COMMAND",
+    "NEED_RCPT_COMMAND",
+    "NOOP_OK",
+    "NOT_AUTHENTICATED",
+    "RECIPIENT_NOT_FOUND",
+    "RECIPIENT_OK",
+    "RELAY_DENIED",
+    "RESETTING",
+    "SEND_CONNECTOR_CERTIFICATE_NOT_FOUND",
+    "SENDER_ALREADY_SPECIFIED",
+    "SENDER_OK",
+    "SEND_HELLO_FIRST",
+    "START_MAIL_INPUT",
+    "STARTTLS_READY",
+    "STARTTLS_REQUIRED_TO_SEND",
+    "TEMPORARY_AUTHENTICATION_FAILURE",
+    "TOO_MANY_ERRORS",
+    "TOO_MANY_RECIPIENTS",
+    "UNRECOGNIZED_COMMAND",
+    "banner",
+    "ehlo",
+    "exchange_date",
+    "helo",
+    "queued_mail",
+]
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def exchange_date(when: datetime) -> str:
+    """``when`` as Exchange prints it in the banner: ``Mon, 30 Nov 2026 06:48:13 +0000``.
+
+    English names are spelled out here rather than taken from ``strftime``, which follows the
+    process locale. ``when`` must be timezone-aware: the offset is part of the text, and guessing
+    it for a naive value would silently print the wrong time.
+    """
+    offset = when.utcoffset()
+    if offset is None:
+        raise ValueError("exchange_date() needs a timezone-aware datetime (use the lab clock)")
+    total_minutes = int(offset.total_seconds()) // 60
+    sign = "-" if total_minutes < 0 else "+"
+    hours, minutes = divmod(abs(total_minutes), 60)
+    return (
+        f"{_DAYS[when.weekday()]}, {when.day:02d} {_MONTHS[when.month - 1]} {when.year:04d} "
+        f"{when.hour:02d}:{when.minute:02d}:{when.second:02d} {sign}{hours:02d}{minutes:02d}"
+    )
+
+
+def banner(fqdn: str, when: datetime) -> Reply:
+    """The connection greeting: ``220 {fqdn} Microsoft ESMTP MAIL Service ready at {date}``."""
+    return Reply(220, f"{fqdn} Microsoft ESMTP MAIL Service ready at {exchange_date(when)}")
+
+
+def ehlo(fqdn: str, client_ip: str, *, max_size: int | None, starttls: bool) -> Reply:
+    """The EHLO reply, extensions in Exchange's order (STARTTLS only when it is offered).
+
+    ``max_size`` is the receive connector's MaxMessageSize in bytes (``SIZE 37748736`` for 36 MB);
+    None advertises ``SIZE`` without a limit (RFC 1870 allows it). The ``ServerSession`` reads
+    this reply back to learn whether STARTTLS was offered.
+    """
+    lines = [f"{fqdn} Hello [{client_ip}]"]
+    lines.append("SIZE" if max_size is None else f"SIZE {max_size}")
+    lines += ["PIPELINING", "DSN", "ENHANCEDSTATUSCODES"]
+    if starttls:
+        lines.append("STARTTLS")
+    lines.append("8BITMIME")
+    return Reply(250, tuple(lines))
+
+
+def helo(fqdn: str, client_ip: str) -> Reply:
+    """The HELO reply: ``250 {fqdn} Hello [{client_ip}]``."""
+    return Reply(250, f"{fqdn} Hello [{client_ip}]")
+
+
+def queued_mail(message_id: str, internal_id: int, fqdn: str) -> Reply:
+    """The reply to the end of message data once the message is safely queued.
+
+    ``message_id`` is the Message-ID without angle brackets (they are added here, as Exchange
+    shows them); ``internal_id`` is the queue's InternalMessageId.
+    """
+    bare = message_id.strip("<>")
+    return Reply(
+        250,
+        f"<{bare}> [InternalId={internal_id}, Hostname={fqdn}] Queued mail for delivery",
+        "2.6.0",
+    )
+
+
+# --- session flow -------------------------------------------------------------------------
+
+STARTTLS_READY = Reply(220, "SMTP server ready", "2.0.0")
+"""Positive reply to STARTTLS; the TLS handshake starts right after it."""
+
+SENDER_OK = Reply(250, "Sender OK", "2.1.0")
+"""MAIL FROM accepted."""
+
+RECIPIENT_OK = Reply(250, "Recipient OK", "2.1.5")
+"""RCPT TO accepted."""
+
+START_MAIL_INPUT = Reply(354, "Start mail input; end with <CRLF>.<CRLF>")
+"""Positive intermediate reply to DATA."""
+
+RESETTING = Reply(250, "Resetting", "2.0.0")
+"""Reply to RSET."""
+
+NOOP_OK = Reply(250, "OK", "2.0.0")
+"""Reply to NOOP."""
+
+CLOSING_CHANNEL = Reply(221, "Service closing transmission channel", "2.0.0")
+"""Reply to QUIT."""
+
+# --- protocol errors (answered by the session itself) ------------------------------------
+
+UNRECOGNIZED_COMMAND = Reply(500, "Unrecognized command", "5.3.3")
+"""Unknown (or unimplemented) verb."""
+
+INVALID_ARGUMENTS = Reply(501, "Invalid arguments", "5.5.4")
+"""Known verb with malformed arguments (bad address, bad ESMTP parameter, missing domain)."""
+
+SEND_HELLO_FIRST = Reply(503, "Send hello first", "5.5.2")
+"""MAIL/RCPT/DATA before EHLO or HELO."""
+
+NEED_MAIL_COMMAND = Reply(503, "Need mail command", "5.5.2")
+"""RCPT or DATA outside a mail transaction."""
+
+NEED_RCPT_COMMAND = Reply(503, "Need rcpt command", "5.5.2")
+"""DATA without an accepted recipient."""
+
+SENDER_ALREADY_SPECIFIED = Reply(503, "Sender already specified", "5.5.2")
+"""A second MAIL inside one transaction."""
+
+BAD_SEQUENCE_OF_COMMANDS = Reply(503, "Bad sequence of commands", "5.5.1")
+"""STARTTLS when it was not offered, TLS is already active, or a transaction is open.
+
+labsim's choice: Exchange's exact text for these cases is not in the reference; this is the
+RFC 5321 §4.2.2 wording with the RFC 3463 "invalid command" enhanced code.
+"""
+
+LINE_TOO_LONG = Reply(500, "Line too long", "5.5.6")
+"""A command line longer than the session accepts.
+
+labsim's choice: the text is RFC 5321 §4.5.3.1.4's ("500 Line too long"); the enhanced code
+5.5.6 is the one RFC 4954 registers for over-long lines. Exchange's own text is not known.
+"""
+
+TOO_MANY_ERRORS = Reply(
+    421, "Too many errors on this connection, closing transmission channel", "4.7.0"
+)
+"""Sent before closing once the receive connector's MaxProtocolErrors is reached."""
+
+# --- policy replies (the owner decides; reference §5.3, §10.2, §10.3) --------------------
+
+MESSAGE_TOO_BIG = Reply(552, "Message size exceeds fixed maximum message size", "5.3.4")
+"""SIZE parameter or received data above the connector's MaxMessageSize."""
+
+RELAY_DENIED = Reply(550, "SMTP; Unable to relay recipient in non-accepted domain", "5.7.54")
+"""RCPT to a domain that is not accepted, without Accept-Any-Recipient (decision D6)."""
+
+RECIPIENT_NOT_FOUND = Reply(
+    550, "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", "5.1.10"
+)
+"""RCPT to an accepted (authoritative) domain address that has no mailbox."""
+
+TOO_MANY_RECIPIENTS = Reply(452, "Too many recipients", "4.5.3")
+"""RCPT beyond the connector's MaxRecipientsPerMessage."""
+
+DOMAIN_SECURE_DISABLED = Reply(
+    451, "The admin has temporarily disallowed this secure domain", "4.7.3"
+)
+"""MAIL from a TLSReceiveDomainSecureList domain on a connector without DomainSecureEnabled."""
+
+NOT_AUTHENTICATED = Reply(530, "Not authenticated", "5.7.1")
+"""Domain-secure sender without TLS (STARTTLS was offered) or without a client certificate."""
+
+TEMPORARY_AUTHENTICATION_FAILURE = Reply(454, "Temporary authentication failure", "4.7.0")
+"""Domain-secure sender without TLS on a connector that does not offer STARTTLS."""
+
+CERTIFICATE_VALIDATION_FAILURE = Reply(454, "Certificate validation failure", "4.7.5")
+"""Domain-secure sender whose client certificate failed name or chain validation."""
+
+CLIENT_NO_SUBMIT_PERMISSION = Reply(
+    550, "Client does not have permissions to submit to this server", "5.7.1"
+)
+"""An authenticated (e.g. Partner) session lacking ms-Exch-SMTP-Submit (decision D11)."""
+
+CLIENT_NOT_AUTHENTICATED = Reply(530, "Client was not authenticated", "5.7.1")
+"""An anonymous session lacking ms-Exch-SMTP-Submit."""
+
+MUST_ISSUE_STARTTLS_FIRST = Reply(530, "Must issue a STARTTLS command first", "5.7.0")
+"""Receive connector RequireTLS and the client did not start TLS."""
+
+STARTTLS_REQUIRED_TO_SEND = Reply(451, "STARTTLS is required to send mail", "5.7.3")
+"""Send side: the connector requires TLS and the remote server did not offer STARTTLS.
+
+The 451 code with a 5.x enhanced code is Exchange's own inconsistency, kept for fidelity.
+"""
+
+SEND_CONNECTOR_CERTIFICATE_NOT_FOUND = Reply(
+    454,
+    "The certificate specified in TlsCertificateName of the SendConnector could not be found.",
+    "4.7.5",
+)
+"""Send side: the connector's TlsCertificateName matches no certificate in the local store."""

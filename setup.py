@@ -1,0 +1,25 @@
+"""Packaging entry point for labsim (the design card keeps setup.py; tools live in pyproject.toml)."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="labsim",
+    version="0.1.0",
+    description="Multi-organization lab simulator for Microsoft Exchange Domain Security (mutual TLS)",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["labsim", "labsim.*"]),
+    package_data={"labsim": ["py.typed", "data/*"]},
+    install_requires=[
+        "twisted>=23.10",
+        "pyopenssl>=24.0",
+        "service-identity>=24.1",
+        "cryptography>=42",
+        "click>=8.1",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "aiosmtpd>=1.4", "ruff>=0.5", "mypy>=1.10"],
+    },
+    entry_points={"console_scripts": ["labsim = labsim.cli:main"]},
+)

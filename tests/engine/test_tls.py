@@ -1,0 +1,280 @@
+"""Real TLS handshakes (pyOpenSSL memory BIOs, and Twisted's TLS layer over iosim pipes).
+
+No sockets, no sleeps, no wall clock: verification time is always the lab time passed in.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from OpenSSL import SSL
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import Clock
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.test.iosim import connectedServerAndClient
+
+from labsim.engine.tls import (
+    ClientConnectionCreator,
+    ServerConnectionCreator,
+    TlsContextCache,
+    TlsRole,
+    client_context,
+    negotiated_description,
+    peer_chain,
+    server_context,
+    verify_peer,
+)
+from labsim.pki import (
+    CertificateValidationStatus,
+    ExchangeCertificate,
+    create_root_ca,
+    exchange_default_certificate,
+)
+
+AT = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+S = CertificateValidationStatus
+
+
+@pytest.fixture(scope="module")
+def adatum():
+    return create_root_ca("Adatum Root CA", organization="Adatum", at=AT)
+
+
+@pytest.fixture(scope="module")
+def trey():
+    return create_root_ca("Trey Root CA", organization="TreyResearch", at=AT)
+
+
+@pytest.fixture(scope="module")
+def adatum_cert(adatum) -> ExchangeCertificate:
+    return adatum.issue("mail.adatum.com", dns_names=("mail.adatum.com", "adatum.com"), at=AT)
+
+
+@pytest.fixture(scope="module")
+def trey_sub(trey):
+    return trey.issue_intermediate("Trey Issuing CA", at=AT)
+
+
+@pytest.fixture(scope="module")
+def trey_cert(trey_sub) -> ExchangeCertificate:
+    return trey_sub.issue("mail.treyresearch.net", dns_names=("treyresearch.net",), at=AT)
+
+
+def handshake(
+    server_ctx: SSL.Context, client_ctx: SSL.Context
+) -> tuple[SSL.Connection, SSL.Connection]:
+    """Run a complete handshake between two memory-BIO connections; return (server, client)."""
+    server = SSL.Connection(server_ctx, None)
+    server.set_accept_state()
+    client = SSL.Connection(client_ctx, None)
+    client.set_connect_state()
+    done = {id(server): False, id(client): False}
+    for _ in range(50):
+        for conn in (client, server):
+            if not done[id(conn)]:
+                try:
+                    conn.do_handshake()
+                    done[id(conn)] = True
+                except SSL.WantReadError:
+                    pass
+        moved = False
+        for source, target in ((client, server), (server, client)):
+            try:
+                data = source.bio_read(65536)
+            except SSL.WantReadError:
+                continue
+            target.bio_write(data)
+            moved = True
+        if all(done.values()) and not moved:
+            return server, client
+    raise AssertionError("handshake did not complete")
+
+
+def test_mutual_tls_client_certificate_reaches_server(adatum_cert, trey_cert, adatum, trey) -> None:
+    server, client = handshake(server_context(trey_cert), client_context(adatum_cert))
+    # Server side: OpenSSL's chain omits the leaf; peer_chain puts it first.
+    assert peer_chain(server) == (adatum_cert.certificate,)
+    # Client side: the server sent its intermediate with the leaf, not the root.
+    assert peer_chain(client) == (trey_cert.certificate, *trey_cert.chain)
+
+    on_server = verify_peer(server, trusted_roots=[adatum.certificate], at=AT, purpose="clientAuth")
+    assert on_server.status is S.VALID
+    assert on_server.thumbprint == adatum_cert.thumbprint
+    assert on_server.names == ("mail.adatum.com", "adatum.com")
+
+    on_client = verify_peer(client, trusted_roots=[trey.certificate], at=AT)
+    assert on_client.status is S.VALID
+    assert on_client.subject == "CN=mail.treyresearch.net, O=TreyResearch"
+
+
+def test_untrusted_root(adatum_cert, trey_cert, trey) -> None:
+    server, client = handshake(server_context(trey_cert), client_context(adatum_cert))
+    result = verify_peer(server, trusted_roots=[trey.certificate], at=AT, purpose="clientAuth")
+    assert result.status is S.UNTRUSTED_ROOT
+    assert result.detail  # OpenSSL's text is kept for the logs
+    assert verify_peer(client, trusted_roots=[], at=AT).status is S.UNTRUSTED_ROOT
+
+
+def test_verification_uses_lab_time(adatum_cert, trey_cert, trey) -> None:
+    server, client = handshake(server_context(trey_cert), client_context(adatum_cert))
+    roots = [trey.certificate]
+    assert verify_peer(client, trusted_roots=roots, at=AT).status is S.VALID
+    later = trey_cert.not_after + timedelta(days=1)
+    assert verify_peer(client, trusted_roots=roots, at=later).status is S.CERTIFICATE_EXPIRED
+    earlier = trey_cert.not_before - timedelta(days=1)
+    assert verify_peer(client, trusted_roots=roots, at=earlier).status is S.CERTIFICATE_EXPIRED
+
+
+def test_exchange_self_signed_is_valid_self_signed(adatum_cert) -> None:
+    self_signed = exchange_default_certificate("TREY-CAS1", "trey-cas1.treyresearch.net", at=AT)
+    server, client = handshake(server_context(self_signed), client_context(adatum_cert))
+    untrusted = verify_peer(client, trusted_roots=[], at=AT)
+    assert untrusted.status is S.VALID_SELF_SIGNED
+    trusted = verify_peer(client, trusted_roots=[self_signed.certificate], at=AT)
+    assert trusted.status is S.VALID_SELF_SIGNED
+    assert trusted.is_self_signed
+
+
+def test_no_client_certificate_is_empty_certificate(trey_cert, adatum) -> None:
+    server, client = handshake(server_context(trey_cert), client_context(None))
+    result = verify_peer(server, trusted_roots=[adatum.certificate], at=AT, purpose="clientAuth")
+    assert result.status is S.EMPTY_CERTIFICATE
+    assert result.chain == ()
+
+
+def test_revoked_certificate(adatum, trey_cert) -> None:
+    ca = create_root_ca("Contoso Root CA", organization="Contoso", at=AT)
+    cert = ca.issue("mail.contoso.com", at=AT)
+    ca.revoke(cert.certificate.serial_number, AT)
+    server, _client = handshake(server_context(trey_cert), client_context(cert))
+    roots = [ca.certificate]
+    crl = ca.crl(AT)
+    revoked = verify_peer(
+        server, trusted_roots=roots, at=AT, crls=[crl], check_revocation=True, purpose="clientAuth"
+    )
+    assert revoked.status is S.REVOKED
+    other = ca.issue("other.contoso.com", at=AT)
+    server2, _ = handshake(server_context(trey_cert), client_context(other))
+    fine = verify_peer(
+        server2, trusted_roots=roots, at=AT, crls=[crl], check_revocation=True, purpose="clientAuth"
+    )
+    assert fine.status is S.VALID
+    # Without revocation checking the same chain is valid; with checking but no CRL it is offline.
+    assert verify_peer(server, trusted_roots=roots, at=AT, purpose="clientAuth").status is S.VALID
+    offline = verify_peer(
+        server, trusted_roots=roots, at=AT, check_revocation=True, purpose="clientAuth"
+    )
+    assert offline.status is S.REVOCATION_OFFLINE
+
+
+def test_crl_check_through_an_intermediate(trey, trey_sub, trey_cert, adatum_cert) -> None:
+    _server, client = handshake(server_context(trey_cert), client_context(adatum_cert))
+    roots = [trey.certificate]
+    both = [trey.crl(AT), trey_sub.crl(AT)]
+    result = verify_peer(client, trusted_roots=roots, at=AT, crls=both, check_revocation=True)
+    assert result.status is S.VALID
+    # The issuing CA's CRL is missing: the leaf's revocation status is unknown.
+    only_root = verify_peer(
+        client, trusted_roots=roots, at=AT, crls=[trey.crl(AT)], check_revocation=True
+    )
+    assert only_root.status is S.REVOCATION_OFFLINE
+    # A CRL past its NextUpdate at lab time is stale: also offline.
+    stale = verify_peer(
+        client, trusted_roots=roots, at=AT + timedelta(days=30), crls=both, check_revocation=True
+    )
+    assert stale.status is S.REVOCATION_OFFLINE
+
+
+def test_wrong_usage_when_eku_lacks_purpose(adatum) -> None:
+    server_only = adatum.issue("mx.adatum.com", at=AT, eku=("serverAuth",))
+    trey_server = adatum.issue("srv.adatum.com", at=AT)
+    server, _client = handshake(server_context(trey_server), client_context(server_only))
+    result = verify_peer(server, trusted_roots=[adatum.certificate], at=AT, purpose="clientAuth")
+    assert result.status is S.WRONG_USAGE
+
+
+def test_negotiated_description(adatum_cert, trey_cert) -> None:
+    server, client = handshake(
+        server_context(trey_cert, allow_tls13=False), client_context(adatum_cert)
+    )
+    text = negotiated_description(server, server_side=True)
+    assert text == (
+        "TLS protocol SP_PROT_TLS1_2_SERVER negotiation succeeded using bulk encryption algorithm "
+        "CALG_AES_256 with strength 256 bits, MAC hash algorithm CALG_SHA_384 and key exchange "
+        "algorithm CALG_ECDHE"
+    )
+    assert negotiated_description(client, server_side=False).startswith(
+        "TLS protocol SP_PROT_TLS1_2_CLIENT negotiation succeeded"
+    )
+    server13, client13 = handshake(
+        server_context(trey_cert, allow_tls13=True), client_context(adatum_cert, allow_tls13=True)
+    )
+    assert re.fullmatch(
+        r"TLS protocol SP_PROT_TLS1_3_CLIENT negotiation succeeded using bulk encryption algorithm "
+        r"CALG_\w+ with strength \d+ bits, MAC hash algorithm CALG_SHA_\d+ and key exchange "
+        r"algorithm CALG_ECDHE",
+        negotiated_description(client13, server_side=False),
+    )
+
+
+def test_context_cache_builds_each_context_once(adatum_cert, trey_cert) -> None:
+    cache = TlsContextCache()
+    assert cache.server(adatum_cert) is cache.server(adatum_cert)
+    assert cache.client(adatum_cert) is not cache.server(adatum_cert)
+    assert cache.get(TlsRole.CLIENT, None) is cache.client(None)
+    assert cache.server(trey_cert) is not cache.server(adatum_cert)
+    assert len(cache) == 4
+
+
+class _Recorder(Protocol):
+    def __init__(self) -> None:
+        self.received = b""
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802 - Twisted's name
+        self.received += data
+
+
+def test_connection_creators_with_twisted_tls(adatum, trey, adatum_cert, trey_cert) -> None:
+    cache = TlsContextCache()
+    clock = Clock()
+    server_factory = TLSMemoryBIOFactory(
+        ServerConnectionCreator(cache.server(trey_cert)),
+        False,
+        Factory.forProtocol(_Recorder),
+        clock=clock,
+    )
+    client_factory = TLSMemoryBIOFactory(
+        ClientConnectionCreator(cache.client(adatum_cert), server_name="mail.treyresearch.net"),
+        True,
+        Factory.forProtocol(_Recorder),
+        clock=clock,
+    )
+    client_tls, server_tls, pump = connectedServerAndClient(
+        lambda: server_factory.buildProtocol(None),
+        lambda: client_factory.buildProtocol(None),
+    )
+    pump.flush()  # the handshake
+    client_tls.write(b"EHLO mail.adatum.com\r\n")
+    clock.advance(0)  # Twisted aggregates small TLS writes until the next clock turn
+    pump.flush()
+    assert server_tls.wrappedProtocol.received == b"EHLO mail.adatum.com\r\n"
+    on_server = verify_peer(
+        server_tls.getHandle(), trusted_roots=[adatum.certificate], at=AT, purpose="clientAuth"
+    )
+    assert on_server.status is S.VALID
+    assert on_server.thumbprint == adatum_cert.thumbprint
+    on_client = verify_peer(client_tls.getHandle(), trusted_roots=[trey.certificate], at=AT)
+    assert on_client.status is S.VALID
+    assert client_tls.getHandle().get_servername() == b"mail.treyresearch.net"
+
+
+def test_lab_time_in_another_time_zone_is_the_same_instant(trey, trey_cert, adatum_cert) -> None:
+    _server, client = handshake(server_context(trey_cert), client_context(adatum_cert))
+    # One minute after NotAfter, written in UTC+10: must be expired, not ten hours early.
+    just_after = (trey_cert.not_after + timedelta(minutes=1)).astimezone(
+        timezone(timedelta(hours=10))
+    )
+    result = verify_peer(client, trusted_roots=[trey.certificate], at=just_after)
+    assert result.status is S.CERTIFICATE_EXPIRED

@@ -1,0 +1,398 @@
+"""The runner over a fake lab: every expectation kind passing and failing, shell error
+semantics, the lab settling before each expectation, advance, explain notes, stop."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scenario_fakes import (
+    SECURED,
+    FakeLab,
+    FakeShellResult,
+    mail,
+    message_row,
+    ndr,
+    queue,
+    scenario_of,
+)
+
+from labsim.errors import CmdletError, LabsimError
+from labsim.model.enums import QueueStatus
+from labsim.scenario.model import (
+    AdvanceStep,
+    EmsStep,
+    ExpectDelivered,
+    ExpectError,
+    ExpectLog,
+    ExpectNdr,
+    ExpectNotDelivered,
+    ExpectOutput,
+    ExpectQueued,
+    Scenario,
+    SendStep,
+    Step,
+)
+from labsim.scenario.runner import ScenarioResult, run_scenario
+
+BEN = "ben@treyresearch.net"
+APRIL = "april@adatum.com"
+
+
+def run(lab: FakeLab, *steps: Step, explain: bool = False) -> ScenarioResult:
+    return run_scenario(scenario_of(*steps), lab_factory=lambda s: lab, explain=explain)
+
+
+def outcomes(result: ScenarioResult) -> list[bool]:
+    return [s.passed for s in result.steps]
+
+
+def send(subject: str = "Hello Trey", number: int = 1) -> SendStep:
+    return SendStep(number=number, from_=APRIL, to=(BEN,), subject=subject)
+
+
+def deliver_secured(lab: FakeLab, mail_from: str, to: Sequence[str], subject: str) -> None:
+    for address in to:
+        lab.deliver(mail(address, subject, mail_from=mail_from, headers=SECURED))
+
+
+def ems(text: str, number: int = 1) -> EmsStep:
+    return EmsStep(number=number, org="Adatum", server=None, ems=text)
+
+
+# -- shell -------------------------------------------------------------------------------------
+
+
+def test_ems_output_expectations() -> None:
+    lab = FakeLab(shell={"Get-TransportConfig": FakeShellResult("TLSSendDomainSecureList : {}")})
+    result = run(
+        lab,
+        ems("Get-TransportConfig"),
+        ExpectOutput(number=2, text="TLSSendDomainSecureList"),
+        ExpectOutput(number=3, text="treyresearch.net"),
+    )
+    assert outcomes(result) == [True, True, False]
+    assert result.steps[2].details == (
+        "expected the output of step 1 (ems) to contain 'treyresearch.net', found:",
+        "  TLSSendDomainSecureList : {}",
+    )
+    assert lab.events[0] == "shell Adatum None Get-TransportConfig"
+    assert lab.stopped
+
+
+def test_failing_ems_step_fails_without_expect_error() -> None:
+    error = CmdletError("A parameter cannot be found that matches parameter name 'Foo'.")
+    lab = FakeLab(shell={"Set-TransportConfig -Foo 1": FakeShellResult("", error)})
+    result = run(lab, ems("Set-TransportConfig -Foo 1"), send(number=2))
+    assert outcomes(result) == [False, True]
+    assert result.steps[0].details[0] == (
+        "the shell reported an error: A parameter cannot be found that matches parameter name "
+        "'Foo'."
+    )
+    assert not result.passed
+
+
+def test_failing_ems_step_passes_when_expect_error_follows() -> None:
+    error = CmdletError("A parameter cannot be found that matches parameter name 'Foo'.")
+    lab = FakeLab(shell={"Set-TransportConfig -Foo 1": FakeShellResult("", error)})
+    result = run(
+        lab,
+        ems("Set-TransportConfig -Foo 1"),
+        ExpectOutput(number=2, text=""),
+        ExpectError(number=3, text="A parameter cannot be found"),
+        ExpectError(number=4, text="something else"),
+    )
+    assert outcomes(result) == [True, True, True, False]
+    assert result.steps[3].details == (
+        "expected step 1 (ems) to fail with 'something else', found: A parameter cannot be "
+        "found that matches parameter name 'Foo'.",
+    )
+
+
+def test_expect_error_checks_the_most_recent_ems_step() -> None:
+    error = CmdletError("boom")
+    lab = FakeLab(shell={"Bad": FakeShellResult("", error), "Good": FakeShellResult("ok")})
+    result = run(
+        lab,
+        ems("Bad"),
+        ExpectError(number=2, text="boom"),
+        ems("Good", number=3),
+        ExpectError(number=4, text="boom"),
+    )
+    assert outcomes(result) == [True, True, True, False]
+    assert result.steps[3].details == (
+        "expected step 3 (ems) to fail with 'boom', found no error",
+        "its output:",
+        "  ok",
+    )
+
+
+# -- delivery ----------------------------------------------------------------------------------
+
+
+def test_lab_runs_until_idle_before_every_expectation() -> None:
+    lab = FakeLab(on_send=deliver_secured)
+    result = run(
+        lab,
+        send(),
+        ExpectDelivered(number=2, to=BEN, subject="Hello Trey", domain_secured=True),
+    )
+    assert result.passed
+    # Delivery happens only when the lab runs: the runner let it settle first.
+    assert lab.events == ["send Hello Trey", "idle", "stop"]
+
+
+def test_delivered_with_every_optional_key() -> None:
+    lab = FakeLab(on_send=deliver_secured)
+    expectation = ExpectDelivered(
+        number=2,
+        to=BEN,
+        subject="Hello Trey",
+        from_=APRIL,
+        domain_secured=True,
+        tls=True,
+        auth_as="Partner",
+        header={"X-MS-Exchange-Organization-AuthDomain": "adatum"},
+    )
+    assert run(lab, send(), expectation).passed
+
+
+def test_delivered_mismatches_are_listed() -> None:
+    def deliver_anonymous(lab: FakeLab, mail_from: str, to: Sequence[str], subject: str) -> None:
+        headers = {
+            "Received": "from mail.adatum.com by mail.treyresearch.net",
+            "X-MS-Exchange-Organization-AuthAs": "Anonymous",
+        }
+        lab.deliver(mail(BEN, subject, mail_from=mail_from, headers=headers))
+
+    lab = FakeLab(on_send=deliver_anonymous)
+    result = run(
+        lab,
+        send(),
+        ExpectDelivered(
+            number=2,
+            to=BEN,
+            subject="Hello Trey",
+            domain_secured=True,
+            tls=True,
+            auth_as="Partner",
+            header={"X-Custom": "x"},
+        ),
+    )
+    assert outcomes(result) == [True, False]
+    assert result.steps[1].details == (
+        "'Hello Trey' was delivered to ben@treyresearch.net, but:",
+        "  expected domain_secured = true, found false (AuthAs: Anonymous, AuthDomain: None)",
+        "  expected tls = true, found topmost Received: from mail.adatum.com by "
+        "mail.treyresearch.net",
+        "  expected AuthAs Partner, found Anonymous",
+        "  expected header X-Custom containing 'x', found None",
+    )
+
+
+def test_not_delivered_explains_with_queue_rows_and_protocol_log() -> None:
+    lab = FakeLab()
+    lab.queue_rows["Adatum"] = [
+        queue(last_error="454 4.7.5 Certificate validation failure"),
+        queue(next_hop="contoso.com", status=QueueStatus.READY, identity="ADATUM-MBX1\\4"),
+    ]
+    lab.logs[("Adatum", "ADATUM-CAS1", "send")] = [
+        "2024-03-01T09:00:00.000Z,Outbound Proxy Frontend,08D1,0,,127.0.20.1:25,*,,attempting",
+        "2024-03-01T09:00:00.100Z,Outbound Proxy Frontend,08D1,1,,127.0.20.1:25,<,"
+        '"220 mail.treyresearch.net Microsoft ESMTP MAIL Service ready",',
+        "2024-03-01T09:00:00.200Z,Outbound Proxy Frontend,08D1,5,,127.0.20.1:25,<,"
+        "454 4.7.5 Certificate validation failure,",
+    ]
+    result = run(
+        lab,
+        send(),
+        ExpectDelivered(number=2, to=BEN, subject="Hello Trey"),
+        ExpectNotDelivered(number=3, to=BEN, subject="Hello Trey"),
+    )
+    assert outcomes(result) == [True, False, True]
+    assert result.steps[1].details == (
+        "expected 'Hello Trey' in ben@treyresearch.net, found an empty inbox",
+        "Adatum queue ADATUM-MBX1\\3: Retry, 1 message(s), NextHopDomain treyresearch.net, "
+        "LastError: 454 4.7.5 Certificate validation failure",
+        "ADATUM-CAS1 send protocol log:",
+        "  2024-03-01T09:00:00.100Z,Outbound Proxy Frontend,08D1,1,,127.0.20.1:25,<,"
+        '"220 mail.treyresearch.net Microsoft ESMTP MAIL Service ready",',
+        "  2024-03-01T09:00:00.200Z,Outbound Proxy Frontend,08D1,5,,127.0.20.1:25,<,"
+        "454 4.7.5 Certificate validation failure,",
+    )
+
+
+def test_not_delivered_fails_when_the_message_arrived() -> None:
+    lab = FakeLab(on_send=deliver_secured)
+    result = run(lab, send(), ExpectNotDelivered(number=2, to=BEN, subject="Hello Trey"))
+    assert outcomes(result) == [True, False]
+    assert result.steps[1].details == (
+        "expected no 'Hello Trey' in ben@treyresearch.net, found one delivered at "
+        "2024-03-01 09:00:00 from april@adatum.com (AuthAs: Partner, domain secured: true)",
+    )
+
+
+def test_subjects_compare_exactly() -> None:
+    lab = FakeLab(on_send=deliver_secured)
+    result = run(
+        lab,
+        send("Hello Trey again"),
+        ExpectNotDelivered(number=2, to=BEN, subject="Hello Trey"),
+    )
+    assert result.passed
+
+
+# -- queues ------------------------------------------------------------------------------------
+
+
+def test_queued_matches_next_hop_status_error_and_subject() -> None:
+    lab = FakeLab()
+    lab.queue_rows["Adatum"] = [queue(last_error="454 4.7.5 Certificate validation failure")]
+    lab.message_rows["Adatum"] = [message_row("Hello Trey")]
+    ok = ExpectQueued(
+        number=1,
+        org="Adatum",
+        next_hop="TreyResearch.net",
+        status="retry",
+        last_error="454 4.7.5",
+        subject="Hello Trey",
+    )
+    wrong_status = ExpectQueued(number=2, org="Adatum", next_hop="treyresearch.net", status="Ready")
+    wrong_subject = ExpectQueued(
+        number=3, org="Adatum", next_hop="treyresearch.net", subject="Other"
+    )
+    result = run(lab, ok, wrong_status, wrong_subject)
+    assert outcomes(result) == [True, False, False]
+    assert result.steps[1].details == (
+        "expected a queue in Adatum to treyresearch.net holding messages, Status Ready, found:",
+        "  Adatum queue ADATUM-MBX1\\3: Retry, 1 message(s), NextHopDomain treyresearch.net, "
+        "LastError: 454 4.7.5 Certificate validation failure",
+    )
+    assert result.steps[2].details[-2:] == (
+        "messages:",
+        "  message 'Hello Trey' in ADATUM-MBX1\\3: Retry",
+    )
+
+
+def test_queued_fails_on_an_empty_queue_or_no_queue() -> None:
+    lab = FakeLab()
+    lab.queue_rows["Adatum"] = [queue(count=0)]
+    result = run(lab, ExpectQueued(number=1, org="Adatum", next_hop="treyresearch.net"))
+    assert not result.passed
+    lab = FakeLab()
+    result = run(lab, ExpectQueued(number=1, org="Adatum", next_hop="treyresearch.net"))
+    assert result.steps[0].details[-1] == "  no queues in Adatum"
+
+
+# -- NDR ---------------------------------------------------------------------------------------
+
+
+def test_ndr_matches_subject_and_status() -> None:
+    lab = FakeLab()
+    lab.deliver(ndr(APRIL, "Hello Trey", "4.4.7"))
+    result = run(
+        lab,
+        ExpectNdr(number=1, to=APRIL, subject="Hello Trey", status="4.4.7"),
+        ExpectNdr(number=2, to=APRIL, subject="Hello Trey"),
+        ExpectNdr(number=3, to=APRIL, subject="Hello Trey", status="5.7.1"),
+    )
+    assert outcomes(result) == [True, True, False]
+    assert result.steps[2].details == (
+        "expected an NDR for 'Hello Trey' with Status: 5.7.1 in april@adatum.com, found:",
+        "  'Undeliverable: Hello Trey' (Status: 4.4.7)",
+    )
+
+
+def test_no_ndr_shows_where_the_message_waits() -> None:
+    lab = FakeLab()
+    lab.queue_rows["Adatum"] = [queue(last_error="454 4.7.5 Certificate validation failure")]
+    result = run(lab, send(), ExpectNdr(number=2, to=APRIL, subject="Hello Trey", status="4.4.7"))
+    assert result.steps[1].details[:2] == (
+        "expected an NDR for 'Hello Trey' with Status: 4.4.7 in april@adatum.com, found no NDR",
+        "Adatum queue ADATUM-MBX1\\3: Retry, 1 message(s), NextHopDomain treyresearch.net, "
+        "LastError: 454 4.7.5 Certificate validation failure",
+    )
+
+
+def test_ndr_is_not_a_delivered_message() -> None:
+    lab = FakeLab()
+    lab.deliver(ndr(APRIL, "Hello Trey", "4.4.7"))
+    result = run(lab, ExpectNotDelivered(number=1, to=APRIL, subject="Undeliverable: Hello Trey"))
+    assert result.passed
+
+
+# -- logs --------------------------------------------------------------------------------------
+
+
+def test_log_expectations() -> None:
+    lab = FakeLab()
+    lab.logs[("TreyResearch", "TREY-CAS1", "receive")] = [
+        "2024-03-01T09:00:00.000Z,TREY-CAS1\\Default Frontend TREY-CAS1,08D1,3,,,*,,"
+        "Certificate thumbprint: 0123",
+    ]
+    lab.logs[("Adatum", "*", "tracking")] = ["2024-03-01T09:00:00.000Z,,,RECEIVE,SMTP"]
+    result = run(
+        lab,
+        ExpectLog(
+            number=1,
+            org="TreyResearch",
+            server="TREY-CAS1",
+            log="receive",
+            contains="Certificate thumbprint",
+        ),
+        ExpectLog(number=2, org="Adatum", server=None, log="tracking", contains="RECEIVE"),
+        ExpectLog(number=3, org="Adatum", server=None, log="tracking", contains="DELIVER"),
+        ExpectLog(number=4, org="Adatum", server="ADATUM-CAS1", log="send", contains="x"),
+    )
+    assert outcomes(result) == [True, True, False, False]
+    assert result.steps[2].details == (
+        "expected a line containing 'DELIVER' in the Adatum message tracking log, found none "
+        "in 1 line(s); the last ones:",
+        "  2024-03-01T09:00:00.000Z,,,RECEIVE,SMTP",
+    )
+    assert result.steps[3].details == (
+        "expected a line containing 'x' in the ADATUM-CAS1 send protocol log, found it empty",
+    )
+
+
+# -- time, explain, errors ---------------------------------------------------------------------
+
+
+def test_advance_moves_the_lab_clock() -> None:
+    lab = FakeLab()
+    result = run(lab, AdvanceStep(number=1, seconds=172800, text="2d"))
+    assert lab.events[0] == "advance 172800"
+    assert result.steps[0].description == "lab clock +2d (now 2024-03-03 09:00:00)"
+
+
+def test_explain_attaches_only_new_notes_to_each_step() -> None:
+    lab = FakeLab()
+    result = run(lab, ems("Get-Queue"), ems("Get-Message", number=2), explain=True)
+    assert [s.notes for s in result.steps] == [("ran Get-Queue",), ("ran Get-Message",)]
+    quiet = run(FakeLab(), ems("Get-Queue"))
+    assert quiet.steps[0].notes == ()
+
+
+def test_a_lab_error_fails_the_step_and_stops_the_scenario() -> None:
+    lab = FakeLab(send_error=LabsimError("april@nowhere.example is not a mailbox of this lab"))
+    result = run(lab, send(), AdvanceStep(number=2, seconds=1, text="1s"))
+    assert outcomes(result) == [False]
+    assert result.steps[0].details == (
+        "the lab refused it: april@nowhere.example is not a mailbox of this lab",
+    )
+    assert result.stopped == (
+        "stopped at step 1 (send): april@nowhere.example is not a mailbox of this lab"
+    )
+    assert not result.passed
+    assert lab.stopped
+
+
+def test_descriptions() -> None:
+    scenario: Scenario = scenario_of(
+        EmsStep(number=1, org="Adatum", server="ADATUM-CAS1", ems="Get-Queue\n\nGet-Message\nX"),
+        SendStep(number=2, from_=APRIL, to=(BEN,), subject="Hi", cc=("terry@treyresearch.net",)),
+    )
+    result = run_scenario(scenario, lab_factory=lambda s: FakeLab())
+    assert [s.description for s in result.steps] == [
+        "Adatum\\ADATUM-CAS1: Get-Queue (+2 more lines)",
+        "april@adatum.com → ben@treyresearch.net, terry@treyresearch.net: 'Hi'",
+    ]
