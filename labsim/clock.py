@@ -33,7 +33,7 @@ class LabTimer:
 
     due: float
     seq: int
-    action: Callable[[], None] = field(compare=False)
+    action: Callable[[], object] = field(compare=False)
     cancelled: bool = field(default=False, compare=False)
 
     def cancel(self) -> None:
@@ -61,14 +61,14 @@ class LabClock:
         """Lab time as an aware UTC datetime."""
         return datetime.fromtimestamp(self.seconds(), UTC)
 
-    def call_at(self, when: float, action: Callable[[], None]) -> LabTimer:
+    def call_at(self, when: float, action: Callable[[], object]) -> LabTimer:
         """Run ``action`` at lab time ``when`` (POSIX seconds)."""
         timer = LabTimer(when, next(self._seq), action)
         heapq.heappush(self._timers, timer)
         self._arm()
         return timer
 
-    def call_later(self, delay: float, action: Callable[[], None]) -> LabTimer:
+    def call_later(self, delay: float, action: Callable[[], object]) -> LabTimer:
         """Run ``action`` ``delay`` lab seconds from now."""
         return self.call_at(self.seconds() + delay, action)
 

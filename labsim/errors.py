@@ -27,7 +27,9 @@ class CmdletError(LabsimError):
     can look like Exchange Management Shell's.
     """
 
-    def __init__(self, message: str, *, cmdlet: str = "", category: str = "InvalidArgument") -> None:
+    def __init__(
+        self, message: str, *, cmdlet: str = "", category: str = "InvalidArgument"
+    ) -> None:
         super().__init__(message)
         self.cmdlet = cmdlet
         self.category = category

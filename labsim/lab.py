@@ -161,8 +161,8 @@ class Lab:
                     )
                 self.world.stores[server.name] = store
             for spec in org_def.certificates:
-                store = self.world.stores.get(spec.server)
-                if store is None or org.server(spec.server) is None:
+                holder = self.world.stores.get(spec.server)
+                if holder is None or org.server(spec.server) is None:
                     raise ConfigError(
                         f"organization {org.name}: certificate for server '{spec.server}', which is not "
                         f"a server of {org.name}; use one of {', '.join(s.name for s in org.servers)}"
@@ -184,7 +184,7 @@ class Lab:
                         valid_days=spec.valid_days,
                         services=spec.services,
                     )
-                store.add_personal(cert)
+                holder.add_personal(cert)
             for server in org.servers:
                 pki_files.write_server_certificates(
                     folder, org.name, server.name, self.world.stores[server.name].personal()

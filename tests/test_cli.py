@@ -250,3 +250,11 @@ def test_demo_calls_run_demo(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 0
     assert result.stdout == "Adatum and TreyResearch are up\n"
     assert calls == [(Path("certs") / "default", 30000)]
+
+
+def test_checking_files_does_not_import_twisted() -> None:
+    import subprocess
+
+    code = "import sys, labsim.cli; sys.exit('twisted' in sys.modules)"
+    root = Path(__file__).parents[1]
+    assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0

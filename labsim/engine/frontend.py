@@ -120,6 +120,7 @@ class FrontendTransport:
             self.world.explain(cas.name, plan.policy.explanation if plan.policy else "")
             if hop.is_dns_routed:
                 targets = yield self.world.dns.resolve_mx(hop.next_hop_domain)
+                self.world.observe(cas.name, f"DNS {self.world.dns.last_answer}")
             else:
                 targets = []
                 for host in hop.smart_hosts:

@@ -275,7 +275,7 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
                     451, f"TLS negotiation failed with error {type(err).__name__}", "4.4.0"
                 )
                 return SessionFailure(reply, target, text, connected=True)
-            connection = proto.transport.getHandle()
+            connection = proto._tcp.getHandle()
             store = world.stores[plan.source.name]
             peer = verify_peer(
                 connection,
@@ -324,6 +324,11 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
                 f"TLS, server certificate {peer.subject} [{peer.status.value}]"
                 if peer and peer.chain
                 else "no TLS"
+            )
+            + (
+                f", client certificate {plan.client_certificate.subject}"
+                if start_tls and plan.client_certificate is not None
+                else ""
             ),
         )
         return Established(proto, target, peer, description, notes)

@@ -122,6 +122,12 @@ def intra_org_identity(
 class SmtpReceiveProtocol(TwistedProtocol):
     """One inbound SMTP connection to a simulated server."""
 
+    @property
+    def _tcp(self) -> Any:
+        # The TCP transport (later TLS-wrapped); typed Any because Twisted's ITransport lacks
+        # startTLS/getHandle/setTcpNoDelay and the attribute is Optional.
+        return self.transport
+
     def __init__(self, world: World, server_name: str, port: int, role: ReceiveRole) -> None:
         self.world = world
         self.server_name = server_name
@@ -139,9 +145,9 @@ class SmtpReceiveProtocol(TwistedProtocol):
     def connectionMade(self) -> None:  # noqa: N802
         """Pick the receive connector, log, greet."""
         self._token = self.world.activity.begin(f"inbound session on {self.server_name}")
-        self.transport.setTcpNoDelay(True)
-        local = self.transport.getHost()
-        remote = self.transport.getPeer()
+        self._tcp.setTcpNoDelay(True)
+        local = self._tcp.getHost()
+        remote = self._tcp.getPeer()
         org = self.world.organization_of(self.server_name)
         server = self.world.server(self.server_name)
         selection = choose_receive_connector(
@@ -153,7 +159,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
         self.world.explain(server.name, selection.explanation)
         connector = selection.connector
         if connector is None:
-            self.transport.loseConnection()
+            self._tcp.loseConnection()
             return
         log = NULL_SESSION
         if connector.protocol_logging_level is ProtocolLoggingLevel.VERBOSE:
@@ -169,6 +175,11 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 remote_endpoint=format_endpoint(remote.host, remote.port),
             )
         identity = intra_org_identity(org, connector, remote.host)
+        if identity is SessionIdentity.ANONYMOUS:
+            self.world.observe(
+                server.name,
+                f"connection from {remote.host} on receive connector {connector.identity}",
+            )
         self.tx = InboundTransaction(
             server=server,
             organization=org,
@@ -210,7 +221,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
         """TLS is up: record the client certificate facts at lab time."""
         tx = self.tx
         assert tx is not None
-        connection = self.transport.getHandle()
+        connection = self._tcp.getHandle()
         now = self.world.now()
         store = self.world.stores[tx.server.name]
         tx.peer = verify_peer(
@@ -240,7 +251,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
             for line in reply.to_bytes().decode("utf-8").splitlines():
                 self.tx.log.sent(now, line)
         if not self._closed:
-            self.transport.write(data)
+            self._tcp.write(data)
 
     def _pump(self) -> None:
         while not self._busy and not self._closed:
@@ -248,7 +259,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
             if isinstance(event, Sentinel):
                 return
             if isinstance(event, ConnectionClosed):
-                self.transport.loseConnection()
+                self._tcp.loseConnection()
                 return
             tx = self.tx
             assert tx is not None
@@ -261,7 +272,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
                     tx.log.received(self.world.now(), "<line too long>")
                 self._write(self.session.data_to_send(), reply)
                 if isinstance(event, TooManyProtocolErrors):
-                    self.transport.loseConnection()
+                    self._tcp.loseConnection()
                     return
                 continue
             result = maybeDeferred(self._handle, tx, event)
@@ -271,7 +282,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 return
             result.addBoth(self._resume, event)
 
-    def _resume(self, outcome: Reply | Failure, event: object) -> None:
+    def _resume(self, outcome: Any, event: Any) -> None:
         self._busy = False
         if isinstance(outcome, Failure):
             # A bug or a lost downstream: never leave the client hanging.
@@ -282,7 +293,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
         self._write(self.session.respond(outcome), outcome)
         if isinstance(event, StartTls) and outcome.code == 220:
             context = self.world.tls.server(self.certificate)
-            self.transport.startTLS(ServerConnectionCreator(context))
+            self._tcp.startTLS(ServerConnectionCreator(context))
             if self.tx is not None and self.certificate is not None:
                 cert = self.certificate
                 self.tx.log.certificate(
@@ -295,11 +306,11 @@ class SmtpReceiveProtocol(TwistedProtocol):
                     alternate_names=cert.certificate_domains,
                 )
         if isinstance(event, Quit):
-            self.transport.loseConnection()
+            self._tcp.loseConnection()
             return
         self._pump()
 
-    def _handle(self, tx: InboundTransaction, event: object) -> Deferred[Reply] | Reply:
+    def _handle(self, tx: InboundTransaction, event: object) -> Any:
         now = self.world.now()
         connector = tx.connector
         fqdn = connector.fqdn or tx.server.fqdn
@@ -375,12 +386,23 @@ class SmtpReceiveProtocol(TwistedProtocol):
             )
             if too_big is not None:
                 return too_big
+        if decision.identity is SessionIdentity.PARTNER:
+            self.world.observe(
+                tx.server.name,
+                f"MAIL FROM:<{event.address}>: {decision.auth_domain} is domain-secured; client certificate "
+                "matches and chains to a trusted root: session identity Partner",
+            )
+        elif tx.identity is SessionIdentity.ANONYMOUS:
+            self.world.observe(
+                tx.server.name,
+                f"MAIL FROM:<{event.address}>: anonymous session (not domain-secured)",
+            )
         tx.mail_from = event.address
         tx.mail_parameters = dict(event.parameters)
         tx.recipients = []
         return replies.SENDER_OK
 
-    def _rcpt_to(self, tx: InboundTransaction, event: RcptTo) -> Deferred[Reply] | Reply:
+    def _rcpt_to(self, tx: InboundTransaction, event: RcptTo) -> Any:
         permissions = permissions_for(tx.connector, tx.identity)
         refused = check_recipient(
             tx.organization,
@@ -395,14 +417,14 @@ class SmtpReceiveProtocol(TwistedProtocol):
             return replies.TOO_MANY_RECIPIENTS
         d = maybeDeferred(self.role.on_rcpt, tx, event.address)
 
-        def accepted(reply: Reply) -> Reply:
+        def accepted(reply: Any) -> Any:
             if reply.is_positive_completion:
                 tx.recipients.append(event.address)
             return reply
 
         return d.addCallback(accepted)
 
-    def _message(self, tx: InboundTransaction, content: bytes) -> Deferred[Reply] | Reply:
+    def _message(self, tx: InboundTransaction, content: bytes) -> Any:
         now = self.world.now()
         permissions = permissions_for(tx.connector, tx.identity)
         too_big = check_size(
@@ -446,7 +468,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
         )
         d = maybeDeferred(self.role.on_message, tx, content)
 
-        def done(reply: Reply) -> Reply:
+        def done(reply: Any) -> Any:
             tx.mail_from = None
             tx.recipients = []
             return reply

@@ -39,6 +39,12 @@ def reply_log_text(reply: Reply) -> str:
 class SmtpClientProtocol(Protocol):
     """One outbound SMTP connection."""
 
+    @property
+    def _tcp(self) -> Any:
+        # The TCP transport (later TLS-wrapped); typed Any because Twisted's ITransport lacks
+        # startTLS/getHandle/setTcpNoDelay and the attribute is Optional.
+        return self.transport
+
     def __init__(self, log: Any, now: Callable[[], Any], on_closed: Callable[[], None]) -> None:
         self.session = ClientSession()
         self.log = log
@@ -55,7 +61,7 @@ class SmtpClientProtocol(Protocol):
 
     def connectionMade(self) -> None:  # noqa: N802
         """Log the connection and disable Nagle (every reply is waited for)."""
-        self.transport.setTcpNoDelay(True)
+        self._tcp.setTcpNoDelay(True)
         self.log.connect(self._now())
         self.ready.callback(self)
 
@@ -75,8 +81,8 @@ class SmtpClientProtocol(Protocol):
         self.closed = True
         self.log.disconnect(self._now(), "Local")
         if self._handshake is not None:
-            d, self._handshake = self._handshake, None
-            d.errback(reason)
+            handshake, self._handshake = self._handshake, None
+            handshake.errback(reason)
         waiting, self._waiting = self._waiting, deque()
         for d in waiting:
             d.errback(Failure(SessionEnded(str(reason.value))))
@@ -95,7 +101,7 @@ class SmtpClientProtocol(Protocol):
                 self.log.received(self._now(), reply_log_text(event.reply))
             elif isinstance(event, ProtocolViolation):
                 self.log.info(self._now(), event.description)
-                self.transport.abortConnection()
+                self._tcp.abortConnection()
                 return
             elif isinstance(event, ConnectionClosed):
                 return
@@ -108,7 +114,7 @@ class SmtpClientProtocol(Protocol):
         self.log.sent(self._now(), line)
         d: Deferred[Reply] = Deferred()
         self._waiting.append(d)
-        self.transport.write(data)
+        self._tcp.write(data)
         return d
 
     def ehlo(self, name: str) -> Deferred[Reply]:
@@ -127,7 +133,7 @@ class SmtpClientProtocol(Protocol):
         """Switch the transport to TLS; fires when the handshake completed."""
         self._handshake = Deferred()
         d = self._handshake
-        self.transport.startTLS(creator)
+        self._tcp.startTLS(creator)
         return d
 
     def mail(
@@ -159,13 +165,13 @@ class SmtpClientProtocol(Protocol):
         if self.closed:
             return
         d = self.command(self.session.send_quit())
-        d.addBoth(lambda _: self.transport.loseConnection())
+        d.addBoth(lambda _: self._tcp.loseConnection())
         d.addErrback(lambda _: None)
 
     def abort(self) -> None:
         """Drop the connection at once."""
         if not self.closed:
-            self.transport.abortConnection()
+            self._tcp.abortConnection()
 
 
 class SmtpClientFactory(ClientFactory):

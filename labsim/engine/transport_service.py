@@ -264,7 +264,11 @@ class TransportService:
             return
         if queue.status is QueueStatus.READY:
             queue.status = QueueStatus.ACTIVE
-            clock.call_later(0, lambda: self._attempt(queue))
+            self._schedule_attempt(queue)
+
+    def _schedule_attempt(self, queue: DeliveryQueue) -> None:
+        # Through the lab clock, so the attempt runs when the lab is driven, not re-entrantly.
+        self.world.clock.call_later(0, lambda: self._attempt(queue))
 
     def queue_views(self) -> list[QueueView]:
         """Get-Queue rows."""
@@ -298,7 +302,7 @@ class TransportService:
                 if queue.timer is not None:
                     queue.timer.cancel()
                 queue.status = QueueStatus.ACTIVE
-                self.world.clock.call_later(0, lambda q=queue: self._attempt(q))
+                self._schedule_attempt(queue)
                 return
 
     # --- delivery --------------------------------------------------------------------------------
@@ -364,6 +368,7 @@ class TransportService:
             targets: list[Target] = extra
         elif hop.is_dns_routed:
             targets = yield self.world.dns.resolve_mx(hop.next_hop_domain)
+            self.world.observe(self.server_name, f"DNS {self.world.dns.last_answer}")
         else:
             targets = []
             for host in hop.smart_hosts:

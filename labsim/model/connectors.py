@@ -53,16 +53,6 @@ class SendConnector:
         """Send connectors are organization objects: the identity is the name."""
         return self.name
 
-    def cost_for(self, domain: str) -> tuple[int, int] | None:
-        """(specificity, cost) of the best address space matching ``domain``, or None."""
-        best: tuple[int, int] | None = None
-        for space in self.address_spaces:
-            if space.matches(domain):
-                key = (space.specificity, space.cost)
-                if best is None or key[0] > best[0] or (key[0] == best[0] and key[1] < best[1]):
-                    best = key
-        return best
-
 
 @dataclass(frozen=True)
 class ReceiveConnector:

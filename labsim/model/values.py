@@ -59,14 +59,6 @@ class AddressSpace:
             return domain.endswith(suffix) or domain == self.address[2:]
         return domain == self.address
 
-    @property
-    def specificity(self) -> int:
-        """Larger is more specific: exact domains beat wildcards, longer beats shorter."""
-        if self.address == "*":
-            return 0
-        labels = self.address.count(".") + 1
-        return labels * 2 + (0 if self.address.startswith("*.") else 1)
-
     def __str__(self) -> str:
         return f"{self.type}:{self.address};{self.cost}"
 

@@ -24,6 +24,9 @@ TTL = 3600
 class MemoryAuthority(authority.FileAuthority):  # type: ignore[misc]
     """An authoritative zone held in memory (FileAuthority without the file)."""
 
+    soa: Any
+    records: Any
+
     def __init__(self, zone: str, records: dict[bytes, list[Any]]) -> None:
         self._zone = zone
         self._records = records
@@ -92,6 +95,7 @@ class LabDns:
         factory = server.DNSServerFactory(authorities=zones)
         self._protocol = dns.DNSDatagramProtocol(factory)
         self._port = network.listen_udp(DNS_ADDRESS, DNS_PORT, self._protocol)
+        self.last_answer = ""
         self.resolver = client.Resolver(
             servers=[(DNS_ADDRESS, network.real_port(DNS_PORT))], reactor=network.reactor
         )
@@ -121,6 +125,10 @@ class LabDns:
             address = yield self.resolve_a(host)
             if address is not None:
                 targets.append(Target(host, address, preference))
+        self.last_answer = f"MX {domain}: " + (
+            ", ".join(f"{t.host} ({t.address}, preference {t.preference})" for t in targets)
+            or "no answer"
+        )
         return targets
 
     @inlineCallbacks
