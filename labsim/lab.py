@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,8 @@ from labsim.net.dns import LabDns, build_zones
 from labsim.net.loopback import Network
 from labsim.pki import files as pki_files
 from labsim.pki.ca import CertificateAuthority
-from labsim.pki.self_signed import exchange_default_certificate
+from labsim.pki.certificate import ExchangeCertificate
+from labsim.pki.self_signed import exchange_default_certificate, self_signed_certificate
 from labsim.pki.store import CertificateStore
 from labsim.reactor import default_reactor, drive
 
@@ -50,6 +51,7 @@ class Lab:
         self.transport_services: dict[str, TransportService] = {}
         self.frontends: dict[str, FrontendTransport] = {}
         self.listeners: Listeners | None = None
+        self.crl_reachable_by_ca: dict[str, bool] = {}
 
     # --- building ----------------------------------------------------------------------------
 
@@ -341,6 +343,13 @@ class Lab:
         """Send-MailMessage / the scenario ``send`` step: store submission on a Mailbox server."""
         org = self.organization(organization)
         service = self._mailbox_service(org)
+        if service.server_name in self.world.stopped_servers:
+            raise CmdletError(
+                f"Send-MailMessage: the Mailbox server {service.server_name} of {org.name} is stopped; "
+                f"start it with Start-LabServer {service.server_name}",
+                cmdlet="Send-MailMessage",
+                category="InvalidOperation",
+            )
         return service.submit_new(
             mail_from=mail_from, to=list(to), cc=list(cc), bcc=list(bcc), subject=subject, body=body
         )
@@ -380,7 +389,150 @@ class Lab:
             category="ManagementObjectNotFoundException",
         )
 
+    def organization_names(self) -> Sequence[str]:
+        """Organization names in lab order."""
+        return list(self.world.organizations)
+
+    def certification_authority(self, organization: str) -> str:
+        """The root CA name of an organization, or of the public CA for "Public"."""
+        return self._authority_for(organization).name
+
+    def suspend_queue(self, organization: str, identity: str) -> None:
+        """Suspend-Queue."""
+        self._queue_service(organization, identity, "Suspend-Queue").suspend_queue(identity)
+
+    def resume_queue(self, organization: str, identity: str) -> None:
+        """Resume-Queue."""
+        self._queue_service(organization, identity, "Resume-Queue").resume_queue(identity)
+
+    def stop_server(self, server: str) -> None:
+        """Stop-LabServer: close the server's sockets; its queues make no attempts."""
+        name = self.world.server(server).name
+        self.world.stopped_servers.add(name)
+        if self.listeners is not None:
+            self.listeners.reconcile_all()
+        self.world.observe(name, "stopped (Stop-LabServer)")
+
+    def start_server(self, server: str) -> None:
+        """Start-LabServer: listen again and retry the queues that wait."""
+        name = self.world.server(server).name
+        self.world.stopped_servers.discard(name)
+        if self.listeners is not None:
+            self.listeners.reconcile_all()
+        if name in self.transport_services:
+            self.transport_services[name].service_started()
+        self.world.observe(name, "started (Start-LabServer)")
+
+    def server_running(self, server: str) -> bool:
+        """Whether a server runs."""
+        return self.world.server(server).name not in self.world.stopped_servers
+
+    def set_crl_reachable(self, organization: str, reachable: bool) -> None:
+        """Set-LabCrl: make a CA's CRL distribution point reachable or not."""
+        key = self._authority_key(organization)
+        self.crl_reachable_by_ca[key] = reachable
+
+    def crl_reachable(self, organization: str) -> bool:
+        """Whether a CA's CRL can be fetched."""
+        return self.crl_reachable_by_ca.get(self._authority_key(organization), True)
+
+    def revoke_certificate(self, server: str, thumbprint: str) -> str:
+        """Revoke-LabCertificate: the issuing lab CA revokes the certificate (its CRL lists it)."""
+        store = self.certificate_store(server)
+        cert = store.get(thumbprint)
+        for ca in self.authorities.values():
+            if ca.certificate.subject == cert.certificate.issuer:
+                ca.revoke(cert.certificate.serial_number, self.now())
+                return ca.name
+        raise CmdletError(
+            f"Revoke-LabCertificate: certificate {cert.thumbprint} ({cert.subject}) was not issued by a "
+            "lab certification authority; only certificates from an organization's CA or the public "
+            "CA can be revoked",
+            cmdlet="Revoke-LabCertificate",
+        )
+
+    def issue_certificate(
+        self,
+        server: str,
+        *,
+        issuer: str,
+        subject_name: str,
+        domain_names: Sequence[str],
+        valid_days: int,
+        not_before_days: int,
+        services: Sequence[str],
+        eku: Sequence[str],
+    ) -> ExchangeCertificate:
+        """New-LabCertificate: issue a certificate and install it in the server's personal store."""
+        from labsim.ems.conversions import parse_subject_name
+
+        subject = parse_subject_name(subject_name)
+        store = self.certificate_store(server)
+        now = self.now()
+        not_before = now + timedelta(days=not_before_days)
+        not_after = not_before + timedelta(days=valid_days)
+        if issuer == "self":
+            cert = self_signed_certificate(
+                subject.common_name,
+                tuple(domain_names),
+                not_before=not_before,
+                not_after=not_after,
+                eku=tuple(eku),
+            )
+            cert = cert.with_services(services)
+        else:
+            ca = self._authority_for(
+                "Public"
+                if issuer == "public"
+                else (self.world.organization_of(server).name if issuer == "own" else issuer)
+            )
+            cert = ca.issue(
+                subject.common_name,
+                at=now,
+                dns_names=tuple(domain_names),
+                eku=tuple(eku),
+                not_before=not_before,
+                not_after=not_after,
+                organization=subject.organization,
+                services=frozenset(services),
+            )
+        store.add_personal(cert)
+        org = self.world.organization_of(server)
+        pki_files.write_server_certificates(
+            self.cert_folder, org.name, self.world.server(server).name, store.personal()
+        )
+        return cert
+
+    def lab_time(self) -> datetime:
+        """Lab time."""
+        return self.now()
+
     # --- helpers -----------------------------------------------------------------------------
+
+    def _authority_key(self, organization: str) -> str:
+        key = "public" if organization.lower() == "public" else organization.lower()
+        if key not in self.authorities:
+            raise CmdletError(
+                f"organization '{organization}' has no certification authority in this lab; use one of "
+                f"{', '.join([*self.world.organizations, 'Public'])}"
+            )
+        return key
+
+    def _authority_for(self, organization: str) -> CertificateAuthority:
+        return self.authorities[self._authority_key(organization)]
+
+    def _queue_service(self, organization: str, identity: str, cmdlet: str) -> TransportService:
+        org = self.organization(organization)
+        for s in org.servers:
+            service = self.transport_services.get(s.name)
+            if service is not None and service.has_queue(identity):
+                return service
+        raise CmdletError(
+            f"{cmdlet}: The operation couldn't be performed because object '{identity}' couldn't be found. "
+            "Run Get-Queue to list the queue identities (SERVER\\NextHopDomain).",
+            cmdlet=cmdlet,
+            category="ManagementObjectNotFoundException",
+        )
 
     def _check_org(self, name: str) -> None:
         self.organization(name)

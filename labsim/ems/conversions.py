@@ -368,3 +368,134 @@ TLS_CERTIFICATE_NAME = ParamType(
     ),
 )
 """A connector's TlsCertificateName (``$null`` clears)."""
+
+
+# -- certificates --------------------------------------------------------------------------------
+
+
+def certificate_domain(text: str) -> str:
+    """A name for a certificate's SAN: a host name or FQDN, or ``*.contoso.com``; kept as typed."""
+    body = text.strip()
+    host = body[2:] if body.startswith("*.") else body
+    if not host or len(body) > 255 or not _DOMAIN_RE.match(host):
+        raise ValueError(
+            f"'{text}' isn't a valid domain name for a certificate; use host names such as "
+            "mail.contoso.com or ADATUM-MBX1 (a wildcard only as *.contoso.com)."
+        )
+    return body
+
+
+CERTIFICATE_DOMAIN_LIST = list_type(
+    "Microsoft.Exchange.Data.SmtpDomainWithSubdomains", certificate_domain
+)
+"""-DomainName of New-ExchangeCertificate / New-LabCertificate (the SAN DNS names)."""
+
+EKU_NAMES: tuple[str, ...] = ("serverAuth", "clientAuth", "emailProtection", "codeSigning")
+"""Extended key usages a lab certificate can carry (OpenSSL spelling, as labsim.pki takes them)."""
+
+
+def eku_name(text: str) -> str:
+    """One extended key usage name, any case → its canonical spelling."""
+    for name in EKU_NAMES:
+        if name.lower() == text.strip().lower():
+            return name
+    raise ValueError(
+        f"'{text}' isn't an extended key usage labsim knows; use {', '.join(EKU_NAMES)}."
+    )
+
+
+EKU_LIST = list_type("System.String", eku_name)
+"""-Eku of New-LabCertificate (``$null``: no EKU extension, valid for any purpose)."""
+
+_SUBJECT_EXAMPLE = 'e.g. "CN=mail.adatum.com, O=Adatum"'
+_SUBJECT_NEEDS_QUOTES = re.compile(r'[,+=";<>#]|^\s|\s$')
+
+
+@dataclass(frozen=True)
+class SubjectName:
+    """A certificate subject as labsim issues it: a CN and, optionally, an O.
+
+    ``str()`` gives the Windows form ``CN=mail.adatum.com, O=Adatum`` (most specific first, values
+    quoted when they hold a comma or another special character), which
+    :func:`parse_subject_name` reads back.
+    """
+
+    common_name: str
+    organization: str | None = None
+
+    def __str__(self) -> str:
+        def quote(value: str) -> str:
+            if _SUBJECT_NEEDS_QUOTES.search(value):
+                return '"' + value.replace('"', '""') + '"'
+            return value
+
+        text = f"CN={quote(self.common_name)}"
+        if self.organization is not None:
+            text += f", O={quote(self.organization)}"
+        return text
+
+
+def _subject_parts(text: str) -> list[str]:
+    # Split at commas and semicolons outside double quotes ("" inside quotes is one quote).
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch in ",;" and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    if quoted:
+        raise ValueError(f"'{text}' has an unclosed quote; write {_SUBJECT_EXAMPLE}.")
+    parts.append("".join(current))
+    return parts
+
+
+def parse_subject_name(text: str) -> SubjectName:
+    """Read an X.500 subject (``cn=mail.adatum.com, o=Adatum``; any order and case).
+
+    labsim's certificates carry only CN (required) and O (optional); any other attribute is
+    refused with a message saying so, rather than dropped silently.
+    """
+    values: dict[str, str] = {}
+    if not text.strip():
+        raise ValueError(f"The subject name is empty; write {_SUBJECT_EXAMPLE}.")
+    for part in _subject_parts(text):
+        if "=" not in part:
+            raise ValueError(
+                f"'{part.strip()}' in '{text}' isn't of the form attribute=value; write "
+                f"{_SUBJECT_EXAMPLE}."
+            )
+        key, value = (piece.strip() for piece in part.split("=", 1))
+        if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
+            value = value[1:-1].replace('""', '"')
+        attribute = key.upper()
+        if attribute not in ("CN", "O"):
+            raise ValueError(
+                f"labsim's certificates carry only CN and O in the subject; '{key}=' isn't "
+                f"supported. Write {_SUBJECT_EXAMPLE}."
+            )
+        if attribute in values:
+            raise ValueError(f"'{text}' gives {attribute} twice; give it once.")
+        if not value:
+            raise ValueError(f"{attribute} in '{text}' has no value; write {_SUBJECT_EXAMPLE}.")
+        values[attribute] = value
+    if "CN" not in values:
+        raise ValueError(
+            f"'{text}' has no CN; a certificate subject needs one, {_SUBJECT_EXAMPLE}."
+        )
+    return SubjectName(values["CN"], values.get("O"))
+
+
+SUBJECT_NAME = ParamType(
+    "System.Security.Cryptography.X509Certificates.X500DistinguishedName",
+    lambda value: _item_or_null(
+        value,
+        "System.Security.Cryptography.X509Certificates.X500DistinguishedName",
+        parse_subject_name,
+    ),
+)
+"""-SubjectName of New-ExchangeCertificate / New-LabCertificate → :class:`SubjectName`."""

@@ -18,11 +18,25 @@ from labsim.model.organization import Organization
 if TYPE_CHECKING:
     # Imported for typing only: labsim.pki pulls in service_identity (and through it pyOpenSSL),
     # and the shell must stay importable without them being loaded.
+    from labsim.pki.certificate import ExchangeCertificate
     from labsim.pki.store import CertificateStore
+
+PUBLIC_CA = "Public"
+"""The -Organization value (Set-LabCrl, Get-LabCrl) that names the lab's public CA."""
 
 
 class ShellHost(Protocol):
-    """What the shell needs from the lab: organizations, certificate stores, mail and queues."""
+    """What the shell needs from the lab: organizations, certificate stores, mail and queues.
+
+    The lab actions (``*-Lab*`` cmdlets, Suspend-/Resume-Queue) name servers lab-wide: a server
+    name is unique in the lab, whatever organization the shell runs on. The shell checks every
+    name against :meth:`organization_names` and the organizations' servers before it calls the
+    host, so a host method may treat an unknown name as a programming error.
+    """
+
+    def organization_names(self) -> Sequence[str]:
+        """The names of the lab's organizations, in definition order (as spelled in the lab)."""
+        ...
 
     def organization(self, name: str) -> Organization:
         """The current configuration of organization ``name``."""
@@ -69,4 +83,80 @@ class ShellHost(Protocol):
 
     def retry_queue(self, organization: str, identity: str) -> None:
         """Retry a queue now; raises CmdletError when the queue is unknown or not in Retry."""
+        ...
+
+    def suspend_queue(self, organization: str, identity: str) -> None:
+        """Suspend-Queue: no delivery attempts from the queue until it is resumed; its Status
+        shows Suspended. Raises CmdletError when the queue is unknown."""
+        ...
+
+    def resume_queue(self, organization: str, identity: str) -> None:
+        """Resume-Queue: the queue takes up delivery again (its Status leaves Suspended). Raises
+        CmdletError when the queue is unknown."""
+        ...
+
+    # -- lab actions (not Exchange: the trainer's hand on the lab) ----------------------------
+
+    def stop_server(self, server: str) -> None:
+        """Stop-LabServer: the server's listeners close and its queues stop (connections to it
+        then fail as to a host that is down). ``server`` is a lab server's name."""
+        ...
+
+    def start_server(self, server: str) -> None:
+        """Start-LabServer: listeners open again and the queues resume their schedule."""
+        ...
+
+    def server_running(self, server: str) -> bool:
+        """Whether the server is running (Get-LabServer's Running column)."""
+        ...
+
+    def certification_authority(self, organization: str) -> str:
+        """The name of the CA whose CRL Set-LabCrl controls for ``organization`` (the lab's
+        public CA for :data:`PUBLIC_CA`), e.g. ``Adatum Root CA``."""
+        ...
+
+    def set_crl_reachable(self, organization: str, reachable: bool) -> None:
+        """Set-LabCrl: make the CRL of the organization's CA (or the public CA, for
+        :data:`PUBLIC_CA`) reachable or unreachable at its distribution point."""
+        ...
+
+    def crl_reachable(self, organization: str) -> bool:
+        """Whether that CRL can be fetched now."""
+        ...
+
+    def revoke_certificate(self, server: str, thumbprint: str) -> str:
+        """Revoke-LabCertificate: the issuing CA revokes the certificate ``thumbprint`` of
+        ``server``'s personal store at lab time; returns the CA's name. Raises CmdletError when
+        the certificate is self-signed or its issuer is not a CA of the lab."""
+        ...
+
+    def issue_certificate(
+        self,
+        server: str,
+        *,
+        issuer: str,
+        subject_name: str,
+        domain_names: Sequence[str],
+        valid_days: int,
+        not_before_days: int,
+        services: Sequence[str],
+        eku: Sequence[str],
+    ) -> ExchangeCertificate:
+        """New-LabCertificate / New-ExchangeCertificate: issue a certificate with a new private
+        key, add it to ``server``'s personal store, and return it.
+
+        ``issuer`` is ``"own"`` (the server's organization's CA), ``"public"`` (the lab's public
+        CA), an organization's name as :meth:`organization_names` spells it (that organization's
+        CA) or ``"self"`` (self-signed). ``subject_name`` is ``CN=<name>`` or ``CN=<name>,
+        O=<org>`` (checked by the shell; :func:`labsim.ems.conversions.parse_subject_name` splits
+        it). ``domain_names`` are the SAN DNS names, exactly (may be empty). NotBefore is lab time
+        plus ``not_before_days`` days (negative: in the past), NotAfter is NotBefore plus
+        ``valid_days`` days. ``services`` use Exchange's spelling (``SMTP``, ``IIS``…), ``eku``
+        OpenSSL's (``serverAuth``, ``clientAuth``, ``emailProtection``, ``codeSigning``; empty:
+        no EKU extension, any purpose).
+        """
+        ...
+
+    def lab_time(self) -> datetime:
+        """Lab time (aware UTC); the same clock as :meth:`now`."""
         ...

@@ -104,3 +104,24 @@ def ambiguous_identity(
 def invalid_operation(cmdlet: str, message: str) -> CmdletError:
     """A cross-parameter rule or state check refused (Exchange's task validation errors)."""
     return cmdlet_error(cmdlet, message, "InvalidOperation")
+
+
+def out_of_range(
+    cmdlet: str, parameter: str, value: str, bound: str, *, too_large: bool
+) -> CmdletError:
+    """PowerShell's ValidateRange text for a value outside the parameter's range."""
+    if too_large:
+        detail = (
+            f"The {value} argument is greater than the maximum allowed range of {bound}. Supply "
+            f"an argument that is less than or equal to {bound} and then try the command again."
+        )
+    else:
+        detail = (
+            f"The {value} argument is less than the minimum allowed range of {bound}. Supply an "
+            f"argument that is greater than or equal to {bound} and then try the command again."
+        )
+    return cmdlet_error(
+        cmdlet,
+        f"Cannot validate argument on parameter '{parameter}'. {detail}",
+        "ParameterBindingValidationException",
+    )

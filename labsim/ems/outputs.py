@@ -2,8 +2,10 @@
 
 Owns small frozen wrappers: a receive connector with its server's FQDN (Exchange shows the FQDN
 even when none was set), a certificate as seen on one server (identity ``SERVER\\THUMBPRINT``,
-date status at lab time), a certificate imported into a root store, and formatted text (what
-Format-List / Format-Table write, which nothing can consume but the screen).
+date status at lab time), a certificate imported into a root store, a server's transport service
+settings (Get-TransportService), the rows of the lab actions (Get-LabServer, Get-LabCrl,
+Revoke-LabCertificate), and formatted text (what Format-List / Format-Table write, which nothing
+can consume but the screen).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from labsim.model.connectors import ReceiveConnector
+from labsim.model.enums import ServerRole
+from labsim.model.organization import Server
 
 if TYPE_CHECKING:
     from labsim.pki.certificate import ExchangeCertificate
@@ -55,6 +59,56 @@ class RootCertificate:
     serial_number: str
     not_before: datetime
     not_after: datetime
+
+
+@dataclass(frozen=True)
+class TransportServiceOutput:
+    """A server's transport service settings, as Get-TransportService writes them."""
+
+    server: Server
+
+    @property
+    def identity(self) -> str:
+        """The server name (what Set-TransportService -Identity takes)."""
+        return self.server.name
+
+
+@dataclass(frozen=True)
+class LabServer:
+    """A server of the lab and whether it runs, as Get-LabServer writes it."""
+
+    name: str
+    organization: str
+    role: ServerRole
+    fqdn: str
+    address: str
+    running: bool
+
+    @property
+    def identity(self) -> str:
+        """The server name (what Stop-/Start-LabServer -Identity take)."""
+        return self.name
+
+
+@dataclass(frozen=True)
+class LabCrl:
+    """One CA's revocation list and whether it can be fetched, as Get-LabCrl writes it."""
+
+    organization: str
+    certification_authority: str
+    reachable: bool
+
+
+@dataclass(frozen=True)
+class RevokedCertificate:
+    """A certificate just revoked by its CA, as Revoke-LabCertificate writes it."""
+
+    server: str
+    thumbprint: str
+    subject: str
+    serial_number: str
+    certification_authority: str
+    revocation_date: datetime
 
 
 @dataclass(frozen=True)

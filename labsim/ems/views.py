@@ -17,7 +17,15 @@ from datetime import timedelta
 from typing import Any
 
 from labsim.ems.format import display, format_list, format_table
-from labsim.ems.outputs import ReceiveConnectorOutput, RootCertificate, ServerCertificate
+from labsim.ems.outputs import (
+    LabCrl,
+    LabServer,
+    ReceiveConnectorOutput,
+    RevokedCertificate,
+    RootCertificate,
+    ServerCertificate,
+    TransportServiceOutput,
+)
 from labsim.model.connectors import SendConnector, format_flags
 from labsim.model.mail import MessageView, QueueView
 from labsim.model.organization import AcceptedDomain, Mailbox
@@ -329,6 +337,74 @@ _MAILBOX = View(
     table=("Name", "Alias", "PrimarySmtpAddress", "ProhibitSendQuota"),
 )
 
+_TRANSPORT_SERVICE = View(
+    properties=(
+        ("Name", lambda t: t.server.name),
+        (
+            "DelayNotificationTimeout",
+            lambda t: t.server.transport_service.delay_notification_timeout,
+        ),
+        ("MaxConnectionRatePerMinute", lambda t: 1200),
+        ("MaxOutboundConnections", lambda t: 1000),
+        ("MaxPerDomainOutboundConnections", lambda t: 20),
+        (
+            "MessageExpirationTimeout",
+            lambda t: t.server.transport_service.message_expiration_timeout,
+        ),
+        ("MessageRetryInterval", lambda t: t.server.transport_service.message_retry_interval),
+        (
+            "OutboundConnectionFailureRetryInterval",
+            lambda t: t.server.transport_service.outbound_connection_failure_retry_interval,
+        ),
+        ("QueueMaxIdleTime", lambda t: t.server.transport_service.queue_max_idle_time),
+        (
+            "TransientFailureRetryCount",
+            lambda t: t.server.transport_service.transient_failure_retry_count,
+        ),
+        (
+            "TransientFailureRetryInterval",
+            lambda t: t.server.transport_service.transient_failure_retry_interval,
+        ),
+        ("Identity", lambda t: t.identity),
+    ),
+    table=("Name", "MessageRetryInterval", "MessageExpirationTimeout"),
+    default="list",
+)
+
+# Lab actions: labsim's own objects, shown the way EMS shows Exchange's.
+_LAB_SERVER = View(
+    properties=(
+        ("Name", lambda s: s.name),
+        ("Organization", lambda s: s.organization),
+        ("Role", lambda s: s.role),
+        ("Fqdn", lambda s: s.fqdn),
+        ("Address", lambda s: s.address),
+        ("Running", lambda s: s.running),
+    ),
+    table=("Name", "Organization", "Role", "Fqdn", "Address", "Running"),
+)
+
+_LAB_CRL = View(
+    properties=(
+        ("Organization", lambda c: c.organization),
+        ("CertificationAuthority", lambda c: c.certification_authority),
+        ("Reachable", lambda c: c.reachable),
+    ),
+    table=("Organization", "CertificationAuthority", "Reachable"),
+)
+
+_REVOKED_CERTIFICATE = View(
+    properties=(
+        ("Server", lambda r: r.server),
+        ("Thumbprint", lambda r: r.thumbprint),
+        ("Subject", lambda r: r.subject),
+        ("SerialNumber", lambda r: r.serial_number),
+        ("CertificationAuthority", lambda r: r.certification_authority),
+        ("RevocationDate", lambda r: r.revocation_date),
+    ),
+    table=("Thumbprint", "Subject", "CertificationAuthority"),
+)
+
 _VIEWS: dict[type, View] = {
     SendConnector: _SEND_CONNECTOR,
     ReceiveConnectorOutput: _RECEIVE_CONNECTOR,
@@ -339,6 +415,10 @@ _VIEWS: dict[type, View] = {
     MessageView: _MESSAGE,
     AcceptedDomain: _ACCEPTED_DOMAIN,
     Mailbox: _MAILBOX,
+    TransportServiceOutput: _TRANSPORT_SERVICE,
+    LabServer: _LAB_SERVER,
+    LabCrl: _LAB_CRL,
+    RevokedCertificate: _REVOKED_CERTIFICATE,
 }
 
 

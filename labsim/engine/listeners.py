@@ -44,7 +44,11 @@ class Listeners:
         for org in self.world.organizations.values():
             for connector in org.receive_connectors:
                 server = org.server(connector.server)
-                if server is None or not connector.enabled:
+                if (
+                    server is None
+                    or not connector.enabled
+                    or server.name in self.world.stopped_servers
+                ):
                     continue
                 for binding in connector.bindings:
                     address = server.address if binding.address == "0.0.0.0" else binding.address

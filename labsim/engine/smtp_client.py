@@ -19,7 +19,9 @@ from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from labsim.logs.protocol_log import NULL_SESSION, format_endpoint
 from labsim.smtp.client import ClientSession
+from labsim.smtp.errors import LocalProtocolError
 from labsim.smtp.events import ConnectionClosed, ProtocolViolation, ReplyReceived, UnsolicitedReply
 from labsim.smtp.reply import Reply
 
@@ -62,6 +64,10 @@ class SmtpClientProtocol(Protocol):
     def connectionMade(self) -> None:  # noqa: N802
         """Log the connection and disable Nagle (every reply is waited for)."""
         self._tcp.setTcpNoDelay(True)
+        if self.log is not NULL_SESSION:
+            # The OS chose the source port only now; the send log shows the real endpoint.
+            host = self._tcp.getHost()
+            self.log.local_endpoint = format_endpoint(host.host, host.port)
         self.log.connect(self._now())
         self.ready.callback(self)
 
@@ -164,7 +170,16 @@ class SmtpClientProtocol(Protocol):
         """QUIT, then close without waiting for more than the reply."""
         if self.closed:
             return
-        d = self.command(self.session.send_quit())
+        try:
+            data = self.session.send_quit()
+        except LocalProtocolError:
+            # Mid-DATA (the Front End proxy's client vanished while sending the message) a QUIT
+            # would be read as message text: drop the connection instead, so the server discards
+            # the partial message. Raising here escaped connectionLost as an unhandled error and
+            # left the proxy session open, so the lab never became idle.
+            self.abort()
+            return
+        d = self.command(data)
         d.addBoth(lambda _: self._tcp.loseConnection())
         d.addErrback(lambda _: None)
 

@@ -32,7 +32,13 @@ from labsim.model.enums import AuthAs, MessageStatus, ProtocolLoggingLevel, Queu
 from labsim.model.mail import DeliveredMessage, MailItem, MessageView, QueueView, parse_message
 from labsim.model.organization import Organization, Server
 from labsim.net.dns import Target
-from labsim.policy.headers import AuthMechanismCode, apply_send_firewall, stamp_authentication
+from labsim.policy.headers import (
+    AuthMechanismCode,
+    apply_send_firewall,
+    prepend_raw_header,
+    received_header,
+    stamp_authentication,
+)
 from labsim.policy.ndr import DsnRecipient, build_delay_dsn, build_ndr, should_generate_dsn
 from labsim.policy.retry import (
     delay_dsn_due,
@@ -140,6 +146,19 @@ class TransportService:
             mechanism=AuthMechanismCode.SECURE_MAPI_SUBMIT,
             source_fqdn=self.server.fqdn,
             domain=None,
+        )
+        # Mailbox Transport Submission hands the message to the Transport service over SMTP;
+        # that hop leaves the first Received header.
+        content = prepend_raw_header(
+            content,
+            received_header(
+                helo=self.server.fqdn,
+                client_ip=self.server.address,
+                by_fqdn=self.server.fqdn,
+                server_ip=self.server.address,
+                tls_description=None,
+                when=now,
+            ),
         )
         item = self._new_item(mail_from, [*to, *cc, *bcc], content)
         self._track(TrackingEventId.RECEIVE, TrackingSource.STOREDRIVER, item, item.recipients)
@@ -266,6 +285,47 @@ class TransportService:
             queue.status = QueueStatus.ACTIVE
             self._schedule_attempt(queue)
 
+    def _find(self, identity: str) -> DeliveryQueue:
+        for queue in self.queues:
+            if queue.matches(identity):
+                return queue
+        raise KeyError(identity)
+
+    def suspend_queue(self, identity: str) -> None:
+        """Suspend-Queue: no delivery attempts until Resume-Queue (expiry still runs)."""
+        queue = self._find(identity)
+        if queue.timer is not None:
+            queue.timer.cancel()
+            queue.timer = None
+        queue.status = QueueStatus.SUSPENDED
+        for qm in queue.messages:
+            qm.status = MessageStatus.SUSPENDED
+
+    def resume_queue(self, identity: str) -> None:
+        """Resume-Queue: the queue becomes Ready and is attempted now."""
+        queue = self._find(identity)
+        if queue.status is not QueueStatus.SUSPENDED:
+            return
+        queue.status = QueueStatus.READY
+        for qm in queue.messages:
+            qm.status = MessageStatus.READY
+        if queue.messages and queue.next_hop is not None:
+            queue.status = QueueStatus.ACTIVE
+            self._schedule_attempt(queue)
+
+    def service_started(self) -> None:
+        """The server started again: every queue with messages that is not suspended is tried."""
+        for queue in self.queues:
+            if (
+                queue.messages
+                and queue.next_hop is not None
+                and queue.status is not QueueStatus.SUSPENDED
+            ):
+                if queue.timer is not None:
+                    queue.timer.cancel()
+                queue.status = QueueStatus.ACTIVE
+                self._schedule_attempt(queue)
+
     def _schedule_attempt(self, queue: DeliveryQueue) -> None:
         # Through the lab clock, so the attempt runs when the lab is driven, not re-entrantly.
         self.world.clock.call_later(0, lambda: self._attempt(queue))
@@ -309,6 +369,9 @@ class TransportService:
 
     @inlineCallbacks
     def _attempt(self, queue: DeliveryQueue) -> Any:
+        if queue.status is QueueStatus.SUSPENDED or self.server_name in self.world.stopped_servers:
+            # A suspended queue or a stopped service makes no attempt; resume/start re-arms it.
+            return
         if not queue.messages or queue.next_hop is None:
             queue.status = QueueStatus.READY
             return
@@ -424,7 +487,10 @@ class TransportService:
         else:
             queue.status = QueueStatus.READY
             queue.last_error = ""
+            queue.last_response = None
             queue.retry_count = 0
+            queue.first_retry_time = None
+            queue.last_retry_time = None
             queue.next_retry_time = None
 
     def _to_retry(

@@ -52,6 +52,7 @@ class World:
     explanations: list[Explanation] = field(default_factory=list)
     on_config_change: list[Callable[[str], None]] = field(default_factory=list)
     observers: list[Callable[[str, str], None]] = field(default_factory=list)
+    stopped_servers: set[str] = field(default_factory=set)
     _session_ids: Any = field(default_factory=lambda: itertools.count(0x08D8_0000_0000_0001))
     _internal_ids: Any = field(default_factory=lambda: itertools.count(1))
 

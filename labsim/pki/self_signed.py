@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from cryptography import x509
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
 
 from labsim.errors import PkiError
-from labsim.pki.ca import CLOCK_SKEW, leaf_key_usage
+from labsim.pki.ca import CLOCK_SKEW, eku_extension, leaf_key_usage
 from labsim.pki.certificate import ExchangeCertificate
 from labsim.pki.keys import KeyType, generate_private_key, signature_hash
 
@@ -23,6 +23,56 @@ DEFAULT_FRIENDLY_NAME = "Microsoft Exchange"
 
 DEFAULT_SERVICES = frozenset({"IMAP", "POP", "IIS", "SMTP"})
 """Services setup enables on its self-signed certificate."""
+
+
+def self_signed_certificate(
+    common_name: str,
+    dns_names: tuple[str, ...],
+    *,
+    not_before: datetime,
+    not_after: datetime,
+    eku: tuple[str, ...] = ("serverAuth",),
+    services: frozenset[str] = frozenset({"SMTP"}),
+    friendly_name: str = DEFAULT_FRIENDLY_NAME,
+    key_type: KeyType = KeyType.ECDSA_P256,
+) -> ExchangeCertificate:
+    """A self-signed certificate (issuer == subject ``CN=<common_name>``) with the given SANs.
+
+    ``eku`` empty means no EKU extension. New-ExchangeCertificate and New-LabCertificate -Issuer
+    self make these; Exchange setup's default certificate is one of them.
+    """
+    if not common_name.strip():
+        raise PkiError("a self-signed certificate needs a common name, e.g. mail.adatum.com")
+    if not_before.tzinfo is None or not_after.tzinfo is None:
+        raise PkiError("not_before/not_after have no time zone; pass aware UTC datetimes")
+    key = generate_private_key(key_type)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(leaf_key_usage(key), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if dns_names:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False
+        )
+    usage = eku_extension(eku)
+    if usage is not None:
+        builder = builder.add_extension(usage, critical=False)
+    return ExchangeCertificate(
+        certificate=builder.sign(key, signature_hash()),
+        private_key=key,
+        chain=(),
+        services=services,
+        friendly_name=friendly_name,
+    )
 
 
 def exchange_default_certificate(
@@ -41,31 +91,13 @@ def exchange_default_certificate(
         )
     if at.tzinfo is None:
         raise PkiError(f"at {at.isoformat()} has no time zone; pass an aware UTC datetime")
-    key = generate_private_key(key_type)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, server_name)])
     not_before = at - CLOCK_SKEW
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_before + timedelta(days=365 * valid_years))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(leaf_key_usage(key), critical=True)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(server_name), x509.DNSName(fqdn)]),
-            critical=False,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, signature_hash())
-    )
-    return ExchangeCertificate(
-        certificate=certificate,
-        private_key=key,
-        chain=(),
+    return self_signed_certificate(
+        server_name,
+        (server_name, fqdn),
+        not_before=not_before,
+        not_after=not_before + timedelta(days=365 * valid_years),
+        eku=("serverAuth",),
         services=DEFAULT_SERVICES,
-        friendly_name=DEFAULT_FRIENDLY_NAME,
+        key_type=key_type,
     )

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from labsim.ems.conversions import parse_subject_name
+from labsim.ems.host import PUBLIC_CA
 from labsim.errors import CmdletError
 from labsim.model.enums import DeliveryType, MessageStatus, QueueStatus
-from labsim.model.lab import default_lab
+from labsim.model.lab import PUBLIC_CA_NAME, default_lab
 from labsim.model.mail import MessageView, QueueView
 from labsim.model.organization import Organization
-from labsim.pki.ca import create_root_ca
+from labsim.pki.ca import CertificateAuthority, create_root_ca, eku_extension, leaf_key_usage
+from labsim.pki.certificate import ExchangeCertificate
 from labsim.pki.files import write_root
+from labsim.pki.keys import generate_private_key, signature_hash
 from labsim.pki.self_signed import exchange_default_certificate
 from labsim.pki.store import CertificateStore
 
@@ -34,20 +41,76 @@ class Submitted:
     smtp_server: str | None
 
 
+@dataclasses.dataclass
+class Issued:
+    """One issue_certificate call (what the shell asked the host for)."""
+
+    server: str
+    issuer: str
+    subject_name: str
+    domain_names: tuple[str, ...]
+    valid_days: int
+    not_before_days: int
+    services: tuple[str, ...]
+    eku: tuple[str, ...]
+
+
+def self_signed(
+    subject_name: str,
+    domain_names: Sequence[str],
+    not_before: datetime,
+    not_after: datetime,
+    eku: Sequence[str],
+) -> tuple[x509.Certificate, object]:
+    """A self-signed end-entity certificate (as New-ExchangeCertificate makes) and its key."""
+    subject = parse_subject_name(subject_name)
+    attributes = []
+    if subject.organization:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, subject.organization))
+    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, subject.common_name))
+    name = x509.Name(attributes)
+    key = generate_private_key()
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(leaf_key_usage(key), critical=True)
+    )
+    if domain_names:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in domain_names]), critical=False
+        )
+    extended = eku_extension(eku)
+    if extended is not None:
+        builder = builder.add_extension(extended, critical=False)
+    return builder.sign(key, signature_hash()), key
+
+
 class FakeHost:
-    """Organizations of the default lab, real certificate stores, canned queues."""
+    """Organizations of the default lab, real certificate stores and CAs, canned queues."""
 
     def __init__(self, folder: Path | None = None, *, with_pki: bool = True) -> None:
         lab = default_lab()
+        self.order = [d.organization.name for d in lab.organizations]
         self.orgs: dict[str, Organization] = {
             d.organization.name.lower(): d.organization for d in lab.organizations
         }
         self.folder = folder or Path("/nonexistent")
         self.stores: dict[str, CertificateStore] = {}
+        self.cas: dict[str, CertificateAuthority] = {}
         self.submitted: list[Submitted] = []
         self.queue_rows: list[QueueView] = []
         self.message_rows: list[MessageView] = []
         self.retried: list[str] = []
+        self.stopped: set[str] = set()
+        self.unreachable_crls: set[str] = set()
+        self.issued: list[Issued] = []
+        self.suspended: dict[str, QueueStatus] = {}
         if with_pki:
             self._build_pki(lab)
 
@@ -55,6 +118,7 @@ class FakeHost:
         for definition in default_lab().organizations:
             org = definition.organization
             ca = create_root_ca(definition.root_ca_name, organization=org.name, at=NOW)
+            self.cas[org.name.lower()] = ca
             if self.folder.exists():
                 write_root(self.folder, org.name, ca)
             for server in org.servers:
@@ -68,7 +132,12 @@ class FakeHost:
                 store.import_root(ca.certificate)
                 self.stores[server.name.lower()] = store
 
+        self.cas[PUBLIC_CA.lower()] = create_root_ca(PUBLIC_CA_NAME, organization=None, at=NOW)
+
     # -- ShellHost ---------------------------------------------------------------------------
+
+    def organization_names(self) -> Sequence[str]:
+        return list(self.order)
 
     def organization(self, name: str) -> Organization:
         return self.orgs[name.lower()]
@@ -135,6 +204,128 @@ class FakeHost:
             cmdlet="Retry-Queue",
             category="ManagementObjectNotFoundException",
         )
+
+    def suspend_queue(self, organization: str, identity: str) -> None:
+        index = self._queue_index("Suspend-Queue", identity)
+        row = self.queue_rows[index]
+        if row.status is not QueueStatus.SUSPENDED:
+            self.suspended[row.identity] = row.status
+            self.queue_rows[index] = dataclasses.replace(row, status=QueueStatus.SUSPENDED)
+
+    def resume_queue(self, organization: str, identity: str) -> None:
+        index = self._queue_index("Resume-Queue", identity)
+        row = self.queue_rows[index]
+        previous = self.suspended.pop(row.identity, row.status)
+        self.queue_rows[index] = dataclasses.replace(row, status=previous)
+
+    def _queue_index(self, cmdlet: str, identity: str) -> int:
+        for i, q in enumerate(self.queue_rows):
+            if q.identity.lower() == identity.lower():
+                return i
+        raise CmdletError(
+            f"{cmdlet}: The queue '{identity}' couldn't be found.",
+            cmdlet=cmdlet,
+            category="ManagementObjectNotFoundException",
+        )
+
+    # -- lab actions -------------------------------------------------------------------------
+
+    def _server_name(self, server: str) -> str:
+        for org in self.orgs.values():
+            found = org.server(server)
+            if found is not None:
+                return found.name
+        raise AssertionError(f"the shell passed an unknown server {server!r}")
+
+    def stop_server(self, server: str) -> None:
+        self.stopped.add(self._server_name(server))
+
+    def start_server(self, server: str) -> None:
+        self.stopped.discard(self._server_name(server))
+
+    def server_running(self, server: str) -> bool:
+        return self._server_name(server) not in self.stopped
+
+    def certification_authority(self, organization: str) -> str:
+        return self.cas[organization.lower()].name
+
+    def set_crl_reachable(self, organization: str, reachable: bool) -> None:
+        assert organization.lower() in self.cas, organization
+        if reachable:
+            self.unreachable_crls.discard(organization)
+        else:
+            self.unreachable_crls.add(organization)
+
+    def crl_reachable(self, organization: str) -> bool:
+        return organization not in self.unreachable_crls
+
+    def revoke_certificate(self, server: str, thumbprint: str) -> str:
+        certificate = self.certificate_store(server).get(thumbprint)
+        for ca in self.cas.values():
+            if ca.subject == certificate.issuer and not certificate.is_self_signed:
+                ca.revoke(certificate.certificate.serial_number, NOW)
+                return ca.name
+        raise CmdletError(
+            f"Revoke-LabCertificate: no CA of the lab issued {thumbprint}.",
+            cmdlet="Revoke-LabCertificate",
+        )
+
+    def issue_certificate(
+        self,
+        server: str,
+        *,
+        issuer: str,
+        subject_name: str,
+        domain_names: Sequence[str],
+        valid_days: int,
+        not_before_days: int,
+        services: Sequence[str],
+        eku: Sequence[str],
+    ) -> ExchangeCertificate:
+        self.issued.append(
+            Issued(
+                server,
+                issuer,
+                subject_name,
+                tuple(domain_names),
+                valid_days,
+                not_before_days,
+                tuple(services),
+                tuple(eku),
+            )
+        )
+        start = NOW + timedelta(days=not_before_days)
+        end = start + timedelta(days=valid_days)
+        if issuer == "self":
+            cert, key = self_signed(subject_name, domain_names, start, end, eku)
+            record = ExchangeCertificate(
+                certificate=cert,
+                private_key=key,  # type: ignore[arg-type]
+                services=frozenset(services),
+                friendly_name=parse_subject_name(subject_name).common_name,
+            )
+        else:
+            if issuer == "own":
+                owner = next(
+                    name for name, org in self.orgs.items() if org.server(server) is not None
+                )
+            else:
+                owner = issuer.lower()
+            subject = parse_subject_name(subject_name)
+            record = self.cas[owner].issue(
+                subject.common_name,
+                at=NOW,
+                dns_names=domain_names,
+                eku=eku,
+                not_before=start,
+                not_after=end,
+                organization=subject.organization,
+                services=frozenset(services),
+            )
+        return self.certificate_store(server).add_personal(record)
+
+    def lab_time(self) -> datetime:
+        return NOW
 
 
 def retry_queue_row() -> QueueView:

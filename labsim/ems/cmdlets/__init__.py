@@ -12,10 +12,12 @@ from labsim.ems.cmdlets import (
     certificates,
     directory,
     formatting,
+    lab_actions,
     mail,
     receive_connector,
     send_connector,
     transport_config,
+    transport_service,
 )
 
 
@@ -24,11 +26,13 @@ def default_catalog() -> Catalog:
     return Catalog(
         (
             *transport_config.SPECS,
+            *transport_service.SPECS,
             *send_connector.SPECS,
             *receive_connector.SPECS,
             *certificates.SPECS,
             *mail.SPECS,
             *directory.SPECS,
+            *lab_actions.SPECS,
             *formatting.SPECS,
         )
     )

@@ -1,9 +1,12 @@
-"""Get-ExchangeCertificate, Enable-ExchangeCertificate and Import-Certificate (reference §4.4, §13).
+"""Get-, New-, Enable- and Remove-ExchangeCertificate and Import-Certificate (reference §4.4, §13).
 
 These cmdlets are machine-local: with ``-Server`` (or a ``SERVER\\THUMBPRINT`` identity) they act
 on that server; otherwise on the shell's machine when the step names one, and on every server of
-the organization when it doesn't (scenario contract). Import-Certificate supports only
-``Cert:\\LocalMachine\\Root`` (trusting a partner's root CA is the step Domain Security needs).
+the organization when it doesn't (scenario contract); New-ExchangeCertificate, which creates one
+certificate, needs one server. Import-Certificate supports only ``Cert:\\LocalMachine\\Root``
+(trusting a partner's root CA is the step Domain Security needs). New-ExchangeCertificate creates
+a self-signed certificate, as Exchange does; labsim creates no certificate requests
+(-GenerateRequest): New-LabCertificate issues CA-signed certificates instead.
 
 ``labsim.pki`` is imported inside the functions that need it: it loads service_identity, which
 loads pyOpenSSL, and ``import labsim.ems`` must stay light and free of OpenSSL.
@@ -11,18 +14,31 @@ loads pyOpenSSL, and ``import labsim.ems`` must stay light and free of OpenSSL.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from labsim.ems.catalog import EXCHANGE_COMMON, Arguments, CmdletContext, CmdletSpec, ParameterSpec
 from labsim.ems.cmdlets.common import certificate_of, find_server
-from labsim.ems.conversions import STRING, STRING_LIST, SWITCH, flags_type
+from labsim.ems.conversions import (
+    BOOL,
+    CERTIFICATE_DOMAIN_LIST,
+    INT,
+    STRING,
+    STRING_LIST,
+    SUBJECT_NAME,
+    SWITCH,
+    ListEdit,
+    SubjectName,
+    flags_type,
+)
 from labsim.ems.outputs import RootCertificate, ServerCertificate
 from labsim.errors import CmdletError, PkiError
 from labsim.model.organization import Server
 
 if TYPE_CHECKING:
+    from labsim.pki.certificate import ExchangeCertificate
     from labsim.pki.store import CertificateStore
 
 ROOT_STORE = "Cert:\\LocalMachine\\Root"
@@ -40,6 +56,59 @@ class AllowedServices(enum.Enum):
     SMTP = "SMTP"
     FEDERATION = "Federation"
     UM_CALL_ROUTER = "UMCallRouter"
+
+
+SERVICES_TYPE = flags_type(
+    AllowedServices, "Microsoft.Exchange.Management.SystemConfigurationTasks.AllowedServices"
+)
+"""-Services: ``SMTP``, ``IIS,SMTP``, ``None``."""
+
+DEFAULT_FRIENDLY_NAME = "Microsoft Exchange"
+"""New-ExchangeCertificate's default FriendlyName."""
+
+SELF_SIGNED_SERVICES = ("IMAP", "POP", "SMTP")
+"""The Services of a new self-signed certificate when -Services is not given (Exchange's)."""
+
+SELF_SIGNED_YEARS = 5
+"""How long a self-signed certificate from New-ExchangeCertificate is valid."""
+
+
+def service_names(args: Arguments, default: Iterable[str]) -> tuple[str, ...]:
+    """The -Services given (Exchange's spelling, "None" dropped), or ``default``."""
+    value = args.get("Services")
+    if value is None:
+        return tuple(default)
+    assert isinstance(value, frozenset)
+    return tuple(s.value for s in AllowedServices if s in value and s is not AllowedServices.NONE)
+
+
+def list_values(ctx: CmdletContext, args: Arguments, parameter: str) -> tuple[str, ...]:
+    """A list parameter of a New- cmdlet as strings; ``@{Add=…}`` is refused (nothing to edit)."""
+    value = args.get(parameter)
+    if isinstance(value, ListEdit):
+        raise ctx.error(
+            f"The -{parameter} parameter of {ctx.cmdlet} takes a list, not @{{Add=...; "
+            "Remove=...}}; give e.g. -DomainName mail.adatum.com,adatum.com."
+        )
+    return tuple(str(v) for v in args.items(parameter))
+
+
+def unique(names: Iterable[str]) -> tuple[str, ...]:
+    """``names`` without repeats (compared case-insensitively; the first spelling wins)."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            out.append(name)
+    return tuple(out)
+
+
+def shown_certificate(
+    ctx: CmdletContext, server: str, certificate: ExchangeCertificate
+) -> ServerCertificate:
+    """A certificate of ``server`` as Get-ExchangeCertificate writes it (status at lab time)."""
+    return ServerCertificate(server, certificate, certificate.status_at(ctx.host.now()).value)
 
 
 def _normalize_thumbprint(text: str) -> str:
@@ -65,10 +134,7 @@ def _not_found(ctx: CmdletContext, thumbprint: str, servers: Iterable[Server]) -
 
 
 def _shown(ctx: CmdletContext, server: Server, store: CertificateStore) -> list[ServerCertificate]:
-    now = ctx.host.now()
-    return [
-        ServerCertificate(server.name, cert, cert.status_at(now).value) for cert in store.personal()
-    ]
+    return [shown_certificate(ctx, server.name, cert) for cert in store.personal()]
 
 
 def get_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
@@ -119,6 +185,122 @@ def enable_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
             ctx.host.certificate_store(server.name).enable_services(thumbprint, names)
         except PkiError as err:
             raise ctx.error(str(err)) from None
+    return []
+
+
+def _years_in_days(ctx: CmdletContext, years: int) -> int:
+    now = ctx.host.lab_time()
+    try:
+        end = now.replace(year=now.year + years)
+    except ValueError:  # 29 February → 28 February, as .NET's AddYears does
+        end = now.replace(year=now.year + years, day=28)
+    return (end - now).days
+
+
+def new_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """New-ExchangeCertificate [-Server s] [-DomainName a,b] [-SubjectName "CN=…"] [-Services …]
+    [-FriendlyName f] [-IncludeAcceptedDomains] [-IncludeAutoDiscover] [-IncludeServerFQDN]
+    [-IncludeServerNetBIOSName]: a new self-signed certificate, valid five years.
+
+    Exchange's defaults: without -DomainName (and the Include switches) the names are the server's
+    name and FQDN; the subject is ``CN=`` the first name; Services IMAP, POP, SMTP (SMTP alone
+    with -IncludeAcceptedDomains or -IncludeAutoDiscover); FriendlyName "Microsoft Exchange".
+    labsim never prompts to replace the default SMTP certificate (as with -Force).
+    """
+    if args.flag("GenerateRequest"):
+        raise ctx.error(
+            "labsim doesn't create certificate requests (-GenerateRequest): the lab has no "
+            "certification authority to send them to. Issue a CA-signed certificate with "
+            'New-LabCertificate -Server <server> -Issuer own -SubjectName "CN=mail.adatum.com" '
+            "-DomainName mail.adatum.com,adatum.com.",
+            "NotImplemented",
+        )
+    explicit = args.text("Server") or ctx.server
+    if explicit is None:
+        listed = ", ".join(s.name for s in ctx.organization().servers)
+        raise ctx.error(
+            "New-ExchangeCertificate creates the certificate on one server and this shell has no "
+            f"machine: give -Server (the servers of {ctx.organization().name} are {listed}).",
+            "ParameterBindingException",
+        )
+    server = find_server(ctx, explicit)
+    key_size = args.get("KeySize")
+    if key_size is not None and key_size not in (1024, 2048, 4096):
+        raise ctx.error(
+            f"Cannot validate argument on parameter 'KeySize'. The argument \"{key_size}\" does "
+            'not belong to the set "1024,2048,4096". Supply an argument that is in the set '
+            "and then try the command again.",
+            "ParameterBindingValidationException",
+        )
+    friendly_name = args.text("FriendlyName")
+    if friendly_name is None:
+        friendly_name = DEFAULT_FRIENDLY_NAME
+    if not friendly_name.strip() or len(friendly_name) >= 64:
+        raise ctx.error(
+            'The -FriendlyName parameter must hold 1 to 63 characters; give e.g. "Adatum SMTP".'
+        )
+    domains = list(list_values(ctx, args, "DomainName"))
+    accepted = [d.domain_name for d in ctx.organization().accepted_domains]
+    if args.flag("IncludeServerNetBIOSName"):
+        domains.append(server.name)
+    if args.flag("IncludeServerFQDN"):
+        domains.append(server.fqdn)
+    if args.flag("IncludeAcceptedDomains"):
+        domains.extend(accepted)
+    if args.flag("IncludeAutoDiscover"):
+        domains.extend(f"autodiscover.{d}" for d in accepted)
+    if not domains:
+        domains = [server.name, server.fqdn]
+    names = unique(domains)
+    subject = args.get("SubjectName")
+    if subject is None:
+        subject = SubjectName(names[0])
+    assert isinstance(subject, SubjectName)
+    smtp_only = args.flag("IncludeAcceptedDomains") or args.flag("IncludeAutoDiscover")
+    certificate = ctx.host.issue_certificate(
+        server.name,
+        issuer="self",
+        subject_name=str(subject),
+        domain_names=names,
+        valid_days=_years_in_days(ctx, SELF_SIGNED_YEARS),
+        not_before_days=0,
+        services=service_names(args, ("SMTP",) if smtp_only else SELF_SIGNED_SERVICES),
+        eku=("serverAuth",),
+    )
+    if certificate.friendly_name != friendly_name:
+        certificate = ctx.host.certificate_store(server.name).add_personal(
+            dataclasses.replace(certificate, friendly_name=friendly_name)
+        )
+    return [shown_certificate(ctx, server.name, certificate)]
+
+
+def remove_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Remove-ExchangeCertificate [[-Identity] [SERVER\\]THUMB] [-Thumbprint t] [-Server s].
+
+    Removes the certificate from the personal store of every server (of the scope) that holds it;
+    labsim never asks for confirmation. Prints nothing.
+    """
+    identity = args.text("Identity")
+    server_name = args.text("Server")
+    thumbprint = args.text("Thumbprint")
+    if identity is not None:
+        if "\\" in identity:
+            prefix, identity = identity.split("\\", 1)
+            server_name = server_name or prefix
+        thumbprint = thumbprint or identity
+    if not thumbprint:
+        raise ctx.error(
+            "Give the certificate to remove: -Thumbprint <40 hex digits> (Get-ExchangeCertificate "
+            "lists them), or pipe Get-ExchangeCertificate into Remove-ExchangeCertificate.",
+            "ParameterBindingException",
+        )
+    wanted = _normalize_thumbprint(thumbprint)
+    candidates = _servers(ctx, server_name)
+    holders = [s for s in candidates if ctx.host.certificate_store(s.name).find(wanted)]
+    if not holders:
+        raise _not_found(ctx, thumbprint, candidates)
+    for server in holders:
+        ctx.host.certificate_store(server.name).remove_personal(wanted)
     return []
 
 
@@ -189,14 +371,7 @@ SPECS = (
         (
             ParameterSpec("Thumbprint", STRING, mandatory=True, position=0),
             ParameterSpec("Server", STRING),
-            ParameterSpec(
-                "Services",
-                flags_type(
-                    AllowedServices,
-                    "Microsoft.Exchange.Management.SystemConfigurationTasks.AllowedServices",
-                ),
-                mandatory=True,
-            ),
+            ParameterSpec("Services", SERVICES_TYPE, mandatory=True),
             ParameterSpec("Force", SWITCH),
             ParameterSpec("DoNotRequireSsl", SWITCH),
             *EXCHANGE_COMMON,
@@ -204,6 +379,39 @@ SPECS = (
         enable_exchange_certificate,
         pipeline=certificate_of,
         synopsis="Enable services (SMTP, IIS, …) on a certificate.",
+    ),
+    CmdletSpec(
+        "New-ExchangeCertificate",
+        (
+            ParameterSpec("Server", STRING),
+            ParameterSpec("DomainName", CERTIFICATE_DOMAIN_LIST),
+            ParameterSpec("SubjectName", SUBJECT_NAME),
+            ParameterSpec("Services", SERVICES_TYPE),
+            ParameterSpec("FriendlyName", STRING),
+            ParameterSpec("IncludeAcceptedDomains", SWITCH),
+            ParameterSpec("IncludeAutoDiscover", SWITCH),
+            ParameterSpec("IncludeServerFQDN", SWITCH),
+            ParameterSpec("IncludeServerNetBIOSName", SWITCH),
+            ParameterSpec("KeySize", INT),
+            ParameterSpec("PrivateKeyExportable", BOOL),
+            ParameterSpec("Force", SWITCH),
+            ParameterSpec("GenerateRequest", SWITCH),
+            *EXCHANGE_COMMON,
+        ),
+        new_exchange_certificate,
+        synopsis="Create a self-signed certificate on a server (valid five years).",
+    ),
+    CmdletSpec(
+        "Remove-ExchangeCertificate",
+        (
+            ParameterSpec("Identity", STRING, position=0),
+            ParameterSpec("Thumbprint", STRING),
+            ParameterSpec("Server", STRING),
+            *EXCHANGE_COMMON,
+        ),
+        remove_exchange_certificate,
+        pipeline=certificate_of,
+        synopsis="Delete a certificate from a server's personal store.",
     ),
     CmdletSpec(
         "Import-Certificate",

@@ -2,7 +2,8 @@
 
 Identity rules (Exchange's, as labsim keeps them): names compare case-insensitively; Get-
 cmdlets accept ``*`` wildcards; a receive connector is ``SERVER\\Name`` or a ``Name`` that is
-unique in the organization.
+unique in the organization. Exchange cmdlets see the shell's organization only; the lab actions
+(``*-Lab*``) see every server and organization of the lab (:func:`find_lab_server`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,14 @@ from __future__ import annotations
 import fnmatch
 
 from labsim.ems.catalog import CmdletContext
+from labsim.ems.host import PUBLIC_CA
 from labsim.ems.messages import ambiguous_identity, object_not_found
-from labsim.ems.outputs import ReceiveConnectorOutput, ServerCertificate
+from labsim.ems.outputs import (
+    LabServer,
+    ReceiveConnectorOutput,
+    ServerCertificate,
+    TransportServiceOutput,
+)
 from labsim.errors import CmdletError
 from labsim.model.connectors import ReceiveConnector, SendConnector
 from labsim.model.mail import QueueView
@@ -71,6 +78,39 @@ def find_server(ctx: CmdletContext, name: str) -> Server:
     return server
 
 
+def lab_servers(ctx: CmdletContext) -> list[tuple[str, Server]]:
+    """Every server of the lab with its organization's name, in definition order."""
+    return [
+        (name, server)
+        for name in ctx.host.organization_names()
+        for server in ctx.host.organization(name).servers
+    ]
+
+
+def find_lab_server(ctx: CmdletContext, name: str) -> tuple[str, Server]:
+    """The lab server ``name`` (name or FQDN, any organization) and its organization's name."""
+    servers = lab_servers(ctx)
+    key = name.lower()
+    for organization, server in servers:
+        if key in (server.name.lower(), server.fqdn.lower()):
+            return organization, server
+    names = ", ".join(server.name for _, server in servers)
+    raise not_found(ctx, name, f"The servers of this lab are {names}.")
+
+
+def find_lab_organization(ctx: CmdletContext, name: str, parameter: str, *, public: bool) -> str:
+    """The lab's spelling of organization ``name`` (``Public``, the public CA, if allowed)."""
+    names: list[str] = [*ctx.host.organization_names(), *((PUBLIC_CA,) if public else ())]
+    for candidate in names:
+        if candidate.lower() == name.strip().lower():
+            return candidate
+    raise ctx.error(
+        f"The organization '{name}' (-{parameter}) isn't in this lab. Give one of: "
+        f"{', '.join(names)}.",
+        "ObjectNotFound",
+    )
+
+
 def no_change_warning(ctx: CmdletContext, identity: str) -> None:
     """Exchange's warning when a Set- cmdlet changed nothing."""
     ctx.warn(
@@ -79,14 +119,25 @@ def no_change_warning(ctx: CmdletContext, identity: str) -> None:
 
 
 def identity_of(obj: object) -> dict[str, object] | None:
-    """Pipeline input → ``Identity`` for Set-/Remove-/Retry- cmdlets (by property name)."""
-    if isinstance(obj, (SendConnector, ReceiveConnector, ReceiveConnectorOutput, QueueView)):
+    """Pipeline input → ``Identity`` for Set-/Remove-/Retry-/Stop- cmdlets (by property name)."""
+    if isinstance(
+        obj,
+        (
+            SendConnector,
+            ReceiveConnector,
+            ReceiveConnectorOutput,
+            QueueView,
+            TransportServiceOutput,
+            LabServer,
+        ),
+    ):
         return {"Identity": obj.identity}
     return None
 
 
 def certificate_of(obj: object) -> dict[str, object] | None:
-    """Pipeline input → ``Thumbprint`` and ``Server`` for Enable-ExchangeCertificate."""
+    """Pipeline input → ``Thumbprint`` and ``Server`` (Enable-/Remove-ExchangeCertificate,
+    Revoke-LabCertificate)."""
     if isinstance(obj, ServerCertificate):
         return {"Thumbprint": obj.certificate.thumbprint, "Server": obj.server}
     return None

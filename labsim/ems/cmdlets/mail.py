@@ -1,4 +1,4 @@
-"""Send-MailMessage, Get-Queue, Get-Message and Retry-Queue (reference §9).
+"""Send-MailMessage, Get-Queue, Get-Message, Retry-, Suspend- and Resume-Queue (reference §9).
 
 The shell only asks: the host submits messages and owns the queues (labsim.engine), so these
 cmdlets convert parameters, filter by identity, and pass on the host's answers.
@@ -99,6 +99,18 @@ def retry_queue(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     return []
 
 
+def suspend_queue(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Suspend-Queue -Identity SERVER\\queue: stop delivery from the queue (Status Suspended)."""
+    ctx.host.suspend_queue(ctx.organization_name, args.text("Identity") or "")
+    return []
+
+
+def resume_queue(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Resume-Queue -Identity SERVER\\queue: take up delivery from a suspended queue again."""
+    ctx.host.resume_queue(ctx.organization_name, args.text("Identity") or "")
+    return []
+
+
 SPECS = (
     CmdletSpec(
         "Send-MailMessage",
@@ -136,6 +148,20 @@ SPECS = (
         retry_queue,
         pipeline=identity_of,
         synopsis="Retry a queue in Retry status now.",
+    ),
+    CmdletSpec(
+        "Suspend-Queue",
+        (ParameterSpec("Identity", STRING, mandatory=True, position=0),),
+        suspend_queue,
+        pipeline=identity_of,
+        synopsis="Suspend a queue: no delivery attempts until Resume-Queue.",
+    ),
+    CmdletSpec(
+        "Resume-Queue",
+        (ParameterSpec("Identity", STRING, mandatory=True, position=0),),
+        resume_queue,
+        pipeline=identity_of,
+        synopsis="Resume a suspended queue.",
     ),
 )
 """The mail and queue cmdlets."""
