@@ -28,6 +28,7 @@ from labsim.logs.tracking import TrackingLog
 from labsim.model.lab import PUBLIC_CA_NAME, LabDefinition
 from labsim.model.mail import DeliveredMessage, MessageView, QueueView
 from labsim.model.organization import Organization
+from labsim.model.pki_urls import CRL_ADDRESS, crl_host, crl_hosts, crl_url
 from labsim.net.dns import LabDns, build_zones
 from labsim.net.loopback import Network
 from labsim.pki import files as pki_files
@@ -96,9 +97,11 @@ class Lab:
     ) -> Lab:
         clock = LabClock(reactor, start_time)
         network = Network(reactor, offset)
-        a_records = [
-            (s.fqdn, s.address) for o in definition.organizations for s in o.organization.servers
-        ] + list(definition.extra_a_records)
+        a_records = (
+            [(s.fqdn, s.address) for o in definition.organizations for s in o.organization.servers]
+            + [(host, CRL_ADDRESS) for host in crl_hosts(definition)]
+            + list(definition.extra_a_records)
+        )
         dns_service = LabDns(network, build_zones(definition.mx_records, a_records))
         organizations = {o.organization.name: o.organization for o in definition.organizations}
         world = World(
@@ -147,7 +150,14 @@ class Lab:
         for org_def in self.definition.organizations:
             name = org_def.organization.name
             self.authorities[name.lower()] = pki_files.load_or_create_root_ca(
-                folder, name, org_def.root_ca_name, at=at, organization=name
+                folder,
+                name,
+                org_def.root_ca_name,
+                at=at,
+                organization=name,
+                crl_url=crl_url(
+                    crl_host(org_def.organization.default_domain), org_def.root_ca_name
+                ),
             )
         for org_def in self.definition.organizations:
             org = org_def.organization
