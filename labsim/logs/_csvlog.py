@@ -1,0 +1,147 @@
+"""What Exchange's protocol and tracking logs have in common: CSV fields, timestamps, log files.
+
+Both logs are W3C-style text files: a few ``#Name: value`` header lines, then one CSV row per
+record, CRLF line ends (the files come from Windows), UTF-8 without a byte-order mark. Fields are
+quoted only when they must be (a comma, a double quote or a line break inside), with inner quotes
+doubled; everything else is written bare, so an empty field is simply nothing between commas.
+
+Files roll over when the UTC date of a record differs from the date in the current file's name,
+as Exchange's daily logs do, and the instance counter (``-1``, ``-2``, …) skips names that already
+exist on disk so that a second lab run over the same folder never overwrites the first one's logs.
+
+Nothing here reads a clock: each line is written with the time its record carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+__all__ = [
+    "LINE_END",
+    "LogFileSet",
+    "LogFileText",
+    "check_aware",
+    "check_path_component",
+    "csv_field",
+    "csv_line",
+    "exchange_timestamp",
+]
+
+#: Exchange writes its logs on Windows; keeping CRLF on disk lets real tools (Log Parser,
+#: ``Import-Csv``) and byte-for-byte comparisons with real logs work unchanged.
+LINE_END = "\r\n"
+
+# A field needs quotes when it could otherwise be mistaken for a field or line boundary.
+_NEEDS_QUOTES = frozenset(',"\r\n')
+
+
+def check_aware(when: datetime, what: str) -> None:
+    """Refuse a naive datetime: logs are UTC, and guessing the zone of a naive value is a bug."""
+    if when.utcoffset() is None:
+        raise ValueError(
+            f"{what} must be a timezone-aware datetime (use the lab clock), got {when!r}"
+        )
+
+
+def check_path_component(value: str, what: str) -> None:
+    """Refuse a name that would escape or split the log folder it names (a server name)."""
+    if not value or value in {".", ".."} or any(c in value for c in "/\\:\0"):
+        raise ValueError(f"{what} {value!r} cannot be used as a folder name")
+
+
+def exchange_timestamp(when: datetime) -> str:
+    """``when`` in UTC as Exchange logs it: ``2026-11-30T06:48:13.123Z``.
+
+    Milliseconds are truncated, not rounded, as .NET's ``fff`` format specifier does; rounding
+    could carry into the next second and make a line look later than the event.
+    """
+    check_aware(when, "a log time")
+    utc = when.astimezone(UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+
+
+def csv_field(value: str) -> str:
+    """One CSV field, quoted only if it contains a comma, a double quote or a line break."""
+    if any(c in _NEEDS_QUOTES for c in value):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def csv_line(values: Iterable[str]) -> str:
+    """One CSV row (without line end) from already formatted field values."""
+    return ",".join(csv_field(v) for v in values)
+
+
+@dataclass
+class LogFileText:
+    """One log file as held in memory: its name, its header lines and its record lines."""
+
+    name: str
+    header: list[str]
+    lines: list[str] = field(default_factory=list)
+    path: Path | None = None
+
+    def text(self) -> str:
+        """The whole file as it is on disk."""
+        return "".join(line + LINE_END for line in [*self.header, *self.lines])
+
+
+class LogFileSet:
+    """The files of one log (one directory of Exchange logs): memory always, disk if a folder.
+
+    ``prefix`` is the file name prefix (``RECV``, ``SEND``, ``MSGTRK``) and ``header`` builds the
+    header lines for a file created at a given time (the time of its first record).
+    """
+
+    def __init__(
+        self,
+        folder: Path | None,
+        prefix: str,
+        header: Callable[[datetime], list[str]],
+    ) -> None:
+        self._folder = folder
+        self._prefix = prefix
+        self._header = header
+        self._day: date | None = None
+        self.files: list[LogFileText] = []
+
+    def write(self, when: datetime, line: str) -> None:
+        """Append ``line`` (a CSV row) logged at ``when``, starting a new file on a new UTC day."""
+        check_aware(when, "a log time")
+        day = when.astimezone(UTC).date()
+        # Only a later day starts a file: two sessions may log slightly out of order around
+        # midnight, and Exchange keeps writing the open file rather than reopening an old one.
+        if self._day is None or day > self._day:
+            self._start_file(when, day)
+        current = self.files[-1]
+        current.lines.append(line)
+        if current.path is not None:
+            with current.path.open("a", encoding="utf-8", newline="") as stream:
+                stream.write(line + LINE_END)
+
+    def text(self) -> str:
+        """Every file of this log, oldest first, as on disk (header lines included)."""
+        return "".join(f.text() for f in self.files)
+
+    def _start_file(self, when: datetime, day: date) -> None:
+        self._day = day
+        header = self._header(when)
+        stamp = f"{day:%Y%m%d}"
+        taken = {f.name for f in self.files}
+        instance = 1
+        while True:
+            name = f"{self._prefix}{stamp}-{instance}.LOG"
+            exists_on_disk = self._folder is not None and (self._folder / name).exists()
+            if name not in taken and not exists_on_disk:
+                break
+            instance += 1
+        path = None
+        if self._folder is not None:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            path = self._folder / name
+            with path.open("x", encoding="utf-8", newline="") as stream:
+                stream.write("".join(h + LINE_END for h in header))
+        self.files.append(LogFileText(name=name, header=header, path=path))
