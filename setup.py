@@ -19,7 +19,7 @@ setup(
         "click>=8.1",
     ],
     extras_require={
-        "test": ["pytest>=8", "aiosmtpd>=1.4", "ruff>=0.5", "mypy>=1.10"],
+        "test": ["pytest>=8", "hypothesis>=6", "aiosmtpd>=1.4", "ruff>=0.5", "mypy>=1.10"],
     },
     entry_points={"console_scripts": ["labsim = labsim.cli:main"]},
 )
