@@ -25,7 +25,14 @@ from labsim.engine.world import World
 from labsim.errors import CmdletError, ConfigError
 from labsim.logs.protocol_log import ProtocolLogStore
 from labsim.logs.tracking import TrackingLog
-from labsim.model.lab import PUBLIC_CA_NAME, LabDefinition
+from labsim.model.lab import (
+    ISSUER_INTERMEDIATE,
+    ISSUER_OWN,
+    ISSUER_SELF,
+    PUBLIC_CA_NAME,
+    CertificateSpec,
+    LabDefinition,
+)
 from labsim.model.mail import DeliveredMessage, MessageView, QueueView
 from labsim.model.organization import Organization
 from labsim.model.pki_urls import CRL_ADDRESS, crl_host, crl_hosts, crl_url
@@ -79,6 +86,7 @@ class Lab:
             except CannotListenError as err:
                 last_error = err
                 continue
+            lab._run_setup_blocks()
             return lab
         raise ConfigError(
             f"cannot bind the lab's sockets ({last_error}); another lab or program uses port "
@@ -162,14 +170,19 @@ class Lab:
         for org_def in self.definition.organizations:
             org = org_def.organization
             own = self.authorities[org.name.lower()]
+            if org_def.needs_intermediate:
+                self.authorities[_intermediate_key(org.name)] = own.issue_intermediate(
+                    org_def.issuing_ca_name,
+                    at=at,
+                    crl_url=crl_url(crl_host(org.default_domain), org_def.issuing_ca_name),
+                )
             for server in org.servers:
                 store = CertificateStore(server.name)
                 store.add_personal(exchange_default_certificate(server.name, server.fqdn, at=at))
-                store.import_root(own.certificate)
-                store.import_root(public.certificate)
-                for extra in org_def.extra_trusted_roots:
+                for root in org_def.roots_trusted_by(server.name):
+                    trusted = org.name if root == ISSUER_OWN else root
                     store.import_root(
-                        self._authority(extra, where=f"{org.name} trusted roots").certificate
+                        self._authority(trusted, where=f"{org.name} trusted roots").certificate
                     )
                 self.world.stores[server.name] = store
             for spec in org_def.certificates:
@@ -179,28 +192,60 @@ class Lab:
                         f"organization {org.name}: certificate for server '{spec.server}', which is not "
                         f"a server of {org.name}; use one of {', '.join(s.name for s in org.servers)}"
                     )
-                if spec.issuer == "self":
-                    cert = exchange_default_certificate(spec.server, spec.common_name, at=at)
-                    cert = cert.with_services(spec.services)
-                else:
-                    issuer = (
-                        own
-                        if spec.issuer == "own"
-                        else self._authority(spec.issuer, where=f"{org.name} certificate")
-                    )
-                    cert = issuer.issue(
-                        spec.common_name,
-                        at=at,
-                        dns_names=spec.dns_names,
-                        eku=spec.eku,
-                        valid_days=spec.valid_days,
-                        services=spec.services,
-                    )
-                holder.add_personal(cert)
+                holder.add_personal(self._issue_spec(org.name, spec, at))
             for server in org.servers:
                 pki_files.write_server_certificates(
                     folder, org.name, server.name, self.world.stores[server.name].personal()
                 )
+
+    def _run_setup_blocks(self) -> None:
+        """Run each organization's setup blocks (lab files), in order, once the lab is up.
+
+        A block that fails stops the lab and raises one ConfigError naming the place.
+        """
+        source = self.definition.source or f"lab '{self.definition.name}'"
+        for index, org_def in enumerate(self.definition.organizations):
+            name = org_def.organization.name
+            for number, block in enumerate(org_def.setup):
+                result = self.run_shell(name, block)
+                if result.error is not None:
+                    self.stop()
+                    raise ConfigError(
+                        f"{source}: organizations[{index}] ({name}).setup[{number}]: "
+                        f"{result.error}; fix this setup block"
+                    )
+
+    def _issue_spec(
+        self, org_name: str, spec: CertificateSpec, at: datetime
+    ) -> ExchangeCertificate:
+        """The certificate a lab definition's spec describes, issued at lab start ``at``."""
+        not_before, not_after = spec.validity(at)
+        if spec.issuer == ISSUER_SELF:
+            return self_signed_certificate(
+                spec.common_name,
+                spec.dns_names,
+                not_before=not_before,
+                not_after=not_after,
+                eku=spec.eku,
+                services=spec.services,
+                friendly_name=spec.friendly_name or spec.common_name,
+            )
+        if spec.issuer == ISSUER_INTERMEDIATE:
+            issuer = self.authorities[_intermediate_key(org_name)]
+        else:
+            name = org_name if spec.issuer == ISSUER_OWN else spec.issuer
+            issuer = self._authority(name, where=f"{org_name} certificate")
+        return issuer.issue(
+            spec.common_name,
+            at=at,
+            dns_names=spec.dns_names,
+            eku=spec.eku,
+            not_before=not_before,
+            not_after=not_after,
+            services=spec.services,
+            friendly_name=spec.friendly_name,
+            crl=spec.crl,
+        )
 
     def _authority(self, name: str, *, where: str) -> CertificateAuthority:
         found = self.authorities.get(name.lower())
@@ -564,6 +609,11 @@ class Lab:
         raise ConfigError(
             f"organization {org.name} has no Mailbox server to submit from; add one to the lab"
         )
+
+
+def _intermediate_key(org_name: str) -> str:
+    """Key of an organization's intermediate CA in ``Lab.authorities`` ("/" is never in a name)."""
+    return f"{org_name.lower()}/intermediate"
 
 
 def _candidate_offsets() -> list[int]:

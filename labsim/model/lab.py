@@ -1,12 +1,14 @@
 """A lab definition: which organizations exist, their servers, mailboxes, PKI and DNS.
 
 This is the input from which ``labsim.lab`` builds a running lab. The default lab of the
-contract (``../shared/contracts/scenarios.md``) is :func:`default_lab`.
+contract (``../shared/contracts/scenarios.md``) is :func:`default_lab`; lab files
+(``labsim.labfile``, documented in ``docs/lab-files.md``) produce the same records.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from labsim.model.defaults import default_receive_connectors
 from labsim.model.enums import FidelityProfile, ServerRole
@@ -14,34 +16,103 @@ from labsim.model.organization import AcceptedDomain, Mailbox, Organization, Ser
 
 PUBLIC_CA_NAME = "Lab Public Root CA"
 
+ISSUER_OWN = "own"
+"""Issuer keyword: the organization's own root CA."""
+ISSUER_INTERMEDIATE = "intermediate"
+"""Issuer keyword: the organization's issuing (intermediate) CA, signed by its root."""
+ISSUER_PUBLIC = "public"
+"""Issuer keyword (and trusted-root keyword): the lab-wide public CA."""
+ISSUER_SELF = "self"
+"""Issuer keyword: a self-signed certificate."""
+ISSUER_KEYWORDS: tuple[str, ...] = (ISSUER_OWN, ISSUER_INTERMEDIATE, ISSUER_PUBLIC, ISSUER_SELF)
+"""Issuer values that are not organization names (no organization may be named like them)."""
+
+DEFAULT_TRUSTED_ROOTS: tuple[str, ...] = (ISSUER_OWN, ISSUER_PUBLIC)
+"""What a server trusts unless told otherwise: its organization's root and the public CA."""
+
 
 @dataclass(frozen=True)
 class CertificateSpec:
     """A certificate a server holds in its personal store.
 
-    ``issuer`` is ``"own"`` (the organization's root CA), ``"public"`` (the lab-wide public CA),
-    an organization name (that organization's CA), or ``"self"`` (self-signed).
+    ``issuer`` is ``"own"`` (the organization's root CA), ``"intermediate"`` (the organization's
+    issuing CA under its root, created when a spec asks for it), ``"public"`` (the lab-wide
+    public CA), an organization name (that organization's root CA), or ``"self"``
+    (self-signed: issuer = subject ``CN=<common_name>``).
+
+    Validity is relative to lab start: NotBefore = start + ``not_before_days`` days (negative:
+    in the past), NotAfter = NotBefore + ``valid_days`` days. So ``not_before_days = -400,
+    valid_days = 365`` is a certificate that expired 35 days ago, and ``not_before_days = 10`` one
+    that is not yet valid. ``crl`` says whether the certificate carries its CA's CRL
+    distribution point (a self-signed certificate never does). ``dns_names`` is exactly the SAN
+    list (the common name is not added); ``eku`` empty means no EKU extension (any purpose).
+    ``friendly_name`` defaults to the common name (self-signed: "Microsoft Exchange").
     """
 
     server: str
     common_name: str
     dns_names: tuple[str, ...] = ()
-    issuer: str = "own"
+    issuer: str = ISSUER_OWN
     services: frozenset[str] = frozenset({"SMTP"})
     eku: tuple[str, ...] = ("serverAuth", "clientAuth")
     valid_days: int = 730
+    not_before_days: int = -1
+    crl: bool = True
+    friendly_name: str | None = None
+
+    def validity(self, start: datetime) -> tuple[datetime, datetime]:
+        """NotBefore and NotAfter for a lab started at ``start``."""
+        not_before = start + timedelta(days=self.not_before_days)
+        return not_before, not_before + timedelta(days=self.valid_days)
+
+
+@dataclass(frozen=True)
+class ServerTrust:
+    """Exactly which root CAs one server's Trusted Root Certification Authorities store holds.
+
+    Each entry is ``"own"`` (the organization's root), ``"public"`` (the lab's public CA) or an
+    organization name (that organization's root). An empty tuple is a store trusting nothing.
+    """
+
+    server: str
+    roots: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class OrganizationDefinition:
-    """One organization of a lab: its configuration plus its PKI."""
+    """One organization of a lab: its configuration, its PKI, and its setup blocks."""
 
     organization: Organization
     root_ca_name: str
     certificates: tuple[CertificateSpec, ...] = ()
     # Roots each server trusts besides its own organization's and the public CA:
     # organization names whose root CA is pre-imported (default none: the walkthrough imports).
+    # Applies to servers without a ServerTrust entry.
     extra_trusted_roots: tuple[str, ...] = ()
+    # Per-server trusted roots; a server listed here trusts exactly these roots.
+    trusted_roots: tuple[ServerTrust, ...] = ()
+    # Name of the issuing CA made when a certificate asks for issuer "intermediate"
+    # (None: "<Org> Issuing CA").
+    intermediate_ca_name: str | None = None
+    # Blocks of shell lines the lab runs, in order, once it is up (Lab.start).
+    setup: tuple[str, ...] = ()
+
+    @property
+    def issuing_ca_name(self) -> str:
+        """The common name of the organization's intermediate CA."""
+        return self.intermediate_ca_name or f"{self.organization.name} Issuing CA"
+
+    @property
+    def needs_intermediate(self) -> bool:
+        """True when a certificate of this organization is issued by its intermediate CA."""
+        return any(spec.issuer == ISSUER_INTERMEDIATE for spec in self.certificates)
+
+    def roots_trusted_by(self, server: str) -> tuple[str, ...]:
+        """The root CAs ``server`` trusts at lab start (keywords and organization names)."""
+        for trust in self.trusted_roots:
+            if trust.server.lower() == server.lower():
+                return trust.roots
+        return (*DEFAULT_TRUSTED_ROOTS, *self.extra_trusted_roots)
 
 
 @dataclass(frozen=True)
@@ -55,13 +126,17 @@ class MxRecord:
 
 @dataclass(frozen=True)
 class LabDefinition:
-    """A whole lab."""
+    """A whole lab.
+
+    ``source`` is the lab file it was read from (None for a built-in lab), for messages.
+    """
 
     name: str
     organizations: tuple[OrganizationDefinition, ...]
     mx_records: tuple[MxRecord, ...] = ()
     profile: FidelityProfile = FidelityProfile.EXCHANGE2013
     extra_a_records: tuple[tuple[str, str], ...] = field(default=())
+    source: str | None = None
 
     def organization(self, name: str) -> OrganizationDefinition | None:
         """The organization with this name (case-insensitive)."""
@@ -100,7 +175,13 @@ def _org(
         organization=org,
         root_ca_name=f"{name} Root CA",
         certificates=(
-            CertificateSpec(server=cas.name, common_name=cas.fqdn, dns_names=(cas.fqdn, domain)),
+            # NotBefore one day before lab start, NotAfter 730 days after it.
+            CertificateSpec(
+                server=cas.name,
+                common_name=cas.fqdn,
+                dns_names=(cas.fqdn, domain),
+                valid_days=731,
+            ),
         ),
     )
 

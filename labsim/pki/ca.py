@@ -169,6 +169,8 @@ class CertificateAuthority:
         public_key: CertificatePublicKeyTypes,
         not_before: datetime,
         not_after: datetime,
+        *,
+        crl: bool = True,
     ) -> x509.CertificateBuilder:
         if not_after <= not_before:
             raise PkiError(
@@ -189,7 +191,7 @@ class CertificateAuthority:
             )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         )
-        if self.crl_distribution_point:
+        if crl and self.crl_distribution_point:
             builder = builder.add_extension(
                 _crl_extension(self.crl_distribution_point), critical=False
             )
@@ -242,13 +244,15 @@ class CertificateAuthority:
         services: Iterable[str] = frozenset({"SMTP"}),
         friendly_name: str | None = None,
         key_type: KeyType = KeyType.ECDSA_P256,
+        crl: bool = True,
     ) -> ExchangeCertificate:
         """Issue an end-entity certificate with a new key, as a store record.
 
         Subject ``CN=<common_name>`` (plus ``O=`` of this CA unless ``organization`` is given);
         SAN = exactly ``dns_names`` (the CN is not added, so that a lab can show a CN-only
         certificate); NotBefore defaults to ``at`` minus one day, NotAfter to ``at`` plus
-        ``valid_days``. ``friendly_name`` defaults to the common name.
+        ``valid_days``. ``friendly_name`` defaults to the common name. ``crl`` False leaves out
+        the CRL distribution point extension (a certificate nobody can check for revocation).
         """
         _require_aware(at, "at")
         if not common_name.strip():
@@ -263,7 +267,7 @@ class CertificateAuthority:
             organization if organization is not None else _organization_of(self.certificate.subject)
         )
         builder = (
-            self._builder(_name(common_name, org), key.public_key(), start, end)
+            self._builder(_name(common_name, org), key.public_key(), start, end, crl=crl)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(leaf_key_usage(key), critical=True)
         )
