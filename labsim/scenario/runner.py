@@ -57,6 +57,7 @@ __all__ = [
 # How many lines of output / log / queue rows a failure shows: enough to explain, not a dump.
 MAX_DETAIL_LINES = 12
 MAX_LOG_LINES = 6
+MAX_DECISION_LINES = 24
 
 # A reply code in a protocol log line: the data field starts with "4xx " / "5xx-".
 _REPLY_4XX_5XX = re.compile(r'(^|,)"?[45]\d\d[ -]')
@@ -345,6 +346,7 @@ class _Run:
         self.last_shell: ShellResultLike | None = None
         self.last_ems: EmsStep | None = None
         self.sends: list[SendStep] = []
+        self.send_notes: dict[int, tuple[int, int]] = {}
         self.index = {step.number: i for i, step in enumerate(scenario.steps)}
 
     def with_notes(self, result: StepResult) -> StepResult:
@@ -363,6 +365,7 @@ class _Run:
         if isinstance(step, EmsStep):
             return self.ems(step)
         if isinstance(step, SendStep):
+            notes_before = len(self.safe(self.lab.explain) or [])
             self.lab.send(
                 mail_from=step.from_,
                 to=step.to,
@@ -371,6 +374,8 @@ class _Run:
                 cc=step.cc,
             )
             self.sends.append(step)
+            # Remember which decision notes this message's journey produced (explain on failure).
+            self.send_notes[step.number] = (notes_before, len(self.safe(self.lab.explain) or []))
             return StepResult(step, True, _describe(step))
         if isinstance(step, AdvanceStep):
             self.lab.advance(step.seconds)
@@ -511,7 +516,32 @@ class _Run:
             if telling:
                 out.append(f"{server} {direction} protocol log:")
                 out += [f"  {line}" for line in _clip(telling, MAX_LOG_LINES)]
-        return out
+        return out + self.decisions_about(to, subject, sender)
+
+    def decisions_about(
+        self, to: str, subject: str, sender: str | None, *, later: bool = True
+    ) -> list[str]:
+        """The lab's decision notes behind a message's fate (connector chosen, certificate
+        checked, rule applied): those recorded while its ``send`` step ran and, with ``later``,
+        the later ones (retries after ``advance``) that name the recipient's domain."""
+        notes = self.safe(self.lab.explain) or []
+        domain = to.rpartition("@")[2].lower()
+        for send in reversed(self.sends):
+            recipients = {a.lower() for a in send.to + send.cc}
+            if (
+                _subject_matches(send.subject, subject)
+                and to.lower() in recipients
+                and (sender is None or send.from_.lower() == sender.lower())
+            ):
+                start, end = self.send_notes.get(send.number, (0, 0))
+                chosen = list(notes[start:end])
+                if later:
+                    chosen += [n for n in notes[end:] if domain in n.lower()]
+                if chosen:
+                    lines = _clip(chosen, MAX_DECISION_LINES)
+                    return ["decisions:"] + [f"  · {note}" for note in lines]
+                break
+        return []
 
     def safe(self, call: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R | None:
         """``call(...)``, or None when the lab refuses it (a log that is not kept, …).
@@ -540,7 +570,12 @@ class _Run:
             mismatches.append(problems)
         # Report the candidate closest to the expectation (fewest mismatches).
         best = min(mismatches, key=len)
-        return [f"'{step.subject}' was delivered to {step.to}, but:"] + [f"  {p}" for p in best]
+        sender = step.from_ or self.sender_of(step.to, step.subject)
+        return (
+            [f"'{step.subject}' was delivered to {step.to}, but:"]
+            + [f"  {p}" for p in best]
+            + self.decisions_about(step.to, step.subject, sender, later=False)
+        )
 
     def delivered_mismatches(self, step: ExpectDelivered, message: DeliveredMessage) -> list[str]:
         """What differs between the expectation and one delivered message."""
