@@ -45,8 +45,6 @@ from labsim.pki.self_signed import exchange_default_certificate, self_signed_cer
 from labsim.pki.store import CertificateStore
 from labsim.reactor import default_reactor, drive
 
-DEFAULT_PORT_OFFSET = 10000
-
 
 class Lab:
     """A running lab."""
@@ -126,6 +124,40 @@ class Lab:
         lab = cls(definition, world, cert_folder)
         try:
             lab._build_pki()
+            # Revocation (reference §4.3, D5): the CRL web server answers for every CA of the
+            # lab, looked up per request; Set-LabCrl blocks a CA, and with it its
+            # organization's CRL host (labsim.net.crl).
+            from labsim.model.pki_urls import PUBLIC_CRL_HOST
+            from labsim.net.crl import CrlFetcher, CrlWebServer
+
+            def crl_blocked_hosts() -> set[str]:
+                hosts: set[str] = set()
+                for key, reachable in lab.crl_reachable_by_ca.items():
+                    if reachable:
+                        continue
+                    if key == "public":
+                        hosts.add(PUBLIC_CRL_HOST)
+                    elif key in {name.lower() for name in world.organizations}:
+                        hosts.add(crl_host(world.organization(key).default_domain))
+                return hosts
+
+            world.crl_server = CrlWebServer(
+                network,
+                authorities=lambda: list(lab.authorities.items()),
+                now=world.now,
+                reachable=lambda key, _ca, host: (
+                    lab.crl_reachable_by_ca.get(key, True)
+                    and host.lower() not in crl_blocked_hosts()
+                ),
+            )
+            world.crl_server.start()
+            world.crl_fetcher = CrlFetcher(
+                reactor,
+                network,
+                dns_service.resolve_a,
+                busy=world.activity.begin,
+                done=world.activity.end,
+            )
             for org in organizations.values():
                 for server in org.servers:
                     world.tracking_logs[server.name] = TrackingLog(server.name, log_folder)
@@ -292,6 +324,8 @@ class Lab:
     def _teardown(self) -> None:
         if self.listeners is not None:
             self.listeners.stop_all()
+        if self.world.crl_server is not None:
+            self.world.crl_server.stop()
         self.world.dns.stop()
         reactor = self.world.reactor
         # Let closing sockets finish their connectionLost before the next lab binds the ports.
@@ -484,8 +518,20 @@ class Lab:
 
     def set_crl_reachable(self, organization: str, reachable: bool) -> None:
         """Set-LabCrl: make a CA's CRL distribution point reachable or not."""
+        from labsim.model.pki_urls import PUBLIC_CRL_HOST
+
         key = self._authority_key(organization)
         self.crl_reachable_by_ca[key] = reachable
+        # labsim drops the cached CRL at once (Windows would keep it until its NextUpdate), so a
+        # break-fix exercise shows the change on the next session (docs/fidelity.md).
+        ca = self.authorities[key]
+        if ca.crl_distribution_point:
+            self.world.crl_cache.invalidate(ca.crl_distribution_point)
+        self.world.crl_cache.invalidate_host(
+            PUBLIC_CRL_HOST
+            if key == "public"
+            else crl_host(self.world.organization(key).default_domain)
+        )
 
     def crl_reachable(self, organization: str) -> bool:
         """Whether a CA's CRL can be fetched."""
@@ -498,6 +544,9 @@ class Lab:
         for ca in self.authorities.values():
             if ca.certificate.subject == cert.certificate.issuer:
                 ca.revoke(cert.certificate.serial_number, self.now())
+                # The next check fetches the new CRL (labsim's choice, docs/fidelity.md).
+                if ca.crl_distribution_point:
+                    self.world.crl_cache.invalidate(ca.crl_distribution_point)
                 return ca.name
         raise CmdletError(
             f"Revoke-LabCertificate: certificate {cert.thumbprint} ({cert.subject}) was not issued by a "

@@ -14,15 +14,16 @@ from typing import Any
 
 from twisted.internet.defer import inlineCallbacks
 
+from labsim.engine.crl import verify_presented
 from labsim.engine.smtp_client import SmtpClientFactory, SmtpClientProtocol
-from labsim.engine.tls import ClientConnectionCreator, negotiated_description, verify_peer
+from labsim.engine.tls import ClientConnectionCreator, negotiated_description, peer_chain
 from labsim.engine.world import World
 from labsim.logs.protocol_log import NULL_SESSION, ProtocolLogSession, format_endpoint
 from labsim.model.connectors import SendConnector
 from labsim.model.enums import ProtocolLoggingLevel
 from labsim.model.organization import Server
 from labsim.net.dns import Target
-from labsim.pki.certificate import ExchangeCertificate
+from labsim.pki.certificate import ExchangeCertificate, thumbprint_of
 from labsim.pki.selection import select_starttls_certificate
 from labsim.pki.validation import PeerCertificate
 from labsim.policy.domain_security import (
@@ -277,19 +278,31 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
                 return SessionFailure(reply, target, text, connected=True)
             connection = proto._tcp.getHandle()
             store = world.stores[plan.source.name]
-            peer = verify_peer(
-                connection,
-                trusted_roots=store.trusted_roots(),
-                at=world.now(),
-                purpose="serverAuth",
-            )
+            chain = peer_chain(connection)
             description = negotiated_description(connection, server_side=False)
             log.info(world.now(), "", description)
             log.certificate(
                 world.now(),
                 "Received certificate",
-                thumbprint=peer.thumbprint if peer.chain else "",
+                thumbprint=thumbprint_of(chain[0]) if chain else "",
             )
+            # Chain validation with revocation checking: the CRLs are fetched from this
+            # server's own address (labsim.engine.crl), so the verdict comes later.
+            peer = yield verify_presented(
+                world,
+                chain,
+                server_name=plan.source.name,
+                source=plan.source.address,
+                trusted_roots=store.trusted_roots(),
+                purpose="serverAuth",
+            )
+            if closed:
+                return SessionFailure(
+                    Reply(421, "Connection dropped: the server closed the session", "4.4.2"),
+                    target,
+                    f"{target.host} closed the session during the certificate check",
+                    connected=True,
+                )
             if policy is not None:
                 check = after_handshake(policy, peer, domain=plan.domain, profile=world.profile)
                 notes.append(check.explanation)

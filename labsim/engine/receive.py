@@ -21,20 +21,21 @@ from twisted.internet.protocol import Protocol as TwistedProtocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from labsim.engine.crl import verify_presented
 from labsim.engine.tls import (
     ServerConnectionCreator,
     negotiated_description,
+    peer_chain,
     received_header_tls,
-    verify_peer,
 )
 from labsim.engine.world import World
 from labsim.logs.protocol_log import NULL_SESSION, ProtocolLogSession, format_endpoint
 from labsim.model.connectors import ReceiveConnector
 from labsim.model.enums import AuthAs, AuthMechanism, PermissionGroup, ProtocolLoggingLevel
 from labsim.model.organization import Organization, Server
-from labsim.pki.certificate import ExchangeCertificate
+from labsim.pki.certificate import ExchangeCertificate, thumbprint_of
 from labsim.pki.selection import select_starttls_certificate
-from labsim.pki.validation import PeerCertificate
+from labsim.pki.validation import CertificateValidationStatus, PeerCertificate
 from labsim.policy.domain_security import check_mail_from, check_recipient, check_size
 from labsim.policy.headers import (
     AuthMechanismCode,
@@ -83,6 +84,8 @@ class InboundTransaction:
     tls_description: str | None = None
     received_tls: str | None = None
     peer: PeerCertificate | None = None
+    verification: Deferred[None] | None = None
+    """The client certificate check in flight (CRL fetches); fires once ``peer`` is set."""
     mail_from: str | None = None
     mail_parameters: dict[str, str | None] = field(default_factory=dict)
     recipients: list[str] = field(default_factory=list)
@@ -218,29 +221,55 @@ class SmtpReceiveProtocol(TwistedProtocol):
         self._pump()
 
     def handshakeCompleted(self) -> None:  # noqa: N802
-        """TLS is up: record the client certificate facts at lab time."""
+        """TLS is up: log it, and start checking the client certificate at lab time.
+
+        The check fetches the chain's CRLs (labsim.engine.crl), so it completes later;
+        ``tx.verification`` fires once ``tx.peer`` is set, and MAIL FROM waits for it.
+        """
         tx = self.tx
         assert tx is not None
         connection = self._tcp.getHandle()
         now = self.world.now()
         store = self.world.stores[tx.server.name]
-        tx.peer = verify_peer(
-            connection, trusted_roots=store.trusted_roots(), at=now, purpose="clientAuth"
-        )
+        chain = peer_chain(connection)
+        tx.peer = None
         tx.tls_description = negotiated_description(connection, server_side=True)
         tx.received_tls = received_header_tls(connection)
         tx.log.info(now, "", tx.tls_description)
-        if tx.peer.chain:
-            tx.log.certificate(now, "Received certificate", thumbprint=tx.peer.thumbprint)
-        self.world.explain(
-            tx.server.name,
-            f"TLS with {tx.remote_address}: client certificate "
-            + (
-                f"{tx.peer.subject} chain status {tx.peer.status.value}"
-                if tx.peer.chain
-                else "none (EmptyCertificate)"
-            ),
+        if chain:
+            tx.log.certificate(now, "Received certificate", thumbprint=thumbprint_of(chain[0]))
+        verification = verify_presented(
+            self.world,
+            chain,
+            server_name=tx.server.name,
+            source=tx.server.address,
+            trusted_roots=store.trusted_roots(),
+            purpose="clientAuth",
         )
+
+        def verified(peer: PeerCertificate) -> None:
+            tx.peer = peer
+            self.world.explain(
+                tx.server.name,
+                f"TLS with {tx.remote_address}: client certificate "
+                + (
+                    f"{peer.subject} chain status {peer.status.value}"
+                    + (f" ({peer.detail})" if peer.detail else "")
+                    if peer.chain
+                    else "none (EmptyCertificate)"
+                ),
+            )
+
+        def failed(failure: Failure) -> None:
+            # A bug in the check: never leave the session without a verdict.
+            tx.peer = PeerCertificate(
+                chain,
+                CertificateValidationStatus.INTERNAL_CHAIN_FAILURE,
+                failure.getErrorMessage(),
+            )
+            self.world.explain(tx.server.name, f"internal error: {failure.getErrorMessage()}")
+
+        tx.verification = verification.addCallbacks(verified, failed)
 
     # --- the command loop ----------------------------------------------------------------------
 
@@ -353,7 +382,22 @@ class SmtpReceiveProtocol(TwistedProtocol):
         tx.mail_parameters = {}
         self.role.on_reset(tx)
 
-    def _mail_from(self, tx: InboundTransaction, event: MailFrom) -> Reply:
+    def _mail_from(self, tx: InboundTransaction, event: MailFrom) -> Deferred[Reply] | Reply:
+        pending = tx.verification
+        if pending is None or pending.called:
+            return self._checked_mail_from(tx, event)
+        # The client certificate is still being checked (CRL fetches): answer MAIL FROM once
+        # it is known (the adapter holds the session until then).
+        waiter: Deferred[None] = Deferred()
+
+        def release(result: object) -> object:
+            waiter.callback(None)
+            return result
+
+        pending.addBoth(release)
+        return waiter.addCallback(lambda _: self._checked_mail_from(tx, event))
+
+    def _checked_mail_from(self, tx: InboundTransaction, event: MailFrom) -> Reply:
         now = self.world.now()
         org = self.world.organization(tx.organization.name)
         tx.organization = org

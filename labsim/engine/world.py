@@ -19,6 +19,7 @@ from labsim.engine.mailbox import MailboxStore
 from labsim.engine.tls import TlsContextCache
 from labsim.model.enums import FidelityProfile
 from labsim.model.organization import Organization, Server
+from labsim.net.crl import CrlCache, CrlFetcher, CrlWebServer
 from labsim.net.dns import LabDns
 from labsim.net.loopback import Network
 from labsim.pki.store import CertificateStore
@@ -53,6 +54,12 @@ class World:
     on_config_change: list[Callable[[str], None]] = field(default_factory=list)
     observers: list[Callable[[str, str], None]] = field(default_factory=list)
     stopped_servers: set[str] = field(default_factory=set)
+    crl_cache: CrlCache = field(default_factory=CrlCache)
+    """CRLs fetched by any server of the lab, per distribution point URL (labsim.net.crl)."""
+    crl_fetcher: CrlFetcher | None = None
+    """How servers fetch CRLs over HTTP; None in a world without a CRL web server."""
+    crl_server: CrlWebServer | None = None
+    """The lab's CRL web server (its ``requests`` show every fetch it answered)."""
     _session_ids: Any = field(default_factory=lambda: itertools.count(0x08D8_0000_0000_0001))
     _internal_ids: Any = field(default_factory=lambda: itertools.count(1))
 

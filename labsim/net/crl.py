@@ -1,0 +1,455 @@
+"""CRL distribution points over real HTTP on loopback: the lab's CRL web server, the fetcher the
+simulated servers use, and the per-URL cache of fetched CRLs.
+
+* :class:`CrlWebServer` is a ``twisted.web`` site on :data:`~labsim.model.pki_urls.CRL_ADDRESS`,
+  Exchange port 80 (plus the lab's port offset). A request for a CA's distribution point path
+  (matched on the Host header and the path, case-insensitively, as IIS would) gets that CA's
+  CRL, generated at lab time on each request, as DER with ``Content-Type:
+  application/pkix-crl``. A CA whose CRL the lab made unreachable (``Set-LabCrl -Reachable
+  $false``) gets the connection aborted before any HTTP answer, as a blocking firewall or proxy
+  looks to a client. Any other path is a 404.
+* :class:`CrlFetcher` is a ``twisted.web.client.Agent`` whose endpoints resolve the URL's host
+  through the lab DNS and connect through the lab :class:`~labsim.net.loopback.Network` from
+  the verifying server's own address, so no fetch can leave 127.0.0.0/8. Every failure
+  (DNS, refused, aborted, a non-200 answer, a body that is not a CRL) is a result saying the
+  CRL is missing, never an exception.
+* :class:`CrlCache` keeps a fetched CRL per server and URL until its NextUpdate at lab time; the
+  lab drops a URL's entries when the CA revokes a certificate or when its reachability changes
+  (docs/fidelity.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.endpoints import _WrappingFactory
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError
+from twisted.internet.interfaces import IProtocolFactory, IStreamClientEndpoint
+from twisted.internet.protocol import Protocol
+from twisted.python.failure import Failure
+from twisted.web.client import Agent, ResponseDone, ResponseFailed, ResponseNeverReceived
+from twisted.web.http import PotentialDataLoss
+from twisted.web.iweb import IAgentEndpointFactory
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET, Request, Site
+from zope.interface import implementer
+
+from labsim.errors import ConfigError
+from labsim.model.pki_urls import CRL_ADDRESS, CRL_PORT
+from labsim.net.loopback import Network
+from labsim.pki.ca import CertificateAuthority
+
+CRL_CONTENT_TYPE = b"application/pkix-crl"
+
+
+# --- distribution points of a chain ----------------------------------------------------------
+
+
+def distribution_points(certificate: x509.Certificate) -> tuple[str, ...]:
+    """The URIs in a certificate's CRL Distribution Points extension (every scheme), in order."""
+    try:
+        extension = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints)
+    except x509.ExtensionNotFound:
+        return ()
+    urls: list[str] = []
+    for point in extension.value:
+        for name in point.full_name or ():
+            if isinstance(name, x509.UniformResourceIdentifier) and name.value not in urls:
+                urls.append(name.value)
+    return tuple(urls)
+
+
+def _self_signed(certificate: x509.Certificate) -> bool:
+    return certificate.issuer == certificate.subject
+
+
+def revocation_urls(chain: Iterable[x509.Certificate]) -> tuple[str, ...]:
+    """The CDP URLs to fetch for ``chain`` (leaf first): the leaf and the intermediates, never a
+    self-signed root (reference §4.3: end certificate + intermediates, root excluded)."""
+    urls: list[str] = []
+    for certificate in chain:
+        if _self_signed(certificate):
+            continue
+        for url in distribution_points(certificate):
+            if url not in urls:
+                urls.append(url)
+    return tuple(urls)
+
+
+def _normalized(url: str) -> tuple[str, int, str] | None:
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http" or not parts.hostname:
+        return None
+    try:
+        port = parts.port or CRL_PORT
+    except ValueError:
+        return None
+    return parts.hostname.lower(), port, (parts.path or "/").lower()
+
+
+# --- the cache --------------------------------------------------------------------------------
+
+
+def next_update_of(crl: x509.CertificateRevocationList) -> datetime | None:
+    """A CRL's NextUpdate as an aware UTC datetime (None when it has none)."""
+    value = crl.next_update_utc
+    return value.astimezone(UTC) if value is not None else None
+
+
+class CrlCache:
+    """Fetched CRLs per machine and distribution point URL, each kept until its NextUpdate at
+    lab time.
+
+    One object per lab (in the World); entries are keyed by the fetching server (``holder``) and
+    the URL, as each Windows machine keeps its own CRL cache. ``hits`` and ``misses`` count
+    :meth:`get` answers. An entry is stored only by a fetch that started after the last
+    invalidation of its URL (:meth:`generation`), so a fetch in flight while the lab revokes a
+    certificate never re-installs the old CRL.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], x509.CertificateRevocationList] = {}
+        self._generations: dict[str, int] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, url: object) -> bool:
+        """Whether any server holds the CRL of ``url``."""
+        return any(key_url == url for _, key_url in self._entries)
+
+    def holders(self, url: str) -> tuple[str, ...]:
+        """The servers that hold the CRL of ``url``, sorted."""
+        return tuple(sorted(holder for holder, key_url in self._entries if key_url == url))
+
+    def get(
+        self, url: str, at: datetime, *, holder: str = ""
+    ) -> x509.CertificateRevocationList | None:
+        """``holder``'s cached CRL of ``url`` if it is still current at lab time ``at``."""
+        key = (holder, url)
+        crl = self._entries.get(key)
+        if crl is not None:
+            next_update = next_update_of(crl)
+            if next_update is not None and at >= next_update:
+                del self._entries[key]
+                crl = None
+        if crl is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return crl
+
+    def generation(self, url: str) -> int:
+        """How many times ``url`` was invalidated; pass it back to :meth:`put`."""
+        return self._generations.get(url, 0)
+
+    def put(
+        self,
+        url: str,
+        crl: x509.CertificateRevocationList,
+        *,
+        holder: str = "",
+        generation: int | None = None,
+    ) -> bool:
+        """Keep ``crl`` for ``holder`` and ``url``; refused (False) when ``url`` was invalidated
+        since ``generation`` was read."""
+        if generation is not None and generation != self.generation(url):
+            return False
+        self._entries[(holder, url)] = crl
+        return True
+
+    def invalidate(self, url: str) -> None:
+        """Forget every server's CRL of ``url`` (its CA revoked a certificate, or its
+        reachability changed)."""
+        for key in [key for key in self._entries if key[1] == url]:
+            del self._entries[key]
+        self._generations[url] = self.generation(url) + 1
+
+    def invalidate_host(self, host: str) -> None:
+        """Forget every CRL served from ``host`` (an organization's CRL web host)."""
+        wanted = host.lower()
+        for url in {*(url for _, url in self._entries), *self._generations}:
+            normalized = _normalized(url)
+            if normalized is not None and normalized[0] == wanted:
+                self.invalidate(url)
+
+    def clear(self) -> None:
+        """Forget every CRL."""
+        for url in {url for _, url in self._entries}:
+            self.invalidate(url)
+
+
+# --- the web server ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CrlRequest:
+    """One request the CRL web server answered (or refused to answer)."""
+
+    at: datetime
+    client: str
+    host: str
+    path: str
+    outcome: str
+    """``200``, ``404`` or ``aborted``."""
+    authority: str | None = None
+
+
+class _CrlResource(Resource):
+    isLeaf = True
+
+    def __init__(self, server: CrlWebServer) -> None:
+        super().__init__()
+        self._server = server
+
+    def render_GET(self, request: Request) -> bytes | int:  # noqa: N802 - twisted.web's name
+        return self._server.answer(request)
+
+
+class CrlWebServer:
+    """The lab's CRL web server (module docstring)."""
+
+    def __init__(
+        self,
+        network: Network,
+        *,
+        authorities: Callable[[], Iterable[tuple[str, CertificateAuthority]]],
+        now: Callable[[], datetime],
+        reachable: Callable[[str, CertificateAuthority, str], bool],
+    ) -> None:
+        """``authorities`` lists (key, CA) pairs afresh for each request; ``reachable(key, ca,
+        host)`` says whether that CA's CRL may be served to a request for ``host``."""
+        self.network = network
+        self._authorities = authorities
+        self._now = now
+        self._reachable = reachable
+        self.requests: list[CrlRequest] = []
+        self._port: Any = None
+
+    def start(self) -> None:
+        """Listen on the CRL address, port 80 (plus the lab's port offset)."""
+        site: Any = Site(_CrlResource(self), reactor=self.network.reactor)
+        site.noisy = False
+        self._port = self.network.listen(CRL_ADDRESS, CRL_PORT, site)
+
+    def stop(self) -> Any:
+        """Stop listening."""
+        port, self._port = self._port, None
+        return port.stopListening() if port is not None else None
+
+    def authority_for(self, host: str, path: str) -> tuple[str, CertificateAuthority] | None:
+        """The CA whose distribution point is ``http://<host><path>``, with its key."""
+        wanted = (host.lower(), path.lower())
+        for key, ca in self._authorities():
+            if ca.crl_distribution_point is None:
+                continue
+            normalized = _normalized(ca.crl_distribution_point)
+            if normalized is not None and (normalized[0], normalized[2]) == wanted:
+                return key, ca
+        return None
+
+    def answer(self, request: Request) -> bytes | int:
+        """Serve the CRL, abort the connection, or answer 404 (module docstring)."""
+        host = request.getRequestHostname().decode("ascii", "replace")
+        path = request.path.decode("ascii", "replace")
+        client = request.getClientAddress()
+        client_host = str(getattr(client, "host", client))
+        at = self._now()
+        found = self.authority_for(host, path)
+        if found is None:
+            self.requests.append(CrlRequest(at, client_host, host, path, "404"))
+            request.setResponseCode(404)
+            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+            return f"404 Not Found: no CRL is published at http://{host}{path}\n".encode()
+        key, ca = found
+        if not self._reachable(key, ca, host):
+            self.requests.append(CrlRequest(at, client_host, host, path, "aborted", ca.name))
+            transport: Any = request.channel.transport
+            transport.abortConnection()
+            return NOT_DONE_YET
+        self.requests.append(CrlRequest(at, client_host, host, path, "200", ca.name))
+        request.setHeader(b"content-type", CRL_CONTENT_TYPE)
+        der: bytes = ca.crl(at).public_bytes(Encoding.DER)
+        return der
+
+
+# --- the fetcher ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CrlFetch:
+    """The outcome of fetching one distribution point: the CRL, or None and why."""
+
+    url: str
+    crl: x509.CertificateRevocationList | None
+    detail: str
+
+
+@implementer(IStreamClientEndpoint)
+class LabHttpEndpoint:
+    """Connects to a URL's host: lab DNS first, then the lab network from ``source``."""
+
+    def __init__(
+        self,
+        network: Network,
+        resolve_a: Callable[[str], Deferred[Any]],
+        source: str,
+        host: str,
+        port: int,
+    ) -> None:
+        self.network = network
+        self.resolve_a = resolve_a
+        self.source = source
+        self.host = host
+        self.port = port
+
+    def connect(self, protocolFactory: IProtocolFactory) -> Deferred[Any]:  # noqa: N803
+        """Resolve the host, then connect; fails with DNSLookupError or the connect error."""
+
+        def resolved(address: str | None) -> Deferred[Any]:
+            if address is None:
+                raise DNSLookupError(f"{self.host} has no A record in the lab DNS")
+            wrapping = _WrappingFactory(protocolFactory)
+            wrapping.noisy = False
+            self.network.connect(self.source, address, self.port, wrapping, timeout=10)
+            connected: Deferred[Any] = wrapping._onConnection
+            return connected
+
+        return self.resolve_a(self.host).addCallback(resolved)
+
+
+@implementer(IAgentEndpointFactory)
+class LabEndpointFactory:
+    """The Agent's endpoint factory for fetches made by the server at ``source``."""
+
+    def __init__(
+        self, network: Network, resolve_a: Callable[[str], Deferred[Any]], source: str
+    ) -> None:
+        self.network = network
+        self.resolve_a = resolve_a
+        self.source = source
+
+    def endpointForURI(self, uri: Any) -> LabHttpEndpoint:  # noqa: N802 - Twisted's name
+        """An endpoint for ``uri`` (an http URL; the port is an Exchange port)."""
+        host = uri.host.decode("ascii") if isinstance(uri.host, bytes) else str(uri.host)
+        return LabHttpEndpoint(self.network, self.resolve_a, self.source, host, int(uri.port))
+
+
+_DONE = Failure(ResponseDone())
+
+MAX_CRL_BYTES = 4 * 1024 * 1024
+"""A larger answer is not read to the end (the CRL counts as missing)."""
+
+
+class _BodyReader(Protocol):
+    """Collects a response body (twisted.web.client.readBody warns with the transports the
+    Agent hands to body protocols, and the suite turns warnings into errors)."""
+
+    def __init__(self, done: Deferred[bytes]) -> None:
+        self._done = done
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802 - Twisted's name
+        if self._done.called:
+            return
+        self._size += len(data)
+        if self._size > MAX_CRL_BYTES:
+            self._done.errback(ValueError(f"answer larger than {MAX_CRL_BYTES} bytes"))
+            transport: Any = self.transport
+            transport.stopProducing()
+            return
+        self._chunks.append(data)
+
+    def connectionLost(self, reason: Failure = _DONE) -> None:  # noqa: N802, B008
+        if self._done.called:
+            return
+        if reason.check(ResponseDone, PotentialDataLoss):
+            self._done.callback(b"".join(self._chunks))
+        else:
+            self._done.errback(reason)
+
+
+def read_body(response: Any) -> Deferred[bytes]:
+    """The whole body of ``response`` (at most :data:`MAX_CRL_BYTES`)."""
+    done: Deferred[bytes] = Deferred()
+    response.deliverBody(_BodyReader(done))
+    return done
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, DNSLookupError):
+        return f"DNS lookup failed ({err})"
+    if isinstance(err, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(err, ResponseNeverReceived):
+        return "connection closed before any HTTP answer"
+    if isinstance(err, ResponseFailed):
+        return "connection closed during the HTTP answer"
+    if isinstance(err, ConfigError):
+        return str(err)
+    return f"{type(err).__name__}: {err}"
+
+
+class CrlFetcher:
+    """Fetch CRLs over HTTP through the lab DNS and network (module docstring).
+
+    ``busy(what)`` / ``done(token)`` mark the lab busy while a fetch is in flight (the lab's
+    activity tokens), so that a lab driven "until idle" waits for it.
+    """
+
+    def __init__(
+        self,
+        reactor: Any,
+        network: Network,
+        resolve_a: Callable[[str], Deferred[Any]],
+        *,
+        busy: Callable[[str], int] = lambda what: 0,
+        done: Callable[[int], None] = lambda token: None,
+    ) -> None:
+        self.reactor = reactor
+        self.network = network
+        self.resolve_a = resolve_a
+        self._busy = busy
+        self._done = done
+        self._agents: dict[str, Agent] = {}
+
+    def agent(self, source: str) -> Agent:
+        """The Agent of the server at ``source`` (built on first use)."""
+        agent = self._agents.get(source)
+        if agent is None:
+            agent = Agent.usingEndpointFactory(
+                self.reactor, LabEndpointFactory(self.network, self.resolve_a, source)
+            )
+            self._agents[source] = agent
+        return agent
+
+    @inlineCallbacks
+    def fetch(self, url: str, *, source: str) -> Any:
+        """GET ``url`` from ``source``; a Deferred that always fires with a :class:`CrlFetch`."""
+        if _normalized(url) is None:
+            return CrlFetch(url, None, "not an http URL; labsim fetches CRLs over http only")
+        token = self._busy(f"CRL fetch {url} from {source}")
+        try:
+            response = yield self.agent(source).request(b"GET", url.encode("ascii"))
+            body: bytes = yield read_body(response)
+            if response.code != 200:
+                return CrlFetch(url, None, f"HTTP {response.code}")
+            try:
+                crl = x509.load_der_x509_crl(body)
+            except ValueError as err:
+                return CrlFetch(url, None, f"HTTP 200 but the body is not a DER CRL ({err})")
+            return CrlFetch(url, crl, "HTTP 200")
+        except Exception as err:
+            return CrlFetch(url, None, _describe(err))
+        finally:
+            self._done(token)
