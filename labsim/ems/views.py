@@ -316,7 +316,7 @@ _MESSAGE = View(
 _ACCEPTED_DOMAIN = View(
     properties=(
         ("DomainName", lambda d: d.domain_name),
-        ("DomainType", lambda d: "Authoritative"),
+        ("DomainType", lambda d: d.domain_type.value),
         ("Default", lambda d: d.default),
         ("Name", lambda d: d.domain_name),
         ("Identity", lambda d: d.domain_name),

@@ -100,7 +100,10 @@ class FrontendTransport:
         domain = recipient_domain(recipient)
         usage: SendConnectorUsage | None = None
         plan: SessionPlan
-        if org.is_accepted_domain(domain):
+        relaying_server = org.server_at(tx.remote_address)
+        outbound = relaying_server is not None and relaying_server.is_mailbox
+        if not outbound:
+            # Inbound: to a Mailbox server of this organization (which also routes relay domains).
             mailbox_servers = [s for s in org.servers if s.is_mailbox]
             if not mailbox_servers:
                 return NO_MAILBOX_SERVER

@@ -129,6 +129,14 @@ class DeliveryType(Enum):
     UNREACHABLE = "Unreachable"
 
 
+class AcceptedDomainType(Enum):
+    """An accepted domain's `DomainType`: mailboxes here, or mail relayed onwards."""
+
+    AUTHORITATIVE = "Authoritative"
+    INTERNAL_RELAY = "InternalRelay"
+    EXTERNAL_RELAY = "ExternalRelay"
+
+
 class AuthAs(Enum):
     """`X-MS-Exchange-Organization-AuthAs` values (reference §5.4)."""
 

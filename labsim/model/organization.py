@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from labsim.model.connectors import ReceiveConnector, SendConnector
-from labsim.model.enums import ServerRole
+from labsim.model.enums import AcceptedDomainType, ServerRole
 from labsim.model.transport import TransportConfig, TransportService
 
 
@@ -50,10 +50,18 @@ class Mailbox:
 
 @dataclass(frozen=True)
 class AcceptedDomain:
-    """An authoritative accepted domain."""
+    """An accepted domain: authoritative (mailboxes live here) or a relay domain (the
+    organization accepts the mail and routes it onwards through a send connector, as a
+    hosted filtering service does for its customers)."""
 
     domain_name: str
     default: bool = False
+    domain_type: AcceptedDomainType = AcceptedDomainType.AUTHORITATIVE
+
+    @property
+    def is_relay(self) -> bool:
+        """InternalRelay or ExternalRelay."""
+        return self.domain_type is not AcceptedDomainType.AUTHORITATIVE
 
 
 @dataclass(frozen=True)
@@ -77,8 +85,21 @@ class Organization:
         return self.accepted_domains[0].domain_name
 
     def is_accepted_domain(self, domain: str) -> bool:
-        """Exact, case-insensitive match against the accepted domains."""
-        return domain.lower() in (d.domain_name.lower() for d in self.accepted_domains)
+        """Exact, case-insensitive match against the accepted domains (any type)."""
+        return self.accepted_domain(domain) is not None
+
+    def accepted_domain(self, domain: str) -> AcceptedDomain | None:
+        """The accepted domain record for ``domain``, or None."""
+        key = domain.lower()
+        for accepted in self.accepted_domains:
+            if accepted.domain_name.lower() == key:
+                return accepted
+        return None
+
+    def is_authoritative_domain(self, domain: str) -> bool:
+        """Whether this organization holds the mailboxes of ``domain``."""
+        accepted = self.accepted_domain(domain)
+        return accepted is not None and not accepted.is_relay
 
     def server(self, name: str) -> Server | None:
         """The server with this name (case-insensitive) or FQDN."""

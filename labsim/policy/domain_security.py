@@ -620,7 +620,13 @@ def check_recipient(
     """
     domain = recipient_domain(recipient)
     if org.is_accepted_domain(domain):
-        if resolve_recipients and org.mailbox(recipient.strip().strip("<>")) is None:
+        # Only an authoritative domain's recipients are looked up; a relay domain's are
+        # accepted and routed onwards (hosted filtering, §12).
+        if (
+            resolve_recipients
+            and org.is_authoritative_domain(domain)
+            and org.mailbox(recipient.strip().strip("<>")) is None
+        ):
             return texts.RECIPIENT_NOT_FOUND
         return None
     if Permission.SMTP_ACCEPT_ANY_RECIPIENT in permissions:

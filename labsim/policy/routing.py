@@ -61,7 +61,7 @@ def recipient_domain(address: str) -> str:
 def categorize(org: Organization, recipient: str) -> Resolution:
     """Resolve ``recipient`` against ``org``'s accepted domains and mailboxes."""
     domain = recipient_domain(recipient)
-    if org.is_accepted_domain(domain):
+    if org.is_authoritative_domain(domain):
         mailbox = org.mailbox(recipient.strip().strip("<>"))
         if mailbox is not None:
             return Resolution(
@@ -82,14 +82,14 @@ def categorize(org: Organization, recipient: str) -> Resolution:
             f"categorizer: {domain} is an accepted domain of {org.name} but no mailbox has the "
             f"address {recipient}; {texts.RECIPIENT_NOT_FOUND}",
         )
-    return Resolution(
-        recipient,
-        domain,
-        ResolutionKind.REMOTE,
-        None,
-        None,
-        f"categorizer: {domain} is not an accepted domain of {org.name}; route to a send connector",
+    accepted = org.accepted_domain(domain)
+    why = (
+        f"categorizer: {domain} is an {accepted.domain_type.value} accepted domain of {org.name}; "
+        "relay it through a send connector"
+        if accepted is not None
+        else f"categorizer: {domain} is not an accepted domain of {org.name}; route to a send connector"
     )
+    return Resolution(recipient, domain, ResolutionKind.REMOTE, None, None, why)
 
 
 @dataclass(frozen=True)

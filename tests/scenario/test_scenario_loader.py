@@ -296,15 +296,12 @@ def test_protocol_log_needs_a_server(write_toml: Write) -> None:
     )
 
 
-def test_lab_file_is_not_built_in_yet(write_toml: Write) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("labsim.labfile") is not None:
-        pytest.skip("lab files are supported in this build")
+def test_missing_lab_file_names_the_key_and_the_path(write_toml: Write) -> None:
     path = write_toml('lab = "labs/mine.toml"\n[[step]]\nadvance = "1s"\n')
+    expected = path.parent / "labs" / "mine.toml"
     assert error_of(path) == (
-        f"{path}: key 'lab': 'labs/mine.toml' is not a built-in lab, and lab files are not "
-        'supported yet; only "default" is built in: write lab = "default"'
+        f"{path}: key 'lab': no lab file '{expected}' (relative to this scenario file); check "
+        'the path, or write lab = "default" for the built-in lab'
     )
 
 
