@@ -14,14 +14,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from labsim.ems.shell import ShellResult
 from labsim.lab import Lab
 from labsim.model.lab import LabDefinition
 from labsim.scenario.loader import load_scenario
 from labsim.scenario.model import EmsStep, Scenario, SendStep
-from labsim.scenario.runner import StepResult, run_scenario
+from labsim.scenario.runner import LabLike, StepResult, run_scenario
 
 WALKTHROUGH = "domain-security-2013.toml"
 RECIPIENTS = ("ben@treyresearch.net", "april@adatum.com")
@@ -71,10 +71,20 @@ class NarratedLab:
         subject: str,
         body: str = "",
         cc: Sequence[str] = (),
+        headers: Sequence[tuple[str, str]] = (),
+        size: int | None = None,
     ) -> str:
         """Announce the message, then let the hops narrate themselves."""
         self.echo(f"  ✉  {mail_from} → {', '.join(to)}: '{subject}'")
-        return self.lab.send(mail_from=mail_from, to=to, subject=subject, body=body, cc=cc)
+        return self.lab.send(
+            mail_from=mail_from,
+            to=to,
+            subject=subject,
+            body=body,
+            cc=cc,
+            headers=headers,
+            size=size,
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.lab, name)
@@ -113,10 +123,11 @@ def run_demo(echo: Echo, *, cert_folder: Path, port_offset: int | None = None) -
     narrated: list[NarratedLab] = []
     inboxes: dict[str, list[str]] = {}
 
-    def factory(s: Scenario) -> NarratedLab:
+    def factory(s: Scenario) -> LabLike:
         lab = Lab.start(s.definition, cert_folder=cert_folder, port_offset=port_offset)
         narrated.append(NarratedLab(lab, echo))
-        return narrated[-1]
+        # NarratedLab forwards what it does not narrate to the Lab (__getattr__).
+        return cast(LabLike, narrated[-1])
 
     def on_step(result: StepResult) -> None:
         step = result.step

@@ -355,18 +355,28 @@ class Lab:
         subject: str,
         body: str = "",
         cc: Sequence[str] = (),
+        headers: Sequence[tuple[str, str]] = (),
+        size: int | None = None,
     ) -> str:
-        """Submit a message as its sender's Outlook would (store submission), then settle."""
+        """Submit a message as its sender's Outlook would (store submission), then settle.
+
+        ``headers`` are extra header lines as the author wrote them (e.g. a forged
+        ``X-MS-Exchange-Organization-AuthAs``); ``size`` pads the body to about that many bytes.
+        """
         org = self._org_of_address(mail_from)
-        message_id = self.submit_message(
-            org.name,
+        service = self._mailbox_service(org)
+        self._check_running(service, org)
+        if size is not None and len(body) < size:
+            line = "labsim padding " * 4 + "\n"
+            body = body + (line * (size // len(line) + 1))[: size - len(body)]
+        message_id = service.submit_new(
             mail_from=mail_from,
-            to=to,
-            cc=cc,
-            bcc=(),
+            to=list(to),
+            cc=list(cc),
+            bcc=[],
             subject=subject,
             body=body,
-            smtp_server=None,
+            headers=headers,
         )
         self.run_until_idle()
         return message_id
@@ -432,13 +442,7 @@ class Lab:
         """Send-MailMessage / the scenario ``send`` step: store submission on a Mailbox server."""
         org = self.organization(organization)
         service = self._mailbox_service(org)
-        if service.server_name in self.world.stopped_servers:
-            raise CmdletError(
-                f"Send-MailMessage: the Mailbox server {service.server_name} of {org.name} is stopped; "
-                f"start it with Start-LabServer {service.server_name}",
-                cmdlet="Send-MailMessage",
-                category="InvalidOperation",
-            )
+        self._check_running(service, org)
         return service.submit_new(
             mail_from=mail_from, to=list(to), cc=list(cc), bcc=list(bcc), subject=subject, body=body
         )
@@ -650,6 +654,15 @@ class Lab:
             f"sender '{address}' is not in an accepted domain of any organization of this lab; "
             "send from a mailbox such as april@adatum.com"
         )
+
+    def _check_running(self, service: TransportService, org: Organization) -> None:
+        if service.server_name in self.world.stopped_servers:
+            raise CmdletError(
+                f"Send-MailMessage: the Mailbox server {service.server_name} of {org.name} is "
+                f"stopped; start it with Start-LabServer {service.server_name}",
+                cmdlet="Send-MailMessage",
+                category="InvalidOperation",
+            )
 
     def _mailbox_service(self, org: Organization) -> TransportService:
         for s in org.servers:

@@ -8,6 +8,7 @@ delivered, fails with an NDR, or expires with an NDR: it is never dropped.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from email.message import EmailMessage
@@ -125,8 +126,13 @@ class TransportService:
         bcc: list[str],
         subject: str,
         body: str,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> str:
-        """A message as Outlook submits it to the store: build it, stamp it, categorize it."""
+        """A message as Outlook submits it to the store: build it, stamp it, categorize it.
+
+        ``headers`` are extra header lines the author wrote; org headers among them are
+        overwritten by the store stamps, as Exchange's submission does.
+        """
         now = self.world.now()
         message = EmailMessage()
         message["From"] = mail_from
@@ -138,6 +144,8 @@ class TransportService:
         message["Date"] = format_datetime(now)
         message_id = f"<{uuid.uuid4().hex}@{self.server.fqdn}>"
         message["Message-ID"] = message_id
+        for name, value in headers:
+            message[name] = value
         message.set_content(body or "")
         content = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
         content = stamp_authentication(

@@ -14,6 +14,7 @@ Rules kept here:
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 import importlib.util
@@ -24,7 +25,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from labsim.errors import ScenarioError
+from labsim.model.enums import FidelityProfile, parse_enum
 from labsim.model.lab import LabDefinition, default_lab
+from labsim.model.values import ByteSize
 from labsim.scenario.model import (
     LOG_NAMES,
     AdvanceStep,
@@ -58,7 +61,7 @@ EXPECT_KINDS: tuple[str, ...] = (
     "log",
 )
 
-_TOP_KEYS = ("title", "lab", "step")
+_TOP_KEYS = ("title", "lab", "profile", "step")
 _ACTION_KEYS = ("ems", "send", "advance", "expect")
 _EMS_KEYS = ("org", "server", "ems")
 _STEP_KEYS = ("ems", "org", "server", "send", "advance", "expect")
@@ -67,6 +70,7 @@ _STEP_KEYS = ("ems", "org", "server", "send", "advance", "expect")
 _EXAMPLES: dict[str, str] = {
     "title": 'title = "Domain Security between Adatum and TreyResearch"',
     "lab": 'lab = "default"',
+    "profile": 'profile = "exchange2010"',
     "org": 'org = "Adatum"',
     "server": 'server = "ADATUM-CAS1"',
     "ems": "ems = '''Get-TransportConfig'''",
@@ -295,6 +299,17 @@ class _Loader:
         title = self.opt_text("", document, "title") or self.path.stem
         lab = self.opt_text("", document, "lab") or "default"
         self.definition = self.lab_definition(lab)
+        profile = self.opt_text("", document, "profile")
+        if profile is not None:
+            try:
+                chosen = parse_enum(FidelityProfile, profile)
+            except ValueError:
+                self.fail(
+                    "",
+                    f"key 'profile': '{profile}' is not a fidelity profile; write "
+                    'profile = "exchange2013" (the default) or profile = "exchange2010"',
+                )
+            self.definition = dataclasses.replace(self.definition, profile=chosen)
         raw_steps = document.get("step")
         if raw_steps is None:
             self.fail("", "no steps; add at least one [[step]] table")
@@ -382,7 +397,7 @@ class _Loader:
                 'subject = "Hello Trey" }',
                 value,
             )
-        self.check_keys(where, value, ("from", "to", "subject", "body", "cc"))
+        self.check_keys(where, value, ("from", "to", "subject", "body", "cc", "headers", "size"))
         mail_from = self.address(where, value, "from")
         to = self.addresses(where, value, "to")
         if not to:
@@ -392,7 +407,35 @@ class _Loader:
         if not isinstance(body, str):
             self.wrong_type(where, "body", "a string", body)
         cc = self.addresses(where, value, "cc")
-        return SendStep(number=number, from_=mail_from, to=to, subject=subject, body=body, cc=cc)
+        headers = value.get("headers", {})
+        if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            self.wrong_type(where, "headers", 'a table of header name = "value"', headers)
+        size: int | None = None
+        if "size" in value:
+            raw_size = value["size"]
+            try:
+                size = (
+                    ByteSize.parse(str(raw_size)).value if isinstance(raw_size, str | int) else None
+                )
+            except ValueError:
+                size = None
+            if size is None or isinstance(raw_size, bool):
+                self.fail(
+                    where,
+                    f"key 'size': '{raw_size}' is not a size; write e.g. \"2MB\" or \"512KB\"",
+                )
+        return SendStep(
+            number=number,
+            from_=mail_from,
+            to=to,
+            subject=subject,
+            body=body,
+            cc=cc,
+            headers=tuple(headers.items()),
+            size=size,
+        )
 
     def advance_step(self, number: int, value: object) -> AdvanceStep:
         """``advance = "2d"``."""
@@ -479,12 +522,20 @@ class _Loader:
                 subject=self.opt_text(where, body, "subject"),
             )
         if kind == "ndr":
-            self.check_keys(where, body, ("to", "subject", "status"))
+            self.check_keys(where, body, ("to", "subject", "status", "action"))
+            action = self.opt_text(where, body, "action")
+            if action is not None and action not in ("failed", "delayed"):
+                self.fail(
+                    where,
+                    f"key 'action': '{action}' is not a DSN action; write \"failed\" (an NDR) "
+                    'or "delayed" (a delay DSN)',
+                )
             return ExpectNdr(
                 number=number,
                 to=self.address(where, body, "to"),
                 subject=self.text(where, body, "subject"),
                 status=self.opt_text(where, body, "status"),
+                action=action,
             )
         return self.expect_log(number, where, body)
 

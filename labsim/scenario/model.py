@@ -116,6 +116,10 @@ class SendStep(_StepBase):
     subject: str
     body: str = ""
     cc: tuple[str, ...] = ()
+    #: Extra header lines written into the message as its author typed them *(labsim)*.
+    headers: tuple[tuple[str, str], ...] = ()
+    #: Pad the body so that the message is about this many bytes *(labsim)*.
+    size: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,6 +194,8 @@ class ExpectNdr(_StepBase):
     to: str
     subject: str
     status: str | None = None
+    #: "failed" (an NDR) or "delayed" (a delay DSN); None accepts either *(labsim)*.
+    action: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -96,6 +96,8 @@ class LabLike(Protocol):
         subject: str,
         body: str = "",
         cc: Sequence[str] = (),
+        headers: Sequence[tuple[str, str]] = (),
+        size: int | None = None,
     ) -> str:
         """Submit a message as from Outlook; returns its Message-Id."""
 
@@ -372,6 +374,8 @@ class _Run:
                 subject=step.subject,
                 body=step.body,
                 cc=step.cc,
+                headers=step.headers,
+                size=step.size,
             )
             self.sends.append(step)
             # Remember which decision notes this message's journey produced (explain on failure).
@@ -658,11 +662,16 @@ class _Run:
         """An NDR about the subject, with the status if asked, is in the inbox."""
         ndrs = [m for m in self.lab.inbox(step.to) if _is_ndr(m)]
         for ndr in ndrs:
-            if step.subject in ndr.subject and (
-                step.status is None or f"Status: {step.status}" in _text(ndr.content)
+            text = _text(ndr.content)
+            if (
+                step.subject in ndr.subject
+                and (step.status is None or f"Status: {step.status}" in text)
+                and (step.action is None or f"Action: {step.action}" in text)
             ):
                 return []
         status = f" with Status: {step.status}" if step.status else ""
+        if step.action:
+            status += f" and Action: {step.action}"
         if not ndrs:
             out = [f"expected an NDR for '{step.subject}'{status} in {step.to}, found no NDR"]
             # No NDR yet usually means the message still waits in a queue: show where.

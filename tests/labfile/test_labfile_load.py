@@ -58,7 +58,8 @@ def test_every_shipped_lab_file_loads(path: Path) -> None:
     definition = load_lab_file(path)
     assert definition.name == path.stem
     assert definition.source == str(path)
-    assert len(definition.organizations) == 3
+    names = [o.organization.name for o in definition.organizations]
+    assert len(names) >= 2 and len(set(names)) == len(names)
 
 
 def test_the_documentation_example_loads(tmp_path: Path) -> None:

@@ -63,6 +63,8 @@ class FakeLab:
         subject: str,
         body: str = "",
         cc: Sequence[str] = (),
+        headers: Sequence[tuple[str, str]] = (),
+        size: int | None = None,
     ) -> str:
         self.events.append(f"send {subject}")
         if self.send_error is not None:
