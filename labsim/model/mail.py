@@ -79,9 +79,11 @@ class DeliveredMessage:
     @property
     def is_ndr(self) -> bool:
         """A delivery status notification (RFC 3464 report)."""
+        # The email package re-quotes the parameter, so compare parsed values, not text.
+        parsed = self.headers
         return (
-            "report-type=delivery-status"
-            in (self.header("Content-Type") or "").replace(" ", "").lower()
+            parsed.get_content_type() == "multipart/report"
+            and str(parsed.get_param("report-type", "")).lower() == "delivery-status"
         )
 
 

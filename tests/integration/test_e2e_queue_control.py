@@ -1,0 +1,101 @@
+"""Queue and server control through the shell, end to end: Suspend-/Resume-Queue, Stop-/Start-
+LabServer, MX failover before Retry, and two lab days of retries into an NDR (reference §4.5,
+§9). Everything runs on real sockets; time moves only on the lab clock."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+from labsim.lab import Lab
+from labsim.labfile import load_lab_file
+from labsim.model.enums import QueueStatus
+from labsim.model.lab import MxRecord
+
+ROOT = Path(__file__).resolve().parents[2]
+PARTNERS = ROOT / "labs" / "partners.toml"
+
+
+def trusted_partners(start_lab: Callable[..., Lab], **changes: object) -> Lab:
+    """labs/partners.toml with both roots imported: domain-secured mail flows directly."""
+    definition = dataclasses.replace(load_lab_file(PARTNERS), **changes)
+    lab = start_lab(definition)
+    for org, partner in (("Adatum", "TreyResearch"), ("TreyResearch", "Adatum")):
+        result = lab.run_shell(
+            org,
+            f"Import-Certificate -FilePath {partner}\\root-ca.cer -CertStoreLocation Cert:\\LocalMachine\\Root",
+        )
+        assert result.error is None, result.error
+    return lab
+
+
+def queue(lab: Lab, org: str, next_hop: str):  # noqa: ANN201 - a QueueView
+    return next(q for q in lab.queues(org) if q.next_hop_domain == next_hop)
+
+
+def test_suspended_queue_holds_mail_until_resumed(start_lab: Callable[..., Lab]) -> None:
+    lab = trusted_partners(start_lab)
+    lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject="first")
+    assert [m.subject for m in lab.inbox("ben@treyresearch.net")] == ["first"]
+    assert (
+        lab.run_shell("Adatum", "Suspend-Queue -Identity ADATUM-MBX1\\treyresearch.net").error
+        is None
+    )
+    lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject="held")
+    lab.advance(3600)
+    assert [m.subject for m in lab.inbox("ben@treyresearch.net")] == ["first"]
+    assert queue(lab, "Adatum", "treyresearch.net").status is QueueStatus.SUSPENDED
+    assert lab.run_shell("Adatum", "Get-Queue | Resume-Queue").error is None
+    assert [m.subject for m in lab.inbox("ben@treyresearch.net")] == ["first", "held"]
+    assert all(m.domain_secured for m in lab.inbox("ben@treyresearch.net"))
+
+
+def test_stopped_receiver_puts_the_queue_in_retry_until_it_starts(
+    start_lab: Callable[..., Lab],
+) -> None:
+    lab = trusted_partners(start_lab)
+    assert lab.run_shell("TreyResearch", "Stop-LabServer TREY-CAS1").error is None
+    lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject="while down")
+    row = queue(lab, "Adatum", "treyresearch.net")
+    assert row.status is QueueStatus.RETRY
+    assert (
+        "{LED=441 4.4.1 Error encountered while communicating with primary target IP address"
+        in row.last_error
+    )
+    assert "The last endpoint attempted was 127.0.20.1:25" in row.last_error
+    assert lab.run_shell("TreyResearch", "Start-LabServer TREY-CAS1").error is None
+    lab.advance(5 * 60)  # the next retry (TransientFailureRetryInterval)
+    assert [m.subject for m in lab.inbox("ben@treyresearch.net")] == ["while down"]
+
+
+def test_second_mx_is_tried_before_retry(start_lab: Callable[..., Lab]) -> None:
+    # treyresearch.net gets a preferred MX that does not answer (no server listens there).
+    base = load_lab_file(PARTNERS)
+    mx = (MxRecord("treyresearch.net", "mx0.treyresearch.net", 5), *base.mx_records)
+    lab = trusted_partners(
+        start_lab,
+        mx_records=mx,
+        extra_a_records=(*base.extra_a_records, ("mx0.treyresearch.net", "127.0.20.9")),
+    )
+    lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject="failover")
+    assert [m.subject for m in lab.inbox("ben@treyresearch.net")] == ["failover"]
+    assert lab.inbox("ben@treyresearch.net")[0].domain_secured
+    assert queue(lab, "Adatum", "treyresearch.net").retry_count == 0
+
+
+def test_two_lab_days_of_retries_end_in_an_ndr(start_lab: Callable[..., Lab]) -> None:
+    lab = trusted_partners(start_lab)
+    lab.run_shell("TreyResearch", "Stop-LabServer TREY-CAS1")
+    lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject="doomed")
+    lab.advance(4 * 3600 + 60)
+    delayed = [m for m in lab.inbox("april@adatum.com") if m.is_ndr]
+    assert len(delayed) == 1 and b"Action: delayed" in delayed[0].content
+    retries = queue(lab, "Adatum", "treyresearch.net").retry_count
+    # 6 retries every 5 minutes, then every 10 minutes (decision D7): about 27 in 4 hours.
+    assert 20 <= retries <= 30
+    lab.advance(2 * 86400)
+    reports = [m for m in lab.inbox("april@adatum.com") if m.is_ndr]
+    assert len(reports) == 2
+    assert b"Action: failed" in reports[1].content and b"Status: 4.4.7" in reports[1].content
+    assert not lab.queues("Adatum") or queue(lab, "Adatum", "treyresearch.net").message_count == 0
