@@ -1,0 +1,1 @@
+"""labsim's benchmark runner (``python bench/run.py``); see bench/README.md."""
