@@ -173,9 +173,7 @@ def _log_session(world: World, plan: SessionPlan, target: Target) -> ProtocolLog
         return NULL_SESSION
     service = "FrontEnd" if plan.source.is_client_access else "Hub"
     return ProtocolLogSession.for_send_connector(
-        lambda record: world.protocol_logs.append(
-            record, server=plan.source.name, service=service, direction="send"
-        ),
+        world.protocol_logs.log(plan.source.name, service, "send").append,
         connector=plan.log_connector,
         session_id=world.new_session_id(),
         local_endpoint=format_endpoint(plan.source.address, 0),

@@ -168,9 +168,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
         if connector.protocol_logging_level is ProtocolLoggingLevel.VERBOSE:
             service = "FrontEnd" if server.is_client_access else "Hub"
             log = ProtocolLogSession.for_receive_connector(
-                lambda record: self.world.protocol_logs.append(
-                    record, server=server.name, service=service, direction="receive"
-                ),
+                self.world.protocol_logs.log(server.name, service, "receive").append,
                 server=server.name,
                 connector=connector.name,
                 session_id=self.world.new_session_id(),

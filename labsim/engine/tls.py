@@ -20,6 +20,7 @@ Rules kept here:
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -171,6 +172,12 @@ class ClientConnectionCreator:
         return connection
 
 
+@functools.lru_cache(maxsize=4096)
+def _openssl_x509(cert: x509.Certificate) -> crypto.X509:
+    # Converting is not free and the same roots are converted for every verification.
+    return crypto.X509.from_cryptography(cert)
+
+
 def _fingerprint(cert: x509.Certificate) -> bytes:
     return cert.fingerprint(hashes.SHA256())
 
@@ -210,7 +217,7 @@ def verify_chain(
     leaf, intermediates = chain[0], chain[1:]
     store = crypto.X509Store()
     for root in trusted_roots:
-        store.add_cert(crypto.X509.from_cryptography(root))
+        store.add_cert(_openssl_x509(root))
     # set_time reads the datetime's wall-clock fields as UTC, so convert first; it also replaces
     # the store's verification parameters, so flags are set after it.
     store.set_time(at.astimezone(UTC))
@@ -220,8 +227,8 @@ def verify_chain(
         store.set_flags(crypto.X509StoreFlags.CRL_CHECK | crypto.X509StoreFlags.CRL_CHECK_ALL)
     context = crypto.X509StoreContext(
         store,
-        crypto.X509.from_cryptography(leaf),
-        chain=[crypto.X509.from_cryptography(cert) for cert in intermediates],
+        _openssl_x509(leaf),
+        chain=[_openssl_x509(cert) for cert in intermediates],
     )
     self_signed = is_self_signed(leaf)
     try:

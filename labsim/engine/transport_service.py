@@ -30,7 +30,7 @@ from labsim.engine.receive import InboundTransaction
 from labsim.engine.world import World
 from labsim.logs.tracking import Directionality, TrackingEventId, TrackingRecord, TrackingSource
 from labsim.model.enums import AuthAs, MessageStatus, ProtocolLoggingLevel, QueueStatus
-from labsim.model.mail import DeliveredMessage, MailItem, MessageView, QueueView, parse_message
+from labsim.model.mail import DeliveredMessage, MailItem, MessageView, QueueView, parse_headers
 from labsim.model.organization import Organization, Server
 from labsim.net.dns import Target
 from labsim.policy.headers import (
@@ -181,7 +181,7 @@ class TransportService:
     def _new_item(
         self, mail_from: str, recipients: list[str], content: bytes, *, is_dsn: bool = False
     ) -> MailItem:
-        parsed = parse_message(content)
+        parsed = parse_headers(content)
         message_id = str(parsed.get("Message-ID") or f"<{uuid.uuid4().hex}@{self.server.fqdn}>")
         return MailItem(
             internal_id=self.world.new_internal_id(),
@@ -244,8 +244,9 @@ class TransportService:
             [address],
             network_message_id=network_message_id,
         )
-        mark = " ✔ domain secured" if delivered.domain_secured else ""
-        self.world.observe(self.server_name, f"delivered '{item.subject}' to {address}{mark}")
+        if self.world.observers:  # reading the stamps parses the message: only for an audience
+            mark = " ✔ domain secured" if delivered.domain_secured else ""
+            self.world.observe(self.server_name, f"delivered '{item.subject}' to {address}{mark}")
 
     # --- queues --------------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ class World:
     """How servers fetch CRLs over HTTP; None in a world without a CRL web server."""
     crl_server: CrlWebServer | None = None
     """The lab's CRL web server (its ``requests`` show every fetch it answered)."""
+    _server_index: dict[str, str] = field(default_factory=dict)
     _session_ids: Any = field(default_factory=lambda: itertools.count(0x08D8_0000_0000_0001))
     _internal_ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -77,15 +78,22 @@ class World:
     def replace_organization(self, organization: Organization) -> None:
         """Install a new configuration (shell cmdlets) and tell the engine."""
         self.organizations[organization.name] = organization
+        self._server_index.clear()
         for callback in self.on_config_change:
             callback(organization.name)
 
     def organization_of(self, server_name: str) -> Organization:
-        """The organization a server belongs to."""
-        for org in self.organizations.values():
-            if org.server(server_name) is not None:
-                return org
-        raise KeyError(server_name)
+        """The organization a server belongs to (by name or FQDN, case-insensitive)."""
+        if not self._server_index:
+            # Rebuilt after every configuration change; lookups happen for every session.
+            for org in self.organizations.values():
+                for s in org.servers:
+                    self._server_index[s.name.lower()] = org.name
+                    self._server_index[s.fqdn.lower()] = org.name
+        name = self._server_index.get(server_name.lower())
+        if name is None:
+            raise KeyError(server_name)
+        return self.organizations[name]
 
     def server(self, server_name: str) -> Server:
         """A server's current record."""

@@ -14,6 +14,7 @@ Nothing here reads a clock: each line is written with the time its record carrie
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -63,9 +64,12 @@ def exchange_timestamp(when: datetime) -> str:
     return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
+_QUOTE_TRIGGER = re.compile(r'[,"\r\n]')
+
+
 def csv_field(value: str) -> str:
     """One CSV field, quoted only if it contains a comma, a double quote or a line break."""
-    if any(c in _NEEDS_QUOTES for c in value):
+    if _QUOTE_TRIGGER.search(value) is not None:
         return '"' + value.replace('"', '""') + '"'
     return value
 

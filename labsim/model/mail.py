@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from functools import cached_property
 
 from labsim.model.enums import AuthAs, DeliveryType, MessageStatus, QueueStatus
 
@@ -16,6 +18,13 @@ AUTH_MECHANISM = "X-MS-Exchange-Organization-AuthMechanism"
 AUTH_SOURCE = "X-MS-Exchange-Organization-AuthSource"
 CLASSIFICATION = "X-MS-Exchange-Organization-Classification"
 PARTNER_MAIL_CLASSIFICATION = "030e9e2f-134b-4020-861c-5bfc616f113d"
+
+
+def parse_headers(content: bytes) -> EmailMessage:
+    """Parse only the header block (transport reads Subject and Message-ID, never the body)."""
+    msg = BytesHeaderParser(policy=policy.SMTP).parsebytes(content)
+    assert isinstance(msg, EmailMessage)
+    return msg
 
 
 def parse_message(content: bytes) -> EmailMessage:
@@ -56,9 +65,9 @@ class DeliveredMessage:
     delivered_at: datetime
     message_id: str
 
-    @property
+    @cached_property
     def headers(self) -> EmailMessage:
-        """The parsed message."""
+        """The parsed message (parsed once; the record is frozen)."""
         return parse_message(self.content)
 
     def header(self, name: str) -> str | None:

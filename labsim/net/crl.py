@@ -322,9 +322,17 @@ class LabHttpEndpoint:
             wrapping.noisy = False
             self.network.connect(self.source, address, self.port, wrapping, timeout=10)
             connected: Deferred[Any] = wrapping._onConnection
-            return connected
+            return connected.addCallback(_no_delay)
 
         return self.resolve_a(self.host).addCallback(resolved)
+
+
+def _no_delay(protocol: Any) -> Any:
+    # Request and answer are small writes; Nagle plus delayed ACKs would add tens of ms each.
+    transport = getattr(protocol, "transport", None)
+    if transport is not None and hasattr(transport, "setTcpNoDelay"):
+        transport.setTcpNoDelay(True)
+    return protocol
 
 
 @implementer(IAgentEndpointFactory)
@@ -422,6 +430,7 @@ class CrlFetcher:
         self._busy = busy
         self._done = done
         self._agents: dict[str, Agent] = {}
+        self._in_flight: dict[tuple[str, str], list[Deferred[CrlFetch]]] = {}
 
     def agent(self, source: str) -> Agent:
         """The Agent of the server at ``source`` (built on first use)."""
@@ -433,9 +442,29 @@ class CrlFetcher:
             self._agents[source] = agent
         return agent
 
+    def fetch(self, url: str, *, source: str) -> Deferred[CrlFetch]:
+        """GET ``url`` from ``source``; a Deferred that always fires with a :class:`CrlFetch`.
+
+        Sessions that need the same CRL while it is being fetched share that one fetch, as
+        Windows' CryptoAPI does, instead of opening one HTTP connection each.
+        """
+        key = (source, url)
+        waiting = self._in_flight.get(key)
+        mine: Deferred[CrlFetch] = Deferred()
+        if waiting is not None:
+            waiting.append(mine)
+            return mine
+        self._in_flight[key] = [mine]
+
+        def share(result: CrlFetch) -> None:
+            for d in self._in_flight.pop(key, []):
+                d.callback(result)
+
+        self._fetch(url, source=source).addCallback(share)
+        return mine
+
     @inlineCallbacks
-    def fetch(self, url: str, *, source: str) -> Any:
-        """GET ``url`` from ``source``; a Deferred that always fires with a :class:`CrlFetch`."""
+    def _fetch(self, url: str, *, source: str) -> Any:
         if _normalized(url) is None:
             return CrlFetch(url, None, "not an http URL; labsim fetches CRLs over http only")
         token = self._busy(f"CRL fetch {url} from {source}")
