@@ -59,6 +59,8 @@ from labsim.smtp import replies
 from labsim.smtp.reply import Reply
 
 OUTBOUND_PROXY_PORT = 717
+MAX_MESSAGES_PER_CONNECTION = 20
+"""Messages per outbound session before a new one is opened (SmtpMaxMessagesPerConnection)."""
 DNS_FAILURE = Reply(
     451,
     "DNS query failed. The error was: SMTPSEND.DNS.NonExistentDomain; nonexistent domain",
@@ -427,13 +429,16 @@ class TransportService:
         if plan is None:
             # The connector is gone: resubmit the messages to the categorizer (Exchange does).
             messages, queue.messages = queue.messages, []
+            # Ready first, so that a message routed back into this queue gets an attempt.
+            queue.status = QueueStatus.READY
+            queue.last_error = ""
+            queue.last_response = None
             for qm in messages:
                 for t in qm.timers:
                     t.cancel()
                 self._categorize(
                     replace(qm.item, recipients=tuple(qm.recipients)), qm.network_message_id
                 )
-            queue.status = QueueStatus.READY
             return
         queue.status = QueueStatus.ACTIVE
         if isinstance(extra, list):
@@ -458,6 +463,7 @@ class TransportService:
         )
         failure: SessionFailure | None = None
         delivered_session = False
+        tried: set[int] = set()
         for target in targets:
             result = yield open_session(self.world, plan, target)
             if isinstance(result, SessionFailure):
@@ -467,8 +473,20 @@ class TransportService:
                 )
                 continue
             assert isinstance(result, Established)
-            yield self._deliver_over(queue, result, connector)
-            result.protocol.quit()
+            session: Established | SessionFailure = result
+            # Every message waiting for this next hop goes over sessions to this target,
+            # MAX_MESSAGES_PER_CONNECTION per session (Exchange's SmtpMaxMessagesPerConnection).
+            waiting = list(queue.messages)
+            while waiting and isinstance(session, Established):
+                batch, waiting = (
+                    waiting[:MAX_MESSAGES_PER_CONNECTION],
+                    waiting[MAX_MESSAGES_PER_CONNECTION:],
+                )
+                tried.update(id(qm) for qm in batch)
+                yield self._deliver_over(queue, session, connector, batch)
+                session.protocol.quit()
+                if waiting:
+                    session = yield open_session(self.world, plan, target)
             delivered_session = True
             break
         now = self.world.now()
@@ -489,10 +507,14 @@ class TransportService:
                 return
             self._to_retry(queue, reply, fqdn, ip, now)
             return
-        if queue.messages:
-            worst = next((qm.last_response for qm in queue.messages if qm.last_response), None)
+        retry = [qm for qm in queue.messages if id(qm) in tried]
+        if retry:
+            worst = next((qm.last_response for qm in retry if qm.last_response), None)
             target = result.target
             self._to_retry(queue, worst or DNS_FAILURE, target.host, target.address, now)
+        elif queue.messages:
+            # Only messages that arrived during this attempt remain: try them now.
+            self._schedule_attempt(queue)
         else:
             queue.status = QueueStatus.READY
             queue.last_error = ""
@@ -541,13 +563,18 @@ class TransportService:
             self._attempt(queue)
 
     @inlineCallbacks
-    def _deliver_over(self, queue: DeliveryQueue, session: Established, connector: Any) -> Any:
+    def _deliver_over(
+        self, queue: DeliveryQueue, session: Established, connector: Any, batch: list[QueuedMessage]
+    ) -> Any:
         from labsim.model.enums import SendConnectorUsage
 
         usage = connector.usage if connector is not None else SendConnectorUsage.CUSTOM
-        for qm in list(queue.messages):
+        for index, qm in enumerate(batch):
             if session.protocol.closed:
                 break
+            if index:
+                # RSET between messages on one session, as Exchange's SMTP send does.
+                yield session.protocol.rset()
             content = apply_send_firewall(qm.item.content, usage)
             result = yield run_transaction(
                 session,

@@ -99,3 +99,38 @@ def test_two_lab_days_of_retries_end_in_an_ndr(start_lab: Callable[..., Lab]) ->
     assert len(reports) == 2
     assert b"Action: failed" in reports[1].content and b"Status: 4.4.7" in reports[1].content
     assert not lab.queues("Adatum") or queue(lab, "Adatum", "treyresearch.net").message_count == 0
+
+
+def test_message_follows_a_replaced_send_connector(start_lab: Callable[..., Lab]) -> None:
+    lab = start_lab()
+    setup = 'New-SendConnector -Name "Old" -Internet -AddressSpaces * -SourceTransportServers ADATUM-MBX1'
+    assert lab.run_shell("Adatum", setup).error is None
+    lab.run_shell("TreyResearch", "Stop-LabServer TREY-CAS1")
+    lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject="rerouted")
+    assert queue(lab, "Adatum", "treyresearch.net").status is QueueStatus.RETRY
+    replace_connector = (
+        "Start-LabServer TREY-CAS1\n"
+        'Remove-SendConnector "Old"\n'
+        'New-SendConnector -Name "New" -Internet -AddressSpaces * -SourceTransportServers ADATUM-MBX1\n'
+        "Retry-Queue -Identity ADATUM-MBX1\\treyresearch.net"
+    )
+    assert lab.run_shell("Adatum", replace_connector).error is None
+    # Resubmitted to the categorizer, routed through "New", delivered without waiting.
+    assert [m.subject for m in lab.inbox("ben@treyresearch.net")] == ["rerouted"]
+
+
+def test_more_messages_than_one_session_carries(start_lab: Callable[..., Lab]) -> None:
+    lab = trusted_partners(start_lab)
+    lab.run_shell("TreyResearch", "Stop-LabServer TREY-CAS1")
+    for n in range(45):
+        lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject=f"m{n}")
+    lab.run_shell("TreyResearch", "Start-LabServer TREY-CAS1")
+    lab.run_shell("Adatum", "Retry-Queue -Identity ADATUM-MBX1\\treyresearch.net")
+    assert sorted(m.subject for m in lab.inbox("ben@treyresearch.net")) == sorted(
+        f"m{n}" for n in range(45)
+    )
+    # 45 messages over sessions of at most 20 (SmtpMaxMessagesPerConnection), RSET in between.
+    sends = lab.protocol_log("Adatum", "ADATUM-MBX1", "send")
+    sessions = {line.split(",")[2] for line in sends if ",>,MAIL FROM:<april@adatum.com>" in line}
+    assert len(sessions) == 3
+    assert sum(",>,RSET," in line for line in sends) == 45 - 3
