@@ -52,6 +52,8 @@ class LabClock:
         self._timers: list[LabTimer] = []
         self._seq = itertools.count()
         self._wakeup: Any = None
+        self._armed_for: float | None = None
+        self._armed_offset = 0.0
 
     def seconds(self) -> float:
         """Lab time as POSIX seconds."""
@@ -109,10 +111,16 @@ class LabClock:
 
     def _arm(self) -> None:
         # One reactor wake-up for the earliest timer, so a lab left running ages in real time.
-        if self._wakeup is not None and self._wakeup.active():
+        # It is re-armed only when the earliest timer or the lab-time offset changed.
+        due = self.next_due()
+        armed = self._wakeup is not None and self._wakeup.active()
+        if armed and due == self._armed_for and self._offset == self._armed_offset:
+            return
+        if armed:
             self._wakeup.cancel()
         self._wakeup = None
-        due = self.next_due()
+        self._armed_for = due
+        self._armed_offset = self._offset
         if due is not None:
             delay = max(0.0, due - self.seconds())
             self._wakeup = self._reactor.callLater(delay, self.run_due)

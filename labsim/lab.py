@@ -108,7 +108,9 @@ class Lab:
             + [(host, CRL_ADDRESS) for host in crl_hosts(definition)]
             + list(definition.extra_a_records)
         )
-        dns_service = LabDns(network, build_zones(definition.mx_records, a_records))
+        dns_service = LabDns(
+            network, build_zones(definition.mx_records, a_records), now=clock.seconds
+        )
         organizations = {o.organization.name: o.organization for o in definition.organizations}
         world = World(
             reactor=reactor,

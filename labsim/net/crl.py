@@ -20,6 +20,7 @@ simulated servers use, and the per-URL cache of fetched CRLs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +53,7 @@ CRL_CONTENT_TYPE = b"application/pkix-crl"
 # --- distribution points of a chain ----------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def distribution_points(certificate: x509.Certificate) -> tuple[str, ...]:
     """The URIs in a certificate's CRL Distribution Points extension (every scheme), in order."""
     try:

@@ -7,11 +7,11 @@ lab's server, so routing sees the same answers a real Exchange server would get 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks, succeed
 from twisted.names import authority, client, dns, error, server
 
 from labsim.model.lab import MxRecord
@@ -90,12 +90,22 @@ def build_zones(
 class LabDns:
     """The lab's DNS server plus a resolver that queries only it."""
 
-    def __init__(self, network: Any, zones: list[MemoryAuthority]) -> None:
+    def __init__(
+        self,
+        network: Any,
+        zones: list[MemoryAuthority],
+        *,
+        now: Callable[[], float] | None = None,
+    ) -> None:
         self._network = network
         factory = server.DNSServerFactory(authorities=zones)
         self._protocol = dns.DNSDatagramProtocol(factory)
         self._port = network.listen_udp(DNS_ADDRESS, DNS_PORT, self._protocol)
         self.last_answer = ""
+        # Answers are cached for their TTL on the lab clock, as Exchange's DNS client caches
+        # them (without a clock, nothing is cached).
+        self._now = now
+        self._cache: dict[tuple[str, str], tuple[float, Any]] = {}
         self.resolver = client.Resolver(
             servers=[(DNS_ADDRESS, network.real_port(DNS_PORT))], reactor=network.reactor
         )
@@ -104,13 +114,33 @@ class LabDns:
         """Stop serving."""
         return self._port.stopListening()
 
-    @inlineCallbacks
-    def resolve_mx(self, domain: str) -> Any:
+    def _cached(self, kind: str, name: str) -> tuple[bool, Any]:
+        if self._now is None:
+            return False, None
+        entry = self._cache.get((kind, name.lower()))
+        if entry is None or entry[0] <= self._now():
+            return False, None
+        return True, entry[1]
+
+    def _remember(self, kind: str, name: str, value: Any) -> Any:
+        if self._now is not None:
+            self._cache[(kind, name.lower())] = (self._now() + TTL, value)
+        return value
+
+    def resolve_mx(self, domain: str) -> Deferred[Any]:
         """Targets for ``domain``: MX hosts by preference, each resolved to its A record.
 
         Falls back to the domain's own A record when it has no MX (RFC 5321 §5.1). Returns a
         list of :class:`Target`; an empty list means the name does not resolve.
         """
+        hit, value = self._cached("MX", domain)
+        if hit:
+            return succeed(list(value))
+        d: Deferred[Any] = self._resolve_mx(domain)
+        return d.addCallback(lambda targets: self._remember("MX", domain, targets))
+
+    @inlineCallbacks
+    def _resolve_mx(self, domain: str) -> Any:
         targets: list[Target] = []
         try:
             answers, _auth, _add = yield self.resolver.lookupMailExchange(domain)
@@ -131,9 +161,16 @@ class LabDns:
         )
         return targets
 
-    @inlineCallbacks
-    def resolve_a(self, host: str) -> Any:
+    def resolve_a(self, host: str) -> Deferred[Any]:
         """The first A record of ``host``, or None."""
+        hit, value = self._cached("A", host)
+        if hit:
+            return succeed(value)
+        d: Deferred[Any] = self._resolve_a(host)
+        return d.addCallback(lambda address: self._remember("A", host, address))
+
+    @inlineCallbacks
+    def _resolve_a(self, host: str) -> Any:
         try:
             answers, _auth, _add = yield self.resolver.lookupAddress(host)
         except (error.DomainError, error.AuthoritativeDomainError, dns.DNSQueryTimeoutError):

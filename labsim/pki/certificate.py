@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -125,8 +126,12 @@ def san_dns_names(cert: x509.Certificate) -> tuple[str, ...]:
     return tuple(extension.value.get_values_for_type(x509.DNSName))
 
 
+@functools.lru_cache(maxsize=4096)
 def is_self_signed(cert: x509.Certificate) -> bool:
-    """True when ``cert`` is issued by itself (issuer equals subject and its signature verifies)."""
+    """True when ``cert`` is issued by itself (issuer equals subject and its signature verifies).
+
+    Memoized: the answer never changes for a certificate, and checking a signature is costly.
+    """
     if cert.issuer != cert.subject:
         return False
     try:

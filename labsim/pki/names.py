@@ -13,6 +13,7 @@ names RFC 6125 refuses (``*.com``, a wildcard covering the bare domain, a host o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from cryptography import x509
@@ -87,6 +88,12 @@ def matches_host(names: Iterable[str], fqdn: str, *, allow_wildcard: bool) -> bo
 
     Raises :class:`PkiError` when ``fqdn`` is not a valid host name.
     """
+    return _matches_host(tuple(names), fqdn, allow_wildcard)
+
+
+@functools.lru_cache(maxsize=4096)
+def _matches_host(names: tuple[str, ...], fqdn: str, allow_wildcard: bool) -> bool:
+    # Memoized: certificate selection asks the same question for every session.
     try:
         identity = DNS_ID(_normalize(fqdn))
     except (ValueError, TypeError, ImportError) as err:
