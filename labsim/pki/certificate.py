@@ -74,6 +74,9 @@ class CertificateStatus(enum.Enum):
     DATE_INVALID = "DateInvalid"
 
 
+# The helpers below are memoized: certificates are immutable and the same few certificates are
+# named, matched and logged in every session.
+@functools.lru_cache(maxsize=4096)
 def thumbprint_of(cert: x509.Certificate) -> str:
     """Return the SHA-1 thumbprint of ``cert`` as Exchange shows it (40 upper-case hex)."""
     # SHA-1 here is Exchange's identifier for a certificate, not a security decision.
@@ -92,6 +95,7 @@ def _quote(value: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def windows_name(name: x509.Name) -> str:
     """Return ``name`` as Windows shows it: ``"CN=mail.adatum.com, O=Adatum"``.
 
@@ -109,6 +113,7 @@ def windows_name(name: x509.Name) -> str:
     return ", ".join(parts)
 
 
+@functools.lru_cache(maxsize=4096)
 def common_names(cert: x509.Certificate) -> tuple[str, ...]:
     """Return the subject's commonName values, most specific last as encoded."""
     return tuple(
@@ -117,6 +122,7 @@ def common_names(cert: x509.Certificate) -> tuple[str, ...]:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def san_dns_names(cert: x509.Certificate) -> tuple[str, ...]:
     """Return the DNS names of the SubjectAlternativeName extension, as written."""
     try:
