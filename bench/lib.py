@@ -488,6 +488,32 @@ New-SendConnector -Name "To TreyResearch" -Partner -AddressSpaces treyresearch.n
 """
 
 
+def time_travel_cheap_failure(cert_folder: Path, *, failure: str) -> float:
+    """Two lab days of retries whose every attempt fails before or without a TLS handshake:
+    ``failure`` is "refused" (TREY-CAS1 stopped) or "no-starttls" (its certificates removed).
+    Returns the wall seconds of ``lab.advance(2 days)``; checks the NDR arrived."""
+    from labsim.lab import Lab
+    from labsim.model.lab import default_lab
+
+    lab = Lab.start(default_lab(), cert_folder=cert_folder)
+    try:
+        lab.run_shell("Adatum", ADATUM_UNTRUSTED)
+        if failure == "refused":
+            lab.run_shell("TreyResearch", "Stop-LabServer TREY-CAS1")
+        else:
+            lab.run_shell(
+                "TreyResearch",
+                "Get-ExchangeCertificate -Server TREY-CAS1 | Remove-ExchangeCertificate",
+            )
+        lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject="Hello Trey")
+        seconds, _ = timed(lambda: lab.advance(2 * 86400))
+        if not any(is_ndr(m) for m in lab.inbox("april@adatum.com")):
+            raise RuntimeError(f"expected an NDR after two lab days ({failure})")
+        return seconds
+    finally:
+        lab.stop()
+
+
 def time_travel(cert_folder: Path) -> dict[str, float]:
     """Adatum requires Domain Security to treyresearch.net without trusting its root: the queue
     retries (454 4.7.5) for two lab days, the message expires, April gets an NDR.
