@@ -187,9 +187,6 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
 
     Returns :class:`Established` or :class:`SessionFailure` (a Deferred, via inlineCallbacks).
     """
-    if plan.refuse is not None and plan.refuse.reply is not None:
-        world.explain(plan.source.name, plan.refuse.explanation)
-        return SessionFailure(plan.refuse.reply, target, plan.refuse.explanation)
     token = world.activity.begin(f"outbound session {plan.source.name} -> {target.host}")
     log = _log_session(world, plan, target)
     closed: list[bool] = []
@@ -246,6 +243,15 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
             start_tls = offered
         peer: PeerCertificate | None = None
         description: str | None = None
+        if start_tls and plan.refuse is not None and plan.refuse.reply is not None:
+            # TlsCertificateName names no certificate: Exchange fails when it would issue
+            # STARTTLS with it (event 12014, reference §4.4.1), inside the connected session.
+            world.explain(plan.source.name, plan.refuse.explanation)
+            log.info(world.now(), "", "TLS negotiation failed with error NoCredentials")
+            proto.quit()
+            return SessionFailure(
+                plan.refuse.reply, target, plan.refuse.explanation, connected=True
+            )
         if start_tls:
             ready: Reply = yield proto.starttls()
             if ready.code != 220:
