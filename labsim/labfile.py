@@ -23,10 +23,9 @@ import difflib
 import ipaddress
 import os
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import fields, replace
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -50,6 +49,7 @@ from labsim.model.transport import TransportService
 from labsim.model.values import parse_timespan
 from labsim.pki.ca import EKU_OIDS
 from labsim.pki.certificate import normalize_services
+from labsim.tomlfiles import read_toml, type_name
 
 __all__ = ["LAB_KEYS", "load_lab_file"]
 
@@ -132,42 +132,8 @@ def load_lab_file(path: Path | str) -> LabDefinition:
     is shown as ``labs/x.toml``).
     """
     path = Path(os.path.normpath(path))
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such lab file; check the path") from None
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read the lab file: {err.strerror or err}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ConfigError(
-            f"{path}: not UTF-8 text (byte {err.start}); save the file as UTF-8"
-        ) from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: invalid TOML: {err}; fix the syntax there") from None
+    document = read_toml(path, ConfigError, "lab file")
     return _Reader(path).lab(document)
-
-
-def _type_name(value: object) -> str:
-    """The TOML name of a value's type, for messages."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a float"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, datetime | date | time):
-        return "a date/time"
-    return type(value).__name__  # pragma: no cover - tomllib yields only the types above
 
 
 def _suggest(word: str, candidates: Sequence[str]) -> str:
@@ -216,7 +182,7 @@ class _Reader:
         """Raise the message for a value of the wrong type."""
         example = _EXAMPLES.get(key)
         fix = f"; e.g. {example}" if example else ""
-        self.fail(where, f"key '{key}' must be {expected}, not {_type_name(value)}{fix}")
+        self.fail(where, f"key '{key}' must be {expected}, not {type_name(value)}{fix}")
 
     def missing(self, where: str, key: str) -> NoReturn:
         """Raise the message for a required key that is absent."""
@@ -290,7 +256,7 @@ class _Reader:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             self.fail(
                 where,
-                f"key '{key}' must be an array of tables, not {_type_name(value)}; "
+                f"key '{key}' must be an array of tables, not {type_name(value)}; "
                 f"write [[{header or key}]] above each entry",
             )
         return value
@@ -480,7 +446,7 @@ class _Reader:
             else:
                 self.fail(
                     place,
-                    f"a mailbox is an alias, an address or a table, not {_type_name(item)}; "
+                    f"a mailbox is an alias, an address or a table, not {type_name(item)}; "
                     'e.g. "april", "april@adatum.com" or { address = "april@adatum.com", '
                     'display_name = "April Reagan" }',
                 )

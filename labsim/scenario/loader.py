@@ -18,9 +18,7 @@ import dataclasses
 import difflib
 import importlib
 import importlib.util
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -44,6 +42,7 @@ from labsim.scenario.model import (
     Step,
     parse_duration,
 )
+from labsim.tomlfiles import read_toml, type_name
 
 __all__ = ["BUILTIN_LABS", "EXPECT_KINDS", "discover", "load_scenario"]
 
@@ -125,43 +124,8 @@ def discover(paths: Iterable[Path | str]) -> list[Path]:
 def load_scenario(path: Path | str) -> Scenario:
     """Read and check one scenario file; any problem raises one :class:`ScenarioError`."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file; check the path") from None
-    except OSError as err:
-        raise ScenarioError(f"{path}: cannot read the file: {err.strerror or err}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ScenarioError(
-            f"{path}: not UTF-8 text (byte {err.start}); save the file as UTF-8"
-        ) from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        # tomllib's message ends with "(at line L, column C)": the place the user needs.
-        raise ScenarioError(f"{path}: invalid TOML: {err}; fix the syntax there") from None
+    document = read_toml(path, ScenarioError, "file")
     return _Loader(path).scenario(document)
-
-
-def _type_name(value: object) -> str:
-    """The TOML name of a value's type, for messages."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a float"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, datetime | date | time):
-        return "a date/time"
-    return type(value).__name__  # pragma: no cover - tomllib yields only the types above
 
 
 def _suggest(word: str, candidates: Sequence[str]) -> str:
@@ -201,7 +165,7 @@ class _Loader:
         """Raise the message for a value of the wrong type."""
         example = _EXAMPLES.get(key)
         fix = f"; e.g. {example}" if example else ""
-        self.fail(where, f"key '{key}' must be {expected}, not {_type_name(value)}{fix}")
+        self.fail(where, f"key '{key}' must be {expected}, not {type_name(value)}{fix}")
 
     def missing(self, where: str, key: str) -> NoReturn:
         """Raise the message for a required key that is absent."""
@@ -316,7 +280,7 @@ class _Loader:
         if not isinstance(raw_steps, list) or not all(isinstance(s, dict) for s in raw_steps):
             self.fail(
                 "",
-                f"key 'step' must be an array of tables, not {_type_name(raw_steps)}; "
+                f"key 'step' must be an array of tables, not {type_name(raw_steps)}; "
                 "write [[step]] above each step",
             )
         if not raw_steps:
