@@ -240,6 +240,10 @@ def run_scenario(
     return ScenarioResult(scenario, tuple(results), time.monotonic() - started, stopped)
 
 
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _describe(step: Step) -> str:
     """The one-line description of a step, as the report shows it."""
     if isinstance(step, EmsStep):
@@ -254,9 +258,10 @@ def _describe(step: Step) -> str:
     if isinstance(step, AdvanceStep):
         return f"lab clock +{step.text}"
     if isinstance(step, ExpectOutput):
-        return f"output contains '{step.text}'"
+        # One report line per step: a multi-line expectation shows its line breaks as \n.
+        return f"output contains '{_one_line(step.text)}'"
     if isinstance(step, ExpectError):
-        return f"error contains '{step.text}'"
+        return f"error contains '{_one_line(step.text)}'"
     if isinstance(step, ExpectDelivered):
         extra = []
         if step.from_ is not None:
