@@ -17,6 +17,7 @@ from twisted.internet.protocol import ClientFactory, Factory
 from labsim.errors import ConfigError
 
 LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
+LISTEN_BACKLOG = 1024
 
 
 def require_loopback(address: str) -> str:
@@ -51,8 +52,10 @@ class Network:
     def listen(self, address: str, port: int, factory: Factory) -> IListeningPort:
         """Listen on ``address:port`` (Exchange port); raises CannotListenError when taken."""
         require_loopback(address)
+        # A deep accept queue: a burst of sessions (a mesh of partners all sending at once, CRL
+        # fetches) must not overflow Twisted's default backlog of 50 and wait for SYN retries.
         port_obj: IListeningPort = self.reactor.listenTCP(
-            self.real_port(port), factory, interface=address
+            self.real_port(port), factory, backlog=LISTEN_BACKLOG, interface=address
         )
         return port_obj
 
