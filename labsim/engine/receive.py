@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cryptography import x509
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IHandshakeListener
@@ -85,6 +86,7 @@ class InboundTransaction:
     received_tls: str | None = None
     peer: PeerCertificate | None = None
     verification: Deferred[None] | None = None
+    presented_chain: tuple[x509.Certificate, ...] | None = None
     """The client certificate check in flight (CRL fetches); fires once ``peer`` is set."""
     mail_from: str | None = None
     mail_parameters: dict[str, str | None] = field(default_factory=dict)
@@ -219,23 +221,30 @@ class SmtpReceiveProtocol(TwistedProtocol):
         self._pump()
 
     def handshakeCompleted(self) -> None:  # noqa: N802
-        """TLS is up: log it, and start checking the client certificate at lab time.
-
-        The check fetches the chain's CRLs (labsim.engine.crl), so it completes later;
-        ``tx.verification`` fires once ``tx.peer`` is set, and MAIL FROM waits for it.
-        """
+        """TLS is up: log it and keep the client's chain for the check at MAIL FROM."""
         tx = self.tx
         assert tx is not None
         connection = self._tcp.getHandle()
         now = self.world.now()
-        store = self.world.stores[tx.server.name]
         chain = peer_chain(connection)
         tx.peer = None
+        tx.verification = None
+        tx.presented_chain = chain
         tx.tls_description = negotiated_description(connection, server_side=True)
         tx.received_tls = received_header_tls(connection)
         tx.log.info(now, "", tx.tls_description)
         if chain:
             tx.log.certificate(now, "Received certificate", thumbprint=thumbprint_of(chain[0]))
+
+    def _start_verification(self, tx: InboundTransaction) -> None:
+        """Check the client certificate at lab time, as Exchange does at MAIL FROM (§5.3).
+
+        The check fetches the chain's CRLs (labsim.engine.crl), so it completes later;
+        ``tx.verification`` fires once ``tx.peer`` is set. Sessions that never reach MAIL FROM
+        (a sender that gives up after the handshake) cost no check.
+        """
+        chain = tx.presented_chain or ()
+        store = self.world.stores[tx.server.name]
         verification = verify_presented(
             self.world,
             chain,
@@ -381,6 +390,12 @@ class SmtpReceiveProtocol(TwistedProtocol):
         self.role.on_reset(tx)
 
     def _mail_from(self, tx: InboundTransaction, event: MailFrom) -> Deferred[Reply] | Reply:
+        if (
+            tx.verification is None
+            and tx.presented_chain is not None
+            and tx.identity is not SessionIdentity.EXCHANGE_SERVER
+        ):
+            self._start_verification(tx)
         pending = tx.verification
         if pending is None or pending.called:
             return self._checked_mail_from(tx, event)
