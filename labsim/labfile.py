@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import fields, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from labsim.errors import ConfigError, PkiError
 from labsim.model.defaults import default_receive_connectors
@@ -49,7 +49,7 @@ from labsim.model.transport import TransportService
 from labsim.model.values import parse_timespan
 from labsim.pki.ca import EKU_OIDS
 from labsim.pki.certificate import normalize_services
-from labsim.tomlfiles import read_toml, type_name
+from labsim.tomlfiles import TableReader, read_toml, type_name
 
 __all__ = ["LAB_KEYS", "load_lab_file"]
 
@@ -152,11 +152,18 @@ def _is_dns_name(name: str, *, wildcard: bool = False) -> bool:
     return len(labels) >= 2 and all(_DNS_LABEL.fullmatch(label) for label in labels)
 
 
-class _Reader:
+class _Reader(TableReader):
     """Checks one parsed lab file; knows the file for messages."""
 
+    error = ConfigError
+    examples = _EXAMPLES
+
+    def suggest(self, word: str, candidates: Sequence[str]) -> str:
+        """Case-insensitive matching (names in lab files are case-insensitive)."""
+        return _suggest(word, candidates)
+
     def __init__(self, path: Path) -> None:
-        self.path = path
+        super().__init__(path)
         self.org_names: list[str] = []
         # Lab-wide uniqueness: lower-cased value → where it was first given.
         self.server_names: dict[str, str] = {}
@@ -166,27 +173,6 @@ class _Reader:
         self.seen_orgs: dict[str, str] = {}
 
     # -- messages -------------------------------------------------------------------------
-
-    def fail(self, where: str, problem: str) -> NoReturn:
-        """Raise the one message for a problem at ``where`` (a key path, or ``""``)."""
-        place = f"{self.path}: {where}: " if where else f"{self.path}: "
-        raise ConfigError(place + problem)
-
-    def check_keys(self, where: str, table: Mapping[str, Any], allowed: Sequence[str]) -> None:
-        """Every key of ``table`` is one of ``allowed``."""
-        for key in table:
-            if key not in allowed:
-                self.fail(where, f"unknown key '{key}'; {_suggest(key, allowed)}")
-
-    def wrong_type(self, where: str, key: str, expected: str, value: object) -> NoReturn:
-        """Raise the message for a value of the wrong type."""
-        example = _EXAMPLES.get(key)
-        fix = f"; e.g. {example}" if example else ""
-        self.fail(where, f"key '{key}' must be {expected}, not {type_name(value)}{fix}")
-
-    def missing(self, where: str, key: str) -> NoReturn:
-        """Raise the message for a required key that is absent."""
-        self.fail(where, f"missing key '{key}'; add {_EXAMPLES.get(key, f'{key} = …')}")
 
     def unique(self, seen: dict[str, str], where: str, key: str, value: str, what: str) -> None:
         """``value`` was not given before anywhere in the lab (case-insensitive)."""
@@ -200,22 +186,9 @@ class _Reader:
     # -- typed getters ---------------------------------------------------------------------
 
     def opt_text(self, where: str, table: Mapping[str, Any], key: str) -> str | None:
-        """An optional non-empty string."""
-        if key not in table:
-            return None
-        value = table[key]
-        if not isinstance(value, str):
-            self.wrong_type(where, key, "a string", value)
-        if not value.strip():
-            self.fail(where, f"key '{key}' is empty; give a value, e.g. {_EXAMPLES.get(key, '')}")
-        return value.strip()
-
-    def text(self, where: str, table: Mapping[str, Any], key: str) -> str:
-        """A required non-empty string."""
-        value = self.opt_text(where, table, key)
-        if value is None:
-            self.missing(where, key)
-        return value
+        """An optional non-empty string, without surrounding white space."""
+        value = super().opt_text(where, table, key)
+        return None if value is None else value.strip()
 
     def opt_int(self, where: str, table: Mapping[str, Any], key: str) -> int | None:
         """An optional integer."""
@@ -224,15 +197,6 @@ class _Reader:
         value = table[key]
         if isinstance(value, bool) or not isinstance(value, int):
             self.wrong_type(where, key, "an integer", value)
-        return value
-
-    def opt_bool(self, where: str, table: Mapping[str, Any], key: str) -> bool | None:
-        """An optional boolean."""
-        if key not in table:
-            return None
-        value = table[key]
-        if not isinstance(value, bool):
-            self.wrong_type(where, key, "true or false", value)
         return value
 
     def strings(self, where: str, table: Mapping[str, Any], key: str) -> tuple[str, ...] | None:

@@ -20,7 +20,7 @@ import importlib
 import importlib.util
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from labsim.errors import ScenarioError
 from labsim.model.enums import FidelityProfile, parse_enum
@@ -42,7 +42,7 @@ from labsim.scenario.model import (
     Step,
     parse_duration,
 )
-from labsim.tomlfiles import read_toml, type_name
+from labsim.tomlfiles import TableReader, read_toml, type_name
 
 __all__ = ["BUILTIN_LABS", "EXPECT_KINDS", "discover", "load_scenario"]
 
@@ -141,65 +141,23 @@ def _suggest(word: str, candidates: Sequence[str]) -> str:
     return "expected one of " + ", ".join(f"'{c}'" for c in candidates)
 
 
-class _Loader:
+class _Loader(TableReader):
     """Checks one parsed document; knows the file (for messages) and the lab (for names)."""
 
+    error = ScenarioError
+    examples = _EXAMPLES
+
+    def suggest(self, word: str, candidates: Sequence[str]) -> str:
+        """Exact-case matches first, then case-insensitive ones."""
+        return _suggest(word, candidates)
+
     def __init__(self, path: Path) -> None:
-        self.path = path
+        super().__init__(path)
         self.definition: LabDefinition = default_lab()
 
     # -- messages -------------------------------------------------------------------------
 
-    def fail(self, where: str, problem: str) -> NoReturn:
-        """Raise the one message for a problem at ``where`` (``""``, ``"step 3 (send)"`` …)."""
-        place = f"{self.path}: {where}: " if where else f"{self.path}: "
-        raise ScenarioError(place + problem)
-
-    def check_keys(self, where: str, table: Mapping[str, Any], allowed: Sequence[str]) -> None:
-        """Every key of ``table`` is one of ``allowed``."""
-        for key in table:
-            if key not in allowed:
-                self.fail(where, f"unknown key '{key}'; {_suggest(key, allowed)}")
-
-    def wrong_type(self, where: str, key: str, expected: str, value: object) -> NoReturn:
-        """Raise the message for a value of the wrong type."""
-        example = _EXAMPLES.get(key)
-        fix = f"; e.g. {example}" if example else ""
-        self.fail(where, f"key '{key}' must be {expected}, not {type_name(value)}{fix}")
-
-    def missing(self, where: str, key: str) -> NoReturn:
-        """Raise the message for a required key that is absent."""
-        example = _EXAMPLES.get(key, f"{key} = …")
-        self.fail(where, f"missing key '{key}'; add {example}")
-
     # -- typed getters ---------------------------------------------------------------------
-
-    def text(self, where: str, table: Mapping[str, Any], key: str) -> str:
-        """A required non-empty string."""
-        value = self.opt_text(where, table, key)
-        if value is None:
-            self.missing(where, key)
-        return value
-
-    def opt_text(self, where: str, table: Mapping[str, Any], key: str) -> str | None:
-        """An optional string; an empty string is an error (it would match everything)."""
-        if key not in table:
-            return None
-        value = table[key]
-        if not isinstance(value, str):
-            self.wrong_type(where, key, "a string", value)
-        if not value.strip():
-            self.fail(where, f"key '{key}' is empty; give a value, e.g. {_EXAMPLES.get(key, '')}")
-        return value
-
-    def opt_bool(self, where: str, table: Mapping[str, Any], key: str) -> bool | None:
-        """An optional boolean."""
-        if key not in table:
-            return None
-        value = table[key]
-        if not isinstance(value, bool):
-            self.wrong_type(where, key, "true or false", value)
-        return value
 
     def addresses(self, where: str, table: Mapping[str, Any], key: str) -> tuple[str, ...]:
         """One address or an array of addresses (an absent key gives ``()``)."""
