@@ -1,4 +1,5 @@
-"""The ``labsim`` command line: ``labsim run`` (scenario files) and ``labsim demo``.
+"""The ``labsim`` command line: ``labsim run`` (scenario files), ``labsim demo`` and
+``labsim shell`` (an interactive Exchange Management Shell over a running lab).
 
 This is the one place that turns errors into exit codes (DESIGN.md §1.6, contract):
 
@@ -245,6 +246,84 @@ def demo_command(ctx: click.Context, port_offset: int | None, cert_folder: Path 
     folder = cert_folder or runner.default_cert_folder(default_lab())
     status = run_demo(click.echo, cert_folder=folder, port_offset=port_offset)
     ctx.exit(int(status))
+
+
+@cli.command(name="shell")
+@click.option(
+    "--lab",
+    "lab_ref",
+    metavar="NAME_OR_FILE",
+    default="default",
+    show_default=True,
+    help='The built-in lab ("default") or a lab file (docs/lab-files.md), e.g. labs/partners.toml.',
+)
+@click.option(
+    "--org",
+    "organization",
+    metavar="NAME",
+    help="The organization the prompt starts in (default: the lab's first); switch with :org.",
+)
+@click.option(
+    "--port-offset",
+    metavar="N",
+    type=click.IntRange(0, _MAX_PORT_OFFSET),
+    default=DEFAULT_PORT_OFFSET,
+    show_default=True,
+    help=_PORT_OFFSET_HELP,
+)
+@click.option(
+    "--certs",
+    "cert_folder",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help=_CERTS_HELP,
+)
+def shell_command(
+    lab_ref: str, organization: str | None, port_offset: int, cert_folder: Path | None
+) -> None:
+    """Type Exchange Management Shell cmdlets against a running lab.
+
+    Starts the lab and shows EMS's prompt. Each line runs at once and the lab settles before
+    the next prompt, so a Send-MailMessage has been delivered, refused or queued by then.
+    Lines starting with ':' drive the lab (:org, :server, :advance 2d, :inbox ADDRESS,
+    :explain, :help, :quit). End of input also leaves.
+    """
+    from labsim.interactive import InteractiveShell
+    from labsim.lab import Lab
+    from labsim.model.lab import default_lab
+
+    if lab_ref in ("default", ""):
+        definition = default_lab()
+    else:
+        from labsim.labfile import load_lab_file
+
+        definition = load_lab_file(Path(lab_ref))
+    folder = cert_folder or runner.default_cert_folder(definition)
+    first = definition.organizations[0].organization.name
+    lab = Lab.start(definition, cert_folder=folder, port_offset=port_offset)
+    try:
+        shell = InteractiveShell(lab, click.echo, organization or first)
+        click.echo(
+            f"labsim shell: lab '{definition.name}', certificates in {folder}/; :help for help"
+        )
+        stdin = click.get_text_stream("stdin")
+        # Piped input (a prepared demo, a test) is echoed after the prompt, like a transcript.
+        transcript = not stdin.isatty()
+
+        def lines() -> Any:
+            while True:
+                click.echo(shell.prompt, nl=False)
+                line = stdin.readline()
+                if not line:
+                    click.echo("")
+                    return
+                if transcript:
+                    click.echo(line.rstrip("\r\n"))
+                yield line
+
+        shell.run(lines())
+    finally:
+        lab.stop()
 
 
 def main() -> None:

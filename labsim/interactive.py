@@ -1,0 +1,118 @@
+"""``labsim shell``: an interactive Exchange Management Shell over a running lab.
+
+A trainer or an admin types cmdlets at a ``[PS] Adatum>`` prompt as in EMS; the lab runs until
+idle after each line, so mail sent with Send-MailMessage has travelled (or is queued) by the
+next prompt. Lines starting with ``:`` drive the lab itself (switch organization or machine,
+move the lab clock, read a mailbox); ``:help`` lists them. Errors are printed and the session
+goes on, as in a console.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from labsim.errors import LabsimError
+from labsim.lab import Lab
+from labsim.scenario.model import parse_duration
+
+HELP = """Type Exchange Management Shell lines (a line ending with ` continues on the next).
+Lab commands:
+  :org NAME          use another organization (e.g. :org TreyResearch)
+  :server NAME|-     run machine-local cmdlets on one server (- for every server of the org)
+  :advance 2d        move the lab clock forward (s, m, h, d); due retries and expiries run
+  :inbox ADDRESS     list a mailbox as Outlook would, with the domain-secured mark
+  :explain [N]       the last N decision notes of the lab (default 20)
+  :help              this text
+  :quit              stop the lab and leave (also end of input)"""
+
+
+class InteractiveShell:
+    """The read-eval-print loop; ``echo`` prints, ``lines`` yields what the user types."""
+
+    def __init__(self, lab: Lab, echo: Callable[[str], None], organization: str) -> None:
+        self.lab = lab
+        self.echo = echo
+        self.organization = lab.organization(organization).name
+        self.server: str | None = None
+
+    @property
+    def prompt(self) -> str:
+        """EMS's prompt, with the machine when one is chosen."""
+        where = self.organization + (f"/{self.server}" if self.server else "")
+        return f"[PS] {where}> "
+
+    def run(self, lines: Iterable[str]) -> None:
+        """Read and run lines until ``:quit`` or the end of input."""
+        pending: list[str] = []
+        for raw in lines:
+            line = raw.rstrip("\r\n")
+            if not pending and line.strip().startswith(":"):
+                if not self.lab_command(line.strip()[1:].split()):
+                    return
+                continue
+            if line.rstrip().endswith("`"):
+                pending.append(line)
+                continue
+            text = "\n".join([*pending, line])
+            pending = []
+            if text.strip():
+                self.run_cmdlets(text)
+
+    def run_cmdlets(self, text: str) -> None:
+        """One statement (or block): its output, then its error if any."""
+        result = self.lab.run_shell(self.organization, text, self.server)
+        if result.output.strip():
+            self.echo(result.output.rstrip())
+        if result.error is not None:
+            self.echo(str(result.error))
+
+    def lab_command(self, words: list[str]) -> bool:
+        """Run a ``:`` command; False means leave."""
+        if not words:
+            return True
+        name, args = words[0].lower(), words[1:]
+        try:
+            if name in ("quit", "exit"):
+                return False
+            if name == "help":
+                self.echo(HELP)
+            elif name == "org" and len(args) == 1:
+                self.organization = self.lab.organization(args[0]).name
+                self.server = None
+            elif name == "server" and len(args) == 1:
+                self.server = None if args[0] == "-" else self.lab.world.server(args[0]).name
+            elif name == "advance" and len(args) == 1:
+                seconds = parse_duration(args[0])
+                if seconds is None:
+                    self.echo(f"'{args[0]}' is not a duration; write e.g. 90s, 15m, 4h or 2d")
+                else:
+                    self.lab.advance(seconds)
+                    self.echo(f"lab time is now {self.lab.now():%Y-%m-%d %H:%M:%S}Z")
+            elif name == "inbox" and len(args) == 1:
+                self.show_inbox(args[0])
+            elif name == "explain" and len(args) <= 1:
+                count = int(args[0]) if args and args[0].isdigit() else 20
+                for note in self.lab.explain()[-count:]:
+                    self.echo(f"· {note}")
+            else:
+                self.echo(f"unknown lab command ':{' '.join(words)}'; type :help")
+        except KeyError as err:
+            self.echo(f"no server {err} in this lab; type :help")
+        except LabsimError as err:
+            self.echo(str(err))
+        return True
+
+    def show_inbox(self, address: str) -> None:
+        """A mailbox, newest last, with Outlook's domain-secured mark."""
+        messages = self.lab.inbox(address)
+        if not messages:
+            self.echo(f"{address}: empty")
+            return
+        self.echo(f"{address}:")
+        for m in messages:
+            mark = "✔ domain secured" if m.domain_secured else "  not domain secured"
+            kind = " (NDR)" if m.is_ndr else ""
+            self.echo(
+                f"  {mark:<20} '{m.subject}'{kind} from {m.mail_from or '<>'} "
+                f"(AuthAs {m.auth_as or '-'}) at {m.delivered_at:%Y-%m-%d %H:%M:%S}Z"
+            )
