@@ -46,6 +46,21 @@ class ProxySession:
     session: Established
     usage: SendConnectorUsage | None
     """The send connector usage whose header firewall applies (outbound proxy), else None."""
+    domain: str
+    """The recipient domain the session was opened for (the outbound proxy's next hop)."""
+    in_transaction: bool = True
+    """MAIL FROM has been relayed and the transaction is not finished."""
+
+    @property
+    def outbound(self) -> bool:
+        """Opened through a send connector (Outbound Proxy Frontend)."""
+        return self.usage is not None
+
+    def usable_for(self, domain: str) -> bool:
+        """Whether the next transaction of the same inbound session can use it."""
+        if self.session.protocol.closed:
+            return False
+        return not self.outbound or domain == self.domain
 
 
 class FrontendTransport:
@@ -59,14 +74,25 @@ class FrontendTransport:
 
     @inlineCallbacks
     def on_rcpt(self, tx: InboundTransaction, recipient: str) -> Any:
-        """Open the proxy session on the first RCPT, then relay each RCPT."""
-        if tx.proxy is None:
+        """Open the proxy session on the first RCPT (or reuse the inbound session's one for
+        its next transaction, RSET in between), then relay each RCPT."""
+        current: ProxySession | None = tx.proxy
+        if current is not None and not current.usable_for(recipient_domain(recipient)):
+            current.session.protocol.quit()
+            tx.proxy = current = None
+        if current is None:
             opened = yield self._open(tx, recipient)
             if isinstance(opened, Reply):
                 return opened
-            tx.proxy = opened
-        proxy: ProxySession = tx.proxy
-        reply: Reply = yield proxy.session.protocol.rcpt(recipient)
+            tx.proxy = current = opened
+        elif not current.in_transaction:
+            mail: Reply = yield current.session.protocol.mail(
+                tx.mail_from or "", _mail_parameters(tx)
+            )
+            if not mail.is_positive_completion:
+                return mail
+            current.in_transaction = True
+        reply: Reply = yield current.session.protocol.rcpt(recipient)
         return reply
 
     @inlineCallbacks
@@ -83,12 +109,19 @@ class FrontendTransport:
         if proxy.usage is not None:
             content = apply_send_firewall(content, proxy.usage)
         reply: Reply = yield proxy.session.protocol.message(content)
-        proxy.session.protocol.quit()
-        tx.proxy = None
+        # The downstream session stays with the inbound session for its next transaction.
+        proxy.in_transaction = False
         return reply
 
     def on_reset(self, tx: InboundTransaction) -> None:
-        """Close the proxy session (RSET, QUIT or a lost connection)."""
+        """RSET from the client: reset the downstream transaction too."""
+        proxy: ProxySession | None = tx.proxy
+        if proxy is not None and proxy.in_transaction and not proxy.session.protocol.closed:
+            proxy.session.protocol.rset().addErrback(lambda _: None)
+            proxy.in_transaction = False
+
+    def on_close(self, tx: InboundTransaction) -> None:
+        """The inbound session ended (QUIT or a lost connection): end the downstream one."""
         if tx.proxy is not None:
             tx.proxy.session.protocol.quit()
             tx.proxy = None
@@ -144,7 +177,7 @@ class FrontendTransport:
             if not mail.is_positive_completion:
                 result.protocol.quit()
                 return mail
-            return ProxySession(result, usage)
+            return ProxySession(result, usage, domain)
         if failure is not None:
             return failure.reply
         return connect_failure_reply(Target(domain, "", 0), plan.port)

@@ -108,6 +108,8 @@ class ReceiveRole(Protocol):
 
     def on_reset(self, tx: InboundTransaction) -> None: ...
 
+    def on_close(self, tx: InboundTransaction) -> None: ...
+
 
 def intra_org_identity(
     organization: Organization, connector: ReceiveConnector, remote_address: str
@@ -211,7 +213,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
         """Log the disconnect, release the proxy, mark the lab less busy."""
         self._closed = True
         if self.tx is not None:
-            self.role.on_reset(self.tx)
+            self.role.on_close(self.tx)
             self.tx.log.disconnect(self.world.now(), "Remote")
         self.world.activity.end(self._token)
 

@@ -117,6 +117,9 @@ class TransportService:
     def on_reset(self, tx: InboundTransaction) -> None:
         """Nothing to release."""
 
+    def on_close(self, tx: InboundTransaction) -> None:
+        """Nothing to release."""
+
     # --- submission --------------------------------------------------------------------------
 
     def submit_new(

@@ -121,6 +121,8 @@ def test_message_follows_a_replaced_send_connector(start_lab: Callable[..., Lab]
 
 def test_more_messages_than_one_session_carries(start_lab: Callable[..., Lab]) -> None:
     lab = trusted_partners(start_lab)
+    verbose = 'Set-ReceiveConnector "TREY-MBX1\\Default TREY-MBX1" -ProtocolLoggingLevel Verbose'
+    assert lab.run_shell("TreyResearch", verbose).error is None
     lab.run_shell("TreyResearch", "Stop-LabServer TREY-CAS1")
     for n in range(45):
         lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject=f"m{n}")
@@ -134,3 +136,9 @@ def test_more_messages_than_one_session_carries(start_lab: Callable[..., Lab]) -
     sessions = {line.split(",")[2] for line in sends if ",>,MAIL FROM:<april@adatum.com>" in line}
     assert len(sessions) == 3
     assert sum(",>,RSET," in line for line in sends) == 45 - 3
+    # Front End Transport keeps one downstream session per inbound session: 45 transactions
+    # reach TREY-MBX1 over 3 sessions.
+    hub = lab.protocol_log("TreyResearch", "TREY-MBX1", "receive")
+    mails = [line for line in hub if ",<,MAIL FROM:<april@adatum.com>" in line]
+    assert len(mails) == 45
+    assert len({line.split(",")[2] for line in mails}) == 3
