@@ -306,7 +306,7 @@ def shell_command(
         click.echo(
             f"labsim shell: lab '{definition.name}', certificates in {folder}/; :help for help"
         )
-        stdin = click.get_text_stream("stdin")
+        stdin = sys.stdin
         # Piped input (a prepared demo, a test) is echoed after the prompt, like a transcript.
         transcript = not stdin.isatty()
 
