@@ -30,6 +30,7 @@ if str(REPO) not in sys.path:
 
 from bench import lib  # noqa: E402
 from bench.lib import Target, summarize, verdict  # noqa: E402
+from labsim.net.loopback import AUTO_PORT_OFFSETS  # noqa: E402
 
 CASES = ("floor", "start", "walkthrough", "throughput", "scale", "timetravel")
 WALKTHROUGH = REPO / "scenarios" / "domain-security-2013.toml"
@@ -213,7 +214,7 @@ def _run_scenario(path: Path, cert_folder: Path) -> float:
     import random
 
     for _ in range(5):
-        offset = random.randrange(110, 590) * 100
+        offset = random.choice(AUTO_PORT_OFFSETS)
         command = [
             *_labsim_command(),
             "run",

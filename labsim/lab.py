@@ -37,7 +37,7 @@ from labsim.model.mail import DeliveredMessage, MessageView, QueueView
 from labsim.model.organization import Organization
 from labsim.model.pki_urls import CRL_ADDRESS, crl_host, crl_hosts, crl_url
 from labsim.net.dns import LabDns, build_zones
-from labsim.net.loopback import Network
+from labsim.net.loopback import AUTO_PORT_OFFSETS, Network
 from labsim.pki import files as pki_files
 from labsim.pki.ca import CertificateAuthority
 from labsim.pki.certificate import ExchangeCertificate
@@ -682,4 +682,4 @@ def _intermediate_key(org_name: str) -> str:
 
 def _candidate_offsets() -> list[int]:
     rng = random.Random()
-    return [rng.randrange(110, 590) * 100 for _ in range(20)]
+    return rng.sample(AUTO_PORT_OFFSETS, 20)

@@ -8,10 +8,11 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from labsim.cli import cli
+from labsim.net.loopback import AUTO_PORT_OFFSETS
 
 
 def run_shell(tmp_path: Path, text: str, *args: str) -> str:
-    offset = str(random.Random().randrange(300, 590) * 100)
+    offset = str(random.Random().choice(AUTO_PORT_OFFSETS))
     result = CliRunner().invoke(
         cli,
         ["shell", "--port-offset", offset, "--certs", str(tmp_path / "certs"), *args],

@@ -26,7 +26,7 @@ from labsim.net.crl import (
     distribution_points,
     revocation_urls,
 )
-from labsim.net.loopback import Network
+from labsim.net.loopback import AUTO_PORT_OFFSETS, Network
 from labsim.pki import create_root_ca
 from labsim.reactor import default_reactor, wait_for
 
@@ -165,7 +165,7 @@ class _Served:
 
 def _listen_somewhere(reactor: Any, listen: Any) -> Network:
     for _ in range(20):
-        network = Network(reactor, random.randrange(110, 590) * 100)
+        network = Network(reactor, random.choice(AUTO_PORT_OFFSETS))
         try:
             listen(network)
         except CannotListenError:
