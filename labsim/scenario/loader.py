@@ -464,7 +464,18 @@ class _Loader(TableReader):
     def expect_delivered(self, number: int, where: str, body: Mapping[str, Any]) -> ExpectDelivered:
         """``expect.delivered = { to, subject, from?, domain_secured?, tls?, auth_as?, header? }``."""
         self.check_keys(
-            where, body, ("to", "subject", "from", "domain_secured", "tls", "auth_as", "header")
+            where,
+            body,
+            (
+                "to",
+                "subject",
+                "from",
+                "domain_secured",
+                "tls",
+                "auth_as",
+                "header",
+                "without_header",
+            ),
         )
         header = body.get("header", {})
         if not isinstance(header, dict) or not all(isinstance(v, str) for v in header.values()):
@@ -481,11 +492,20 @@ class _Loader(TableReader):
             tls=self.opt_bool(where, body, "tls"),
             auth_as=self.opt_text(where, body, "auth_as"),
             header=dict(header),
+            without_header=self.header_names(where, body),
         )
+
+    def header_names(self, where: str, body: Mapping[str, Any]) -> tuple[str, ...]:
+        """``without_header``: a header name or an array of them."""
+        value = body.get("without_header", [])
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            self.wrong_type(where, "without_header", "a header name or an array of them", value)
+        return tuple(names)
 
     def expect_log(self, number: int, where: str, body: Mapping[str, Any]) -> ExpectLog:
         """``expect.log = { org, server, log, contains }``."""
-        self.check_keys(where, body, ("org", "server", "log", "contains"))
+        self.check_keys(where, body, ("org", "server", "log", "contains", "absent"))
         org = self.org(where, body)
         server = self.server(where, body, org)
         log = self.text(where, body, "log")
@@ -503,4 +523,5 @@ class _Loader(TableReader):
             server=server,
             log=log,
             contains=self.text(where, body, "contains"),
+            absent=bool(self.opt_bool(where, body, "absent")),
         )

@@ -163,6 +163,8 @@ class ExpectDelivered(_StepBase):
     auth_as: str | None = None
     # A dict (as the file writes it); the record is never hashed, so frozen is enough.
     header: dict[str, str] = field(default_factory=dict)
+    #: Header names the delivered message must NOT carry (e.g. a stripped forged header) *(labsim)*.
+    without_header: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,6 +213,9 @@ class ExpectLog(_StepBase):
     server: str | None
     log: str
     contains: str
+    #: With True, no line may contain ``contains`` (e.g. plaintext that must not be executed)
+    #: *(labsim)*.
+    absent: bool = False
 
 
 ActionStep: TypeAlias = EmsStep | SendStep | AdvanceStep

@@ -273,6 +273,7 @@ def _describe(step: Step) -> str:
         if step.auth_as is not None:
             extra.append(f"AuthAs {step.auth_as}")
         extra.extend(f"{name} ~ '{value}'" for name, value in step.header.items())
+        extra.extend(f"no {name}" for name in step.without_header)
         tail = f" ({', '.join(extra)})" if extra else ""
         return f"'{step.subject}' delivered to {step.to}{tail}"
     if isinstance(step, ExpectNotDelivered):
@@ -289,7 +290,8 @@ def _describe(step: Step) -> str:
         status = f" with Status {step.status}" if step.status else ""
         return f"NDR for '{step.subject}'{status} in {step.to}"
     where = f"{step.server} {step.log}" if step.server else f"{step.org} {step.log}"
-    return f"{where} log contains '{step.contains}'"
+    verb = "has no line containing" if step.absent else "contains"
+    return f"{where} log {verb} '{step.contains}'"
 
 
 def _subject_is(message: DeliveredMessage | MessageView, subject: str) -> bool:
@@ -609,6 +611,10 @@ class _Run:
             found = message.header(name)
             if found is None or value not in found:
                 out.append(f"expected header {name} containing '{value}', found {found!r}")
+        for name in step.without_header:
+            found = message.header(name)
+            if found is not None:
+                out.append(f"expected no {name} header, found {name}: {found}")
         return out
 
     def expect_not_delivered(self, step: ExpectNotDelivered) -> list[str]:
@@ -699,7 +705,13 @@ class _Run:
             assert step.server is not None  # the loader requires it for protocol logs
             lines = self.lab.protocol_log(step.org, step.server, step.log)
             name = f"{step.server} {step.log} protocol log"
-        if any(step.contains in line for line in lines):
+        matching = [line for line in lines if step.contains in line]
+        if step.absent:
+            if not matching:
+                return []
+            out = [f"expected no line containing '{step.contains}' in the {name}, found:"]
+            return out + [f"  {line}" for line in _clip(matching, MAX_LOG_LINES)]
+        if matching:
             return []
         if not lines:
             return [f"expected a line containing '{step.contains}' in the {name}, found it empty"]

@@ -349,3 +349,21 @@ def test_docs_complete_example_loads(tmp_path: Path) -> None:
     scenario = load_scenario(path)
     assert scenario.title == "Domain Security between Adatum and TreyResearch"
     assert [s.kind for s in scenario.steps][-2:] == ["expect.ndr", "expect.not_delivered"]
+
+
+def test_absent_and_without_header_are_typed(write_toml: Write) -> None:
+    path = write_toml(
+        '[[step]]\nexpect.log = { org = "Adatum", server = "ADATUM-CAS1", log = "receive", '
+        'contains = "x", absent = "yes" }\n'
+    )
+    assert error_of(path).startswith(
+        f"{path}: step 1 (expect.log): key 'absent' must be true or false, not a string"
+    )
+    path = write_toml(
+        '[[step]]\nexpect.delivered = { to = "ben@treyresearch.net", subject = "s", '
+        "without_header = 3 }\n"
+    )
+    assert error_of(path).startswith(
+        f"{path}: step 1 (expect.delivered): key 'without_header' must be a header name or an "
+        "array of them, not an integer"
+    )

@@ -396,3 +396,45 @@ def test_descriptions() -> None:
         "Adatum\\ADATUM-CAS1: Get-Queue (+2 more lines)",
         "april@adatum.com → ben@treyresearch.net, terry@treyresearch.net: 'Hi'",
     ]
+
+
+def test_absent_log_line_and_missing_header() -> None:
+    lab = FakeLab(on_send=deliver_secured)
+    lab.logs[("TreyResearch", "TREY-CAS1", "receive")] = ["...,<,MAIL FROM:<april@adatum.com>,"]
+    result = run(
+        lab,
+        send(),
+        ExpectLog(
+            number=2,
+            org="TreyResearch",
+            server="TREY-CAS1",
+            log="receive",
+            contains="evil@x.test",
+            absent=True,
+        ),
+        ExpectLog(
+            number=3,
+            org="TreyResearch",
+            server="TREY-CAS1",
+            log="receive",
+            contains="MAIL FROM",
+            absent=True,
+        ),
+        ExpectDelivered(
+            number=4, to=BEN, subject="Hello Trey", without_header=("X-Forged-Header",)
+        ),
+        ExpectDelivered(
+            number=5,
+            to=BEN,
+            subject="Hello Trey",
+            without_header=("X-MS-Exchange-Organization-AuthAs",),
+        ),
+    )
+    assert outcomes(result) == [True, True, False, True, False]
+    assert result.steps[2].details[0] == (
+        "expected no line containing 'MAIL FROM' in the TREY-CAS1 receive protocol log, found:"
+    )
+    assert result.steps[4].details[1] == (
+        "  expected no X-MS-Exchange-Organization-AuthAs header, "
+        "found X-MS-Exchange-Organization-AuthAs: Partner"
+    )
