@@ -15,7 +15,7 @@ time, so tests can replace it with a fake lab (the documented test seam).
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -83,6 +83,25 @@ _CERTS_HELP = (
 )
 
 
+def lab_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--port-offset`` and ``--certs``, shared by every command that starts a lab."""
+    command = click.option(
+        "--certs",
+        "cert_folder",
+        metavar="DIR",
+        type=click.Path(file_okay=False, path_type=Path),
+        help=_CERTS_HELP,
+    )(command)
+    return click.option(
+        "--port-offset",
+        metavar="N",
+        type=click.IntRange(0, _MAX_PORT_OFFSET),
+        default=DEFAULT_PORT_OFFSET,
+        show_default=True,
+        help=_PORT_OFFSET_HELP,
+    )(command)
+
+
 @click.group(cls=_LabsimGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="labsim")
 def cli() -> None:
@@ -114,21 +133,7 @@ def cli() -> None:
     help="Under each step, print the lab's decision notes recorded while it ran "
     "(connector selection, domain-security checks, retries).",
 )
-@click.option(
-    "--port-offset",
-    metavar="N",
-    type=click.IntRange(0, _MAX_PORT_OFFSET),
-    default=DEFAULT_PORT_OFFSET,
-    show_default=True,
-    help=_PORT_OFFSET_HELP,
-)
-@click.option(
-    "--certs",
-    "cert_folder",
-    metavar="DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    help=_CERTS_HELP,
-)
+@lab_options
 @click.option(
     "--logs",
     "log_folder",
@@ -210,21 +215,7 @@ def _log_folders(scenarios: Sequence[Scenario], root: Path | None) -> dict[Path,
 
 
 @cli.command(name="demo")
-@click.option(
-    "--port-offset",
-    metavar="N",
-    type=click.IntRange(0, _MAX_PORT_OFFSET),
-    default=DEFAULT_PORT_OFFSET,
-    show_default=True,
-    help=_PORT_OFFSET_HELP,
-)
-@click.option(
-    "--certs",
-    "cert_folder",
-    metavar="DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    help=_CERTS_HELP,
-)
+@lab_options
 @click.pass_context
 def demo_command(ctx: click.Context, port_offset: int | None, cert_folder: Path | None) -> None:
     """Walk through configuring Domain Security between Adatum and TreyResearch.
@@ -263,21 +254,7 @@ def demo_command(ctx: click.Context, port_offset: int | None, cert_folder: Path 
     metavar="NAME",
     help="The organization the prompt starts in (default: the lab's first); switch with :org.",
 )
-@click.option(
-    "--port-offset",
-    metavar="N",
-    type=click.IntRange(0, _MAX_PORT_OFFSET),
-    default=DEFAULT_PORT_OFFSET,
-    show_default=True,
-    help=_PORT_OFFSET_HELP,
-)
-@click.option(
-    "--certs",
-    "cert_folder",
-    metavar="DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    help=_CERTS_HELP,
-)
+@lab_options
 def shell_command(
     lab_ref: str, organization: str | None, port_offset: int, cert_folder: Path | None
 ) -> None:

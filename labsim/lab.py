@@ -441,8 +441,20 @@ class Lab:
         body: str,
         smtp_server: str | None,
     ) -> str:
-        """Send-MailMessage / the scenario ``send`` step: store submission on a Mailbox server."""
+        """Send-MailMessage / the scenario ``send`` step: store submission on a Mailbox server.
+
+        ``-SmtpServer`` may name a server of the organization (the message enters that
+        organization's transport either way); any other host is refused rather than ignored.
+        """
         org = self.organization(organization)
+        if smtp_server is not None and org.server(smtp_server) is None:
+            servers = ", ".join(s.fqdn for s in org.servers)
+            raise CmdletError(
+                f"Send-MailMessage: -SmtpServer '{smtp_server}' is not a server of {org.name}; "
+                f"labsim submits as a mailbox user of {org.name}: name one of its servers "
+                f"({servers}) or omit -SmtpServer",
+                cmdlet="Send-MailMessage",
+            )
         service = self._mailbox_service(org)
         self._check_running(service, org)
         return service.submit_new(

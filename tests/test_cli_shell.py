@@ -55,3 +55,17 @@ def test_a_lab_file_and_a_starting_organization(tmp_path: Path) -> None:
     lab = Path(__file__).resolve().parent.parent / "labs" / "partners.toml"
     out = run_shell(tmp_path, "Get-SendConnector\n", "--lab", str(lab), "--org", "TreyResearch")
     assert "To Adatum" in out
+
+
+def test_send_mail_message_refuses_a_foreign_smtp_server(tmp_path: Path) -> None:
+    out = run_shell(
+        tmp_path,
+        "Send-MailMessage -From april@adatum.com -To ed@adatum.com -Subject x "
+        "-SmtpServer smtp.example.test\n"
+        "Send-MailMessage -From april@adatum.com -To ed@adatum.com -Subject y "
+        "-SmtpServer mail.adatum.com\n"
+        ":inbox ed@adatum.com\n",
+    )
+    assert "-SmtpServer 'smtp.example.test' is not a server of Adatum" in out
+    assert "'y' from april@adatum.com" in out
+    assert "'x' from" not in out

@@ -48,7 +48,6 @@ class DeliveryQueue:
     last_retry_time: datetime | None = None
     next_retry_time: datetime | None = None
     timer: Any = None
-    unreachable: bool = False
 
     @property
     def next_hop_domain(self) -> str:

@@ -32,12 +32,24 @@ from labsim.engine.tls import (
 from labsim.engine.world import World
 from labsim.logs.protocol_log import NULL_SESSION, ProtocolLogSession, format_endpoint
 from labsim.model.connectors import ReceiveConnector
-from labsim.model.enums import AuthAs, AuthMechanism, PermissionGroup, ProtocolLoggingLevel
+from labsim.model.enums import (
+    AuthAs,
+    AuthMechanism,
+    Permission,
+    PermissionGroup,
+    ProtocolLoggingLevel,
+)
 from labsim.model.organization import Organization, Server
+from labsim.model.values import ByteSize
 from labsim.pki.certificate import ExchangeCertificate, thumbprint_of
 from labsim.pki.selection import select_starttls_certificate
 from labsim.pki.validation import CertificateValidationStatus, PeerCertificate
-from labsim.policy.domain_security import check_mail_from, check_recipient, check_size
+from labsim.policy.domain_security import (
+    check_mail_from,
+    check_recipient,
+    check_size,
+    size_explanation,
+)
 from labsim.policy.headers import (
     AuthMechanismCode,
     apply_receive_firewall,
@@ -385,6 +397,11 @@ class SmtpReceiveProtocol(TwistedProtocol):
         self.world.explain(tx.server.name, f"unexpected event {event!r} at {now}")
         return replies.UNRECOGNIZED_COMMAND
 
+    def _explain_size(self, tx: InboundTransaction, size: int, org_limit: ByteSize) -> None:
+        """Why a message was refused for its size (§10.3), for --explain."""
+        why = size_explanation(size, tx.connector.max_message_size, org_limit)
+        self.world.explain(tx.server.name, f"{why} (receive connector {tx.connector.identity})")
+
     def _reset(self, tx: InboundTransaction) -> None:
         tx.mail_from = None
         tx.recipients = []
@@ -444,6 +461,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 bypass=_bypasses_size(decision.permissions),
             )
             if too_big is not None:
+                self._explain_size(tx, event.size, org.transport_config.max_receive_size)
                 return too_big
         if decision.identity is SessionIdentity.PARTNER:
             self.world.observe(
@@ -493,6 +511,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
             bypass=_bypasses_size(permissions),
         )
         if too_big is not None:
+            self._explain_size(tx, len(content), tx.organization.transport_config.max_receive_size)
             return too_big
         content = apply_receive_firewall(content, permissions)
         if tx.identity is not SessionIdentity.EXCHANGE_SERVER:
@@ -542,7 +561,7 @@ def _banner(connector: ReceiveConnector, fqdn: str, now: Any) -> Reply:
     return replies.banner(fqdn, now)
 
 
-def _bypasses_size(permissions: frozenset[Any]) -> bool:
-    from labsim.model.enums import Permission
+def _bypasses_size(permissions: frozenset[Permission]) -> bool:
+    return Permission.BYPASS_MESSAGE_SIZE_LIMIT in permissions
 
     return Permission.BYPASS_MESSAGE_SIZE_LIMIT in permissions

@@ -194,13 +194,11 @@ class SmtpClientFactory(ClientFactory):
 
     def __init__(self, make: Callable[[], SmtpClientProtocol]) -> None:
         self._make = make
-        self.protocol_instance: SmtpClientProtocol | None = None
         self.result: Deferred[SmtpClientProtocol] = Deferred()
 
     def buildProtocol(self, addr: Any) -> SmtpClientProtocol:  # noqa: N802
         """Make the protocol and chain its connected Deferred."""
         proto = self._make()
-        self.protocol_instance = proto
         proto.ready.chainDeferred(self.result)
         return proto
 

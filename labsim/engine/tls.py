@@ -353,7 +353,7 @@ def iana_cipher_name(openssl_name: str) -> str:
         elif part == "SHA":
             bulk.append("SHA")
         else:
-            bulk.append(part.replace("CHACHA20", "CHACHA20").replace("POLY1305", "POLY1305"))
+            bulk.append(part)
     return "TLS_" + "_".join(kx or ["RSA"]) + "_WITH_" + "_".join(bulk)
 
 

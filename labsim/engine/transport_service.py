@@ -28,8 +28,15 @@ from labsim.engine.outbound import (
 from labsim.engine.queues import DeliveryQueue, QueuedMessage
 from labsim.engine.receive import InboundTransaction
 from labsim.engine.world import World
+from labsim.errors import CmdletError
 from labsim.logs.tracking import Directionality, TrackingEventId, TrackingRecord, TrackingSource
-from labsim.model.enums import AuthAs, MessageStatus, ProtocolLoggingLevel, QueueStatus
+from labsim.model.enums import (
+    AuthAs,
+    MessageStatus,
+    ProtocolLoggingLevel,
+    QueueStatus,
+    SendConnectorUsage,
+)
 from labsim.model.mail import DeliveredMessage, MailItem, MessageView, QueueView, parse_headers
 from labsim.model.organization import Organization, Server
 from labsim.net.dns import Target
@@ -264,9 +271,7 @@ class TransportService:
             if queue.next_hop_domain == key:
                 queue.next_hop = hop
                 return queue
-        queue = DeliveryQueue(
-            self.server_name, next(self._queue_numbers), hop, unreachable=hop is None
-        )
+        queue = DeliveryQueue(self.server_name, next(self._queue_numbers), hop)
         self.queues.append(queue)
         return queue
 
@@ -362,8 +367,6 @@ class TransportService:
 
     def retry_queue(self, identity: str) -> None:
         """Retry-Queue: attempt a queue in Retry now."""
-        from labsim.errors import CmdletError
-
         for queue in self.queues:
             if queue.matches(identity):
                 if queue.status is not QueueStatus.RETRY:
@@ -569,8 +572,6 @@ class TransportService:
     def _deliver_over(
         self, queue: DeliveryQueue, session: Established, connector: Any, batch: list[QueuedMessage]
     ) -> Any:
-        from labsim.model.enums import SendConnectorUsage
-
         usage = connector.usage if connector is not None else SendConnectorUsage.CUSTOM
         for index, qm in enumerate(batch):
             if session.protocol.closed:

@@ -97,7 +97,6 @@ class LabDns:
         *,
         now: Callable[[], float] | None = None,
     ) -> None:
-        self._network = network
         factory = server.DNSServerFactory(authorities=zones)
         self._protocol = dns.DNSDatagramProtocol(factory)
         self._port = network.listen_udp(DNS_ADDRESS, DNS_PORT, self._protocol)
@@ -179,9 +178,3 @@ class LabDns:
             if record.type == dns.A:
                 return record.payload.dottedQuad()
         return None
-
-
-def lookup(dns_service: LabDns, domain: str) -> Deferred[list[Target]]:
-    """Convenience wrapper with a precise type for callers."""
-    d: Deferred[list[Target]] = dns_service.resolve_mx(domain)
-    return d

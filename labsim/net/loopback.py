@@ -50,10 +50,6 @@ class Network:
         """The socket port for an Exchange port."""
         return port + self.port_offset
 
-    def exchange_port(self, real_port: int) -> int:
-        """The Exchange port for a socket port."""
-        return real_port - self.port_offset
-
     def listen(self, address: str, port: int, factory: Factory) -> IListeningPort:
         """Listen on ``address:port`` (Exchange port); raises CannotListenError when taken."""
         require_loopback(address)

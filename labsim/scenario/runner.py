@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -725,14 +725,3 @@ class _Run:
 def _subject_matches(sent: str, expected: str) -> bool:
     """A sent subject against the one an expectation names (exact, trimmed)."""
     return sent.strip() == expected.strip()
-
-
-def results_passed(results: Iterable[ScenarioResult]) -> tuple[int, int]:
-    """``(passed, failed)`` scenario counts."""
-    passed = failed = 0
-    for result in results:
-        if result.passed:
-            passed += 1
-        else:
-            failed += 1
-    return passed, failed
