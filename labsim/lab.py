@@ -301,6 +301,13 @@ class Lab:
             return world.activity.idle and not world.clock.has_due()
 
         drive(world.reactor, idle, world.activity.describe)
+        self.flush_logs()
+
+    def flush_logs(self) -> None:
+        """Write buffered log lines to the log folder (the lab does it whenever it is idle)."""
+        self.world.protocol_logs.flush()
+        for log in self.world.tracking_logs.values():
+            log.flush()
 
     def advance(self, seconds: float) -> None:
         """Move lab time forward; timers falling due run in order, each at its own time."""
@@ -324,6 +331,7 @@ class Lab:
         self._teardown()
 
     def _teardown(self) -> None:
+        self.flush_logs()
         if self.listeners is not None:
             self.listeners.stop_all()
         if self.world.crl_server is not None:

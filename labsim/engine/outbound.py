@@ -16,7 +16,12 @@ from twisted.internet.defer import inlineCallbacks
 
 from labsim.engine.crl import verify_presented
 from labsim.engine.smtp_client import SmtpClientFactory, SmtpClientProtocol
-from labsim.engine.tls import ClientConnectionCreator, negotiated_description, peer_chain
+from labsim.engine.tls import (
+    ClientConnectionCreator,
+    TlsSessionKey,
+    negotiated_description,
+    peer_chain,
+)
 from labsim.engine.world import World
 from labsim.logs.protocol_log import NULL_SESSION, ProtocolLogSession, format_endpoint
 from labsim.model.connectors import SendConnector
@@ -271,9 +276,17 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
                     serial=cert.serial_number,
                     alternate_names=cert.certificate_domains,
                 )
+            session_key = TlsSessionKey(
+                plan.source.name,
+                plan.client_certificate.thumbprint if plan.client_certificate else "",
+                target.address,
+                plan.port,
+            )
+            offered_session = world.tls_sessions.offer(session_key, world.now())
             try:
-                yield proto.start_tls(ClientConnectionCreator(context))
+                yield proto.start_tls(ClientConnectionCreator(context, session=offered_session))
             except Exception as err:  # the handshake failed: the peer or OpenSSL said no
+                world.tls_sessions.forget(session_key)
                 text = f"TLS negotiation failed with error {type(err).__name__}"
                 log.info(world.now(), "", text)
                 reply = Reply(
@@ -281,6 +294,7 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
                 )
                 return SessionFailure(reply, target, text, connected=True)
             connection = proto._tcp.getHandle()
+            world.tls_sessions.completed(session_key, connection, world.now())
             store = world.stores[plan.source.name]
             chain = peer_chain(connection)
             description = negotiated_description(connection, server_side=False)

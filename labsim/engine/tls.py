@@ -15,6 +15,10 @@ Rules kept here:
   Domain Security decides at MAIL FROM what a missing one means (``EmptyCertificate``).
 * Contexts are built once per (role, certificate) in a :class:`TlsContextCache`; nothing per
   session rebuilds them.
+* Sessions are resumed as SCHANNEL resumes them (session ids, no tickets; the client cache is
+  keyed by sending server, client certificate and target, and entries live 10 hours of lab
+  time): see :class:`TlsSessionCache`. Nothing the logs or the decisions show depends on it,
+  because the peer's certificates travel with the session and are verified again every time.
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ import enum
 import functools
 import ipaddress
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from OpenSSL import SSL, crypto
+from OpenSSL._util import lib as _openssl_lib
 from twisted.internet.interfaces import (
     IOpenSSLClientConnectionCreator,
     IOpenSSLServerConnectionCreator,
@@ -47,6 +53,10 @@ from labsim.pki.validation import (
 SESSION_ID_CONTEXT = b"labsim-smtp"
 """Session id context of server contexts (OpenSSL refuses session reuse without one when a
 client certificate is requested)."""
+
+SESSION_CACHE_LIFETIME = timedelta(hours=10)
+"""How long SCHANNEL keeps a TLS session for resumption (ClientCacheTime and ServerCacheTime
+default to 10 hours)."""
 
 
 class TlsRole(enum.Enum):
@@ -92,6 +102,11 @@ def server_context(cert: ExchangeCertificate | None, *, allow_tls13: bool = Fals
     context = _new_context(cert, allow_tls13=allow_tls13)
     context.set_verify(SSL.VERIFY_PEER, _accept_any)
     context.set_session_id(SESSION_ID_CONTEXT)
+    # SCHANNEL on Windows Server 2012 R2 resumes by session id and issues no tickets. The server
+    # cache runs on the wall clock; the client side enforces the 10 lab hours (TlsSessionCache),
+    # so the generous wall-clock timeout here never decides anything.
+    context.set_options(SSL.OP_NO_TICKET)
+    context.set_timeout(int(SESSION_CACHE_LIFETIME.total_seconds()))
     return context
 
 
@@ -102,7 +117,68 @@ def client_context(cert: ExchangeCertificate | None, *, allow_tls13: bool = Fals
     """
     context = _new_context(cert, allow_tls13=allow_tls13)
     context.set_verify(SSL.VERIFY_PEER, _accept_any)
+    context.set_options(SSL.OP_NO_TICKET)
     return context
+
+
+@dataclass(frozen=True)
+class TlsSessionKey:
+    """What a cached client session belongs to: SCHANNEL keys its client cache by credential
+    and target, and each server has its own cache."""
+
+    source_server: str
+    client_thumbprint: str  # "" when no client certificate is presented
+    address: str
+    port: int
+
+
+def session_reused(connection: SSL.Connection) -> bool:
+    """Whether the handshake of ``connection`` resumed a cached session."""
+    # pyOpenSSL has no wrapper for SSL_session_reused; its cffi binding does.
+    return bool(_openssl_lib.SSL_session_reused(connection._ssl))
+
+
+class TlsSessionCache:
+    """Client-side TLS sessions of every server of a lab, with handshake counts.
+
+    A session is offered again to the same target by the same server with the same client
+    certificate for :data:`SESSION_CACHE_LIFETIME` of lab time. A changed certificate on either
+    side gives a full handshake: the client's is part of the key, and a server presenting a new
+    certificate has a new context whose cache knows none of the old sessions.
+    """
+
+    def __init__(self) -> None:
+        self._sessions: dict[TlsSessionKey, tuple[SSL.Session, datetime]] = {}
+        self.full_handshakes = 0
+        self.resumed_handshakes = 0
+
+    def offer(self, key: TlsSessionKey, at: datetime) -> SSL.Session | None:
+        """The session to offer for ``key`` at lab time ``at``, or None for a full handshake."""
+        entry = self._sessions.get(key)
+        if entry is None:
+            return None
+        session, stored_at = entry
+        if at - stored_at >= SESSION_CACHE_LIFETIME or at < stored_at:
+            del self._sessions[key]
+            return None
+        return session
+
+    def completed(self, key: TlsSessionKey, connection: SSL.Connection, at: datetime) -> None:
+        """A handshake for ``key`` completed: count it and keep its session.
+
+        A resumed session keeps its original time, as SCHANNEL's cache entries do.
+        """
+        if session_reused(connection) and key in self._sessions:
+            self.resumed_handshakes += 1
+            return
+        self.full_handshakes += 1
+        session = connection.get_session()
+        if session is not None:
+            self._sessions[key] = (session, at)
+
+    def forget(self, key: TlsSessionKey) -> None:
+        """Drop the session of ``key`` (its handshake failed)."""
+        self._sessions.pop(key, None)
 
 
 class TlsContextCache:
@@ -159,13 +235,22 @@ def _is_ip_address(text: str) -> bool:
 class ClientConnectionCreator:
     """Client side of ``transport.startTLS(...)``; sends SNI when ``server_name`` is a DNS name."""
 
-    def __init__(self, context: SSL.Context, *, server_name: str | None = None) -> None:
+    def __init__(
+        self,
+        context: SSL.Context,
+        *,
+        server_name: str | None = None,
+        session: SSL.Session | None = None,
+    ) -> None:
         self.context = context
         self.server_name = server_name
+        self.session = session
 
     def clientConnectionForTLS(self, tlsProtocol: object) -> SSL.Connection:
         """Return a new connection; Twisted puts it in connect state."""
         connection = SSL.Connection(self.context, None)
+        if self.session is not None:
+            connection.set_session(self.session)
         if self.server_name and not _is_ip_address(self.server_name):
             # SNI carries host names only (RFC 6066); an IP literal is not sent.
             connection.set_tlsext_host_name(self.server_name.encode("idna"))

@@ -16,7 +16,7 @@ from typing import Any
 from labsim.clock import LabClock
 from labsim.engine.activity import Activity
 from labsim.engine.mailbox import MailboxStore
-from labsim.engine.tls import TlsContextCache
+from labsim.engine.tls import TlsContextCache, TlsSessionCache
 from labsim.model.enums import FidelityProfile
 from labsim.model.organization import Organization, Server
 from labsim.net.crl import CrlCache, CrlFetcher, CrlWebServer
@@ -50,6 +50,8 @@ class World:
     mailboxes: MailboxStore = field(default_factory=MailboxStore)
     activity: Activity = field(default_factory=Activity)
     tls: TlsContextCache = field(default_factory=TlsContextCache)
+    tls_sessions: TlsSessionCache = field(default_factory=TlsSessionCache)
+    """Client-side TLS sessions for resumption, and the lab's handshake counts."""
     explanations: list[Explanation] = field(default_factory=list)
     on_config_change: list[Callable[[str], None]] = field(default_factory=list)
     observers: list[Callable[[str, str], None]] = field(default_factory=list)

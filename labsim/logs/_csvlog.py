@@ -10,6 +10,11 @@ as Exchange's daily logs do, and the instance counter (``-1``, ``-2``, …) skip
 exist on disk so that a second lab run over the same folder never overwrites the first one's logs.
 
 Nothing here reads a clock: each line is written with the time its record carries.
+
+Records are rendered to CSV only when someone reads them or when they go to disk, and disk
+writes are buffered until :meth:`LogFileSet.flush` (the lab flushes whenever it goes idle and when
+it stops): a lab writes tens of log lines per SMTP session, and rendering and re-opening a file
+for each of them cost more than the SMTP work itself.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Protocol
 
 __all__ = [
     "LINE_END",
+    "CsvRecord",
     "LogFileSet",
     "LogFileText",
     "check_aware",
@@ -79,18 +86,46 @@ def csv_line(values: Iterable[str]) -> str:
     return ",".join(csv_field(v) for v in values)
 
 
+class CsvRecord(Protocol):
+    """A log record that renders itself as one CSV row."""
+
+    def to_csv(self) -> str:
+        """The row, without the line end."""
+        ...
+
+
+#: Lines kept for disk before a write is forced even though nobody flushed.
+FLUSH_EVERY = 2000
+
+
 @dataclass
 class LogFileText:
-    """One log file as held in memory: its name, its header lines and its record lines."""
+    """One log file as held in memory: its name, its header lines and its records."""
 
     name: str
     header: list[str]
-    lines: list[str] = field(default_factory=list)
+    records: list[CsvRecord] = field(default_factory=list)
     path: Path | None = None
+    written: int = 0
+    """How many records are on disk already (only with a path)."""
+
+    @property
+    def lines(self) -> list[str]:
+        """The record lines, rendered now."""
+        return [record.to_csv() for record in self.records]
 
     def text(self) -> str:
-        """The whole file as it is on disk."""
+        """The whole file as it is on disk (after a flush)."""
         return "".join(line + LINE_END for line in [*self.header, *self.lines])
+
+    def flush(self) -> None:
+        """Append the records not yet on disk to the file."""
+        if self.path is None or self.written == len(self.records):
+            return
+        pending = self.records[self.written :]
+        with self.path.open("a", encoding="utf-8", newline="") as stream:
+            stream.write("".join(record.to_csv() + LINE_END for record in pending))
+        self.written = len(self.records)
 
 
 class LogFileSet:
@@ -110,10 +145,14 @@ class LogFileSet:
         self._prefix = prefix
         self._header = header
         self._day: date | None = None
+        self._pending = 0
         self.files: list[LogFileText] = []
 
-    def write(self, when: datetime, line: str) -> None:
-        """Append ``line`` (a CSV row) logged at ``when``, starting a new file on a new UTC day."""
+    def write(self, when: datetime, record: CsvRecord) -> None:
+        """Append ``record`` logged at ``when``, starting a new file on a new UTC day.
+
+        The record is rendered later (when read, or when flushed to disk).
+        """
         check_aware(when, "a log time")
         day = when.astimezone(UTC).date()
         # Only a later day starts a file: two sessions may log slightly out of order around
@@ -121,16 +160,25 @@ class LogFileSet:
         if self._day is None or day > self._day:
             self._start_file(when, day)
         current = self.files[-1]
-        current.lines.append(line)
+        current.records.append(record)
         if current.path is not None:
-            with current.path.open("a", encoding="utf-8", newline="") as stream:
-                stream.write(line + LINE_END)
+            self._pending += 1
+            if self._pending >= FLUSH_EVERY:
+                self.flush()
+
+    def flush(self) -> None:
+        """Write every buffered line to its file (nothing to do without a folder)."""
+        for f in self.files:
+            f.flush()
+        self._pending = 0
 
     def text(self) -> str:
         """Every file of this log, oldest first, as on disk (header lines included)."""
         return "".join(f.text() for f in self.files)
 
     def _start_file(self, when: datetime, day: date) -> None:
+        if self.files:
+            self.files[-1].flush()
         self._day = day
         header = self._header(when)
         stamp = f"{day:%Y%m%d}"

@@ -473,7 +473,8 @@ class ProtocolLog:
 
     All receive connectors of a transport service share one log, and all send connectors another
     (reference §7.1), so this is the sink every session of that service and direction writes to.
-    Records are kept in memory; with a folder, each line is also appended to its file at once.
+    Records are kept in memory; with a folder, lines go to their files on :meth:`flush` (the lab
+    flushes whenever it is idle and when it stops).
     """
 
     def __init__(
@@ -498,7 +499,7 @@ class ProtocolLog:
     def append(self, record: ProtocolLogRecord) -> None:
         """Log ``record`` (usable as a :data:`ProtocolLogSink`)."""
         self._entries.append((next(self._ordinals), record))
-        self._files.write(record.date_time, record.to_csv())
+        self._files.write(record.date_time, record)
 
     def records(self) -> list[ProtocolLogRecord]:
         """Every record, in the order logged."""
@@ -515,6 +516,10 @@ class ProtocolLog:
     def file_names(self) -> list[str]:
         """Names of the files written so far (``RECV20261130-1.LOG``, …), oldest first."""
         return [f.name for f in self._files.files]
+
+    def flush(self) -> None:
+        """Write buffered lines to disk (nothing to do for a log in memory only)."""
+        self._files.flush()
 
     def entries(self) -> list[tuple[int, ProtocolLogRecord]]:
         """Records with their store-wide ordinals, so logs of several services can be merged."""
@@ -613,11 +618,9 @@ class ProtocolLogStore:
         return list(self._logs.values())
 
     def flush(self) -> None:
-        """Make sure everything logged is on disk.
-
-        Lines are written through as they are appended, so there is nothing left to do; the
-        method exists so that callers need not know that.
-        """
+        """Write every buffered line to disk (nothing to do for a log in memory only)."""
+        for log in self._logs.values():
+            log.flush()
 
     def _select(
         self,

@@ -275,7 +275,7 @@ class TrackingLog:
     """The message tracking log of one server: in memory, and in files when given a root folder.
 
     Files: ``<root>/<SERVER>/TransportRoles/Logs/MessageTracking/MSGTRKyyyymmdd-n.LOG``, a new
-    file for each UTC day, each line written through as it is appended.
+    file for each UTC day; lines reach the files on :meth:`flush`.
     """
 
     def __init__(self, server: str, root: Path | None = None) -> None:
@@ -290,7 +290,7 @@ class TrackingLog:
     def append(self, record: TrackingRecord) -> None:
         """Log ``record``."""
         self._records.append(record)
-        self._files.write(record.date_time, record.to_csv())
+        self._files.write(record.date_time, record)
 
     def records(self) -> list[TrackingRecord]:
         """Every record, in the order logged."""
@@ -309,7 +309,8 @@ class TrackingLog:
         return [f.name for f in self._files.files]
 
     def flush(self) -> None:
-        """Make sure everything logged is on disk (lines are written through: nothing to do)."""
+        """Write every buffered line to disk (nothing to do for a log in memory only)."""
+        self._files.flush()
 
     def search(
         self,

@@ -61,8 +61,12 @@ def test_untrusted_partner_root_keeps_the_message_in_retry_until_the_root_is_imp
     assert all(r["remote-endpoint"].startswith("127.0.10.2:") for r in trey_log)
     assert not any(r["data"].startswith("MAIL FROM:") for r in trey_log)
 
-    # Five minutes later (TransientFailureRetryInterval, D7) the queue tries again and fails.
+    # Five minutes later (TransientFailureRetryInterval, D7) the queue tries again and fails,
+    # over a resumed TLS session: its cached certificates are verified again, not trusted.
+    tls = lab.world.tls_sessions
+    resumed_before = tls.resumed_handshakes
     lab.advance(5 * 60)
+    assert tls.resumed_handshakes > resumed_before
     (queue,) = [q for q in lab.queues("Adatum") if q.next_hop_domain == "treyresearch.net"]
     assert queue.status is QueueStatus.RETRY
     assert queue.retry_count > first_retry_count
@@ -71,7 +75,9 @@ def test_untrusted_partner_root_keeps_the_message_in_retry_until_the_root_is_imp
 
     # The admin imports the root and forces a retry: the message goes out domain-secured.
     import_partner_root(lab, "Adatum")
+    resumed_before = tls.resumed_handshakes
     sh(lab, "Adatum", "Retry-Queue -Identity ADATUM-MBX1\\treyresearch.net")
+    assert tls.resumed_handshakes > resumed_before  # the same session, now trusted
 
     (delivered,) = lab.inbox("ben@treyresearch.net")
     assert delivered.subject == "Untrusted"

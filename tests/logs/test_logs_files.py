@@ -42,6 +42,7 @@ def one_receive_session(store: ProtocolLogStore, at: datetime, session_id: str) 
 def test_receive_log_file_layout_and_header(tmp_path: Path) -> None:
     store = ProtocolLogStore(tmp_path)
     one_receive_session(store, T0, "08DF4EADDFBE5000")
+    store.flush()
 
     path = (
         tmp_path
@@ -77,6 +78,7 @@ def test_send_log_of_a_mailbox_server_goes_under_hub(tmp_path: Path) -> None:
         remote_endpoint="127.0.20.1:717",
     )
     log.connect(T0)
+    store.flush()
     text = (
         tmp_path / "TREY-MBX1/TransportRoles/Logs/Hub/ProtocolLog/SmtpSend/SEND20261130-1.LOG"
     ).read_text(encoding="utf-8")
@@ -91,6 +93,7 @@ def test_new_utc_day_starts_a_new_file_with_its_own_header(tmp_path: Path) -> No
     store = ProtocolLogStore(tmp_path)
     one_receive_session(store, T0, "0000000000000001")
     one_receive_session(store, T0 + timedelta(days=2), "0000000000000002")
+    store.flush()
 
     log = store.log("TREY-CAS1", "FrontEnd", "receive")
     assert log.file_names() == ["RECV20261130-1.LOG", "RECV20261202-1.LOG"]
@@ -102,13 +105,31 @@ def test_new_utc_day_starts_a_new_file_with_its_own_header(tmp_path: Path) -> No
 
 
 def test_existing_file_is_never_overwritten(tmp_path: Path) -> None:
-    one_receive_session(ProtocolLogStore(tmp_path), T0, "0000000000000001")
+    first_run = ProtocolLogStore(tmp_path)
+    one_receive_session(first_run, T0, "0000000000000001")
+    first_run.flush()
     second_run = ProtocolLogStore(tmp_path)
     one_receive_session(second_run, T0, "0000000000000002")
+    second_run.flush()
     folder = second_run.log("TREY-CAS1", "FrontEnd", "receive").folder
     assert folder is not None
     assert sorted(p.name for p in folder.iterdir()) == ["RECV20261130-1.LOG", "RECV20261130-2.LOG"]
     assert "0000000000000001" in (folder / "RECV20261130-1.LOG").read_text(encoding="utf-8")
+
+
+def test_lines_reach_the_file_on_flush_and_only_once(tmp_path: Path) -> None:
+    store = ProtocolLogStore(tmp_path)
+    one_receive_session(store, T0, "0000000000000001")
+    log = store.log("TREY-CAS1", "FrontEnd", "receive")
+    path = (log.folder or tmp_path) / "RECV20261130-1.LOG"
+    assert path.read_text(encoding="utf-8").splitlines() == HEADER_RECV  # buffered until flush
+    store.flush()
+    one_receive_session(store, T0, "0000000000000002")
+    store.flush()
+    store.flush()
+    on_disk = path.read_bytes().decode("utf-8")
+    assert on_disk == store.text("TREY-CAS1", "receive")
+    assert on_disk.count(",+,,") == 2
 
 
 def test_memory_only_store_writes_nothing(tmp_path: Path) -> None:

@@ -108,6 +108,7 @@ def test_record_is_hashable_and_validates_its_input() -> None:
 def test_tracking_file_layout_and_header(tmp_path: Path) -> None:
     log = TrackingLog("ADATUM-MBX1", tmp_path)
     log.append(send_event())
+    log.flush()
     path = tmp_path / "ADATUM-MBX1/TransportRoles/Logs/MessageTracking/MSGTRK20261130-1.LOG"
     assert path.read_bytes().decode("utf-8").split("\r\n") == [
         "#Software: Microsoft Exchange Server",
