@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
@@ -37,9 +36,16 @@ from labsim.model.enums import (
     QueueStatus,
     SendConnectorUsage,
 )
-from labsim.model.mail import DeliveredMessage, MailItem, MessageView, QueueView, parse_headers
+from labsim.model.mail import (
+    DeliveredMessage,
+    MailItem,
+    MessageView,
+    QueueView,
+    subject_and_message_id,
+)
 from labsim.model.organization import Organization, Server
 from labsim.net.dns import Target
+from labsim.policy.compose import compose_message
 from labsim.policy.headers import (
     AuthMechanismCode,
     apply_send_firewall,
@@ -146,20 +152,17 @@ class TransportService:
         overwritten by the store stamps, as Exchange's submission does.
         """
         now = self.world.now()
-        message = EmailMessage()
-        message["From"] = mail_from
-        if to:
-            message["To"] = ", ".join(to)
-        if cc:
-            message["Cc"] = ", ".join(cc)
-        message["Subject"] = subject
-        message["Date"] = format_datetime(now)
         message_id = f"<{uuid.uuid4().hex}@{self.server.fqdn}>"
-        message["Message-ID"] = message_id
-        for name, value in headers:
-            message[name] = value
-        message.set_content(body or "")
-        content = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+        content = compose_message(
+            mail_from=mail_from,
+            to=to,
+            cc=cc,
+            subject=subject,
+            date=format_datetime(now),
+            message_id=message_id,
+            body=body,
+            headers=headers,
+        )
         content = stamp_authentication(
             content,
             auth_as=AuthAs.INTERNAL,
@@ -191,18 +194,22 @@ class TransportService:
         return message_id
 
     def _new_item(
-        self, mail_from: str, recipients: list[str], content: bytes, *, is_dsn: bool = False
+        self,
+        mail_from: str,
+        recipients: list[str],
+        content: bytes,
+        *,
+        is_dsn: bool = False,
     ) -> MailItem:
-        parsed = parse_headers(content)
-        message_id = str(parsed.get("Message-ID") or f"<{uuid.uuid4().hex}@{self.server.fqdn}>")
+        subject, message_id = subject_and_message_id(content)
         return MailItem(
             internal_id=self.world.new_internal_id(),
-            message_id=message_id,
+            message_id=message_id or f"<{uuid.uuid4().hex}@{self.server.fqdn}>",
             mail_from=mail_from,
             recipients=tuple(recipients),
             content=content,
             received_at=self.world.now(),
-            subject=str(parsed.get("Subject") or ""),
+            subject=subject,
             is_dsn=is_dsn,
         )
 

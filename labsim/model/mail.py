@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
@@ -25,6 +26,54 @@ def parse_headers(content: bytes) -> EmailMessage:
     msg = BytesHeaderParser(policy=policy.SMTP).parsebytes(content)
     assert isinstance(msg, EmailMessage)
     return msg
+
+
+_WANTED = (b"subject", b"message-id")
+# ": value" with one space, printable ASCII words single-spaced, no encoded word.
+_PLAIN_FIELD = re.compile(rb" (?!.*=\?)[!-~]+( [!-~]+)*\Z")
+
+
+def subject_and_message_id(content: bytes) -> tuple[str, str | None]:
+    """The Subject (decoded, "" when absent) and Message-ID (None when absent) of a message.
+
+    Transport reads these two for every message it accepts. Plain one-line ASCII values are read
+    straight from the header block; anything else (folded, encoded words, 8-bit, repeated) is
+    parsed by the ``email`` package, whose answer this always equals.
+    """
+    found: dict[bytes, bytes] = {}
+    previous = b""
+    start = 0
+    while start < len(content):
+        end = content.find(b"\n", start)
+        if end < 0:
+            end = len(content)
+        line = content[start:end].removesuffix(b"\r")
+        start = end + 1
+        if not line:
+            break  # the end of the header block
+        if line[:1] in (b" ", b"\t"):
+            if previous in _WANTED:
+                return _parsed_subject_and_id(content)  # a folded value
+            continue
+        name, colon, value = line.partition(b":")
+        previous = name.lower() if colon else b""
+        if previous not in _WANTED:
+            continue
+        if previous in found or not _PLAIN_FIELD.match(value):
+            return _parsed_subject_and_id(content)
+        found[previous] = value[1:]
+    subject = found.get(b"subject")
+    message_id = found.get(b"message-id")
+    return (
+        subject.decode("ascii") if subject is not None else "",
+        message_id.decode("ascii") if message_id is not None else None,
+    )
+
+
+def _parsed_subject_and_id(content: bytes) -> tuple[str, str | None]:
+    parsed = parse_headers(content)
+    message_id = parsed.get("Message-ID")
+    return str(parsed.get("Subject") or ""), (None if message_id is None else str(message_id))
 
 
 def parse_message(content: bytes) -> EmailMessage:
