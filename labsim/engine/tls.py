@@ -41,7 +41,7 @@ from twisted.internet.interfaces import (
 from zope.interface import implementer
 
 from labsim.errors import PkiError
-from labsim.pki.certificate import ExchangeCertificate, is_self_signed
+from labsim.pki.certificate import ExchangeCertificate, is_self_signed, subject_and_issuer_der
 from labsim.pki.validation import (
     EMPTY_PEER,
     CertificateValidationStatus,
@@ -285,6 +285,34 @@ def peer_chain(connection: SSL.Connection) -> tuple[x509.Certificate, ...]:
     return tuple(chain)
 
 
+def roots_for_chain(
+    chain: Iterable[x509.Certificate], trusted_roots: Iterable[x509.Certificate]
+) -> list[x509.Certificate]:
+    """The trusted roots OpenSSL could use for ``chain``: those whose subject is a subject or
+    issuer in the chain, and, in turn, the issuers of those (a "root" may be an intermediate).
+
+    OpenSSL finds issuers only by subject name, so the verdict is the same as with every root;
+    a server trusting 50 organizations' roots no longer loads all 50 for each session.
+    """
+    wanted: set[bytes] = set()
+    for cert in chain:
+        wanted.update(subject_and_issuer_der(cert))
+    candidates = [(root, *subject_and_issuer_der(root)) for root in trusted_roots]
+    chosen: list[x509.Certificate] = []
+    taken: set[int] = set()
+    grew = True
+    while grew:
+        grew = False
+        for index, (root, subject, issuer) in enumerate(candidates):
+            if index not in taken and subject in wanted:
+                taken.add(index)
+                chosen.append(root)
+                if issuer not in wanted:
+                    wanted.add(issuer)
+                    grew = True
+    return chosen
+
+
 def verify_chain(
     chain: tuple[x509.Certificate, ...],
     *,
@@ -301,7 +329,7 @@ def verify_chain(
         raise PkiError(f"at {at.isoformat()} has no time zone; pass an aware UTC datetime")
     leaf, intermediates = chain[0], chain[1:]
     store = crypto.X509Store()
-    for root in trusted_roots:
+    for root in roots_for_chain(chain, trusted_roots):
         store.add_cert(_openssl_x509(root))
     # set_time reads the datetime's wall-clock fields as UTC, so convert first; it also replaces
     # the store's verification parameters, so flags are set after it.

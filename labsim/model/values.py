@@ -6,6 +6,7 @@ ValueError with a message naming the expected form; the shell turns them into cm
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -63,6 +64,15 @@ class AddressSpace:
         return f"{self.type}:{self.address};{self.cost}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _ipv4_value(address: str) -> int | None:
+    # Receive connector selection tests every session's address against every range.
+    try:
+        return int(ipaddress.IPv4Address(address))
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class IPRange:
     """One entry of `RemoteIPRanges`: a single address, ``a-b``, or CIDR."""
@@ -94,9 +104,8 @@ class IPRange:
 
     def contains(self, address: str) -> bool:
         """Whether an IPv4 address (text) falls in this range."""
-        try:
-            value = int(ipaddress.IPv4Address(address))
-        except ValueError:
+        value = _ipv4_value(address)
+        if value is None:
             return False
         return self.first <= value <= self.last
 

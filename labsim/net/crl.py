@@ -46,6 +46,7 @@ from labsim.errors import ConfigError
 from labsim.model.pki_urls import CRL_ADDRESS, CRL_PORT
 from labsim.net.loopback import Network
 from labsim.pki.ca import CertificateAuthority
+from labsim.pki.certificate import subject_and_issuer_der
 
 CRL_CONTENT_TYPE = b"application/pkix-crl"
 
@@ -69,7 +70,8 @@ def distribution_points(certificate: x509.Certificate) -> tuple[str, ...]:
 
 
 def _self_signed(certificate: x509.Certificate) -> bool:
-    return certificate.issuer == certificate.subject
+    subject, issuer = subject_and_issuer_der(certificate)
+    return subject == issuer
 
 
 def revocation_urls(chain: Iterable[x509.Certificate]) -> tuple[str, ...]:

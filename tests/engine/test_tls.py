@@ -23,7 +23,9 @@ from labsim.engine.tls import (
     client_context,
     negotiated_description,
     peer_chain,
+    roots_for_chain,
     server_context,
+    verify_chain,
     verify_peer,
 )
 from labsim.pki import (
@@ -278,3 +280,26 @@ def test_lab_time_in_another_time_zone_is_the_same_instant(trey, trey_cert, adat
     )
     result = verify_peer(client, trusted_roots=[trey.certificate], at=just_after)
     assert result.status is S.CERTIFICATE_EXPIRED
+
+
+def test_only_the_roots_a_chain_can_use_are_loaded_and_the_verdict_is_unchanged(
+    adatum, trey, trey_sub, trey_cert
+) -> None:
+    others = [
+        create_root_ca(f"Other {n} Root CA", organization=f"Other{n}", at=AT).certificate
+        for n in range(3)
+    ]
+    every_root = [*others, adatum.certificate, trey.certificate]
+    chain = (trey_cert.certificate, trey_sub.certificate)
+    assert roots_for_chain(chain, every_root) == [trey.certificate]
+    assert roots_for_chain(chain, others) == []
+    # A "root" that is really an intermediate pulls in its own issuer, as OpenSSL would look it
+    # up: the leaf alone verifies through the trusted intermediate and the root behind it.
+    leaf_only = (trey_cert.certificate,)
+    store = [*others, trey_sub.certificate, trey.certificate]
+    assert roots_for_chain(leaf_only, store) == [trey_sub.certificate, trey.certificate]
+    assert verify_chain(leaf_only, trusted_roots=store, at=AT).status is S.VALID
+    without_root = verify_chain(leaf_only, trusted_roots=[trey_sub.certificate], at=AT)
+    assert without_root.status is S.UNTRUSTED_ROOT
+    assert verify_chain(chain, trusted_roots=every_root, at=AT).status is S.VALID
+    assert verify_chain(chain, trusted_roots=others, at=AT).status is S.UNTRUSTED_ROOT
