@@ -28,7 +28,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import _WrappingFactory
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError
@@ -282,7 +281,7 @@ class CrlWebServer:
             return NOT_DONE_YET
         self.requests.append(CrlRequest(at, client_host, host, path, "200", ca.name))
         request.setHeader(b"content-type", CRL_CONTENT_TYPE)
-        der: bytes = ca.crl(at).public_bytes(Encoding.DER)
+        _, der = ca.published_crl(at)
         return der
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -138,6 +139,7 @@ class CertificateAuthority:
         self.crl_distribution_point = crl_distribution_point
         self._revoked: dict[int, datetime] = {}
         self._crl_number = 0
+        self._published: tuple[x509.CertificateRevocationList, bytes, int] | None = None
 
     def __repr__(self) -> str:
         return f"CertificateAuthority({self.name!r}, serial={serial_hex(self.certificate)})"
@@ -334,6 +336,29 @@ class CertificateAuthority:
                     .build()
                 )
         return builder.sign(self.private_key, signature_hash())
+
+    def published_crl(self, at: datetime) -> tuple[x509.CertificateRevocationList, bytes]:
+        """The CRL this CA has published as of ``at``, and its DER bytes.
+
+        Like an AD CS web server serving a CRL file, every download gets the same CRL (same CRL
+        number) until the CA publishes again: after a revocation, or once the published CRL's
+        NextUpdate has passed (the CA republishes on schedule). The first request publishes.
+        """
+        _require_aware(at, "at")
+        published = self._published
+        if published is not None:
+            crl, der, revocations = published
+            fresh = (
+                revocations == len(self._revoked)
+                and crl.last_update_utc <= at
+                and (crl.next_update_utc is None or at < crl.next_update_utc)
+            )
+            if fresh:
+                return crl, der
+        crl = self.crl(at)
+        der = crl.public_bytes(serialization.Encoding.DER)
+        self._published = (crl, der, len(self._revoked))
+        return crl, der
 
 
 def create_root_ca(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from labsim.errors import PkiError
@@ -189,3 +190,27 @@ def test_crl_lists_revoked_serial(root) -> None:
     )
     with pytest.raises(PkiError, match="hexadecimal"):
         ca.revoke("XYZ", AT)
+
+
+def test_published_crl_is_served_unchanged_until_a_revocation_or_its_next_update() -> None:
+    ca = create_root_ca("Trey Root CA", organization="TreyResearch", at=AT)
+    cert = ca.issue("mail.treyresearch.net", at=AT)
+    first, der = ca.published_crl(AT)
+    again, der_again = ca.published_crl(AT + timedelta(days=6))
+    assert again is first and der_again == der == first.public_bytes(Encoding.DER)
+    number = first.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+
+    ca.revoke(cert.serial_number, AT + timedelta(days=6))
+    after_revoke, _ = ca.published_crl(AT + timedelta(days=6))
+    assert after_revoke.get_revoked_certificate_by_serial_number(cert.certificate.serial_number)
+    assert after_revoke.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == (
+        number + 1
+    )
+
+    # Past NextUpdate (7 days after publication) the CA publishes again on schedule.
+    due = after_revoke.next_update_utc
+    assert due is not None
+    assert ca.published_crl(due - timedelta(seconds=1))[0] is after_revoke
+    republished, _ = ca.published_crl(due)
+    assert republished.last_update_utc == due
+    assert republished.get_revoked_certificate_by_serial_number(cert.certificate.serial_number)
