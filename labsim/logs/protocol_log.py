@@ -18,6 +18,7 @@ Rules kept here:
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import itertools
 import re
@@ -184,14 +185,20 @@ def send_connector_id(connector: str) -> str:
 
 def format_endpoint(address: str, port: int) -> str:
     """``local-endpoint`` / ``remote-endpoint`` text: ``IP:port``, IPv6 in brackets as .NET does."""
-    ip = ipaddress.ip_address(address)
     if not 0 <= port <= 65535:
         raise ValueError(f"port {port} is out of range 0-65535")
-    host = f"[{ip.compressed}]" if ip.version == 6 else ip.compressed
-    return f"{host}:{port}"
+    return f"{_endpoint_host(address)}:{port}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _endpoint_host(address: str) -> str:
+    ip = ipaddress.ip_address(address)
+    return f"[{ip.compressed}]" if ip.version == 6 else ip.compressed
+
+
+@functools.lru_cache(maxsize=4096)
 def _check_session_id(session_id: str) -> None:
+    # Memoized (a refused id raises and is never cached): every record of a session checks it.
     if not _SESSION_ID_RE.match(session_id):
         raise ValueError(f"session id {session_id!r} is not 16 upper-case hex digits")
 

@@ -86,6 +86,7 @@ def revocation_urls(chain: Iterable[x509.Certificate]) -> tuple[str, ...]:
     return tuple(urls)
 
 
+@functools.lru_cache(maxsize=4096)
 def _normalized(url: str) -> tuple[str, int, str] | None:
     parts = urlsplit(url)
     if parts.scheme.lower() != "http" or not parts.hostname:

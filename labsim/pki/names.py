@@ -24,8 +24,11 @@ from labsim.errors import PkiError
 from labsim.pki.certificate import common_names, san_dns_names
 
 
+@functools.lru_cache(maxsize=4096)
 def certificate_names(cert: x509.Certificate) -> tuple[str, ...]:
     """Names a certificate is valid for: Subject CN values first, then DNS SANs.
+
+    Memoized: a certificate never changes, and every session reads the names of both ends.
 
     Names keep the spelling written in the certificate; case-insensitive duplicates are dropped.
     (SAN values are read as written rather than through ``service_identity.extract_patterns``,

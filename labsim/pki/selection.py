@@ -14,11 +14,13 @@ Owns :func:`select_starttls_certificate` and the ``TlsCertificateName`` syntax. 
 
 from __future__ import annotations
 
+import bisect
 import enum
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from labsim.errors import PkiError
 from labsim.pki.certificate import ExchangeCertificate
@@ -114,6 +116,18 @@ def _choose(
     return CertificateSelection(best, None, f"certificate {best.thumbprint} selected for {what}")
 
 
+_SELECTIONS: dict[Any, tuple[int | None, CertificateEvent | None, str]] = {}
+_SELECTIONS_MAX = 4096
+
+
+def _validity_period(pool: Sequence[ExchangeCertificate], at: datetime) -> tuple[int, int]:
+    # Which stretch of time between the pool's NotBefore/NotAfter instants ``at`` falls in (an
+    # instant exactly on a boundary is its own stretch): within one, every validity test used by
+    # the selection gives the same answer, so the selection is the same.
+    bounds = sorted({t for c in pool for t in (c.not_before, c.not_after)})
+    return bisect.bisect_left(bounds, at), bisect.bisect_right(bounds, at)
+
+
 def select_starttls_certificate(
     certificates: Iterable[ExchangeCertificate],
     *,
@@ -126,8 +140,38 @@ def select_starttls_certificate(
     With ``tls_certificate_name`` only a certificate with that issuer and subject and a private
     key qualifies (SMTP need not be enabled: Exchange loads it by name and the handshake fails
     later if the key is unreadable). A malformed name raises :class:`PkiError`.
+
+    Memoized on everything the rules read (each certificate's thumbprint, services and key
+    presence, the FQDN, the name, and where ``at`` falls among the validity boundaries): every
+    session selects a certificate, almost always from an unchanged store.
     """
     pool = tuple(certificates)
+    key = (
+        tuple((c.thumbprint, c.services, c.has_private_key) for c in pool),
+        fqdn,
+        tls_certificate_name,
+        _validity_period(pool, at),
+    )
+    cached = _SELECTIONS.get(key)
+    if cached is not None:
+        index, event, reason = cached
+        return CertificateSelection(None if index is None else pool[index], event, reason)
+    selection = _select(pool, fqdn=fqdn, at=at, tls_certificate_name=tls_certificate_name)
+    chosen = selection.certificate
+    index = None if chosen is None else next(i for i, c in enumerate(pool) if c is chosen)
+    if len(_SELECTIONS) >= _SELECTIONS_MAX:
+        _SELECTIONS.clear()
+    _SELECTIONS[key] = (index, selection.event, selection.reason)
+    return selection
+
+
+def _select(
+    pool: tuple[ExchangeCertificate, ...],
+    *,
+    fqdn: str,
+    at: datetime,
+    tls_certificate_name: str | None,
+) -> CertificateSelection:
     if tls_certificate_name is not None and tls_certificate_name.strip():
         wanted = TlsCertificateName.parse(tls_certificate_name)
         named = [c for c in pool if c.has_private_key and wanted.matches(c)]

@@ -106,3 +106,28 @@ def test_malformed_tls_certificate_name(ca, value: str) -> None:
     cert: ExchangeCertificate = ca.issue(FQDN, at=AT)
     with pytest.raises(PkiError, match=r"<I>issuer<S>subject"):
         select_starttls_certificate([cert], fqdn=FQDN, at=AT, tls_certificate_name=value)
+
+
+def test_selection_follows_time_and_the_store_on_every_call(ca) -> None:
+    # The selection is memoized; each call must still answer for its own time and store.
+    current = ca.issue(FQDN, at=AT, not_before=AT - timedelta(days=30), not_after=AT)
+    renewal = ca.issue(FQDN, at=AT, not_before=AT + timedelta(days=1))
+    pool = [current, renewal]
+    assert select_starttls_certificate(pool, fqdn=FQDN, at=AT).certificate == current
+    # One second after NotAfter neither is valid (the renewal starts tomorrow): among invalid
+    # certificates the newest NotBefore wins.
+    later = select_starttls_certificate(pool, fqdn=FQDN, at=AT + timedelta(seconds=1))
+    assert later.certificate == renewal
+    assert select_starttls_certificate(pool, fqdn=FQDN, at=AT).certificate == current
+    assert (
+        select_starttls_certificate(pool, fqdn=FQDN, at=AT + timedelta(days=2)).certificate
+        == renewal
+    )
+    # The same certificates with SMTP disabled on the renewal: the store changed.
+    disabled = dataclasses.replace(renewal, services=frozenset({"IIS"}))
+    chosen = select_starttls_certificate([current, disabled], fqdn=FQDN, at=AT + timedelta(days=2))
+    assert chosen.certificate == current
+    assert chosen.event is CertificateEvent.STARTTLS_CERTIFICATE_EXPIRED
+    # A returned record is the caller's own object, not one remembered from an earlier call.
+    renamed = dataclasses.replace(current, friendly_name="renamed")
+    assert select_starttls_certificate([renamed], fqdn=FQDN, at=AT).certificate is renamed
