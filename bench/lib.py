@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 # ---------------------------------------------------------------------------------------------
 # Figures and targets
@@ -417,12 +417,27 @@ SENDERS = ("april@adatum.com", "ed@adatum.com", "administrator@adatum.com")
 RECIPIENTS = ("ben@treyresearch.net", "terry@treyresearch.net")
 
 
-def throughput_one_by_one(cert_folder: Path, count: int) -> tuple[float, float]:
-    """(a) (messages per second, CPU ms per message): each message submitted and delivered
-    (one Internet-hop session) before the next."""
+class Throughput(NamedTuple):
+    """One throughput run: the rate, the CPU per message, and the TLS handshakes it took (full
+    and resumed, counted once per session at its client end)."""
+
+    rate: float
+    cpu_ms: float
+    full_handshakes: int
+    resumed_handshakes: int
+
+
+def _handshakes(lab: Any) -> tuple[int, int]:
+    sessions = lab.world.tls_sessions
+    return sessions.full_handshakes, sessions.resumed_handshakes
+
+
+def throughput_one_by_one(cert_folder: Path, count: int) -> Throughput:
+    """(a) Each message submitted and delivered (one Internet-hop session) before the next."""
     lab = throughput_lab_started(cert_folder)
     try:
         before = {r: len(lab.inbox(r)) for r in RECIPIENTS}
+        full0, resumed0 = _handshakes(lab)
         started, cpu0 = time.perf_counter(), time.process_time()
         for n in range(count):
             lab.send(
@@ -433,6 +448,7 @@ def throughput_one_by_one(cert_folder: Path, count: int) -> tuple[float, float]:
             )
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu0
+        full, resumed = _handshakes(lab)
         for r in RECIPIENTS:
             _check_domain_secured(
                 lab,
@@ -442,7 +458,7 @@ def throughput_one_by_one(cert_folder: Path, count: int) -> tuple[float, float]:
             )
     finally:
         lab.stop()
-    return count / elapsed, cpu * 1000 / count
+    return Throughput(count / elapsed, cpu * 1000 / count, full - full0, resumed - resumed0)
 
 
 def submit_batch(lab: Any, count: int, prefix: str = "b") -> None:
@@ -459,17 +475,19 @@ def submit_batch(lab: Any, count: int, prefix: str = "b") -> None:
         )
 
 
-def throughput_batch(cert_folder: Path, count: int) -> tuple[float, float]:
-    """(b) (messages per second, CPU ms per message): ``count`` submitted at once, then the lab
-    runs until idle (the queue sends them over one Internet-hop session)."""
+def throughput_batch(cert_folder: Path, count: int) -> Throughput:
+    """(b) ``count`` submitted at once, then the lab runs until idle (the queue sends them over
+    sessions of up to 20 messages each)."""
     lab = throughput_lab_started(cert_folder)
     try:
         before = {r: len(lab.inbox(r)) for r in RECIPIENTS}
+        full0, resumed0 = _handshakes(lab)
         started, cpu0 = time.perf_counter(), time.process_time()
         submit_batch(lab, count)
         lab.run_until_idle()
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu0
+        full, resumed = _handshakes(lab)
         for r in RECIPIENTS:
             _check_domain_secured(
                 lab,
@@ -479,7 +497,7 @@ def throughput_batch(cert_folder: Path, count: int) -> tuple[float, float]:
             )
     finally:
         lab.stop()
-    return count / elapsed, cpu * 1000 / count
+    return Throughput(count / elapsed, cpu * 1000 / count, full - full0, resumed - resumed0)
 
 
 ADATUM_UNTRUSTED = r"""
@@ -532,7 +550,9 @@ def time_travel(cert_folder: Path) -> dict[str, float]:
         queues = [q for q in lab.queues("Adatum") if q.message_count]
         if not queues or "454 4.7.5" not in queues[0].last_error:
             raise RuntimeError(f"expected a queue in Retry with 454 4.7.5, found {queues}")
+        full0, resumed0 = _handshakes(lab)
         advance_seconds, _ = timed(lambda: lab.advance(2 * 86400))
+        full, resumed = _handshakes(lab)
         ndrs = [
             m
             for m in lab.inbox("april@adatum.com")
@@ -550,6 +570,8 @@ def time_travel(cert_folder: Path) -> dict[str, float]:
         "advance_s": float(advance_seconds),
         "total_s": time.perf_counter() - started,
         "retries": float(retries),
+        "full_handshakes": float(full - full0),
+        "resumed_handshakes": float(resumed - resumed0),
     }
 
 
