@@ -286,6 +286,7 @@ def case_throughput(ctx: Context) -> None:
         lib.throughput_batch(lib.temp_folder("tp-b"), plan.throughput_b_messages)
         for _ in range(plan.throughput_runs)
     ]
+
     def handshakes(runs: list[lib.Throughput], count: int) -> str:
         full = sum(r.full_handshakes for r in runs) / len(runs)
         resumed = sum(r.resumed_handshakes for r in runs) / len(runs)
