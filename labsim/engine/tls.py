@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from OpenSSL import SSL, crypto
 from OpenSSL._util import lib as _openssl_lib
 from twisted.internet.interfaces import (
@@ -263,10 +262,6 @@ def _openssl_x509(cert: x509.Certificate) -> crypto.X509:
     return crypto.X509.from_cryptography(cert)
 
 
-def _fingerprint(cert: x509.Certificate) -> bytes:
-    return cert.fingerprint(hashes.SHA256())
-
-
 def peer_chain(connection: SSL.Connection) -> tuple[x509.Certificate, ...]:
     """The peer's certificates, leaf first, without duplicates; () when it sent none.
 
@@ -276,11 +271,8 @@ def peer_chain(connection: SSL.Connection) -> tuple[x509.Certificate, ...]:
     if leaf is None:
         return ()
     chain = [leaf]
-    seen = {_fingerprint(leaf)}
     for cert in connection.get_peer_cert_chain(as_cryptography=True) or []:
-        fingerprint = _fingerprint(cert)
-        if fingerprint not in seen:
-            seen.add(fingerprint)
+        if cert not in chain:  # certificates compare by their DER encoding
             chain.append(cert)
     return tuple(chain)
 

@@ -151,9 +151,9 @@ class LogFileSet:
     def write(self, when: datetime, record: CsvRecord) -> None:
         """Append ``record`` logged at ``when``, starting a new file on a new UTC day.
 
-        The record is rendered later (when read, or when flushed to disk).
+        The record is rendered later (when read, or when flushed to disk). ``when`` must be
+        timezone-aware (log records check that when they are made).
         """
-        check_aware(when, "a log time")
         day = when.astimezone(UTC).date()
         # Only a later day starts a file: two sessions may log slightly out of order around
         # midnight, and Exchange keeps writing the open file rather than reopening an old one.

@@ -12,6 +12,7 @@ is only complete at its ``NNN<SP>`` line. Malformed input from the peer is repor
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import deque
 from collections.abc import Sequence
@@ -99,6 +100,9 @@ class Reply:
 
     def to_bytes(self) -> bytes:
         """The wire form: ``250-`` continuation lines, a final ``250 `` line, CRLF line ends."""
+        return _wire_form(self)
+
+    def _render(self) -> bytes:
         out = []
         last = len(self.lines) - 1
         for index, line in enumerate(self.lines):
@@ -119,6 +123,12 @@ class Reply:
             parts.append(self.enhanced)
         parts.extend(line for line in self.lines if line)
         return " ".join(parts)
+
+
+@functools.lru_cache(maxsize=1024)
+def _wire_form(reply: Reply) -> bytes:
+    # Replies are frozen and most are the same few texts, written for every command.
+    return reply._render()
 
 
 def parse_reply_lines(lines: Sequence[bytes]) -> Reply:
