@@ -4,8 +4,8 @@ simulated servers use, and the per-URL cache of fetched CRLs.
 * :class:`CrlWebServer` is a ``twisted.web`` site on :data:`~labsim.model.pki_urls.CRL_ADDRESS`,
   Exchange port 80 (plus the lab's port offset). A request for a CA's distribution point path
   (matched on the Host header and the path, case-insensitively, as IIS would) gets that CA's
-  CRL, generated at lab time on each request, as DER with ``Content-Type:
-  application/pkix-crl``. A CA whose CRL the lab made unreachable (``Set-LabCrl -Reachable
+  published CRL (``CertificateAuthority.published_crl``: the same CRL until a revocation or its
+  NextUpdate), as DER with ``Content-Type: application/pkix-crl``. A CA whose CRL the lab made unreachable (``Set-LabCrl -Reachable
   $false``) gets the connection aborted before any HTTP answer, as a blocking firewall or proxy
   looks to a client. Any other path is a 404.
 * :class:`CrlFetcher` is a ``twisted.web.client.Agent`` whose endpoints resolve the URL's host
