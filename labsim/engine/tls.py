@@ -32,7 +32,11 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from OpenSSL import SSL, crypto
-from OpenSSL._util import lib as _openssl_lib
+
+try:  # pyOpenSSL's cffi binding: private, so only the handshake counts depend on it
+    from OpenSSL._util import lib as _openssl_lib
+except ImportError:  # pragma: no cover - a pyOpenSSL without it counts every handshake as full
+    _openssl_lib = None
 from twisted.internet.interfaces import (
     IOpenSSLClientConnectionCreator,
     IOpenSSLServerConnectionCreator,
@@ -132,9 +136,13 @@ class TlsSessionKey:
 
 
 def session_reused(connection: SSL.Connection) -> bool:
-    """Whether the handshake of ``connection`` resumed a cached session."""
+    """Whether the handshake of ``connection`` resumed a cached session (False when this
+    pyOpenSSL cannot tell)."""
     # pyOpenSSL has no wrapper for SSL_session_reused; its cffi binding does.
-    return bool(_openssl_lib.SSL_session_reused(connection._ssl))
+    handle = getattr(connection, "_ssl", None)
+    if _openssl_lib is None or handle is None:
+        return False
+    return bool(_openssl_lib.SSL_session_reused(handle))
 
 
 class TlsSessionCache:

@@ -29,6 +29,7 @@ def parse_headers(content: bytes) -> EmailMessage:
 
 
 _WANTED = (b"subject", b"message-id")
+_FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+\Z")  # printable ASCII but the colon
 # ": value" with one space, printable ASCII words single-spaced, no encoded word.
 _PLAIN_FIELD = re.compile(rb" (?!.*=\?)[!-~]+( [!-~]+)*\Z")
 
@@ -56,7 +57,11 @@ def subject_and_message_id(content: bytes) -> tuple[str, str | None]:
                 return _parsed_subject_and_id(content)  # a folded value
             continue
         name, colon, value = line.partition(b":")
-        previous = name.lower() if colon else b""
+        if not colon or not _FIELD_NAME.match(name):
+            # Not a header line: the email parser would end the header block here (or treat
+            # an mbox "From " line specially); let it decide.
+            return _parsed_subject_and_id(content)
+        previous = name.lower()
         if previous not in _WANTED:
             continue
         if previous in found or not _PLAIN_FIELD.match(value):

@@ -94,6 +94,9 @@ header_line = st.sampled_from(
         b"Subject: caf\xc3\xa9",
         b"Subject: trailing ",
         b"From: april@adatum.com",
+        b"Not a header line",
+        b"Subject : spaced name",
+        b"From april@adatum.com Mon Nov 30 06:48:13 2026",
     ]
 )
 
