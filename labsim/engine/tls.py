@@ -78,6 +78,9 @@ def _accept_any(
 
 def _new_context(cert: ExchangeCertificate | None, *, allow_tls13: bool) -> SSL.Context:
     context = SSL.Context(SSL.TLS_METHOD)
+    # A lab holds thousands of sessions at once (a full mesh); OpenSSL's 34 KB of record buffers
+    # per connection are released while a connection waits, which is nearly always.
+    context.set_mode(SSL.MODE_RELEASE_BUFFERS)
     context.set_min_proto_version(SSL.TLS1_2_VERSION)
     if not allow_tls13:
         # Exchange 2013 on Windows Server 2012 R2 (SCHANNEL) has no TLS 1.3; a lab can say so.
