@@ -444,7 +444,7 @@ class _Loader(TableReader):
                 subject=self.opt_text(where, body, "subject"),
             )
         if kind == "ndr":
-            self.check_keys(where, body, ("to", "subject", "status", "action"))
+            self.check_keys(where, body, ("to", "subject", "status", "action", "absent"))
             action = self.opt_text(where, body, "action")
             if action is not None and action not in ("failed", "delayed"):
                 self.fail(
@@ -458,6 +458,7 @@ class _Loader(TableReader):
                 subject=self.text(where, body, "subject"),
                 status=self.opt_text(where, body, "status"),
                 action=action,
+                absent=bool(self.opt_bool(where, body, "absent")),
             )
         return self.expect_log(number, where, body)
 

@@ -198,6 +198,8 @@ class ExpectNdr(_StepBase):
     status: str | None = None
     #: "failed" (an NDR) or "delayed" (a delay DSN); None accepts either *(labsim)*.
     action: str | None = None
+    #: True: holds when NO such report is there (not yet, or never) *(labsim)*.
+    absent: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -288,7 +288,10 @@ def _describe(step: Step) -> str:
         return f"{step.org} queue to {step.next_hop}{tail}"
     if isinstance(step, ExpectNdr):
         status = f" with Status {step.status}" if step.status else ""
-        return f"NDR for '{step.subject}'{status} in {step.to}"
+        kind = {"failed": "NDR", "delayed": "delay DSN"}.get(step.action or "", "NDR")
+        if step.absent:
+            return f"no {kind} for '{step.subject}'{status} in {step.to}"
+        return f"{kind} for '{step.subject}'{status} in {step.to}"
     where = f"{step.server} {step.log}" if step.server else f"{step.org} {step.log}"
     verb = "has no line containing" if step.absent else "contains"
     return f"{where} log {verb} '{step.contains}'"
@@ -672,17 +675,25 @@ class _Run:
     def expect_ndr(self, step: ExpectNdr) -> list[str]:
         """An NDR about the subject, with the status if asked, is in the inbox."""
         ndrs = [m for m in self.lab.inbox(step.to) if _is_ndr(m)]
-        for ndr in ndrs:
-            text = _text(ndr.content)
-            if (
-                step.subject in ndr.subject
-                and (step.status is None or f"Status: {step.status}" in text)
-                and (step.action is None or f"Action: {step.action}" in text)
-            ):
-                return []
         status = f" with Status: {step.status}" if step.status else ""
         if step.action:
             status += f" and Action: {step.action}"
+        matching = [
+            ndr
+            for ndr in ndrs
+            if step.subject in ndr.subject
+            and (step.status is None or f"Status: {step.status}" in _text(ndr.content))
+            and (step.action is None or f"Action: {step.action}" in _text(ndr.content))
+        ]
+        if step.absent:
+            if not matching:
+                return []
+            out = [f"expected no report for '{step.subject}'{status} in {step.to}, found:"]
+            for ndr in matching:
+                out.append(f"  '{ndr.subject}' delivered {ndr.delivered_at.isoformat()}")
+            return out
+        if matching:
+            return []
         if not ndrs:
             out = [f"expected an NDR for '{step.subject}'{status} in {step.to}, found no NDR"]
             # No NDR yet usually means the message still waits in a queue: show where.

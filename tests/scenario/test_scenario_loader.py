@@ -351,6 +351,23 @@ def test_docs_complete_example_loads(tmp_path: Path) -> None:
     assert [s.kind for s in scenario.steps][-2:] == ["expect.ndr", "expect.not_delivered"]
 
 
+def test_expect_ndr_absent(write_toml: Write) -> None:
+    path = write_toml(
+        '[[step]]\nexpect.ndr = { to = "april@adatum.com", subject = "Hello Trey", '
+        'action = "failed", absent = true }\n'
+    )
+    (step,) = load_scenario(path).steps
+    assert step == ExpectNdr(
+        number=1, to="april@adatum.com", subject="Hello Trey", action="failed", absent=True
+    )
+    path = write_toml(
+        '[[step]]\nexpect.ndr = { to = "april@adatum.com", subject = "s", absent = 1 }\n'
+    )
+    assert error_of(path).startswith(
+        f"{path}: step 1 (expect.ndr): key 'absent' must be true or false, not an integer"
+    )
+
+
 def test_absent_and_without_header_are_typed(write_toml: Write) -> None:
     path = write_toml(
         '[[step]]\nexpect.log = { org = "Adatum", server = "ADATUM-CAS1", log = "receive", '

@@ -3,6 +3,7 @@ semantics, the lab settling before each expectation, advance, explain notes, sto
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from scenario_fakes import (
@@ -310,6 +311,29 @@ def test_no_ndr_shows_where_the_message_waits() -> None:
         "expected an NDR for 'Hello Trey' with Status: 4.4.7 in april@adatum.com, found no NDR",
         "Adatum queue ADATUM-MBX1\\3: Retry, 1 message(s), NextHopDomain treyresearch.net, "
         "LastError: 454 4.7.5 Certificate validation failure",
+    )
+
+
+def test_absent_ndr_holds_until_a_matching_report_arrives() -> None:
+    lab = FakeLab()
+    no_ndr_yet = ExpectNdr(number=1, to=APRIL, subject="Hello Trey", action="failed", absent=True)
+    assert run(lab, no_ndr_yet).passed
+    # A report that does not match (another Action) does not break "no NDR".
+    delayed = ndr(APRIL, "Hello Trey", "4.4.7")
+    delayed = dataclasses.replace(
+        delayed,
+        subject="Delivery delayed: Hello Trey",
+        content=delayed.content.replace(b"Action: failed", b"Action: delayed"),
+    )
+    lab.deliver(delayed)
+    assert run(lab, no_ndr_yet).passed
+    lab.deliver(ndr(APRIL, "Hello Trey", "4.4.7"))
+    result = run(lab, no_ndr_yet)
+    assert not result.passed
+    assert result.steps[0].description == "no NDR for 'Hello Trey' in april@adatum.com"
+    assert result.steps[0].details == (
+        "expected no report for 'Hello Trey' and Action: failed in april@adatum.com, found:",
+        "  'Undeliverable: Hello Trey' delivered 2024-03-01T09:00:00+00:00",
     )
 
 
