@@ -78,8 +78,8 @@ def _accept_any(
 
 def _new_context(cert: ExchangeCertificate | None, *, allow_tls13: bool) -> SSL.Context:
     context = SSL.Context(SSL.TLS_METHOD)
-    # A lab holds thousands of sessions at once (a full mesh); OpenSSL's 34 KB of record buffers
-    # per connection are released while a connection waits, which is nearly always.
+    # A lab holds thousands of sessions at once (a full mesh); OpenSSL releases a connection's
+    # record buffers (up to 34 KB) while it waits, which is nearly always.
     context.set_mode(SSL.MODE_RELEASE_BUFFERS)
     context.set_min_proto_version(SSL.TLS1_2_VERSION)
     if not allow_tls13:

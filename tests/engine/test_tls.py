@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-import pytest
 from OpenSSL import SSL
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
@@ -30,38 +29,12 @@ from labsim.engine.tls import (
 )
 from labsim.pki import (
     CertificateValidationStatus,
-    ExchangeCertificate,
     create_root_ca,
     exchange_default_certificate,
 )
 
 AT = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 S = CertificateValidationStatus
-
-
-@pytest.fixture(scope="module")
-def adatum():
-    return create_root_ca("Adatum Root CA", organization="Adatum", at=AT)
-
-
-@pytest.fixture(scope="module")
-def trey():
-    return create_root_ca("Trey Root CA", organization="TreyResearch", at=AT)
-
-
-@pytest.fixture(scope="module")
-def adatum_cert(adatum) -> ExchangeCertificate:
-    return adatum.issue("mail.adatum.com", dns_names=("mail.adatum.com", "adatum.com"), at=AT)
-
-
-@pytest.fixture(scope="module")
-def trey_sub(trey):
-    return trey.issue_intermediate("Trey Issuing CA", at=AT)
-
-
-@pytest.fixture(scope="module")
-def trey_cert(trey_sub) -> ExchangeCertificate:
-    return trey_sub.issue("mail.treyresearch.net", dns_names=("treyresearch.net",), at=AT)
 
 
 def handshake(

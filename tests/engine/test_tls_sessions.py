@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from OpenSSL import SSL
 
 from labsim.engine.tls import (
@@ -23,35 +22,10 @@ from labsim.engine.tls import (
     session_reused,
     verify_peer,
 )
-from labsim.pki import CertificateValidationStatus, ExchangeCertificate, create_root_ca
+from labsim.pki import CertificateValidationStatus, ExchangeCertificate
 
 AT = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 KEY = TlsSessionKey("ADATUM-MBX1", "thumb", "127.0.20.1", 25)
-
-
-@pytest.fixture(scope="module")
-def adatum():
-    return create_root_ca("Adatum Root CA", organization="Adatum", at=AT)
-
-
-@pytest.fixture(scope="module")
-def trey():
-    return create_root_ca("Trey Root CA", organization="TreyResearch", at=AT)
-
-
-@pytest.fixture(scope="module")
-def trey_sub(trey):
-    return trey.issue_intermediate("Trey Issuing CA", at=AT)
-
-
-@pytest.fixture(scope="module")
-def adatum_cert(adatum) -> ExchangeCertificate:
-    return adatum.issue("mail.adatum.com", dns_names=("mail.adatum.com", "adatum.com"), at=AT)
-
-
-@pytest.fixture(scope="module")
-def trey_cert(trey_sub) -> ExchangeCertificate:
-    return trey_sub.issue("mail.treyresearch.net", dns_names=("treyresearch.net",), at=AT)
 
 
 def _pump(source: SSL.Connection, sink: SSL.Connection) -> None:
