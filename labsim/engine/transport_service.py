@@ -45,7 +45,7 @@ from labsim.model.mail import (
 )
 from labsim.model.organization import Organization, Server
 from labsim.net.dns import Target
-from labsim.policy.compose import compose_message
+from labsim.policy.compose import Draft, compose_message
 from labsim.policy.headers import (
     AuthMechanismCode,
     apply_send_firewall,
@@ -154,14 +154,16 @@ class TransportService:
         now = self.world.now()
         message_id = f"<{uuid.uuid4().hex}@{self.server.fqdn}>"
         content = compose_message(
-            mail_from=mail_from,
-            to=to,
-            cc=cc,
-            subject=subject,
-            date=format_datetime(now),
-            message_id=message_id,
-            body=body,
-            headers=headers,
+            Draft(
+                mail_from=mail_from,
+                to=tuple(to),
+                cc=tuple(cc),
+                subject=subject,
+                date=format_datetime(now),
+                message_id=message_id,
+                body=body,
+                headers=tuple(headers),
+            )
         )
         content = stamp_authentication(
             content,

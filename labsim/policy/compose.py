@@ -11,7 +11,7 @@ byte-identical wherever the direct path applies.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 
 MAX_LINE = 78
@@ -31,53 +31,52 @@ _TRAILER = (
 )
 
 
-def _header_fields(
-    mail_from: str,
-    to: Sequence[str],
-    cc: Sequence[str],
-    subject: str,
-    date: str,
-    message_id: str,
-    headers: Sequence[tuple[str, str]],
-) -> list[tuple[str, str]]:
-    fields = [("From", mail_from)]
-    if to:
-        fields.append(("To", ", ".join(to)))
-    if cc:
-        fields.append(("Cc", ", ".join(cc)))
-    fields += [("Subject", subject), ("Date", date), ("Message-ID", message_id)]
-    fields += list(headers)
-    return fields
+@dataclass(frozen=True)
+class Draft:
+    """What the author's client hands to the store: the fields of a new message."""
+
+    mail_from: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    date: str
+    message_id: str
+    body: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Extra header lines the author wrote, after the standard ones."""
+
+    def header_fields(self) -> list[tuple[str, str]]:
+        """The header fields in the order they are written."""
+        fields = [("From", self.mail_from)]
+        if self.to:
+            fields.append(("To", ", ".join(self.to)))
+        if self.cc:
+            fields.append(("Cc", ", ".join(self.cc)))
+        fields += [("Subject", self.subject), ("Date", self.date), ("Message-ID", self.message_id)]
+        return fields + list(self.headers)
 
 
-def compose_with_email(
-    *,
-    mail_from: str,
-    to: Sequence[str],
-    cc: Sequence[str],
-    subject: str,
-    date: str,
-    message_id: str,
-    body: str,
-    headers: Sequence[tuple[str, str]] = (),
-) -> bytes:
+def compose_with_email(draft: Draft) -> bytes:
     """The message as the ``email`` package writes it (CRLF line ends)."""
     message = EmailMessage()
-    for name, value in _header_fields(mail_from, to, cc, subject, date, message_id, headers):
+    for name, value in draft.header_fields():
         message[name] = value
-    message.set_content(body or "")
+    message.set_content(draft.body or "")
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
 
 
-def _direct(fields: list[tuple[str, str]], addresses: Sequence[str], body: str) -> bytes | None:
-    if not all(_PLAIN_ADDRESS.match(a) for a in addresses):
+def _direct(draft: Draft) -> bytes | None:
+    if draft.headers:
+        return None
+    if not all(_PLAIN_ADDRESS.match(a) for a in (draft.mail_from, *draft.to, *draft.cc)):
         return None
     lines = []
-    for name, value in fields:
+    for name, value in draft.header_fields():
         line = f"{name}: {value}"
         if len(line) > MAX_LINE or not _PLAIN_TEXT.match(value):
             return None
         lines.append(line)
+    body = draft.body or ""
     if not _PLAIN_BODY.match(body):
         return None
     body_lines = body.splitlines()
@@ -92,31 +91,7 @@ def _direct(fields: list[tuple[str, str]], addresses: Sequence[str], body: str) 
     )
 
 
-def compose_message(
-    *,
-    mail_from: str,
-    to: Sequence[str],
-    cc: Sequence[str],
-    subject: str,
-    date: str,
-    message_id: str,
-    body: str,
-    headers: Sequence[tuple[str, str]] = (),
-) -> bytes:
+def compose_message(draft: Draft) -> bytes:
     """The submitted message's bytes, identical to :func:`compose_with_email`'s."""
-    fields = _header_fields(mail_from, to, cc, subject, date, message_id, headers)
-    direct = None
-    if not headers:
-        direct = _direct(fields, [mail_from, *to, *cc], body or "")
-    if direct is not None:
-        return direct
-    return compose_with_email(
-        mail_from=mail_from,
-        to=to,
-        cc=cc,
-        subject=subject,
-        date=date,
-        message_id=message_id,
-        body=body,
-        headers=headers,
-    )
+    direct = _direct(draft)
+    return direct if direct is not None else compose_with_email(draft)

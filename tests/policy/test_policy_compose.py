@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from labsim.model.mail import _parsed_subject_and_id, parse_message, subject_and_message_id
 from labsim.policy import compose
-from labsim.policy.compose import compose_message, compose_with_email
+from labsim.policy.compose import Draft, compose_message, compose_with_email
 
 DATE = "Mon, 30 Nov 2026 06:48:13 +0000"
 MID = "<0123456789abcdef0123456789abcdef@adatum-mbx1.adatum.com>"
@@ -36,25 +36,33 @@ body = st.text(
     body=body,
 )
 def test_direct_writer_matches_email_byte_for_byte(mail_from, to, cc, subject, body) -> None:
-    kwargs = dict(
-        mail_from=mail_from, to=to, cc=cc, subject=subject, date=DATE, message_id=MID, body=body
+    draft = Draft(
+        mail_from=mail_from,
+        to=tuple(to),
+        cc=tuple(cc),
+        subject=subject,
+        date=DATE,
+        message_id=MID,
+        body=body,
     )
-    assert compose_message(**kwargs) == compose_with_email(**kwargs)
+    assert compose_message(draft) == compose_with_email(draft)
 
 
 def test_the_common_case_takes_the_direct_path(monkeypatch) -> None:
-    def refuse(**_: object) -> bytes:
+    def refuse(draft: Draft) -> bytes:
         raise AssertionError("the email package was used for a plain message")
 
     monkeypatch.setattr(compose, "compose_with_email", refuse)
     content = compose_message(
-        mail_from="april@adatum.com",
-        to=["ben@treyresearch.net", "terry@treyresearch.net"],
-        cc=[],
-        subject="Hello Trey",
-        date=DATE,
-        message_id=MID,
-        body="Hi Ben,\n\nDomain Security works.\n",
+        Draft(
+            mail_from="april@adatum.com",
+            to=("ben@treyresearch.net", "terry@treyresearch.net"),
+            cc=(),
+            subject="Hello Trey",
+            date=DATE,
+            message_id=MID,
+            body="Hi Ben,\n\nDomain Security works.\n",
+        )
     )
     parsed = parse_message(content)
     assert parsed["Subject"] == "Hello Trey"
@@ -64,13 +72,15 @@ def test_the_common_case_takes_the_direct_path(monkeypatch) -> None:
 
 def test_non_ascii_subject_is_encoded_by_email() -> None:
     content = compose_message(
-        mail_from="april@adatum.com",
-        to=["ben@treyresearch.net"],
-        cc=[],
-        subject="Grüße",
-        date=DATE,
-        message_id=MID,
-        body="x",
+        Draft(
+            mail_from="april@adatum.com",
+            to=("ben@treyresearch.net",),
+            cc=(),
+            subject="Grüße",
+            date=DATE,
+            message_id=MID,
+            body="x",
+        )
     )
     assert b"Subject: =?utf-8?" in content
     assert parse_message(content)["Subject"] == "Grüße"
