@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 
 from OpenSSL import SSL
+from tls_helpers import complete_handshake
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -41,30 +42,7 @@ def handshake(
     server_ctx: SSL.Context, client_ctx: SSL.Context
 ) -> tuple[SSL.Connection, SSL.Connection]:
     """Run a complete handshake between two memory-BIO connections; return (server, client)."""
-    server = SSL.Connection(server_ctx, None)
-    server.set_accept_state()
-    client = SSL.Connection(client_ctx, None)
-    client.set_connect_state()
-    done = {id(server): False, id(client): False}
-    for _ in range(50):
-        for conn in (client, server):
-            if not done[id(conn)]:
-                try:
-                    conn.do_handshake()
-                    done[id(conn)] = True
-                except SSL.WantReadError:
-                    pass
-        moved = False
-        for source, target in ((client, server), (server, client)):
-            try:
-                data = source.bio_read(65536)
-            except SSL.WantReadError:
-                continue
-            target.bio_write(data)
-            moved = True
-        if all(done.values()) and not moved:
-            return server, client
-    raise AssertionError("handshake did not complete")
+    return complete_handshake(SSL.Connection(server_ctx, None), SSL.Connection(client_ctx, None))
 
 
 def test_mutual_tls_client_certificate_reaches_server(adatum_cert, trey_cert, adatum, trey) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from OpenSSL import SSL
+from tls_helpers import complete_handshake
 
 from labsim.engine.tls import (
     SESSION_CACHE_LIFETIME,
@@ -28,15 +29,6 @@ AT = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 KEY = TlsSessionKey("ADATUM-MBX1", "thumb", "127.0.20.1", 25)
 
 
-def _pump(source: SSL.Connection, sink: SSL.Connection) -> None:
-    while True:
-        try:
-            data = source.bio_read(65536)
-        except SSL.WantReadError:
-            return
-        sink.bio_write(data)
-
-
 def session(
     contexts: TlsContextCache,
     sessions: TlsSessionCache,
@@ -47,26 +39,10 @@ def session(
 ) -> tuple[SSL.Connection, SSL.Connection]:
     """One session as the lab runs it: offer the cached session, hand-shake, record, close."""
     server = ServerConnectionCreator(contexts.server(server_cert)).serverConnectionForTLS(None)
-    server.set_accept_state()
-    offered = sessions.offer(key, at)
     client = ClientConnectionCreator(
-        contexts.client(client_cert), session=offered
+        contexts.client(client_cert), session=sessions.offer(key, at)
     ).clientConnectionForTLS(None)
-    client.set_connect_state()
-    done = {id(server): False, id(client): False}
-    for _ in range(50):
-        for conn in (client, server):
-            if not done[id(conn)]:
-                try:
-                    conn.do_handshake()
-                    done[id(conn)] = True
-                except SSL.WantReadError:
-                    pass
-        _pump(client, server)
-        _pump(server, client)
-        if all(done.values()):
-            break
-    assert all(done.values()), "handshake did not complete"
+    complete_handshake(server, client)
     sessions.completed(key, client, at)
     # An orderly close, as Twisted's loseConnection does (close_notify): OpenSSL keeps the
     # session resumable only then.
