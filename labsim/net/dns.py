@@ -87,6 +87,25 @@ def build_zones(
     return [MemoryAuthority(zone, records) for zone, records in zones.items()]
 
 
+class LoopbackResolver(client.Resolver):  # type: ignore[misc]
+    """twisted.names' resolver with its query sockets on a loopback address.
+
+    Twisted binds each query's UDP socket to a random port on every interface (0.0.0.0) and,
+    when that port is taken, leaks the socket it could not bind (a ResourceWarning later, which
+    failed an unrelated test once in a few hundred runs). Here each query binds port 0 on
+    ``source``: the OS picks a free port, and no lab socket leaves 127.0.0.0/8.
+    """
+
+    def __init__(self, *, source: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source = source
+
+    def _connectedProtocol(self, interface: str = "") -> dns.DNSDatagramProtocol:  # noqa: N802
+        protocol = dns.DNSDatagramProtocol(self, reactor=self._reactor)
+        self._reactor.listenUDP(0, protocol, interface=self.source)
+        return protocol
+
+
 class LabDns:
     """The lab's DNS server plus a resolver that queries only it."""
 
@@ -105,8 +124,10 @@ class LabDns:
         # them (without a clock, nothing is cached).
         self._now = now
         self._cache: dict[tuple[str, str], tuple[float, Any]] = {}
-        self.resolver = client.Resolver(
-            servers=[(DNS_ADDRESS, network.real_port(DNS_PORT))], reactor=network.reactor
+        self.resolver = LoopbackResolver(
+            source=DNS_ADDRESS,
+            servers=[(DNS_ADDRESS, network.real_port(DNS_PORT))],
+            reactor=network.reactor,
         )
 
     def stop(self) -> Any:

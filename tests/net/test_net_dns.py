@@ -1,0 +1,45 @@
+"""The lab DNS over real UDP: answers from the lab zone, and every query socket on loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labsim.lab import Lab
+from labsim.model.lab import default_lab
+from labsim.reactor import wait_for
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Any:
+    started = Lab.start(default_lab(), cert_folder=tmp_path / "certs")
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def test_queries_leave_from_a_loopback_address_on_a_port_the_os_chose(
+    lab: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reactor = lab.world.reactor
+    binds: list[tuple[int, str]] = []
+    listen_udp = reactor.listenUDP
+
+    def recording(port: int, protocol: Any, interface: str = "", **kwargs: Any) -> Any:
+        binds.append((port, interface))
+        return listen_udp(port, protocol, interface=interface, **kwargs)
+
+    monkeypatch.setattr(reactor, "listenUDP", recording)
+    targets = wait_for(reactor, lab.world.dns.resolve_mx("treyresearch.net"))
+
+    assert [(t.host, t.address) for t in targets] == [("mail.treyresearch.net", "127.0.20.1")]
+    assert binds, "the MX and A lookups went out over UDP"
+    for port, interface in binds:
+        # Twisted's default is a random port on 0.0.0.0, which leaks a socket when the port
+        # is taken and listens on every interface.
+        assert port == 0
+        assert ipaddress.ip_address(interface) in ipaddress.ip_network("127.0.0.0/8")
