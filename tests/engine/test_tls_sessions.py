@@ -111,3 +111,17 @@ def test_the_key_keeps_credentials_and_targets_apart(adatum, adatum_cert, trey_c
     assert sessions.offer(KEY, AT) is not None
     sessions.forget(KEY)
     assert sessions.offer(KEY, AT) is None
+
+
+def test_a_resumed_session_keeps_the_client_chain_on_the_server(
+    adatum, trey, trey_sub, adatum_cert, trey_cert
+) -> None:
+    # The receiving server judges the client certificate at MAIL FROM, from the session: its
+    # intermediate must still be there when the session was resumed.
+    contexts, sessions = TlsContextCache(), TlsSessionCache()
+    session(contexts, sessions, adatum_cert, trey_cert)
+    server, _client = session(contexts, sessions, adatum_cert, trey_cert)
+    assert session_reused(server)
+    assert peer_chain(server) == (trey_cert.certificate, trey_sub.certificate)
+    on_server = verify_peer(server, trusted_roots=[trey.certificate], at=AT, purpose="clientAuth")
+    assert on_server.status is CertificateValidationStatus.VALID
