@@ -374,15 +374,6 @@ def start_default_lab(cert_folder: Path) -> float:
     return float(seconds)
 
 
-def is_ndr(message: Any) -> bool:
-    """A delivery status report. ``DeliveredMessage.is_ndr`` misses the quoted form
-    ``report-type="delivery-status"`` that labsim's own NDRs carry (see bench/README.md), so the
-    bench reads the parsed Content-Type parameter, as the scenario runner does."""
-    if message.is_ndr:
-        return True
-    return str(message.headers.get_param("report-type", "") or "").lower() == "delivery-status"
-
-
 def _check_domain_secured(lab: Any, address: str, expected: int) -> None:
     inbox = lab.inbox(address)
     secured = sum(1 for m in inbox if m.domain_secured)
@@ -432,13 +423,31 @@ def _handshakes(lab: Any) -> tuple[int, int]:
     return sessions.full_handshakes, sessions.resumed_handshakes
 
 
-def throughput_one_by_one(cert_folder: Path, count: int) -> Throughput:
-    """(a) Each message submitted and delivered (one Internet-hop session) before the next."""
+def _timed_throughput(cert_folder: Path, count: int, deliver: Callable[[Any], None]) -> Throughput:
+    """Run ``deliver(lab)`` (which must deliver ``count`` messages spread over RECIPIENTS) on a
+    warmed-up throughput lab; time it, count its handshakes, check every message arrived
+    domain-secured."""
     lab = throughput_lab_started(cert_folder)
     try:
         before = {r: len(lab.inbox(r)) for r in RECIPIENTS}
         full0, resumed0 = _handshakes(lab)
         started, cpu0 = time.perf_counter(), time.process_time()
+        deliver(lab)
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu0
+        full, resumed = _handshakes(lab)
+        for index, r in enumerate(RECIPIENTS):
+            sent = sum(1 for n in range(count) if n % len(RECIPIENTS) == index)
+            _check_domain_secured(lab, r, before[r] + sent)
+    finally:
+        lab.stop()
+    return Throughput(count / elapsed, cpu * 1000 / count, full - full0, resumed - resumed0)
+
+
+def throughput_one_by_one(cert_folder: Path, count: int) -> Throughput:
+    """(a) Each message submitted and delivered (one Internet-hop session) before the next."""
+
+    def deliver(lab: Any) -> None:
         for n in range(count):
             lab.send(
                 mail_from=SENDERS[n % len(SENDERS)],
@@ -446,19 +455,8 @@ def throughput_one_by_one(cert_folder: Path, count: int) -> Throughput:
                 subject=f"a-{n}",
                 body="Domain secured, one session per message.",
             )
-        elapsed = time.perf_counter() - started
-        cpu = time.process_time() - cpu0
-        full, resumed = _handshakes(lab)
-        for r in RECIPIENTS:
-            _check_domain_secured(
-                lab,
-                r,
-                before[r]
-                + sum(1 for n in range(count) if n % len(RECIPIENTS) == RECIPIENTS.index(r)),
-            )
-    finally:
-        lab.stop()
-    return Throughput(count / elapsed, cpu * 1000 / count, full - full0, resumed - resumed0)
+
+    return _timed_throughput(cert_folder, count, deliver)
 
 
 def submit_batch(lab: Any, count: int, prefix: str = "b") -> None:
@@ -478,26 +476,12 @@ def submit_batch(lab: Any, count: int, prefix: str = "b") -> None:
 def throughput_batch(cert_folder: Path, count: int) -> Throughput:
     """(b) ``count`` submitted at once, then the lab runs until idle (the queue sends them over
     sessions of up to 20 messages each)."""
-    lab = throughput_lab_started(cert_folder)
-    try:
-        before = {r: len(lab.inbox(r)) for r in RECIPIENTS}
-        full0, resumed0 = _handshakes(lab)
-        started, cpu0 = time.perf_counter(), time.process_time()
+
+    def deliver(lab: Any) -> None:
         submit_batch(lab, count)
         lab.run_until_idle()
-        elapsed = time.perf_counter() - started
-        cpu = time.process_time() - cpu0
-        full, resumed = _handshakes(lab)
-        for r in RECIPIENTS:
-            _check_domain_secured(
-                lab,
-                r,
-                before[r]
-                + sum(1 for n in range(count) if n % len(RECIPIENTS) == RECIPIENTS.index(r)),
-            )
-    finally:
-        lab.stop()
-    return Throughput(count / elapsed, cpu * 1000 / count, full - full0, resumed - resumed0)
+
+    return _timed_throughput(cert_folder, count, deliver)
 
 
 ADATUM_UNTRUSTED = r"""
@@ -525,7 +509,7 @@ def time_travel_cheap_failure(cert_folder: Path, *, failure: str) -> float:
             )
         lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject="Hello Trey")
         seconds, _ = timed(lambda: lab.advance(2 * 86400))
-        if not any(is_ndr(m) for m in lab.inbox("april@adatum.com")):
+        if not any(m.is_ndr for m in lab.inbox("april@adatum.com")):
             raise RuntimeError(f"expected an NDR after two lab days ({failure})")
         return seconds
     finally:
@@ -556,7 +540,7 @@ def time_travel(cert_folder: Path) -> dict[str, float]:
         ndrs = [
             m
             for m in lab.inbox("april@adatum.com")
-            if is_ndr(m) and m.subject.startswith("Undeliverable")
+            if m.is_ndr and m.subject.startswith("Undeliverable")
         ]
         if not ndrs or lab.inbox("ben@treyresearch.net"):
             raise RuntimeError(
@@ -638,7 +622,7 @@ def mesh_run(size: int, cert_folder: Path) -> dict[str, Any]:
         delivered = secured = 0
         for j in indexes:
             inbox = lab.inbox(f"{MESH_USER}@{mesh_domain(j)}")
-            delivered += sum(1 for m in inbox if not is_ndr(m))
+            delivered += sum(1 for m in inbox if not m.is_ndr)
             secured += sum(1 for m in inbox if m.domain_secured)
         errors: dict[str, int] = {}
         for org in lab.world.organizations.values():

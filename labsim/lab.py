@@ -305,6 +305,8 @@ class Lab:
 
     def flush_logs(self) -> None:
         """Write buffered log lines to the log folder (the lab does it whenever it is idle)."""
+        if self.world.protocol_logs.root is None:
+            return  # logs live in memory only (no --logs): nothing is buffered for disk
         self.world.protocol_logs.flush()
         for log in self.world.tracking_logs.values():
             log.flush()

@@ -21,6 +21,7 @@ from labsim.engine.outbound import (
     SessionFailure,
     SessionPlan,
     connect_failure_reply,
+    next_hop_targets,
     open_session,
     plan_for_connector,
     plan_internal,
@@ -154,19 +155,7 @@ class FrontendTransport:
             usage = connector.usage
             plan = plan_for_connector(self.world, cas, connector, hop, via_frontend_proxy=True)
             self.world.explain(cas.name, plan.policy.explanation if plan.policy else "")
-            if hop.is_dns_routed:
-                targets = yield self.world.dns.resolve_mx(hop.next_hop_domain)
-                self.world.observe(cas.name, f"DNS {self.world.dns.last_answer}")
-            else:
-                targets = []
-                for host in hop.smart_hosts:
-                    address = (
-                        host
-                        if host.replace(".", "").isdigit()
-                        else (yield self.world.dns.resolve_a(host))
-                    )
-                    if address:
-                        targets.append(Target(host, address, 0))
+            targets = yield next_hop_targets(self.world, hop, cas.name)
         failure: SessionFailure | None = None
         for target in targets:
             result = yield open_session(self.world, plan, target)

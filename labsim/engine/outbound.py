@@ -27,6 +27,7 @@ from labsim.logs.protocol_log import NULL_SESSION, ProtocolLogSession, format_en
 from labsim.model.connectors import SendConnector
 from labsim.model.enums import ProtocolLoggingLevel
 from labsim.model.organization import Server
+from labsim.model.values import is_ip_literal
 from labsim.net.dns import Target
 from labsim.pki.certificate import ExchangeCertificate, thumbprint_of
 from labsim.pki.selection import select_starttls_certificate
@@ -184,6 +185,26 @@ def _log_session(world: World, plan: SessionPlan, target: Target) -> ProtocolLog
         local_endpoint=format_endpoint(plan.source.address, 0),
         remote_endpoint=format_endpoint(target.address, plan.port),
     )
+
+
+@inlineCallbacks
+def next_hop_targets(world: World, hop: NextHop, server_name: str) -> Any:
+    """The hosts to try for ``hop``, in order (a Deferred of ``list[Target]``).
+
+    DNS-routed: the MX hosts of the next-hop domain with their A records. Smart hosts: each in
+    the connector's order, an IP literal as is, a name through the lab DNS (one that does not
+    resolve is skipped).
+    """
+    if hop.is_dns_routed:
+        targets: list[Target] = yield world.dns.resolve_mx(hop.next_hop_domain)
+        world.observe(server_name, f"DNS {world.dns.last_answer}")
+        return targets
+    targets = []
+    for host in hop.smart_hosts:
+        address = host if is_ip_literal(host) else (yield world.dns.resolve_a(host))
+        if address:
+            targets.append(Target(host, address, 0))
+    return targets
 
 
 @inlineCallbacks

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +43,7 @@ from twisted.internet.interfaces import (
 from zope.interface import implementer
 
 from labsim.errors import PkiError
+from labsim.model.values import is_ip_literal
 from labsim.pki.certificate import ExchangeCertificate, is_self_signed, subject_and_issuer_der
 from labsim.pki.validation import (
     EMPTY_PEER,
@@ -233,14 +233,6 @@ class ServerConnectionCreator:
         return SSL.Connection(self.context, None)
 
 
-def _is_ip_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
 @implementer(IOpenSSLClientConnectionCreator)
 class ClientConnectionCreator:
     """Client side of ``transport.startTLS(...)``; sends SNI when ``server_name`` is a DNS name."""
@@ -261,7 +253,7 @@ class ClientConnectionCreator:
         connection = SSL.Connection(self.context, None)
         if self.session is not None:
             connection.set_session(self.session)
-        if self.server_name and not _is_ip_address(self.server_name):
+        if self.server_name and not is_ip_literal(self.server_name):
             # SNI carries host names only (RFC 6066); an IP literal is not sent.
             connection.set_tlsext_host_name(self.server_name.encode("idna"))
         return connection

@@ -20,6 +20,7 @@ from labsim.engine.outbound import (
     Established,
     SessionFailure,
     SessionPlan,
+    next_hop_targets,
     open_session,
     plan_for_connector,
     run_transaction,
@@ -458,19 +459,8 @@ class TransportService:
         queue.status = QueueStatus.ACTIVE
         if isinstance(extra, list):
             targets: list[Target] = extra
-        elif hop.is_dns_routed:
-            targets = yield self.world.dns.resolve_mx(hop.next_hop_domain)
-            self.world.observe(self.server_name, f"DNS {self.world.dns.last_answer}")
         else:
-            targets = []
-            for host in hop.smart_hosts:
-                address = (
-                    host
-                    if host.replace(".", "").isdigit()
-                    else (yield self.world.dns.resolve_a(host))
-                )
-                if address:
-                    targets.append(Target(host, address, 0))
+            targets = yield next_hop_targets(self.world, hop, self.server_name)
         connector = (
             extra
             if not isinstance(extra, list)

@@ -64,6 +64,15 @@ class AddressSpace:
         return f"{self.type}:{self.address};{self.cost}"
 
 
+def is_ip_literal(text: str) -> bool:
+    """Whether ``text`` is an IPv4 or IPv6 address rather than a host name."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 @functools.lru_cache(maxsize=4096)
 def _ipv4_value(address: str) -> int | None:
     # Receive connector selection tests every session's address against every range.
@@ -83,7 +92,7 @@ class IPRange:
 
     @classmethod
     def parse(cls, text: str) -> IPRange:
-        """Parse ``192.0.2.5``, ``192.0.2.1-192.0.2.9`` or ``192.0.2.0/24`` (IPv4)."""
+        """Parse ``127.0.20.5``, ``127.0.20.1-127.0.20.9`` or ``127.0.20.0/24`` (IPv4)."""
         body = text.strip()
         try:
             if "/" in body:
@@ -97,8 +106,8 @@ class IPRange:
             addr = ipaddress.IPv4Address(body)
         except ValueError:
             raise ValueError(
-                f"'{text}' is not a valid IP range; use an address (192.0.2.5), a range "
-                "(192.0.2.1-192.0.2.9) or CIDR (192.0.2.0/24)"
+                f"'{text}' is not a valid IP range; use an address (127.0.20.5), a range "
+                "(127.0.20.1-127.0.20.9) or CIDR (127.0.20.0/24)"
             ) from None
         return cls(int(addr), int(addr), body)
 

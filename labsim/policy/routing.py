@@ -15,14 +15,13 @@ Rules kept here:
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from enum import Enum
 
 from labsim.model.connectors import SendConnector
 from labsim.model.enums import DeliveryType
 from labsim.model.organization import Mailbox, Organization
-from labsim.model.values import AddressSpace
+from labsim.model.values import AddressSpace, is_ip_literal
 from labsim.policy import texts
 from labsim.smtp.reply import Reply
 
@@ -172,12 +171,8 @@ def _best_space(connector: SendConnector, domain: str) -> AddressSpace | None:
 
 
 def _smart_host_text(host: str) -> str:
-    # Get-Queue shows an IP smart host in brackets ("[10.10.10.100]", reference §9).
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return host.lower()
-    return f"[{host}]"
+    # Get-Queue shows an IP smart host in brackets ("[127.0.10.100]", reference §9).
+    return f"[{host}]" if is_ip_literal(host) else host.lower()
 
 
 def next_hop_for(org: Organization, connector: SendConnector, domain: str) -> NextHop:

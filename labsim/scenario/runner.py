@@ -302,24 +302,6 @@ def _subject_is(message: DeliveredMessage | MessageView, subject: str) -> bool:
     return message.subject.strip() == subject.strip()
 
 
-def _is_ndr(message: DeliveredMessage) -> bool:
-    """A delivery status notification (``multipart/report; report-type=delivery-status``).
-
-    Reads the parsed Content-Type parameters as well as ``DeliveredMessage.is_ndr``: the email
-    package normalizes the header to ``report-type="delivery-status"`` (quoted), which a plain
-    text comparison misses.
-    """
-    if message.is_ndr:
-        return True
-    parsed = message.headers
-    report_type = parsed.get_param("report-type")
-    return (
-        parsed.get_content_type() == "multipart/report"
-        and isinstance(report_type, str)
-        and report_type.lower() == "delivery-status"
-    )
-
-
 def _text(content: bytes) -> str:
     """Message bytes as text for substring checks (headers are ASCII; bodies may not be)."""
     return content.decode("utf-8", errors="replace")
@@ -571,7 +553,7 @@ class _Run:
     def expect_delivered(self, step: ExpectDelivered) -> list[str]:
         """A message with the subject is in the inbox, with every optional property asked."""
         inbox = self.lab.inbox(step.to)
-        candidates = [m for m in inbox if not _is_ndr(m) and _subject_is(m, step.subject)]
+        candidates = [m for m in inbox if not m.is_ndr and _subject_is(m, step.subject)]
         if not candidates:
             listed = ", ".join(f"'{m.subject}'" for m in inbox) or "an empty inbox"
             out = [f"expected '{step.subject}' in {step.to}, found {listed}"]
@@ -623,7 +605,7 @@ class _Run:
     def expect_not_delivered(self, step: ExpectNotDelivered) -> list[str]:
         """No message with the subject is in the inbox."""
         delivered = [
-            m for m in self.lab.inbox(step.to) if not _is_ndr(m) and _subject_is(m, step.subject)
+            m for m in self.lab.inbox(step.to) if not m.is_ndr and _subject_is(m, step.subject)
         ]
         if not delivered:
             return []
@@ -674,7 +656,7 @@ class _Run:
 
     def expect_ndr(self, step: ExpectNdr) -> list[str]:
         """An NDR about the subject, with the status if asked, is in the inbox."""
-        ndrs = [m for m in self.lab.inbox(step.to) if _is_ndr(m)]
+        ndrs = [m for m in self.lab.inbox(step.to) if m.is_ndr]
         status = f" with Status: {step.status}" if step.status else ""
         if step.action:
             status += f" and Action: {step.action}"

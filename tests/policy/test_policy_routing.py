@@ -92,12 +92,12 @@ def test_dns_routed_next_hop_carries_tls_domain_when_listed() -> None:
 
 def test_smart_host_next_hop_has_no_tls_domain() -> None:
     connector = send_connector(
-        dns_routing_enabled=False, smart_hosts=("Relay1.adatum.com", "10.0.0.5")
+        dns_routing_enabled=False, smart_hosts=("Relay1.adatum.com", "127.0.0.5")
     )
     decision = select_send_connector(adatum(connector), "treyresearch.net", "ADATUM-MBX1")
     hop = decision.next_hop
     assert hop is not None
-    assert hop.next_hop_domain == "relay1.adatum.com,[10.0.0.5]"
+    assert hop.next_hop_domain == "relay1.adatum.com,[127.0.0.5]"
     assert hop.delivery_type is DeliveryType.SMART_HOST_CONNECTOR_DELIVERY
     assert hop.tls_domain is None
     assert "§4.1.3" in decision.explanation

@@ -18,9 +18,11 @@ def test_single_line_reply() -> None:
 
 
 def test_multi_line_reply() -> None:
-    reply = Reply(250, ("mx.example Hello [1.2.3.4]", "SIZE 10", "8BITMIME"))
-    assert reply.to_bytes() == b"250-mx.example Hello [1.2.3.4]\r\n250-SIZE 10\r\n250 8BITMIME\r\n"
-    assert str(reply) == "250 mx.example Hello [1.2.3.4] SIZE 10 8BITMIME"
+    reply = Reply(250, ("mx.example Hello [127.0.10.1]", "SIZE 10", "8BITMIME"))
+    assert (
+        reply.to_bytes() == b"250-mx.example Hello [127.0.10.1]\r\n250-SIZE 10\r\n250 8BITMIME\r\n"
+    )
+    assert str(reply) == "250 mx.example Hello [127.0.10.1] SIZE 10 8BITMIME"
     assert reply.is_positive and reply.is_positive_completion
 
 
@@ -159,7 +161,7 @@ def test_parse_reply_lines_splits_enhanced_code() -> None:
         replies.STARTTLS_REQUIRED_TO_SEND
     )
     # An EHLO reply's first line has no enhanced code, so none is split off.
-    ehlo = replies.ehlo("m.example", "1.2.3.4", max_size=1, starttls=True)
+    ehlo = replies.ehlo("m.example", "127.0.10.1", max_size=1, starttls=True)
     assert parse_reply_lines(ehlo.to_bytes().split(b"\r\n")[:-1]) == ehlo
     assert parse_reply_lines([b"250"]) == Reply(250, "")
 
@@ -181,7 +183,7 @@ def test_parse_reply_lines_rejects(lines: list[bytes]) -> None:
 
 
 def test_parser_every_split() -> None:
-    wire = replies.ehlo("m.example", "1.2.3.4", max_size=10, starttls=True).to_bytes()
+    wire = replies.ehlo("m.example", "127.0.10.1", max_size=10, starttls=True).to_bytes()
     wire += replies.SENDER_OK.to_bytes()
     for cut in range(len(wire) + 1):
         parser = ReplyParser()
@@ -191,7 +193,7 @@ def test_parser_every_split() -> None:
             while (reply := parser.next_reply()) is not None:
                 got.append(reply)
         assert [r.to_bytes() for r in got] == [
-            replies.ehlo("m.example", "1.2.3.4", max_size=10, starttls=True).to_bytes(),
+            replies.ehlo("m.example", "127.0.10.1", max_size=10, starttls=True).to_bytes(),
             replies.SENDER_OK.to_bytes(),
         ]
         assert parser.error is None and not parser.has_partial
