@@ -19,6 +19,7 @@ from labsim.engine.smtp_client import SmtpClientFactory, SmtpClientProtocol
 from labsim.engine.tls import (
     ClientConnectionCreator,
     TlsSessionKey,
+    log_sending_certificate,
     negotiated_description,
     peer_chain,
 )
@@ -287,16 +288,7 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
                 )
             context = world.tls.client(plan.client_certificate)
             if plan.client_certificate is not None:
-                cert = plan.client_certificate
-                log.certificate(
-                    world.now(),
-                    "Sending certificate",
-                    thumbprint=cert.thumbprint,
-                    subject=cert.subject,
-                    issuer=cert.issuer,
-                    serial=cert.serial_number,
-                    alternate_names=cert.certificate_domains,
-                )
+                log_sending_certificate(log, world.now(), plan.client_certificate)
             session_key = TlsSessionKey(
                 plan.source.name,
                 plan.client_certificate.thumbprint if plan.client_certificate else "",

@@ -25,6 +25,7 @@ from zope.interface import implementer
 from labsim.engine.crl import verify_presented
 from labsim.engine.tls import (
     ServerConnectionCreator,
+    log_sending_certificate,
     negotiated_description,
     peer_chain,
     received_header_tls,
@@ -345,16 +346,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
             context = self.world.tls.server(self.certificate)
             self._tcp.startTLS(ServerConnectionCreator(context))
             if self.tx is not None and self.certificate is not None:
-                cert = self.certificate
-                self.tx.log.certificate(
-                    self.world.now(),
-                    "Sending certificate",
-                    thumbprint=cert.thumbprint,
-                    subject=cert.subject,
-                    issuer=cert.issuer,
-                    serial=cert.serial_number,
-                    alternate_names=cert.certificate_domains,
-                )
+                log_sending_certificate(self.tx.log, self.world.now(), self.certificate)
         if isinstance(event, Quit):
             self._tcp.loseConnection()
             return

@@ -28,6 +28,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography import x509
 from OpenSSL import SSL, crypto
@@ -257,6 +258,20 @@ class ClientConnectionCreator:
             # SNI carries host names only (RFC 6066); an IP literal is not sent.
             connection.set_tlsext_host_name(self.server_name.encode("idna"))
         return connection
+
+
+def log_sending_certificate(log: Any, at: datetime, cert: ExchangeCertificate) -> None:
+    """The protocol-log block for the certificate this side presents (``Sending certificate``:
+    subject, issuer, serial, thumbprint, alternate names; reference §7.3)."""
+    log.certificate(
+        at,
+        "Sending certificate",
+        thumbprint=cert.thumbprint,
+        subject=cert.subject,
+        issuer=cert.issuer,
+        serial=cert.serial_number,
+        alternate_names=cert.certificate_domains,
+    )
 
 
 @functools.lru_cache(maxsize=4096)
