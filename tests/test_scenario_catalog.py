@@ -15,6 +15,7 @@ import pytest
 from labsim.lab import Lab
 from labsim.scenario.loader import load_scenario
 from labsim.scenario.model import Scenario
+from labsim.scenario.report import format_report
 from labsim.scenario.runner import LabLike, run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,17 +26,25 @@ REPLY = re.compile(r"[245]\d\d [245]\.\d{1,3}\.\d{1,3} [A-Za-z][^\"'}{]*[A-Za-z]
 LOG_TEXT = re.compile(r'contains = "([^"]*[A-Za-z][^"]*)"')
 
 
-def run(scenario: Scenario, tmp_path: Path) -> bool:
+def run_report(scenario: Scenario, tmp_path: Path) -> tuple[bool, str]:
+    """Whether the scenario passed, and its report with the decisions (--explain)."""
+
     def factory(s: Scenario) -> LabLike:
         lab: LabLike = Lab.start(s.definition, cert_folder=tmp_path / "certs")
         return lab
 
-    return run_scenario(scenario, lab_factory=factory).passed
+    result = run_scenario(scenario, lab_factory=factory)
+    return result.passed, format_report([result], explain=not result.passed)
+
+
+def run(scenario: Scenario, tmp_path: Path) -> bool:
+    return run_report(scenario, tmp_path)[0]
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
 def test_scenario_passes(path: Path, tmp_path: Path) -> None:
-    assert run(load_scenario(path), tmp_path), f"{path.name} failed; run: labsim run {path}"
+    passed, report = run_report(load_scenario(path), tmp_path)
+    assert passed, f"{path.name} failed; run: labsim run {path}\n{report}"
 
 
 def test_the_catalog_covers_every_case() -> None:

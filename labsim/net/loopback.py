@@ -9,8 +9,10 @@ never send a packet anywhere else.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from typing import Any
 
+from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import ClientFactory, Factory
 
@@ -53,11 +55,13 @@ class Network:
     def listen(self, address: str, port: int, factory: Factory) -> IListeningPort:
         """Listen on ``address:port`` (Exchange port); raises CannotListenError when taken."""
         require_loopback(address)
-        # A deep accept queue: a burst of sessions (a mesh of partners all sending at once, CRL
-        # fetches) must not overflow Twisted's default backlog of 50 and wait for SYN retries.
-        port_obj: IListeningPort = self.reactor.listenTCP(
-            self.real_port(port), factory, backlog=LISTEN_BACKLOG, interface=address
-        )
+        sock = _bound_socket(socket.SOCK_STREAM, address, self.real_port(port))
+        try:
+            port_obj: IListeningPort = self.reactor.adoptStreamPort(
+                sock.fileno(), socket.AF_INET, factory
+            )
+        finally:
+            sock.close()  # the reactor listens on its own duplicate of the descriptor
         return port_obj
 
     def connect(
@@ -71,6 +75,35 @@ class Network:
         )
 
     def listen_udp(self, address: str, port: int, protocol: Any) -> Any:
-        """Listen for datagrams (the lab DNS server)."""
+        """Listen for datagrams (the lab DNS server); raises CannotListenError when taken."""
         require_loopback(address)
-        return self.reactor.listenUDP(self.real_port(port), protocol, interface=address)
+        sock = _bound_socket(socket.SOCK_DGRAM, address, self.real_port(port))
+        try:
+            return self.reactor.adoptDatagramPort(sock.fileno(), socket.AF_INET, protocol)
+        finally:
+            sock.close()
+
+
+def _bound_socket(kind: socket.SocketKind, address: str, port: int) -> socket.socket:
+    """A non-blocking socket bound to ``address:port`` (and listening, for TCP).
+
+    The lab binds its sockets itself and hands them to the reactor: Twisted's listenTCP and
+    listenUDP leave the socket open when the bind fails, and a lab that tries port offsets
+    until one is free must not leak a socket (and a ResourceWarning) for each taken port.
+    A deep accept queue: a burst of sessions (a mesh of partners all sending at once, CRL
+    fetches) must not overflow the default backlog of 50 and wait for SYN retries.
+    """
+    sock = socket.socket(socket.AF_INET, kind)
+    try:
+        if kind == socket.SOCK_STREAM:
+            # As Twisted does for listening ports: a restarted server may rebind at once while
+            # connections of its previous run are in TIME_WAIT.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((address, port))
+        if kind == socket.SOCK_STREAM:
+            sock.listen(LISTEN_BACKLOG)
+        sock.setblocking(False)
+    except OSError as err:
+        sock.close()
+        raise CannotListenError(address, port, err) from err
+    return sock

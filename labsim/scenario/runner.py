@@ -655,18 +655,20 @@ class _Run:
         )
 
     def expect_ndr(self, step: ExpectNdr) -> list[str]:
-        """An NDR about the subject, with the status if asked, is in the inbox."""
+        """An NDR about the subject, with the status and action if asked, is in the inbox (or,
+        with ``absent``, is not)."""
         ndrs = [m for m in self.lab.inbox(step.to) if m.is_ndr]
         status = f" with Status: {step.status}" if step.status else ""
         if step.action:
             status += f" and Action: {step.action}"
-        matching = [
-            ndr
-            for ndr in ndrs
-            if step.subject in ndr.subject
-            and (step.status is None or f"Status: {step.status}" in _text(ndr.content))
-            and (step.action is None or f"Action: {step.action}" in _text(ndr.content))
-        ]
+        wanted = [f"Status: {step.status}"] if step.status else []
+        wanted += [f"Action: {step.action}"] if step.action else []
+
+        def matches(ndr: DeliveredMessage) -> bool:
+            text = _text(ndr.content)
+            return step.subject in ndr.subject and all(part in text for part in wanted)
+
+        matching = [ndr for ndr in ndrs if matches(ndr)]
         if step.absent:
             if not matching:
                 return []

@@ -87,6 +87,8 @@ def test_plaintext_injected_by_the_server_after_starttls_is_ignored(
         f"-DNSRoutingEnabled $false -SmartHosts {SERVER_ADDRESS} -ProtocolLoggingLevel Verbose",
     )
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # An earlier test's connections to this address and port may still be in TIME_WAIT.
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((SERVER_ADDRESS, lab.world.network.real_port(25)))
     listener.listen(1)
     params = {
