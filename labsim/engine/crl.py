@@ -34,7 +34,7 @@ from labsim.pki.validation import PeerCertificate
 def _describe_crl(crl: x509.CertificateRevocationList) -> str:
     next_update = next_update_of(crl)
     when = next_update.strftime("%Y-%m-%d %H:%M:%SZ") if next_update else "none"
-    return f"{len(list(crl))} revoked, next update {when}"
+    return f"{len(crl)} revoked, next update {when}"
 
 
 @inlineCallbacks

@@ -42,6 +42,7 @@ from labsim.model.enums import (
 )
 from labsim.model.organization import Organization, Server
 from labsim.model.values import ByteSize
+from labsim.net.starttls import start_tls
 from labsim.pki.certificate import ExchangeCertificate, thumbprint_of
 from labsim.pki.selection import select_starttls_certificate
 from labsim.pki.validation import CertificateValidationStatus, PeerCertificate
@@ -344,7 +345,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
         self._write(self.session.respond(outcome), outcome)
         if isinstance(event, StartTls) and outcome.code == 220:
             context = self.world.tls.server(self.certificate)
-            self._tcp.startTLS(ServerConnectionCreator(context))
+            start_tls(self._tcp, ServerConnectionCreator(context))
             if self.tx is not None and self.certificate is not None:
                 log_sending_certificate(self.tx.log, self.world.now(), self.certificate)
         if isinstance(event, Quit):

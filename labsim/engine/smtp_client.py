@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from labsim.logs.protocol_log import NULL_SESSION, format_endpoint
+from labsim.net.starttls import start_tls
 from labsim.smtp.client import ClientSession
 from labsim.smtp.errors import LocalProtocolError
 from labsim.smtp.events import ConnectionClosed, ProtocolViolation, ReplyReceived, UnsolicitedReply
@@ -139,7 +140,7 @@ class SmtpClientProtocol(Protocol):
         """Switch the transport to TLS; fires when the handshake completed."""
         self._handshake = Deferred()
         d = self._handshake
-        self._tcp.startTLS(creator)
+        start_tls(self._tcp, creator)
         return d
 
     def mail(

@@ -23,6 +23,7 @@ Rules kept here:
 
 from __future__ import annotations
 
+import calendar
 import enum
 import functools
 from collections.abc import Iterable
@@ -323,6 +324,88 @@ def roots_for_chain(
     return chosen
 
 
+@functools.lru_cache(maxsize=8192)
+def _validity_seconds(cert: x509.Certificate) -> tuple[int, int]:
+    return (
+        calendar.timegm(cert.not_valid_before_utc.timetuple()),
+        calendar.timegm(cert.not_valid_after_utc.timetuple()),
+    )
+
+
+def _crl_times(crl: x509.CertificateRevocationList) -> tuple[int, ...]:
+    times = [calendar.timegm(crl.last_update_utc.timetuple())]
+    if crl.next_update_utc is not None:
+        times.append(calendar.timegm(crl.next_update_utc.timetuple()))
+    return tuple(times)
+
+
+def _sign(value: int) -> int:
+    return (value > 0) - (value < 0)
+
+
+class _VerdictCache:
+    """Verdicts of :func:`verify_chain`, reused only for exactly the same question.
+
+    OpenSSL's verdict depends on the certificates, the trusted roots it can reach, the CRLs,
+    the flags, and the verification time, which ``set_time`` truncates to whole seconds and
+    OpenSSL only ever *compares* with the NotBefore/NotAfter of each certificate and the
+    ThisUpdate/NextUpdate of each CRL. So the key holds, instead of the time, the sign of
+    ``time - t`` for each of those instants: a verdict is reused only while no certificate or
+    CRL has come into or gone out of validity. CRLs are not hashable; the key holds their
+    identity and the entry holds the CRL objects themselves, so an id is never reused while
+    its entry lives. (Windows' chain engine caches chains too; this is an exact memo.)
+    """
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._entries: dict[
+            tuple[Any, ...],
+            tuple[tuple[x509.CertificateRevocationList, ...], CertificateValidationStatus, str],
+        ] = {}
+
+    def key(
+        self,
+        chain: tuple[x509.Certificate, ...],
+        roots: tuple[x509.Certificate, ...],
+        crls: tuple[x509.CertificateRevocationList, ...],
+        at_seconds: int,
+        check_revocation: bool,
+        purpose: str,
+    ) -> tuple[Any, ...]:
+        instants: list[int] = []
+        for cert in chain + roots:
+            instants.extend(_validity_seconds(cert))
+        for crl in crls:
+            instants.extend(_crl_times(crl))
+        signs = tuple(_sign(at_seconds - instant) for instant in instants)
+        return (chain, roots, tuple(id(crl) for crl in crls), signs, check_revocation, purpose)
+
+    def get(
+        self, key: tuple[Any, ...], crls: tuple[x509.CertificateRevocationList, ...]
+    ) -> tuple[CertificateValidationStatus, str] | None:
+        entry = self._entries.get(key)
+        if entry is None or len(entry[0]) != len(crls):
+            return None
+        if any(held is not given for held, given in zip(entry[0], crls, strict=True)):
+            return None
+        return entry[1], entry[2]
+
+    def put(
+        self,
+        key: tuple[Any, ...],
+        crls: tuple[x509.CertificateRevocationList, ...],
+        status: CertificateValidationStatus,
+        detail: str,
+    ) -> None:
+        if len(self._entries) >= self.LIMIT:
+            self._entries.clear()
+        self._entries[key] = (crls, status, detail)
+
+
+_VERDICTS = _VerdictCache()
+
+
 def verify_chain(
     chain: tuple[x509.Certificate, ...],
     *,
@@ -332,14 +415,43 @@ def verify_chain(
     check_revocation: bool = False,
     purpose: str = "serverAuth",
 ) -> PeerCertificate:
-    """Validate ``chain`` (leaf first) with OpenSSL at lab time ``at``; see :func:`verify_peer`."""
+    """Validate ``chain`` (leaf first) with OpenSSL at lab time ``at``; see :func:`verify_peer`.
+
+    The same question asked again (same certificates, reachable roots, CRLs and purpose, with
+    no validity boundary crossed) gets the earlier answer (:class:`_VerdictCache`).
+    """
     if not chain:
         return EMPTY_PEER
     if at.tzinfo is None:
         raise PkiError(f"at {at.isoformat()} has no time zone; pass an aware UTC datetime")
+    chain = tuple(chain)
+    roots = tuple(roots_for_chain(chain, trusted_roots))
+    crl_list = tuple(crls) if check_revocation else ()
+    key = _VERDICTS.key(chain, roots, crl_list, _store_seconds(at), check_revocation, purpose)
+    known = _VERDICTS.get(key, crl_list)
+    if known is None:
+        peer = _verify_with_openssl(chain, roots, at, crl_list, check_revocation, purpose)
+        _VERDICTS.put(key, crl_list, peer.status, peer.detail)
+        return peer
+    return PeerCertificate(chain=chain, status=known[0], detail=known[1])
+
+
+def _store_seconds(at: datetime) -> int:
+    # What X509Store.set_time hands OpenSSL: the UTC wall-clock fields, whole seconds.
+    return calendar.timegm(at.astimezone(UTC).timetuple())
+
+
+def _verify_with_openssl(
+    chain: tuple[x509.Certificate, ...],
+    roots: tuple[x509.Certificate, ...],
+    at: datetime,
+    crls: tuple[x509.CertificateRevocationList, ...],
+    check_revocation: bool,
+    purpose: str,
+) -> PeerCertificate:
     leaf, intermediates = chain[0], chain[1:]
     store = crypto.X509Store()
-    for root in roots_for_chain(chain, trusted_roots):
+    for root in roots:
         store.add_cert(_openssl_x509(root))
     # set_time reads the datetime's wall-clock fields as UTC, so convert first; it also replaces
     # the store's verification parameters, so flags are set after it.

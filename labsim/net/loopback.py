@@ -4,6 +4,13 @@ Configuration and logs keep Exchange's port numbers (25, 587, 717, 2525, 465); s
 port plus one lab-wide offset, so that no root privilege is needed and labs can run side by
 side. Every address is checked to lie in 127.0.0.0/8 before a socket is opened: the lab must
 never send a packet anywhere else.
+
+Connections write eagerly (:class:`LoopbackServer`, :class:`LoopbackClient`): Twisted buffers
+every write until the reactor's next turn reports the socket writable, so each SMTP reply, TLS
+flight and QUIT cost two reactor turns, one to send and one for the peer to read. On loopback the
+socket buffer takes a whole flight, so the lab sends at once and the peer reads it on the next
+turn. A write that does not fit, one made while closing, and any socket error take Twisted's
+own path unchanged.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import ipaddress
 import socket
 from typing import Any
 
+from twisted.internet import abstract, tcp
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import ClientFactory, Factory
@@ -41,6 +49,61 @@ def require_loopback(address: str) -> str:
     return address
 
 
+class _EagerWrites(abstract.FileDescriptor):
+    """Send new data from ``startWriting`` when nothing is waiting in Twisted's buffer.
+
+    Every write (the TLS layer's included, which calls ``FileDescriptor.write`` past the
+    connection's own ``write``) appends to ``_tempDataBuffer`` and calls ``startWriting``. When
+    no earlier data is still unsent, this sends the new data now; what the socket does not take
+    stays in ``dataBuffer`` and the reactor's ``doWrite`` sends it, as before. ``startWriting``
+    with nothing new (``loseConnection`` calls it), or during a close or a half-close, keeps
+    Twisted's behaviour, so closing still runs through ``doWrite``.
+    """
+
+    socket: socket.socket  # set by tcp.Connection
+
+    def startWriting(self) -> None:
+        if (
+            self._tempDataBuffer
+            and len(self.dataBuffer) == self.offset
+            and self.connected
+            and not self.disconnecting
+            and not self._writeDisconnecting
+            and self.producer is None
+        ):
+            data = b"".join(self._tempDataBuffer)
+            try:
+                sent = self.socket.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                # Leave it to doWrite, which turns the error into connectionLost.
+                super().startWriting()
+                return
+            self._tempDataBuffer = []
+            self._tempDataLen = 0
+            self.dataBuffer = data[sent:] if sent < len(data) else b""
+            self.offset = 0
+            if not self.dataBuffer:
+                return
+        super().startWriting()
+
+
+class LoopbackServer(_EagerWrites, tcp.Server):
+    """An accepted connection that writes eagerly (module docstring)."""
+
+
+class LoopbackClient(_EagerWrites, tcp.Client):
+    """An outgoing connection that writes eagerly (module docstring)."""
+
+
+class LoopbackConnector(tcp.Connector):
+    """``reactor.connectTCP``'s connector, making :class:`LoopbackClient` transports."""
+
+    def _makeTransport(self) -> tcp.Client:
+        return LoopbackClient(self.host, self.port, self.bindAddress, self, self.reactor)
+
+
 class Network:
     """Listen and connect by simulated address and Exchange port, over real loopback TCP."""
 
@@ -62,6 +125,8 @@ class Network:
             )
         finally:
             sock.close()  # the reactor listens on its own duplicate of the descriptor
+        # tcp.Port builds each accepted connection from its ``transport`` attribute.
+        port_obj.transport = LoopbackServer  # type: ignore[attr-defined]
         return port_obj
 
     def connect(
@@ -70,9 +135,11 @@ class Network:
         """Connect from ``source`` to ``address:port`` (Exchange port)."""
         require_loopback(source)
         require_loopback(address)
-        return self.reactor.connectTCP(
-            address, self.real_port(port), factory, timeout=timeout, bindAddress=(source, 0)
+        connector = LoopbackConnector(
+            address, self.real_port(port), factory, timeout, (source, 0), self.reactor
         )
+        connector.connect()
+        return connector
 
     def listen_udp(self, address: str, port: int, protocol: Any) -> Any:
         """Listen for datagrams (the lab DNS server); raises CannotListenError when taken."""

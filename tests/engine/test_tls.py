@@ -15,6 +15,7 @@ from twisted.internet.task import Clock
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.test.iosim import connectedServerAndClient
 
+from labsim.engine import tls as tls_module
 from labsim.engine.tls import (
     ClientConnectionCreator,
     ServerConnectionCreator,
@@ -254,3 +255,53 @@ def test_only_the_roots_a_chain_can_use_are_loaded_and_the_verdict_is_unchanged(
     assert without_root.status is S.UNTRUSTED_ROOT
     assert verify_chain(chain, trusted_roots=every_root, at=AT).status is S.VALID
     assert verify_chain(chain, trusted_roots=others, at=AT).status is S.UNTRUSTED_ROOT
+
+
+def test_a_remembered_verdict_is_the_verdict_openssl_gives_at_every_instant(monkeypatch) -> None:
+    """verify_chain reuses a verdict only while no NotBefore/NotAfter/ThisUpdate/NextUpdate is
+    crossed: around each boundary the answer is OpenSSL's own, and the same question asked
+    twice runs OpenSSL once."""
+    ca = create_root_ca("Memo Root CA", organization="Memo", at=AT)
+    cert = ca.issue("mail.memo.example", at=AT, valid_days=30)
+    chain = (cert.certificate,)
+    roots = (ca.certificate,)
+    crl = ca.crl(AT, next_update=AT + timedelta(days=40))
+    calls: list[datetime] = []
+    fresh = tls_module._verify_with_openssl
+
+    def counting(*args, **kwargs):
+        calls.append(args[2])
+        return fresh(*args, **kwargs)
+
+    monkeypatch.setattr(tls_module, "_verify_with_openssl", counting)
+
+    def both(at: datetime, crls=(crl,)):
+        memo = verify_chain(chain, trusted_roots=roots, at=at, crls=crls, check_revocation=True)
+        direct = fresh(chain, roots, at, tuple(crls), True, "serverAuth")
+        return memo.status, direct.status, memo.detail == direct.detail
+
+    second = timedelta(seconds=1)
+    instants = [AT, AT + timedelta(hours=1)]
+    for boundary in (cert.not_before, cert.not_after, AT + timedelta(days=40)):
+        instants += [boundary - second, boundary, boundary + second, boundary + timedelta(hours=1)]
+    # Walk forward and back, so that a verdict from either side of a boundary is on offer.
+    for at in [*instants, *reversed(instants)]:
+        memo, direct, same_detail = both(at)
+        assert memo is direct and same_detail, at
+    seen = {(memo, at) for at in instants for memo, _, _ in [both(at)]}
+    assert (S.VALID, AT) in seen
+    assert (S.CERTIFICATE_EXPIRED, cert.not_after + second) in seen
+
+    calls.clear()
+    verify_chain(chain, trusted_roots=roots, at=AT, crls=[crl], check_revocation=True)
+    verify_chain(chain, trusted_roots=roots, at=AT + second, crls=[crl], check_revocation=True)
+    assert calls == []  # both answered from the memo
+    # A newly published CRL (another object, now listing the certificate) is asked afresh.
+    ca.revoke(cert.certificate.serial_number, AT)
+    newer = ca.crl(AT + second)
+    result = verify_chain(
+        chain, trusted_roots=roots, at=AT + second, crls=[newer], check_revocation=True
+    )
+    assert result.status is S.REVOKED and len(calls) == 1
+    # Without revocation checking the flags differ, so the question differs.
+    assert verify_chain(chain, trusted_roots=roots, at=AT).status is S.VALID and len(calls) == 2
