@@ -219,9 +219,8 @@ class SmtpReceiveProtocol(TwistedProtocol):
             tls_certificate_name=connector.tls_certificate_name,
         )
         self.certificate = selection_cert.certificate
-        self._write(
-            self.session.greeting(_banner(connector, fqdn, now)), _banner(connector, fqdn, now)
-        )
+        banner = _banner(connector, fqdn, now)
+        self._write(self.session.greeting(banner), banner)
 
     def connectionLost(self, reason: Failure = Failure(ConnectionDone())) -> None:  # noqa: N802, B008
         """Log the disconnect, release the proxy, mark the lab less busy."""
@@ -555,6 +554,4 @@ def _banner(connector: ReceiveConnector, fqdn: str, now: Any) -> Reply:
 
 
 def _bypasses_size(permissions: frozenset[Permission]) -> bool:
-    return Permission.BYPASS_MESSAGE_SIZE_LIMIT in permissions
-
     return Permission.BYPASS_MESSAGE_SIZE_LIMIT in permissions

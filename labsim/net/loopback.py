@@ -15,6 +15,7 @@ own path unchanged.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from typing import Any
@@ -23,6 +24,7 @@ from twisted.internet import abstract, tcp
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import ClientFactory, Factory
+from zope.interface import implementedBy, implementer_only
 
 from labsim.errors import ConfigError
 
@@ -35,6 +37,7 @@ outgoing connection of another lab can never hold a port this lab wants to liste
 LISTEN_BACKLOG = 1024
 
 
+@functools.lru_cache(maxsize=1024)
 def require_loopback(address: str) -> str:
     """Return ``address`` if it lies in 127.0.0.0/8, else refuse it."""
     try:
@@ -89,10 +92,14 @@ class _EagerWrites(abstract.FileDescriptor):
         super().startWriting()
 
 
+# The same interfaces as Twisted's classes, declared on the class itself: Twisted's TLS layer
+# walks them on every STARTTLS, and a flat declaration spares it the walk up the class tree.
+@implementer_only(*implementedBy(tcp.Server))
 class LoopbackServer(_EagerWrites, tcp.Server):
     """An accepted connection that writes eagerly (module docstring)."""
 
 
+@implementer_only(*implementedBy(tcp.Client))
 class LoopbackClient(_EagerWrites, tcp.Client):
     """An outgoing connection that writes eagerly (module docstring)."""
 

@@ -197,22 +197,26 @@ class ExchangeCertificate:
         # Normalise here so that every record, however it was built, spells services one way.
         object.__setattr__(self, "services", normalize_services(self.services))
 
-    @property
+    # The names, thumbprint and serial below are read for every session that presents the
+    # certificate (protocol logs, selection); they are computed once per record
+    # (cached_property writes to the instance dict, which a frozen dataclass allows).
+
+    @functools.cached_property
     def thumbprint(self) -> str:
         """SHA-1 thumbprint, 40 upper-case hex digits (the Thumbprint column)."""
         return thumbprint_of(self.certificate)
 
-    @property
+    @functools.cached_property
     def subject(self) -> str:
         """Subject as Windows shows it, e.g. ``CN=mail.adatum.com, O=Adatum``."""
         return windows_name(self.certificate.subject)
 
-    @property
+    @functools.cached_property
     def issuer(self) -> str:
         """Issuer as Windows shows it."""
         return windows_name(self.certificate.issuer)
 
-    @property
+    @functools.cached_property
     def serial_number(self) -> str:
         """Serial number, upper-case hex."""
         return serial_hex(self.certificate)
@@ -227,7 +231,7 @@ class ExchangeCertificate:
         """End of validity, an aware UTC datetime."""
         return self.certificate.not_valid_after_utc
 
-    @property
+    @functools.cached_property
     def certificate_domains(self) -> tuple[str, ...]:
         """Exchange's CertificateDomains: the CN (if host-like), then DNS SANs.
 
@@ -244,7 +248,7 @@ class ExchangeCertificate:
                 result.append(name)
         return tuple(result)
 
-    @property
+    @functools.cached_property
     def is_self_signed(self) -> bool:
         """True for a self-signed certificate (IsSelfSigned)."""
         return is_self_signed(self.certificate)

@@ -138,6 +138,13 @@ def parse_reply_lines(lines: Sequence[bytes]) -> Reply:
     requires that); otherwise it stays part of the text. Raises ``ValueError`` if the lines are
     not one well-formed reply — ``ReplyParser`` turns that into its ``error`` attribute.
     """
+    return _parse_reply_lines(tuple(lines))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_reply_lines(lines: tuple[bytes, ...]) -> Reply:
+    # Memoized (a refused reply raises and is never cached): replies are frozen, and a lab
+    # hears the same EHLO, STARTTLS and QUIT answers in every session.
     if not lines:
         raise ValueError("no reply lines")
     code: int | None = None
