@@ -286,14 +286,22 @@ def peer_chain(connection: SSL.Connection) -> tuple[x509.Certificate, ...]:
 
     OpenSSL includes the leaf in the chain on the client side but not on the server side.
     """
-    leaf = connection.get_peer_certificate(as_cryptography=True)
+    leaf = connection.get_peer_certificate()
     if leaf is None:
         return ()
-    chain = [leaf]
-    for cert in connection.get_peer_cert_chain(as_cryptography=True) or []:
-        if cert not in chain:  # certificates compare by their DER encoding
-            chain.append(cert)
+    chain = [_from_der(crypto.dump_certificate(crypto.FILETYPE_ASN1, leaf))]
+    for cert in connection.get_peer_cert_chain() or []:
+        parsed = _from_der(crypto.dump_certificate(crypto.FILETYPE_ASN1, cert))
+        if parsed not in chain:  # certificates compare by their DER encoding
+            chain.append(parsed)
     return tuple(chain)
+
+
+@functools.lru_cache(maxsize=4096)
+def _from_der(der: bytes) -> x509.Certificate:
+    # A peer presents the same few certificates session after session: parse each once, and
+    # hand out one object, which the memos keyed by certificate then find by identity.
+    return x509.load_der_x509_certificate(der)
 
 
 def roots_for_chain(

@@ -162,17 +162,26 @@ class LabDns:
     @inlineCallbacks
     def _resolve_mx(self, domain: str) -> Any:
         targets: list[Target] = []
+        additional: dict[str, str] = {}
         try:
-            answers, _auth, _add = yield self.resolver.lookupMailExchange(domain)
+            answers, _auth, extra = yield self.resolver.lookupMailExchange(domain)
             mxs = sorted(
                 (r.payload.preference, str(r.payload.name)) for r in answers if r.type == dns.MX
             )
+            # The A records the server sent along (additional section), as the Windows DNS
+            # client keeps them: an MX host listed there needs no query of its own.
+            for record in extra:
+                if record.type == dns.A:
+                    additional.setdefault(str(record.name).lower(), record.payload.dottedQuad())
         except (error.DomainError, error.AuthoritativeDomainError, dns.DNSQueryTimeoutError):
             mxs = []
         if not mxs:
             mxs = [(0, domain)]
         for preference, host in mxs:
-            address = yield self.resolve_a(host)
+            if host.lower() in additional:
+                address = self._remember("A", host, additional[host.lower()])
+            else:
+                address = yield self.resolve_a(host)
             if address is not None:
                 targets.append(Target(host, address, preference))
         self.last_answer = f"MX {domain}: " + (

@@ -43,3 +43,28 @@ def test_queries_leave_from_a_loopback_address_on_a_port_the_os_chose(
         # is taken and listens on every interface.
         assert port == 0
         assert ipaddress.ip_address(interface) in ipaddress.ip_network("127.0.0.0/8")
+
+
+def test_an_mx_host_sent_in_the_additional_section_needs_no_query_of_its_own(
+    lab: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reactor = lab.world.reactor
+    dns = lab.world.dns
+    asked: list[str] = []
+    lookup_address = dns.resolver.lookupAddress
+
+    def recording(name: str, *args: Any, **kwargs: Any) -> Any:
+        asked.append(name)
+        return lookup_address(name, *args, **kwargs)
+
+    monkeypatch.setattr(dns.resolver, "lookupAddress", recording)
+    targets = wait_for(reactor, dns.resolve_mx("treyresearch.net"))
+    # The lab server returns mail.treyresearch.net's A record with the MX answer.
+    assert [(t.host, t.address) for t in targets] == [("mail.treyresearch.net", "127.0.20.1")]
+    assert asked == []
+    # The address is then known for the TTL, as if asked for (a smart host by that name).
+    assert wait_for(reactor, dns.resolve_a("mail.treyresearch.net")) == "127.0.20.1"
+    assert asked == []
+    # A name with no MX falls back to its own A record, which is queried.
+    assert wait_for(reactor, dns.resolve_mx("mail.adatum.com")) != []
+    assert asked == ["mail.adatum.com"]
