@@ -193,6 +193,9 @@ class SmtpClientProtocol(Protocol):
 class SmtpClientFactory(ClientFactory):
     """Builds one :class:`SmtpClientProtocol`; reports connection failures."""
 
+    # One factory per session: Twisted would log "Starting factory" / "Stopping factory" for each.
+    noisy = False
+
     def __init__(self, make: Callable[[], SmtpClientProtocol]) -> None:
         self._make = make
         self.result: Deferred[SmtpClientProtocol] = Deferred()
