@@ -393,9 +393,10 @@ class _VerdictCache:
         self, key: tuple[Any, ...], crls: tuple[x509.CertificateRevocationList, ...]
     ) -> tuple[CertificateValidationStatus, str] | None:
         entry = self._entries.get(key)
-        if entry is None or len(entry[0]) != len(crls):
-            return None
-        if any(held is not given for held, given in zip(entry[0], crls, strict=True)):
+        # The key holds the CRLs' ids, so the lengths match; the identities must too.
+        if entry is None or any(
+            held is not given for held, given in zip(entry[0], crls, strict=True)
+        ):
             return None
         return entry[1], entry[2]
 

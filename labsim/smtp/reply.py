@@ -260,7 +260,7 @@ class ReplyParser:
 def ehlo_extensions(reply: Reply) -> dict[str, str]:
     """The service extensions a positive EHLO reply advertises: keyword (upper case) → parameters.
 
-    The first line is the greeting (``mail.contoso.com Hello [203.0.113.5]``) and is skipped;
+    The first line is the greeting (``mail.contoso.com Hello [127.0.10.2]``) and is skipped;
     ``250-SIZE 37748736`` gives ``{"SIZE": "37748736"}``, ``250-STARTTLS`` gives
     ``{"STARTTLS": ""}``. A negative reply advertises nothing.
     """

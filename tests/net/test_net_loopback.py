@@ -7,8 +7,9 @@ import os
 import socket
 
 import pytest
+from loopback_pair import connected_pair
 from twisted.internet.error import CannotListenError
-from twisted.internet.protocol import ClientFactory, DatagramProtocol, Factory, Protocol
+from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
 
 from labsim.net.loopback import Network
 from labsim.reactor import default_reactor, drive
@@ -63,45 +64,9 @@ def test_a_free_port_listens_and_stops() -> None:
             reactor.iterate(0)
 
 
-class _Peer(Protocol):
-    def __init__(self) -> None:
-        self.received = bytearray()
-        self.lost = False
-
-    def dataReceived(self, data: bytes) -> None:
-        self.received += data
-
-    def connectionLost(self, reason: object = None) -> None:
-        self.lost = True
-
-
-def _connected_pair(reactor):
-    """A lab server and a lab client on loopback: (port, server protocol, client protocol)."""
-    probe = socket.socket()
-    probe.bind((ADDRESS, 0))
-    free = probe.getsockname()[1]
-    probe.close()
-    network = Network(reactor, port_offset=free - 25)
-    servers: list[_Peer] = []
-
-    def build() -> _Peer:
-        servers.append(_Peer())
-        return servers[-1]
-
-    port = network.listen(ADDRESS, 25, Factory.forProtocol(build))
-    client = _Peer()
-    factory = ClientFactory.forProtocol(lambda: client)
-    network.connect("127.0.77.2", ADDRESS, 25, factory)
-    drive(
-        reactor,
-        lambda: bool(servers) and client.transport is not None and client.transport.connected,
-    )
-    return port, servers[0], client
-
-
 def test_a_write_is_on_the_wire_before_the_reactor_turns() -> None:
     reactor = default_reactor()
-    port, server, client = _connected_pair(reactor)
+    port, server, client = connected_pair(reactor, ADDRESS)
     try:
         server.transport.write(b"220 ready\r\n")
         # No reactor turn in between: the bytes are already in the client's socket, and the
@@ -116,7 +81,7 @@ def test_a_write_is_on_the_wire_before_the_reactor_turns() -> None:
 
 def test_what_the_socket_does_not_take_follows_in_order_and_a_close_waits_for_it() -> None:
     reactor = default_reactor()
-    port, server, client = _connected_pair(reactor)
+    port, server, client = connected_pair(reactor, ADDRESS)
     try:
         server.transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
         payload = bytes(range(256)) * 8192  # 2 MiB: far more than a 4 KiB send buffer takes

@@ -121,9 +121,9 @@ def test_banner() -> None:
 
 
 def test_ehlo_and_helo() -> None:
-    with_tls = replies.ehlo("mail.contoso.com", "203.0.113.5", max_size=37748736, starttls=True)
+    with_tls = replies.ehlo("mail.contoso.com", "127.0.10.2", max_size=37748736, starttls=True)
     assert with_tls.lines == (
-        "mail.contoso.com Hello [203.0.113.5]",
+        "mail.contoso.com Hello [127.0.10.2]",
         "SIZE 37748736",
         "PIPELINING",
         "DSN",
@@ -131,7 +131,7 @@ def test_ehlo_and_helo() -> None:
         "STARTTLS",
         "8BITMIME",
     )
-    without = replies.ehlo("mail.contoso.com", "203.0.113.5", max_size=None, starttls=False)
+    without = replies.ehlo("mail.contoso.com", "127.0.10.2", max_size=None, starttls=False)
     assert "STARTTLS" not in without.lines and "SIZE" in without.lines
     assert ehlo_extensions(with_tls) == {
         "SIZE": "37748736",
@@ -142,8 +142,8 @@ def test_ehlo_and_helo() -> None:
         "8BITMIME": "",
     }
     assert ehlo_extensions(Reply(554, "no", "5.7.1")) == {}
-    assert replies.helo("mail.contoso.com", "203.0.113.5").to_bytes() == (
-        b"250 mail.contoso.com Hello [203.0.113.5]\r\n"
+    assert replies.helo("mail.contoso.com", "127.0.10.2").to_bytes() == (
+        b"250 mail.contoso.com Hello [127.0.10.2]\r\n"
     )
 
 

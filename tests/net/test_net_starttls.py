@@ -1,0 +1,60 @@
+"""STARTTLS on real lab connections (loopback sockets, Twisted's TLS layer): the session
+completes, and zope.interface's declarations for the TLS layer outlive the session, so the next
+session does not rebuild them (labsim.net.starttls)."""
+
+from __future__ import annotations
+
+import gc
+from datetime import UTC, datetime
+
+from loopback_pair import connected_pair
+from zope.interface import providedBy
+from zope.interface.declarations import InstanceDeclarations
+
+from labsim.engine.tls import (
+    ClientConnectionCreator,
+    ServerConnectionCreator,
+    client_context,
+    server_context,
+)
+from labsim.net.starttls import start_tls
+from labsim.pki import create_root_ca
+from labsim.reactor import default_reactor, drive
+
+ADDRESS = "127.0.78.1"
+AT = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _session(reactor, server_ctx, client_ctx) -> tuple[list, type]:
+    """One STARTTLS session; returns the client connection's interfaces and the TLS layer class."""
+    port, server, client = connected_pair(reactor, ADDRESS)
+    try:
+        start_tls(server.transport, ServerConnectionCreator(server_ctx))
+        start_tls(client.transport, ClientConnectionCreator(client_ctx))
+        drive(reactor, lambda: server.secured and client.secured)
+        client.transport.write(b"over TLS")
+        drive(reactor, lambda: server.received == b"over TLS")
+        assert client.transport.getHandle().get_protocol_version_name() == "TLSv1.2"
+        interfaces, layer = list(providedBy(client.transport)), type(client.transport.protocol)
+        client.transport.loseConnection()
+        drive(reactor, lambda: server.lost and client.lost)
+    finally:
+        port.stopListening()
+        for _ in range(3):
+            reactor.iterate(0)
+    return interfaces, layer
+
+
+def test_tls_sessions_complete_and_leave_the_tls_layer_declarations_cached() -> None:
+    reactor = default_reactor()
+    adatum = create_root_ca("Adatum Root CA", organization="Adatum", at=AT)
+    trey = create_root_ca("Trey Root CA", organization="TreyResearch", at=AT)
+    server_ctx = server_context(trey.issue("mail.treyresearch.net", at=AT))
+    client_ctx = client_context(adatum.issue("mail.adatum.com", at=AT))
+    interfaces, layer = _session(reactor, server_ctx, client_ctx)
+    gc.collect()
+    # What Twisted's TLS layer asks zope for on every session is still cached after the session.
+    for interface in interfaces:
+        assert (layer, interface) in InstanceDeclarations
+    # And a second session over the same contexts works just the same.
+    _session(reactor, server_ctx, client_ctx)
