@@ -17,6 +17,7 @@ setup(
         "service-identity>=24.1",
         "cryptography>=42",
         "click>=8.1",
+        "prompt_toolkit>=3.0.36",
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6", "aiosmtpd>=1.4", "ruff>=0.5", "mypy>=1.10"],

@@ -69,18 +69,45 @@ def _ensure_marks_printable() -> None:
             reconfigure(encoding="utf-8", errors="replace")
 
 
-DEFAULT_PORT_OFFSET = 10000
 _PORT_OFFSET_HELP = (
-    "Add N to every port the lab listens on (Exchange's 25, 465, 587, 717, 2525 and DNS 53), "
-    "so that no root privilege is needed and it does not "
-    "collide with a mail server on this machine (decision D12). Default: 10000, so port 25 "
-    "listens on 10025; give another offset to run two labs side by side."
+    "Add N to every port the lab listens on (Exchange's 25, 465, 475, 587, 717, 2525, DNS 53, "
+    "HTTP 80), so that no root privilege is needed and labs do not collide (decision D12). "
+    "Default: auto, a free offset clear of this machine's ephemeral port range, tried until "
+    "one binds; the LABSIM_PORT_OFFSET environment variable overrides the default. The ports "
+    "in use are printed when the lab starts."
 )
 _CERTS_HELP = (
     "Folder where the lab writes its certificates and keys (PEM, and <Org>/root-ca.cer for "
     "each organization's root CA); a relative -FilePath in a cmdlet is resolved against it. "
     "Default: ./certs/<lab name>, e.g. ./certs/default."
 )
+
+
+class _PortOffsetType(click.ParamType):  # type: ignore[type-arg]
+    """``auto`` or a number; checked against the ephemeral port range (labsim.net.ports)."""
+
+    name = "auto|N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is None or isinstance(value, int):
+            return value
+        from labsim.net.ports import MAX_OFFSET
+
+        text = str(value).strip().lower()
+        if text == "auto":
+            return "auto"
+        if not text.isdigit() or int(text) > MAX_OFFSET:
+            self.fail(f"'{value}' is not auto or a number from 0 to {MAX_OFFSET}", param, ctx)
+        return int(text)
+
+
+def _resolve_port_offset(ctx: click.Context, param: click.Parameter, value: Any) -> int | None:
+    """The offset to use: the option, else LABSIM_PORT_OFFSET, else None (automatic)."""
+    from labsim.net.ports import check_offset, ephemeral_range, requested_offset
+
+    requested = requested_offset(None if value is None else str(value))
+    check_offset(requested, ephemeral_range())
+    return requested.value
 
 
 def lab_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -94,10 +121,10 @@ def lab_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
     return click.option(
         "--port-offset",
-        metavar="N",
-        type=click.IntRange(0, _MAX_PORT_OFFSET),
-        default=DEFAULT_PORT_OFFSET,
-        show_default=True,
+        metavar="auto|N",
+        type=_PortOffsetType(),
+        default=None,
+        callback=_resolve_port_offset,
         help=_PORT_OFFSET_HELP,
     )(command)
 
@@ -168,6 +195,45 @@ def run_command(
     _ensure_marks_printable()
     log_folders = _log_folders(scenarios, log_folder)
     results: list[ScenarioResult] = []
+    from labsim.reactor import LabInterrupted, default_reactor, install_stop_signals
+
+    restore = install_stop_signals(default_reactor())
+    try:
+        _run_scenarios(scenarios, results, log_folders, explain, port_offset, cert_folder)
+    except LabInterrupted as interrupted:
+        # The scenario that was running stopped its lab (runner's finally); report what ran.
+        click.echo(
+            f"labsim: {interrupted}: stopped after {len(results)} of {len(scenarios)} scenarios"
+        )
+        click.echo(summary_line(results))
+        _write_junit(junit_path, results)
+        ctx.exit(128 + interrupted.signum)
+    finally:
+        restore()
+        from labsim.reactor import clear_stop
+
+        clear_stop()
+    click.echo(summary_line(results))
+    _write_junit(junit_path, results)
+    ctx.exit(EXIT_PASSED if all(r.passed for r in results) else EXIT_FAILED)
+
+
+def _write_junit(junit_path: Path | None, results: list[ScenarioResult]) -> None:
+    if junit_path is not None:
+        try:
+            write_junit(results, junit_path)
+        except OSError as err:
+            raise UsageError(f"--junit {junit_path}: cannot write: {err.strerror or err}") from None
+
+
+def _run_scenarios(
+    scenarios: Sequence[Scenario],
+    results: list[ScenarioResult],
+    log_folders: dict[Path, Path],
+    explain: bool,
+    port_offset: int | None,
+    cert_folder: Path | None,
+) -> None:
     for scenario in scenarios:
         options = LabOptions(
             cert_folder=cert_folder,
@@ -189,13 +255,6 @@ def run_command(
             click.echo(line)
         click.echo("")
         results.append(result)
-    click.echo(summary_line(results))
-    if junit_path is not None:
-        try:
-            write_junit(results, junit_path)
-        except OSError as err:
-            raise UsageError(f"--junit {junit_path}: cannot write: {err.strerror or err}") from None
-    ctx.exit(EXIT_PASSED if all(r.passed for r in results) else EXIT_FAILED)
 
 
 def _log_folders(scenarios: Sequence[Scenario], root: Path | None) -> dict[Path, Path]:
@@ -239,68 +298,276 @@ def demo_command(ctx: click.Context, port_offset: int | None, cert_folder: Path 
     ctx.exit(int(status))
 
 
-@cli.command(name="shell")
-@click.option(
-    "--lab",
-    "lab_ref",
-    metavar="NAME_OR_FILE",
-    default="default",
-    show_default=True,
-    help='The built-in lab ("default") or a lab file (docs/lab-files.md), e.g. labs/partners.toml.',
+_LAB_HELP = (
+    'The built-in lab ("default") or a lab file (docs/lab-files.md), e.g. labs/partners.toml.'
 )
+_LOGS_HELP = (
+    "Write Exchange-format protocol and message tracking log files under DIR (brought up to "
+    "date every second and at shutdown). Default: logs are kept in memory only."
+)
+
+
+def live_lab_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--lab``, ``--port-offset``, ``--certs`` and ``--logs``: the options of a live lab."""
+    command = click.option(
+        "--logs",
+        "log_folder",
+        metavar="DIR",
+        type=click.Path(file_okay=False, path_type=Path),
+        help=_LOGS_HELP,
+    )(command)
+    command = lab_options(command)
+    return click.option(
+        "--lab",
+        "lab_ref",
+        metavar="NAME_OR_FILE",
+        default="default",
+        show_default=True,
+        help=_LAB_HELP,
+    )(command)
+
+
+def _load_definition(lab_ref: str) -> Any:
+    from labsim.model.lab import default_lab
+
+    if lab_ref in ("default", ""):
+        return default_lab()
+    from labsim.labfile import load_lab_file
+
+    return load_lab_file(Path(lab_ref))
+
+
+def _start_live(
+    lab_ref: str,
+    port_offset: int | None,
+    cert_folder: Path | None,
+    log_folder: Path | None,
+    *,
+    ready_file: Path | None,
+    sigint_stops: bool,
+) -> Any:
+    """Start a lab and open it as a live lab (control channel, ready files)."""
+    from labsim.control import state_folder
+    from labsim.lab import Lab
+    from labsim.live import LiveLab
+
+    definition = _load_definition(lab_ref)
+    folder = cert_folder or runner.default_cert_folder(definition)
+    lab = Lab.start(definition, cert_folder=folder, log_folder=log_folder, port_offset=port_offset)
+    try:
+        live = LiveLab(
+            lab, state_folder=state_folder(), ready_file=ready_file, sigint_stops=sigint_stops
+        )
+    except BaseException:
+        lab.stop()
+        raise
+    try:
+        live.open()
+    except BaseException:
+        live.close()
+        raise
+    return live
+
+
+@cli.command(name="up")
+@live_lab_options
+@click.option(
+    "--ready-file",
+    metavar="PATH",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Once every listener is bound, write the lab's servers, ports, certificate files, DNS "
+    "and control channel to PATH as JSON (scripts and CI wait for it); removed at shutdown.",
+)
+@click.pass_context
+def up_command(
+    ctx: click.Context,
+    lab_ref: str,
+    port_offset: int | None,
+    cert_folder: Path | None,
+    log_folder: Path | None,
+    ready_file: Path | None,
+) -> None:
+    """Start a lab and keep it serving SMTP until Ctrl-C or SIGTERM.
+
+    Prints every server with its address, each listening port (Exchange's port and the port
+    in use after the offset) with the receive connectors bound to it, and its SMTP
+    certificate, key and chain files; the lab DNS server; and the control channel that
+    `labsim shell --attach` uses. Real mail software (swaks, openssl s_client, smtplib, a
+    Postfix) can talk to the servers while it runs. Lab time follows the wall clock.
+
+    Exit status: 0 after a clean stop (SIGINT or SIGTERM: listeners closed, logs flushed),
+    2 on bad input (lab file, option, a port already taken, a ready file that cannot be
+    written).
+    """
+    from labsim.live import banner_lines
+
+    live = _start_live(
+        lab_ref, port_offset, cert_folder, log_folder, ready_file=ready_file, sigint_stops=True
+    )
+    try:
+        for line in banner_lines(live.info()):
+            click.echo(line)
+        signum = live.serve()
+    finally:
+        live.close()
+    import signal as _signal
+
+    name = _signal.Signals(signum).name if signum is not None else "stop"
+    click.echo(f"labsim: {name}: lab '{live.lab.definition.name}' stopped")
+    ctx.exit(EXIT_PASSED)
+
+
+@cli.command(name="shell")
+@live_lab_options
 @click.option(
     "--org",
     "organization",
     metavar="NAME",
     help="The organization the prompt starts in (default: the lab's first); switch with :org.",
 )
-@lab_options
+@click.option(
+    "--attach",
+    metavar="CONTROL",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    help="Attach to a running `labsim up` instead of starting a lab: CONTROL is its control "
+    "socket or ready file as printed by labsim up; without it, the one lab this user runs.",
+)
 def shell_command(
-    lab_ref: str, organization: str | None, port_offset: int, cert_folder: Path | None
+    lab_ref: str,
+    organization: str | None,
+    attach: str | None,
+    port_offset: int | None,
+    cert_folder: Path | None,
+    log_folder: Path | None,
 ) -> None:
-    """Type Exchange Management Shell cmdlets against a running lab.
+    """Type Exchange Management Shell cmdlets against a live lab.
 
-    Starts the lab and shows EMS's prompt. Each line runs at once and the lab settles before
-    the next prompt, so a Send-MailMessage has been delivered, refused or queued by then.
-    Lines starting with ':' drive the lab (:org, :server, :advance 2d, :inbox ADDRESS,
-    :explain, :help, :quit). End of input also leaves.
+    Starts a lab (or, with --attach, joins a running `labsim up`) and shows EMS's prompt. The
+    lab serves outside clients while the prompt waits. After each line the shell waits for
+    the work that line caused (a Send-MailMessage delivered, refused or queued), never for
+    outside sessions. Lines starting with ':' drive the lab (:org, :server, :advance 2d,
+    :inbox, :headers, :log, :explain, :help, :quit). On a terminal: history (up arrow), Tab
+    completion, Ctrl-C cancels the line, Ctrl-D or exit leaves. Piped input is echoed as a
+    transcript. Other shells can attach to the lab while this one runs.
     """
-    from labsim.interactive import InteractiveShell
-    from labsim.lab import Lab
-    from labsim.model.lab import default_lab
+    from labsim.control import ControlClient, find_control, state_folder
 
-    if lab_ref in ("default", ""):
-        definition = default_lab()
-    else:
-        from labsim.labfile import load_lab_file
-
-        definition = load_lab_file(Path(lab_ref))
-    folder = cert_folder or runner.default_cert_folder(definition)
-    first = definition.organizations[0].organization.name
-    lab = Lab.start(definition, cert_folder=folder, port_offset=port_offset)
+    interactive = _is_interactive()
+    if attach is not None:
+        given = [
+            option
+            for option, value in (
+                ("--lab", lab_ref != "default"),
+                ("--certs", cert_folder is not None),
+                ("--logs", log_folder is not None),
+            )
+            if value
+        ]
+        if given:
+            raise UsageError(
+                f"--attach joins a running lab; {', '.join(given)} "
+                f"{'belongs' if len(given) == 1 else 'belong'} to the labsim up "
+                "that started it: leave them out, or start a lab of your own without --attach"
+            )
+        path = find_control(attach or None, state_folder())
+        with ControlClient(path) as client:
+            click.echo(f"labsim shell: attached to {path}; :help for help")
+            _run_prompt(client, organization, interactive)
+        return
+    live = _start_live(
+        lab_ref, port_offset, cert_folder, log_folder, ready_file=None, sigint_stops=not interactive
+    )
     try:
-        shell = InteractiveShell(lab, click.echo, organization or first)
         click.echo(
-            f"labsim shell: lab '{definition.name}', certificates in {folder}/; :help for help"
+            f"labsim shell: lab '{live.lab.definition.name}' is up (port offset "
+            f"{live.lab.world.network.port_offset}); certificates in {live.lab.cert_folder}/"
         )
-        stdin = sys.stdin
-        # Piped input (a prepared demo, a test) is echoed after the prompt, like a transcript.
-        transcript = not stdin.isatty()
-
-        def lines() -> Any:
-            while True:
-                click.echo(shell.prompt, nl=False)
-                line = stdin.readline()
-                if not line:
-                    click.echo("")
-                    return
-                if transcript:
-                    click.echo(line.rstrip("\r\n"))
-                yield line
-
-        shell.run(lines())
+        click.echo("Other shells attach with: labsim shell --attach. Type :help for help.")
+        _serve_with_prompt(live, organization, interactive)
     finally:
-        lab.stop()
+        live.close()
+
+
+def _is_interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _serve_with_prompt(live: Any, organization: str | None, interactive: bool) -> None:
+    """The lab's loop in this thread, the prompt in another, talking over the control channel."""
+    import threading
+
+    from labsim.control import ControlClient
+
+    finished = threading.Event()
+    failures: list[BaseException] = []
+    reactor = live.reactor
+
+    def prompt() -> None:
+        try:
+            with ControlClient(live.control_path) as client:
+                _run_prompt(client, organization, interactive)
+        except BaseException as err:  # handed to the main thread, which reports it
+            failures.append(err)
+        finally:
+            finished.set()
+            reactor.callFromThread(lambda: None)  # wake the loop to notice
+
+    thread = threading.Thread(target=prompt, name="labsim-prompt", daemon=True)
+    thread.start()
+    live.serve(done=finished.is_set)
+    if failures:
+        raise failures[0]
+
+
+def _run_prompt(client: Any, organization: str | None, interactive: bool) -> None:
+    from labsim.shell_client import run_client
+
+    if interactive:
+        from labsim.completion import Vocabulary
+        from labsim.line_editor import LineReader
+
+        context = {"organization": ""}
+
+        def vocabulary() -> Vocabulary:
+            reply = client.request("vocabulary", organization=context["organization"])
+            return Vocabulary.from_json(reply["vocabulary"])
+
+        def remember(org: str, _server: str | None) -> None:
+            context["organization"] = org
+
+        reader = LineReader(_history_path(), vocabulary)
+        run_client(
+            client,
+            read=reader.read,
+            echo=click.echo,
+            organization=organization,
+            on_context=remember,
+        )
+        return
+
+    stdin = sys.stdin
+
+    def read_piped(prompt: str) -> str | None:
+        # Piped input (a prepared demo, a test) is echoed after the prompt, like a transcript.
+        click.echo(prompt, nl=False)
+        line = stdin.readline()
+        if not line:
+            click.echo("")
+            return None
+        line = line.rstrip("\r\n")
+        click.echo(line)
+        return line
+
+    run_client(client, read=read_piped, echo=click.echo, organization=organization)
+
+
+def _history_path() -> Path:
+    import os
+
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "labsim" / "history"
 
 
 def main() -> None:

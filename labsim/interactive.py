@@ -22,6 +22,8 @@ Lab commands:
   :advance 2d        move the lab clock forward (s, m, h, d); due retries and expiries run
   :inbox ADDRESS     list a mailbox as Outlook would, with the domain-secured mark
   :explain [N]       the last N decision notes of the lab (default 20)
+  :headers ADDRESS [N]  the headers of message N of a mailbox (default: the newest)
+  :log SERVER receive|send|tracking [N]  the last N lines of a server's log (default 20)
   :help              this text
   :quit              stop the lab and leave (also end of input)"""
 
@@ -58,6 +60,15 @@ class InteractiveShell:
             if text.strip():
                 self.run_cmdlets(text)
 
+    def execute(self, text: str) -> bool:
+        """One complete statement or ``:`` command; False means leave (live labs' shells)."""
+        stripped = text.strip()
+        if stripped.startswith(":"):
+            return self.lab_command(stripped[1:].split())
+        if stripped:
+            self.run_cmdlets(text)
+        return True
+
     def run_cmdlets(self, text: str) -> None:
         """One statement (or block): its output, then its error if any."""
         result = self.lab.run_shell(self.organization, text, self.server)
@@ -90,6 +101,10 @@ class InteractiveShell:
                     self.echo(f"lab time is now {self.lab.now():%Y-%m-%d %H:%M:%S}Z")
             elif name == "inbox" and len(args) == 1:
                 self.show_inbox(args[0])
+            elif name == "headers" and len(args) in (1, 2):
+                self.show_headers(args[0], args[1] if len(args) == 2 else None)
+            elif name == "log" and len(args) in (2, 3):
+                self.show_log(args[0], args[1], args[2] if len(args) == 3 else "20")
             elif name == "explain" and len(args) <= 1:
                 count = int(args[0]) if args and args[0].isdigit() else 20
                 for note in self.lab.explain()[-count:]:
@@ -101,6 +116,45 @@ class InteractiveShell:
         except LabsimError as err:
             self.echo(str(err))
         return True
+
+    def show_headers(self, address: str, number: str | None) -> None:
+        """The header block of one delivered message (1 = oldest; default the newest)."""
+        messages = self.lab.inbox(address)
+        if not messages:
+            self.echo(f"{address}: empty")
+            return
+        if number is None:
+            index = len(messages)
+        elif number.isdigit() and 1 <= int(number) <= len(messages):
+            index = int(number)
+        else:
+            self.echo(f"{address} holds messages 1 to {len(messages)}; ':headers {address} N'")
+            return
+        content = messages[index - 1].content
+        head = content.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+        self.echo(f"{address}, message {index} of {len(messages)}:")
+        self.echo(head.decode("utf-8", "replace").replace("\r\n", "\n"))
+
+    def show_log(self, server: str, kind: str, count: str) -> None:
+        """The last lines of a server's protocol (receive/send) or message tracking log."""
+        if not count.isdigit():
+            self.echo(f"'{count}' is not a number of lines; e.g. :log {server} {kind} 50")
+            return
+        found = self.lab.world.server(server)  # KeyError: reported as "no server"
+        org = self.lab.world.organization_of(found.name).name
+        kind = kind.lower()
+        if kind in ("receive", "send"):
+            lines = self.lab.protocol_log(org, found.name, kind)
+        elif kind == "tracking":
+            lines = self.lab.tracking_log(org, found.name)
+        else:
+            self.echo(f"'{kind}' is not a log; use receive, send or tracking")
+            return
+        shown = lines[-int(count) :] if int(count) else []
+        if not shown:
+            self.echo(f"{found.name} {kind} log: no lines yet")
+        for line in shown:
+            self.echo(line.rstrip("\r\n"))
 
     def show_inbox(self, address: str) -> None:
         """A mailbox, newest last, with Outlook's domain-secured mark."""

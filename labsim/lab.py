@@ -9,7 +9,6 @@ the same state the engine reads.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,7 +36,8 @@ from labsim.model.mail import DeliveredMessage, MessageView, QueueView
 from labsim.model.organization import Organization
 from labsim.model.pki_urls import CRL_ADDRESS, crl_host, crl_hosts, crl_url
 from labsim.net.dns import LabDns, build_zones
-from labsim.net.loopback import AUTO_PORT_OFFSETS, Network
+from labsim.net.loopback import Network
+from labsim.net.ports import PortOffset, offsets_to_try
 from labsim.pki import files as pki_files
 from labsim.pki.ca import CertificateAuthority
 from labsim.pki.certificate import ExchangeCertificate
@@ -58,6 +58,10 @@ class Lab:
         self.frontends: dict[str, FrontendTransport] = {}
         self.listeners: Listeners | None = None
         self.crl_reachable_by_ca: dict[str, bool] = {}
+        self.live = False
+        """A live lab (``labsim up``, ``labsim shell``) serves outside clients in real time."""
+        self.settle_bound = 30.0
+        """How long a live lab's shell line waits for the work it caused (seconds)."""
 
     # --- building ----------------------------------------------------------------------------
 
@@ -74,7 +78,7 @@ class Lab:
     ) -> Lab:
         """Build the PKI, the DNS zone and every server, and bind their sockets."""
         reactor = reactor if reactor is not None else default_reactor()
-        offsets = [port_offset] if port_offset is not None else _candidate_offsets()
+        offsets = offsets_to_try(PortOffset(port_offset, "port offset"))
         last_error: Exception | None = None
         for offset in offsets:
             try:
@@ -89,6 +93,9 @@ class Lab:
         raise ConfigError(
             f"cannot bind the lab's sockets ({last_error}); another lab or program uses port "
             f"offset {offsets[-1]}: choose another with --port-offset"
+            if len(offsets) == 1
+            else f"cannot bind the lab's sockets at any of {len(offsets)} automatic port offsets "
+            f"({last_error}); give a free one with --port-offset N"
         )
 
     @classmethod
@@ -102,14 +109,16 @@ class Lab:
         start_time: datetime | None,
     ) -> Lab:
         clock = LabClock(reactor, start_time)
-        network = Network(reactor, offset)
+        # Outside organizations' SMTP servers listen on real ports: the network adds no offset
+        # there (labsim.net.loopback); the DNS gives their MX and A records like any partner's.
+        network = Network(reactor, offset, definition.outside_smtp_ports())
         a_records = (
             [(s.fqdn, s.address) for o in definition.organizations for s in o.organization.servers]
             + [(host, CRL_ADDRESS) for host in crl_hosts(definition)]
-            + list(definition.extra_a_records)
+            + list(definition.dns_a_records())
         )
         dns_service = LabDns(
-            network, build_zones(definition.mx_records, a_records), now=clock.seconds
+            network, build_zones(definition.dns_mx_records(), a_records), now=clock.seconds
         )
         organizations = {o.organization.name: o.organization for o in definition.organizations}
         world = World(
@@ -227,10 +236,19 @@ class Lab:
                         f"a server of {org.name}; use one of {', '.join(s.name for s in org.servers)}"
                     )
                 holder.add_personal(self._issue_spec(org.name, spec, at))
-            for server in org.servers:
-                pki_files.write_server_certificates(
-                    folder, org.name, server.name, self.world.stores[server.name].personal()
-                )
+        self._write_certificate_files()
+        # An outside organization's roots go where Import-Certificate looks for a simulated
+        # organization's root (<Org>\root-ca.cer, then root-ca-2.cer, …), copied byte for byte;
+        # root files of an earlier run that the lab file no longer lists are removed.
+        for outside in self.definition.outside_organizations:
+            target = folder / outside.name
+            target.mkdir(parents=True, exist_ok=True)
+            names = outside.root_file_names()
+            for stale in target.glob("root-ca*.cer"):
+                if stale.name not in names:
+                    stale.unlink()
+            for file_name, root_file in zip(names, outside.roots, strict=True):
+                (target / file_name).write_bytes(root_file.data)
 
     def _run_setup_blocks(self) -> None:
         """Run each organization's setup blocks (lab files), in order, once the lab is up.
@@ -292,16 +310,29 @@ class Lab:
 
     # --- running -----------------------------------------------------------------------------
 
-    def run_until_idle(self) -> None:
-        """Drive the lab until no session is open and no timer is due."""
+    def run_until_idle(self) -> bool:
+        """Drive the lab until no session is open and no timer is due.
+
+        In a live lab (:attr:`live`) sessions from outside clients are not waited for, and the
+        wait ends after :attr:`settle_bound` seconds (returning False) rather than failing:
+        the lab goes on serving whatever is still open.
+        """
         world = self.world
+        live = self.live
 
         def idle() -> bool:
             world.clock.run_due()
-            return world.activity.idle and not world.clock.has_due()
+            quiet = world.activity.lab_idle if live else world.activity.idle
+            return quiet and not world.clock.has_due()
 
-        drive(world.reactor, idle, world.activity.describe)
+        settled = drive(
+            world.reactor,
+            idle,
+            world.activity.describe,
+            bound=self.settle_bound if live else None,
+        )
         self.flush_logs()
+        return settled
 
     def flush_logs(self) -> None:
         """Write buffered log lines to the log folder (the lab does it whenever it is idle)."""
@@ -356,6 +387,7 @@ class Lab:
     def run_shell(self, organization: str, text: str, server: str | None = None) -> Any:
         """Run shell lines, then let the lab settle."""
         result = self.shell(organization, server).run(text)
+        self._write_certificate_files()
         self.run_until_idle()
         return result
 
@@ -394,7 +426,16 @@ class Lab:
         return message_id
 
     def inbox(self, address: str) -> tuple[DeliveredMessage, ...]:
-        """A mailbox's messages."""
+        """A mailbox's messages; refused for an outside organization, whose mail the lab never
+        holds (an empty inbox would pretend it knows)."""
+        outside = self.definition.outside_organization_of(address)
+        if outside is not None:
+            raise ConfigError(
+                f"{address} is a mailbox of the outside organization {outside.name}, whose mail "
+                f"labsim does not hold (its own SMTP server at {outside.address}:{outside.port} "
+                "does): look there, and at the lab's send protocol log and Get-Queue for what "
+                "left the lab"
+            )
         return self.world.mailboxes.inbox(address)
 
     def protocol_log(self, organization: str, server: str, direction: str) -> list[str]:
@@ -544,6 +585,16 @@ class Lab:
         """Whether a server runs."""
         return self.world.server(server).name not in self.world.stopped_servers
 
+    def listening_ports(self, server: str) -> Sequence[tuple[int, int]]:
+        """(Exchange port, real port) of each listening socket of a server."""
+        name = self.world.server(server).name
+        if self.listeners is None:
+            return []
+        network = self.world.network
+        return sorted(
+            {(port, network.real_port(port)) for s, _a, port in self.listeners.bound() if s == name}
+        )
+
     def set_crl_reachable(self, organization: str, reachable: bool) -> None:
         """Set-LabCrl: make a CA's CRL distribution point reachable or not."""
         from labsim.model.pki_urls import PUBLIC_CRL_HOST
@@ -629,11 +680,31 @@ class Lab:
                 services=frozenset(services),
             )
         store.add_personal(cert)
-        org = self.world.organization_of(server)
-        pki_files.write_server_certificates(
-            self.cert_folder, org.name, self.world.server(server).name, store.personal()
-        )
+        self._write_certificate_files()
         return cert
+
+    def _write_certificate_files(self) -> None:
+        """Bring the certificate folder (stable names, index, pruning: labsim.pki.files) in step
+        with every server's store as it is now.
+
+        Called once the PKI is built, by New-LabCertificate/New-ExchangeCertificate, and after
+        every shell block: Enable-/Remove-ExchangeCertificate change a store in place and tell
+        the lab nothing, and a changed store may change the SMTP certificate. A block that
+        changed no certificate costs a comparison in memory (about 0.1 ms).
+        """
+        servers = [
+            pki_files.ServerCertificates(org.name, s.name, s.fqdn, store.personal())
+            for org in self.world.organizations.values()
+            for s in org.servers
+            if (store := self.world.stores.get(s.name)) is not None
+        ]
+        pki_files.write_certificate_files(
+            self.cert_folder,
+            servers,
+            at=self.now(),
+            authorities=[ca.certificate for ca in self.authorities.values()],
+            roots=[*(o.organization.name for o in self.definition.organizations), "Public"],
+        )
 
     def lab_time(self) -> datetime:
         """Lab time."""
@@ -700,8 +771,3 @@ class Lab:
 def _intermediate_key(org_name: str) -> str:
     """Key of an organization's intermediate CA in ``Lab.authorities`` ("/" is never in a name)."""
     return f"{org_name.lower()}/intermediate"
-
-
-def _candidate_offsets() -> list[int]:
-    rng = random.Random()
-    return rng.sample(AUTO_PORT_OFFSETS, 20)

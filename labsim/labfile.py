@@ -11,6 +11,10 @@ The format is documented in ``docs/lab-files.md``. Rules kept here:
   FQDNs, addresses and domains, addresses outside 127.0.0.0/8 (or taken by the lab's own DNS
   and CRL servers), issuers and trusted roots naming an unknown organization, and MX records
   for an unknown domain or pointing at a host the lab does not know.
+* An outside organization (``[[outside_organizations]]``: real mail software the lab does not
+  simulate) shares the name, domain, host-name and address spaces of the simulated ones; its
+  port is a real TCP port (1–65535), and each root file must exist (relative to the lab file)
+  and hold at least one certificate. Its files are read here, so a lab that loads can start.
 * What the file leaves out gets the default lab's defaults: Exchange's default receive
   connectors on every server, Exchange's self-signed certificate on every server (always), each
   server trusting its organization's root and the public CA, and an MX record (preference 10)
@@ -41,12 +45,15 @@ from labsim.model.lab import (
     LabDefinition,
     MxRecord,
     OrganizationDefinition,
+    OutsideOrganization,
+    OutsideRoot,
     ServerTrust,
 )
 from labsim.model.organization import AcceptedDomain, Mailbox, Organization, Server
 from labsim.model.pki_urls import CRL_ADDRESS, PUBLIC_CRL_HOST, crl_host
 from labsim.model.transport import TransportService
 from labsim.model.values import parse_timespan
+from labsim.pki.bundles import parse_certificate_file
 from labsim.pki.ca import EKU_OIDS
 from labsim.pki.certificate import normalize_services
 from labsim.tomlfiles import TableReader, read_toml, type_name
@@ -62,7 +69,7 @@ RESERVED_ADDRESSES: dict[str, str] = {
 }
 """Loopback addresses a lab file may not give to a server or an A record."""
 
-LAB_KEYS = ("name", "profile", "organizations", "mx_records", "a_records")
+LAB_KEYS = ("name", "profile", "organizations", "outside_organizations", "mx_records", "a_records")
 ORG_KEYS = (
     "name",
     "domains",
@@ -88,6 +95,7 @@ CERTIFICATE_KEYS = (
 MAILBOX_KEYS = ("address", "display_name")
 MX_KEYS = ("domain", "host", "preference")
 A_KEYS = ("name", "address")
+OUTSIDE_KEYS = ("name", "domains", "address", "port", "mx_host", "roots")
 TRANSPORT_KEYS = tuple(f.name for f in fields(TransportService))
 ROLES = tuple(r.value for r in ServerRole)
 PROFILES = tuple(p.value for p in FidelityProfile)
@@ -118,6 +126,9 @@ _EXAMPLES: dict[str, str] = {
     "domain": 'domain = "adatum.com"',
     "host": 'host = "mail.adatum.com"',
     "preference": "preference = 10",
+    "port": "port = 2525",
+    "mx_host": 'mx_host = "mail.fabrikam.org"',
+    "roots": 'roots = ["fabrikam-root.pem"]',
 }
 
 _DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
@@ -145,6 +156,11 @@ def _suggest(word: str, candidates: Sequence[str]) -> str:
     return "expected one of " + ", ".join(f"'{c}'" for c in candidates)
 
 
+def _crl_hosts(organizations: Sequence[OrganizationDefinition]) -> set[str]:
+    """The CRL hosts the lab defines itself (names no lab-file host may take)."""
+    return {PUBLIC_CRL_HOST} | {crl_host(o.organization.default_domain) for o in organizations}
+
+
 def _is_dns_name(name: str, *, wildcard: bool = False) -> bool:
     labels = name.split(".")
     if wildcard and labels[0] == "*":
@@ -165,6 +181,7 @@ class _Reader(TableReader):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.org_names: list[str] = []
+        self.outside_names: list[str] = []
         # Lab-wide uniqueness: lower-cased value → where it was first given.
         self.server_names: dict[str, str] = {}
         self.fqdns: dict[str, str] = {}
@@ -225,7 +242,14 @@ class _Reader(TableReader):
             )
         return value
 
-    def address(self, where: str, table: Mapping[str, Any], key: str = "address") -> str:
+    def address(
+        self,
+        where: str,
+        table: Mapping[str, Any],
+        key: str = "address",
+        *,
+        fix: str = "every lab host uses a loopback address such as 127.0.10.1",
+    ) -> str:
         """A required IPv4 address in 127.0.0.0/8 that the lab's own services do not use."""
         value = self.text(where, table, key)
         try:
@@ -233,11 +257,7 @@ class _Reader(TableReader):
         except ValueError:
             self.fail(where, f"key '{key}': '{value}' is not an IPv4 address; e.g. 127.0.10.1")
         if parsed not in ipaddress.IPv4Network("127.0.0.0/8"):
-            self.fail(
-                where,
-                f"key '{key}': address '{value}' is outside 127.0.0.0/8; every lab host uses a "
-                "loopback address such as 127.0.10.1",
-            )
+            self.fail(where, f"key '{key}': address '{value}' is outside 127.0.0.0/8; {fix}")
         text = str(parsed)
         if text in RESERVED_ADDRESSES or text in ("127.0.0.0", "127.255.255.255"):
             used = RESERVED_ADDRESSES.get(text, "no host (network or broadcast address)")
@@ -286,10 +306,20 @@ class _Reader(TableReader):
             for o in raw_orgs
             if isinstance(o.get("name"), str) and o["name"].strip()
         ]
+        raw_outside = self.tables("", document, "outside_organizations")
+        self.outside_names = [
+            o["name"].strip()
+            for o in raw_outside
+            if isinstance(o.get("name"), str) and o["name"].strip()
+        ]
         organizations = tuple(self.organization(index, raw) for index, raw in enumerate(raw_orgs))
         self.check_crl_hosts(organizations)
+        outside = tuple(
+            self.outside_organization(index, raw, _crl_hosts(organizations))
+            for index, raw in enumerate(raw_outside)
+        )
         a_records = self.a_records(document, organizations)
-        mx_records = self.mx_records(document, organizations, a_records)
+        mx_records = self.mx_records(document, organizations, a_records, outside)
         return LabDefinition(
             name=name,
             organizations=organizations,
@@ -297,6 +327,7 @@ class _Reader(TableReader):
             profile=profile,
             extra_a_records=a_records,
             source=str(self.path),
+            outside_organizations=outside,
         )
 
     def org_reference(self, where: str, key: str, value: str, keywords: Sequence[str]) -> str:
@@ -307,6 +338,20 @@ class _Reader(TableReader):
         for org in self.org_names:
             if value.lower() == org.lower():
                 return org
+        for org in self.outside_names:
+            if value.lower() == org.lower():
+                self.fail(
+                    where,
+                    f"key '{key}': '{value}' is an outside organization; "
+                    + (
+                        "labsim has no CA of it to issue certificates; use own, intermediate, "
+                        "public, self or an organization the lab simulates"
+                        if key == "issuer"
+                        else "a server trusts its roots once an admin imports them: add "
+                        f"Import-Certificate -FilePath {org}\\root-ca.cer -CertStoreLocation "
+                        "Cert:\\LocalMachine\\Root to the organization's setup"
+                    ),
+                )
         choices = [*keywords, *self.org_names]
         self.fail(
             where,
@@ -321,14 +366,7 @@ class _Reader(TableReader):
         if isinstance(label, str) and label.strip():
             where = f"{where} ({label.strip()})"
         self.check_keys(where, raw, ORG_KEYS)
-        name = self.text(where, raw, "name")
-        if name.lower() in ISSUER_KEYWORDS or any(c in name for c in "/\\") or name in (".", ".."):
-            self.fail(
-                where,
-                f"key 'name': '{name}' cannot name an organization (it is an issuer keyword or "
-                'not a folder name); choose another, e.g. "Fabrikam"',
-            )
-        self.unique(self.seen_orgs, where, "name", name, "organization name")
+        name = self.organization_name(where, raw)
         domains = self.strings(where, raw, "domains")
         if not domains:
             self.missing(where, "domains")
@@ -375,6 +413,109 @@ class _Reader(TableReader):
             intermediate_ca_name=self.opt_text(where, raw, "intermediate_ca"),
             setup=setup,
         )
+
+    def organization_name(self, where: str, raw: Mapping[str, Any]) -> str:
+        """``name`` of a simulated or an outside organization: unique, and a folder name."""
+        name = self.text(where, raw, "name")
+        if name.lower() in ISSUER_KEYWORDS or any(c in name for c in "/\\") or name in (".", ".."):
+            self.fail(
+                where,
+                f"key 'name': '{name}' cannot name an organization (it is an issuer keyword or "
+                'not a folder name); choose another, e.g. "Fabrikam"',
+            )
+        self.unique(self.seen_orgs, where, "name", name, "organization name")
+        return name
+
+    def outside_organization(
+        self, index: int, raw: Mapping[str, Any], crl_hosts: set[str]
+    ) -> OutsideOrganization:
+        """One ``[[outside_organizations]]`` table."""
+        where = f"outside_organizations[{index}]"
+        label = raw.get("name")
+        if isinstance(label, str) and label.strip():
+            where = f"{where} ({label.strip()})"
+        self.check_keys(where, raw, OUTSIDE_KEYS)
+        name = self.organization_name(where, raw)
+        given = self.strings(where, raw, "domains")
+        if not given:
+            self.missing(where, "domains")
+        domains: list[str] = []
+        for domain in given:
+            checked = self.dns_name(where, {"domains": domain}, "domains")
+            first = self.domains.get(checked)
+            if first is not None:
+                self.fail(
+                    where,
+                    f"key 'domains': '{checked}' is already a domain of {first}; a domain "
+                    "belongs to one organization: remove it from one of them",
+                )
+            self.domains[checked] = where
+            domains.append(checked)
+        address = self.address(
+            where,
+            raw,
+            fix="labsim sends mail only on this machine: run the outside organization's SMTP "
+            "server on a loopback address such as 127.0.40.1 and give that address",
+        )
+        self.unique(self.addresses, where, "address", address, "address")
+        port = self.opt_int(where, raw, "port")
+        if port is None:
+            self.missing(where, "port")
+        if not 1 <= port <= 65535:
+            self.fail(
+                where,
+                f"key 'port': {port} is out of range; give the TCP port its SMTP server listens "
+                "on, 1 to 65535 (used as is: the lab's port offset is not added)",
+            )
+        default_mx = {"mx_host": f"mail.{domains[0]}"}
+        mx_host = self.dns_name(where, raw if "mx_host" in raw else default_mx, "mx_host")
+        if mx_host in crl_hosts:
+            self.fail(
+                where,
+                f"key 'mx_host': '{mx_host}' is a CRL host the lab defines itself; give "
+                'another, e.g. mx_host = "mail.fabrikam.org"',
+            )
+        self.unique(self.fqdns, where, "mx_host", mx_host, "host name")
+        return OutsideOrganization(
+            name=name,
+            domains=tuple(domains),
+            address=address,
+            port=port,
+            mx_host=mx_host,
+            roots=self.root_files(where, raw),
+        )
+
+    def root_files(self, where: str, raw: Mapping[str, Any]) -> tuple[OutsideRoot, ...]:
+        """``roots``: certificate files, relative to the lab file, each read and checked."""
+        roots: list[OutsideRoot] = []
+        for value in self.strings(where, raw, "roots") or ():
+            path = Path(value)
+            resolved = Path(
+                os.path.normpath(path if path.is_absolute() else self.path.parent / path)
+            )
+            if any(root.source == str(resolved) for root in roots):
+                self.fail(where, f"key 'roots': '{value}' is listed twice; list it once")
+            try:
+                data = resolved.read_bytes()
+            except FileNotFoundError:
+                self.fail(
+                    where,
+                    f"key 'roots': file '{value}' was not found (looked for {resolved}); give "
+                    "the root CA certificate file its server's certificates chain to, as a "
+                    "path relative to the lab file",
+                )
+            except OSError as err:
+                self.fail(
+                    where,
+                    f"key 'roots': cannot read '{value}' ({err.strerror or err}); give a "
+                    "readable certificate file",
+                )
+            try:
+                parse_certificate_file(data, f"'{value}'")
+            except PkiError as err:
+                self.fail(where, f"key 'roots': {err}")
+            roots.append(OutsideRoot(str(resolved), data))
+        return tuple(roots)
 
     def trusted_roots(self, where: str, raw: Mapping[str, Any]) -> tuple[str, ...] | None:
         """``trusted_roots``: "own", "public" and organization names."""
@@ -566,10 +707,7 @@ class _Reader(TableReader):
 
     def check_crl_hosts(self, organizations: Sequence[OrganizationDefinition]) -> None:
         """No server is named like a CRL host (``crl.<default domain>``) the lab defines."""
-        crl_hosts = {PUBLIC_CRL_HOST} | {
-            crl_host(o.organization.default_domain) for o in organizations
-        }
-        for host in crl_hosts:
+        for host in _crl_hosts(organizations):
             where = self.fqdns.get(host)
             if where is not None:
                 self.fail(
@@ -582,9 +720,7 @@ class _Reader(TableReader):
         self, document: Mapping[str, Any], organizations: Sequence[OrganizationDefinition]
     ) -> tuple[tuple[str, str], ...]:
         """``[[a_records]]``: extra host names (aliases, hosts that answer nothing)."""
-        crl_hosts = {PUBLIC_CRL_HOST} | {
-            crl_host(o.organization.default_domain) for o in organizations
-        }
+        crl_hosts = _crl_hosts(organizations)
         records: list[tuple[str, str]] = []
         for number, raw in enumerate(self.tables("", document, "a_records")):
             where = f"a_records[{number}]"
@@ -604,16 +740,30 @@ class _Reader(TableReader):
         document: Mapping[str, Any],
         organizations: Sequence[OrganizationDefinition],
         a_records: Sequence[tuple[str, str]],
+        outside: Sequence[OutsideOrganization],
     ) -> tuple[MxRecord, ...]:
-        """``[[mx_records]]`` plus a default MX for every accepted domain that has none."""
+        """``[[mx_records]]`` plus a default MX for every accepted domain that has none.
+
+        An outside organization's MX records come from its ``mx_host`` only; its host may be
+        the MX of a simulated domain (a real filtering service in front of it).
+        """
         hosts = [s.fqdn for o in organizations for s in o.organization.servers]
         hosts += [name for name, _ in a_records]
+        hosts += [o.mx_host for o in outside]
         domains = [d.domain_name for o in organizations for d in o.organization.accepted_domains]
         records: list[MxRecord] = []
         for number, raw in enumerate(self.tables("", document, "mx_records")):
             where = f"mx_records[{number}]"
             self.check_keys(where, raw, MX_KEYS)
             domain = self.dns_name(where, raw, "domain")
+            owner = next((o for o in outside if o.holds_domain(domain)), None)
+            if owner is not None:
+                self.fail(
+                    where,
+                    f"key 'domain': '{domain}' belongs to the outside organization {owner.name}, "
+                    "whose MX record the lab makes from its mx_host; remove this entry (set "
+                    "mx_host in its [[outside_organizations]] table instead)",
+                )
             if domain not in domains:
                 self.fail(
                     where,

@@ -10,11 +10,17 @@ The reactor is Twisted's global one, iterated but never ``run()``: Twisted's TLS
 (``transport.startTLS``) schedules its buffered writes on the global reactor whatever reactor
 the transport belongs to, so a private reactor instance would leave STARTTLS sessions hanging
 (docs/design-notes.md).
+
+Stop signals (SIGINT, SIGTERM) never raise inside Twisted: :func:`install_stop_signals` makes
+them set a flag and wake the reactor, and :func:`drive` raises :class:`LabInterrupted` at its
+next turn, from this one known place, so a command can stop its lab cleanly (close every
+listener, flush the logs, write its report) instead of unwinding from a random frame.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -32,6 +38,53 @@ class LabStuckError(RuntimeError):
     """The lab did not reach the awaited state: a bug in labsim, reported with what was busy."""
 
 
+class LabInterrupted(BaseException):  # noqa: N818 - a stop request, like KeyboardInterrupt
+    """SIGINT or SIGTERM arrived while the lab was driven; ``signum`` says which.
+
+    A BaseException, as KeyboardInterrupt is, so that code catching ``Exception`` for an
+    engine bug does not swallow the user's request to stop.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+_pending_signals: list[int] = []
+
+
+def request_stop(signum: int, reactor: Any = None) -> None:
+    """Record a stop signal and wake the reactor if it is waiting in epoll."""
+    _pending_signals.append(signum)
+    waker = getattr(reactor, "wakeUp", None)
+    if waker is not None:
+        waker()
+
+
+def pending_stop() -> int | None:
+    """The first stop signal not yet handled, or None."""
+    return _pending_signals[0] if _pending_signals else None
+
+
+def clear_stop() -> None:
+    """Forget stop signals (after one was handled)."""
+    _pending_signals.clear()
+
+
+def install_stop_signals(reactor: Any) -> Callable[[], None]:
+    """Route SIGINT and SIGTERM to :func:`request_stop`; return a function restoring the old."""
+    previous = {
+        signum: signal.signal(signum, lambda n, _frame: request_stop(n, reactor))
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore
+
+
 def default_reactor() -> Any:
     """Twisted's global reactor (installed on first use), to be iterated, never run."""
     from twisted.internet import reactor
@@ -39,15 +92,32 @@ def default_reactor() -> Any:
     return reactor
 
 
-def drive(reactor: Any, done: Callable[[], bool], describe: Callable[[], str] = lambda: "") -> None:
-    """Iterate ``reactor`` until ``done()`` is true."""
+def drive(
+    reactor: Any,
+    done: Callable[[], bool],
+    describe: Callable[[], str] = lambda: "",
+    *,
+    bound: float | None = None,
+) -> bool:
+    """Iterate ``reactor`` until ``done()`` is true; raise LabInterrupted on a stop signal.
+
+    Without ``bound`` a lab still busy after STUCK_AFTER_SECONDS is a bug (LabStuckError).
+    With ``bound`` (a live lab, whose clients are outside labsim's control) the wait ends
+    after that many seconds and returns False instead.
+    """
     started = time.monotonic()
+    limit = STUCK_AFTER_SECONDS if bound is None else bound
     while not done():
+        if _pending_signals:
+            raise LabInterrupted(_pending_signals[0])
         reactor.iterate(0.05)
-        if time.monotonic() - started > STUCK_AFTER_SECONDS:
+        if time.monotonic() - started > limit:
+            if bound is not None:
+                return False
             raise LabStuckError(
                 f"the lab did not settle within {STUCK_AFTER_SECONDS:.0f}s: {describe()}"
             )
+    return True
 
 
 def wait_for(reactor: Any, deferred: Deferred[T]) -> T:

@@ -36,3 +36,22 @@ def fail_on_twisted_errors() -> Iterator[None]:
             failure = event.get("log_failure")
             texts.append(formatEvent(event) + ("\n" + failure.getTraceback() if failure else ""))
         pytest.fail("Twisted logged unhandled errors:\n" + "\n".join(texts))
+
+
+@pytest.fixture(autouse=True)
+def private_state_folder(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Live labs started by a test keep their control sockets in a folder of the test's own.
+
+    A short path under /tmp: a Unix socket path may not exceed 107 bytes, which pytest's
+    tmp_path can. A lab the user runs while the suite runs is never seen, nor disturbed.
+    """
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="labsim-t-")
+    monkeypatch.setenv("LABSIM_STATE_DIR", folder)
+    monkeypatch.delenv("LABSIM_PORT_OFFSET", raising=False)
+    try:
+        yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

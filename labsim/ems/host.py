@@ -110,6 +110,11 @@ class ShellHost(Protocol):
         """Whether the server is running (Get-LabServer's Running column)."""
         ...
 
+    def listening_ports(self, server: str) -> Sequence[tuple[int, int]]:
+        """(Exchange port, port in use after the lab's offset) of each socket the server listens
+        on, sorted (Get-LabServer's Ports column); empty while the server is stopped."""
+        ...
+
     def certification_authority(self, organization: str) -> str:
         """The name of the CA whose CRL Set-LabCrl controls for ``organization`` (the lab's
         public CA for :data:`PUBLIC_CA`), e.g. ``Adatum Root CA``."""

@@ -83,6 +83,8 @@ class LabServer:
     fqdn: str
     address: str
     running: bool
+    ports: tuple[str, ...] = ()
+    """Each listening port as ``<Exchange port>-><port in use>``, e.g. ``25->11425``."""
 
     @property
     def identity(self) -> str:

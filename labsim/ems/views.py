@@ -380,8 +380,9 @@ _LAB_SERVER = View(
         ("Fqdn", lambda s: s.fqdn),
         ("Address", lambda s: s.address),
         ("Running", lambda s: s.running),
+        ("Ports", lambda s: s.ports),
     ),
-    table=("Name", "Organization", "Role", "Fqdn", "Address", "Running"),
+    table=("Name", "Organization", "Role", "Fqdn", "Address", "Running", "Ports"),
 )
 
 _LAB_CRL = View(

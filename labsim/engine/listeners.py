@@ -65,6 +65,10 @@ class Listeners:
             factory = ReceiveFactory(self.world, server_name, port, self._handler_for(server_name))
             self._ports[key] = self.world.network.listen(address, port, factory)
 
+    def bound(self) -> list[tuple[str, str, int]]:
+        """(server, address, Exchange port) of every open listening socket."""
+        return sorted(self._ports)
+
     def stop_all(self) -> None:
         """Close every socket."""
         for port in self._ports.values():

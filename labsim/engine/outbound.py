@@ -184,7 +184,9 @@ def _log_session(world: World, plan: SessionPlan, target: Target) -> ProtocolLog
         connector=plan.log_connector,
         session_id=world.new_session_id(),
         local_endpoint=format_endpoint(plan.source.address, 0),
-        remote_endpoint=format_endpoint(target.address, plan.port),
+        remote_endpoint=format_endpoint(
+            target.address, world.network.endpoint_port(target.address, plan.port)
+        ),
     )
 
 
@@ -228,7 +230,9 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
         proto: SmtpClientProtocol = yield factory.result
     except Exception:
         world.activity.end(token)
-        reply = connect_failure_reply(target, plan.port)
+        reply = connect_failure_reply(
+            target, world.network.endpoint_port(target.address, plan.port)
+        )
         return SessionFailure(
             reply, target, f"cannot connect to {target.host} ({target.address}): {reply}"
         )
@@ -363,7 +367,8 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
                 )
         world.observe(
             plan.source.name,
-            f"session to {target.host} ({target.address}:{plan.port}): "
+            f"session to {target.host} "
+            f"({target.address}:{world.network.endpoint_port(target.address, plan.port)}): "
             + (
                 f"TLS, server certificate {peer.subject} [{peer.status.value}]"
                 if peer and peer.chain

@@ -169,6 +169,10 @@ class SmtpReceiveProtocol(TwistedProtocol):
         self._tcp.setTcpNoDelay(True)
         local = self._tcp.getHost()
         remote = self._tcp.getPeer()
+        if (remote.host, remote.port) not in self.world.network.own_endpoints:
+            # A client of a live lab (swaks, a real MTA), even one that binds a lab server's
+            # address: lines of the shell never wait for it.
+            self.world.activity.mark_outside(self._token)
         org = self.world.organization_of(self.server_name)
         server = self.world.server(self.server_name)
         selection = choose_receive_connector(

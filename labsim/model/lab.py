@@ -3,6 +3,11 @@
 This is the input from which ``labsim.lab`` builds a running lab. The default lab of the
 contract (``../shared/contracts/scenarios.md``) is :func:`default_lab`; lab files
 (``labsim.labfile``, documented in ``docs/lab-files.md``) produce the same records.
+
+Besides the organizations labsim simulates, a lab may name *outside organizations*: real mail
+software (Postfix, aiosmtpd, …) on a loopback address that plays a partner. The lab only
+knows what DNS and a partner's admin would tell: its domains, its MX host and address, the
+port its SMTP server listens on, and the root certificates its certificates chain to.
 """
 
 from __future__ import annotations
@@ -124,6 +129,56 @@ class MxRecord:
     preference: int = 10
 
 
+OUTSIDE_ROOT_FILE = "root-ca.cer"
+"""The first root file of an outside organization in the lab's certificate folder (the same name
+as a simulated organization's root, so ``Import-Certificate -FilePath <Org>\\root-ca.cer`` works
+for both); further roots are ``root-ca-2.cer``, ``root-ca-3.cer``, …"""
+
+
+@dataclass(frozen=True)
+class OutsideRoot:
+    """One root file an outside organization's admin handed over: where the lab file named it,
+    and its bytes exactly as read (copied as they are, so Import-Certificate reads what the
+    partner sent: one certificate, a PEM bundle or a PKCS #7 file)."""
+
+    source: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class OutsideOrganization:
+    """An organization labsim does not simulate: a real SMTP server at ``address``:``port``.
+
+    The lab DNS answers MX ``mx_host`` (preference 10) for each domain and A ``mx_host`` →
+    ``address``. ``port`` is the real TCP port of its SMTP server (no lab port offset): every
+    SMTP session the lab opens to ``address`` goes there (``labsim.net.loopback``). Its roots
+    are written to ``<certificate folder>/<name>/`` under :meth:`root_file_names`.
+    """
+
+    name: str
+    domains: tuple[str, ...]
+    address: str
+    port: int
+    mx_host: str
+    roots: tuple[OutsideRoot, ...] = ()
+
+    def root_file_names(self) -> tuple[str, ...]:
+        """File names of the roots in the certificate folder, in lab-file order."""
+        stem, dot, suffix = OUTSIDE_ROOT_FILE.rpartition(".")
+        return tuple(
+            OUTSIDE_ROOT_FILE if number == 1 else f"{stem}-{number}{dot}{suffix}"
+            for number in range(1, len(self.roots) + 1)
+        )
+
+    def mx_records(self) -> tuple[MxRecord, ...]:
+        """The MX record of each of its domains."""
+        return tuple(MxRecord(domain, self.mx_host) for domain in self.domains)
+
+    def holds_domain(self, domain: str) -> bool:
+        """Whether ``domain`` is one of its domains (case-insensitive)."""
+        return domain.lower() in (d.lower() for d in self.domains)
+
+
 @dataclass(frozen=True)
 class LabDefinition:
     """A whole lab.
@@ -137,6 +192,7 @@ class LabDefinition:
     profile: FidelityProfile = FidelityProfile.EXCHANGE2013
     extra_a_records: tuple[tuple[str, str], ...] = field(default=())
     source: str | None = None
+    outside_organizations: tuple[OutsideOrganization, ...] = ()
 
     def organization(self, name: str) -> OrganizationDefinition | None:
         """The organization with this name (case-insensitive)."""
@@ -144,6 +200,38 @@ class LabDefinition:
             if o.organization.name.lower() == name.lower():
                 return o
         return None
+
+    def outside_organization(self, name: str) -> OutsideOrganization | None:
+        """The outside organization with this name (case-insensitive)."""
+        for o in self.outside_organizations:
+            if o.name.lower() == name.lower():
+                return o
+        return None
+
+    def outside_organization_of(self, address: str) -> OutsideOrganization | None:
+        """The outside organization whose domain an email address (or a bare domain) is in."""
+        domain = address.rpartition("@")[2]
+        for o in self.outside_organizations:
+            if o.holds_domain(domain):
+                return o
+        return None
+
+    def dns_mx_records(self) -> tuple[MxRecord, ...]:
+        """Every MX record of the lab zone: the simulated domains' and the outside ones'."""
+        return self.mx_records + tuple(
+            mx for o in self.outside_organizations for mx in o.mx_records()
+        )
+
+    def dns_a_records(self) -> tuple[tuple[str, str], ...]:
+        """The A records the lab file adds to its servers' and CRL hosts': ``[[a_records]]``
+        and each outside organization's MX host."""
+        return self.extra_a_records + tuple(
+            (o.mx_host, o.address) for o in self.outside_organizations
+        )
+
+    def outside_smtp_ports(self) -> dict[str, int]:
+        """Address → real SMTP port of each outside organization (for the network)."""
+        return {o.address: o.port for o in self.outside_organizations}
 
 
 def _org(

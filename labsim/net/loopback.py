@@ -5,6 +5,14 @@ port plus one lab-wide offset, so that no root privilege is needed and labs can 
 side. Every address is checked to lie in 127.0.0.0/8 before a socket is opened: the lab must
 never send a packet anywhere else.
 
+The offset belongs to the lab's own listeners, so it is added on connect too, to every address
+but one kind: the address of an *outside organization* (real mail software the lab file names,
+``labsim.model.lab.OutsideOrganization``). There nothing of the lab listens, so ports are real
+ports, and Exchange's SMTP port 25 (a send connector's default ``-Port``) is the port the lab
+file gives for that server. The exception lives here, where Exchange ports become socket ports,
+so that routing and connectors keep speaking Exchange ports for every host alike; logs show
+:meth:`Network.endpoint_port`, which is the outside server's own port (the one its log shows).
+
 Connections write eagerly (:class:`LoopbackServer`, :class:`LoopbackClient`): Twisted buffers
 every write until the reactor's next turn reports the socket writable, so each SMTP reply, TLS
 flight and QUIT cost two reactor turns, one to send and one for the peer to read. On loopback the
@@ -18,6 +26,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import socket
+from collections.abc import Mapping
 from typing import Any
 
 from twisted.internet import abstract, tcp
@@ -35,6 +44,8 @@ AUTO_PORT_OFFSETS = range(11000, 30001, 100)
 HTTP 80) plus one of these stays below 32768, the start of Linux's ephemeral port range, so an
 outgoing connection of another lab can never hold a port this lab wants to listen on."""
 LISTEN_BACKLOG = 1024
+SMTP_PORT = 25
+"""Exchange's SMTP port: what a send connector dials unless ``-Port`` says otherwise."""
 
 
 @functools.lru_cache(maxsize=1024)
@@ -101,26 +112,84 @@ class LoopbackServer(_EagerWrites, tcp.Server):
 
 @implementer_only(*implementedBy(tcp.Client))
 class LoopbackClient(_EagerWrites, tcp.Client):
-    """An outgoing connection that writes eagerly (module docstring)."""
+    """An outgoing connection that writes eagerly (module docstring).
+
+    Its local endpoint is recorded in ``own_endpoints`` while it is open, so the receiving
+    side can tell the lab's own sessions from an outside client's that binds a lab address.
+    """
+
+    own_endpoints: set[tuple[str, int]] | None = None
+    _own: tuple[str, int] | None = None
+
+    def doConnect(self) -> Any:  # noqa: N802 - Twisted's name
+        result = super().doConnect()
+        if self._own is None and self.own_endpoints is not None:
+            try:
+                host, port = self.socket.getsockname()[:2]
+            except (OSError, AttributeError):
+                return result
+            # Known once connect() ran, before the listening side can accept (a later turn).
+            self._own = (host, port)
+            self.own_endpoints.add(self._own)
+        return result
+
+    def connectionLost(self, reason: Any) -> None:  # noqa: N802
+        self._forget_endpoint()
+        super().connectionLost(reason)
+
+    def failIfNotConnected(self, err: Any) -> None:  # noqa: N802 - a refused connect ends here
+        self._forget_endpoint()
+        super().failIfNotConnected(err)
+
+    def _forget_endpoint(self) -> None:
+        if self._own is not None and self.own_endpoints is not None:
+            self.own_endpoints.discard(self._own)
 
 
 class LoopbackConnector(tcp.Connector):
     """``reactor.connectTCP``'s connector, making :class:`LoopbackClient` transports."""
 
+    own_endpoints: set[tuple[str, int]] | None = None
+
     def _makeTransport(self) -> tcp.Client:
-        return LoopbackClient(self.host, self.port, self.bindAddress, self, self.reactor)
+        client = LoopbackClient(self.host, self.port, self.bindAddress, self, self.reactor)
+        client.own_endpoints = self.own_endpoints
+        return client
 
 
 class Network:
-    """Listen and connect by simulated address and Exchange port, over real loopback TCP."""
+    """Listen and connect by simulated address and Exchange port, over real loopback TCP.
 
-    def __init__(self, reactor: Any, port_offset: int) -> None:
+    ``outside_smtp_ports`` maps the address of each outside organization's SMTP server to the
+    real port it listens on (module docstring).
+    """
+
+    def __init__(
+        self, reactor: Any, port_offset: int, outside_smtp_ports: Mapping[str, int] | None = None
+    ) -> None:
         self.reactor = reactor
         self.port_offset = port_offset
+        self.own_endpoints: set[tuple[str, int]] = set()
+        """Local (address, port) of every open connection the lab made itself."""
+        self.outside_smtp_ports: dict[str, int] = {
+            require_loopback(address): port for address, port in (outside_smtp_ports or {}).items()
+        }
 
     def real_port(self, port: int) -> int:
-        """The socket port for an Exchange port."""
+        """The socket port for an Exchange port of a lab listener."""
         return port + self.port_offset
+
+    def endpoint_port(self, address: str, port: int) -> int:
+        """The port of ``address`` that Exchange port ``port`` stands for, as logs show it:
+        the Exchange port of a lab host (D12), an outside organization's own SMTP port."""
+        outside = self.outside_smtp_ports.get(address)
+        return outside if outside is not None and port == SMTP_PORT else port
+
+    def remote_port(self, address: str, port: int) -> int:
+        """The socket port a connection to ``address`` on Exchange port ``port`` goes to."""
+        if address in self.outside_smtp_ports:
+            return self.endpoint_port(address, port)
+        return self.real_port(port)
 
     def listen(self, address: str, port: int, factory: Factory) -> IListeningPort:
         """Listen on ``address:port`` (Exchange port); raises CannotListenError when taken."""
@@ -139,12 +208,13 @@ class Network:
     def connect(
         self, source: str, address: str, port: int, factory: ClientFactory, timeout: float = 30
     ) -> Any:
-        """Connect from ``source`` to ``address:port`` (Exchange port)."""
+        """Connect from ``source`` to ``address:port`` (Exchange port; see :meth:`remote_port`)."""
         require_loopback(source)
         require_loopback(address)
         connector = LoopbackConnector(
-            address, self.real_port(port), factory, timeout, (source, 0), self.reactor
+            address, self.remote_port(address, port), factory, timeout, (source, 0), self.reactor
         )
+        connector.own_endpoints = self.own_endpoints
         connector.connect()
         return connector
 

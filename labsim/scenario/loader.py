@@ -185,10 +185,32 @@ class _Loader(TableReader):
                 where, f"key '{key}': '{value}' is not an email address; write it as user@domain"
             )
 
+    def mailbox(self, where: str, table: Mapping[str, Any], key: str) -> str:
+        """One required address of a mailbox the lab holds: not an outside organization's,
+        whose mail the lab never sees (docs/lab-files.md)."""
+        value = self.address(where, table, key)
+        outside = self.definition.outside_organization_of(value)
+        if outside is not None:
+            self.fail(
+                where,
+                f"key '{key}': '{value}' is a mailbox of the outside organization "
+                f"{outside.name}, which labsim does not simulate: its mail is neither sent nor "
+                "held by the lab; expect what the lab shows instead (expect.queued, expect.log "
+                "of the sending server)",
+            )
+        return value
+
     def org(self, where: str, table: Mapping[str, Any], key: str = "org") -> str:
         """A required organization of the lab, returned with the lab's spelling."""
         name = self.text(where, table, key)
         found = self.definition.organization(name)
+        if found is None and self.definition.outside_organization(name) is not None:
+            self.fail(
+                where,
+                f"key '{key}': '{name}' is an outside organization of lab "
+                f"'{self.definition.name}'; labsim has no shell, queues or logs of it: name an "
+                "organization the lab simulates",
+            )
         if found is None:
             names = [o.organization.name for o in self.definition.organizations]
             self.fail(
@@ -320,7 +342,7 @@ class _Loader(TableReader):
                 value,
             )
         self.check_keys(where, value, ("from", "to", "subject", "body", "cc", "headers", "size"))
-        mail_from = self.address(where, value, "from")
+        mail_from = self.mailbox(where, value, "from")
         to = self.addresses(where, value, "to")
         if not to:
             self.missing(where, "to")
@@ -430,7 +452,7 @@ class _Loader(TableReader):
             self.check_keys(where, body, ("to", "subject"))
             return ExpectNotDelivered(
                 number=number,
-                to=self.address(where, body, "to"),
+                to=self.mailbox(where, body, "to"),
                 subject=self.text(where, body, "subject"),
             )
         if kind == "queued":
@@ -454,7 +476,7 @@ class _Loader(TableReader):
                 )
             return ExpectNdr(
                 number=number,
-                to=self.address(where, body, "to"),
+                to=self.mailbox(where, body, "to"),
                 subject=self.text(where, body, "subject"),
                 status=self.opt_text(where, body, "status"),
                 action=action,
@@ -486,7 +508,7 @@ class _Loader(TableReader):
             from_ = self.address(where, body, "from")
         return ExpectDelivered(
             number=number,
-            to=self.address(where, body, "to"),
+            to=self.mailbox(where, body, "to"),
             subject=self.text(where, body, "subject"),
             from_=from_,
             domain_secured=self.opt_bool(where, body, "domain_secured"),

@@ -101,7 +101,7 @@ class LabLike(Protocol):
     ) -> str:
         """Submit a message as from Outlook; returns its Message-Id."""
 
-    def run_until_idle(self) -> None:
+    def run_until_idle(self) -> object:
         """Run until no session is open and nothing is due."""
 
     def advance(self, seconds: float) -> None:

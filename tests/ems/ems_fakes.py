@@ -246,6 +246,12 @@ class FakeHost:
     def server_running(self, server: str) -> bool:
         return self._server_name(server) not in self.stopped
 
+    def listening_ports(self, server: str) -> list[tuple[int, int]]:
+        if self._server_name(server) in self.stopped:
+            return []
+        ports = (25, 717) if "CAS" in self._server_name(server) else (2525,)
+        return [(port, port + 10000) for port in ports]
+
     def certification_authority(self, organization: str) -> str:
         return self.cas[organization.lower()].name
 

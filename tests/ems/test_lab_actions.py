@@ -15,13 +15,16 @@ def test_get_lab_server_lists_the_whole_lab(adatum: Shell) -> None:
     result = adatum.run("Get-LabServer")
     assert result.ok, result.error
     assert result.output.splitlines() == [
-        "Name        Organization Role         Fqdn                       Address    Running",
-        "----        ------------ ----         ----                       -------    -------",
-        "ADATUM-CAS1 Adatum       ClientAccess mail.adatum.com            127.0.10.1 True",
-        "ADATUM-MBX1 Adatum       Mailbox      adatum-mbx1.adatum.com     127.0.10.2 True",
-        "TREY-CAS1   TreyResearch ClientAccess mail.treyresearch.net      127.0.20.1 True",
-        "TREY-MBX1   TreyResearch Mailbox      trey-mbx1.treyresearch.net 127.0.20.2 True",
+        "Name        Organization Role         Fqdn                       Address    Running Ports",
+        "----        ------------ ----         ----                       -------    ------- -----",
+        "ADATUM-CAS1 Adatum       ClientAccess mail.adatum.com            127.0.10.1 True    {25->10025, 717->10717}",
+        "ADATUM-MBX1 Adatum       Mailbox      adatum-mbx1.adatum.com     127.0.10.2 True    {2525->12525}",
+        "TREY-CAS1   TreyResearch ClientAccess mail.treyresearch.net      127.0.20.1 True    {25->10025, 717->10717}",
+        "TREY-MBX1   TreyResearch Mailbox      trey-mbx1.treyresearch.net 127.0.20.2 True    {2525->12525}",
     ]
+    # A stopped server listens on nothing.
+    assert adatum.run("Stop-LabServer TREY-MBX1").ok
+    assert adatum.run("Get-LabServer TREY-MBX1").output.splitlines()[-1].endswith("False   {}")
 
 
 def test_stop_and_start_a_partner_server(adatum: Shell, host: FakeHost) -> None:

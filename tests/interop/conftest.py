@@ -9,9 +9,6 @@ suite does not run as root (master(8) must start as root).
 
 from __future__ import annotations
 
-import grp
-import os
-import pwd
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -19,22 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from postfix import MAIL_OWNER, SETGID_GROUP, PrivatePostfix, postfix_command
-
-
-def postfix_missing() -> str | None:
-    """Why a private Postfix cannot run here, or None when it can."""
-    for program in ("postfix", "postqueue", "sendmail"):
-        if postfix_command(program) is None:
-            return f"Postfix is not installed ({program} not found; .ci/run installs it)"
-    try:
-        pwd.getpwnam(MAIL_OWNER)
-        grp.getgrnam(SETGID_GROUP)
-    except KeyError:
-        return f"the {MAIL_OWNER} user or {SETGID_GROUP} group is missing (install Postfix)"
-    if os.geteuid() != 0:
-        return "a private Postfix instance needs root (master(8) starts as root); CI runs as root"
-    return None
+from postfix import PrivatePostfix, postfix_missing
 
 
 @pytest.fixture

@@ -132,6 +132,7 @@ Delivery
 from __future__ import annotations
 
 import datetime as dt
+import grp
 import ipaddress
 import json
 import os
@@ -172,6 +173,21 @@ class PostfixError(RuntimeError):
 def postfix_command(name: str = "postfix") -> str | None:
     """The path of a Postfix program (``postfix``, ``postqueue``, ``sendmail``), or None."""
     return shutil.which(name) or shutil.which(name, path=_SBIN_PATH)
+
+
+def postfix_missing() -> str | None:
+    """Why a private Postfix cannot run here, or None when it can."""
+    for program in ("postfix", "postqueue", "sendmail"):
+        if postfix_command(program) is None:
+            return f"Postfix is not installed ({program} not found; .ci/run installs it)"
+    try:
+        pwd.getpwnam(MAIL_OWNER)
+        grp.getgrnam(SETGID_GROUP)
+    except KeyError:
+        return f"the {MAIL_OWNER} user or {SETGID_GROUP} group is missing (install Postfix)"
+    if os.geteuid() != 0:
+        return "a private Postfix instance needs root (master(8) starts as root); CI runs as root"
+    return None
 
 
 def wait_until(condition: Callable[[], T | None], timeout: float, what: str) -> T:

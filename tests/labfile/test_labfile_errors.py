@@ -70,6 +70,22 @@ def fab_cas(old: str, new: str) -> str:
 
 CERT_LINE = 'issuer = "own"'
 
+OUTSIDE = """
+[[outside_organizations]]
+name = "Contoso"
+domains = ["contoso.org"]
+address = "127.0.40.1"
+port = 2525
+"""
+CONTOSO = "outside_organizations[0] (Contoso)"
+
+
+def outside(old: str, new: str) -> str:
+    """BASE with an outside organization, one of whose lines is changed."""
+    assert old in OUTSIDE, old
+    return BASE + OUTSIDE.replace(old, new, 1)
+
+
 CASES: list[tuple[str, str, str]] = [
     # (id, file text, message after "<path>: ")
     (
@@ -297,6 +313,123 @@ CASES: list[tuple[str, str, str]] = [
         "no-organizations",
         'name = "empty"\n',
         ": no organizations; add at least one [[organizations]] table",
+    ),
+    # Outside organizations (real mail software the lab does not simulate).
+    (
+        "outside-unknown-key",
+        outside('address = "127.0.40.1"', 'adress = "127.0.40.1"'),
+        f"{CONTOSO}: unknown key 'adress'; did you mean 'address'?",
+    ),
+    (
+        "outside-address-off-loopback",
+        outside('address = "127.0.40.1"', 'address = "192.0.2.25"'),
+        f"{CONTOSO}: key 'address': address '192.0.2.25' is outside 127.0.0.0/8; labsim sends "
+        "mail only on this machine: run the outside organization's SMTP server on a loopback "
+        "address such as 127.0.40.1 and give that address",
+    ),
+    (
+        "outside-address-of-a-server",
+        outside('address = "127.0.40.1"', 'address = "127.0.30.1"'),
+        f"{CONTOSO}: key 'address': address '127.0.30.1' is already used by {FAB_CAS}; "
+        "give another",
+    ),
+    (
+        "outside-address-of-dns-server",
+        outside('address = "127.0.40.1"', 'address = "127.0.53.53"'),
+        f"{CONTOSO}: key 'address': address '127.0.53.53' is taken by the lab's DNS server; "
+        "use another one",
+    ),
+    (
+        "outside-domain-of-a-simulated-org",
+        outside('domains = ["contoso.org"]', 'domains = ["contoso.org", "Fabrikam.com"]'),
+        f"{CONTOSO}: key 'domains': 'fabrikam.com' is already a domain of {FABRIKAM}; a domain "
+        "belongs to one organization: remove it from one of them",
+    ),
+    (
+        "outside-missing-domains",
+        outside('domains = ["contoso.org"]\n', ""),
+        f"{CONTOSO}: missing key 'domains'; add domains = [\"adatum.com\"]",
+    ),
+    (
+        "outside-missing-port",
+        outside("port = 2525\n", ""),
+        f"{CONTOSO}: missing key 'port'; add port = 2525",
+    ),
+    (
+        "outside-port-not-an-integer",
+        outside("port = 2525", 'port = "2525"'),
+        f"{CONTOSO}: key 'port' must be an integer, not a string; e.g. port = 2525",
+    ),
+    (
+        "outside-port-out-of-range",
+        outside("port = 2525", "port = 70000"),
+        f"{CONTOSO}: key 'port': 70000 is out of range; give the TCP port its SMTP server "
+        "listens on, 1 to 65535 (used as is: the lab's port offset is not added)",
+    ),
+    (
+        "outside-port-zero",
+        outside("port = 2525", "port = 0"),
+        f"{CONTOSO}: key 'port': 0 is out of range; give the TCP port its SMTP server "
+        "listens on, 1 to 65535 (used as is: the lab's port offset is not added)",
+    ),
+    (
+        "outside-name-of-a-simulated-org",
+        outside('name = "Contoso"', 'name = "fabrikam"'),
+        "outside_organizations[0] (fabrikam): key 'name': organization name 'fabrikam' is "
+        f"already used by {FABRIKAM}; give another",
+    ),
+    (
+        "outside-named-like-a-keyword",
+        outside('name = "Contoso"', 'name = "self"'),
+        "outside_organizations[0] (self): key 'name': 'self' cannot name an organization (it is "
+        'an issuer keyword or not a folder name); choose another, e.g. "Fabrikam"',
+    ),
+    (
+        "outside-mx-host-of-a-server",
+        outside("port = 2525", 'port = 2525\nmx_host = "mail.fabrikam.com"'),
+        f"{CONTOSO}: key 'mx_host': host name 'mail.fabrikam.com' is already used by "
+        f"{FAB_CAS}; give another",
+    ),
+    (
+        "outside-mx-host-is-a-crl-host",
+        outside("port = 2525", 'port = 2525\nmx_host = "crl.adatum.com"'),
+        f"{CONTOSO}: key 'mx_host': 'crl.adatum.com' is a CRL host the lab defines itself; "
+        'give another, e.g. mx_host = "mail.fabrikam.org"',
+    ),
+    (
+        "outside-roots-not-strings",
+        outside("port = 2525", "port = 2525\nroots = [1]"),
+        f"{CONTOSO}: key 'roots' must be an array of strings, not an array; "
+        'e.g. roots = ["fabrikam-root.pem"]',
+    ),
+    (
+        "outside-not-tables",
+        BASE.replace("[[organizations]]", "outside_organizations = 3\n[[organizations]]", 1),
+        ": key 'outside_organizations' must be an array of tables, not an integer; "
+        "write [[outside_organizations]] above each entry",
+    ),
+    (
+        "mx-record-for-an-outside-domain",
+        BASE + OUTSIDE + '[[mx_records]]\ndomain = "contoso.org"\nhost = "mail.fabrikam.com"\n',
+        "mx_records[0]: key 'domain': 'contoso.org' belongs to the outside organization "
+        "Contoso, whose MX record the lab makes from its mx_host; remove this entry (set "
+        "mx_host in its [[outside_organizations]] table instead)",
+    ),
+    (
+        "issuer-is-an-outside-org",
+        edit(CERT_LINE, 'issuer = "contoso"') + OUTSIDE,
+        f"{CERT}: key 'issuer': 'contoso' is an outside organization; labsim has no CA of it "
+        "to issue certificates; use own, intermediate, public, self or an organization the lab "
+        "simulates",
+    ),
+    (
+        "trusted-root-is-an-outside-org",
+        fab_cas('address = "127.0.30.1"', 'address = "127.0.30.1"\ntrusted_roots = ["Contoso"]')
+        + OUTSIDE,
+        f"{FAB_CAS}: key 'trusted_roots': 'Contoso' is an outside organization; a server trusts "
+        "its roots once an admin imports them: add Import-Certificate -FilePath "
+        "Contoso\\root-ca.cer -CertStoreLocation Cert:\\LocalMachine\\Root to the "
+        "organization's setup",
     ),
 ]
 

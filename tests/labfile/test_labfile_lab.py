@@ -228,16 +228,18 @@ def test_an_invalid_lab_file_fails_the_scenario_with_the_lab_files_message(
 
 
 def test_the_documentation_example_starts(tmp_path: Path) -> None:
-    from test_labfile_load import doc_example  # same folder, on sys.path (rootdir import mode)
+    # Same folder, on sys.path (rootdir import mode).
+    from test_labfile_load import write_doc_example
 
-    path = tmp_path / "example.toml"
-    path.write_text(doc_example(), encoding="utf-8")
-    lab = Lab.start(load_lab_file(path), cert_folder=tmp_path / "certs")
+    lab = Lab.start(load_lab_file(write_doc_example(tmp_path)), cert_folder=tmp_path / "certs")
     try:
         assert lab.organization("Adatum").send_connector("To Internet") is not None
         expired = cert(lab, "TREY-CAS1", "mail.treyresearch.net")
         assert expired.not_after < lab.now()
         leaf = cert(lab, "ADATUM-MBX1", "adatum-mbx1.adatum.com")
         assert [cn(c.subject) for c in leaf.chain] == ["Adatum Issuing CA"]
+        assert (lab.cert_folder / "Fabrikam" / "root-ca.cer").read_bytes() == (
+            tmp_path / "fabrikam-root.pem"
+        ).read_bytes()
     finally:
         lab.stop()

@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from labsim.labfile import load_lab_file
 from labsim.model.enums import FidelityProfile, ServerRole
 from labsim.model.lab import CertificateSpec, LabDefinition, MxRecord, ServerTrust, default_lab
 from labsim.model.organization import Mailbox
 from labsim.model.transport import TransportService
+from labsim.pki.ca import create_root_ca
 
 ROOT = Path(__file__).resolve().parents[2]
 LABS = ROOT / "labs"
@@ -28,6 +30,18 @@ def doc_example() -> str:
     match = re.search(r"```toml\n(.*?)```", section, re.DOTALL)
     assert match is not None
     return match.group(1)
+
+
+def write_doc_example(folder: Path) -> Path:
+    """The documentation's example as ``example.toml`` in ``folder``, with the root file its
+    outside organization names (a root CA certificate made here)."""
+    ca = create_root_ca("Fabrikam Root CA", organization="Fabrikam", at=datetime.now(UTC))
+    (folder / "fabrikam-root.pem").write_bytes(
+        ca.certificate.public_bytes(serialization.Encoding.PEM)
+    )
+    path = folder / "example.toml"
+    path.write_text(doc_example(), encoding="utf-8")
+    return path
 
 
 def org(definition: LabDefinition, name: str):  # type: ignore[no-untyped-def]
@@ -63,9 +77,7 @@ def test_every_shipped_lab_file_loads(path: Path) -> None:
 
 
 def test_the_documentation_example_loads(tmp_path: Path) -> None:
-    path = tmp_path / "example.toml"
-    path.write_text(doc_example(), encoding="utf-8")
-    definition = load_lab_file(path)
+    definition = load_lab_file(write_doc_example(tmp_path))
     assert definition.name == "example"
     adatum = org(definition, "Adatum")
     assert adatum.root_ca_name == "Adatum Root CA"
@@ -90,6 +102,15 @@ def test_the_documentation_example_loads(tmp_path: Path) -> None:
         MxRecord("adatum.net", "mail.adatum.com", 10),
     )
     assert definition.extra_a_records == (("backup.treyresearch.net", "127.0.20.99"),)
+    (fabrikam,) = definition.outside_organizations
+    assert (fabrikam.name, fabrikam.domains, fabrikam.address, fabrikam.port) == (
+        "Fabrikam",
+        ("fabrikam.org",),
+        "127.0.40.1",
+        2525,
+    )
+    assert fabrikam.mx_host == "mail.fabrikam.org"
+    assert [root.source for root in fabrikam.roots] == [str(tmp_path / "fabrikam-root.pem")]
 
 
 def test_a_lab_file_of_the_default_lab_gives_the_default_lab(tmp_path: Path) -> None:

@@ -305,9 +305,17 @@ def remove_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
 
 
 def import_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
-    """Import-Certificate -FilePath f -CertStoreLocation Cert:\\LocalMachine\\Root."""
+    """Import-Certificate -FilePath f -CertStoreLocation Cert:\\LocalMachine\\Root.
+
+    Every certificate of the file is imported and listed, one row each (a PKCS #7 file or a
+    PEM file with several certificates, such as an outside organization's roots). Windows
+    imports only the first certificate of a PEM file; labsim imports them all and says so in a
+    ``labsim note:`` line after the table (docs/fidelity.md), so that a rehearsal which works
+    here does not fail on the real server for a root that was never imported.
+    """
+    from labsim.pki.bundles import read_certificate_file
     from labsim.pki.certificate import serial_hex, thumbprint_of, windows_name
-    from labsim.pki.files import load_certificate_file, resolve_cert_path
+    from labsim.pki.files import resolve_cert_path
 
     location = args.text("CertStoreLocation")
     if location is None:
@@ -336,12 +344,14 @@ def import_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
             "ObjectNotFound",
         ) from None
     try:
-        certificate = load_certificate_file(path)
+        found = read_certificate_file(path)
     except PkiError as err:
         raise ctx.error(f"{err} (-FilePath)", "InvalidData") from None
     for server in _servers(ctx, None):
-        ctx.host.certificate_store(server.name).import_root(certificate)
-    return [
+        store = ctx.host.certificate_store(server.name)
+        for certificate in found.certificates:
+            store.import_root(certificate)
+    rows: list[object] = [
         RootCertificate(
             thumbprint=thumbprint_of(certificate),
             subject=windows_name(certificate.subject),
@@ -350,7 +360,17 @@ def import_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
             not_before=certificate.not_valid_before_utc,
             not_after=certificate.not_valid_after_utc,
         )
+        for certificate in found.certificates
     ]
+    if not found.windows_imports_all:
+        # A labsim note, not Exchange output (reference §17 C13): printed after the table.
+        rows.append(
+            f"labsim note: {path_text} holds {len(found.certificates)} certificates in PEM "
+            "form; labsim imported each of them, but Windows' Import-Certificate imports only "
+            "the first certificate of a PEM file. On the real server import each root from a "
+            "file of its own, or all of them from one PKCS #7 (.p7b) file."
+        )
+    return rows
 
 
 SPECS = (
@@ -421,7 +441,9 @@ SPECS = (
             ParameterSpec("Exportable", SWITCH),
         ),
         import_certificate,
-        synopsis="Trust a root CA: import a .cer into Cert:\\LocalMachine\\Root.",
+        synopsis=(
+            "Trust root CAs: import each certificate of a file into Cert:\\LocalMachine\\Root."
+        ),
     ),
 )
 """The certificate cmdlets."""

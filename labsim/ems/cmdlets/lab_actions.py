@@ -67,6 +67,7 @@ def _lab_server(ctx: CmdletContext, organization: str, server: Server) -> LabSer
         fqdn=server.fqdn,
         address=server.address,
         running=ctx.host.server_running(server.name),
+        ports=tuple(f"{port}->{real}" for port, real in ctx.host.listening_ports(server.name)),
     )
 
 

@@ -1,0 +1,340 @@
+"""A live lab: one that stays up, serves SMTP in real time, and answers shells and scripts.
+
+``labsim up`` and ``labsim shell`` start a lab and hand it to :class:`LiveLab`, whose main loop
+turns the reactor until a stop signal (SIGINT, SIGTERM) or its owner says stop. Between reactor
+turns it answers the requests queued on the control channel (:mod:`labsim.control`); answering
+a shell line drives the lab through its synchronous API, which keeps turning the same reactor,
+so outside clients are served while a line runs and while a prompt waits.
+
+The lab's clock follows the wall clock (``labsim.clock``): a retry due in 5 minutes runs in 5
+real minutes, and ``:advance`` still jumps time forward. What a ``labsim up`` prints and writes
+as its ready file comes from :func:`ready_info`, one record for both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from labsim import control
+from labsim.control import ControlServer, Reply, Request
+from labsim.errors import UsageError
+from labsim.interactive import HELP, InteractiveShell
+from labsim.lab import Lab
+from labsim.model.pki_urls import CRL_ADDRESS
+from labsim.net.dns import DNS_ADDRESS, DNS_PORT
+from labsim.pki import files as pki_files
+from labsim.reactor import LabInterrupted, clear_stop, install_stop_signals, pending_stop
+
+FLUSH_EVERY_SECONDS = 1.0
+"""Log files of a live lab are brought up to date this often (and at shutdown)."""
+
+SHUTDOWN_GRACE_SECONDS = 5.0
+"""How long a stopping lab waits for open sessions to close before it aborts them."""
+
+_MAX_WAIT = 1.0
+
+
+def ready_info(lab: Lab, control_socket: Path | None) -> dict[str, Any]:
+    """What a live lab tells scripts: servers, their ports and certificate files, DNS, control.
+
+    Ports are keyed by Exchange's port number (as text, JSON keys being strings) and give the
+    port really in use after the lab's offset.
+    """
+    world = lab.world
+    network = world.network
+    servers: dict[str, Any] = {}
+    certs = Path(lab.cert_folder).absolute()  # scripts read the file from any folder
+    for org in world.organizations.values():
+        for server in org.servers:
+            ports: dict[str, int] = {}
+            roles: dict[str, list[str]] = {}
+            for connector in org.receive_connectors_on(server.name):
+                if not connector.enabled or server.name in world.stopped_servers:
+                    continue
+                for binding in connector.bindings:
+                    ports[str(binding.port)] = network.real_port(binding.port)
+                    roles.setdefault(str(binding.port), []).append(connector.name)
+            paths = pki_files.smtp_certificate_paths(certs, org.name, server.name)
+            servers[server.name] = {
+                "organization": org.name,
+                "role": server.role.value,
+                "fqdn": server.fqdn,
+                "address": server.address,
+                "ports": dict(sorted(ports.items(), key=lambda kv: int(kv[0]))),
+                "connectors": dict(sorted(roles.items(), key=lambda kv: int(kv[0]))),
+                "certificate": {
+                    "cert": str(paths.cert),
+                    "key": str(paths.key),
+                    "chain": str(paths.chain),
+                },
+                "running": server.name not in world.stopped_servers,
+            }
+    return {
+        "lab": lab.definition.name,
+        "pid": os.getpid(),
+        "port_offset": network.port_offset,
+        "servers": servers,
+        "roots": {
+            org.name: str(certs / org.name / pki_files.ROOT_CERTIFICATE_FILE)
+            for org in world.organizations.values()
+        },
+        "dns": f"{DNS_ADDRESS}:{network.real_port(DNS_PORT)}",
+        "crl": f"http://{CRL_ADDRESS}:{network.real_port(80)}/",
+        "control": None if control_socket is None else str(control_socket),
+        "web": None,
+        "certs": str(certs),
+    }
+
+
+def banner_lines(info: dict[str, Any]) -> list[str]:
+    """The table ``labsim up`` prints: every server, its ports and files; DNS; how to attach."""
+    lines = [
+        f"labsim: lab '{info['lab']}' is up (port offset {info['port_offset']}; "
+        "Ctrl-C or SIGTERM stops it)",
+        "",
+    ]
+    for name, server in info["servers"].items():
+        lines.append(
+            f"{name:<14} {server['fqdn']:<28} {server['address']:<13} "
+            f"{server['organization']} {server['role']}"
+            + ("" if server["running"] else " (stopped)")
+        )
+        for port, real in server["ports"].items():
+            connectors = ", ".join(server["connectors"][port])
+            lines.append(f"    port {port:>5} -> {real:<6} {connectors}")
+        cert = server["certificate"]
+        lines.append(f"    cert  {cert['cert']}")
+        lines.append(f"    key   {cert['key']}")
+        lines.append(f"    chain {cert['chain']}")
+    lines.append("")
+    for org, root in info["roots"].items():
+        lines.append(f"root CA of {org:<13} {root}")
+    lines.append(f"lab DNS (UDP)            {info['dns']}")
+    if info["control"]:
+        lines.append(f"control channel          {info['control']}")
+        lines.append("attach a shell:          labsim shell --attach")
+    return lines
+
+
+def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    """Write ``path`` so that a reader never sees half a file (scripts poll for it)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+class LiveLab:
+    """A started lab kept serving, with its control channel and ready files."""
+
+    def __init__(
+        self,
+        lab: Lab,
+        *,
+        state_folder: Path,
+        ready_file: Path | None = None,
+        sigint_stops: bool = True,
+    ) -> None:
+        self.lab = lab
+        self.reactor = lab.world.reactor
+        self.state_folder = control.prepare_state_folder(state_folder)
+        self.control_path = control.control_path(state_folder, lab.definition.name, os.getpid())
+        self.info_path = self.control_path.with_suffix(".json")
+        self.ready_file = ready_file
+        self.sigint_stops = sigint_stops
+        self.control = ControlServer(self.reactor, self.control_path, self.handle)
+        self.stop_signal: int | None = None
+        self.stopping = False
+        self._restore_signals: Callable[[], None] | None = None
+        self._last_flush = 0.0
+        lab.live = True
+
+    # --- lifetime -----------------------------------------------------------------------------
+
+    def open(self) -> dict[str, Any]:
+        """Listen on the control channel, write the ready files; return the ready record."""
+        if self.ready_file is not None:
+            _check_writable(self.ready_file)
+        self.control.start()
+        self._restore_signals = install_stop_signals(self.reactor)
+        info = self.info()
+        write_json_atomically(self.info_path, info)
+        if self.ready_file is not None:
+            try:
+                write_json_atomically(self.ready_file, info)
+            except OSError as err:
+                raise UsageError(
+                    f"--ready-file {self.ready_file}: cannot write it ({err.strerror or err}); "
+                    "give a path in a folder you can write"
+                ) from None
+        return info
+
+    def info(self) -> dict[str, Any]:
+        """The ready record, as of now."""
+        return ready_info(self.lab, self.control_path)
+
+    def serve(self, done: Callable[[], bool] = lambda: False) -> int | None:
+        """Turn the reactor until a stop signal or ``done()``; return the signal, if any."""
+        while not self.stopping:
+            self._take_signal()
+            if self.stopping or done():
+                break
+            try:
+                self.control.process_pending()
+            except LabInterrupted as interrupted:
+                # Only reached between requests; a request's own interruption is answered.
+                self._on_signal(interrupted.signum)
+                continue
+            self._flush_now_and_then()
+            self.reactor.iterate(self._wait())
+            self.lab.world.clock.run_due()
+        return self.stop_signal
+
+    def close(self) -> None:
+        """Stop serving: control channel, ready files, open sessions, listeners, logs."""
+        self.control.stop()
+        # A second Ctrl-C stops at once, without waiting for sessions to end.
+        with contextlib.suppress(LabInterrupted):
+            self._end_sessions()
+        for path in (self.info_path, self.ready_file):
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        self.lab.stop()  # its last reactor turns also let Twisted remove the socket file
+        with contextlib.suppress(OSError):
+            self.control_path.unlink()
+        if self._restore_signals is not None:
+            self._restore_signals()
+            self._restore_signals = None
+        clear_stop()
+
+    def _end_sessions(self) -> None:
+        # Sessions whose client already left are finished first (their last log line is the
+        # client's disconnect); the ones still open are closed by the lab, as a stopping
+        # transport service drops its connections, and aborted if the peer does not finish.
+        from labsim.net.loopback import LoopbackClient, LoopbackServer
+        from labsim.reactor import drive
+
+        for _ in range(3):
+            self.reactor.iterate(0)
+        open_connections = [
+            s
+            for s in {*self.reactor.getReaders(), *self.reactor.getWriters()}
+            if isinstance(s, LoopbackServer | LoopbackClient)
+        ]
+        for connection in open_connections:
+            connection.loseConnection()
+        activity = self.lab.world.activity
+        if not drive(self.reactor, lambda: activity.idle, bound=SHUTDOWN_GRACE_SECONDS):
+            for connection in open_connections:
+                connection.abortConnection()
+            for _ in range(3):
+                self.reactor.iterate(0)
+
+    # --- the loop's helpers -------------------------------------------------------------------
+
+    def _take_signal(self) -> None:
+        signum = pending_stop()
+        if signum is not None:
+            clear_stop()
+            self._on_signal(signum)
+
+    def _on_signal(self, signum: int) -> None:
+        clear_stop()
+        if signum == signal.SIGINT and not self.sigint_stops:
+            return  # an interactive shell's Ctrl-C outside a prompt cancels, it does not stop
+        self.stop_signal = signum
+        self.stopping = True
+
+    def _wait(self) -> float:
+        # Until the reactor's next timed call, at most a second (a signal or a socket wakes it).
+        timeout = self.reactor.timeout()
+        return _MAX_WAIT if timeout is None else max(0.0, min(timeout, _MAX_WAIT))
+
+    def _flush_now_and_then(self) -> None:
+        now = time.monotonic()
+        if now - self._last_flush >= FLUSH_EVERY_SECONDS:
+            self._last_flush = now
+            self.lab.flush_logs()
+
+    # --- control requests ---------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Reply:
+        """Answer one control request."""
+        op = request["op"]
+        if op == "hello":
+            orgs = self.lab.organization_names()
+            return {
+                "ok": True,
+                "lab": self.lab.definition.name,
+                "organizations": list(orgs),
+                "organization": orgs[0],
+                "help": HELP,
+                "info": self.info(),
+            }
+        if op == "info":
+            return {"ok": True, "info": self.info()}
+        if op == "line":
+            return self._line(request)
+        if op == "vocabulary":
+            from labsim.completion import vocabulary_for
+
+            organization = _text(request, "organization")
+            return {"ok": True, "vocabulary": vocabulary_for(self.lab, organization).to_json()}
+        raise control.ControlError(
+            f"control request: unknown op '{op}'; use hello, info, line or vocabulary"
+        )
+
+    def _line(self, request: Request) -> Reply:
+        output: list[str] = []
+        shell = InteractiveShell(self.lab, output.append, _text(request, "organization"))
+        server = request.get("server")
+        if server is not None and not isinstance(server, str):
+            raise control.ControlError('control request: "server" must be a string or null')
+        shell.server = server
+        text = _text(request, "text")
+        keep = True
+        try:
+            keep = shell.execute(text)
+        except LabInterrupted as interrupted:
+            if interrupted.signum != signal.SIGINT or self.sigint_stops:
+                self._on_signal(interrupted.signum)
+            output.append(
+                "labsim: interrupted; the lab goes on serving (what this line started continues)"
+            )
+        unsettled = self.lab.world.activity
+        if not unsettled.lab_idle and text.strip():
+            output.append(
+                f"labsim: still working after {self.lab.settle_bound:.0f}s ({unsettled.describe()}); "
+                "the lab goes on in the background"
+            )
+        return {
+            "ok": True,
+            "output": "\n".join(output),
+            "organization": shell.organization,
+            "server": shell.server,
+            "quit": not keep,
+        }
+
+
+def _text(request: Request, key: str) -> str:
+    value = request.get(key)
+    if not isinstance(value, str):
+        raise control.ControlError(f'control request "{request["op"]}": "{key}" must be a string')
+    return value
+
+
+def _check_writable(path: Path) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise UsageError(
+            f"--ready-file {path}: cannot be written ("
+            + ("it is a folder" if path.is_dir() else f"folder {folder} is missing or not writable")
+            + "); give a path in a folder you can write"
+        )

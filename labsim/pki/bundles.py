@@ -1,0 +1,97 @@
+"""Certificate files as Import-Certificate reads them: one certificate or several.
+
+A file holds certificates in one of three forms: PEM (one or more ``CERTIFICATE`` blocks; other
+blocks such as a private key are skipped), DER (exactly one certificate), or PKCS #7 (a
+``.p7b``, DER or PEM, holding any number). Every certificate of the file is returned, never
+only the first: a partner that hands over two roots in one file must not find one of them
+silently missing. What Windows does with each form differs (docs/fidelity.md), and
+:attr:`CertificateFile.windows_imports_all` says it: Import-Certificate takes every certificate
+of a PKCS #7 file but only the first of a PEM file.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs7
+
+from labsim.errors import PkiError
+
+__all__ = ["CertificateFile", "FileForm", "parse_certificate_file", "read_certificate_file"]
+
+
+class FileForm(enum.Enum):
+    """How the certificates of a file are encoded."""
+
+    PEM = "PEM"
+    DER = "DER"
+    PKCS7 = "PKCS #7"
+
+
+@dataclass(frozen=True)
+class CertificateFile:
+    """The certificates of one file, in file order, and the form they came in."""
+
+    certificates: tuple[x509.Certificate, ...]
+    form: FileForm
+
+    @property
+    def windows_imports_all(self) -> bool:
+        """Whether Windows' Import-Certificate would import every certificate of this file.
+
+        CryptoAPI opens a PKCS #7 message as a store of all its certificates (the usual way to
+        hand over several roots, e.g. a ``.p7b``), but decodes only the first block of a PEM
+        file: Microsoft's Import-Certificate page says that outside a store format only the
+        first certificate of a file is imported.
+        """
+        return self.form is FileForm.PKCS7 or len(self.certificates) == 1
+
+
+def parse_certificate_file(data: bytes, source: str) -> CertificateFile:
+    """The certificates in ``data`` (the contents of ``source``, named in messages)."""
+    fix = "export the root CA certificate again as Base64 (.cer, PEM), DER or PKCS #7 (.p7b)"
+    if b"-----BEGIN PKCS7-----" in data:
+        try:
+            found = tuple(pkcs7.load_pem_pkcs7_certificates(data))
+        except ValueError as err:
+            raise PkiError(f"{source} holds a damaged PKCS #7 block ({err}); {fix}") from None
+        return _checked(found, FileForm.PKCS7, source, fix)
+    if b"-----BEGIN" in data:
+        if b"-----BEGIN CERTIFICATE-----" not in data:
+            raise PkiError(f"{source} holds no CERTIFICATE block (a key or a request?); {fix}")
+        try:
+            found = tuple(x509.load_pem_x509_certificates(data))
+        except ValueError as err:
+            raise PkiError(f"{source} holds a damaged PEM certificate ({err}); {fix}") from None
+        return _checked(found, FileForm.PEM, source, fix)
+    try:
+        return CertificateFile((x509.load_der_x509_certificate(data),), FileForm.DER)
+    except ValueError:
+        pass
+    try:
+        found = tuple(pkcs7.load_der_pkcs7_certificates(data))
+    except ValueError:
+        raise PkiError(
+            f"{source} is not a certificate in PEM, DER or PKCS #7 form; {fix}"
+        ) from None
+    return _checked(found, FileForm.PKCS7, source, fix)
+
+
+def read_certificate_file(path: Path) -> CertificateFile:
+    """The certificates in the file at ``path``."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise PkiError(f"cannot read certificate file {path}: {err.strerror or err}") from err
+    return parse_certificate_file(data, str(path))
+
+
+def _checked(
+    found: tuple[x509.Certificate, ...], form: FileForm, source: str, fix: str
+) -> CertificateFile:
+    if not found:
+        raise PkiError(f"{source} holds no certificate; {fix}")
+    return CertificateFile(found, form)
