@@ -119,12 +119,17 @@ def run_demo(echo: Echo, *, cert_folder: Path, port_offset: int | None = None) -
     echo("The lab (Exchange 2013, real SMTP and TLS on loopback):")
     _describe_lab(scenario.definition, echo)
     echo(f"  certificates and keys: {cert_folder}/")
-    echo("")
     narrated: list[NarratedLab] = []
     inboxes: dict[str, list[str]] = {}
 
     def factory(s: Scenario) -> LabLike:
         lab = Lab.start(s.definition, cert_folder=cert_folder, port_offset=port_offset)
+        offset = lab.world.network.port_offset
+        echo(
+            f"  ports: each server listens on Exchange's port + {offset} "
+            f"(SMTP 25 on {25 + offset}, 2525 on {2525 + offset})"
+        )
+        echo("")
         narrated.append(NarratedLab(lab, echo))
         # NarratedLab forwards what it does not narrate to the Lab (__getattr__).
         return cast(LabLike, narrated[-1])

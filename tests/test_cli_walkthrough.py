@@ -7,6 +7,7 @@ demo runs the same walkthrough and ends with both inboxes domain-secured.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -47,6 +48,8 @@ def test_demo_narrates_the_walkthrough(tmp_path: Path) -> None:
     status = run_demo(lines.append, cert_folder=tmp_path / "certs")
     text = "\n".join(lines)
     assert status == 0, text
+    # The ports in use, as every banner prints them.
+    assert re.search(r"  ports: each server listens on Exchange's port \+ (\d+) \(SMTP 25 on", text)
     # Cmdlets at an EMS prompt, hop facts as they happen, and the inboxes at the end.
     assert "[PS] Adatum> Set-TransportConfig -TLSSendDomainSecureList treyresearch.net" in text
     assert (
