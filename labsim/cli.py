@@ -1,9 +1,11 @@
-"""The ``labsim`` command line: ``labsim run`` (scenario files), ``labsim demo`` and
-``labsim shell`` (an interactive Exchange Management Shell over a running lab).
+"""The ``labsim`` command line: ``labsim run`` (scenario files), ``labsim demo``, ``labsim up``
+(a live lab, labsim.live) and ``labsim shell`` (Exchange Management Shell over a live lab of
+its own, or attached to a running ``labsim up``).
 
 This is the one place that turns errors into exit codes (DESIGN.md §1.6, contract):
 
-* 0: every expectation held; 1: some expectation failed;
+* 0: every expectation held (``up`` and ``shell``: a clean stop); 1: some expectation failed;
+* 128 + signal number: ``run`` interrupted by SIGINT or SIGTERM (what ran is reported);
 * 2: bad input: an invalid scenario file, a bad option or argument (Click's own usage errors
   also exit 2), or any other :class:`~labsim.errors.LabsimError`, shown as the one line
   ``labsim: error: <message>`` on stderr, never a traceback.
@@ -134,8 +136,10 @@ def lab_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def cli() -> None:
     """Simulate Exchange 2013 organizations exchanging mail with Domain Security (mutual TLS).
 
-    Each run starts a fresh lab on loopback addresses (by default Adatum, adatum.com, and
-    TreyResearch, treyresearch.net) with real SMTP, real TLS and real certificates.
+    Each command starts a fresh lab on loopback addresses (by default Adatum, adatum.com, and
+    TreyResearch, treyresearch.net) with real SMTP, real TLS and real certificates: `run` and
+    `demo` drive it and stop it; `up` keeps it serving for real mail software and attached
+    shells (`shell --attach`) until Ctrl-C; `shell` gives a prompt on a live lab of its own.
     """
 
 
@@ -514,11 +518,41 @@ def _serve_with_prompt(live: Any, organization: str | None, interactive: bool) -
             finished.set()
             reactor.callFromThread(lambda: None)  # wake the loop to notice
 
+    saved = _terminal_settings() if interactive else None
     thread = threading.Thread(target=prompt, name="labsim-prompt", daemon=True)
     thread.start()
-    live.serve(done=finished.is_set)
+    try:
+        signum = live.serve(done=finished.is_set)
+    finally:
+        # SIGTERM can end the lab while the prompt holds the terminal in raw mode: give the
+        # user their terminal back as it was.
+        _restore_terminal(saved)
+    if signum is not None:
+        import signal as _signal
+
+        name = _signal.Signals(signum).name
+        click.echo(f"\nlabsim: {name}: lab '{live.lab.definition.name}' stopped")
     if failures:
         raise failures[0]
+
+
+def _terminal_settings() -> Any:
+    import termios
+
+    try:
+        return termios.tcgetattr(sys.stdin.fileno())
+    except (termios.error, OSError, ValueError):
+        return None
+
+
+def _restore_terminal(saved: Any) -> None:
+    if saved is None:
+        return
+    import contextlib
+    import termios
+
+    with contextlib.suppress(termios.error, OSError, ValueError):
+        termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, saved)
 
 
 def _run_prompt(client: Any, organization: str | None, interactive: bool) -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -429,19 +429,6 @@ _LAB_WIDE = {
 }
 
 
-def _enum_behind(convert: Callable[..., object]) -> type[Enum] | None:
-    # enum_type() and flags_type() keep the enum class only in their converter's closure
-    # (ParamType has no field for it); reading it there keeps the values the catalog's own.
-    for cell in getattr(convert, "__closure__", None) or ():
-        try:
-            content = cell.cell_contents
-        except ValueError:  # an empty cell
-            continue
-        if isinstance(content, type) and issubclass(content, Enum):
-            return content
-    return None
-
-
 def values_of(param_type: ParamType) -> tuple[str, ...]:
     """The words a parameter type accepts, when it accepts only a few: ``$true``/``$false`` for a
     Boolean, an enum's values in Exchange's spelling (flags too), the EKU names; else ()."""
@@ -451,8 +438,7 @@ def values_of(param_type: ParamType) -> tuple[str, ...]:
         return ("$true", "$false")
     if param_type is EKU_LIST:
         return EKU_NAMES
-    kind = _enum_behind(param_type.convert)
-    return tuple(str(member.value) for member in kind) if kind is not None else ()
+    return param_type.choices
 
 
 def _parameter_words(noun: str, parameter: ParameterSpec) -> ParameterWords:

@@ -85,6 +85,16 @@ def ready_info(lab: Lab, control_socket: Path | None) -> dict[str, Any]:
             org.name: str(certs / org.name / pki_files.ROOT_CERTIFICATE_FILE)
             for org in world.organizations.values()
         },
+        "outside_organizations": {
+            outside.name: {
+                "domains": list(outside.domains),
+                "mx_host": outside.mx_host,
+                "address": outside.address,
+                "port": outside.port,
+                "roots": [str(certs / outside.name / name) for name in outside.root_file_names()],
+            }
+            for outside in lab.definition.outside_organizations
+        },
         "dns": f"{DNS_ADDRESS}:{network.real_port(DNS_PORT)}",
         "crl": f"http://{CRL_ADDRESS}:{network.real_port(80)}/",
         "control": None if control_socket is None else str(control_socket),
@@ -113,6 +123,13 @@ def banner_lines(info: dict[str, Any]) -> list[str]:
         lines.append(f"    cert  {cert['cert']}")
         lines.append(f"    key   {cert['key']}")
         lines.append(f"    chain {cert['chain']}")
+    for name, outside in info["outside_organizations"].items():
+        lines.append(
+            f"{name:<14} {outside['mx_host']:<28} {outside['address']:<13} outside organization "
+            f"({', '.join(outside['domains'])}): SMTP on port {outside['port']} (no offset)"
+        )
+        for root in outside["roots"]:
+            lines.append(f"    root  {root}")
     lines.append("")
     for org, root in info["roots"].items():
         lines.append(f"root CA of {org:<13} {root}")

@@ -44,6 +44,8 @@ class ParamType:
     convert: Callable[[Value], object]
     switch: bool = False
     multivalued: bool = False
+    choices: tuple[str, ...] = ()
+    """The only words the type accepts, when there are few (an enum's values): Tab offers them."""
 
 
 def show(value: Value) -> str:
@@ -163,7 +165,7 @@ def enum_type(kind: type[E], type_name: str, *, nullable: bool = False) -> Param
             return None
         return _enum_item(kind, type_name, value)
 
-    return ParamType(type_name, convert)
+    return ParamType(type_name, convert, choices=tuple(str(m.value) for m in kind))
 
 
 def _items(value: Value) -> tuple[Value, ...]:
@@ -186,7 +188,7 @@ def flags_type(kind: type[E], type_name: str) -> ParamType:
     def convert(value: Value) -> object:
         return frozenset(_enum_item(kind, type_name, item) for item in _items(value))
 
-    return ParamType(type_name, convert)
+    return ParamType(type_name, convert, choices=tuple(str(m.value) for m in kind))
 
 
 def list_type(item_type_name: str, item: Callable[[str], object]) -> ParamType:

@@ -126,6 +126,11 @@ def inbox(lab: LiveLab, address: str) -> str:
 
 def test_postfix_to_labsim_arrives_domain_secured(partners: Partners) -> None:
     postfix = partners.postfix
+    # labsim up tells where the outside organization is and where its root went.
+    outside = partners.lab.info["outside_organizations"]["Fabrikam"]
+    assert (outside["address"], outside["port"]) == (FABRIKAM, postfix.port)
+    assert Path(outside["roots"][0]).read_bytes() == postfix.ca_path.read_bytes()
+    assert f"SMTP on port {postfix.port} (no offset)" in partners.lab.banner
     since = postfix.log_position()
     postfix.send("jamie@fabrikam.org", "ed@adatum.com", "From Postfix")
     postfix.wait_for_log(r"to=<ed@adatum\.com>.*status=sent", timeout=30, since=since)

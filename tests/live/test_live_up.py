@@ -220,11 +220,12 @@ def test_shell_stops_cleanly_on_a_signal(tmp_path: Path, signum: int) -> None:
     try:
         banner = shell.read_until("[PS] Adatum> ")
         offset = int(banner.split("port offset ")[1].split(")")[0])
-        status, _, err = shell.stop(signum)
+        status, out, err = shell.stop(signum)
     finally:
         shell.kill()
     assert status == 0
     no_traceback(err)
+    assert f"labsim: {signal.Signals(signum).name}: lab 'default' stopped" in out
     assert refused("127.0.10.1", 25 + offset)
 
 
