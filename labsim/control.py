@@ -46,6 +46,10 @@ class ControlError(LabsimError):
     """A control request the lab cannot answer (bad JSON, unknown op, missing field)."""
 
 
+class RequestRefused(UsageError):
+    """The lab answered a request with ``{"ok": false, "error": ...}``; it goes on serving."""
+
+
 def state_folder(environ: dict[str, str] | None = None) -> Path:
     """Where this user's live labs keep their control sockets and ready files."""
     env = os.environ if environ is None else environ
@@ -278,7 +282,7 @@ class ControlClient:
         """Send one request; return its reply (raise UsageError if the lab refused it)."""
         reply = self.raw(encode({"op": op, **fields}))
         if not reply.get("ok"):
-            raise UsageError(str(reply.get("error", "the lab refused the request")))
+            raise RequestRefused(str(reply.get("error", "the lab refused the request")))
         return reply
 
     def raw(self, data: bytes) -> Reply:

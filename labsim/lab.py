@@ -177,7 +177,7 @@ class Lab:
                     else:
                         lab.frontends[server.name] = FrontendTransport(world, server.name)
             lab.listeners = Listeners(world, lab._handler_for)
-            lab.listeners.reconcile_all()
+            lab.listeners.reconcile_all(strict=True)
             world.on_config_change.append(
                 lambda _org: lab.listeners.reconcile_all() if lab.listeners else None
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from labsim.control import ControlClient
+from labsim.control import ControlClient, RequestRefused
 from labsim.errors import UsageError
 
 ReadLine = Callable[[str], "str | None"]
@@ -66,7 +66,13 @@ def run_client(
         pending = []
         if not text.strip():
             continue
-        reply = client.request("line", organization=current, server=server, text=text)
+        try:
+            reply = client.request("line", organization=current, server=server, text=text)
+        except RequestRefused as err:
+            # The lab could not answer this line (it says why, and keeps serving): so does the
+            # shell. Only a lost connection ends it.
+            echo(f"labsim: {err}")
+            continue
         if reply["output"]:
             echo(reply["output"])
         current, server = reply["organization"], reply["server"]

@@ -142,3 +142,59 @@ def test_more_messages_than_one_session_carries(start_lab: Callable[..., Lab]) -
     mails = [line for line in hub if ",<,MAIL FROM:<april@adatum.com>" in line]
     assert len(mails) == 45
     assert len({line.split(",")[2] for line in mails}) == 3
+
+
+def _listening(address: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(5)
+        return probe.connect_ex((address, port)) == 0
+
+
+def test_stop_and_start_in_one_statement_listen_again(lab: Lab) -> None:
+    # Twisted closes a listening socket one reactor turn later: binding the same port again in
+    # the same statement used to raise CannotListenError out of the cmdlet.
+    port = lab.world.network.real_port(25)
+    result = lab.run_shell("Adatum", "Stop-LabServer ADATUM-CAS1; Start-LabServer ADATUM-CAS1")
+    assert result.error is None
+    assert _listening("127.0.10.1", port)
+    assert lab.listening_ports("ADATUM-CAS1")[0] == (25, port)
+    # Stopped again before the socket came back: nothing listens.
+    result = lab.run_shell(
+        "Adatum",
+        "Stop-LabServer ADATUM-CAS1; Start-LabServer ADATUM-CAS1; Stop-LabServer ADATUM-CAS1",
+    )
+    assert result.error is None
+    assert not _listening("127.0.10.1", port)
+    assert lab.listening_ports("ADATUM-CAS1") == []
+    assert lab.run_shell("Adatum", "Start-LabServer ADATUM-CAS1").error is None
+    assert _listening("127.0.10.1", port)
+
+
+def test_a_receive_connector_on_a_port_held_by_another_program(lab: Lab) -> None:
+    import socket
+
+    port = lab.world.network.real_port(2526)
+    holder = socket.socket()
+    holder.bind(("127.0.10.2", port))
+    holder.listen()
+    try:
+        made = lab.run_shell(
+            "Adatum",
+            'New-ReceiveConnector -Name "Relay 2526" -Server ADATUM-MBX1 -Custom '
+            "-Bindings 0.0.0.0:2526 -RemoteIPRanges 127.0.0.1",
+        )
+        assert made.error is None  # stored, as Exchange stores it; the service cannot bind
+        assert any("cannot listen on 127.0.10.2:2526" in note for note in lab.explain())
+        # Later configuration changes work, and the other listeners serve.
+        later = lab.run_shell("Adatum", "Set-TransportConfig -TLSSendDomainSecureList x.test")
+        assert later.error is None
+        assert _listening("127.0.10.1", lab.world.network.real_port(25))
+    finally:
+        holder.close()
+    # The port is free again: the next configuration change binds it.
+    assert (
+        lab.run_shell("Adatum", "Set-TransportConfig -TLSSendDomainSecureList $null").error is None
+    )
+    assert _listening("127.0.10.2", port)
