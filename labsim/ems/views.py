@@ -134,6 +134,8 @@ _RECEIVE_CONNECTOR = View(
         ("Bindings", lambda o: tuple(str(b) for b in o.connector.bindings)),
         ("ChunkingEnabled", lambda o: True),
         ("Comment", lambda o: o.connector.comment),
+        ("ConnectionInactivityTimeout", lambda o: o.connector.connection_inactivity_timeout),
+        ("ConnectionTimeout", lambda o: o.connector.connection_timeout),
         ("DomainSecureEnabled", lambda o: o.connector.domain_secure_enabled),
         ("EnableAuthGSSAPI", lambda o: False),
         ("Enabled", lambda o: o.connector.enabled),

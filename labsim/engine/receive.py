@@ -160,6 +160,11 @@ class SmtpReceiveProtocol(TwistedProtocol):
         self._token = 0
         self._busy = False
         self._closed = False
+        self._closed_by_lab = False
+        self._timeouts: tuple[float, float] | None = None
+        self._started = 0.0
+        self._last_heard = 0.0
+        self._timer: Any = None
 
     # --- connection --------------------------------------------------------------------------
 
@@ -225,17 +230,55 @@ class SmtpReceiveProtocol(TwistedProtocol):
         self.certificate = selection_cert.certificate
         banner = _banner(connector, fqdn, now)
         self._write(self.session.greeting(banner), banner)
+        # Every session has the receive connector's timeouts, on the lab clock (a live lab's
+        # follows the wall clock; :advance moves it).
+        self._timeouts = (
+            connector.connection_timeout.total_seconds(),
+            connector.connection_inactivity_timeout.total_seconds(),
+        )
+        self._started = self._last_heard = self.world.clock.seconds()
+        self._arm_timeout()
+
+    def _arm_timeout(self) -> None:
+        # One timer per session, re-armed only when it fires early (the client spoke since):
+        # nothing is scheduled per command.
+        assert self._timeouts is not None
+        total, inactivity = self._timeouts
+        due = min(self._started + total, self._last_heard + inactivity)
+        self._timer = self.world.clock.call_at(due, self._check_timeout)
+
+    def _check_timeout(self) -> None:
+        self._timer = None
+        if self._closed or self._timeouts is None:
+            return
+        total, inactivity = self._timeouts
+        now = self.world.clock.seconds()
+        # A command the server is still working on (a proxied hop) is not the client's silence.
+        silent = not self._busy and now >= self._last_heard + inactivity
+        if now < self._started + total and not silent:
+            if self._busy:
+                self._last_heard = now
+            self._arm_timeout()
+            return
+        reply = replies.CONNECTION_TIMED_OUT
+        self._write(reply.to_bytes(), reply)
+        self._closed_by_lab = True
+        self._tcp.loseConnection()
 
     def connectionLost(self, reason: Failure = Failure(ConnectionDone())) -> None:  # noqa: N802, B008
         """Log the disconnect, release the proxy, mark the lab less busy."""
         self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.tx is not None:
             self.role.on_close(self.tx)
-            self.tx.log.disconnect(self.world.now(), "Remote")
+            self.tx.log.disconnect(self.world.now(), "Local" if self._closed_by_lab else "Remote")
         self.world.activity.end(self._token)
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
         """Feed the core and answer what it surfaces."""
+        self._last_heard = self.world.clock.seconds()
         self.session.receive_data(data)
         self._pump()
 

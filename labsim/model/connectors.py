@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from labsim.model.enums import (
     AuthMechanism,
@@ -78,6 +79,10 @@ class ReceiveConnector:
     banner: str | None = None
     comment: str = ""
     guid: str = field(default_factory=new_guid)
+    connection_timeout: timedelta = timedelta(minutes=10)
+    """The longest a session may last (Exchange 2013's default on Mailbox and CAS: 10 min)."""
+    connection_inactivity_timeout: timedelta = timedelta(minutes=5)
+    """The longest a client may stay silent (Exchange 2013's default: 5 min)."""
 
     @property
     def identity(self) -> str:

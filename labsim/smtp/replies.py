@@ -174,6 +174,11 @@ TOO_MANY_ERRORS = Reply(
 )
 """Sent before closing once the receive connector's MaxProtocolErrors is reached."""
 
+CONNECTION_TIMED_OUT = Reply(421, "Connection timed out", "4.4.1")
+"""Sent before closing a session that outlived the receive connector's ConnectionTimeout or
+stayed silent past its ConnectionInactivityTimeout (Exchange's text, as senders report it;
+docs/fidelity.md)."""
+
 # --- policy replies (the owner decides; reference §5.3, §10.2, §10.3) --------------------
 
 MESSAGE_TOO_BIG = Reply(552, "Message size exceeds fixed maximum message size", "5.3.4")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from labsim.ems.catalog import EXCHANGE_COMMON, Arguments, CmdletContext, CmdletSpec, ParameterSpec
 from labsim.ems.cmdlets.common import (
@@ -33,6 +34,7 @@ from labsim.ems.conversions import (
     IP_RANGE_LIST,
     STRING,
     SWITCH,
+    TIMESPAN,
     TLS_CERTIFICATE_NAME,
     apply_list,
     enum_type,
@@ -50,7 +52,7 @@ from labsim.model.enums import (
     TransportRole,
 )
 from labsim.model.organization import Organization, Server
-from labsim.model.values import ALL_IPV4, Binding, ByteSize, IPRange
+from labsim.model.values import ALL_IPV4, Binding, ByteSize, IPRange, format_timespan
 
 A = AuthMechanism
 G = PermissionGroup
@@ -104,8 +106,12 @@ _SCALARS = {
     "Comment": "comment",
     "MaxRecipientsPerMessage": "max_recipients_per_message",
     "TransportRole": "transport_role",
+    "ConnectionTimeout": "connection_timeout",
+    "ConnectionInactivityTimeout": "connection_inactivity_timeout",
 }
 _NOT_NULL = {
+    "connection_timeout",
+    "connection_inactivity_timeout",
     "domain_secure_enabled",
     "require_tls",
     "protocol_logging_level",
@@ -151,6 +157,10 @@ def default_role(server: Server) -> TransportRole:
     )
 
 
+TIMEOUT_RANGE = (timedelta(seconds=1), timedelta(days=1))
+"""ConnectionTimeout and ConnectionInactivityTimeout: what labsim accepts (docs/fidelity.md)."""
+
+
 def validate(cmdlet: str, org: Organization, c: ReceiveConnector) -> None:
     """Exchange's rules for a receive connector, checked against its server and neighbours."""
 
@@ -159,6 +169,22 @@ def validate(cmdlet: str, org: Organization, c: ReceiveConnector) -> None:
 
     server = org.server(c.server)
     assert server is not None
+    for name, value in (
+        ("ConnectionTimeout", c.connection_timeout),
+        ("ConnectionInactivityTimeout", c.connection_inactivity_timeout),
+    ):
+        if not TIMEOUT_RANGE[0] <= value <= TIMEOUT_RANGE[1]:
+            raise refuse(
+                f"The value of -{name} must be between 00:00:01 and 1.00:00:00 (24 hours); "
+                f"it was {format_timespan(value)}."
+            )
+    if c.connection_inactivity_timeout > c.connection_timeout:
+        raise refuse(
+            "The ConnectionInactivityTimeout value must be less than or equal to the "
+            f"ConnectionTimeout value ({format_timespan(c.connection_timeout)}). Lower "
+            "-ConnectionInactivityTimeout "
+            "or raise -ConnectionTimeout."
+        )
     if c.transport_role is not default_role(server):
         kind = "Client Access" if server.is_client_access else "Mailbox"
         raise refuse(
@@ -388,6 +414,8 @@ _SETTABLE = (
     ParameterSpec("RequireEHLODomain", BOOL),
     ParameterSpec("Comment", STRING),
     ParameterSpec("MaxRecipientsPerMessage", INT),
+    ParameterSpec("ConnectionTimeout", TIMESPAN),
+    ParameterSpec("ConnectionInactivityTimeout", TIMESPAN),
     ParameterSpec(
         "TransportRole",
         enum_type(
