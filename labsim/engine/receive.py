@@ -378,16 +378,27 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 self._busy = True
                 result.addBoth(self._resume, event)
                 return
-            result.addBoth(self._resume, event)
+            # Answered at once (most commands): reply here and go on with the loop. Resuming
+            # through a callback would nest one call per pipelined command, and a client that
+            # pipelines a few hundred commands in one read would exhaust the stack.
+            outcome: list[Any] = []
+            result.addBoth(outcome.append)
+            if not self._answer(outcome[0], event):
+                return
 
     def _resume(self, outcome: Any, event: Any) -> None:
         self._busy = False
+        if self._answer(outcome, event):
+            self._pump()
+
+    def _answer(self, outcome: Any, event: Any) -> bool:
+        """Send the reply to ``event``; False when the session is over."""
         if isinstance(outcome, Failure):
             # A bug or a lost downstream: never leave the client hanging.
             self.world.explain(self.server_name, f"internal error: {outcome.getErrorMessage()}")
             outcome = Reply(451, "Temporary server error. Please try again later", "4.3.2")
         if self._closed:
-            return
+            return False
         self._write(self.session.respond(outcome), outcome)
         if isinstance(event, StartTls) and outcome.code == 220:
             context = self.world.tls.server(self.certificate)
@@ -396,8 +407,8 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 log_sending_certificate(self.tx.log, self.world.now(), self.certificate)
         if isinstance(event, Quit):
             self._tcp.loseConnection()
-            return
-        self._pump()
+            return False
+        return True
 
     def _handle(self, tx: InboundTransaction, event: object) -> Any:
         now = self.world.now()
