@@ -10,7 +10,7 @@ the same state the engine reads.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -343,7 +343,23 @@ class Lab:
             log.flush()
 
     def advance(self, seconds: float) -> None:
-        """Move lab time forward; timers falling due run in order, each at its own time."""
+        """Move lab time forward; timers falling due run in order, each at its own time.
+
+        A jump longer than 100 years, or one past the year 9000, is refused before anything
+        moves (times up to the year 9999 must stay representable), so the lab goes on.
+        """
+        from labsim.scenario.model import MAX_ADVANCE_SECONDS, format_duration
+
+        if not 0 <= seconds <= MAX_ADVANCE_SECONDS:
+            raise ConfigError(
+                f"cannot advance the lab clock by {format_duration(seconds)}: give a duration "
+                "from 0s to 36500d (100 years)"
+            )
+        if self.world.clock.seconds() + seconds >= _LAST_LAB_TIME:
+            raise ConfigError(
+                f"cannot advance the lab clock by {format_duration(seconds)}: lab time would pass "
+                "the year 9000, where labsim stops; start a new lab"
+            )
         self.run_until_idle()
         target = self.world.clock.seconds() + seconds
         while True:
@@ -766,6 +782,10 @@ class Lab:
         raise ConfigError(
             f"organization {org.name} has no Mailbox server to submit from; add one to the lab"
         )
+
+
+_LAST_LAB_TIME = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
+"""Lab time stops here: timers and NotAfter dates past it must still fit in a datetime."""
 
 
 def _intermediate_key(org_name: str) -> str:

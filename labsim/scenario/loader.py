@@ -28,6 +28,7 @@ from labsim.model.lab import LabDefinition, default_lab
 from labsim.model.values import ByteSize
 from labsim.scenario.model import (
     LOG_NAMES,
+    MAX_ADVANCE_SECONDS,
     AdvanceStep,
     EmsStep,
     ExpectDelivered,
@@ -392,6 +393,12 @@ class _Loader(TableReader):
                 where,
                 f"key 'advance': '{value}' is not a duration; write a number and a unit "
                 's, m, h or d, e.g. "90s", "15m", "4h", "2d" or "1d12h"',
+            )
+        if seconds > MAX_ADVANCE_SECONDS:
+            self.fail(
+                where,
+                f"key 'advance': '{value}' is longer than labsim's limit of 36500d (100 years); "
+                "give a shorter duration",
             )
         return AdvanceStep(number=number, seconds=seconds, text=value.strip())
 

@@ -37,10 +37,15 @@ __all__ = [
     "Step",
     "format_duration",
     "parse_duration",
+    "MAX_ADVANCE_SECONDS",
 ]
 
 #: Seconds per duration unit, largest first (the order :func:`format_duration` writes them).
 DURATION_UNITS: dict[str, int] = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+#: The longest single clock jump labsim accepts (``advance``, ``:advance``): 100 years. Longer
+#: jumps lead nowhere an exercise needs and, repeated, past the year 9999 that times can hold.
+MAX_ADVANCE_SECONDS = 36500 * 86400
 
 #: Logs an ``expect.log`` step can search: the two protocol logs and message tracking.
 LOG_NAMES: tuple[str, ...] = ("receive", "send", "tracking")

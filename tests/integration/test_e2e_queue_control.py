@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from labsim.lab import Lab
@@ -198,3 +199,19 @@ def test_a_receive_connector_on_a_port_held_by_another_program(lab: Lab) -> None
         lab.run_shell("Adatum", "Set-TransportConfig -TLSSendDomainSecureList $null").error is None
     )
     assert _listening("127.0.10.2", port)
+
+
+def test_a_clock_jump_past_the_limit_is_refused_and_the_lab_goes_on(lab: Lab) -> None:
+    import pytest
+
+    from labsim.errors import ConfigError
+
+    before = lab.now()
+    with pytest.raises(ConfigError, match=r"give a duration from 0s to 36500d \(100 years\)"):
+        lab.advance(99999999999 * 86400)
+    assert lab.now() - before < timedelta(minutes=1)  # nothing moved
+    for _ in range(69):  # up to the year 8926: allowed, 100 years at a time
+        lab.advance(36500 * 86400)
+    with pytest.raises(ConfigError, match="would pass the year 9000"):
+        lab.advance(36500 * 86400)
+    assert lab.run_shell("Adatum", "Get-Queue").error is None  # the lab still answers

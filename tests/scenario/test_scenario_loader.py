@@ -233,6 +233,15 @@ def test_bad_duration(write_toml: Write, text: str) -> None:
     )
 
 
+@pytest.mark.parametrize("text", ["99999999999999d", "36501d", "36500d1s"])
+def test_a_clock_jump_past_the_limit(write_toml: Write, text: str) -> None:
+    path = write_toml(f'[[step]]\nadvance = "{text}"\n')
+    assert error_of(path) == (
+        f"{path}: step 1 (advance): key 'advance': '{text}' is longer than labsim's limit of "
+        "36500d (100 years); give a shorter duration"
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("90s", 90), ("15m", 900), ("4h", 14400), ("2d", 172800), ("1d12h", 129600), ("1.5h", 5400)],
