@@ -158,3 +158,20 @@ def test_bad_address_space(adatum: Shell) -> None:
         result.error
     )
     assert "*contoso.com" in str(result.error)
+
+
+@pytest.mark.parametrize("address", ["10.0.0.1", "[192.168.1.1]", "8.8.8.8"])
+def test_a_smart_host_off_loopback_is_refused(adatum: Shell, address: str) -> None:
+    # labsim's bound: an address the lab would have to send off this machine (issue 10 item 7).
+    made = adatum.run(
+        f"New-SendConnector -Name Out -AddressSpaces * -SmartHosts {address} "
+        "-SourceTransportServers ADATUM-MBX1 -DNSRoutingEnabled $false"
+    )
+    assert made.error is not None
+    assert f"the smart host {address} is outside 127.0.0.0/8" in str(made.error)
+    assert adatum.run(
+        "New-SendConnector -Name Out -AddressSpaces * -SmartHosts 127.0.20.1,mail.fabrikam.org "
+        "-SourceTransportServers ADATUM-MBX1 -DNSRoutingEnabled $false"
+    ).ok
+    changed = adatum.run(f"Set-SendConnector Out -SmartHosts {address}")
+    assert changed.error is not None and "outside 127.0.0.0/8" in str(changed.error)

@@ -10,6 +10,7 @@ server while Domain Security is on, a WARNING explains decision D2.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from collections.abc import Iterable
 from enum import Enum
 from typing import TypeVar
@@ -43,7 +44,7 @@ from labsim.ems.messages import cmdlet_error, invalid_operation
 from labsim.errors import CmdletError
 from labsim.model.connectors import SendConnector
 from labsim.model.enums import ProtocolLoggingLevel, SendConnectorUsage, TlsAuthLevel
-from labsim.model.values import AddressSpace, ByteSize
+from labsim.model.values import AddressSpace, ByteSize, is_ip_literal
 
 E = TypeVar("E", bound=Enum)
 
@@ -141,12 +142,25 @@ def _source_servers(ctx: CmdletContext, names: Iterable[object]) -> tuple[str, .
     return tuple(result)
 
 
+LOOPBACK_NETWORK = ipaddress.ip_network("127.0.0.0/8")
+"""The only addresses a lab connects to (labsim.net.loopback checks again at the socket)."""
+
+
 def validate(cmdlet: str, c: SendConnector) -> None:
     """Exchange's cross-parameter rules for a send connector (reference §3.2, §14)."""
 
     def refuse(message: str) -> CmdletError:
         return invalid_operation(cmdlet, message)
 
+    for host in c.smart_hosts:
+        literal = host.strip("[]")
+        if is_ip_literal(literal) and ipaddress.ip_address(literal) not in LOOPBACK_NETWORK:
+            # labsim's bound, not Exchange's: the lab never sends a packet off this machine.
+            raise refuse(
+                f"labsim: the smart host {host} is outside 127.0.0.0/8, and the lab never sends "
+                "mail off this machine. Give a lab server's or an outside organization's "
+                "address, or its host name (e.g. -SmartHosts mail.fabrikam.org)."
+            )
     if c.smart_hosts and c.dns_routing_enabled:
         raise refuse(
             "The SmartHosts parameter can't be used when the DNSRoutingEnabled parameter is $true. "
