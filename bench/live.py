@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-for extra in (REPO / "tests" / "live", REPO / "tests" / "interop"):
+for extra in (REPO / "tests", REPO / "tests" / "live", REPO / "tests" / "interop"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 

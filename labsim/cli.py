@@ -38,9 +38,6 @@ EXIT_PASSED = 0
 EXIT_FAILED = 1
 EXIT_INVALID = 2
 
-# Ports the lab listens on (25, 587, 717, 2525, …) plus the offset must stay below 65536.
-_MAX_PORT_OFFSET = 60000
-
 
 def _fail(ctx: click.Context, err: Exception) -> NoReturn:
     """Print the one-line user error and exit with status 2."""
@@ -86,30 +83,29 @@ _CERTS_HELP = (
 
 
 class _PortOffsetType(click.ParamType):  # type: ignore[type-arg]
-    """``auto`` or a number; checked against the ephemeral port range (labsim.net.ports)."""
+    """``auto`` or a number, as labsim.net.ports parses it (click reports a bad value)."""
 
     name = "auto|N"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if value is None or isinstance(value, int):
-            return value
-        from labsim.net.ports import MAX_OFFSET
+        from labsim.net.ports import PortOffset, parse_offset
 
-        text = str(value).strip().lower()
-        if text == "auto":
-            return "auto"
-        if not text.isdigit() or int(text) > MAX_OFFSET:
-            self.fail(f"'{value}' is not auto or a number from 0 to {MAX_OFFSET}", param, ctx)
-        return int(text)
+        if value is None or isinstance(value, PortOffset):
+            return value
+        try:
+            return parse_offset(str(value), "--port-offset")
+        except UsageError as err:
+            self.fail(str(err).removeprefix("--port-offset: "), param, ctx)
 
 
 def _resolve_port_offset(ctx: click.Context, param: click.Parameter, value: Any) -> int | None:
     """The offset to use: the option, else LABSIM_PORT_OFFSET, else None (automatic)."""
     from labsim.net.ports import check_offset, ephemeral_range, requested_offset
 
-    requested = requested_offset(None if value is None else str(value))
+    requested = value if value is not None else requested_offset(None)
     check_offset(requested, ephemeral_range())
-    return requested.value
+    value_: int | None = requested.value
+    return value_
 
 
 def lab_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -411,13 +407,10 @@ def up_command(
     try:
         for line in banner_lines(live.info()):
             click.echo(line)
-        signum = live.serve()
+        live.serve()
     finally:
         live.close()
-    import signal as _signal
-
-    name = _signal.Signals(signum).name if signum is not None else "stop"
-    click.echo(f"labsim: {name}: lab '{live.lab.definition.name}' stopped")
+    click.echo(live.stopped_line())
     ctx.exit(EXIT_PASSED)
 
 
@@ -457,8 +450,9 @@ def shell_command(
     transcript. Other shells can attach to the lab while this one runs.
     """
     from labsim.control import ControlClient, find_control, state_folder
+    from labsim.line_editor import is_interactive
 
-    interactive = _is_interactive()
+    interactive = is_interactive(sys.stdin, sys.stdout)
     if attach is not None:
         given = [
             option
@@ -494,10 +488,6 @@ def shell_command(
         live.close()
 
 
-def _is_interactive() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
-
-
 def _serve_with_prompt(live: Any, organization: str | None, interactive: bool) -> None:
     """The lab's loop in this thread, the prompt in another, talking over the control channel."""
     import threading
@@ -528,10 +518,7 @@ def _serve_with_prompt(live: Any, organization: str | None, interactive: bool) -
         # user their terminal back as it was.
         _restore_terminal(saved)
     if signum is not None:
-        import signal as _signal
-
-        name = _signal.Signals(signum).name
-        click.echo(f"\nlabsim: {name}: lab '{live.lab.definition.name}' stopped")
+        click.echo("\n" + live.stopped_line())
     if failures:
         raise failures[0]
 

@@ -473,7 +473,15 @@ def cmdlet_words(spec: CmdletSpec) -> CmdletWords:
 
 def catalog_words(catalog: Catalog | None = None) -> tuple[CmdletWords, ...]:
     """Every cmdlet of ``catalog`` (the default catalog when None), in catalog order."""
-    return tuple(cmdlet_words(spec) for spec in (catalog or default_catalog()).specs())
+    if catalog is None:
+        return _default_catalog_words()
+    return tuple(cmdlet_words(spec) for spec in catalog.specs())
+
+
+@functools.cache
+def _default_catalog_words() -> tuple[CmdletWords, ...]:
+    # The default catalog never changes while labsim runs; every Tab asks for it.
+    return tuple(cmdlet_words(spec) for spec in default_catalog().specs())
 
 
 def _unique(items: Iterable[Identity]) -> tuple[Identity, ...]:

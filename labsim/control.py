@@ -22,14 +22,14 @@ import os
 import socket
 import stat
 import struct
-import sys
-import traceback
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from twisted.internet.protocol import Factory
+from twisted.logger import Logger
 from twisted.protocols.basic import LineOnlyReceiver
 
 from labsim.errors import LabsimError, UsageError
@@ -40,6 +40,9 @@ _UNIX_PATH_MAX = 107  # sun_path is 108 bytes with its terminating NUL
 
 Request = dict[str, Any]
 Reply = dict[str, Any]
+
+
+_log = Logger()
 
 
 class ControlError(LabsimError):
@@ -197,7 +200,7 @@ class ControlServer:
         self.reactor = reactor
         self.path = path
         self.handler = handler
-        self.queue: list[tuple[ControlProtocol, bytes]] = []
+        self.queue: deque[tuple[ControlProtocol, bytes]] = deque()
         self.clients: set[ControlProtocol] = set()
         self._port: Any = None
 
@@ -221,7 +224,7 @@ class ControlServer:
         """Answer every queued request, in arrival order; return how many were answered."""
         answered = 0
         while self.queue:
-            client, line = self.queue.pop(0)
+            client, line = self.queue.popleft()
             client.reply(self.answer(line))
             answered += 1
         return answered
@@ -233,11 +236,13 @@ class ControlServer:
         except LabsimError as err:
             return failure(str(err))
         except Exception as err:
-            # An engine exception is a bug: shown in full on the lab's terminal, one line to the
-            # client, and the lab goes on serving everyone else.
-            traceback.print_exc(file=sys.stderr)
+            # An engine exception is a bug: recorded as a Twisted failure (printed in full on
+            # the lab's terminal; the suite fails any test that logs one), one line to the
+            # client; the lab goes on serving everyone else.
+            _log.failure("labsim bug while answering a control request")
             return failure(
-                f"labsim bug while answering this request: {err!r} (see the lab's output)"
+                f"internal error (a labsim bug) while answering this line: {err!r}; the lab's "
+                "output shows the traceback, please report it. The lab goes on serving."
             )
 
     def stop(self) -> None:
@@ -297,9 +302,15 @@ class ControlClient:
                 f"control channel {self.path}: the lab closed the connection (it stopped, or "
                 "refused this client)"
             )
-        value = json.loads(line.decode("utf-8"))
+        try:
+            value = json.loads(line.decode("utf-8"))
+        except ValueError:
+            value = None
         if not isinstance(value, dict):
-            raise UsageError(f"control channel {self.path}: unexpected reply {line[:80]!r}")
+            raise UsageError(
+                f"control channel {self.path}: unexpected reply {line[:80]!r}; is this the "
+                "control socket of a labsim lab? Give the one labsim up printed"
+            )
         return value
 
     def close(self) -> None:

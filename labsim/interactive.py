@@ -1,15 +1,16 @@
-"""``labsim shell``: an interactive Exchange Management Shell over a running lab.
+"""The lab side of ``labsim shell``: one statement or ``:`` command at a time, on a live lab.
 
-A trainer or an admin types cmdlets at a ``[PS] Adatum>`` prompt as in EMS; the lab runs until
-idle after each line, so mail sent with Send-MailMessage has travelled (or is queued) by the
-next prompt. Lines starting with ``:`` drive the lab itself (switch organization or machine,
-move the lab clock, read a mailbox); ``:help`` lists them. Errors are printed and the session
-goes on, as in a console.
+A trainer or an admin types cmdlets at a ``[PS] Adatum>`` prompt as in EMS (labsim.shell_client
+reads them and sends each whole statement through the control channel); the lab runs the line
+and waits for the work it caused, so mail sent with Send-MailMessage has travelled (or is
+queued) by the next prompt. Lines starting with ``:`` drive the lab itself (switch
+organization or machine, move the lab clock, read a mailbox or a log); ``:help`` lists them.
+Errors are printed and the session goes on, as in a console.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from labsim.errors import LabsimError
 from labsim.lab import Lab
@@ -25,40 +26,22 @@ Lab commands:
   :headers ADDRESS [N]  the headers of message N of a mailbox (default: the newest)
   :log SERVER receive|send|tracking [N]  the last N lines of a server's log (default 20)
   :help              this text
-  :quit              stop the lab and leave (also end of input)"""
+  :quit              leave this shell (also exit, Ctrl-D or the end of input); a lab this
+                     shell started stops with it, a lab started by labsim up goes on"""
 
 
 class InteractiveShell:
-    """The read-eval-print loop; ``echo`` prints, ``lines`` yields what the user types."""
+    """Runs one shell's lines on a lab; ``echo`` receives what the line prints.
+
+    The organization and machine are this shell's own; the prompt, line editing and
+    continued lines live on the client side (labsim.shell_client).
+    """
 
     def __init__(self, lab: Lab, echo: Callable[[str], None], organization: str) -> None:
         self.lab = lab
         self.echo = echo
         self.organization = lab.organization(organization).name
         self.server: str | None = None
-
-    @property
-    def prompt(self) -> str:
-        """EMS's prompt, with the machine when one is chosen."""
-        where = self.organization + (f"/{self.server}" if self.server else "")
-        return f"[PS] {where}> "
-
-    def run(self, lines: Iterable[str]) -> None:
-        """Read and run lines until ``:quit`` or the end of input."""
-        pending: list[str] = []
-        for raw in lines:
-            line = raw.rstrip("\r\n")
-            if not pending and line.strip().startswith(":"):
-                if not self.lab_command(line.strip()[1:].split()):
-                    return
-                continue
-            if line.rstrip().endswith("`"):
-                pending.append(line)
-                continue
-            text = "\n".join([*pending, line])
-            pending = []
-            if text.strip():
-                self.run_cmdlets(text)
 
     def execute(self, text: str) -> bool:
         """One complete statement or ``:`` command; False means leave (live labs' shells)."""

@@ -9,6 +9,7 @@ the same state the engine reads.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -58,6 +59,8 @@ class Lab:
         self.frontends: dict[str, FrontendTransport] = {}
         self.listeners: Listeners | None = None
         self.crl_reachable_by_ca: dict[str, bool] = {}
+        self._certificate_files: tuple[Any, pki_files.CertificateIndex] | None = None
+        """What the certificate folder was last written from (signature, index)."""
         self.live = False
         """A live lab (``labsim up``, ``labsim shell``) serves outside clients in real time."""
         self.settle_bound = 30.0
@@ -714,13 +717,25 @@ class Lab:
             for s in org.servers
             if (store := self.world.stores.get(s.name)) is not None
         ]
-        pki_files.write_certificate_files(
-            self.cert_folder,
-            servers,
-            at=self.now(),
-            authorities=[ca.certificate for ca in self.authorities.values()],
-            roots=[*(o.organization.name for o in self.definition.organizations), "Public"],
+        at = self.now()
+        authorities = [ca.certificate for ca in self.authorities.values()]
+        roots = [*(o.organization.name for o in self.definition.organizations), "Public"]
+        signature = pki_files.certificate_files_signature(
+            servers, at=at, roots=roots, authorities=authorities
         )
+        last = self._certificate_files
+        # Most shell blocks change no certificate: then nothing is read or written, as long as
+        # every file is still there.
+        if (
+            last is not None
+            and last[0] == signature
+            and all(map(os.path.lexists, pki_files.certificate_files(last[1])))
+        ):
+            return
+        index = pki_files.write_certificate_files(
+            self.cert_folder, servers, at=at, authorities=authorities, roots=roots
+        )
+        self._certificate_files = (signature, index)
 
     def lab_time(self) -> datetime:
         """Lab time."""

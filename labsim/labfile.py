@@ -361,10 +361,7 @@ class _Reader(TableReader):
 
     def organization(self, index: int, raw: Mapping[str, Any]) -> OrganizationDefinition:
         """One ``[[organizations]]`` table."""
-        where = f"organizations[{index}]"
-        label = raw.get("name")
-        if isinstance(label, str) and label.strip():
-            where = f"{where} ({label.strip()})"
+        where = _named(f"organizations[{index}]", raw)
         self.check_keys(where, raw, ORG_KEYS)
         name = self.organization_name(where, raw)
         domains = self.strings(where, raw, "domains")
@@ -430,10 +427,7 @@ class _Reader(TableReader):
         self, index: int, raw: Mapping[str, Any], crl_hosts: set[str]
     ) -> OutsideOrganization:
         """One ``[[outside_organizations]]`` table."""
-        where = f"outside_organizations[{index}]"
-        label = raw.get("name")
-        if isinstance(label, str) and label.strip():
-            where = f"{where} ({label.strip()})"
+        where = _named(f"outside_organizations[{index}]", raw)
         self.check_keys(where, raw, OUTSIDE_KEYS)
         name = self.organization_name(where, raw)
         given = self.strings(where, raw, "domains")
@@ -574,9 +568,7 @@ class _Reader(TableReader):
         self, where: str, raw: Mapping[str, Any]
     ) -> tuple[Server, tuple[CertificateSpec, ...], tuple[str, ...] | None]:
         """One ``[[organizations.servers]]`` table: the server, its certificates, its roots."""
-        label = raw.get("name")
-        if isinstance(label, str) and label.strip():
-            where = f"{where} ({label.strip()})"
+        where = _named(where, raw)
         self.check_keys(where, raw, SERVER_KEYS)
         name = self.text(where, raw, "name")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*", name):
@@ -792,3 +784,11 @@ class _Reader(TableReader):
                 if not any(r.domain == accepted.domain_name for r in records):
                     records.append(MxRecord(accepted.domain_name, target.fqdn))
         return tuple(records)
+
+
+def _named(where: str, raw: Mapping[str, Any]) -> str:
+    """A table's place in messages, with its ``name`` when it has one: ``servers[0] (CAS1)``."""
+    label = raw.get("name")
+    if isinstance(label, str) and label.strip():
+        return f"{where} ({label.strip()})"
+    return where

@@ -33,6 +33,7 @@ from prompt_toolkit.output import Output, create_output
 from prompt_toolkit.output.vt100 import Vt100_Output
 
 from labsim.completion import Vocabulary, complete
+from labsim.errors import LabsimError
 
 
 class VocabularyCompleter(Completer):
@@ -51,9 +52,10 @@ class VocabularyCompleter(Completer):
         """The completions of the text before the cursor."""
         try:
             vocabulary = self.vocabulary()
-        except Exception:
-            # The lab behind the callable may be gone or busy; Tab then offers nothing, and the
-            # next line reports what happened (a traceback inside the prompt would not).
+        except (LabsimError, OSError, ValueError):
+            # The lab behind the callable is gone, refused, or answered nonsense: Tab offers
+            # nothing, and the next line reports what happened (a traceback inside the prompt
+            # would not). Anything else is a bug and surfaces.
             return
         for c in complete(vocabulary, document.text_before_cursor):
             yield PromptCompletion(

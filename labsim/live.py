@@ -53,28 +53,32 @@ def ready_info(lab: Lab, control_socket: Path | None) -> dict[str, Any]:
     certs = Path(lab.cert_folder).absolute()  # scripts read the file from any folder
     for org in world.organizations.values():
         for server in org.servers:
-            ports: dict[str, int] = {}
-            roles: dict[str, list[str]] = {}
-            for connector in org.receive_connectors_on(server.name):
-                if not connector.enabled or server.name in world.stopped_servers:
-                    continue
-                for binding in connector.bindings:
-                    ports[str(binding.port)] = network.real_port(binding.port)
-                    roles.setdefault(str(binding.port), []).append(connector.name)
+            # The sockets really open (as Get-LabServer shows them), each with the connectors
+            # bound to its port.
+            bound = lab.listening_ports(server.name)
+            ports = {str(port): real for port, real in bound}
+            roles = {
+                str(port): [
+                    c.name
+                    for c in org.receive_connectors_on(server.name)
+                    if c.enabled and any(b.port == port for b in c.bindings)
+                ]
+                for port, _real in bound
+            }
             paths = pki_files.smtp_certificate_paths(certs, org.name, server.name)
             servers[server.name] = {
                 "organization": org.name,
                 "role": server.role.value,
                 "fqdn": server.fqdn,
                 "address": server.address,
-                "ports": dict(sorted(ports.items(), key=lambda kv: int(kv[0]))),
-                "connectors": dict(sorted(roles.items(), key=lambda kv: int(kv[0]))),
+                "ports": ports,
+                "connectors": roles,
                 "certificate": {
                     "cert": str(paths.cert),
                     "key": str(paths.key),
                     "chain": str(paths.chain),
                 },
-                "running": server.name not in world.stopped_servers,
+                "running": lab.server_running(server.name),
             }
     return {
         "lab": lab.definition.name,
@@ -209,9 +213,14 @@ class LiveLab:
                 self._on_signal(interrupted.signum)
                 continue
             self._flush_now_and_then()
+            # Lab timers run from the reactor (the clock arms a wake-up for the earliest one).
             self.reactor.iterate(self._wait())
-            self.lab.world.clock.run_due()
         return self.stop_signal
+
+    def stopped_line(self) -> str:
+        """What ``up`` and ``shell`` print once the lab has stopped, naming the signal."""
+        what = "stop" if self.stop_signal is None else signal.Signals(self.stop_signal).name
+        return f"labsim: {what}: lab '{self.lab.definition.name}' stopped"
 
     def close(self) -> None:
         """Stop serving: control channel, ready files, open sessions, listeners, logs."""

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from labsim.cli import cli
-from labsim.net.loopback import AUTO_PORT_OFFSETS
 
 
 def run_shell(tmp_path: Path, text: str, *args: str) -> str:
-    offset = str(random.Random().choice(AUTO_PORT_OFFSETS))
+    # The default offset is automatic: a free one, clear of the ephemeral port range.
     result = CliRunner().invoke(
         cli,
-        ["shell", "--port-offset", offset, "--certs", str(tmp_path / "certs"), *args],
+        ["shell", "--certs", str(tmp_path / "certs"), *args],
         input=text,
     )
     assert result.exit_code == 0, result.output

@@ -1,7 +1,7 @@
 """A lab definition: which organizations exist, their servers, mailboxes, PKI and DNS.
 
 This is the input from which ``labsim.lab`` builds a running lab. The default lab of the
-contract (``../shared/contracts/scenarios.md``) is :func:`default_lab`; lab files
+contract (``docs/scenarios.md``) is :func:`default_lab`; lab files
 (``labsim.labfile``, documented in ``docs/lab-files.md``) produce the same records.
 
 Besides the organizations labsim simulates, a lab may name *outside organizations*: real mail

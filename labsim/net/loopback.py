@@ -39,10 +39,6 @@ from labsim.errors import ConfigError
 
 LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 
-AUTO_PORT_OFFSETS = range(11000, 30001, 100)
-"""Offsets a lab picks from when none is given. Every lab port (Exchange's 25 … 2525, DNS 53,
-HTTP 80) plus one of these stays below 32768, the start of Linux's ephemeral port range, so an
-outgoing connection of another lab can never hold a port this lab wants to listen on."""
 LISTEN_BACKLOG = 1024
 SMTP_PORT = 25
 """Exchange's SMTP port: what a send connector dials unless ``-Port`` says otherwise."""

@@ -11,6 +11,7 @@ trying several automatic offsets until one binds. Everything here is pure except
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 from dataclasses import dataclass
@@ -44,8 +45,10 @@ class PortOffset:
     source: str
 
 
+@functools.cache
 def ephemeral_range(path: Path = _RANGE_FILE) -> tuple[int, int]:
-    """The kernel's ephemeral port range (Linux's default where the file is missing)."""
+    """The kernel's ephemeral port range (Linux's default where the file is missing); read
+    once per process (the command line checks it, then the lab picks its offset)."""
     try:
         low, high = (int(v) for v in path.read_text().split())
     except (OSError, ValueError):

@@ -468,17 +468,11 @@ def write_certificate_files(
     and rewrites ``index.txt`` and ``index.json`` (see the module doc). ``authorities`` are the
     lab's CA certificates (roots and intermediates), for the chains of ``smtp-chain.pem``;
     ``roots`` names the organizations whose ``root-ca.cer`` the index lists. Unchanged files are
-    not rewritten, and a call with what the last one for this folder had (same certificates,
-    services, roles, roots) reads and writes nothing while all its files are still there.
+    not rewritten. (The lab skips the call when :func:`certificate_files_signature` is what it
+    was last time and :func:`certificate_files` all still exist.)
     """
     servers = tuple(servers)
-    roots = tuple(roots)
     cas = tuple(authorities)
-    memo_key = Path(folder).absolute()
-    signature = _signature(servers, at=at, roots=roots, authorities=cas)
-    last = _WRITTEN.get(memo_key)
-    if last is not None and last[0] == signature and all(map(os.path.lexists, _files_of(last[1]))):
-        return last[1]
     index = certificate_index(folder, servers, at=at, roots=roots)
     lab_folder = index.folder.resolve()
     for server in index.servers:
@@ -494,27 +488,19 @@ def write_certificate_files(
         private=False,
     )
     _replace_file(index.folder / INDEX_TEXT_FILE, format_index_text(index).encode(), private=False)
-    if len(_WRITTEN) >= _WRITTEN_MAX:
-        _WRITTEN.clear()
-    _WRITTEN[memo_key] = (signature, index)
     return index
 
 
-# What this process last wrote in each folder: the signature of what the files were made from,
-# and the index. The lab calls write_certificate_files after every shell block, and most
-# blocks change no certificate: then, while every file is still there, nothing is read or
-# written (a full comparison with the disk costs a few milliseconds per block).
-_WRITTEN: dict[Path, tuple[Hashable, CertificateIndex]] = {}
-_WRITTEN_MAX = 256
-
-
-def _signature(
+def certificate_files_signature(
     servers: Sequence[ServerCertificates],
     *,
     at: datetime,
     roots: Sequence[str],
     authorities: Sequence[x509.Certificate],
 ) -> Hashable:
+    """Everything :func:`write_certificate_files` makes the files from: equal signatures, equal
+    files."""
+
     # Everything the files are made from. A thumbprint fixes a certificate, and with it its key
     # and chain; Services can change under the same thumbprint (Enable-ExchangeCertificate) and
     # decide the SMTP role, which the selection (memoized) reads at lab time.
@@ -542,7 +528,8 @@ def _signature(
     )
 
 
-def _files_of(index: CertificateIndex) -> Iterable[Path]:
+def certificate_files(index: CertificateIndex) -> Iterable[Path]:
+    """Every file an index names (the two index files, each certificate's files)."""
     yield index.folder / INDEX_JSON_FILE
     yield index.folder / INDEX_TEXT_FILE
     for server in index.servers:

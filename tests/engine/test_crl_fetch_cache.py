@@ -5,7 +5,6 @@ right result, and a fetch holds an activity token only while it runs."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +25,8 @@ from labsim.net.crl import (
     distribution_points,
     revocation_urls,
 )
-from labsim.net.loopback import AUTO_PORT_OFFSETS, Network
+from labsim.net.loopback import Network
+from labsim.net.ports import auto_offsets, ephemeral_range
 from labsim.pki import create_root_ca
 from labsim.reactor import default_reactor, wait_for
 
@@ -164,8 +164,8 @@ class _Served:
 
 
 def _listen_somewhere(reactor: Any, listen: Any) -> Network:
-    for _ in range(20):
-        network = Network(reactor, random.choice(AUTO_PORT_OFFSETS))
+    for offset in auto_offsets(ephemeral_range()):
+        network = Network(reactor, offset)
         try:
             listen(network)
         except CannotListenError:

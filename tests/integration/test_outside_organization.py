@@ -10,21 +10,17 @@ session has ended, so the test reads what aiosmtpd recorded without waiting.
 
 from __future__ import annotations
 
-import socket
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import hashes
 from integration_helpers import protocol_records, sh
+from local_ca import LocalCA, free_port
 
 from labsim.errors import ConfigError
 from labsim.lab import Lab
@@ -33,95 +29,6 @@ from labsim.model.enums import QueueStatus
 
 FABRIKAM_ADDRESS = "127.0.40.21"
 """Fabrikam's SMTP server: a loopback address no simulated server and no other test uses."""
-
-
-@dataclass(frozen=True)
-class Issued:
-    """A certificate and its key, as PEM."""
-
-    certificate: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
-
-    def cert_pem(self) -> bytes:
-        return self.certificate.public_bytes(serialization.Encoding.PEM)
-
-    def key_pem(self) -> bytes:
-        return self.key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-
-
-def make_root(common_name: str) -> Issued:
-    """A self-signed root CA, as a partner's own PKI would have it."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    # Encoded O then CN, as CAs do; Windows shows it as "CN=…, O=Fabrikam".
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Fabrikam"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    return Issued(certificate, key)
-
-
-def make_server_certificate(root: Issued, names: tuple[str, ...]) -> Issued:
-    """A server certificate from ``root`` (no CRL distribution point: nothing to fetch)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-        .issuer_name(root.certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), False)
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-            ),
-            critical=False,
-        )
-        .sign(root.key, hashes.SHA256())
-    )
-    return Issued(certificate, key)
-
-
-def free_port(address: str) -> int:
-    """A TCP port nothing listens on at ``address`` (the OS picks it; taken again at once)."""
-    with socket.socket() as probe:
-        probe.bind((address, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 LAB_FILE = """
@@ -181,7 +88,7 @@ class Fabrikam:
 
     recorder: Recorder
     port: int
-    root: Issued
+    root: LocalCA
     lab_file: Path
 
 
@@ -189,13 +96,13 @@ class Fabrikam:
 def fabrikam(tmp_path: Path) -> Iterator[Fabrikam]:
     """aiosmtpd as Fabrikam's mail server on FABRIKAM_ADDRESS, STARTTLS required, with a
     certificate for mail.fabrikam.org and fabrikam.org from Fabrikam's own root CA."""
-    root = make_root("Fabrikam Root CA")
-    server = make_server_certificate(root, ("mail.fabrikam.org", "fabrikam.org"))
+    root = LocalCA("Fabrikam Root CA", organization="Fabrikam")
+    server = root.issue(("mail.fabrikam.org", "fabrikam.org"))
     partner = tmp_path / "fabrikam"
     partner.mkdir()
-    (partner / "root.pem").write_bytes(root.cert_pem())
-    (partner / "mail.pem").write_bytes(server.cert_pem())
-    (partner / "mail.key").write_bytes(server.key_pem())
+    root.write(partner / "root.pem")
+    (partner / "mail.pem").write_bytes(server.cert_pem)
+    (partner / "mail.key").write_bytes(server.key_pem)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(partner / "mail.pem", partner / "mail.key")
     recorder = Recorder()
@@ -317,8 +224,9 @@ def test_without_the_partners_root_the_message_waits_with_exchanges_454(
 def test_a_root_file_with_two_certificates_imports_both(
     start_lab: Callable[..., Lab], tmp_path: Path
 ) -> None:
-    first, second = make_root("Fabrikam Root CA"), make_root("Fabrikam Root CA 2")
-    (tmp_path / "roots.pem").write_bytes(first.cert_pem() + second.cert_pem())
+    first = LocalCA("Fabrikam Root CA", organization="Fabrikam")
+    second = LocalCA("Fabrikam Root CA 2", organization="Fabrikam")
+    (tmp_path / "roots.pem").write_bytes(first.pem + second.pem)
     lab_file = tmp_path / "lab.toml"
     lab_file.write_text(
         LAB_FILE.format(address=FABRIKAM_ADDRESS, port=2525, roots='"roots.pem"'),

@@ -163,7 +163,7 @@ def test_labsim_to_postfix_arrives_over_mutual_tls(partners: Partners) -> None:
 def test_a_wrong_name_on_postfix_defers_with_4_7_5_then_delivers(partners: Partners) -> None:
     postfix = partners.postfix
     # A certificate for another domain. (mail.fabrikam.org alone would pass: Exchange accepts a
-    # name one label below the domain, reference §4.3 in docs/.)
+    # name one label below the domain: docs/exchange-reference.md §4.3.)
     postfix.set_certificate_names(("mail.contoso.test",))
     partners.adatum(
         "Send-MailMessage -From ed@adatum.com -To jamie@fabrikam.org -Subject 'Checked'"
