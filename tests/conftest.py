@@ -1,4 +1,6 @@
-"""Suite-wide rules: a test fails if Twisted logged an unhandled error while it ran.
+"""Suite-wide rules: a test fails if Twisted logged an unhandled error while it ran, or if a
+lab it ran recorded an engine error (an unexpected exception the engine caught: a labsim bug
+that the wire answered with a transient reply, World.record_engine_error).
 
 Twisted reports errors nobody handled (a failed Deferred garbage-collected, an exception in a
 protocol callback) through its global log; such an error is a bug even when the test's own
@@ -55,3 +57,30 @@ def private_state_folder(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def fail_on_engine_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test if any lab world created during it recorded an engine error."""
+    from labsim.engine import world as world_module
+
+    created: list[Any] = []
+    original = world_module.World.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        created.append(self)
+
+    world_module.World.__init__ = init  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        world_module.World.__init__ = original  # type: ignore[method-assign]
+    if request.node.get_closest_marker("engine_errors_expected"):
+        return
+    errors = [error for world in created for error in world.engine_errors]
+    if errors:
+        pytest.fail(
+            "the lab recorded engine errors (labsim bugs):\n"
+            + "\n".join(f"{e.server} in {e.where}: {e.error}\n{e.traceback}" for e in errors)
+        )

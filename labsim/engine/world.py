@@ -8,6 +8,7 @@ Set-* cmdlet takes effect for the next session, as in Exchange.
 from __future__ import annotations
 
 import itertools
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,20 @@ class Explanation:
     at: datetime
     server: str
     text: str
+
+
+@dataclass(frozen=True)
+class EngineError:
+    """An unexpected exception inside the engine: a labsim bug, never a mail outcome.
+
+    The wire still gets Exchange's transient reply; the error is kept here so the test,
+    scenario or command that caused it fails (DESIGN.md: one error funnel)."""
+
+    at: datetime
+    server: str
+    where: str
+    error: str
+    traceback: str
 
 
 @dataclass
@@ -62,6 +77,8 @@ class World:
     """How servers fetch CRLs over HTTP; None in a world without a CRL web server."""
     crl_server: CrlWebServer | None = None
     """The lab's CRL web server (its ``requests`` show every fetch it answered)."""
+    engine_errors: list[EngineError] = field(default_factory=list)
+    """Every unexpected exception the engine caught (see :meth:`record_engine_error`)."""
     _server_index: dict[str, str] = field(default_factory=dict)
     _session_ids: Any = field(default_factory=lambda: itertools.count(0x08D8_0000_0000_0001))
     _internal_ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -122,6 +139,23 @@ class World:
     def explain(self, server: str, text: str) -> None:
         """Record a decision note."""
         self.explanations.append(Explanation(self.now(), server, text))
+
+    def record_engine_error(self, server: str, where: str, error: BaseException | Any) -> str:
+        """Record an engine bug (an exception or a Twisted Failure); return its one-line text.
+
+        The single funnel for exceptions the engine did not expect: callers still answer the
+        wire as Exchange would (a transient reply), but the bug is never mistaken for a mail
+        outcome. ``labsim run`` reports recorded errors as internal errors (exit 1) and the test
+        suite fails any test that leaves one behind."""
+        if isinstance(error, BaseException):
+            text = f"{type(error).__name__}: {error}"
+            trace = "".join(traceback.format_exception(error))
+        else:  # a twisted.python.failure.Failure (kept duck-typed: this module is engine state)
+            text = f"{error.type.__name__}: {error.getErrorMessage()}"
+            trace = error.getTraceback()
+        self.engine_errors.append(EngineError(self.now(), server, where, text, trace))
+        self.explain(server, f"internal error (a labsim bug) in {where}: {text}")
+        return text
 
     def observe(self, server: str, text: str) -> None:
         """Tell live observers (the demo) what just happened."""
