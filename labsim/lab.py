@@ -21,7 +21,7 @@ from labsim.clock import LabClock
 from labsim.engine.frontend import FrontendTransport
 from labsim.engine.listeners import Listeners
 from labsim.engine.transport_service import TransportService
-from labsim.engine.world import World
+from labsim.engine.world import EngineError, World
 from labsim.errors import CmdletError, ConfigError
 from labsim.logs.protocol_log import ProtocolLogStore
 from labsim.logs.tracking import TrackingLog
@@ -312,6 +312,11 @@ class Lab:
         return found
 
     # --- running -----------------------------------------------------------------------------
+
+    @property
+    def engine_errors(self) -> Sequence[EngineError]:
+        """Unexpected exceptions the engine caught so far (labsim bugs; World.engine_errors)."""
+        return self.world.engine_errors
 
     def run_until_idle(self) -> bool:
         """Drive the lab until no session is open and no timer is due.

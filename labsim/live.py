@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -174,6 +175,7 @@ class LiveLab:
         self.stopping = False
         self._restore_signals: Callable[[], None] | None = None
         self._last_flush = 0.0
+        self._engine_errors_reported = 0
         lab.live = True
 
     # --- lifetime -----------------------------------------------------------------------------
@@ -213,6 +215,7 @@ class LiveLab:
                 self._on_signal(interrupted.signum)
                 continue
             self._flush_now_and_then()
+            self._report_engine_errors()
             # Lab timers run from the reactor (the clock arms a wake-up for the earliest one).
             self.reactor.iterate(self._wait())
         return self.stop_signal
@@ -283,6 +286,32 @@ class LiveLab:
         timeout = self.reactor.timeout()
         return _MAX_WAIT if timeout is None else max(0.0, min(timeout, _MAX_WAIT))
 
+    def _report_engine_errors(self) -> list[str]:
+        """One line on stderr per engine bug recorded since the last call (a labsim bug: the
+        lab goes on; the traceback goes to the log folder when there is one). Returns them."""
+        errors = self.lab.engine_errors
+        new = errors[self._engine_errors_reported :]
+        self._engine_errors_reported = len(errors)
+        lines = []
+        for error in new:
+            line = (
+                f"labsim: internal error (a labsim bug) on {error.server} in {error.where}: "
+                f"{error.error}; the lab goes on"
+            )
+            root = self.lab.world.protocol_logs.root
+            if root is not None:
+                saved = Path(root) / "labsim-internal-errors.log"
+                try:
+                    saved.parent.mkdir(parents=True, exist_ok=True)
+                    with saved.open("a", encoding="utf-8") as log:
+                        log.write(f"{error.at.isoformat()} {line}\n{error.traceback}\n")
+                    line += f" (traceback in {saved})"
+                except OSError:
+                    pass  # the one line still goes out
+            print(line, file=sys.stderr, flush=True)
+            lines.append(line)
+        return lines
+
     def _flush_now_and_then(self) -> None:
         now = time.monotonic()
         if now - self._last_flush >= FLUSH_EVERY_SECONDS:
@@ -334,6 +363,7 @@ class LiveLab:
             output.append(
                 "labsim: interrupted; the lab goes on serving (what this line started continues)"
             )
+        output.extend(self._report_engine_errors())
         unsettled = self.lab.world.activity
         if not unsettled.lab_idle and text.strip():
             output.append(

@@ -47,6 +47,7 @@ class TinyLab:
 
     def __init__(self) -> None:
         self.stopped = False
+        self.engine_errors: list[object] = []
 
     def stop(self) -> None:
         self.stopped = True

@@ -134,7 +134,9 @@ class FrontendTransport:
         domain = recipient_domain(recipient)
         usage: SendConnectorUsage | None = None
         plan: SessionPlan
-        relaying_server = org.server_at(tx.remote_address)
+        # Outbound proxying is for a Mailbox server of the organization that proved it is one
+        # (X-EXPS); its address alone proves nothing (reference §17 C5).
+        relaying_server = org.server(tx.exchange_server) if tx.exchange_server else None
         outbound = relaying_server is not None and relaying_server.is_mailbox
         if not outbound:
             # Inbound: to a Mailbox server of this organization (which also routes relay domains).
@@ -144,7 +146,7 @@ class FrontendTransport:
             targets = [Target(s.fqdn, s.address, 0) for s in mailbox_servers]
             plan = plan_internal(self.world, cas, MAILBOX_DEFAULT_PORT, domain)
         else:
-            source = org.server_at(tx.remote_address)
+            source = relaying_server
             decision = select_send_connector(
                 org, domain, source.name if source else self.server_name
             )

@@ -33,6 +33,7 @@ from labsim.net.dns import Target
 from labsim.pki.certificate import ExchangeCertificate, thumbprint_of
 from labsim.pki.selection import select_starttls_certificate
 from labsim.pki.validation import PeerCertificate
+from labsim.policy import exchange_auth
 from labsim.policy.domain_security import (
     OutboundAction,
     OutboundPolicy,
@@ -61,6 +62,12 @@ class SessionPlan:
     """Send connector name for the protocol log when its ProtocolLoggingLevel is Verbose."""
     refuse: OutboundStep | None = None
     """Set when the session must fail before connecting (TlsCertificateName not found)."""
+
+    @property
+    def intra_organization(self) -> bool:
+        """A hop to another server of the organization: it must achieve Exchange Server
+        authentication (X-EXPS) before MAIL FROM (reference §17 C5)."""
+        return self.policy is None
 
 
 @dataclass
@@ -365,6 +372,12 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
                 return SessionFailure(
                     ehlo, target, f"{target.host} refused EHLO after TLS: {ehlo}", connected=True
                 )
+        if plan.intra_organization:
+            refused = yield _exchange_server_authentication(world, plan, target, proto)
+            if refused is not None:
+                log.info(world.now(), "", "Exchange Server authentication failed")
+                proto.quit()
+                return refused
         world.observe(
             plan.source.name,
             f"session to {target.host} "
@@ -388,6 +401,44 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
         return SessionFailure(
             reply, target, f"session with {target.host} ended: {err}", connected=True
         )
+
+
+@inlineCallbacks
+def _exchange_server_authentication(
+    world: World, plan: SessionPlan, target: Target, proto: SmtpClientProtocol
+) -> Any:
+    """X-EXPS on an intra-organization hop: None once authenticated, else a SessionFailure.
+
+    Exchange gives up on a target that does not authenticate it as an Exchange server
+    (KB 979175: ``451 5.7.3 Cannot achieve Exchange Server authentication``): without TLS, when
+    X-EXPS is not advertised, or when the target refuses the proof.
+    """
+
+    def failure(why: str) -> SessionFailure:
+        text = f"{target.host}: {exchange_auth.CANNOT_ACHIEVE} ({why})"
+        world.explain(plan.source.name, text)
+        return SessionFailure(exchange_auth.CANNOT_ACHIEVE, target, text, connected=True)
+
+    if not proto.session.tls_active:
+        return failure("no TLS")
+    if "X-EXPS" not in proto.session.extensions:
+        return failure("X-EXPS not offered")
+    challenge: Reply = yield proto.exps(exchange_auth.MECHANISM)
+    if challenge.code != 334:
+        return failure(f"X-EXPS answered {challenge}")
+    org = world.organization_of(plan.source.name)
+    response = exchange_auth.response_line(
+        world.exchange_auth_secret(org.name),
+        challenge.lines[0],
+        proto._tcp.getHandle().export_keying_material(exchange_auth.CHANNEL_BINDING_LABEL, 32),
+        plan.source.name,
+    )
+    if response is None:
+        return failure("the challenge is not base64")
+    answer: Reply = yield proto.auth_response(response)
+    if answer.code != 235:
+        return failure(f"the proof was refused: {answer}")
+    return None
 
 
 @inlineCallbacks

@@ -11,6 +11,7 @@ are the pure functions of :mod:`labsim.policy`; this module only moves bytes and
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -23,6 +24,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from labsim.engine.crl import verify_presented
+from labsim.engine.smtp_client import SessionEnded
 from labsim.engine.tls import (
     ServerConnectionCreator,
     log_sending_certificate,
@@ -37,7 +39,6 @@ from labsim.model.enums import (
     AuthAs,
     AuthMechanism,
     Permission,
-    PermissionGroup,
     ProtocolLoggingLevel,
 )
 from labsim.model.organization import Organization, Server
@@ -46,6 +47,7 @@ from labsim.net.starttls import start_tls
 from labsim.pki.certificate import ExchangeCertificate, thumbprint_of
 from labsim.pki.selection import select_starttls_certificate
 from labsim.pki.validation import CertificateValidationStatus, PeerCertificate
+from labsim.policy import exchange_auth
 from labsim.policy.domain_security import (
     check_mail_from,
     check_recipient,
@@ -64,10 +66,12 @@ from labsim.policy.receive_selection import choose_receive_connector
 from labsim.policy.routing import recipient_domain
 from labsim.smtp import replies
 from labsim.smtp.events import (
+    AuthResponse,
     CommandRejected,
     ConnectionClosed,
     Data,
     Ehlo,
+    ExchangeAuth,
     Helo,
     LineTooLong,
     MailFrom,
@@ -107,6 +111,10 @@ class InboundTransaction:
     recipients: list[str] = field(default_factory=list)
     log: ProtocolLogSession = NULL_SESSION
     proxy: Any = None
+    exchange_server: str | None = None
+    """The organization's server that authenticated with X-EXPS (ExchangeServer identity)."""
+    exps_challenge: bytes | None = None
+    """The challenge of an X-EXPS exchange in progress."""
 
 
 class ReceiveRole(Protocol):
@@ -123,20 +131,6 @@ class ReceiveRole(Protocol):
     def on_reset(self, tx: InboundTransaction) -> None: ...
 
     def on_close(self, tx: InboundTransaction) -> None: ...
-
-
-def intra_org_identity(
-    organization: Organization, connector: ReceiveConnector, remote_address: str
-) -> SessionIdentity:
-    """ExchangeServer when a server of the same organization connects to a connector that
-    accepts Exchange Server authentication (labsim's stand-in for Kerberos, docs/fidelity.md)."""
-    if (
-        organization.server_at(remote_address) is not None
-        and AuthMechanism.EXCHANGE_SERVER in connector.auth_mechanism
-        and PermissionGroup.EXCHANGE_SERVERS in connector.permission_groups
-    ):
-        return SessionIdentity.EXCHANGE_SERVER
-    return SessionIdentity.ANONYMOUS
 
 
 @implementer(IHandshakeListener)
@@ -202,8 +196,10 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 local_endpoint=format_endpoint(local.host, self.port),
                 remote_endpoint=format_endpoint(remote.host, remote.port),
             )
-        identity = intra_org_identity(org, connector, remote.host)
-        if identity is SessionIdentity.ANONYMOUS:
+        # Every session starts anonymous, whatever its address: another server of the
+        # organization becomes ExchangeServer only by X-EXPS (reference §17 C5).
+        identity = SessionIdentity.ANONYMOUS
+        if org.server_at(remote.host) is None:
             self.world.observe(
                 server.name,
                 f"connection from {remote.host} on receive connector {connector.identity}",
@@ -336,7 +332,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 CertificateValidationStatus.INTERNAL_CHAIN_FAILURE,
                 failure.getErrorMessage(),
             )
-            self.world.explain(tx.server.name, f"internal error: {failure.getErrorMessage()}")
+            self.world.record_engine_error(tx.server.name, "client certificate check", failure)
 
         tx.verification = verification.addCallbacks(verified, failed)
 
@@ -345,9 +341,13 @@ class SmtpReceiveProtocol(TwistedProtocol):
     def _write(self, data: bytes, reply: Reply | None = None) -> None:
         if reply is not None and self.tx is not None:
             now = self.world.now()
-            # The receive log has one record per reply line, as the wire shows it (§7.3).
-            for line in reply.to_bytes().decode("utf-8").splitlines():
-                self.tx.log.sent(now, line)
+            if reply.code == 334:
+                # A challenge is never logged as sent (Exchange masks authentication blobs).
+                self.tx.log.sent(now, exchange_auth.LOG_CHALLENGE)
+            else:
+                # The receive log has one record per reply line, as the wire shows it (§7.3).
+                for line in reply.to_bytes().decode("utf-8").splitlines():
+                    self.tx.log.sent(now, line)
         if not self._closed:
             self._tcp.write(data)
 
@@ -362,7 +362,8 @@ class SmtpReceiveProtocol(TwistedProtocol):
             tx = self.tx
             assert tx is not None
             line = getattr(event, "line", None)
-            if line is not None and not isinstance(event, MessageReceived):
+            if line is not None and not isinstance(event, (MessageReceived, AuthResponse)):
+                # Exchange never logs an authentication response (a credential).
                 tx.log.received(self.world.now(), line)
             if isinstance(event, (CommandRejected, LineTooLong, TooManyProtocolErrors)):
                 reply = event.reply
@@ -394,8 +395,12 @@ class SmtpReceiveProtocol(TwistedProtocol):
     def _answer(self, outcome: Any, event: Any) -> bool:
         """Send the reply to ``event``; False when the session is over."""
         if isinstance(outcome, Failure):
-            # A bug or a lost downstream: never leave the client hanging.
-            self.world.explain(self.server_name, f"internal error: {outcome.getErrorMessage()}")
+            # Never leave the client hanging: Exchange's transient reply. A downstream session
+            # that ended under the proxy is a mail event; anything else is a labsim bug.
+            if outcome.check(SessionEnded) is None:
+                self.world.record_engine_error(self.server_name, f"answering {event!r}", outcome)
+            else:
+                self.world.explain(self.server_name, f"proxy session lost: {outcome.value}")
             outcome = Reply(451, "Temporary server error. Please try again later", "4.3.2")
         if self._closed:
             return False
@@ -422,20 +427,41 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 and not self.session.tls_active
             )
             return replies.ehlo(
-                fqdn, tx.remote_address, max_size=connector.max_message_size.value, starttls=offer
+                fqdn,
+                tx.remote_address,
+                max_size=connector.max_message_size.value,
+                starttls=offer,
+                exchange_auth=AuthMechanism.EXCHANGE_SERVER in connector.auth_mechanism,
             )
         if isinstance(event, Helo):
             tx.helo_name = event.domain
             return replies.helo(fqdn, tx.remote_address)
         if isinstance(event, StartTls):
             return replies.STARTTLS_READY
+        if isinstance(event, ExchangeAuth):
+            return self._exchange_auth(tx, event)
+        if isinstance(event, AuthResponse):
+            return self._auth_response(tx, event)
         if isinstance(event, MailFrom):
             return self._mail_from(tx, event)
         if isinstance(event, RcptTo):
             return self._rcpt_to(tx, event)
         if isinstance(event, Data):
+            # The running size is checked while the data comes (Exchange does not hold more
+            # than MaxMessageSize of a message it is going to refuse): labsim keeps at most the
+            # limit, reads the rest to its end and answers 552.
+            org = self.world.organization(tx.organization.name)
+            permissions = permissions_for(tx.connector, tx.identity)
+            limits = (connector.max_message_size, org.transport_config.max_receive_size)
+            finite = [limit.value for limit in limits if limit.value is not None]
+            bypass = _bypasses_size(permissions) or not finite
+            self.session.message_size_limit = None if bypass else min(finite)
             return self.role.on_data(tx)
         if isinstance(event, MessageReceived):
+            if event.oversized:
+                limit = tx.organization.transport_config.max_receive_size
+                self._explain_size(tx, event.size, limit)
+                return replies.MESSAGE_TOO_BIG
             return self._message(tx, event.content)
         if isinstance(event, Rset):
             self._reset(tx)
@@ -446,6 +472,59 @@ class SmtpReceiveProtocol(TwistedProtocol):
             return replies.CLOSING_CHANNEL
         self.world.explain(tx.server.name, f"unexpected event {event!r} at {now}")
         return replies.UNRECOGNIZED_COMMAND
+
+    def _exchange_auth(self, tx: InboundTransaction, event: ExchangeAuth) -> Reply:
+        """X-EXPS: send a challenge only a server of this organization can answer (§17 C5)."""
+        if tx.identity is not SessionIdentity.ANONYMOUS:
+            return exchange_auth.ALREADY_AUTHENTICATED
+        if event.mechanism != exchange_auth.MECHANISM or not self.session.tls_active:
+            # NTLM is advertised but not modelled; Exchange Server authentication needs TLS.
+            self.world.explain(
+                tx.server.name,
+                f"X-EXPS {event.mechanism} from {tx.remote_address} refused: "
+                + ("labsim models only GSSAPI" if self.session.tls_active else "TLS not started"),
+            )
+            return exchange_auth.UNRECOGNIZED_TYPE
+        tx.exps_challenge = os.urandom(exchange_auth.CHALLENGE_OCTETS)
+        return Reply(334, exchange_auth.challenge_line(tx.exps_challenge))
+
+    def _auth_response(self, tx: InboundTransaction, event: AuthResponse) -> Reply:
+        """Check the X-EXPS response; on success the session is an Exchange server's."""
+        challenge, tx.exps_challenge = tx.exps_challenge, None
+        assert challenge is not None
+        org = self.world.organization(tx.organization.name)
+        verdict = exchange_auth.verify_response(
+            self.world.exchange_auth_secret(org.name),
+            challenge,
+            self._tcp.getHandle().export_keying_material(exchange_auth.CHANNEL_BINDING_LABEL, 32),
+            event.line,
+            frozenset(s.name.upper() for s in org.servers),
+        )
+        now = self.world.now()
+        if verdict.server_name is None:
+            self.world.explain(
+                tx.server.name,
+                f"X-EXPS from {tx.remote_address} failed: {verdict.reply} (not a server of "
+                f"{org.name})",
+            )
+            tx.log.info(now, "", "Inbound Exchange Server authentication failed")
+            return verdict.reply
+        tx.identity = SessionIdentity.EXCHANGE_SERVER
+        tx.exchange_server = verdict.server_name
+        tx.log.permissions(
+            now, format_permissions(permissions_for(tx.connector, SessionIdentity.EXCHANGE_SERVER))
+        )
+        tx.log.info(
+            now,
+            exchange_auth.account_name(org.default_domain, verdict.server_name),
+            "authenticated",
+        )
+        self.world.explain(
+            tx.server.name,
+            f"X-EXPS: {verdict.server_name} authenticated as an Exchange server of {org.name} "
+            f"on receive connector {tx.connector.identity}",
+        )
+        return verdict.reply
 
     def _explain_size(self, tx: InboundTransaction, size: int, org_limit: ByteSize) -> None:
         """Why a message was refused for its size (§10.3), for --explain."""

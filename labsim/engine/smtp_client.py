@@ -143,6 +143,16 @@ class SmtpClientProtocol(Protocol):
         start_tls(self._tcp, creator)
         return d
 
+    def exps(self, mechanism: str) -> Deferred[Reply]:
+        """X-EXPS (Exchange Server authentication); a 334 carries the challenge."""
+        return self.command(self.session.send_exps(mechanism))
+
+    def auth_response(self, response: str) -> Deferred[Reply]:
+        """The answer to a 334 challenge; never logged (Exchange masks credentials)."""
+        return self.command(
+            self.session.send_auth_response(response), log_line="<authentication response>"
+        )
+
     def mail(
         self, address: str, parameters: dict[str, str | None] | None = None
     ) -> Deferred[Reply]:

@@ -8,6 +8,7 @@ Set-* cmdlet takes effect for the next session, as in Exchange.
 from __future__ import annotations
 
 import itertools
+import os
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,6 +78,9 @@ class World:
     """How servers fetch CRLs over HTTP; None in a world without a CRL web server."""
     crl_server: CrlWebServer | None = None
     """The lab's CRL web server (its ``requests`` show every fetch it answered)."""
+    exchange_auth_secrets: dict[str, bytes] = field(default_factory=dict)
+    """Per organization, the secret its servers prove membership with over X-EXPS (labsim's
+    stand-in for Kerberos; labsim.policy.exchange_auth). Never configuration: not exported."""
     engine_errors: list[EngineError] = field(default_factory=list)
     """Every unexpected exception the engine caught (see :meth:`record_engine_error`)."""
     _server_index: dict[str, str] = field(default_factory=dict)
@@ -140,6 +144,14 @@ class World:
         """Record a decision note."""
         self.explanations.append(Explanation(self.now(), server, text))
 
+    def exchange_auth_secret(self, organization: str) -> bytes:
+        """The organization's X-EXPS secret, made on first use."""
+        key = organization.lower()
+        secret = self.exchange_auth_secrets.get(key)
+        if secret is None:
+            secret = self.exchange_auth_secrets[key] = os.urandom(32)
+        return secret
+
     def record_engine_error(self, server: str, where: str, error: BaseException | Any) -> str:
         """Record an engine bug (an exception or a Twisted Failure); return its one-line text.
 
@@ -147,12 +159,14 @@ class World:
         wire as Exchange would (a transient reply), but the bug is never mistaken for a mail
         outcome. ``labsim run`` reports recorded errors as internal errors (exit 1) and the test
         suite fails any test that leaves one behind."""
-        if isinstance(error, BaseException):
+        if hasattr(error, "getTraceback"):
+            # A twisted.python.failure.Failure (itself a BaseException in recent Twisted).
+            failure: Any = error
+            text = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+            trace = failure.getTraceback()
+        else:
             text = f"{type(error).__name__}: {error}"
             trace = "".join(traceback.format_exception(error))
-        else:  # a twisted.python.failure.Failure (kept duck-typed: this module is engine state)
-            text = f"{error.type.__name__}: {error.getErrorMessage()}"
-            trace = error.getTraceback()
         self.engine_errors.append(EngineError(self.now(), server, where, text, trace))
         self.explain(server, f"internal error (a labsim bug) in {where}: {text}")
         return text

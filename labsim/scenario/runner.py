@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import ParamSpec, Protocol, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from labsim.errors import LabsimError
 from labsim.model.lab import LabDefinition
@@ -109,6 +109,11 @@ class LabLike(Protocol):
 
     def now(self) -> datetime:
         """The lab time."""
+
+    @property
+    def engine_errors(self) -> Sequence[Any]:
+        """Engine bugs recorded so far (labsim.engine.world.EngineError: server, where,
+        error); a step during which one appears fails."""
 
     def inbox(self, address: str) -> Sequence[DeliveredMessage]:
         """The messages delivered to a mailbox."""
@@ -224,11 +229,28 @@ def run_scenario(
         results: list[StepResult] = []
         stopped: str | None = None
         for step in scenario.steps:
+            bugs_before = len(lab.engine_errors)
             try:
                 result = run.step(step)
             except LabsimError as err:
                 result = StepResult(step, False, _describe(step), (f"the lab refused it: {err}",))
                 stopped = f"stopped at {step.label}: {err}"
+            bugs = lab.engine_errors[bugs_before:]
+            if bugs:
+                # A labsim bug is never a mail outcome: the step fails, whatever it expected.
+                result = StepResult(
+                    step,
+                    False,
+                    result.description,
+                    (
+                        *result.details,
+                        *(
+                            f"internal error (a labsim bug) on {bug.server} in {bug.where}: "
+                            f"{bug.error}"
+                            for bug in bugs
+                        ),
+                    ),
+                )
             result = run.with_notes(result)
             results.append(result)
             if on_step is not None:

@@ -36,7 +36,9 @@ __all__ = ["ClientSession"]
 #: Commands after which the client must wait for the reply before sending anything else
 #: (RFC 2920 §3.1: EHLO, DATA, STARTTLS, QUIT end a pipelined group; HELO likewise since
 #: the server's capabilities are unknown until it answers).
-_GROUP_ENDERS = frozenset({"GREETING", "EHLO", "HELO", "STARTTLS", "DATA", "QUIT"})
+_GROUP_ENDERS = frozenset(
+    {"GREETING", "EHLO", "HELO", "STARTTLS", "X-EXPS", "AUTH-RESPONSE", "DATA", "QUIT"}
+)
 
 _ESMTP_KEYWORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]*")
 _ESMTP_VALUE_RE = re.compile(r"[\x21-\x3c\x3e-\x7e]+")
@@ -70,6 +72,7 @@ class ClientSession:
         self._greeted = False
         self._in_transaction = False
         self._awaiting_message = False
+        self._awaiting_auth_response = False
         self._extensions: dict[str, str] = {}
         self._tls_active = tls_active
         self._state = _ClientState.OPEN
@@ -117,6 +120,26 @@ class ClientSession:
         if "STARTTLS" not in self._extensions:
             raise LocalProtocolError("the server did not advertise STARTTLS")
         return self._send("STARTTLS", "", "STARTTLS")
+
+    def send_exps(self, mechanism: str) -> bytes:
+        """``X-EXPS mechanism`` (Exchange Server authentication); needs X-EXPS advertised."""
+        if not self._greeted:
+            raise LocalProtocolError("X-EXPS before a successful EHLO")
+        offered = self._extensions.get("X-EXPS")
+        if offered is None:
+            raise LocalProtocolError("the server did not advertise X-EXPS")
+        _check_token(mechanism, "X-EXPS mechanism")
+        return self._send("X-EXPS", mechanism, f"X-EXPS {mechanism}")
+
+    def send_auth_response(self, response: str) -> bytes:
+        """The answer to a 334 challenge (one base64 line); only right after that 334."""
+        if not self._awaiting_auth_response:
+            raise LocalProtocolError("an authentication response needs a 334 challenge first")
+        _check_token(response, "authentication response")
+        self._awaiting_auth_response = False
+        self._check_can_send("AUTH-RESPONSE")
+        self._outstanding.append(("AUTH-RESPONSE", ""))
+        return f"{response}\r\n".encode("ascii")
 
     def send_mail(self, address: str, parameters: Mapping[str, str | None] | None = None) -> bytes:
         """``MAIL FROM:<address> KEY=VALUE …``; ``address`` "" sends the null sender ``<>``."""
@@ -212,6 +235,8 @@ class ClientSession:
 
     def _send(self, command: str, argument: str, line: str) -> bytes:
         self._check_can_send(command)
+        if self._awaiting_auth_response:
+            raise LocalProtocolError(f"cannot send {command}: the server awaits an auth response")
         if self._awaiting_message:
             raise LocalProtocolError(f"cannot send {command}: the server is waiting for data")
         self._outstanding.append((command, argument))
@@ -235,6 +260,8 @@ class ClientSession:
             self._extensions = {}
             self._greeted = False
             self._in_transaction = False
+        elif command in ("X-EXPS", "AUTH-RESPONSE"):
+            self._awaiting_auth_response = reply.code == 334
         elif command == "DATA":
             self._awaiting_message = reply.code == 354
         elif command == "MESSAGE":

@@ -23,8 +23,10 @@ __all__ = [
     "ClientEvent",
     "CommandRejected",
     "ConnectionClosed",
+    "AuthResponse",
     "Data",
     "Ehlo",
+    "ExchangeAuth",
     "Helo",
     "LineTooLong",
     "MailFrom",
@@ -97,6 +99,29 @@ class StartTls:
 
 
 @dataclass(frozen=True)
+class ExchangeAuth:
+    """``X-EXPS mechanism`` (Exchange Server authentication; only surfaced when advertised).
+
+    A 334 reply (a challenge) makes the next line the client's response (:class:`AuthResponse`);
+    235 authenticates, any other reply leaves the session as it was.
+    """
+
+    mechanism: str
+    line: str
+
+
+@dataclass(frozen=True)
+class AuthResponse:
+    """The client's answer to a 334 challenge: one base64 line (``*`` cancels, RFC 4954).
+
+    Protocol logs never record it (it is a credential); ``line`` is kept for the owner only.
+    Any reply but another 334 ends the exchange and returns the session to the greeted state.
+    """
+
+    line: str
+
+
+@dataclass(frozen=True)
 class MailFrom:
     """``MAIL FROM:<address> params``; ``address`` is "" for the null sender ``<>``.
 
@@ -152,11 +177,14 @@ class MessageReceived:
     """
 
     content: bytes
+    oversized: int = 0
+    """Nonzero when the data went over the owner's ``message_size_limit`` while it was read:
+    it was discarded as it came (``content`` is empty) and this is its full size in octets."""
 
     @property
     def size(self) -> int:
-        """Length of ``content`` in octets."""
-        return len(self.content)
+        """The message's size in octets."""
+        return self.oversized or len(self.content)
 
 
 @dataclass(frozen=True)
@@ -264,6 +292,8 @@ ServerEvent: TypeAlias = (
     Ehlo
     | Helo
     | StartTls
+    | ExchangeAuth
+    | AuthResponse
     | MailFrom
     | RcptTo
     | Data

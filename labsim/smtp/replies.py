@@ -77,8 +77,18 @@ def banner(fqdn: str, when: datetime) -> Reply:
     return Reply(220, f"{fqdn} Microsoft ESMTP MAIL Service ready at {exchange_date(when)}")
 
 
-def ehlo(fqdn: str, client_ip: str, *, max_size: int | None, starttls: bool) -> Reply:
+def ehlo(
+    fqdn: str,
+    client_ip: str,
+    *,
+    max_size: int | None,
+    starttls: bool,
+    exchange_auth: bool = False,
+) -> Reply:
     """The EHLO reply, extensions in Exchange's order (STARTTLS only when it is offered).
+
+    ``exchange_auth`` adds ``X-EXPS GSSAPI NTLM`` (the connector's AuthMechanism includes
+    ExchangeServer), after STARTTLS as Exchange orders it [reference §17 C4].
 
     ``max_size`` is the receive connector's MaxMessageSize in bytes (``SIZE 37748736`` for 36 MB);
     None advertises ``SIZE`` without a limit (RFC 1870 allows it). The ``ServerSession`` reads
@@ -89,6 +99,8 @@ def ehlo(fqdn: str, client_ip: str, *, max_size: int | None, starttls: bool) -> 
     lines += ["PIPELINING", "DSN", "ENHANCEDSTATUSCODES"]
     if starttls:
         lines.append("STARTTLS")
+    if exchange_auth:
+        lines.append("X-EXPS GSSAPI NTLM")
     lines.append("8BITMIME")
     return Reply(250, tuple(lines))
 

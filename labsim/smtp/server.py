@@ -30,10 +30,12 @@ from .errors import LocalProtocolError
 from .events import (
     NEED_DATA,
     PAUSED,
+    AuthResponse,
     CommandRejected,
     ConnectionClosed,
     Data,
     Ehlo,
+    ExchangeAuth,
     Helo,
     LineTooLong,
     MailFrom,
@@ -67,6 +69,8 @@ class ServerState(enum.Enum):
     """At least one recipient accepted."""
     DATA = "Data"
     """Reading message data (after a 354)."""
+    AUTH_RESPONSE = "AuthResponse"
+    """X-EXPS was answered with 334: the next line is the client's response, not a command."""
     CLOSED = "Closed"
     """QUIT answered, 421 sent, or the peer closed: nothing more is processed."""
 
@@ -95,18 +99,22 @@ _SEQUENCE_ERRORS: Mapping[tuple[str, ServerState], Reply] = {
     # labsim's choice: TLS cannot start in the middle of a transaction.
     ("STARTTLS", _S.MAIL): replies.BAD_SEQUENCE_OF_COMMANDS,
     ("STARTTLS", _S.RCPT): replies.BAD_SEQUENCE_OF_COMMANDS,
+    ("X-EXPS", _S.AWAITING_HELLO): replies.SEND_HELLO_FIRST,
+    ("X-EXPS", _S.MAIL): replies.BAD_SEQUENCE_OF_COMMANDS,
+    ("X-EXPS", _S.RCPT): replies.BAD_SEQUENCE_OF_COMMANDS,
 }
 
 #: Verbs the session surfaces. Anything else (VRFY, EXPN, HELP, AUTH, BDAT, …) is refused with
 #: 500 5.3.3: labsim does not advertise or implement them.
 _KNOWN_VERBS = frozenset(
-    {"EHLO", "HELO", "STARTTLS", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT"}
+    {"EHLO", "HELO", "STARTTLS", "X-EXPS", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT"}
 )
 
 #: Verbs that take no argument; an argument is a syntax error (501).
 _NO_ARGUMENT_VERBS = frozenset({"STARTTLS", "DATA", "RSET", "QUIT"})
 
-_VERB_RE = re.compile(r"[A-Za-z]+\Z")
+_VERB_RE = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)?\Z")
+_MECHANISM_RE = re.compile(r"[A-Za-z0-9\-_]{1,20}")
 _HELLO_NAME_RE = re.compile(r"[A-Za-z0-9._\-]+|\[[A-Za-z0-9.:\-]+\]")
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]"
 _LOCAL_PART = rf'(?:{_ATEXT}+(?:\.{_ATEXT}+)*|"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*")'
@@ -221,7 +229,12 @@ class ServerSession:
         self._unstuffer: Unstuffer | None = None
         self._message_parts: list[bytes] = []
         self._bytes_received = 0
+        self._oversized = False
         self._discarded_after_starttls = 0
+        self.message_size_limit: int | None = None
+        """Octets of message data kept at most (the owner sets it, e.g. at DATA): beyond it the
+        data is read to its end but discarded as it comes, so a peer cannot make the session
+        hold more than the limit, and the message surfaces with ``oversized`` set."""
 
     # --- read-only views ------------------------------------------------------------------
 
@@ -262,6 +275,11 @@ class ServerSession:
         Updated by ``next_event()``; the owner compares it with MaxMessageSize and decides 552.
         """
         return self._bytes_received
+
+    @property
+    def message_octets_held(self) -> int:
+        """Message octets the session holds right now (at most ``message_size_limit``)."""
+        return sum(len(part) for part in self._message_parts)
 
     @property
     def protocol_errors(self) -> int:
@@ -340,12 +358,20 @@ class ServerSession:
         if isinstance(event, Data):
             if reply.is_positive_completion:
                 raise LocalProtocolError("DATA is answered with 354 or a 4xx/5xx reply, not 2xx")
+        elif isinstance(event, (ExchangeAuth, AuthResponse)):
+            if reply.is_positive and not reply.is_positive_completion and reply.code != 334:
+                raise LocalProtocolError("X-EXPS is answered with 334, 235 or a 4xx/5xx reply")
         elif not reply.is_positive_completion and reply.is_positive:
-            raise LocalProtocolError(f"a {reply.code} reply is valid only for DATA")
+            raise LocalProtocolError(f"a {reply.code} reply is valid only for DATA and X-EXPS")
         self._pending = None
         out = reply.to_bytes()
         if reply.code == 421:
             self._close()
+            return out
+        if isinstance(event, (ExchangeAuth, AuthResponse)):
+            # 334: a challenge, the next line is the client's response; anything else ends
+            # the exchange (235 authenticated, 5xx refused) back in the greeted state.
+            self._state = ServerState.AUTH_RESPONSE if reply.code == 334 else ServerState.GREETED
             return out
         if isinstance(event, MessageReceived):
             self._end_transaction()
@@ -408,15 +434,22 @@ class ServerSession:
             chunk = unstuffer.feed(bytes(self._buffer))
             self._buffer.clear()
             if chunk:
-                self._message_parts.append(chunk)
                 self._bytes_received += len(chunk)
+                limit = self.message_size_limit
+                if self._oversized or (limit is not None and self._bytes_received > limit):
+                    self._oversized = True
+                    self._message_parts = []
+                else:
+                    self._message_parts.append(chunk)
         if not unstuffer.done:
             return None
         self._buffer += unstuffer.leftover
         content = b"".join(self._message_parts)
+        oversized = self._bytes_received if self._oversized else 0
         self._unstuffer = None
         self._message_parts = []
-        return MessageReceived(content)
+        self._oversized = False
+        return MessageReceived(b"" if oversized else content, oversized)
 
     def _next_line(self) -> str | LineTooLong | None:
         if self._discarding_long_line:
@@ -463,6 +496,12 @@ class ServerSession:
 
     def _read_command(self) -> ServerEvent | None:
         line = self._next_line()
+        if self._state is ServerState.AUTH_RESPONSE:
+            if isinstance(line, LineTooLong):
+                # A response too long to be one ends the exchange (the 500 is already queued).
+                self._state = ServerState.GREETED
+                return line
+            return None if line is None else AuthResponse(line)
         if line is None or isinstance(line, LineTooLong):
             return line
         verb, _, argument = line.partition(" ")
@@ -475,6 +514,8 @@ class ServerSession:
             return self._reject(line, sequence_error)
         if verb == "STARTTLS" and not self.starttls_offered:
             return self._reject(line, replies.BAD_SEQUENCE_OF_COMMANDS)
+        if verb == "X-EXPS" and "X-EXPS" not in self._extensions:
+            return self._reject(line, replies.UNRECOGNIZED_COMMAND)
         if verb in _NO_ARGUMENT_VERBS and argument:
             return self._reject(line, replies.INVALID_ARGUMENTS)
         try:
@@ -488,6 +529,10 @@ class ServerSession:
             if not _HELLO_NAME_RE.fullmatch(argument):
                 raise _SyntaxError("bad hello name")
             return Ehlo(argument, line) if verb == "EHLO" else Helo(argument, line)
+        if verb == "X-EXPS":
+            if not _MECHANISM_RE.fullmatch(argument):
+                raise _SyntaxError("bad mechanism")
+            return ExchangeAuth(argument.upper(), line)
         if verb == "MAIL":
             address, parameters = _parse_mail_or_rcpt(verb, argument)
             return MailFrom(address, parameters, line)

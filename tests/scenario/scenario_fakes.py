@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from labsim.errors import LabsimError
 from labsim.model.enums import DeliveryType, MessageStatus, QueueStatus
@@ -45,6 +46,7 @@ class FakeLab:
     pending: list[Callable[[], None]] = field(default_factory=list)
     clock: datetime = T0
     stopped: bool = False
+    engine_errors: list[Any] = field(default_factory=list)
 
     def stop(self) -> None:
         self.stopped = True

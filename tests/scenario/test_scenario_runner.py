@@ -462,3 +462,24 @@ def test_absent_log_line_and_missing_header() -> None:
         "  expected no X-MS-Exchange-Organization-AuthAs header, "
         "found X-MS-Exchange-Organization-AuthAs: Partner"
     )
+
+
+def test_an_engine_bug_during_a_step_fails_that_step() -> None:
+    """Issue 10 item 3: a labsim bug is reported as an internal error, never a mail outcome."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Bug:
+        server: str
+        where: str
+        error: str
+
+    def buggy_send(lab: FakeLab, mail_from: str, to: Sequence[str], subject: str) -> None:
+        lab.engine_errors.append(Bug("TREY-CAS1", "answering MailFrom", "KeyError: 'x'"))
+
+    lab = FakeLab(on_send=buggy_send)  # the bug happens when the lab runs: at the advance
+    result = run(lab, send(), AdvanceStep(number=2, seconds=1, text="1s"))
+    assert outcomes(result) == [True, False]
+    assert result.steps[1].details == (
+        "internal error (a labsim bug) on TREY-CAS1 in answering MailFrom: KeyError: 'x'",
+    )
+    assert not result.passed

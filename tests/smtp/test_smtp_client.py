@@ -301,3 +301,32 @@ def test_back_to_back_every_segmentation_of_the_message() -> None:
         wire = client.send_message(CONTENT)
         events = pump(client, server, wire[:cut]) + pump(client, server, wire[cut:])
         assert events == [MessageReceived(CONTENT + b"\r\n")], cut
+
+
+# --- X-EXPS ------------------------------------------------------------------------------------
+
+EHLO_EXPS = replies.ehlo(FQDN, "127.0.10.1", max_size=None, starttls=False, exchange_auth=True)
+
+
+def test_x_exps_challenge_and_response() -> None:
+    client = client_after_ehlo(EHLO_EXPS)
+    assert client.extensions["X-EXPS"] == "GSSAPI NTLM"
+    with pytest.raises(LocalProtocolError):
+        client.send_auth_response("cHJvb2Y=")  # no challenge yet
+    assert client.send_exps("GSSAPI") == b"X-EXPS GSSAPI\r\n"
+    with pytest.raises(LocalProtocolError):
+        client.send_mail("a@b.c")  # X-EXPS ends a pipelined group
+    client.receive_data(b"334 bm9uY2U=\r\n")
+    assert collect_events(client) == [ReplyReceived("X-EXPS", "GSSAPI", Reply(334, "bm9uY2U="))]
+    with pytest.raises(LocalProtocolError):
+        client.send_mail("a@b.c")  # the server awaits the response, not a command
+    assert client.send_auth_response("cHJvb2Y=") == b"cHJvb2Y=\r\n"
+    client.receive_data(b"235 2.7.0 Authentication successful\r\n")
+    (event,) = collect_events(client)
+    assert isinstance(event, ReplyReceived) and event.reply.code == 235
+    assert client.send_mail("a@b.c") == b"MAIL FROM:<a@b.c>\r\n"
+
+
+def test_x_exps_needs_it_advertised() -> None:
+    with pytest.raises(LocalProtocolError):
+        client_after_ehlo().send_exps("GSSAPI")

@@ -9,10 +9,12 @@ import pytest
 from labsim.smtp import (
     NEED_DATA,
     PAUSED,
+    AuthResponse,
     CommandRejected,
     ConnectionClosed,
     Data,
     Ehlo,
+    ExchangeAuth,
     Helo,
     LineTooLong,
     LocalProtocolError,
@@ -728,3 +730,101 @@ def test_run_transcript_list_form_and_mismatch_message() -> None:
             ServerSession(),
             [("greet", BANNER), ("client", b"NOOP\r\n"), ("event", Quit("QUIT"))],
         )
+
+
+# --- X-EXPS (Exchange Server authentication, reference §17 C5) -------------------------------
+
+EHLO_REPLY_EXPS = replies.ehlo(
+    FQDN, CLIENT_IP, max_size=37748736, starttls=True, exchange_auth=True
+)
+CHALLENGE = Reply(334, "bm9uY2U=")
+
+
+def test_x_exps_is_advertised_after_starttls_in_exchanges_order() -> None:
+    assert EHLO_REPLY_EXPS.lines[-3:] == ("STARTTLS", "X-EXPS GSSAPI NTLM", "8BITMIME")
+
+
+def test_x_exps_challenge_then_the_next_line_is_the_response_not_a_command() -> None:
+    t = (
+        greeted(reply=EHLO_REPLY_EXPS)
+        .client(b"X-EXPS GSSAPI\r\nMAIL FROM:<x@y.z>\r\nNOOP\r\n")
+        .event(ExchangeAuth("GSSAPI", "X-EXPS GSSAPI"))
+        .respond(CHALLENGE)
+        .server(b"334 bm9uY2U=\r\n")
+        # Read as the response (base64 or not), never executed as MAIL.
+        .event(AuthResponse("MAIL FROM:<x@y.z>"))
+    )
+    assert t.session.state is ServerState.AUTH_RESPONSE
+    t.respond(Reply(235, "Authentication successful", "2.7.0")).server(
+        b"235 2.7.0 Authentication successful\r\n"
+    ).event(Noop("NOOP"))
+    assert t.session.state is ServerState.GREETED
+
+
+def test_x_exps_refused_response_returns_to_the_greeted_state() -> None:
+    t = (
+        greeted(reply=EHLO_REPLY_EXPS)
+        .client(b"x-exps gssapi\r\n")
+        .event(ExchangeAuth("GSSAPI", "x-exps gssapi"))
+        .respond(CHALLENGE)
+        .server(b"334 bm9uY2U=\r\n")
+        .client(b"Zm9yZ2Vk\r\n")
+        .event(AuthResponse("Zm9yZ2Vk"))
+        .respond(Reply(535, "Authentication unsuccessful", "5.7.3"))
+        .server(b"535 5.7.3 Authentication unsuccessful\r\n")
+    )
+    assert t.session.state is ServerState.GREETED
+
+
+@pytest.mark.parametrize(
+    ("reply", "line", "answer"),
+    [
+        # Not advertised (a Partner connector): unknown, like any verb labsim does not offer.
+        (EHLO_REPLY, "X-EXPS GSSAPI", replies.UNRECOGNIZED_COMMAND),
+        (EHLO_REPLY_EXPS, "X-EXPS", replies.INVALID_ARGUMENTS),
+        (EHLO_REPLY_EXPS, "X-EXPS GSS API", replies.INVALID_ARGUMENTS),
+    ],
+)
+def test_x_exps_refused_by_the_session(reply: Reply, line: str, answer: Reply) -> None:
+    greeted(reply=reply).client(line.encode() + b"\r\n").event(CommandRejected(line, answer))
+
+
+def test_x_exps_inside_a_transaction_is_a_bad_sequence() -> None:
+    t = greeted(reply=EHLO_REPLY_EXPS).client(b"MAIL FROM:<a@b.c>\r\n")
+    t.event(MailFrom("a@b.c", {}, "MAIL FROM:<a@b.c>")).respond(replies.SENDER_OK)
+    t.server(b"250 2.1.0 Sender OK\r\n").client(b"X-EXPS GSSAPI\r\n").event(
+        CommandRejected("X-EXPS GSSAPI", replies.BAD_SEQUENCE_OF_COMMANDS)
+    )
+
+
+def test_only_x_exps_may_be_answered_with_334() -> None:
+    t = greeted(reply=EHLO_REPLY_EXPS).client(b"NOOP\r\n").event(Noop("NOOP"))
+    with pytest.raises(LocalProtocolError):
+        t.session.respond(CHALLENGE)
+
+
+def test_data_over_the_owners_limit_is_read_to_its_end_but_not_held() -> None:
+    """Issue 10 item 11: a 300 MB message used to be held whole before the 552."""
+    t = greeted().client(b"MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n")
+    t.event(MailFrom("a@b.c", {}, "MAIL FROM:<a@b.c>")).respond(replies.SENDER_OK)
+    t.event(RcptTo("d@e.f", {}, "RCPT TO:<d@e.f>")).respond(replies.RECIPIENT_OK)
+    t.session.message_size_limit = 1000
+    t.event(Data("DATA")).respond(replies.START_MAIL_INPUT)
+    line = b"x" * 98 + b"\r\n"
+    for _ in range(500):  # 50,000 octets, in 500 reads
+        t.session.receive_data(line)
+        assert t.session.next_event() is NEED_DATA
+        assert t.session.message_octets_held <= 1000
+    t.session.receive_data(b".\r\nNOOP\r\n")
+    assert t.session.next_event() == MessageReceived(b"", oversized=50_000)
+    assert t.session.respond(replies.MESSAGE_TOO_BIG).startswith(b"552 5.3.4")
+    assert t.session.next_event() == Noop("NOOP")
+
+
+def test_data_within_the_limit_is_kept() -> None:
+    t = greeted().client(b"MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n")
+    t.event(MailFrom("a@b.c", {}, "MAIL FROM:<a@b.c>")).respond(replies.SENDER_OK)
+    t.event(RcptTo("d@e.f", {}, "RCPT TO:<d@e.f>")).respond(replies.RECIPIENT_OK)
+    t.session.message_size_limit = 12
+    t.event(Data("DATA")).respond(replies.START_MAIL_INPUT)
+    t.client(b"0123456789\r\n.\r\n").event(MessageReceived(b"0123456789\r\n"))

@@ -1,0 +1,72 @@
+"""An engine bug is a bug (issue 10 item 3): the wire gets Exchange's transient reply, the lab
+records the error with its traceback, and the test or scenario that caused it fails."""
+
+from __future__ import annotations
+
+import select
+import socket
+from typing import Any
+
+import pytest
+
+from labsim.engine.frontend import FrontendTransport
+from labsim.lab import Lab
+from labsim.reactor import drive
+
+
+@pytest.mark.engine_errors_expected
+def test_an_exception_in_a_role_answers_451_and_is_recorded(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Any, tx: Any, recipient: str) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(FrontendTransport, "on_rcpt", broken)
+    lab.live = True
+    received = bytearray()
+    with socket.create_connection(("127.0.10.1", lab.world.network.real_port(25)), timeout=10) as s:
+        s.sendall(
+            b"EHLO client.example.test\r\nMAIL FROM:<a@example.com>\r\n"
+            b"RCPT TO:<ed@adatum.com>\r\nQUIT\r\n"
+        )
+
+        def closed() -> bool:
+            while select.select([s], [], [], 0)[0]:
+                chunk = s.recv(1 << 16)
+                if not chunk:
+                    return True
+                received.extend(chunk)
+            return False
+
+        assert drive(lab.world.reactor, closed, bound=30)
+    assert b"451 4.3.2 Temporary server error. Please try again later\r\n" in received
+    (bug,) = lab.engine_errors
+    assert (bug.server, bug.error) == ("ADATUM-CAS1", "RuntimeError: boom")
+    assert "RcptTo" in bug.where and "raise RuntimeError" in bug.traceback
+
+
+@pytest.mark.engine_errors_expected
+def test_a_live_lab_reports_an_engine_bug_in_one_line_and_keeps_the_traceback(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from labsim.live import LiveLab
+    from labsim.model.lab import default_lab
+
+    lab = Lab.start(default_lab(), cert_folder=tmp_path / "certs", log_folder=tmp_path / "logs")
+    live = LiveLab(lab, state_folder=tmp_path / "state")
+    try:
+        try:
+            raise KeyError("no such queue")
+        except KeyError as err:
+            lab.world.record_engine_error("ADATUM-MBX1", "a retry timer", err)
+        reply = live.handle({"op": "line", "organization": "Adatum", "text": "Get-Queue"})
+    finally:
+        live.close()
+    line = (
+        "labsim: internal error (a labsim bug) on ADATUM-MBX1 in a retry timer: "
+        "KeyError: 'no such queue'; the lab goes on"
+    )
+    assert line in reply["output"]
+    assert capsys.readouterr().err.startswith(line)
+    saved = (tmp_path / "logs" / "labsim-internal-errors.log").read_text()
+    assert "raise KeyError" in saved
