@@ -133,6 +133,20 @@ def _header_line(name: str, value: str, newline: bytes) -> bytes:
     return f"{name}: {value}".encode() + newline
 
 
+def header_values(content: bytes, name: str) -> tuple[str, ...]:
+    """The values of every field called ``name`` (case-insensitive), unfolded, in order; field
+    names are read as the firewall reads them."""
+    fields, _ = _split(content)
+    key = name.lower()
+    values = []
+    for f in fields:
+        if f.name.lower() == key:
+            _, _, value = f.raw.partition(b":")
+            text = value.decode("ascii", "replace")
+            values.append(" ".join(text.split()))
+    return tuple(values)
+
+
 def header_names(content: bytes) -> tuple[str, ...]:
     """Names of the header fields in order (a folded header counts once)."""
     fields, _ = _split(content)
