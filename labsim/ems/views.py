@@ -142,6 +142,8 @@ _RECEIVE_CONNECTOR = View(
         ("EnhancedStatusCodesEnabled", lambda o: True),
         ("Fqdn", lambda o: o.connector.fqdn or o.server_fqdn),
         ("Identity", lambda o: o.identity),
+        ("MaxHopCount", lambda o: o.connector.max_hop_count),
+        ("MaxLocalHopCount", lambda o: o.connector.max_local_hop_count),
         ("MaxMessageSize", lambda o: o.connector.max_message_size),
         ("MaxRecipientsPerMessage", lambda o: o.connector.max_recipients_per_message),
         ("Name", lambda o: o.connector.name),

@@ -61,6 +61,7 @@ from labsim.policy.headers import (
     received_header,
     stamp_authentication,
 )
+from labsim.policy.loops import receive_hop_check
 from labsim.policy.permissions import SessionIdentity, format_permissions, permissions_for
 from labsim.policy.receive_selection import choose_receive_connector
 from labsim.policy.routing import recipient_domain
@@ -642,6 +643,10 @@ class SmtpReceiveProtocol(TwistedProtocol):
         if too_big is not None:
             self._explain_size(tx, len(content), tx.organization.transport_config.max_receive_size)
             return too_big
+        loop = receive_hop_check(content, tx.connector, tx.server)  # MaxHopCount, before stamping
+        if loop.refused:
+            self.world.explain(tx.server.name, loop.explanation)
+            return loop.reply
         content = apply_receive_firewall(content, permissions)
         if tx.identity is not SessionIdentity.EXCHANGE_SERVER:
             # The first server of the organization that evaluated authentication stamps (D3).

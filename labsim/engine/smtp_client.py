@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import ClientFactory, Protocol
@@ -84,15 +84,21 @@ class SmtpClientProtocol(Protocol):
             d.callback(None)
 
     def connectionLost(self, reason: Failure = Failure(ConnectionDone())) -> None:  # noqa: N802, B008
-        """Fail everything still waiting; a handshake in progress fails with the TLS error."""
+        """Fail everything still waiting; a handshake in progress fails with the TLS error.
+
+        The disconnect is logged last: whoever waited may log why the session failed (the
+        session's ``TLS negotiation failed`` line), and nothing may follow the ``-`` line.
+        """
+        if self.closed:
+            return
         self.closed = True
-        self.log.disconnect(self._now(), "Local")
         if self._handshake is not None:
             handshake, self._handshake = self._handshake, None
             handshake.errback(reason)
         waiting, self._waiting = self._waiting, deque()
         for d in waiting:
             d.errback(Failure(SessionEnded(str(reason.value))))
+        self.log.disconnect(self._now(), "Local")
         self._on_closed()
 
     # --- commands ----------------------------------------------------------------------------
@@ -116,7 +122,13 @@ class SmtpClientProtocol(Protocol):
                 return
 
     def command(self, data: bytes, *, log_line: str | None = None) -> Deferred[Reply]:
-        """Write a command produced by the core and wait for its reply."""
+        """Write a command produced by the core and wait for its reply.
+
+        On a closed session the command fails at once with :class:`SessionEnded`, unlogged: the
+        protocol log has already written the session's last line.
+        """
+        if self.closed:
+            return fail(SessionEnded("the session has already ended"))
         line = log_line if log_line is not None else data.decode("ascii", "replace").rstrip("\r\n")
         self.log.sent(self._now(), line)
         d: Deferred[Reply] = Deferred()

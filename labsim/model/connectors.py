@@ -55,6 +55,12 @@ class SendConnector:
         return self.name
 
 
+MAX_HOP_COUNT_RANGE = (1, 500)
+"""Valid MaxHopCount values (Set-ReceiveConnector)."""
+MAX_LOCAL_HOP_COUNT_RANGE = (0, 50)
+"""Valid MaxLocalHopCount values; 0 turns the local check off."""
+
+
 @dataclass(frozen=True)
 class ReceiveConnector:
     """A receive connector on one server (Get-ReceiveConnector); identity ``SERVER\\Name``."""
@@ -75,6 +81,10 @@ class ReceiveConnector:
     tls_certificate_name: str | None = None
     max_message_size: ByteSize = field(default_factory=lambda: ByteSize.mb(35))
     max_recipients_per_message: int = 200
+    max_hop_count: int = 60
+    """Received headers a message may carry before this connector refuses it (2013: 60)."""
+    max_local_hop_count: int = 5
+    """Received headers written by this server a message may carry (0: no limit)."""
     protocol_logging_level: ProtocolLoggingLevel = ProtocolLoggingLevel.NONE
     banner: str | None = None
     comment: str = ""

@@ -38,8 +38,9 @@ def subject_and_message_id(content: bytes) -> tuple[str, str | None]:
     """The Subject (decoded, "" when absent) and Message-ID (None when absent) of a message.
 
     Transport reads these two for every message it accepts. Plain one-line ASCII values are read
-    straight from the header block; anything else (folded, encoded words, 8-bit, repeated) is
-    parsed by the ``email`` package, whose answer this always equals.
+    straight from the header block; anything else (folded, encoded words, 8-bit, repeated, a
+    bare CR anywhere before the end of the header block) is parsed by the ``email`` package,
+    whose answer this always equals (a property test holds it to that).
     """
     found: dict[bytes, bytes] = {}
     previous = b""
@@ -50,6 +51,10 @@ def subject_and_message_id(content: bytes) -> tuple[str, str | None]:
             end = len(content)
         line = content[start:end].removesuffix(b"\r")
         start = end + 1
+        if b"\r" in line:
+            # A bare CR ends a line for the email parser (as it does for Exchange), so what
+            # follows it may be a header of its own: let the parser decide.
+            return _parsed_subject_and_id(content)
         if not line:
             break  # the end of the header block
         if line[:1] in (b" ", b"\t"):

@@ -10,6 +10,7 @@ Modules (each a set of functions over frozen records from :mod:`labsim.model`):
 * :mod:`.headers` — header firewall, authentication stamps, Received header (§5.4, §10.1).
 * :mod:`.retry` — retry schedule, delay DSN, expiry and the queue LastError text (§4.5, D7, D8).
 * :mod:`.ndr` — RFC 3464 delivery status notifications in Exchange's wording (§4.5, S11).
+* :mod:`.loops` — a message's hop count and the receive connector's MaxHopCount check.
 * :mod:`.events` and :mod:`.texts` — event ids, protocol-log notes and reply texts used above.
 
 Rules kept by every module here: standard library plus ``labsim.model``, ``labsim.pki`` and

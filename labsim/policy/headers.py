@@ -8,6 +8,8 @@ Rules kept here:
 * Inbound (§10.1): ``X-MS-Exchange-Organization-*`` survives only with AcceptOrganizationHeaders,
   ``X-MS-Exchange-Forest-*`` only with AcceptForestHeaders, ``Received:`` and ``Resent-*:`` only
   with AcceptRoutingHeaders, so no sender outside the organization can forge ``AuthAs: Partner``.
+  A field name is read as Exchange reads it: case-insensitive, white space before the colon
+  allowed (RFC 5322 obs-optional), lines split at CRLF, bare LF and bare CR alike.
 * Outbound (§10.1, §3.2): Internal connectors send everything; Partner and Internet connectors
   send routing headers only; Custom connectors send none of the three classes.
 * Stamps (§5.4): existing authentication headers are removed before the receiving server writes
@@ -103,8 +105,13 @@ def _split(content: bytes) -> tuple[list[_Field], bytes]:
             fields[-1] = _Field(last.name, last.raw + line)
         else:
             name, colon, _ = line.partition(b":")
-            good = colon and name and b" " not in name.strip() and b"\t" not in name
-            fields.append(_Field(name.strip().decode("ascii", "replace") if good else "", line))
+            # RFC 5322's obsolete syntax (obs-optional) allows white space between the field
+            # name and the colon, and Exchange's lenient MIME reader takes
+            # "X-MS-Exchange-Organization-AuthAs\t: Partner" as AuthAs: the name is what comes
+            # before that white space. White space inside a name makes the line no header.
+            name = name.strip(b" \t")
+            good = colon and name and b" " not in name and b"\t" not in name
+            fields.append(_Field(name.decode("ascii", "replace") if good else "", line))
         offset += len(line)
     return fields, content[offset:]
 
@@ -124,6 +131,20 @@ def _header_line(name: str, value: str, newline: bytes) -> bytes:
     if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:
         raise ValueError(f"header {name!r} value {value!r} would break the header block")
     return f"{name}: {value}".encode() + newline
+
+
+def header_values(content: bytes, name: str) -> tuple[str, ...]:
+    """The values of every field called ``name`` (case-insensitive), unfolded, in order; field
+    names are read as the firewall reads them."""
+    fields, _ = _split(content)
+    key = name.lower()
+    values = []
+    for f in fields:
+        if f.name.lower() == key:
+            _, _, value = f.raw.partition(b":")
+            text = value.decode("ascii", "replace")
+            values.append(" ".join(text.split()))
+    return tuple(values)
 
 
 def header_names(content: bytes) -> tuple[str, ...]:

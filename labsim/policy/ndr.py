@@ -126,6 +126,11 @@ _FRIENDLY: tuple[tuple[str, str], ...] = (
     ("5.3.4", "The message is larger than the receiving system accepts."),
     ("5.4.4", "No route to the recipient's domain is configured."),
     (
+        "5.4.6",
+        "The message was passed between mail servers too many times (a mail loop), so it was "
+        "stopped. Your email admin needs to correct how mail for this domain is routed.",
+    ),
+    (
         "5.7.",
         "The recipient's email system refused the message for security or permission reasons.",
     ),

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, Message
 
 from labsim.model.mail import parse_message
+from labsim.policy.loops import HOP_COUNT_EXCEEDED
 from labsim.policy.ndr import (
     DsnRecipient,
     build_delay_dsn,
@@ -171,3 +172,18 @@ def test_never_a_dsn_about_a_dsn() -> None:
     assert not should_generate_dsn(mail_from="x@y.com", is_dsn=True).send
     decision = should_generate_dsn(mail_from="x@y.com", content=ndr())
     assert not decision.send and "no DSN about a DSN" in decision.explanation
+
+
+def test_hop_count_ndr_tells_the_sender_about_the_loop() -> None:
+    ndr = build_ndr(
+        original=b"Subject: loop\r\nMessage-ID: <m1@adatum.com>\r\n\r\nbody\r\n",
+        recipients=[DsnRecipient("x@relay.adatum.com", HOP_COUNT_EXCEEDED, "mail.adatum.com")],
+        reporting_mta="adatum-mbx1.adatum.com",
+        org_domain="adatum.com",
+        sender="administrator@adatum.com",
+        when=datetime(2026, 12, 4, 12, 0, tzinfo=UTC),
+    )
+    text = ndr.decode()
+    assert "mail loop" in text.split("Diagnostic information")[0]
+    assert "Remote Server returned '554 5.4.6 Hop count exceeded - possible mail loop'" in text
+    assert "Status: 5.4.6" in text

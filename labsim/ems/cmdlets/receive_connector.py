@@ -43,7 +43,11 @@ from labsim.ems.conversions import (
 from labsim.ems.messages import invalid_operation, missing_mandatory
 from labsim.ems.outputs import ReceiveConnectorOutput
 from labsim.errors import CmdletError
-from labsim.model.connectors import ReceiveConnector
+from labsim.model.connectors import (
+    MAX_HOP_COUNT_RANGE,
+    MAX_LOCAL_HOP_COUNT_RANGE,
+    ReceiveConnector,
+)
 from labsim.model.enums import (
     AuthMechanism,
     PermissionGroup,
@@ -105,6 +109,8 @@ _SCALARS = {
     "RequireEHLODomain": "require_ehlo_domain",
     "Comment": "comment",
     "MaxRecipientsPerMessage": "max_recipients_per_message",
+    "MaxHopCount": "max_hop_count",
+    "MaxLocalHopCount": "max_local_hop_count",
     "TransportRole": "transport_role",
     "ConnectionTimeout": "connection_timeout",
     "ConnectionInactivityTimeout": "connection_inactivity_timeout",
@@ -118,6 +124,8 @@ _NOT_NULL = {
     "enabled",
     "require_ehlo_domain",
     "max_recipients_per_message",
+    "max_hop_count",
+    "max_local_hop_count",
     "transport_role",
 }
 
@@ -177,6 +185,14 @@ def validate(cmdlet: str, org: Organization, c: ReceiveConnector) -> None:
             raise refuse(
                 f"The value of -{name} must be between 00:00:01 and 1.00:00:00 (24 hours); "
                 f"it was {format_timespan(value)}."
+            )
+    for hop_name, count, (low, high) in (
+        ("MaxHopCount", c.max_hop_count, MAX_HOP_COUNT_RANGE),
+        ("MaxLocalHopCount", c.max_local_hop_count, MAX_LOCAL_HOP_COUNT_RANGE),
+    ):
+        if not low <= count <= high:
+            raise refuse(
+                f"The value of -{hop_name} must be between {low} and {high}; it was {count}."
             )
     if c.connection_inactivity_timeout > c.connection_timeout:
         raise refuse(
@@ -414,6 +430,8 @@ _SETTABLE = (
     ParameterSpec("RequireEHLODomain", BOOL),
     ParameterSpec("Comment", STRING),
     ParameterSpec("MaxRecipientsPerMessage", INT),
+    ParameterSpec("MaxHopCount", INT),
+    ParameterSpec("MaxLocalHopCount", INT),
     ParameterSpec("ConnectionTimeout", TIMESPAN),
     ParameterSpec("ConnectionInactivityTimeout", TIMESPAN),
     ParameterSpec(
