@@ -494,6 +494,10 @@ class SmtpReceiveProtocol(TwistedProtocol):
             def judged(peer: PeerCertificate) -> Deferred[Reply] | Reply:
                 tx.peer = peer
                 done.callback(None)
+                if self._closed:
+                    # The client left while its CRLs were fetched: nothing to decide or log
+                    # (its disconnect is logged); the reply is never written.
+                    return replies.CONNECTION_TIMED_OUT
                 return self._checked_mail_from(tx, event)
 
             checking: Deferred[PeerCertificate] = check_revocation(

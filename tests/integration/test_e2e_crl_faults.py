@@ -30,6 +30,7 @@ from integration_helpers import (
 from twisted.internet.protocol import Factory, Protocol
 
 from labsim.engine.crl import REVOCATION_TIMEOUT
+from labsim.engine.receive import SmtpReceiveProtocol
 from labsim.lab import Lab
 from labsim.model.enums import FidelityProfile, QueueStatus
 from labsim.model.lab import default_lab
@@ -404,3 +405,40 @@ def test_a_domain_secured_sender_gives_up_a_hostile_server_crl_and_goes_on(
         lab, "ADATUM-MBX1: reference §4.3"
     )
     assert "missing (not a valid URL" in explained(lab, "ADATUM-MBX1: revocation check")
+
+
+def test_a_client_that_leaves_while_mail_from_waits_for_the_crl_costs_no_error(
+    lab: Lab, hostile: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sessions: list[SmtpReceiveProtocol] = []
+    handshake = SmtpReceiveProtocol.handshakeCompleted
+
+    def spy(self: SmtpReceiveProtocol) -> None:
+        sessions.append(self)
+        handshake(self)
+
+    monkeypatch.setattr(SmtpReceiveProtocol, "handshakeCompleted", spy)
+    walkthrough(lab)
+    hostile_client_certificate(lab, HOSTILE_URL)
+    lab.transport_services["ADATUM-MBX1"].submit_new(
+        mail_from="april@adatum.com",
+        to=["ben@treyresearch.net"],
+        cc=[],
+        bcc=[],
+        subject="Gone",
+        body="",
+    )
+    world = lab.world
+    assert drive(world.reactor, lambda: bool(hostile.received), bound=10), "no CRL request"
+    (trey,) = [s for s in sessions if s.server_name == "TREY-CAS1"]
+    transport: Any = trey.transport
+    transport.abortConnection()  # the sending server vanishes while MAIL FROM waits
+    for _ in range(10):
+        world.reactor.iterate(0)
+
+    world.clock.jump_to(world.clock.seconds() + REVOCATION_TIMEOUT + 1)
+    lab.run_until_idle()
+
+    # (ADATUM-CAS1's own notes about its lost connection are the proxied path's business.)
+    assert [n for n in lab.explain() if n.startswith("TREY-CAS1: internal error")] == []
+    assert world.activity.idle
