@@ -14,7 +14,7 @@ from typing import Any
 
 from twisted.internet.defer import inlineCallbacks
 
-from labsim.engine.crl import verify_presented
+from labsim.engine.crl import outbound_needs_revocation, verify_presented
 from labsim.engine.smtp_client import SmtpClientFactory, SmtpClientProtocol
 from labsim.engine.tls import (
     ClientConnectionCreator,
@@ -328,8 +328,9 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
                 "Received certificate",
                 thumbprint=thumbprint_of(chain[0]) if chain else "",
             )
-            # Chain validation with revocation checking: the CRLs are fetched from this
-            # server's own address (labsim.engine.crl), so the verdict comes later.
+            # Chain validation, with revocation checking only when the verdict rests on it:
+            # the CRLs are fetched from this server's own address (labsim.engine.crl), so the
+            # verdict may come later.
             peer = yield verify_presented(
                 world,
                 chain,
@@ -337,6 +338,9 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
                 source=plan.source.address,
                 trusted_roots=store.trusted_roots(),
                 purpose="serverAuth",
+                needs_revocation=outbound_needs_revocation(
+                    policy, domain=plan.domain, profile=world.profile
+                ),
             )
             if closed:
                 return SessionFailure(

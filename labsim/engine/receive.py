@@ -23,7 +23,7 @@ from twisted.internet.protocol import Protocol as TwistedProtocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from labsim.engine.crl import verify_presented
+from labsim.engine.crl import basic_verdict, check_revocation
 from labsim.engine.smtp_client import SessionEnded
 from labsim.engine.tls import (
     ServerConnectionCreator,
@@ -46,7 +46,7 @@ from labsim.model.values import ByteSize
 from labsim.net.starttls import start_tls
 from labsim.pki.certificate import ExchangeCertificate, thumbprint_of
 from labsim.pki.selection import select_starttls_certificate
-from labsim.pki.validation import CertificateValidationStatus, PeerCertificate
+from labsim.pki.validation import PeerCertificate
 from labsim.policy import exchange_auth
 from labsim.policy.domain_security import (
     check_mail_from,
@@ -298,44 +298,29 @@ class SmtpReceiveProtocol(TwistedProtocol):
     def _start_verification(self, tx: InboundTransaction) -> None:
         """Check the client certificate at lab time, as Exchange does at MAIL FROM (§5.3).
 
-        The check fetches the chain's CRLs (labsim.engine.crl), so it completes later;
-        ``tx.verification`` fires once ``tx.peer`` is set. Sessions that never reach MAIL FROM
-        (a sender that gives up after the handshake) cost no check.
+        This is the check without revocation (trust, validity, EKU), done once per TLS
+        session; its CRLs are fetched only when a MAIL FROM's verdict rests on them
+        (:meth:`_checked_mail_from`). Sessions that never reach MAIL FROM (a sender that gives
+        up after the handshake) cost no check.
         """
+        if tx.peer is not None:
+            return  # judged at an earlier MAIL FROM of this TLS session
         chain = tx.presented_chain or ()
         store = self.world.stores[tx.server.name]
-        verification = verify_presented(
-            self.world,
-            chain,
-            server_name=tx.server.name,
-            source=tx.server.address,
-            trusted_roots=store.trusted_roots(),
-            purpose="clientAuth",
+        peer = basic_verdict(
+            self.world, chain, trusted_roots=store.trusted_roots(), purpose="clientAuth"
         )
-
-        def verified(peer: PeerCertificate) -> None:
-            tx.peer = peer
-            self.world.explain(
-                tx.server.name,
-                f"TLS with {tx.remote_address}: client certificate "
-                + (
-                    f"{peer.subject} chain status {peer.status.value}"
-                    + (f" ({peer.detail})" if peer.detail else "")
-                    if peer.chain
-                    else "none (EmptyCertificate)"
-                ),
-            )
-
-        def failed(failure: Failure) -> None:
-            # A bug in the check: never leave the session without a verdict.
-            tx.peer = PeerCertificate(
-                chain,
-                CertificateValidationStatus.INTERNAL_CHAIN_FAILURE,
-                failure.getErrorMessage(),
-            )
-            self.world.record_engine_error(tx.server.name, "client certificate check", failure)
-
-        tx.verification = verification.addCallbacks(verified, failed)
+        tx.peer = peer
+        self.world.explain(
+            tx.server.name,
+            f"TLS with {tx.remote_address}: client certificate "
+            + (
+                f"{peer.subject} chain status {peer.status.value} without revocation"
+                + (f" ({peer.detail})" if peer.detail else "")
+                if peer.chain
+                else "none (EmptyCertificate)"
+            ),
+        )
 
     # --- the command loop ----------------------------------------------------------------------
 
@@ -559,7 +544,9 @@ class SmtpReceiveProtocol(TwistedProtocol):
         pending.addBoth(release)
         return waiter.addCallback(lambda _: self._checked_mail_from(tx, event))
 
-    def _checked_mail_from(self, tx: InboundTransaction, event: MailFrom) -> Reply:
+    def _checked_mail_from(
+        self, tx: InboundTransaction, event: MailFrom
+    ) -> Deferred[Reply] | Reply:
         now = self.world.now()
         org = self.world.organization(tx.organization.name)
         tx.organization = org
@@ -573,6 +560,42 @@ class SmtpReceiveProtocol(TwistedProtocol):
             identity=tx.identity,
             profile=self.world.profile,
         )
+        if (
+            decision.identity is SessionIdentity.PARTNER
+            and tx.verification is None
+            and tx.peer is not None
+        ):
+            # Domain Security accepts the certificate on everything but revocation: check its
+            # CRLs now (once per TLS session) and decide once they are in.
+            done: Deferred[None] = Deferred()
+            tx.verification = done
+            store = self.world.stores[tx.server.name]
+
+            def judged(peer: PeerCertificate) -> Deferred[Reply] | Reply:
+                tx.peer = peer
+                done.callback(None)
+                if self._closed:
+                    # The client left while its CRLs were fetched: nothing to decide or log
+                    # (its disconnect is logged); the reply is never written.
+                    return replies.CONNECTION_TIMED_OUT
+                return self._checked_mail_from(tx, event)
+
+            checking: Deferred[PeerCertificate] = check_revocation(
+                self.world,
+                tx.peer.chain,
+                server_name=tx.server.name,
+                source=tx.server.address,
+                trusted_roots=store.trusted_roots(),
+                purpose="clientAuth",
+            )
+
+            def failed(failure: Failure) -> Failure:
+                # A bug in the check (recorded by _answer): later commands must not wait on it.
+                if not done.called:
+                    done.callback(None)
+                return failure
+
+            return checking.addCallbacks(judged, failed)
         self.world.explain(tx.server.name, decision.explanation)
         for note in decision.log_notes:
             tx.log.info(now, note.data, note.context)

@@ -8,11 +8,18 @@ simulated servers use, and the per-URL cache of fetched CRLs.
   NextUpdate), as DER with ``Content-Type: application/pkix-crl``. A CA whose CRL the lab made unreachable (``Set-LabCrl -Reachable
   $false``) gets the connection aborted before any HTTP answer, as a blocking firewall or proxy
   looks to a client. Any other path is a 404.
-* :class:`CrlFetcher` is a ``twisted.web.client.Agent`` whose endpoints resolve the URL's host
-  through the lab DNS and connect through the lab :class:`~labsim.net.loopback.Network` from
-  the verifying server's own address, so no fetch can leave 127.0.0.0/8. Every failure
-  (DNS, refused, aborted, a non-200 answer, a body that is not a CRL) is a result saying the
-  CRL is missing, never an exception.
+* :func:`crl_location` (pure) reads a distribution point URL as WinHTTP would and says why one
+  is unusable: not ``http``, malformed (``http://[crl``), no host, a bad port, an IPv6 literal
+  or an IPv4 literal outside 127.0.0.0/8 (the lab never sends a packet off this machine).
+* :class:`CrlFetcher` is a ``twisted.web.client.Agent`` whose endpoints take an IPv4 literal
+  as it is and resolve a name through the lab DNS, check the address (127.0.0.0/8 only) and the
+  caller's endpoint rule (the engine refuses the lab's own SMTP endpoints), then connect
+  through the lab :class:`~labsim.net.loopback.Network` from the verifying server's own
+  address. Every failure (unusable URL, DNS, refused endpoint, refused connection, aborted, an
+  answer that is not HTTP, a non-200 answer, a body that is not a CRL) is a result saying the
+  CRL is missing, never an exception, and the returned Deferred always fires. Cancelling it
+  (the engine's time limit) fires it at once with a missing CRL and, once no caller waits for
+  the fetch any more, aborts the connection and releases the activity token.
 * :class:`CrlCache` keeps a fetched CRL per server and URL until its NextUpdate at lab time; the
   lab drops a URL's entries when the CA revokes a certificate or when its reachability changes
   (docs/fidelity.md).
@@ -21,6 +28,8 @@ simulated servers use, and the per-URL cache of fetched CRLs.
 from __future__ import annotations
 
 import functools
+import ipaddress
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,12 +37,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography import x509
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import CancelledError, Deferred, inlineCallbacks, maybeDeferred
 from twisted.internet.endpoints import _WrappingFactory
-from twisted.internet.error import ConnectionRefusedError, DNSLookupError
+from twisted.internet.error import (
+    ConnectingCancelledError,
+    ConnectionRefusedError,
+    DNSLookupError,
+)
 from twisted.internet.interfaces import IProtocolFactory, IStreamClientEndpoint
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
+from twisted.web._newclient import BadResponseVersion, ParseError
 from twisted.web.client import Agent, ResponseDone, ResponseFailed, ResponseNeverReceived
 from twisted.web.http import PotentialDataLoss
 from twisted.web.iweb import IAgentEndpointFactory
@@ -43,7 +57,7 @@ from zope.interface import implementer
 
 from labsim.errors import ConfigError
 from labsim.model.pki_urls import CRL_ADDRESS, CRL_PORT
-from labsim.net.loopback import Network
+from labsim.net.loopback import LOOPBACK, Network
 from labsim.pki.ca import CertificateAuthority
 from labsim.pki.certificate import subject_and_issuer_der
 
@@ -86,16 +100,63 @@ def revocation_urls(chain: Iterable[x509.Certificate]) -> tuple[str, ...]:
     return tuple(urls)
 
 
+@dataclass(frozen=True)
+class CrlLocation:
+    """Where a usable ``http`` distribution point points: host (lower case), port, path."""
+
+    host: str
+    port: int
+    path: str
+    address: str | None
+    """The host itself when it is an IPv4 literal (no DNS lookup), else None."""
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
+def crl_location(url: str) -> CrlLocation | str:
+    """Read a CRL distribution point URL; a :class:`CrlLocation`, or why it cannot be fetched.
+
+    Pure. Windows' chain engine counts every such URL as a failed retrieval, so the caller
+    treats the CRL as missing (revocation status unknown, ``RevocationOffline``), never as an
+    error.
+    """
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        hostname = parts.hostname
+        port = parts.port
+    except ValueError as err:  # urlsplit: "Invalid IPv6 URL"; .port: not a number, out of range
+        return f"not a valid URL ({err})"
+    if scheme != "http":
+        return f"{scheme or 'no'} scheme; labsim fetches CRLs over http only"
+    if not hostname:
+        return "no host name in the URL"
+    if port == 0:
+        return "port 0 in the URL"
+    path = (parts.path or "/").lower()
+    try:
+        literal = ipaddress.ip_address(hostname)
+    except ValueError:
+        literal = None
+    if isinstance(literal, ipaddress.IPv6Address):
+        return f"IPv6 address {hostname}: the lab network is IPv4 loopback only"
+    if literal is not None:
+        if literal not in LOOPBACK:
+            return f"address {hostname} is outside 127.0.0.0/8; labsim never leaves this machine"
+        return CrlLocation(hostname, port or CRL_PORT, path, str(literal))
+    name = hostname.rstrip(".")
+    if len(name) > 253 or not all(_HOST_LABEL.match(label) for label in name.split(".")):
+        return f"{hostname!r} is not a valid host name"
+    return CrlLocation(name, port or CRL_PORT, path, None)
+
+
 @functools.lru_cache(maxsize=4096)
 def _normalized(url: str) -> tuple[str, int, str] | None:
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "http" or not parts.hostname:
+    location = crl_location(url)
+    if isinstance(location, str):
         return None
-    try:
-        port = parts.port or CRL_PORT
-    except ValueError:
-        return None
-    return parts.hostname.lower(), port, (parts.path or "/").lower()
+    return location.host, location.port, location.path
 
 
 # --- the cache --------------------------------------------------------------------------------
@@ -298,9 +359,18 @@ class CrlFetch:
     detail: str
 
 
+EndpointRule = Callable[[str, int], "str | None"]
+"""``(address, Exchange port)`` → why a CRL fetch must not connect there, or None."""
+
+
+class CrlEndpointRefused(Exception):
+    """The fetch will not connect to this address and port (the text says why)."""
+
+
 @implementer(IStreamClientEndpoint)
 class LabHttpEndpoint:
-    """Connects to a URL's host: lab DNS first, then the lab network from ``source``."""
+    """Connects to a URL's host: an IPv4 literal as it is, a name through the lab DNS; then the
+    address is checked (127.0.0.0/8, ``refuse``) and the lab network connects from ``source``."""
 
     def __init__(
         self,
@@ -309,26 +379,56 @@ class LabHttpEndpoint:
         source: str,
         host: str,
         port: int,
+        refuse: EndpointRule | None = None,
     ) -> None:
         self.network = network
         self.resolve_a = resolve_a
         self.source = source
         self.host = host
         self.port = port
+        self.refuse = refuse
 
     def connect(self, protocolFactory: IProtocolFactory) -> Deferred[Any]:  # noqa: N803
-        """Resolve the host, then connect; fails with DNSLookupError or the connect error."""
+        """Resolve the host, check the endpoint, then connect; fails with DNSLookupError,
+        :class:`CrlEndpointRefused` or the connect error."""
 
         def resolved(address: str | None) -> Deferred[Any]:
             if address is None:
                 raise DNSLookupError(f"{self.host} has no A record in the lab DNS")
+            if not _is_loopback(address):
+                raise CrlEndpointRefused(
+                    f"{self.host} is {address}, outside 127.0.0.0/8; labsim never leaves "
+                    "this machine"
+                )
+            why = self.refuse(address, self.port) if self.refuse is not None else None
+            if why is None and self.network.remote_port(address, self.port) > 65535:
+                why = f"port {self.port} plus the lab's port offset is above 65535"
+            if why is not None:
+                raise CrlEndpointRefused(why)
             wrapping = _WrappingFactory(protocolFactory)
             wrapping.noisy = False
             self.network.connect(self.source, address, self.port, wrapping, timeout=10)
             connected: Deferred[Any] = wrapping._onConnection
             return connected.addCallback(_no_delay)
 
+        if _is_ipv4_literal(self.host):
+            # WinHTTP connects to an address literal as it is, without a DNS lookup.
+            return maybeDeferred(resolved, self.host)
         return self.resolve_a(self.host).addCallback(resolved)
+
+
+def _is_ipv4_literal(host: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(host), ipaddress.IPv4Address)
+    except ValueError:
+        return False
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address) in LOOPBACK
+    except ValueError:
+        return False
 
 
 def _no_delay(protocol: Any) -> Any:
@@ -344,16 +444,23 @@ class LabEndpointFactory:
     """The Agent's endpoint factory for fetches made by the server at ``source``."""
 
     def __init__(
-        self, network: Network, resolve_a: Callable[[str], Deferred[Any]], source: str
+        self,
+        network: Network,
+        resolve_a: Callable[[str], Deferred[Any]],
+        source: str,
+        refuse: EndpointRule | None = None,
     ) -> None:
         self.network = network
         self.resolve_a = resolve_a
         self.source = source
+        self.refuse = refuse
 
     def endpointForURI(self, uri: Any) -> LabHttpEndpoint:  # noqa: N802 - Twisted's name
         """An endpoint for ``uri`` (an http URL; the port is an Exchange port)."""
         host = uri.host.decode("ascii") if isinstance(uri.host, bytes) else str(uri.host)
-        return LabHttpEndpoint(self.network, self.resolve_a, self.source, host, int(uri.port))
+        return LabHttpEndpoint(
+            self.network, self.resolve_a, self.source, host, int(uri.port), self.refuse
+        )
 
 
 _DONE = Failure(ResponseDone())
@@ -377,10 +484,15 @@ class _BodyReader(Protocol):
         self._size += len(data)
         if self._size > MAX_CRL_BYTES:
             self._done.errback(ValueError(f"answer larger than {MAX_CRL_BYTES} bytes"))
-            transport: Any = self.transport
-            transport.stopProducing()
+            self.stop()
             return
         self._chunks.append(data)
+
+    def stop(self) -> None:
+        """Stop reading: close the connection (a cancelled or oversized answer)."""
+        transport: Any = self.transport
+        if transport is not None:
+            transport.stopProducing()
 
     def connectionLost(self, reason: Failure = _DONE) -> None:  # noqa: N802, B008
         if self._done.called:
@@ -392,10 +504,21 @@ class _BodyReader(Protocol):
 
 
 def read_body(response: Any) -> Deferred[bytes]:
-    """The whole body of ``response`` (at most :data:`MAX_CRL_BYTES`)."""
-    done: Deferred[bytes] = Deferred()
-    response.deliverBody(_BodyReader(done))
+    """The whole body of ``response`` (at most :data:`MAX_CRL_BYTES`); cancelling the Deferred
+    closes the connection."""
+    reader: list[_BodyReader] = []
+    done: Deferred[bytes] = Deferred(lambda _d: reader[0].stop() if reader else None)
+    reader.append(_BodyReader(done))
+    response.deliverBody(reader[0])
     return done
+
+
+def _not_http(err: BaseException) -> bool:
+    reasons = getattr(err, "reasons", None) or ()
+    return any(
+        isinstance(reason, Failure) and reason.check(ParseError, BadResponseVersion)
+        for reason in reasons
+    )
 
 
 def _describe(err: BaseException) -> str:
@@ -403,13 +526,31 @@ def _describe(err: BaseException) -> str:
         return f"DNS lookup failed ({err})"
     if isinstance(err, ConnectionRefusedError):
         return "connection refused"
+    if isinstance(err, CrlEndpointRefused):
+        return f"not contacted: {err}"
+    if isinstance(err, (ResponseNeverReceived, ResponseFailed)) and _not_http(err):
+        return "the answer is not HTTP"
     if isinstance(err, ResponseNeverReceived):
         return "connection closed before any HTTP answer"
     if isinstance(err, ResponseFailed):
         return "connection closed during the HTTP answer"
+    if isinstance(err, (CancelledError, ConnectingCancelledError)):
+        return "given up (time limit)"
     if isinstance(err, ConfigError):
         return str(err)
     return f"{type(err).__name__}: {err}"
+
+
+@dataclass
+class _Flight:
+    """One fetch in progress and the callers waiting for it."""
+
+    fetching: Deferred[CrlFetch] | None
+    waiting: list[Deferred[CrlFetch]]
+
+
+GIVEN_UP = "given up (time limit)"
+"""The detail of the result a cancelled caller gets."""
 
 
 class CrlFetcher:
@@ -433,47 +574,71 @@ class CrlFetcher:
         self.resolve_a = resolve_a
         self._busy = busy
         self._done = done
-        self._agents: dict[str, Agent] = {}
-        self._in_flight: dict[tuple[str, str], list[Deferred[CrlFetch]]] = {}
+        self._in_flight: dict[tuple[str, str], _Flight] = {}
 
-    def agent(self, source: str) -> Agent:
-        """The Agent of the server at ``source`` (built on first use)."""
-        agent = self._agents.get(source)
-        if agent is None:
-            agent = Agent.usingEndpointFactory(
-                self.reactor, LabEndpointFactory(self.network, self.resolve_a, source)
-            )
-            self._agents[source] = agent
+    def agent(self, source: str, refuse: EndpointRule | None = None) -> Agent:
+        """An Agent fetching from the server at ``source``, refusing what ``refuse`` names."""
+        agent: Agent = Agent.usingEndpointFactory(
+            self.reactor, LabEndpointFactory(self.network, self.resolve_a, source, refuse)
+        )
         return agent
 
-    def fetch(self, url: str, *, source: str) -> Deferred[CrlFetch]:
+    def fetch(
+        self, url: str, *, source: str, refuse: EndpointRule | None = None
+    ) -> Deferred[CrlFetch]:
         """GET ``url`` from ``source``; a Deferred that always fires with a :class:`CrlFetch`.
 
         Sessions that need the same CRL while it is being fetched share that one fetch, as
-        Windows' CryptoAPI does, instead of opening one HTTP connection each.
+        Windows' CryptoAPI does, instead of opening one HTTP connection each. ``refuse`` names
+        endpoints the fetch must not connect to. Cancelling the returned Deferred fires it at
+        once with a missing CRL (:data:`GIVEN_UP`); the last caller to give up also ends the
+        fetch (connection aborted, activity token released).
         """
         key = (source, url)
-        waiting = self._in_flight.get(key)
-        mine: Deferred[CrlFetch] = Deferred()
-        if waiting is not None:
-            waiting.append(mine)
+        flight = self._in_flight.get(key)
+        if flight is None:
+            flight = self._in_flight[key] = _Flight(None, [])
+            started = True
+        else:
+            started = False
+
+        def give_up(waiter: Deferred[CrlFetch]) -> None:
+            if waiter in flight.waiting:
+                flight.waiting.remove(waiter)
+            if not flight.waiting and self._in_flight.get(key) is flight:
+                del self._in_flight[key]
+                if flight.fetching is not None:
+                    flight.fetching.cancel()
+            waiter.callback(CrlFetch(url, None, GIVEN_UP))
+
+        mine: Deferred[CrlFetch] = Deferred(give_up)
+        flight.waiting.append(mine)
+        if not started:
             return mine
-        self._in_flight[key] = [mine]
 
-        def share(result: CrlFetch) -> None:
-            for d in self._in_flight.pop(key, []):
-                d.callback(result)
+        def share(result: CrlFetch | Failure) -> None:
+            if isinstance(result, Failure):  # _fetch catches everything; belt and braces
+                result = CrlFetch(url, None, result.getErrorMessage())
+            if self._in_flight.get(key) is flight:
+                del self._in_flight[key]
+            waiting, flight.waiting = flight.waiting, []
+            for waiter in waiting:
+                waiter.callback(result)
 
-        self._fetch(url, source=source).addCallback(share)
+        fetching: Deferred[CrlFetch] = self._fetch(url, source=source, refuse=refuse)
+        if not fetching.called:
+            flight.fetching = fetching
+        fetching.addBoth(share)
         return mine
 
     @inlineCallbacks
-    def _fetch(self, url: str, *, source: str) -> Any:
-        if _normalized(url) is None:
-            return CrlFetch(url, None, "not an http URL; labsim fetches CRLs over http only")
+    def _fetch(self, url: str, *, source: str, refuse: EndpointRule | None) -> Any:
+        location = crl_location(url)
+        if isinstance(location, str):
+            return CrlFetch(url, None, location)
         token = self._busy(f"CRL fetch {url} from {source}")
         try:
-            response = yield self.agent(source).request(b"GET", url.encode("ascii"))
+            response = yield self.agent(source, refuse).request(b"GET", url.encode("ascii"))
             body: bytes = yield read_body(response)
             if response.code != 200:
                 return CrlFetch(url, None, f"HTTP {response.code}")
