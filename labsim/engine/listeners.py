@@ -112,11 +112,21 @@ class Listeners:
 
     def _cannot_listen(self, key: tuple[str, str, int], err: CannotListenError) -> None:
         server, address, port = key
-        text = (
-            f"cannot listen on {address}:{port} (port {self.world.network.real_port(port)} in "
-            f"use: {err.socketError}); the receive connectors bound to it get no sessions "
-            "until the port is free and the configuration changes again"
-        )
+        real = self.world.network.real_port(port)
+        if real > 65535:
+            offset = self.world.network.port_offset
+            text = (
+                f"cannot listen on {address}:{port}: with this lab's port offset {offset} it "
+                f"would be port {real}, beyond 65535; the receive connectors bound to it get no "
+                f"sessions (bind them to a port up to {65535 - offset}, or start the lab with a "
+                "smaller --port-offset)"
+            )
+        else:
+            text = (
+                f"cannot listen on {address}:{port} (port {real} in use: {err.socketError}); "
+                "the receive connectors bound to it get no sessions until the port is free and "
+                "the configuration changes again"
+            )
         self.world.explain(server, text)
         self.world.observe(server, text)
 

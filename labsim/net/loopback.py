@@ -243,7 +243,8 @@ def _bound_socket(kind: socket.SocketKind, address: str, port: int) -> socket.so
         if kind == socket.SOCK_STREAM:
             sock.listen(LISTEN_BACKLOG)
         sock.setblocking(False)
-    except OSError as err:
+    except (OSError, OverflowError) as err:
+        # OverflowError: an Exchange port plus the lab's offset beyond 65535.
         sock.close()
         raise CannotListenError(address, port, err) from err
     return sock

@@ -215,3 +215,23 @@ def test_a_clock_jump_past_the_limit_is_refused_and_the_lab_goes_on(lab: Lab) ->
     with pytest.raises(ConfigError, match="would pass the year 9000"):
         lab.advance(36500 * 86400)
     assert lab.run_shell("Adatum", "Get-Queue").error is None  # the lab still answers
+
+
+def test_a_receive_connector_whose_port_plus_the_offset_passes_65535(lab: Lab) -> None:
+    """The bind used to raise OverflowError out of the socket layer, leaking the socket."""
+    offset = lab.world.network.port_offset
+    port = 65536 - offset  # the first Exchange port this lab cannot map
+    made = lab.run_shell(
+        "Adatum",
+        'New-ReceiveConnector -Name "High" -Server ADATUM-MBX1 -Custom '
+        f"-Bindings 0.0.0.0:{port} -RemoteIPRanges 127.0.0.1",
+    )
+    assert made.error is None  # stored, as a binding the service cannot open
+    assert any(
+        f"cannot listen on 127.0.10.2:{port}: with this lab's port offset {offset} it would be "
+        f"port 65536, beyond 65535" in note
+        for note in lab.explain()
+    )
+    assert (
+        lab.run_shell("Adatum", "Set-TransportConfig -TLSSendDomainSecureList x.test").error is None
+    )
