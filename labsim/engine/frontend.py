@@ -7,26 +7,41 @@ Mailbox server has accepted it. Outbound (Outbound Proxy Frontend, port 717): a 
 relays for a FrontendProxyEnabled send connector; the CAS routes the recipient domain through
 that connector, opens the Internet session from its own address with its own certificate, and
 relays the remote server's replies back (decision D2: no sender-side Domain Security checks).
+When no session to the Internet can be set up (every target refused, dropped, broke the
+protocol or stayed silent), the Mailbox server gets ``450 4.7.0 Proxy session setup failed on
+Frontend with '<reason>'`` (reference §17 C2) at once, a transient reply it retries; a refusal
+the remote server gives to MAIL FROM is relayed as it is.
+
+A proxied session never outlives what its client may wait: its inactivity timeout is the
+receive connector's ConnectionInactivityTimeout when that is shorter than the send side's, and
+the whole session is bounded by the receive connector's ConnectionTimeout, so the CAS answers
+its client before the client's session times out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from twisted.internet.defer import inlineCallbacks
 
+from labsim.delivery import DNS_FAILURE
 from labsim.engine.outbound import (
+    SEND_CONNECTION_INACTIVITY_TIMEOUT,
+    SEND_SESSION_LIMIT,
     Established,
     SessionFailure,
     SessionPlan,
     connect_failure_reply,
+    failover_reason,
     next_hop_targets,
     open_session,
     plan_for_connector,
     plan_internal,
+    proxy_setup_failed,
 )
 from labsim.engine.receive import InboundTransaction
+from labsim.engine.smtp_client import SendTimeouts
 from labsim.engine.world import World
 from labsim.model.enums import SendConnectorUsage
 from labsim.net.dns import Target
@@ -156,6 +171,17 @@ class FrontendTransport:
             plan = plan_for_connector(self.world, cas, connector, hop, via_frontend_proxy=True)
             self.world.explain(cas.name, plan.policy.explanation if plan.policy else "")
             targets = yield next_hop_targets(self.world, hop, cas.name)
+        receive = tx.connector
+        plan = replace(
+            plan,
+            timeouts=SendTimeouts(
+                min(
+                    SEND_CONNECTION_INACTIVITY_TIMEOUT,
+                    receive.connection_inactivity_timeout.total_seconds(),
+                ),
+                min(SEND_SESSION_LIMIT, receive.connection_timeout.total_seconds()),
+            ),
+        )
         failure: SessionFailure | None = None
         for target in targets:
             result = yield open_session(self.world, plan, target)
@@ -167,6 +193,16 @@ class FrontendTransport:
                 result.protocol.quit()
                 return mail
             return ProxySession(result, usage, domain)
+        if outbound:
+            reason = (
+                failover_reason(
+                    failure, self.world.network.endpoint_port(failure.target.address, plan.port)
+                )
+                if failure is not None and failure.target is not None
+                else DNS_FAILURE
+            )
+            self.world.explain(cas.name, f"outbound proxy: no session to {domain}: {reason}")
+            return proxy_setup_failed(reason)
         if failure is not None:
             return failure.reply
         return connect_failure_reply(Target(domain, "", 0), plan.port)
