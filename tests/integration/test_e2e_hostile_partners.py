@@ -22,6 +22,7 @@ from hostile_partners import (
     PARTNER_ADDRESS,
     PARTNER_DOMAIN,
     HostilePartner,
+    HostileSession,
     accepting_partner,
 )
 from integration_helpers import sh
@@ -171,3 +172,33 @@ def test_a_silent_partner_is_given_up_after_the_inactivity_timeout(
     lab.send(mail_from="april@adatum.com", to=[f"eve@{PARTNER_DOMAIN}"], subject="second")
     assert hostile_queue(lab).message_count == 2
     assert behaves_from_now_on(lab, partner) == 2
+
+
+def test_a_partner_that_trickles_its_banner_is_cut_off_after_the_session_limit(
+    lab: Lab, partner_lab: Callable[[str, bool], HostilePartner]
+) -> None:
+    # One banner line every 9 minutes keeps the partner under the inactivity timeout forever;
+    # the whole session is bounded (one hour, labsim's bound).
+    partner = partner_lab("nothing at all", False)
+    clock = lab.world.clock
+
+    def trickle(session: HostileSession) -> None:
+        if session in partner.open:
+            session.send(b"220-still greeting\r\n")
+            clock.call_later(9 * 60, lambda: trickle(session))
+
+    partner.on_connect = trickle
+    submit(lab, "first")
+    waiting_for_partner(lab, partner, "nothing at all")
+    for _ in range(6):  # 54 minutes: the session goes on
+        move_clock(lab, 9 * 60)
+        clock.run_due()  # the partner writes its line (at once: loopback writes are eager)
+        for _ in range(3):  # and the lab reads it: the socket is readable already
+            lab.world.reactor.iterate(0)
+        assert hostile_queue(lab).status is QueueStatus.ACTIVE
+    move_clock(lab, 7 * 60)
+    lab.run_until_idle()
+
+    queue = hostile_queue(lab)
+    assert queue.status is QueueStatus.RETRY
+    assert f"{{LED={TIMED_OUT}}}" in queue.last_error
