@@ -74,7 +74,7 @@ class ProxySession:
 
     def usable_for(self, domain: str) -> bool:
         """Whether the next transaction of the same inbound session can use it."""
-        if self.session.protocol.closed:
+        if self.session.protocol.closed or self.session.protocol.closing:
             return False
         return not self.outbound or domain == self.domain
 
