@@ -20,13 +20,17 @@ its client before the client's session times out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import wraps
 from typing import Any
 
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import inlineCallbacks, maybeDeferred
+from twisted.python.failure import Failure
 
 from labsim.delivery import DNS_FAILURE
 from labsim.engine.outbound import (
+    ENGINE_ERROR,
     SEND_CONNECTION_INACTIVITY_TIMEOUT,
     SEND_SESSION_LIMIT,
     Established,
@@ -41,7 +45,7 @@ from labsim.engine.outbound import (
     proxy_setup_failed,
 )
 from labsim.engine.receive import InboundTransaction
-from labsim.engine.smtp_client import SendTimeouts
+from labsim.engine.smtp_client import SendTimeouts, SessionEnded
 from labsim.engine.world import World
 from labsim.model.enums import SendConnectorUsage
 from labsim.net.dns import Target
@@ -79,6 +83,27 @@ class ProxySession:
         return not self.outbound or domain == self.domain
 
 
+def _relayed(where: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A relayed command whose downstream session dropped gets the transient reply receive
+    sessions give; any other exception is a labsim bug, recorded (never a mail outcome)."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(method)
+        def run(self: FrontendTransport, tx: InboundTransaction, *args: Any) -> Any:
+            def failed(failure: Failure) -> Reply:
+                if not failure.check(SessionEnded):
+                    self.world.record_engine_error(
+                        self.server_name, f"Front End Transport ({where})", failure
+                    )
+                return ENGINE_ERROR
+
+            return maybeDeferred(method, self, tx, *args).addErrback(failed)
+
+        return run
+
+    return wrap
+
+
 class FrontendTransport:
     """Front End Transport of one Client Access server."""
 
@@ -88,6 +113,7 @@ class FrontendTransport:
         self.world = world
         self.server_name = server_name
 
+    @_relayed("RCPT")
     @inlineCallbacks
     def on_rcpt(self, tx: InboundTransaction, recipient: str) -> Any:
         """Open the proxy session on the first RCPT (or reuse the inbound session's one for
@@ -111,6 +137,7 @@ class FrontendTransport:
         reply: Reply = yield current.session.protocol.rcpt(recipient)
         return reply
 
+    @_relayed("DATA")
     @inlineCallbacks
     def on_data(self, tx: InboundTransaction) -> Any:
         """Relay DATA."""
@@ -118,6 +145,7 @@ class FrontendTransport:
         reply: Reply = yield proxy.session.protocol.data()
         return reply
 
+    @_relayed("message")
     @inlineCallbacks
     def on_message(self, tx: InboundTransaction, content: bytes) -> Any:
         """Relay the message; the downstream reply is the answer."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from integration_helpers import sh
 
-from labsim.engine import outbound, transport_service
+from labsim.engine import frontend, outbound, transport_service
 from labsim.lab import Lab
 from labsim.model.enums import QueueStatus
 from labsim.model.mail import QueueView
@@ -65,6 +65,31 @@ def test_a_bug_during_the_transaction_is_recorded_and_retried(
     (error,) = lab.world.engine_errors
     assert error.where == "delivery (transaction)"
     assert lab.world.activity.idle
+
+    monkeypatch.undo()
+    lab.advance(5 * 60)
+    assert [m.subject for m in lab.inbox("ben@treyresearch.net")] == ["bug"]
+
+
+@pytest.mark.engine_errors_expected
+def test_a_bug_in_the_client_access_servers_proxy_is_recorded_and_retried(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sh(
+        lab,
+        "Adatum",
+        'New-SendConnector -Name "To Internet" -Internet -AddressSpaces * '
+        "-FrontendProxyEnabled $true",
+    )
+    monkeypatch.setattr(frontend, "apply_send_firewall", boom)
+
+    lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject="bug")
+
+    queue = trey_queue(lab)
+    assert queue.status is QueueStatus.RETRY
+    assert TRANSIENT in queue.last_error  # the CAS's transient reply, not the exception
+    (error,) = lab.world.engine_errors
+    assert error.server == "ADATUM-CAS1" and error.where == "Front End Transport (message)"
 
     monkeypatch.undo()
     lab.advance(5 * 60)
