@@ -130,10 +130,15 @@ def test_a_partner_that_breaks_the_session_puts_the_queue_in_retry(
     assert hostile_queue(lab).message_count == 0
 
 
-def waiting_for_partner(lab: Lab, partner: HostilePartner, behaviour: str) -> None:
+def waiting_for_partner(
+    lab: Lab, partner: HostilePartner, behaviour: str, sender: str = "ADATUM-MBX1"
+) -> None:
     """Drive the lab until the session waits for the silent partner."""
     if behaviour == "nothing at all":
-        done = lambda: bool(partner.open)  # noqa: E731
+        # The lab's side of the connection is up (its timers run from here): the send log of
+        # the server that connects has the connect record.
+        connect = f",{PARTNER_ADDRESS}:25,+,"
+        done = lambda: any(connect in line for line in lab.protocol_log("Adatum", sender, "send"))  # noqa: E731
     else:  # the partner got the ClientHello and will never answer it
         done = lambda: any(s.received for s in partner.open)  # noqa: E731
     assert drive(lab.world.reactor, done, bound=10)
@@ -153,7 +158,7 @@ def test_a_silent_partner_is_given_up_after_the_inactivity_timeout(
 ) -> None:
     partner = partner_lab(behaviour, proxy)
     submit(lab, "first")
-    waiting_for_partner(lab, partner, behaviour)
+    waiting_for_partner(lab, partner, behaviour, "ADATUM-CAS1" if proxy else "ADATUM-MBX1")
 
     # Direct: the send connector's ConnectionInactivityTimeOut (10 minutes). Proxied: the CAS
     # gives up first, after its Outbound Proxy Frontend connector's 5-minute inactivity
