@@ -7,26 +7,45 @@ Mailbox server has accepted it. Outbound (Outbound Proxy Frontend, port 717): a 
 relays for a FrontendProxyEnabled send connector; the CAS routes the recipient domain through
 that connector, opens the Internet session from its own address with its own certificate, and
 relays the remote server's replies back (decision D2: no sender-side Domain Security checks).
+When no session to the Internet can be set up (every target refused, dropped, broke the
+protocol or stayed silent), the Mailbox server gets ``450 4.7.0 Proxy session setup failed on
+Frontend with '<reason>'`` (reference §17 C2) at once, a transient reply it retries; a refusal
+the remote server gives to MAIL FROM is relayed as it is.
+
+A proxied session never outlives what its client may wait: its inactivity timeout is the
+receive connector's ConnectionInactivityTimeout when that is shorter than the send side's, and
+the whole session is bounded by the receive connector's ConnectionTimeout, so the CAS answers
+its client before the client's session times out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import wraps
 from typing import Any
 
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import inlineCallbacks, maybeDeferred
+from twisted.python.failure import Failure
 
+from labsim.delivery import DNS_FAILURE
 from labsim.engine.outbound import (
+    ENGINE_ERROR,
+    SEND_CONNECTION_INACTIVITY_TIMEOUT,
+    SEND_SESSION_LIMIT,
     Established,
     SessionFailure,
     SessionPlan,
     connect_failure_reply,
+    failover_reason,
     next_hop_targets,
     open_session,
     plan_for_connector,
     plan_internal,
+    proxy_setup_failed,
 )
 from labsim.engine.receive import InboundTransaction
+from labsim.engine.smtp_client import SendTimeouts, SessionEnded
 from labsim.engine.world import World
 from labsim.model.enums import SendConnectorUsage
 from labsim.net.dns import Target
@@ -59,9 +78,30 @@ class ProxySession:
 
     def usable_for(self, domain: str) -> bool:
         """Whether the next transaction of the same inbound session can use it."""
-        if self.session.protocol.closed:
+        if self.session.protocol.closed or self.session.protocol.closing:
             return False
         return not self.outbound or domain == self.domain
+
+
+def _relayed(where: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A relayed command whose downstream session dropped gets the transient reply receive
+    sessions give; any other exception is a labsim bug, recorded (never a mail outcome)."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(method)
+        def run(self: FrontendTransport, tx: InboundTransaction, *args: Any) -> Any:
+            def failed(failure: Failure) -> Reply:
+                if not failure.check(SessionEnded):
+                    self.world.record_engine_error(
+                        self.server_name, f"Front End Transport ({where})", failure
+                    )
+                return ENGINE_ERROR
+
+            return maybeDeferred(method, self, tx, *args).addErrback(failed)
+
+        return run
+
+    return wrap
 
 
 class FrontendTransport:
@@ -73,6 +113,7 @@ class FrontendTransport:
         self.world = world
         self.server_name = server_name
 
+    @_relayed("RCPT")
     @inlineCallbacks
     def on_rcpt(self, tx: InboundTransaction, recipient: str) -> Any:
         """Open the proxy session on the first RCPT (or reuse the inbound session's one for
@@ -96,6 +137,7 @@ class FrontendTransport:
         reply: Reply = yield current.session.protocol.rcpt(recipient)
         return reply
 
+    @_relayed("DATA")
     @inlineCallbacks
     def on_data(self, tx: InboundTransaction) -> Any:
         """Relay DATA."""
@@ -103,6 +145,7 @@ class FrontendTransport:
         reply: Reply = yield proxy.session.protocol.data()
         return reply
 
+    @_relayed("message")
     @inlineCallbacks
     def on_message(self, tx: InboundTransaction, content: bytes) -> Any:
         """Relay the message; the downstream reply is the answer."""
@@ -158,6 +201,17 @@ class FrontendTransport:
             plan = plan_for_connector(self.world, cas, connector, hop, via_frontend_proxy=True)
             self.world.explain(cas.name, plan.policy.explanation if plan.policy else "")
             targets = yield next_hop_targets(self.world, hop, cas.name)
+        receive = tx.connector
+        plan = replace(
+            plan,
+            timeouts=SendTimeouts(
+                min(
+                    SEND_CONNECTION_INACTIVITY_TIMEOUT,
+                    receive.connection_inactivity_timeout.total_seconds(),
+                ),
+                min(SEND_SESSION_LIMIT, receive.connection_timeout.total_seconds()),
+            ),
+        )
         failure: SessionFailure | None = None
         for target in targets:
             result = yield open_session(self.world, plan, target)
@@ -169,6 +223,16 @@ class FrontendTransport:
                 result.protocol.quit()
                 return mail
             return ProxySession(result, usage, domain)
+        if outbound:
+            reason = (
+                failover_reason(
+                    failure, self.world.network.endpoint_port(failure.target.address, plan.port)
+                )
+                if failure is not None and failure.target is not None
+                else DNS_FAILURE
+            )
+            self.world.explain(cas.name, f"outbound proxy: no session to {domain}: {reason}")
+            return proxy_setup_failed(reason)
         if failure is not None:
             return failure.reply
         return connect_failure_reply(Target(domain, "", 0), plan.port)

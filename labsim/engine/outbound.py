@@ -4,7 +4,10 @@ transaction. Used by the Transport service (direct delivery, and the hop to the 
 Proxy Frontend), and by Front End Transport (proxying to a Mailbox server or to the Internet).
 
 Failures are results (:class:`SessionFailure`), never exceptions: they become a queue's
-LastError or a proxied reply.
+LastError or a proxied reply. A partner that drops the session, breaks the protocol or stays
+silent past the send side's timeouts is such a failure, with Exchange's text. An exception the
+session did not expect is a labsim bug: it is recorded (``World.record_engine_error``) and the
+queue sees only Exchange's transient reply, never the exception's text.
 """
 
 from __future__ import annotations
@@ -15,7 +18,12 @@ from typing import Any
 from twisted.internet.defer import inlineCallbacks
 
 from labsim.engine.crl import outbound_needs_revocation, verify_presented
-from labsim.engine.smtp_client import SmtpClientFactory, SmtpClientProtocol
+from labsim.engine.smtp_client import (
+    SendTimeouts,
+    SessionEnded,
+    SmtpClientFactory,
+    SmtpClientProtocol,
+)
 from labsim.engine.tls import (
     ClientConnectionCreator,
     TlsSessionKey,
@@ -46,6 +54,24 @@ from labsim.policy.domain_security import (
 from labsim.policy.routing import NextHop
 from labsim.smtp.reply import Reply
 
+SEND_CONNECTION_INACTIVITY_TIMEOUT = 10 * 60.0
+"""A send connector's ConnectionInactivityTimeOut (Exchange's default, 00:10:00), lab seconds."""
+SEND_SESSION_LIMIT = 60 * 60.0
+"""labsim's bound on a whole outbound session (a partner that trickles a byte at a time)."""
+DEFAULT_SEND_TIMEOUTS = SendTimeouts(SEND_CONNECTION_INACTIVITY_TIMEOUT, SEND_SESSION_LIMIT)
+
+CONNECTION_DROPPED = Reply(421, "Connection dropped due to SocketError", "4.4.2")
+"""The partner closed the session, or broke the protocol so that the lab dropped it."""
+CONNECTION_TIMED_OUT = Reply(421, "Connection dropped due to TimedOut", "4.4.2")
+"""The partner stayed silent past the inactivity timeout, or the session ran too long."""
+ENGINE_ERROR = Reply(451, "Temporary server error. Please try again later", "4.3.2")
+"""What the queue shows for a labsim bug (the bug itself goes to World.engine_errors)."""
+
+
+def dropped_reply(protocol: SmtpClientProtocol) -> Reply:
+    """Why a session ended under the lab's feet: a timeout or a dropped connection."""
+    return CONNECTION_TIMED_OUT if protocol.timed_out else CONNECTION_DROPPED
+
 
 @dataclass(frozen=True)
 class SessionPlan:
@@ -62,6 +88,8 @@ class SessionPlan:
     """Send connector name for the protocol log when its ProtocolLoggingLevel is Verbose."""
     refuse: OutboundStep | None = None
     """Set when the session must fail before connecting (TlsCertificateName not found)."""
+    timeouts: SendTimeouts = DEFAULT_SEND_TIMEOUTS
+    """The send side's timeouts of every session of this plan."""
 
     @property
     def intra_organization(self) -> bool:
@@ -124,6 +152,30 @@ def connect_failure_reply(target: Target, port: int) -> Reply:
         f"delivery failed to all alternate hosts. The last endpoint attempted was {target.address}:{port}",
         "4.4.1",
     )
+
+
+def failover_reason(failure: SessionFailure, port: int) -> Reply:
+    """What a server reports when every target of a next hop failed (reference §17 C1).
+
+    A connection failure keeps its own ``441 4.4.1`` text; any other outcome is wrapped in
+    ``451 4.4.0 Primary target IP address responded with: "<reply>." Attempted failover …``.
+    """
+    if not failure.connected or failure.target is None:
+        return failure.reply
+    return Reply(
+        451,
+        f'Primary target IP address responded with: "{failure.reply}." Attempted failover to '
+        "alternate host, but that did not succeed. Either there are no alternate hosts, or "
+        "delivery failed to all alternate hosts. The last endpoint attempted was "
+        f"{failure.target.address}:{port}",
+        "4.4.0",
+    )
+
+
+def proxy_setup_failed(reason: Reply) -> Reply:
+    """The Client Access server's answer when it cannot open the proxied session to the
+    Internet for a Mailbox server (reference §17 C2); the Mailbox server retries."""
+    return Reply(450, f"Proxy session setup failed on Frontend with '{reason}'", "4.7.0")
 
 
 def plan_for_connector(
@@ -231,7 +283,11 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
         closed.append(True)
         world.activity.end(token)
 
-    factory = SmtpClientFactory(lambda: SmtpClientProtocol(log, world.now, on_closed))
+    factory = SmtpClientFactory(
+        lambda: SmtpClientProtocol(
+            log, world.now, on_closed, clock=world.clock, timeouts=plan.timeouts
+        )
+    )
     world.network.connect(plan.source.address, target.address, plan.port, factory)
     try:
         proto: SmtpClientProtocol = yield factory.result
@@ -253,7 +309,8 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
             )
         ehlo: Reply = yield proto.ehlo(plan.ehlo_name)
         if not ehlo.is_positive_completion:
-            ehlo = yield proto.helo(plan.ehlo_name)
+            if not proto.closing:  # after a 421 the server is gone: no HELO
+                ehlo = yield proto.helo(plan.ehlo_name)
             if not ehlo.is_positive_completion:
                 proto.quit()
                 return SessionFailure(
@@ -307,15 +364,21 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
                 plan.port,
             )
             offered_session = world.tls_sessions.offer(session_key, world.now())
+            handshake = proto.start_tls(ClientConnectionCreator(context, session=offered_session))
             try:
-                yield proto.start_tls(ClientConnectionCreator(context, session=offered_session))
+                yield handshake
             except Exception as err:  # the handshake failed: the peer or OpenSSL said no
+                # (the session logged the failure before its disconnect record)
                 world.tls_sessions.forget(session_key)
+                if proto.timed_out:
+                    return SessionFailure(
+                        CONNECTION_TIMED_OUT,
+                        target,
+                        f"{target.host} stayed silent during the TLS handshake",
+                        connected=True,
+                    )
                 text = f"TLS negotiation failed with error {type(err).__name__}"
-                log.info(world.now(), "", text)
-                reply = Reply(
-                    451, f"TLS negotiation failed with error {type(err).__name__}", "4.4.0"
-                )
+                reply = Reply(451, text, "4.4.0")
                 return SessionFailure(reply, target, text, connected=True)
             connection = proto._tcp.getHandle()
             world.tls_sessions.completed(session_key, connection, world.now())
@@ -398,12 +461,19 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
             ),
         )
         return Established(proto, target, peer, description, notes)
+    except SessionEnded:
+        # The partner closed the session, broke the protocol or stayed silent too long.
+        reply = dropped_reply(proto)
+        return SessionFailure(
+            reply, target, f"session with {target.host} ended: {reply}", connected=True
+        )
     except Exception as err:
+        # A labsim bug: recorded, and the queue sees only Exchange's transient reply.
         if not closed:
             proto.abort()
-        reply = Reply(421, f"Connection dropped: {err}", "4.4.2")
+        world.record_engine_error(plan.source.name, f"outbound session to {target.host}", err)
         return SessionFailure(
-            reply, target, f"session with {target.host} ended: {err}", connected=True
+            ENGINE_ERROR, target, f"session with {target.host}: internal error", connected=True
         )
 
 
@@ -452,6 +522,32 @@ def run_transaction(
     """MAIL, RCPT for each recipient, DATA and the message, on an established session."""
     proto = session.protocol
     replies: dict[str, Reply] = {}
+    try:
+        result: TransactionResult = yield _transaction(
+            proto, replies, mail_from, recipients, content
+        )
+    except SessionEnded:
+        # The session ended mid-transaction: a recipient keeps its refusal, every other one
+        # (accepted or not yet asked) gets the dropped session's transient reply.
+        dropped = dropped_reply(proto)
+        return TransactionResult(
+            {
+                r: replies[r] if r in replies and not replies[r].is_positive_completion else dropped
+                for r in recipients
+            },
+            None,
+        )
+    return result
+
+
+@inlineCallbacks
+def _transaction(
+    proto: SmtpClientProtocol,
+    replies: dict[str, Reply],
+    mail_from: str,
+    recipients: list[str],
+    content: bytes,
+) -> Any:
     mail: Reply = yield proto.mail(mail_from, {"SIZE": str(len(content))})
     if not mail.is_positive_completion:
         for r in recipients:
@@ -460,7 +556,8 @@ def run_transaction(
     for r in recipients:
         replies[r] = yield proto.rcpt(r)
     if not any(reply.is_positive_completion for reply in replies.values()):
-        yield proto.rset()
+        if not proto.closing:
+            yield proto.rset()
         return TransactionResult(replies, None)
     ready: Reply = yield proto.data()
     if ready.code != 354:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from typing import Protocol as TypingProtocol
 
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.error import ConnectionDone
@@ -31,6 +33,24 @@ class SessionEnded(Exception):
     """The connection closed while a reply was awaited."""
 
 
+@dataclass(frozen=True)
+class SendTimeouts:
+    """The send side's session timeouts, in lab seconds."""
+
+    inactivity: float
+    """How long the server may stay silent while the client waits for it."""
+    session: float
+    """How long the whole session may last."""
+
+
+class LabTimers(TypingProtocol):
+    """The part of the lab clock the session needs (``labsim.clock.LabClock``)."""
+
+    def seconds(self) -> float: ...
+
+    def call_at(self, when: float, action: Callable[[], object]) -> Any: ...
+
+
 def reply_log_text(reply: Reply) -> str:
     """How the send log shows a reply: one record, extension lines joined by spaces."""
     lines = list(reply.lines)
@@ -48,7 +68,15 @@ class SmtpClientProtocol(Protocol):
         # startTLS/getHandle/setTcpNoDelay and the attribute is Optional.
         return self.transport
 
-    def __init__(self, log: Any, now: Callable[[], Any], on_closed: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        log: Any,
+        now: Callable[[], Any],
+        on_closed: Callable[[], None],
+        *,
+        clock: LabTimers | None = None,
+        timeouts: SendTimeouts | None = None,
+    ) -> None:
         self.session = ClientSession()
         self.log = log
         self._now = now
@@ -59,6 +87,14 @@ class SmtpClientProtocol(Protocol):
         self.ready: Deferred[SmtpClientProtocol] = Deferred()
         self._handshake: Deferred[None] | None = None
         self.closed = False
+        self.closing = False
+        """A 421 arrived or the lab dropped the session: no command can get a reply."""
+        self.timed_out = False
+        """The session was dropped by the send side's timeouts."""
+        self._clock = clock
+        self._timeouts = timeouts
+        self._started = self._last_activity = 0.0
+        self._timer: Any = None
 
     # --- Twisted callbacks -------------------------------------------------------------------
 
@@ -70,10 +106,42 @@ class SmtpClientProtocol(Protocol):
             host = self._tcp.getHost()
             self.log.local_endpoint = format_endpoint(host.host, host.port)
         self.log.connect(self._now())
+        if self._clock is not None and self._timeouts is not None:
+            self._started = self._last_activity = self._clock.seconds()
+            self._arm_timeout()
         self.ready.callback(self)
+
+    def _arm_timeout(self) -> None:
+        # One timer per session, re-armed only when it fires early: nothing per command.
+        assert self._clock is not None and self._timeouts is not None
+        due = min(
+            self._started + self._timeouts.session,
+            self._last_activity + self._timeouts.inactivity,
+        )
+        self._timer = self._clock.call_at(due, self._check_timeout)
+
+    def _check_timeout(self) -> None:
+        self._timer = None
+        if self.closed or self._clock is None or self._timeouts is None:
+            return
+        now = self._clock.seconds()
+        waiting = bool(self._waiting) or self._handshake is not None
+        silent = waiting and now >= self._last_activity + self._timeouts.inactivity
+        if now < self._started + self._timeouts.session and not silent:
+            if not waiting:
+                # The lab's own pause (a session kept for the next transaction) is not the
+                # server's silence; the server's receive timeouts bound that.
+                self._last_activity = now
+            self._arm_timeout()
+            return
+        self.timed_out = True
+        self.closing = True
+        self._tcp.abortConnection()
 
     def dataReceived(self, data: bytes) -> None:  # noqa: N802
         """Feed the sans-io core and hand out replies."""
+        if self._clock is not None:
+            self._last_activity = self._clock.seconds()
         self.session.receive_data(data)
         self._pump()
 
@@ -92,7 +160,15 @@ class SmtpClientProtocol(Protocol):
         if self.closed:
             return
         self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._handshake is not None:
+            # The handshake's failure is logged here, before the disconnect (the log takes no
+            # record after it); open_session only turns it into the session's outcome.
+            self.log.info(
+                self._now(), "", f"TLS negotiation failed with error {type(reason.value).__name__}"
+            )
             handshake, self._handshake = self._handshake, None
             handshake.errback(reason)
         waiting, self._waiting = self._waiting, deque()
@@ -108,12 +184,17 @@ class SmtpClientProtocol(Protocol):
             event = self.session.next_event()
             if isinstance(event, ReplyReceived):
                 self.log.received(self._now(), reply_log_text(event.reply))
+                if event.reply.code == 421 and not self.closing:
+                    # The server is closing the channel: close our side once it has been read.
+                    self.closing = True
+                    self._tcp.loseConnection()
                 if self._waiting:
                     self._waiting.popleft().callback(event.reply)
             elif isinstance(event, UnsolicitedReply):
                 self.log.received(self._now(), reply_log_text(event.reply))
             elif isinstance(event, ProtocolViolation):
                 self.log.info(self._now(), event.description)
+                self.closing = True
                 self._tcp.abortConnection()
                 return
             elif isinstance(event, ConnectionClosed):
@@ -124,13 +205,16 @@ class SmtpClientProtocol(Protocol):
     def command(self, data: bytes, *, log_line: str | None = None) -> Deferred[Reply]:
         """Write a command produced by the core and wait for its reply.
 
-        On a closed session the command fails at once with :class:`SessionEnded`, unlogged: the
-        protocol log has already written the session's last line.
+        On a closed or closing session the command fails at once with :class:`SessionEnded`,
+        unlogged: no reply can come, and the protocol log has written (or is about to write)
+        the session's last line.
         """
-        if self.closed:
+        if self.closed or self.closing:
             return fail(SessionEnded("the session has already ended"))
         line = log_line if log_line is not None else data.decode("ascii", "replace").rstrip("\r\n")
         self.log.sent(self._now(), line)
+        if self._clock is not None:
+            self._last_activity = self._clock.seconds()
         d: Deferred[Reply] = Deferred()
         self._waiting.append(d)
         self._tcp.write(data)
@@ -152,6 +236,8 @@ class SmtpClientProtocol(Protocol):
         """Switch the transport to TLS; fires when the handshake completed."""
         self._handshake = Deferred()
         d = self._handshake
+        if self._clock is not None:
+            self._last_activity = self._clock.seconds()
         start_tls(self._tcp, creator)
         return d
 
@@ -192,6 +278,9 @@ class SmtpClientProtocol(Protocol):
     def quit(self) -> None:
         """QUIT, then close without waiting for more than the reply."""
         if self.closed:
+            return
+        if self.closing:
+            self._tcp.loseConnection()
             return
         try:
             data = self.session.send_quit()

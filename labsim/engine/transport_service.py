@@ -3,20 +3,60 @@ with retry and expiry on the lab clock, local delivery and DSNs (reference §2, 
 
 Every step writes message tracking events. A message accepted with 250 is kept until it is
 delivered, fails with an NDR, or expires with an NDR: it is never dropped.
+
+Queue delivery is decided by the pure delivery core (:mod:`labsim.delivery`): this service is
+its driver. It feeds the core events (a message categorized to a next hop, a lab-clock wake-up,
+a queue cmdlet, the outcome of a session or transaction) and carries out the commands it gets
+back (lab-clock timers, route lookups, outbound sessions, transactions, NDRs, delay DSNs,
+tracking), never deciding a queue's fate itself. An unexpected exception on the way is a labsim
+bug: recorded with ``World.record_engine_error``, and the queue retries with Exchange's
+transient reply, never the exception's text.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import replace
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from email.utils import format_datetime
 from typing import Any
 
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.python.failure import Failure
 
+from labsim.delivery import DeliveryCore, DeliverySettings, InvalidTransition
+from labsim.delivery.commands import (
+    CancelWake,
+    CloseSession,
+    DeliveryCommand,
+    EndAttempt,
+    Explain,
+    FailRecipients,
+    Observe,
+    OpenSession,
+    ResolveRoute,
+    Resubmit,
+    SendDelayDsn,
+    Track,
+    Transmit,
+    WakeAt,
+    WakeEvent,
+)
+from labsim.delivery.events import (
+    AttemptAborted,
+    ConnectorRemoved,
+    DeliveryEvent,
+    Enqueued,
+    Resumed,
+    RetryForced,
+    RouteResolved,
+    ServiceStarted,
+    SessionFailed,
+    SessionOpened,
+    Suspended,
+    TransactionDone,
+)
 from labsim.engine.outbound import (
+    ENGINE_ERROR,
     Established,
     SessionFailure,
     SessionPlan,
@@ -25,18 +65,11 @@ from labsim.engine.outbound import (
     plan_for_connector,
     run_transaction,
 )
-from labsim.engine.queues import DeliveryQueue, QueuedMessage
 from labsim.engine.receive import InboundTransaction
 from labsim.engine.world import World
 from labsim.errors import CmdletError
 from labsim.logs.tracking import Directionality, TrackingEventId, TrackingRecord, TrackingSource
-from labsim.model.enums import (
-    AuthAs,
-    MessageStatus,
-    ProtocolLoggingLevel,
-    QueueStatus,
-    SendConnectorUsage,
-)
+from labsim.model.enums import AuthAs, ProtocolLoggingLevel, SendConnectorUsage
 from labsim.model.mail import (
     DeliveredMessage,
     MailItem,
@@ -55,13 +88,6 @@ from labsim.policy.headers import (
     stamp_authentication,
 )
 from labsim.policy.ndr import DsnRecipient, build_delay_dsn, build_ndr, should_generate_dsn
-from labsim.policy.retry import (
-    delay_dsn_due,
-    expired_reply,
-    expires_at,
-    format_last_error,
-    next_retry_time,
-)
 from labsim.policy.routing import (
     NextHop,
     ResolutionKind,
@@ -73,13 +99,6 @@ from labsim.smtp import replies
 from labsim.smtp.reply import Reply
 
 OUTBOUND_PROXY_PORT = 717
-MAX_MESSAGES_PER_CONNECTION = 20
-"""Messages per outbound session before a new one is opened (SmtpMaxMessagesPerConnection)."""
-DNS_FAILURE = Reply(
-    451,
-    "DNS query failed. The error was: SMTPSEND.DNS.NonExistentDomain; nonexistent domain",
-    "4.4.0",
-)
 
 
 class TransportService:
@@ -90,8 +109,13 @@ class TransportService:
     def __init__(self, world: World, server_name: str) -> None:
         self.world = world
         self.server_name = server_name
-        self.queues: list[DeliveryQueue] = []
-        self._queue_numbers = iter(range(1, 10**9))
+        self.core = DeliveryCore(server_name)
+        """The delivery state machine this service drives (labsim.delivery)."""
+        self._wakes: dict[WakeEvent, Any] = {}
+        self._attempts: dict[int, int] = {}
+        """Activity tokens of the attempts in progress, per queue number."""
+        self._routes: dict[int, tuple[SessionPlan, list[Target]]] = {}
+        self._sessions: dict[int, Established] = {}
 
     @property
     def server(self) -> Server:
@@ -245,8 +269,9 @@ class TransportService:
                 key = decision.next_hop.next_hop_domain if decision.next_hop else "Unreachable"
                 hops[key] = decision.next_hop
                 remote.setdefault(key, []).append(recipient)
+        delay_dsn = org.transport_config.external_delay_dsn_enabled
         for key, recipients in remote.items():
-            self._enqueue(hops[key], item, recipients, network_message_id)
+            self._feed(Enqueued(hops[key], item, tuple(recipients), network_message_id, delay_dsn))
 
     def _deliver_locally(self, item: MailItem, address: str, network_message_id: str) -> None:
         now = self.world.now()
@@ -270,151 +295,107 @@ class TransportService:
             mark = " ✔ domain secured" if delivered.domain_secured else ""
             self.world.observe(self.server_name, f"delivered '{item.subject}' to {address}{mark}")
 
-    # --- queues --------------------------------------------------------------------------------
+    # --- the delivery core's driver ------------------------------------------------------------
 
-    def _queue_for(self, hop: NextHop | None) -> DeliveryQueue:
-        key = hop.next_hop_domain if hop else "Unreachable"
-        for queue in self.queues:
-            if queue.next_hop_domain == key and (hop is None or queue.next_hop == hop):
-                return queue
-        for queue in self.queues:
-            if queue.next_hop_domain == key:
-                queue.next_hop = hop
-                return queue
-        queue = DeliveryQueue(self.server_name, next(self._queue_numbers), hop)
-        self.queues.append(queue)
-        return queue
-
-    def _enqueue(
-        self, hop: NextHop | None, item: MailItem, recipients: list[str], network_message_id: str
-    ) -> None:
-        service = self.server.transport_service
-        queue = self._queue_for(hop)
-        qm = QueuedMessage(
-            item, list(recipients), network_message_id, expires_at(item.received_at, service)
+    def _settings(self) -> DeliverySettings:
+        return DeliverySettings(
+            self.server.transport_service,
+            running=self.server_name not in self.world.stopped_servers,
         )
-        queue.messages.append(qm)
-        clock = self.world.clock
-        qm.timers.append(clock.call_at(qm.expires.timestamp(), lambda: self._expire(queue, qm)))
-        org = self.organization
-        due = delay_dsn_due(
-            item.received_at,
-            service,
-            already_sent=False,
-            enabled=org.transport_config.external_delay_dsn_enabled
-            and not item.is_dsn
-            and bool(item.mail_from),
-        )
-        if due is not None:
-            qm.timers.append(clock.call_at(due.timestamp(), lambda: self._delay_dsn(queue, qm)))
-        if hop is None:
-            queue.last_error = "550 5.4.4 ROUTING.NoConnectorForAddressType"
-            return
-        if queue.status is QueueStatus.READY:
-            queue.status = QueueStatus.ACTIVE
-            self._schedule_attempt(queue)
 
-    def _find(self, identity: str) -> DeliveryQueue:
-        for queue in self.queues:
-            if queue.matches(identity):
-                return queue
-        raise KeyError(identity)
+    def _feed(self, event: DeliveryEvent) -> None:
+        """Give the core one event and carry out what it answers, in order."""
+        commands = self.core.handle(event, now=self.world.now(), settings=self._settings())
+        for command in commands:
+            self._execute(command)
 
-    def suspend_queue(self, identity: str) -> None:
-        """Suspend-Queue: no delivery attempts until Resume-Queue (expiry still runs)."""
-        queue = self._find(identity)
-        if queue.timer is not None:
-            queue.timer.cancel()
-            queue.timer = None
-        queue.status = QueueStatus.SUSPENDED
-        for qm in queue.messages:
-            qm.status = MessageStatus.SUSPENDED
+    def _execute(self, command: DeliveryCommand) -> None:
+        match command:
+            case WakeAt(at=at, event=event):
+                self._cancel_wake(event)
+                # Through the lab clock, so that even a wake-up due now runs when the lab is
+                # driven, never re-entrantly inside the event that asked for it.
+                self._wakes[event] = self.world.clock.call_at(
+                    at.timestamp(), lambda: self._woken(event)
+                )
+            case CancelWake(event=event):
+                self._cancel_wake(event)
+            case ResolveRoute(queue=number):
+                queue = self.core.queue(number)
+                self._attempts[number] = self.world.activity.begin(
+                    f"delivery attempt {queue.identity}"
+                )
+                self._guard(number, "route resolution", self._resolve(number))
+            case OpenSession(queue=number, index=index):
+                self._guard(number, "outbound session", self._open(number, index))
+            case Transmit(queue=number, entry=entry, reset_first=reset_first):
+                self._guard(number, "transaction", self._transmit(number, entry, reset_first))
+            case CloseSession(queue=number):
+                session = self._sessions.pop(number, None)
+                if session is not None:
+                    session.protocol.quit()
+            case EndAttempt(queue=number):
+                self._routes.pop(number, None)
+                token = self._attempts.pop(number, None)
+                if token is not None:
+                    self.world.activity.end(token)
+            case FailRecipients(item=item, network_message_id=nmid, failures=failures):
+                self._fail(item, nmid, list(failures), source=command.source)
+            case SendDelayDsn():
+                self._delay_dsn(command)
+            case Resubmit(item=item, network_message_id=nmid):
+                self._categorize(item, nmid)
+            case Track():
+                self._track(
+                    command.event,
+                    TrackingSource.SMTP,
+                    command.item,
+                    command.recipients,
+                    recipient_status=list(command.recipient_status),
+                    server_ip=command.server_ip,
+                    server_hostname=command.server_hostname,
+                    connector_id=command.connector_id,
+                    network_message_id=command.network_message_id,
+                )
+            case Explain(text=text):
+                self.world.explain(self.server_name, text)
+            case Observe(text=text):
+                self.world.observe(self.server_name, text)
 
-    def resume_queue(self, identity: str) -> None:
-        """Resume-Queue: the queue becomes Ready and is attempted now."""
-        queue = self._find(identity)
-        if queue.status is not QueueStatus.SUSPENDED:
-            return
-        queue.status = QueueStatus.READY
-        for qm in queue.messages:
-            qm.status = MessageStatus.READY
-        if queue.messages and queue.next_hop is not None:
-            queue.status = QueueStatus.ACTIVE
-            self._schedule_attempt(queue)
+    def _cancel_wake(self, event: WakeEvent) -> None:
+        timer = self._wakes.pop(event, None)
+        if timer is not None:
+            timer.cancel()
 
-    def service_started(self) -> None:
-        """The server started again: every queue with messages that is not suspended is tried."""
-        for queue in self.queues:
-            if (
-                queue.messages
-                and queue.next_hop is not None
-                and queue.status is not QueueStatus.SUSPENDED
-            ):
-                if queue.timer is not None:
-                    queue.timer.cancel()
-                queue.status = QueueStatus.ACTIVE
-                self._schedule_attempt(queue)
+    def _woken(self, event: WakeEvent) -> None:
+        self._wakes.pop(event, None)
+        self._feed(event)
 
-    def _schedule_attempt(self, queue: DeliveryQueue) -> None:
-        # Through the lab clock, so the attempt runs when the lab is driven, not re-entrantly.
-        self.world.clock.call_later(0, lambda: self._attempt(queue))
+    def _guard(self, number: int, where: str, work: Deferred[Any]) -> None:
+        """An unexpected exception in the attempt is a labsim bug: recorded, never shown as a
+        LastError; the attempt ends in Retry with Exchange's transient reply."""
 
-    def queue_views(self) -> list[QueueView]:
-        """Get-Queue rows."""
-        return [q.view() for q in self.queues]
+        def failed(failure: Failure) -> None:
+            self.world.record_engine_error(self.server_name, f"delivery ({where})", failure)
+            session = self._sessions.pop(number, None)
+            if session is not None:
+                session.protocol.abort()
+            if self.core.queue(number).attempt is not None:
+                self._feed(AttemptAborted(number, ENGINE_ERROR))
 
-    def message_views(self, queue: str | None) -> list[MessageView]:
-        """Get-Message rows, of one queue or all."""
-        rows: list[MessageView] = []
-        for q in self.queues:
-            if queue is None or q.matches(queue):
-                rows.extend(q.message_views())
-        return rows
-
-    def has_queue(self, identity: str) -> bool:
-        """Whether a queue identity names one of this server's queues."""
-        return any(q.matches(identity) for q in self.queues)
-
-    def retry_queue(self, identity: str) -> None:
-        """Retry-Queue: attempt a queue in Retry now."""
-        for queue in self.queues:
-            if queue.matches(identity):
-                if queue.status is not QueueStatus.RETRY:
-                    raise CmdletError(
-                        f"Retry-Queue: The queue '{queue.identity}' isn't in Retry (its Status is "
-                        f"{queue.status.value}); Retry-Queue only forces a connection for queues in Retry.",
-                        cmdlet="Retry-Queue",
-                        category="InvalidOperation",
-                    )
-                if queue.timer is not None:
-                    queue.timer.cancel()
-                queue.status = QueueStatus.ACTIVE
-                self._schedule_attempt(queue)
-                return
-
-    # --- delivery --------------------------------------------------------------------------------
+        work.addErrback(failed)
 
     @inlineCallbacks
-    def _attempt(self, queue: DeliveryQueue) -> Any:
-        if queue.status is QueueStatus.SUSPENDED or self.server_name in self.world.stopped_servers:
-            # A suspended queue or a stopped service makes no attempt; resume/start re-arms it.
-            return
-        if not queue.messages or queue.next_hop is None:
-            queue.status = QueueStatus.READY
-            return
-        token = self.world.activity.begin(f"delivery attempt {queue.identity}")
-        try:
-            yield self._attempt_inner(queue)
-        finally:
-            self.world.activity.end(token)
-
-    def _plan(self, queue: DeliveryQueue) -> tuple[SessionPlan | None, Any]:
-        org = self.organization
+    def _resolve(self, number: int) -> Any:
+        queue = self.core.queue(number)
         hop = queue.next_hop
         assert hop is not None
+        org = self.organization
         connector = org.send_connector(hop.connector_name)
         if connector is None:
-            return None, None
+            self._feed(ConnectorRemoved(number))
+            return
+        targets: list[Target]
         if connector.frontend_proxy_enabled:
             # Proxy through the Client Access server (§4.6, D2): a hop to Outbound Proxy Frontend.
             plan = plan_for_connector(
@@ -432,244 +413,127 @@ class TransportService:
                 else None,
             )
             targets = [Target(s.fqdn, s.address, 0) for s in org.servers if s.is_client_access]
-            return plan, targets
-        return plan_for_connector(
-            self.world, self.server, connector, hop, via_frontend_proxy=False
-        ), connector
-
-    @inlineCallbacks
-    def _attempt_inner(self, queue: DeliveryQueue) -> Any:
-        hop = queue.next_hop
-        assert hop is not None
-        plan, extra = self._plan(queue)
-        if plan is None:
-            # The connector is gone: resubmit the messages to the categorizer (Exchange does).
-            messages, queue.messages = queue.messages, []
-            # Ready first, so that a message routed back into this queue gets an attempt.
-            queue.status = QueueStatus.READY
-            queue.last_error = ""
-            queue.last_response = None
-            for qm in messages:
-                for t in qm.timers:
-                    t.cancel()
-                self._categorize(
-                    replace(qm.item, recipients=tuple(qm.recipients)), qm.network_message_id
-                )
-            return
-        queue.status = QueueStatus.ACTIVE
-        if isinstance(extra, list):
-            targets: list[Target] = extra
         else:
+            plan = plan_for_connector(
+                self.world, self.server, connector, hop, via_frontend_proxy=False
+            )
             targets = yield next_hop_targets(self.world, hop, self.server_name)
-        connector = (
-            extra
-            if not isinstance(extra, list)
-            else self.organization.send_connector(hop.connector_name)
-        )
-        failure: SessionFailure | None = None
-        delivered_session = False
-        tried: set[int] = set()
-        for target in targets:
-            result = yield open_session(self.world, plan, target)
-            if isinstance(result, SessionFailure):
-                failure = result
-                self.world.observe(
-                    self.server_name, f"{queue.identity}: {target.host} failed: {result.reply}"
-                )
-                continue
-            assert isinstance(result, Established)
-            session: Established | SessionFailure = result
-            # Every message waiting for this next hop goes over sessions to this target,
-            # MAX_MESSAGES_PER_CONNECTION per session (Exchange's SmtpMaxMessagesPerConnection).
-            waiting = list(queue.messages)
-            while waiting and isinstance(session, Established):
-                batch, waiting = (
-                    waiting[:MAX_MESSAGES_PER_CONNECTION],
-                    waiting[MAX_MESSAGES_PER_CONNECTION:],
-                )
-                tried.update(id(qm) for qm in batch)
-                yield self._deliver_over(queue, session, connector, batch)
-                session.protocol.quit()
-                if waiting:
-                    session = yield open_session(self.world, plan, target)
-            delivered_session = True
-            break
-        now = self.world.now()
-        if not delivered_session:
-            reply = failure.reply if failure else DNS_FAILURE
-            fqdn = failure.target.host if failure and failure.target else hop.next_hop_domain
-            ip = failure.target.address if failure and failure.target else ""
-            if failure is not None and failure.connected and reply.code >= 500:
-                # A permanent refusal of the whole session: every message fails now.
-                for qm in list(queue.messages):
-                    self._remove(queue, qm)
-                    self._fail(
-                        qm.item,
-                        qm.network_message_id,
-                        [(r, reply, fqdn, ip) for r in qm.recipients],
-                    )
-                queue.status = QueueStatus.READY
-                return
-            self._to_retry(queue, reply, fqdn, ip, now)
-            return
-        retry = [qm for qm in queue.messages if id(qm) in tried]
-        if retry:
-            worst = next((qm.last_response for qm in retry if qm.last_response), None)
-            target = result.target
-            self._to_retry(queue, worst or DNS_FAILURE, target.host, target.address, now)
-        elif queue.messages:
-            # Only messages that arrived during this attempt remain: try them now.
-            self._schedule_attempt(queue)
-        else:
-            queue.status = QueueStatus.READY
-            queue.last_error = ""
-            queue.last_response = None
-            queue.retry_count = 0
-            queue.first_retry_time = None
-            queue.last_retry_time = None
-            queue.next_retry_time = None
-
-    def _to_retry(
-        self, queue: DeliveryQueue, reply: Reply, fqdn: str, ip: str, now: datetime
-    ) -> None:
-        queue.retry_count += 1
-        queue.last_response = reply
-        queue.last_error = format_last_error(when=now, response=reply, fqdn=fqdn, ip=ip)
-        queue.status = QueueStatus.RETRY
-        queue.first_retry_time = queue.first_retry_time or now
-        queue.last_retry_time = now
-        queue.next_retry_time = next_retry_time(
-            attempts=queue.retry_count, last_attempt=now, service=self.server.transport_service
-        )
-        for qm in queue.messages:
-            qm.status = MessageStatus.RETRY
-            qm.last_error = queue.last_error
-            qm.last_response = qm.last_response or reply
-            qm.retry_count = queue.retry_count
-            self._track(
-                TrackingEventId.DEFER,
-                TrackingSource.SMTP,
-                qm.item,
-                qm.recipients,
-                recipient_status=[str(reply)] * len(qm.recipients),
-                network_message_id=qm.network_message_id,
-                connector_id=queue.next_hop.connector_name if queue.next_hop else "",
+        self._routes[number] = (plan, targets)
+        self._feed(
+            RouteResolved(
+                number,
+                tuple((t.host, t.address) for t in targets),
+                proxied=connector.frontend_proxy_enabled,
             )
-        self.world.explain(
-            self.server_name, f"{queue.identity} in Retry: LastError {queue.last_error}"
         )
-        self.world.observe(self.server_name, f"{queue.identity} → Retry: {reply}")
-        queue.timer = self.world.clock.call_at(
-            queue.next_retry_time.timestamp(), lambda: self._retry_due(queue)
-        )
-
-    def _retry_due(self, queue: DeliveryQueue) -> None:
-        if queue.status is QueueStatus.RETRY:
-            self._attempt(queue)
 
     @inlineCallbacks
-    def _deliver_over(
-        self, queue: DeliveryQueue, session: Established, connector: Any, batch: list[QueuedMessage]
-    ) -> Any:
+    def _open(self, number: int, index: int) -> Any:
+        plan, targets = self._routes[number]
+        result = yield open_session(self.world, plan, targets[index])
+        if isinstance(result, SessionFailure):
+            self._feed(SessionFailed(number, result.reply, result.connected))
+            return
+        assert isinstance(result, Established)
+        self._sessions[number] = result
+        self._feed(SessionOpened(number))
+
+    @inlineCallbacks
+    def _transmit(self, number: int, entry: int, reset_first: bool) -> Any:
+        queue = self.core.queue(number)
+        session = self._sessions[number]
+        qm = queue.entry(entry)
+        assert qm is not None and queue.next_hop is not None
+        if reset_first and not session.protocol.closed:
+            # RSET between messages on one session, as Exchange's SMTP send does.
+            yield session.protocol.rset()
+        connector = self.organization.send_connector(queue.next_hop.connector_name)
         usage = connector.usage if connector is not None else SendConnectorUsage.CUSTOM
-        for index, qm in enumerate(batch):
-            if session.protocol.closed:
-                break
-            if index:
-                # RSET between messages on one session, as Exchange's SMTP send does.
-                yield session.protocol.rset()
-            content = apply_send_firewall(qm.item.content, usage)
-            result = yield run_transaction(
-                session,
-                mail_from=qm.item.mail_from,
-                recipients=list(qm.recipients),
-                content=content,
-            )
-            target = session.target
-            failed: list[tuple[str, Reply, str | None, str | None]] = []
-            remaining: list[str] = []
-            for r in qm.recipients:
-                outcome = result.outcome_for(r)
-                if outcome.is_positive_completion:
-                    self._track(
-                        TrackingEventId.SEND,
-                        TrackingSource.SMTP,
-                        qm.item,
-                        [r],
-                        recipient_status=[str(outcome)],
-                        server_ip=target.address,
-                        server_hostname=target.host,
-                        connector_id=connector.name if connector is not None else "",
-                        network_message_id=qm.network_message_id,
-                    )
-                    self.world.observe(
-                        self.server_name,
-                        f"sent '{qm.item.subject}' for {r} to {target.host}: {outcome}",
-                    )
-                elif outcome.code >= 500:
-                    failed.append((r, outcome, target.host, target.address))
-                else:
-                    remaining.append(r)
-                    qm.last_response = outcome
-            qm.recipients = remaining
-            if failed:
-                self._fail(qm.item, qm.network_message_id, failed)
-            if not qm.recipients:
-                self._remove(queue, qm)
-
-    def _remove(self, queue: DeliveryQueue, qm: QueuedMessage) -> None:
-        for timer in qm.timers:
-            timer.cancel()
-        if qm in queue.messages:
-            queue.messages.remove(qm)
-
-    # --- expiry, DSNs -------------------------------------------------------------------------
-
-    def _expire(self, queue: DeliveryQueue, qm: QueuedMessage) -> None:
-        if qm not in queue.messages:
-            return
-        self._remove(queue, qm)
-        reply = expired_reply(qm.last_response or queue.last_response)
-        self.world.observe(
-            self.server_name, f"'{qm.item.subject}' expired in {queue.identity}: {reply}"
+        recipients = list(qm.recipients)
+        result = yield run_transaction(
+            session,
+            mail_from=qm.item.mail_from,
+            recipients=recipients,
+            content=apply_send_firewall(qm.item.content, usage),
         )
-        self._fail(
-            qm.item,
-            qm.network_message_id,
-            [(r, reply, None, None) for r in qm.recipients],
-            source=TrackingSource.QUEUE,
-        )
-        if not queue.messages and queue.timer is not None:
-            queue.timer.cancel()
-            queue.status = QueueStatus.READY
+        outcomes = tuple((r, result.outcome_for(r)) for r in recipients)
+        self._feed(TransactionDone(number, entry, outcomes, not session.protocol.closed))
 
-    def _delay_dsn(self, queue: DeliveryQueue, qm: QueuedMessage) -> None:
-        if qm not in queue.messages or qm.delay_dsn_sent:
+    def _feed_cmdlet(self, identity: str, event: Callable[[int], DeliveryEvent]) -> None:
+        queue = self.core.find(identity)
+        if queue is None:
+            raise KeyError(identity)
+        self._feed(event(queue.number))
+
+    def suspend_queue(self, identity: str) -> None:
+        """Suspend-Queue: no delivery attempts until Resume-Queue (expiry still runs)."""
+        self._feed_cmdlet(identity, Suspended)
+
+    def resume_queue(self, identity: str) -> None:
+        """Resume-Queue: the queue becomes Ready and is attempted now."""
+        self._feed_cmdlet(identity, Resumed)
+
+    def service_started(self) -> None:
+        """The server started again: every queue with messages that is not suspended is tried."""
+        self._feed(ServiceStarted())
+
+    def retry_queue(self, identity: str) -> None:
+        """Retry-Queue: attempt a queue in Retry now."""
+        queue = self.core.find(identity)
+        if queue is None:
             return
-        qm.delay_dsn_sent = True
+        try:
+            self._feed(RetryForced(queue.number))
+        except InvalidTransition:
+            raise CmdletError(
+                f"Retry-Queue: The queue '{queue.identity}' isn't in Retry (its Status is "
+                f"{queue.status.value}); Retry-Queue only forces a connection for queues in Retry.",
+                cmdlet="Retry-Queue",
+                category="InvalidOperation",
+            ) from None
+
+    def queue_views(self) -> list[QueueView]:
+        """Get-Queue rows."""
+        return [q.view() for q in self.core.queues]
+
+    def message_views(self, queue: str | None) -> list[MessageView]:
+        """Get-Message rows, of one queue or all."""
+        rows: list[MessageView] = []
+        for q in self.core.queues:
+            if queue is None or q.matches(queue):
+                rows.extend(q.message_views())
+        return rows
+
+    def has_queue(self, identity: str) -> bool:
+        """Whether a queue identity names one of this server's queues."""
+        return self.core.find(identity) is not None
+
+    # --- DSNs ------------------------------------------------------------------------------------
+
+    def _delay_dsn(self, command: SendDelayDsn) -> None:
         now = self.world.now()
         org = self.organization
-        reply = qm.last_response or queue.last_response or Reply(400, "Message delayed", "4.4.7")
         content = build_delay_dsn(
-            original=qm.item.content,
+            original=command.item.content,
             recipients=[
-                DsnRecipient(r, reply, last_attempt=queue.last_retry_time) for r in qm.recipients
+                DsnRecipient(r, command.reply, last_attempt=command.last_attempt)
+                for r in command.recipients
             ],
             reporting_mta=self.server.fqdn,
             org_domain=org.default_domain,
-            sender=qm.item.mail_from,
+            sender=command.item.mail_from,
             when=now,
-            expires=qm.expires,
-            received_at=qm.item.received_at,
+            expires=command.expires,
+            received_at=command.item.received_at,
         )
         self._track(
             TrackingEventId.DSN,
             TrackingSource.DSN,
-            qm.item,
-            qm.recipients,
-            network_message_id=qm.network_message_id,
+            command.item,
+            command.recipients,
+            network_message_id=command.network_message_id,
         )
-        self._submit_dsn(content, qm.item.mail_from)
+        self._submit_dsn(content, command.item.mail_from)
 
     def _fail(
         self,

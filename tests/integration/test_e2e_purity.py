@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-PURE_PACKAGES = ["model", "pki", "smtp", "policy", "ems", "logs"]
+PURE_PACKAGES = ["model", "pki", "smtp", "policy", "ems", "logs", "delivery"]
 
 CHECK = r"""
 import importlib, json, pkgutil, sys

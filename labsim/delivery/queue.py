@@ -1,14 +1,15 @@
 """Delivery queues of a Mailbox server's Transport service (reference §4.5, §9).
 
 Plain state holders: which messages wait for which next hop, and the queue's Status, LastError
-and retry bookkeeping. The Transport service decides what happens to them.
+and retry bookkeeping, with the Get-Queue and Get-Message rows they show. The delivery core
+(:mod:`labsim.delivery.machine`) is the only writer; the Transport service reads the views.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from enum import Enum
 
 from labsim.model.enums import DeliveryType, MessageStatus, QueueStatus
 from labsim.model.mail import MailItem, MessageView, QueueView
@@ -20,6 +21,8 @@ from labsim.smtp.reply import Reply
 class QueuedMessage:
     """A message waiting in a delivery queue, with the recipients still to deliver."""
 
+    entry: int
+    """This queue entry's number (unique in the core; a message resubmitted gets a new one)."""
     item: MailItem
     recipients: list[str]
     network_message_id: str
@@ -29,7 +32,57 @@ class QueuedMessage:
     last_response: Reply | None = None
     retry_count: int = 0
     delay_dsn_sent: bool = False
-    timers: list[Any] = field(default_factory=list)
+
+
+class Phase(Enum):
+    """Where a queue is in the delivery state machine (finer than Get-Queue's Status)."""
+
+    READY = "Ready"
+    SCHEDULED = "Scheduled"
+    """Status Active, an attempt is due on the lab clock."""
+    RETRY = "Retry"
+    SUSPENDED = "Suspended"
+    RESOLVING = "Resolving"
+    """An attempt looks up its send connector and targets."""
+    CONNECTING = "Connecting"
+    """An attempt opens a session to one target."""
+    TRANSMITTING = "Transmitting"
+    """An attempt sends messages over an open session."""
+
+
+@dataclass(frozen=True)
+class FailedSession:
+    """A session that could not be used: to whom, and what LastError would show."""
+
+    host: str
+    address: str
+    reply: Reply
+    connected: bool
+    """The server answered (a refusal inside the session) rather than being unreachable."""
+
+
+@dataclass
+class Attempt:
+    """One delivery attempt: the targets tried in order, then the sessions to the first that
+    worked, each carrying at most MAX_MESSAGES_PER_CONNECTION messages."""
+
+    stage: Phase = Phase.RESOLVING
+    targets: tuple[tuple[str, str], ...] = ()
+    """(host, IP address) of each target, in order; empty until the route is resolved."""
+    index: int = 0
+    """The target being tried, or the one that works."""
+    connected: bool = False
+    """A session to ``targets[index]`` was established (the next hop answered)."""
+    failure: FailedSession | None = None
+    """The last session that failed."""
+    waiting: list[int] = field(default_factory=list)
+    """Entries still to send over later sessions of this attempt."""
+    batch: list[int] = field(default_factory=list)
+    """Entries of the current session, still to send."""
+    tried: set[int] = field(default_factory=set)
+    """Entries handed to a session during this attempt."""
+    sent_on_session: int = 0
+    """Transactions run on the current session (RSET goes between them)."""
 
 
 @dataclass
@@ -47,7 +100,12 @@ class DeliveryQueue:
     first_retry_time: datetime | None = None
     last_retry_time: datetime | None = None
     next_retry_time: datetime | None = None
-    timer: Any = None
+    attempt: Attempt | None = None
+    """The delivery attempt in progress, if any (owned by the delivery core)."""
+
+    def entry(self, number: int) -> QueuedMessage | None:
+        """The queued message with entry number ``number``, if it is still here."""
+        return next((m for m in self.messages if m.entry == number), None)
 
     @property
     def next_hop_domain(self) -> str:
