@@ -396,7 +396,10 @@ class SmtpReceiveProtocol(TwistedProtocol):
             start_tls(self._tcp, ServerConnectionCreator(context))
             if self.tx is not None and self.certificate is not None:
                 log_sending_certificate(self.tx.log, self.world.now(), self.certificate)
-        if isinstance(event, Quit):
+        if isinstance(event, Quit) or outcome.code == 421:
+            # 421 closes the transmission channel (RFC 5321 §3.8): the session core reads
+            # nothing more, so the connection must not stay open in silence.
+            self._closed_by_lab = outcome.code == 421
             self._tcp.loseConnection()
             return False
         return True

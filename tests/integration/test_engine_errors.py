@@ -70,3 +70,34 @@ def test_a_live_lab_reports_an_engine_bug_in_one_line_and_keeps_the_traceback(
     assert capsys.readouterr().err.startswith(line)
     saved = (tmp_path / "logs" / "labsim-internal-errors.log").read_text()
     assert "raise KeyError" in saved
+
+
+def test_a_421_from_the_role_closes_the_connection(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 421 (here the Front End proxy's, relayed from downstream) ends the session: the
+    connection used to stay open, silent, until the receive timeouts."""
+    from labsim.smtp.reply import Reply
+
+    def busy(self: Any, tx: Any, recipient: str) -> Any:
+        return Reply(421, "busy", "4.3.2")
+
+    monkeypatch.setattr(FrontendTransport, "on_rcpt", busy)
+    lab.live = True
+    received = bytearray()
+    with socket.create_connection(("127.0.10.1", lab.world.network.real_port(25)), timeout=10) as s:
+        s.sendall(
+            b"EHLO client.example.test\r\nMAIL FROM:<a@example.com>\r\n"
+            b"RCPT TO:<ed@adatum.com>\r\nRSET\r\n"
+        )
+
+        def closed() -> bool:
+            while select.select([s], [], [], 0)[0]:
+                chunk = s.recv(1 << 16)
+                if not chunk:
+                    return True
+                received.extend(chunk)
+            return False
+
+        assert drive(lab.world.reactor, closed, bound=30)
+    assert received.endswith(b"421 4.3.2 busy\r\n")
