@@ -218,6 +218,9 @@ class LiveLab:
             self._report_engine_errors()
             # Lab timers run from the reactor (the clock arms a wake-up for the earliest one).
             self.reactor.iterate(self._wait())
+            # --state: what this turn staged (a message accepted by its next hop, a DSN) is
+            # committed now; a 250 was committed before it was sent (labsim.store).
+            self.lab.world.state.commit()
         return self.stop_signal
 
     def stopped_line(self) -> str:

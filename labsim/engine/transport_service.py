@@ -126,6 +126,7 @@ class TransportService:
             connector_id=tx.connector.identity,
         )
         self._categorize(item, str(uuid.uuid4()))
+        self.world.state.commit()  # --state: durable before the 250 (labsim.store)
         return replies.queued_mail(item.message_id.strip("<>"), item.internal_id, self.server.fqdn)
 
     def on_reset(self, tx: InboundTransaction) -> None:
@@ -194,6 +195,7 @@ class TransportService:
             f"submitted '{subject}' from {mail_from} to {', '.join(item.recipients)}",
         )
         self._categorize(item, str(uuid.uuid4()))
+        self.world.state.commit()  # --state: durable before Send-MailMessage returns
         return message_id
 
     def _new_item(
@@ -258,7 +260,17 @@ class TransportService:
             delivered_at=now,
             message_id=item.message_id,
         )
-        self.world.mailboxes.deliver(delivered)
+        if not self.world.mailboxes.deliver(delivered):
+            # The store already holds this Message-ID for the mailbox (--state, a message
+            # sent again after a crash): Exchange's duplicate detection, logged as such.
+            self._track(
+                TrackingEventId.DUPLICATEDELIVER,
+                TrackingSource.STOREDRIVER,
+                item,
+                [address],
+                network_message_id=network_message_id,
+            )
+            return
         self._track(
             TrackingEventId.DELIVER,
             TrackingSource.STOREDRIVER,
@@ -294,6 +306,7 @@ class TransportService:
             item, list(recipients), network_message_id, expires_at(item.received_at, service)
         )
         queue.messages.append(qm)
+        self.world.state.message_queued(self.server_name, queue.next_hop_domain, qm)
         clock = self.world.clock
         qm.timers.append(clock.call_at(qm.expires.timestamp(), lambda: self._expire(queue, qm)))
         org = self.organization
@@ -452,6 +465,7 @@ class TransportService:
             for qm in messages:
                 for t in qm.timers:
                     t.cancel()
+                self.world.state.message_left(qm)  # --state: it is queued again just below
                 self._categorize(
                     replace(qm.item, recipients=tuple(qm.recipients)), qm.network_message_id
                 )
@@ -611,7 +625,9 @@ class TransportService:
                 else:
                     remaining.append(r)
                     qm.last_response = outcome
-            qm.recipients = remaining
+            if len(remaining) != len(qm.recipients):
+                qm.recipients = remaining
+                self.world.state.message_recipients(qm)  # --state: the ones still to deliver
             if failed:
                 self._fail(qm.item, qm.network_message_id, failed)
             if not qm.recipients:
@@ -622,6 +638,7 @@ class TransportService:
             timer.cancel()
         if qm in queue.messages:
             queue.messages.remove(qm)
+            self.world.state.message_left(qm)  # --state: delivered, failed or expired
 
     # --- expiry, DSNs -------------------------------------------------------------------------
 
