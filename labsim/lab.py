@@ -562,7 +562,7 @@ class Lab:
         state.commit()
         state.enter("live")
         self._journaling = True
-        self.run_until_idle()
+        # The queued messages' attempts run when the lab is next driven (the live loop).
 
     def send(
         self,
