@@ -120,6 +120,7 @@ def test_killed_lab_delivers_every_acknowledged_message_once(tmp_path: Path) -> 
     assert waiting >= len(acknowledged)
 
     second = LiveLab(tmp_path, "--state", str(state))
+    assert second.info["state"] == str(state)
     try:
         # As a sending MTA does, the clients send again what was never acknowledged (a message
         # in flight at the kill may have been committed without its 250 going out: the
