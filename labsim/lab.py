@@ -10,6 +10,7 @@ the same state the engine reads.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import time
 from collections.abc import Sequence
@@ -518,8 +519,13 @@ class Lab:
         world = self.world
         world.mailboxes.restore(state.mailbox_messages())
         restored: dict[str, list[Any]] = {}
+        last_internal_id = 0
         for server, record in state.tracking_records():
             restored.setdefault(server, []).append(record)
+            last_internal_id = max(last_internal_id, record.internal_message_id or 0)
+        # InternalIds go on from the last one logged, so tracking never shows one id for two
+        # messages across the restart.
+        world._internal_ids = itertools.count(last_internal_id + 1)
         for server, records in restored.items():
             log = world.tracking_logs.get(server)
             if log is not None:

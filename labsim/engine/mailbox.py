@@ -55,5 +55,5 @@ class MailboxStore:
 
 
 def _duplicate_key(message: DeliveredMessage) -> tuple[str, str]:
-    # The same Message-ID in the same mailbox (labsim.store.records.duplicate_key).
+    # What makes a delivery a duplicate: the same Message-ID in the same mailbox.
     return message.mailbox.lower(), message.message_id.strip()

@@ -83,9 +83,9 @@ class World:
     """Per organization, the secret its servers prove membership with over X-EXPS (labsim's
     stand-in for Kerberos; labsim.policy.exchange_auth). Never configuration: not exported."""
     engine_errors: list[EngineError] = field(default_factory=list)
+    """Every unexpected exception the engine caught (see :meth:`record_engine_error`)."""
     state: MemoryOnly = field(default_factory=MemoryOnly)
     """Where queued messages are kept across a crash (``--state``; labsim.store.hooks)."""
-    """Every unexpected exception the engine caught (see :meth:`record_engine_error`)."""
     _server_index: dict[str, str] = field(default_factory=dict)
     _session_ids: Any = field(default_factory=lambda: itertools.count(0x08D8_0000_0000_0001))
     _internal_ids: Any = field(default_factory=lambda: itertools.count(1))

@@ -152,3 +152,32 @@ def test_a_message_sent_again_after_a_crash_is_delivered_once(tmp_path: Path) ->
         ]
         assert len(duplicates) == 1 and message_id in duplicates[0]
         assert re.search(r"Ready\s+0\b", ok(lab, "Adatum", "Get-Queue | Format-Table"))
+
+
+def test_a_replayed_statement_that_fails_now_is_reported_and_skipped(tmp_path: Path) -> None:
+    with kept_lab(tmp_path) as lab:
+        root = tmp_path / "certs" / "partner-root.cer"
+        root.write_bytes((tmp_path / "certs" / "TreyResearch" / "root-ca.cer").read_bytes())
+        ok(
+            lab,
+            "Adatum",
+            "Import-Certificate -FilePath partner-root.cer -CertStoreLocation Cert:\\LocalMachine\\Root",
+        )
+        ok(lab, "Adatum", "Set-TransportConfig -TLSReceiveDomainSecureList treyresearch.net")
+    root.unlink()
+    with kept_lab(tmp_path) as lab:
+        (warning,) = lab.restore_warnings
+        assert "replaying 'Import-Certificate -FilePath partner-root.cer" in warning
+        assert "the lab goes on without it" in warning
+        # The statements after it were replayed.
+        assert "treyresearch.net" in ok(lab, "Adatum", "Get-TransportConfig | Format-List")
+
+
+def test_internal_ids_go_on_after_a_restart(tmp_path: Path) -> None:
+    with kept_lab(tmp_path) as lab:
+        lab.send(mail_from="april@adatum.com", to=["ed@adatum.com"], subject="one")
+        first = lab.world.tracking_logs["ADATUM-MBX1"].records()[-1].internal_message_id
+    with kept_lab(tmp_path) as lab:
+        lab.send(mail_from="april@adatum.com", to=["ed@adatum.com"], subject="two")
+        second = lab.world.tracking_logs["ADATUM-MBX1"].records()[-1].internal_message_id
+    assert first is not None and second is not None and second > first
