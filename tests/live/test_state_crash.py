@@ -23,7 +23,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from live_helpers import BOUND, LiveLab, no_traceback
+from live_helpers import BOUND, LabsimProcess, LiveLab, no_traceback
 
 MESSAGES = int(os.environ.get("LABSIM_STATE_MESSAGES", "200"))
 CLIENTS = 4
@@ -151,3 +151,21 @@ def test_killed_lab_delivers_every_acknowledged_message_once(tmp_path: Path) -> 
         assert not twice, f"{mailbox}: delivered more than once: {twice[:10]}"
     # The lab shows what the database holds.
     assert inbox.count("'crash ") == sum(boxes[RELAYED].values())
+
+
+def test_a_second_lab_on_the_same_state_folder_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    first = LiveLab(tmp_path, "--state", str(state))
+    try:
+        second = LabsimProcess("up", "--state", str(state), cwd=tmp_path)
+        status, out, err = second.wait(BOUND)
+        assert status == 2, out + err
+        assert (out + err).strip() == (
+            f"labsim: error: --state {state}: another lab uses this state folder "
+            f"(labsim pid {first.process.proc.pid}); stop that lab first, or give another "
+            "--state folder"
+        )
+        # The first lab goes on serving.
+        assert "adatum.com" in first.sh("Adatum", "Get-AcceptedDomain")
+    finally:
+        first.close()
