@@ -14,10 +14,10 @@ failure may lose the last commits (Exchange's ESE with circular logging has a si
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,6 +99,27 @@ def _prepare_folder(folder: Path) -> None:
         raise _refuse(folder, "is not writable", "give a folder you can write")
 
 
+def _try_lock(file: Any) -> bool:
+    """Lock the open ``file`` for this process without waiting; False when another holds it.
+
+    The operating system releases the lock when the process ends, however it ends (kill -9)."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
 class LabState(MemoryOnly):
     """A lab's state in ``<folder>/state.db``; see the module docstring."""
 
@@ -135,9 +156,7 @@ class LabState(MemoryOnly):
                 f"cannot open its lock file ({err.strerror or err})",
                 "give a folder you can write",
             ) from None
-        try:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not _try_lock(lock):
             lock.seek(0)
             holder = lock.read().strip() or "another process"
             lock.close()
