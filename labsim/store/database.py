@@ -200,6 +200,9 @@ class LabState(MemoryOnly):
                     "give another --state folder, or move that file away",
                 )
             meta = dict(connection.execute("SELECT key, value FROM meta")) if tables else {}
+            (check,) = connection.execute("PRAGMA quick_check(1)").fetchone()
+            if check != "ok":
+                raise sqlite3.DatabaseError(check)
             version = int(meta.get("schema", SCHEMA_VERSION))
             if version > SCHEMA_VERSION:
                 raise _refuse(
@@ -229,7 +232,7 @@ class LabState(MemoryOnly):
             connection.close()
             raise _refuse(
                 folder,
-                f"{path} is not a labsim state database ({err})",
+                f"{path} is damaged or is not a labsim state database ({' '.join(str(err).split())})",
                 "give another --state folder, or move that file away to start afresh",
             ) from None
         except BaseException:

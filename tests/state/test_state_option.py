@@ -5,14 +5,17 @@ refused (the lock)."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from labsim.cli import cli
 from labsim.model.lab import default_lab
+from labsim.model.mail import DeliveredMessage
 from labsim.store.database import LabState
 
+AT = datetime(2026, 12, 4, tzinfo=UTC)
 LABS = Path(__file__).resolve().parents[2] / "labs"
 
 
@@ -42,7 +45,27 @@ def test_a_file_is_not_a_state_folder(tmp_path: Path) -> None:
 
 def test_a_corrupt_database_is_refused(tmp_path: Path) -> None:
     (tmp_path / "state.db").write_bytes(b"this is not sqlite at all" * 100)
-    refused(tmp_path, "state.db is not a labsim state database", "move that file away")
+    refused(
+        tmp_path, "state.db is damaged or is not a labsim state database", "move that file away"
+    )
+
+
+def test_a_damaged_state_database_is_refused(tmp_path: Path) -> None:
+    state = LabState.open(tmp_path, default_lab())
+    for number in range(20):
+        state.delivered(
+            DeliveredMessage("ed@adatum.com", "a@b", "s", b"x" * 3000, AT, f"<{number}@b>")
+        )
+    state.close()
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray((tmp_path / "state.db").read_bytes())
+    assert len(data) > 10 * 4096
+    data[-3 * 4096 :] = b"\xff" * (3 * 4096)  # the last pages (mailbox rows) overwritten
+    (tmp_path / "state.db").write_bytes(bytes(data))
+    refused(
+        tmp_path, "state.db is damaged or is not a labsim state database", "move that file away"
+    )
 
 
 def test_another_programs_database_is_refused(tmp_path: Path) -> None:
