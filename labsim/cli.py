@@ -432,7 +432,7 @@ def up_command(
 
     Exit status: 0 after a clean stop (SIGINT or SIGTERM: listeners closed, logs flushed),
     2 on bad input (lab file, option, a port already taken, a ready file that cannot be
-    written).
+    written, a --state folder that cannot be used or that another lab uses).
     """
     from labsim.live import banner_lines
 
