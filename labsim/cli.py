@@ -345,15 +345,39 @@ def _start_live(
     *,
     ready_file: Path | None,
     sigint_stops: bool,
+    lab_state: Path | None = None,
 ) -> Any:
-    """Start a lab and open it as a live lab (control channel, ready files)."""
+    """Start a lab and open it as a live lab (control channel, ready files).
+
+    With ``lab_state`` (``--state DIR``) the lab is kept in DIR (labsim.store) and its
+    certificates default to DIR/certs.
+    """
     from labsim.control import state_folder
     from labsim.lab import Lab
     from labsim.live import LiveLab
 
     definition = _load_definition(lab_ref)
+    kept = None
+    if lab_state is not None:
+        from labsim.store.database import LabState
+
+        kept = LabState.open(lab_state, definition)
+        cert_folder = cert_folder or lab_state / "certs"
     folder = cert_folder or runner.default_cert_folder(definition)
-    lab = Lab.start(definition, cert_folder=folder, log_folder=log_folder, port_offset=port_offset)
+    try:
+        lab = Lab.start(
+            definition,
+            cert_folder=folder,
+            log_folder=log_folder,
+            port_offset=port_offset,
+            state=kept,
+        )
+    except BaseException:
+        if kept is not None:
+            kept.close()
+        raise
+    for warning in lab.restore_warnings:
+        click.echo(f"labsim: {warning}", err=True)
     try:
         live = LiveLab(
             lab, state_folder=state_folder(), ready_file=ready_file, sigint_stops=sigint_stops
@@ -378,6 +402,16 @@ def _start_live(
     help="Once every listener is bound, write the lab's servers, ports, certificate files, DNS "
     "and control channel to PATH as JSON (scripts and CI wait for it); removed at shutdown.",
 )
+@click.option(
+    "--state",
+    "lab_state",
+    metavar="DIR",
+    type=click.Path(path_type=Path),
+    help="Keep the lab in DIR (SQLite, created if missing) so that it survives a crash: the "
+    "configuration as typed, issued certificates, mailboxes, queued messages and message "
+    "tracking. Started again with the same --lab and --state, it comes back as it was and "
+    "delivers what was queued. Certificates default to DIR/certs. Default: memory only.",
+)
 @click.pass_context
 def up_command(
     ctx: click.Context,
@@ -386,6 +420,7 @@ def up_command(
     cert_folder: Path | None,
     log_folder: Path | None,
     ready_file: Path | None,
+    lab_state: Path | None,
 ) -> None:
     """Start a lab and keep it serving SMTP until Ctrl-C or SIGTERM.
 
@@ -397,12 +432,18 @@ def up_command(
 
     Exit status: 0 after a clean stop (SIGINT or SIGTERM: listeners closed, logs flushed),
     2 on bad input (lab file, option, a port already taken, a ready file that cannot be
-    written).
+    written, a --state folder that cannot be used or that another lab uses).
     """
     from labsim.live import banner_lines
 
     live = _start_live(
-        lab_ref, port_offset, cert_folder, log_folder, ready_file=ready_file, sigint_stops=True
+        lab_ref,
+        port_offset,
+        cert_folder,
+        log_folder,
+        ready_file=ready_file,
+        sigint_stops=True,
+        lab_state=lab_state,
     )
     try:
         for line in banner_lines(live.info()):

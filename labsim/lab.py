@@ -9,8 +9,12 @@ the same state the engine reads.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import os
+import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +26,7 @@ from labsim.engine.frontend import FrontendTransport
 from labsim.engine.listeners import Listeners
 from labsim.engine.transport_service import TransportService
 from labsim.engine.world import EngineError, World
-from labsim.errors import CmdletError, ConfigError
+from labsim.errors import CmdletError, ConfigError, LabsimError
 from labsim.logs.protocol_log import ProtocolLogStore
 from labsim.logs.tracking import TrackingLog
 from labsim.model.lab import (
@@ -45,6 +49,8 @@ from labsim.pki.certificate import ExchangeCertificate
 from labsim.pki.self_signed import exchange_default_certificate, self_signed_certificate
 from labsim.pki.store import CertificateStore
 from labsim.reactor import default_reactor, drive
+from labsim.store.database import LabState
+from labsim.store.records import statements_to_journal
 
 
 class Lab:
@@ -65,6 +71,10 @@ class Lab:
         """A live lab (``labsim up``, ``labsim shell``) serves outside clients in real time."""
         self.settle_bound = 30.0
         """How long a live lab's shell line waits for the work it caused (seconds)."""
+        self._journaling = False
+        """Shell blocks go to the --state journal (not setup blocks, not replayed lines)."""
+        self.restore_warnings: list[str] = []
+        """What could not be brought back from --state (a replayed line that failed now)."""
 
     # --- building ----------------------------------------------------------------------------
 
@@ -78,20 +88,34 @@ class Lab:
         port_offset: int | None = None,
         reactor: Any = None,
         start_time: datetime | None = None,
+        state: LabState | None = None,
     ) -> Lab:
-        """Build the PKI, the DNS zone and every server, and bind their sockets."""
+        """Build the PKI, the DNS zone and every server, and bind their sockets.
+
+        With ``state`` (``--state``), the lab keeps its state there and first brings back what
+        it held when it last stopped: certificates, configuration (the journal replayed),
+        mailboxes, tracking and queued messages (labsim.store). The lab closes ``state`` when
+        it stops; the caller closes it if this raises.
+        """
         reactor = reactor if reactor is not None else default_reactor()
+        if state is not None and start_time is None:
+            kept_offset = state.meta("clock_offset")
+            if kept_offset is not None:
+                # Lab time went on from where :advance had left it.
+                start_time = datetime.now(UTC) + timedelta(seconds=float(kept_offset))
         offsets = offsets_to_try(PortOffset(port_offset, "port offset"))
         last_error: Exception | None = None
         for offset in offsets:
             try:
                 lab = cls._start_at(
-                    definition, reactor, offset, cert_folder, log_folder, start_time
+                    definition, reactor, offset, cert_folder, log_folder, start_time, state
                 )
             except CannotListenError as err:
                 last_error = err
                 continue
             lab._run_setup_blocks()
+            if state is not None:
+                lab._restore_state(state)
             return lab
         raise ConfigError(
             f"cannot bind the lab's sockets ({last_error}); another lab or program uses port "
@@ -110,6 +134,7 @@ class Lab:
         cert_folder: Path,
         log_folder: Path | None,
         start_time: datetime | None,
+        state: LabState | None = None,
     ) -> Lab:
         clock = LabClock(reactor, start_time)
         # Outside organizations' SMTP servers listen on real ports: the network adds no offset
@@ -135,6 +160,9 @@ class Lab:
             protocol_logs=ProtocolLogStore(log_folder),
             tracking_logs={},
         )
+        if state is not None:
+            world.state = state
+            state.enter("start")  # certificates made while building are recalled by order
         lab = cls(definition, world, cert_folder)
         try:
             lab._build_pki()
@@ -197,34 +225,65 @@ class Lab:
     def _build_pki(self) -> None:
         at = self.world.now()
         folder = self.cert_folder
-        public = pki_files.load_or_create_root_ca(
-            folder, "Public", PUBLIC_CA_NAME, at=at, organization="Lab Public CA"
+        # With --state every certificate and authority made here is recalled from the state
+        # (same keys, same thumbprints), so thumbprints typed before a restart still resolve.
+        recall = self.world.state.recall
+        public = recall(
+            "authority",
+            f"root|Public|{PUBLIC_CA_NAME}",
+            lambda: pki_files.load_or_create_root_ca(
+                folder, "Public", PUBLIC_CA_NAME, at=at, organization="Lab Public CA"
+            ),
         )
         self.authorities["public"] = public
+        roots_by_folder = [("Public", public)]
         for org_def in self.definition.organizations:
             name = org_def.organization.name
-            self.authorities[name.lower()] = pki_files.load_or_create_root_ca(
-                folder,
-                name,
-                org_def.root_ca_name,
-                at=at,
-                organization=name,
-                crl_url=crl_url(
-                    crl_host(org_def.organization.default_domain), org_def.root_ca_name
+            org_root = recall(
+                "authority",
+                f"root|{name}|{org_def.root_ca_name}",
+                functools.partial(
+                    pki_files.load_or_create_root_ca,
+                    folder,
+                    name,
+                    org_def.root_ca_name,
+                    at=at,
+                    organization=name,
+                    crl_url=crl_url(
+                        crl_host(org_def.organization.default_domain), org_def.root_ca_name
+                    ),
                 ),
             )
+            self.authorities[name.lower()] = org_root
+            roots_by_folder.append((name, org_root))
+        if self.world.state.persistent:
+            for name, org_root in roots_by_folder:
+                pki_files.write_root(folder, name, org_root)  # a root recalled into a new folder
         for org_def in self.definition.organizations:
             org = org_def.organization
             own = self.authorities[org.name.lower()]
             if org_def.needs_intermediate:
-                self.authorities[_intermediate_key(org.name)] = own.issue_intermediate(
-                    org_def.issuing_ca_name,
-                    at=at,
-                    crl_url=crl_url(crl_host(org.default_domain), org_def.issuing_ca_name),
+                self.authorities[_intermediate_key(org.name)] = recall(
+                    "authority",
+                    f"intermediate|{org.name}|{org_def.issuing_ca_name}",
+                    functools.partial(
+                        own.issue_intermediate,
+                        org_def.issuing_ca_name,
+                        at=at,
+                        crl_url=crl_url(crl_host(org.default_domain), org_def.issuing_ca_name),
+                    ),
                 )
             for server in org.servers:
                 store = CertificateStore(server.name)
-                store.add_personal(exchange_default_certificate(server.name, server.fqdn, at=at))
+                store.add_personal(
+                    recall(
+                        "certificate",
+                        f"default|{server.name}|{server.fqdn}",
+                        functools.partial(
+                            exchange_default_certificate, server.name, server.fqdn, at=at
+                        ),
+                    )
+                )
                 for root in org_def.roots_trusted_by(server.name):
                     trusted = org.name if root == ISSUER_OWN else root
                     store.import_root(
@@ -238,7 +297,13 @@ class Lab:
                         f"organization {org.name}: certificate for server '{spec.server}', which is not "
                         f"a server of {org.name}; use one of {', '.join(s.name for s in org.servers)}"
                     )
-                holder.add_personal(self._issue_spec(org.name, spec, at))
+                holder.add_personal(
+                    recall(
+                        "certificate",
+                        f"spec|{org.name}|{spec!r}",
+                        functools.partial(self._issue_spec, org.name, spec, at),
+                    )
+                )
         self._write_certificate_files()
         # An outside organization's roots go where Import-Certificate looks for a simulated
         # organization's root (<Org>\root-ca.cer, then root-ca-2.cer, …), copied byte for byte;
@@ -329,6 +394,7 @@ class Lab:
         live = self.live
 
         def idle() -> bool:
+            world.state.commit()  # --state: what the last turn staged (a no-op without)
             world.clock.run_due()
             quiet = world.activity.lab_idle if live else world.activity.idle
             return quiet and not world.clock.has_due()
@@ -378,14 +444,23 @@ class Lab:
             self.run_until_idle()
         self.world.clock.jump_to(target)
         self.run_until_idle()
+        state = self.world.state
+        if isinstance(state, LabState):
+            # Lab time after a restart goes on from here (labsim.store).
+            state.set_meta("clock_offset", repr(self.world.clock.seconds() - time.time()))
+            state.commit()
 
     def now(self) -> datetime:
         """Lab time."""
         return self.world.now()
 
     def stop(self) -> None:
-        """Close every socket (and the private reactor, when the lab made it)."""
+        """Close every socket (and the private reactor, when the lab made it); close the
+        --state database."""
         self._teardown()
+        state = self.world.state
+        if isinstance(state, LabState):
+            state.close()
 
     def _teardown(self) -> None:
         self.flush_logs()
@@ -409,11 +484,90 @@ class Lab:
         return Shell(self, self.organization(organization).name, server)
 
     def run_shell(self, organization: str, text: str, server: str | None = None) -> Any:
-        """Run shell lines, then let the lab settle."""
-        result = self.shell(organization, server).run(text)
+        """Run shell lines, then let the lab settle.
+
+        With --state, the statements that changed configuration are journaled (with the
+        certificates they issued) once the block has run, to be replayed after a restart.
+        """
+        state = self.world.state
+        journal = self._journaling and isinstance(state, LabState)
+        shell = self.shell(organization, server)
+        if not journal:
+            result = shell.run(text)
+        else:
+            assert isinstance(state, LabState)
+            state.begin_block()
+            kept: list[str] = []
+            try:
+                result = shell.run(text)
+                kept = statements_to_journal(result.commands, result.error is not None)
+            finally:
+                state.end_block(shell.organization, server, kept)
         self._write_certificate_files()
         self.run_until_idle()
         return result
+
+    def _restore_state(self, state: LabState) -> None:
+        """Bring back what a kept lab held when it stopped, then keep journaling.
+
+        Mailboxes and tracking first (so that duplicate detection knows every delivered
+        Message-ID), then the configuration journal replayed in order, then the messages that
+        were in delivery queues, queued again through the categorizer with their original
+        arrival time (so expiry keeps its date). Replayed lines that fail now are reported in
+        :attr:`restore_warnings`; the lab goes on without them.
+        """
+        world = self.world
+        world.mailboxes.restore(state.mailbox_messages())
+        restored: dict[str, list[Any]] = {}
+        last_internal_id = 0
+        for server, record in state.tracking_records():
+            restored.setdefault(server, []).append(record)
+            last_internal_id = max(last_internal_id, record.internal_message_id or 0)
+        # InternalIds go on from the last one logged, so tracking never shows one id for two
+        # messages across the restart.
+        world._internal_ids = itertools.count(last_internal_id + 1)
+        for server, records in restored.items():
+            log = world.tracking_logs.get(server)
+            if log is not None:
+                log.restore(records)
+        world.mailboxes.keep(state.delivered)
+        for name, log in world.tracking_logs.items():
+            log.keep(functools.partial(state.tracked, name))
+        state.replaying = True
+        try:
+            block = None
+            for entry in state.journal():
+                if entry.block != block:
+                    block = entry.block
+                    state.enter(f"block:{block}")
+                try:
+                    result = self.run_shell(entry.organization, entry.statement, entry.server)
+                    error = None if result.error is None else str(result.error)
+                except LabsimError as err:
+                    error = str(err)
+                if error is not None:
+                    self.restore_warnings.append(
+                        f"--state {state.folder}: replaying '{entry.statement}' on "
+                        f"{entry.organization} failed now ({error}); the lab goes on without it"
+                    )
+        finally:
+            state.replaying = False
+        queued = state.queued_messages()
+        state.forget_queued()
+        for row in queued:
+            service = self.transport_services.get(row.server)
+            if service is None:
+                self.restore_warnings.append(
+                    f"--state {state.folder}: server {row.server} is no longer in the lab; "
+                    f"{row.item.message_id} from its queue {row.queue} is dropped"
+                )
+                continue
+            item = replace(row.item, internal_id=world.new_internal_id())
+            service.requeue(item, row.network_message_id)
+        state.commit()
+        state.enter("live")
+        self._journaling = True
+        # The queued messages' attempts run when the lab is next driven (the live loop).
 
     def send(
         self,
@@ -531,6 +685,8 @@ class Lab:
                 cmdlet="Send-MailMessage",
             )
         service = self._mailbox_service(org)
+        if self.world.state.replaying:
+            return ""  # a replayed block: the mail it sent is in the queues and mailboxes already
         self._check_running(service, org)
         return service.submit_new(
             mail_from=mail_from, to=list(to), cc=list(cc), bcc=list(bcc), subject=subject, body=body
@@ -678,6 +834,33 @@ class Lab:
         now = self.now()
         not_before = now + timedelta(days=not_before_days)
         not_after = not_before + timedelta(days=valid_days)
+        request = (
+            f"issue|{self.world.server(server).name}|{issuer}|{subject_name}|{list(domain_names)}|"
+            f"{valid_days}|{not_before_days}|{sorted(services)}|{list(eku)}"
+        )
+        cert = self.world.state.recall(
+            "certificate",
+            request,
+            lambda: self._new_certificate(
+                server, issuer, subject, domain_names, not_before, not_after, services, eku
+            ),
+        )
+        store.add_personal(cert)
+        self._write_certificate_files()
+        return cert
+
+    def _new_certificate(
+        self,
+        server: str,
+        issuer: str,
+        subject: Any,
+        domain_names: Sequence[str],
+        not_before: datetime,
+        not_after: datetime,
+        services: Sequence[str],
+        eku: Sequence[str],
+    ) -> ExchangeCertificate:
+        now = self.now()
         if issuer == "self":
             cert = self_signed_certificate(
                 subject.common_name,
@@ -703,8 +886,6 @@ class Lab:
                 organization=subject.organization,
                 services=frozenset(services),
             )
-        store.add_personal(cert)
-        self._write_certificate_files()
         return cert
 
     def _write_certificate_files(self) -> None:

@@ -32,6 +32,7 @@ from labsim.model.pki_urls import CRL_ADDRESS
 from labsim.net.dns import DNS_ADDRESS, DNS_PORT
 from labsim.pki import files as pki_files
 from labsim.reactor import LabInterrupted, clear_stop, install_stop_signals, pending_stop
+from labsim.store.database import LabState
 
 FLUSH_EVERY_SECONDS = 1.0
 """Log files of a live lab are brought up to date this often (and at shutdown)."""
@@ -50,6 +51,7 @@ def ready_info(lab: Lab, control_socket: Path | None) -> dict[str, Any]:
     """
     world = lab.world
     network = world.network
+    state = world.state
     servers: dict[str, Any] = {}
     certs = Path(lab.cert_folder).absolute()  # scripts read the file from any folder
     for org in world.organizations.values():
@@ -105,6 +107,7 @@ def ready_info(lab: Lab, control_socket: Path | None) -> dict[str, Any]:
         "control": None if control_socket is None else str(control_socket),
         "web": None,
         "certs": str(certs),
+        "state": str(Path(state.folder).absolute()) if isinstance(state, LabState) else None,
     }
 
 
@@ -218,6 +221,9 @@ class LiveLab:
             self._report_engine_errors()
             # Lab timers run from the reactor (the clock arms a wake-up for the earliest one).
             self.reactor.iterate(self._wait())
+            # --state: what this turn staged (a message accepted by its next hop, a DSN) is
+            # committed now; a 250 was committed before it was sent (labsim.store).
+            self.lab.world.state.commit()
         return self.stop_signal
 
     def stopped_line(self) -> str:

@@ -31,6 +31,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
 from labsim.delivery import commands as c
 from labsim.delivery import events as e
@@ -111,11 +112,40 @@ def phase_of(queue: DeliveryQueue) -> Phase:
     }[queue.status]
 
 
+class QueueJournal(Protocol):
+    """Where queue contents are made durable (``labsim up --state``; labsim.store).
+
+    Called by the core at the moment a message enters a queue, loses some recipients or leaves
+    it, in the same step as the change: storage is not a delivery decision, so it is a port the
+    core calls rather than a command in the transcripts."""
+
+    def queued(self, queue: DeliveryQueue, message: QueuedMessage) -> None:
+        """A message entered ``queue``."""
+
+    def recipients_changed(self, message: QueuedMessage) -> None:
+        """Some recipients are done; ``message.recipients`` are the rest."""
+
+    def left(self, message: QueuedMessage) -> None:
+        """The message left its queue (delivered, failed, expired or routed again)."""
+
+
+class _NoJournal:
+    def queued(self, queue: DeliveryQueue, message: QueuedMessage) -> None:
+        pass
+
+    def recipients_changed(self, message: QueuedMessage) -> None:
+        pass
+
+    def left(self, message: QueuedMessage) -> None:
+        pass
+
+
 class DeliveryCore:
     """The delivery queues of one Mailbox server and the one state machine over them."""
 
-    def __init__(self, server_name: str) -> None:
+    def __init__(self, server_name: str, journal: QueueJournal | None = None) -> None:
         self.server_name = server_name
+        self.journal: QueueJournal = journal if journal is not None else _NoJournal()
         self.queues: list[DeliveryQueue] = []
         self._queue_numbers = itertools.count(1)
         self._entries = itertools.count(1)
@@ -185,6 +215,7 @@ class DeliveryCore:
             expires_at(item.received_at, service),
         )
         queue.messages.append(qm)
+        self.journal.queued(queue, qm)
         ctx.out.append(c.WakeAt(qm.expires, e.MessageExpired(queue.number, qm.entry)))
         due = delay_dsn_due(
             item.received_at,
@@ -202,6 +233,7 @@ class DeliveryCore:
         ctx.out.append(c.CancelWake(e.DelayDsnDue(queue.number, qm.entry)))
         if qm in queue.messages:
             queue.messages.remove(qm)
+            self.journal.left(qm)
 
     def _fail_message(
         self,
@@ -311,6 +343,7 @@ class DeliveryCore:
         queue.attempt = None
         ctx.out.append(c.EndAttempt(queue.number))
         for qm in messages:
+            self.journal.left(qm)  # routed again just below: a new queue entry
             ctx.out.append(c.CancelWake(e.MessageExpired(queue.number, qm.entry)))
             ctx.out.append(c.CancelWake(e.DelayDsnDue(queue.number, qm.entry)))
             ctx.out.append(
@@ -409,7 +442,9 @@ class DeliveryCore:
                 else:
                     remaining.append(r)
                     qm.last_response = outcome
-            qm.recipients = remaining
+            if len(remaining) != len(qm.recipients):
+                qm.recipients = remaining
+                self.journal.recipients_changed(qm)
             self._fail_message(qm, failed, ctx)
             if not qm.recipients:
                 self._remove(queue, qm, ctx)

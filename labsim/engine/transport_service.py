@@ -55,6 +55,7 @@ from labsim.delivery.events import (
     Suspended,
     TransactionDone,
 )
+from labsim.delivery.queue import DeliveryQueue, QueuedMessage
 from labsim.engine.outbound import (
     ENGINE_ERROR,
     Established,
@@ -101,6 +102,23 @@ from labsim.smtp.reply import Reply
 OUTBOUND_PROXY_PORT = 717
 
 
+class _StateJournal:
+    """The delivery core's queue journal: the lab's store (``--state``; memory only without)."""
+
+    def __init__(self, world: World, server_name: str) -> None:
+        self.world = world
+        self.server_name = server_name
+
+    def queued(self, queue: DeliveryQueue, message: QueuedMessage) -> None:
+        self.world.state.message_queued(self.server_name, queue.next_hop_domain, message)
+
+    def recipients_changed(self, message: QueuedMessage) -> None:
+        self.world.state.message_recipients(message)
+
+    def left(self, message: QueuedMessage) -> None:
+        self.world.state.message_left(message)
+
+
 class TransportService:
     """The Transport service of one Mailbox server."""
 
@@ -109,7 +127,7 @@ class TransportService:
     def __init__(self, world: World, server_name: str) -> None:
         self.world = world
         self.server_name = server_name
-        self.core = DeliveryCore(server_name)
+        self.core = DeliveryCore(server_name, _StateJournal(world, server_name))
         """The delivery state machine this service drives (labsim.delivery)."""
         self._wakes: dict[WakeEvent, Any] = {}
         self._attempts: dict[int, int] = {}
@@ -150,6 +168,7 @@ class TransportService:
             connector_id=tx.connector.identity,
         )
         self._categorize(item, str(uuid.uuid4()))
+        self.world.state.commit()  # --state: durable before the 250 (labsim.store)
         return replies.queued_mail(item.message_id.strip("<>"), item.internal_id, self.server.fqdn)
 
     def on_reset(self, tx: InboundTransaction) -> None:
@@ -218,7 +237,13 @@ class TransportService:
             f"submitted '{subject}' from {mail_from} to {', '.join(item.recipients)}",
         )
         self._categorize(item, str(uuid.uuid4()))
+        self.world.state.commit()  # --state: durable before Send-MailMessage returns
         return message_id
+
+    def requeue(self, item: MailItem, network_message_id: str) -> None:
+        """A message that was queued when the lab stopped (``--state``): categorized again,
+        keeping its arrival time (so expiry holds) and its network message id."""
+        self._categorize(item, network_message_id)
 
     def _new_item(
         self,
@@ -283,7 +308,17 @@ class TransportService:
             delivered_at=now,
             message_id=item.message_id,
         )
-        self.world.mailboxes.deliver(delivered)
+        if not self.world.mailboxes.deliver(delivered):
+            # The store already holds this Message-ID for the mailbox (--state, a message
+            # sent again after a crash): Exchange's duplicate detection, logged as such.
+            self._track(
+                TrackingEventId.DUPLICATEDELIVER,
+                TrackingSource.STOREDRIVER,
+                item,
+                [address],
+                network_message_id=network_message_id,
+            )
+            return
         self._track(
             TrackingEventId.DELIVER,
             TrackingSource.STOREDRIVER,

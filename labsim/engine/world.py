@@ -25,6 +25,7 @@ from labsim.net.crl import CrlCache, CrlFetcher, CrlWebServer
 from labsim.net.dns import LabDns
 from labsim.net.loopback import Network
 from labsim.pki.store import CertificateStore
+from labsim.store.hooks import MemoryOnly
 
 
 @dataclass
@@ -83,6 +84,8 @@ class World:
     stand-in for Kerberos; labsim.policy.exchange_auth). Never configuration: not exported."""
     engine_errors: list[EngineError] = field(default_factory=list)
     """Every unexpected exception the engine caught (see :meth:`record_engine_error`)."""
+    state: MemoryOnly = field(default_factory=MemoryOnly)
+    """Where queued messages are kept across a crash (``--state``; labsim.store.hooks)."""
     _server_index: dict[str, str] = field(default_factory=dict)
     _session_ids: Any = field(default_factory=lambda: itertools.count(0x08D8_0000_0000_0001))
     _internal_ids: Any = field(default_factory=lambda: itertools.count(1))

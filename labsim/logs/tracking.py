@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -286,11 +286,23 @@ class TrackingLog:
         )
         self._records: list[TrackingRecord] = []
         self._files = LogFileSet(self.folder, "MSGTRK", tracking_log_header)
+        self._persist: Callable[[TrackingRecord], None] | None = None
 
     def append(self, record: TrackingRecord) -> None:
         """Log ``record``."""
         self._records.append(record)
         self._files.write(record.date_time, record)
+        if self._persist is not None:
+            self._persist(record)
+
+    def keep(self, persist: Callable[[TrackingRecord], None]) -> None:
+        """From now on, also hand every record to ``persist`` (a lab kept with --state)."""
+        self._persist = persist
+
+    def restore(self, records: Iterable[TrackingRecord]) -> None:
+        """Put back records logged before a restart (in memory; the files already have the
+        ones flushed before the lab stopped)."""
+        self._records.extend(records)
 
     def records(self) -> list[TrackingRecord]:
         """Every record, in the order logged."""
