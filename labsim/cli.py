@@ -17,6 +17,7 @@ time, so tests can replace it with a fake lab (the documented test seam).
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -145,7 +146,8 @@ def cli() -> None:
     metavar="FILE_OR_DIR...",
     nargs=-1,
     required=True,
-    type=click.Path(path_type=Path),
+    # Kept as text: Path("") would be ".", and an empty argument must not mean "everything here".
+    type=click.Path(),
 )
 @click.option(
     "--junit",
@@ -172,7 +174,7 @@ def cli() -> None:
 @click.pass_context
 def run_command(
     ctx: click.Context,
-    paths: Sequence[Path],
+    paths: Sequence[str],
     junit_path: Path | None,
     explain: bool,
     port_offset: int | None,
@@ -192,6 +194,10 @@ def run_command(
     scenarios = [load_scenario(path) for path in discover(paths)]
     if junit_path is not None and junit_path.exists() and junit_path.is_dir():
         raise UsageError(f"--junit {junit_path}: is a directory; give a file name")
+    if log_folder is not None:
+        check_folder("--logs", log_folder)
+    for folder in {cert_folder or runner.default_cert_folder(s.definition) for s in scenarios}:
+        check_folder("--certs", folder, given=cert_folder is not None)
     _ensure_marks_printable()
     log_folders = _log_folders(scenarios, log_folder)
     results: list[ScenarioResult] = []
@@ -216,6 +222,29 @@ def run_command(
     click.echo(summary_line(results))
     _write_junit(junit_path, results)
     ctx.exit(EXIT_PASSED if all(r.passed for r in results) else EXIT_FAILED)
+
+
+def check_folder(option: str, folder: Path, *, given: bool = True) -> None:
+    """``folder`` exists (created if need be) and a file can be written in it, else a UsageError
+    naming ``option`` (checked before a lab starts: a lab that cannot write its certificates or
+    logs fails later, and --logs only after the whole run)."""
+    shown = f"{option} {folder}" if given else f"{folder} (the default of {option})"
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(
+            f"{shown}: is not a folder; give a folder, e.g. {option} ./{_FOLDER_EXAMPLE[option]}"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder, prefix=".labsim-write-test-"):
+            pass
+    except OSError as err:
+        raise UsageError(
+            f"{shown}: cannot write there ({err.strerror or err}); give a folder you can write "
+            f"to, e.g. {option} ./{_FOLDER_EXAMPLE[option]}"
+        ) from None
+
+
+_FOLDER_EXAMPLE = {"--logs": "logs", "--certs": "certs"}
 
 
 def _write_junit(junit_path: Path | None, results: list[ScenarioResult]) -> None:
@@ -294,6 +323,7 @@ def demo_command(ctx: click.Context, port_offset: int | None, cert_folder: Path 
     from labsim.model.lab import default_lab
 
     folder = cert_folder or runner.default_cert_folder(default_lab())
+    check_folder("--certs", folder, given=cert_folder is not None)
     status = run_demo(click.echo, cert_folder=folder, port_offset=port_offset)
     ctx.exit(int(status))
 
@@ -330,8 +360,10 @@ def live_lab_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def _load_definition(lab_ref: str) -> Any:
     from labsim.model.lab import default_lab
 
-    if lab_ref in ("default", ""):
+    if lab_ref == "default":
         return default_lab()
+    if not lab_ref.strip():
+        raise UsageError('--lab: empty; give "default" (the built-in lab) or a lab file')
     from labsim.labfile import load_lab_file
 
     return load_lab_file(Path(lab_ref))
@@ -353,6 +385,9 @@ def _start_live(
 
     definition = _load_definition(lab_ref)
     folder = cert_folder or runner.default_cert_folder(definition)
+    if log_folder is not None:
+        check_folder("--logs", log_folder)
+    check_folder("--certs", folder, given=cert_folder is not None)
     lab = Lab.start(definition, cert_folder=folder, log_folder=log_folder, port_offset=port_offset)
     try:
         live = LiveLab(

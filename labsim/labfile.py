@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from labsim.errors import ConfigError, PkiError
+from labsim.inputfiles import CERTIFICATE_FILE_LIMIT, InputFileError, read_input_file
 from labsim.model.defaults import default_receive_connectors
 from labsim.model.enums import FidelityProfile, ServerRole
 from labsim.model.lab import (
@@ -490,7 +491,9 @@ class _Reader(TableReader):
             if any(root.source == str(resolved) for root in roots):
                 self.fail(where, f"key 'roots': '{value}' is listed twice; list it once")
             try:
-                data = resolved.read_bytes()
+                data = read_input_file(resolved, CERTIFICATE_FILE_LIMIT)
+            except InputFileError as err:
+                self.fail(where, f"key 'roots': '{value}' {err}")
             except FileNotFoundError:
                 self.fail(
                     where,

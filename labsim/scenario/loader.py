@@ -96,12 +96,19 @@ def discover(paths: Iterable[Path | str]) -> list[Path]:
     """The scenario files named by ``paths``, in order, each once.
 
     A directory stands for every ``*.toml`` file under it (recursively, sorted); a file stands
-    for itself whatever its suffix. A missing path, or a directory without any ``*.toml``, is a
-    :class:`ScenarioError`.
+    for itself whatever its suffix. An empty or missing path, or a directory without any
+    ``*.toml``, is a :class:`ScenarioError`.
     """
     found: list[Path] = []
     seen: set[Path] = set()
     for given in paths:
+        if not str(given).strip():
+            # Path("") is "."; an empty argument (an unset shell variable) must not stand for
+            # every scenario under the current directory.
+            raise ScenarioError(
+                "an empty path was given; name a scenario file or a directory (use . for the "
+                "current directory)"
+            )
         path = Path(given)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*.toml") if p.is_file())
@@ -110,8 +117,8 @@ def discover(paths: Iterable[Path | str]) -> list[Path]:
                     f"{path}: no *.toml scenario files in this directory; "
                     "name a scenario file or a directory that holds some"
                 )
-        elif path.is_file():
-            files = [path]
+        elif path.exists():
+            files = [path]  # not a regular file: reading it says so (labsim.inputfiles)
         else:
             raise ScenarioError(f"{path}: no such file or directory; check the path")
         for file in files:
@@ -285,7 +292,7 @@ class _Loader(TableReader):
                 'yet; only "default" is built in: write lab = "default"',
             )
         lab_path = self.path.parent / lab
-        if not lab_path.is_file():
+        if not lab_path.exists():
             self.fail(
                 "",
                 f"key 'lab': no lab file '{lab_path}' (relative to this scenario file); "

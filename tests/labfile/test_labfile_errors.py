@@ -473,3 +473,36 @@ def test_lab_named_default_is_refused(tmp_path: Path) -> None:
     path.write_text(BASE, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"key 'name': 'default' cannot name a lab"):
         load_lab_file(path)
+
+
+def test_a_lab_file_nested_thousands_of_levels_deep(tmp_path: Path) -> None:
+    # tomllib recursed once per level and ended in a RecursionError traceback.
+    path = tmp_path / "deep.toml"
+    path.write_text(BASE + "\n[[a_records]]\nname = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_lab_file(path)
+    line = BASE.count("\n") + 3
+    assert str(caught.value) == (
+        f"{path}: line {line}: arrays and inline tables nest more than 32 levels deep, labsim's "
+        "limit; flatten the value"
+    )
+
+
+def test_a_lab_file_that_is_a_device(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_lab_file("/dev/zero")
+    assert str(caught.value) == (
+        "/dev/zero: is a device, not a regular file; labsim reads only regular files: save the "
+        "content to a file and give its path"
+    )
+
+
+def test_an_outside_root_that_is_not_a_regular_file(tmp_path: Path) -> None:
+    path = tmp_path / "lab.toml"
+    path.write_text(outside("port = 2525", 'port = 2525\nroots = ["/dev/zero"]'))
+    with pytest.raises(ConfigError) as caught:
+        load_lab_file(path)
+    assert str(caught.value) == (
+        f"{path}: {CONTOSO}: key 'roots': '/dev/zero' is a device, not a regular file; labsim "
+        "reads only regular files: save the content to a file and give its path"
+    )
