@@ -33,8 +33,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from labsim.ems.cmdlets.transport_service import RETRY_COUNT_RANGE, TIMER_RANGES
 from labsim.errors import ConfigError, PkiError
 from labsim.inputfiles import CERTIFICATE_FILE_LIMIT, InputFileError, read_input_file
+from labsim.limits import (
+    NOT_BEFORE_DAYS_RANGE,
+    UB_ORGANIZATION_NAME,
+    VALID_DAYS_RANGE,
+    name_length_problem,
+)
 from labsim.model.defaults import default_receive_connectors
 from labsim.model.enums import FidelityProfile, ServerRole
 from labsim.model.lab import (
@@ -53,7 +60,7 @@ from labsim.model.lab import (
 from labsim.model.organization import AcceptedDomain, Mailbox, Organization, Server
 from labsim.model.pki_urls import CRL_ADDRESS, PUBLIC_CRL_HOST, crl_host
 from labsim.model.transport import TransportService
-from labsim.model.values import parse_timespan
+from labsim.model.values import format_timespan, parse_timespan
 from labsim.pki.bundles import parse_certificate_file
 from labsim.pki.ca import EKU_OIDS
 from labsim.pki.certificate import normalize_services
@@ -132,9 +139,13 @@ _EXAMPLES: dict[str, str] = {
     "roots": 'roots = ["fabrikam-root.pem"]',
 }
 
+# transport table key → Exchange's (minimum, maximum) for it.
+_TIMER_RANGES: dict[str, tuple[timedelta, timedelta]] = {
+    field: (low, high) for field, low, high in TIMER_RANGES.values()
+}
+
 _DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
 _LAB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_RETRY_COUNT_RANGE = (0, 15)
 
 
 def load_lab_file(path: Path | str) -> LabDefinition:
@@ -403,7 +414,7 @@ class _Reader(TableReader):
             mailboxes=mailboxes,
             receive_connectors=connectors,
         )
-        return OrganizationDefinition(
+        definition = OrganizationDefinition(
             organization=organization,
             root_ca_name=self.opt_text(where, raw, "root_ca") or f"{name} Root CA",
             certificates=tuple(certificates),
@@ -411,6 +422,30 @@ class _Reader(TableReader):
             intermediate_ca_name=self.opt_text(where, raw, "intermediate_ca"),
             setup=setup,
         )
+        self.check_ca_names(where, raw, definition)
+        return definition
+
+    def check_ca_names(
+        self, where: str, raw: Mapping[str, Any], definition: OrganizationDefinition
+    ) -> None:
+        """The CAs' names fit in a certificate (X.520: CN and O at most 64 characters)."""
+        name = definition.organization.name
+        for key, value in (
+            ("root_ca", definition.root_ca_name),
+            ("intermediate_ca", definition.issuing_ca_name),
+        ):
+            problem = name_length_problem(value, name)
+            if problem is None:
+                continue
+            if len(name) > UB_ORGANIZATION_NAME:
+                self.fail(where, f"key 'name': {problem} (the name is its CAs' O)")
+            if key in raw:
+                self.fail(where, f"key '{key}': {problem}")
+            self.fail(
+                where,
+                f"key '{key}' (default '{value}'): {problem}: give {key} a shorter name, "
+                f'e.g. {key} = "{name[:40]} CA"',
+            )
 
     def organization_name(self, where: str, raw: Mapping[str, Any]) -> str:
         """``name`` of a simulated or an outside organization: unique, and a folder name."""
@@ -617,9 +652,11 @@ class _Reader(TableReader):
         for key, item in value.items():
             if key == "transient_failure_retry_count":
                 count = self.opt_int(place, value, key)
-                low, high = _RETRY_COUNT_RANGE
-                if count is None or not low <= count <= high:
-                    self.fail(place, f"key '{key}': {count} is out of range; give {low} to {high}")
+                fewest, most = RETRY_COUNT_RANGE
+                if count is None or not fewest <= count <= most:
+                    self.fail(
+                        place, f"key '{key}': {count} is out of range; give {fewest} to {most}"
+                    )
                 changes[key] = count
                 continue
             if not isinstance(item, str):
@@ -628,8 +665,14 @@ class _Reader(TableReader):
                 span = parse_timespan(item)
             except ValueError as err:
                 self.fail(place, f"key '{key}': {err}")
-            if span <= timedelta(0):
-                self.fail(place, f"key '{key}': '{item}' is not a positive time span; e.g. \"15m\"")
+            low, high = _TIMER_RANGES[key]
+            if not low <= span <= high:
+                # Exchange's range for the parameter of Set-TransportService, as the shell checks.
+                self.fail(
+                    place,
+                    f"key '{key}': '{item}' is out of range; give {format_timespan(low)} to "
+                    f"{format_timespan(high)} (Set-TransportService's range)",
+                )
             changes[key] = span
         return replace(TransportService(), **changes)
 
@@ -667,12 +710,21 @@ class _Reader(TableReader):
                     f"key 'eku': unknown extended key usage '{purpose}'; "
                     + _suggest(purpose, list(EKU_OIDS)),
                 )
+        problem = name_length_problem(common_name)
+        if problem is not None:
+            self.fail(where, f"key 'common_name': {problem}; put long names in dns_names")
         valid_days = self.opt_int(where, raw, "valid_days")
         if valid_days is not None and valid_days < 1:
             self.fail(
                 where,
                 f"key 'valid_days': {valid_days} is not a validity period; give 1 or more days "
                 "(for an expired certificate move not_before_days into the past)",
+            )
+        if valid_days is not None and valid_days > VALID_DAYS_RANGE[1]:
+            self.fail(
+                where,
+                f"key 'valid_days': {valid_days} is longer than labsim's limit of "
+                f"{VALID_DAYS_RANGE[1]} days (100 years); give fewer days",
             )
         crl = self.opt_bool(where, raw, "crl")
         if crl is not None and issuer == ISSUER_SELF:
@@ -695,6 +747,13 @@ class _Reader(TableReader):
             changes["valid_days"] = valid_days
         not_before_days = self.opt_int(where, raw, "not_before_days")
         if not_before_days is not None:
+            low, high = NOT_BEFORE_DAYS_RANGE
+            if not low <= not_before_days <= high:
+                self.fail(
+                    where,
+                    f"key 'not_before_days': {not_before_days} is out of labsim's range; give "
+                    f"{low} to {high} (100 years either way)",
+                )
             changes["not_before_days"] = not_before_days
         if crl is not None:
             changes["crl"] = crl

@@ -18,6 +18,7 @@ import dataclasses
 import difflib
 import importlib
 import importlib.util
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from labsim.model.values import ByteSize
 from labsim.scenario.model import (
     LOG_NAMES,
     MAX_ADVANCE_SECONDS,
+    MAX_SEND_SIZE,
+    SENDER_WRITTEN_HEADERS,
     AdvanceStep,
     EmsStep,
     ExpectDelivered,
@@ -149,6 +152,22 @@ def _suggest(word: str, candidates: Sequence[str]) -> str:
     return "expected one of " + ", ".join(f"'{c}'" for c in candidates)
 
 
+# RFC 5322 field-name: printable ASCII except the colon.
+_FIELD_NAME = re.compile(r"[!-9;-~]+")
+
+
+def _is_control(char: str) -> bool:
+    """A C0 control character other than tab, or DEL."""
+    return (char < " " and char != "\t") or char == "\x7f"
+
+
+def _shown(value: str) -> str:
+    """``value`` quoted for a one-line message (line breaks and controls escaped)."""
+    if any(_is_control(c) for c in value):
+        return repr(value)
+    return f"'{value}'"
+
+
 class _Loader(TableReader):
     """Checks one parsed document; knows the file (for messages) and the lab (for names)."""
 
@@ -188,9 +207,10 @@ class _Loader(TableReader):
     def check_address(self, where: str, key: str, value: str) -> None:
         """``value`` looks like ``local@domain``."""
         local, at, domain = value.partition("@")
-        if not (local and at and domain) or " " in value:
+        if not (local and at and domain) or any(c.isspace() or _is_control(c) for c in value):
             self.fail(
-                where, f"key '{key}': '{value}' is not an email address; write it as user@domain"
+                where,
+                f"key '{key}': {_shown(value)} is not an email address; write it as user@domain",
             )
 
     def mailbox(self, where: str, table: Mapping[str, Any], key: str) -> str:
@@ -355,6 +375,7 @@ class _Loader(TableReader):
         if not to:
             self.missing(where, "to")
         subject = self.text(where, value, "subject")
+        self.one_line(where, "subject", subject)
         body = value.get("body", "")
         if not isinstance(body, str):
             self.wrong_type(where, "body", "a string", body)
@@ -364,6 +385,7 @@ class _Loader(TableReader):
             isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
         ):
             self.wrong_type(where, "headers", 'a table of header name = "value"', headers)
+        self.check_headers(where, headers)
         size: int | None = None
         if "size" in value:
             raw_size = value["size"]
@@ -378,6 +400,13 @@ class _Loader(TableReader):
                     where,
                     f"key 'size': '{raw_size}' is not a size; write e.g. \"2MB\" or \"512KB\"",
                 )
+            if size > MAX_SEND_SIZE:
+                # Checked before anything is allocated: the body is padded in memory.
+                self.fail(
+                    where,
+                    f"key 'size': '{raw_size}' is larger than labsim's limit of 100MB for one "
+                    'message; give a smaller size, e.g. "40MB" to exceed a 35MB limit',
+                )
         return SendStep(
             number=number,
             from_=mail_from,
@@ -388,6 +417,47 @@ class _Loader(TableReader):
             headers=tuple(headers.items()),
             size=size,
         )
+
+    def one_line(self, where: str, key: str, value: str) -> None:
+        """``value`` holds no line break or other control character (tab aside): it goes into
+        one header line, where CR or LF would end it and start another header."""
+        bad = next((c for c in value if _is_control(c)), None)
+        if bad is not None:
+            what = "a line break" if bad in "\r\n" else f"the control character {bad!r}"
+            self.fail(
+                where,
+                f"key '{key}' holds {what} ({_shown(value)}); a header value is one line: "
+                "remove it",
+            )
+
+    def check_headers(self, where: str, headers: Mapping[str, str]) -> None:
+        """``headers``: RFC 5322 field names, one-line values, none that labsim writes itself,
+        none given twice."""
+        seen: dict[str, str] = {}
+        for name, text in headers.items():
+            if not _FIELD_NAME.fullmatch(name):
+                self.fail(
+                    where,
+                    f"key 'headers': {_shown(name)} is not a header name; a name is printable "
+                    'ASCII without spaces or ":", e.g. "X-Lab-Note"',
+                )
+            written = next((h for h in SENDER_WRITTEN_HEADERS if h.lower() == name.lower()), None)
+            if written is not None:
+                own_key = written.lower() if written in ("From", "To", "Cc", "Subject") else None
+                fix = f"give it with the send key '{own_key}'" if own_key else "leave it out"
+                self.fail(
+                    where,
+                    f"key 'headers': labsim writes the {written} header itself; {fix}",
+                )
+            first = seen.get(name.lower())
+            if first is not None:
+                self.fail(
+                    where,
+                    f"key 'headers': '{name}' and '{first}' are the same header (names are "
+                    "case-insensitive); give it once",
+                )
+            seen[name.lower()] = name
+            self.one_line(where, f"headers.{name}", text)
 
     def advance_step(self, number: int, value: object) -> AdvanceStep:
         """``advance = "2d"``."""
