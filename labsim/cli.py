@@ -189,7 +189,8 @@ def run_command(
     protocol-log lines that explain it. The last line is "N passed, M failed" (scenarios).
 
     Exit status: 0 when every expectation holds, 1 when any fails, 2 when a file, option or
-    argument is invalid (one message, no traceback). The file format is in docs/scenarios.md.
+    argument is invalid (one message, no traceback). The file format is in docs/scenarios.md,
+    the bounds on files and values in docs/limits.md.
     """
     scenarios = [load_scenario(path) for path in discover(paths)]
     if junit_path is not None and junit_path.exists() and junit_path.is_dir():

@@ -15,6 +15,9 @@ The format is documented in ``docs/lab-files.md``. Rules kept here:
   simulate) shares the name, domain, host-name and address spaces of the simulated ones; its
   port is a real TCP port (1–65535), and each root file must exist (relative to the lab file)
   and hold at least one certificate. Its files are read here, so a lab that loads can start.
+* Bounds (docs/limits.md): certificate validity and NotBefore within 100 years, CN and O (CA
+  names, organization names) within X.520's 64 characters, ``transport`` timers within
+  Set-TransportService's ranges; a value beyond them would crash the lab's start.
 * What the file leaves out gets the default lab's defaults: Exchange's default receive
   connectors on every server, Exchange's self-signed certificate on every server (always), each
   server trusting its organization's root and the public CA, and an MX record (preference 10)

@@ -8,6 +8,8 @@ Rules kept here:
   (``step N (kind)``), the key, and the fix, e.g.
   ``scenarios/x.toml: step 4 (send): unknown key 'form'; did you mean 'from'?``.
 * Unknown keys are errors (a typo must never be silently ignored) and get a difflib suggestion.
+* A ``send`` step's values must fit in a message (docs/limits.md): subject and header values
+  on one line, real header names other than those labsim writes, ``size`` at most 100MB.
 * Names of organizations and servers are checked against the scenario's lab here, so that a
   typo is a file error (exit 2) and not a failed run.
 """
