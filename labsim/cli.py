@@ -195,6 +195,9 @@ def run_command(
     scenarios = [load_scenario(path) for path in discover(paths)]
     if junit_path is not None and junit_path.exists() and junit_path.is_dir():
         raise UsageError(f"--junit {junit_path}: is a directory; give a file name")
+    if junit_path is not None:
+        # Its folder, checked now: the file is written after the whole run.
+        check_folder("--junit", junit_path.parent, shown=f"--junit {junit_path}")
     if log_folder is not None:
         check_folder("--logs", log_folder)
     for folder in {cert_folder or runner.default_cert_folder(s.definition) for s in scenarios}:
@@ -225,27 +228,31 @@ def run_command(
     ctx.exit(EXIT_PASSED if all(r.passed for r in results) else EXIT_FAILED)
 
 
-def check_folder(option: str, folder: Path, *, given: bool = True) -> None:
+def check_folder(option: str, folder: Path, *, given: bool = True, shown: str = "") -> None:
     """``folder`` exists (created if need be) and a file can be written in it, else a UsageError
-    naming ``option`` (checked before a lab starts: a lab that cannot write its certificates or
-    logs fails later, and --logs only after the whole run)."""
-    shown = f"{option} {folder}" if given else f"{folder} (the default of {option})"
+    naming ``option`` (``shown``: how the message names it; checked before a lab starts: a lab
+    that cannot write its certificates or logs fails later, and --logs only after the run)."""
+    named = shown or (f"{option} {folder}" if given else f"{folder} (the default of {option})")
+    example = _FOLDER_EXAMPLE[option]
     if folder.exists() and not folder.is_dir():
-        raise UsageError(
-            f"{shown}: is not a folder; give a folder, e.g. {option} ./{_FOLDER_EXAMPLE[option]}"
-        )
+        if shown:  # the folder of a file (--junit)
+            raise UsageError(
+                f"{named}: {folder} is not a folder; give a file in a folder you can write to, "
+                f"e.g. {option} ./{example}"
+            )
+        raise UsageError(f"{named}: is not a folder; give a folder, e.g. {option} ./{example}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder, prefix=".labsim-write-test-"):
             pass
     except OSError as err:
         raise UsageError(
-            f"{shown}: cannot write there ({err.strerror or err}); give a folder you can write "
-            f"to, e.g. {option} ./{_FOLDER_EXAMPLE[option]}"
+            f"{named}: cannot write there ({err.strerror or err}); give "
+            f"{'a file in ' if shown else ''}a folder you can write to, e.g. {option} ./{example}"
         ) from None
 
 
-_FOLDER_EXAMPLE = {"--logs": "logs", "--certs": "certs"}
+_FOLDER_EXAMPLE = {"--logs": "logs", "--certs": "certs", "--junit": "junit.xml"}
 
 
 def _write_junit(junit_path: Path | None, results: list[ScenarioResult]) -> None:

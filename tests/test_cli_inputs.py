@@ -204,3 +204,18 @@ def test_live_commands_check_logs_and_certs_before_the_lab_starts(
     assert err.startswith(f"labsim: error: {option} {folder}: ")
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "certs").exists()  # nothing of a lab was made
+
+
+def test_run_checks_the_junit_folder_before_any_lab(
+    tmp_path: Path, started: list[Scenario]
+) -> None:
+    # The file is written after the whole run; an unwritable place used to fail only then.
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(GOOD, encoding="utf-8")
+    assert one_error_line(invoke("run", scenario, "--junit", "/dev/null/out.xml")) == (
+        "labsim: error: --junit /dev/null/out.xml: /dev/null is not a folder; give a file in a "
+        "folder you can write to, e.g. --junit ./junit.xml"
+    )
+    line = one_error_line(invoke("run", scenario, "--junit", "/proc/labsim-test/out.xml"))
+    assert line.startswith("labsim: error: --junit /proc/labsim-test/out.xml: cannot write there")
+    assert started == []
