@@ -755,7 +755,7 @@ class _Reader(TableReader):
                 self.fail(
                     where,
                     f"key 'not_before_days': {not_before_days} is out of labsim's range; give "
-                    f"{low} to {high} (100 years either way)",
+                    f"{low} to {high} (50 years back, 100 years ahead)",
                 )
             changes["not_before_days"] = not_before_days
         if crl is not None:

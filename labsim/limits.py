@@ -13,11 +13,15 @@ parameter checks can use it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 __all__ = [
+    "EARLIEST_NOT_BEFORE",
     "NOT_BEFORE_DAYS_RANGE",
     "UB_COMMON_NAME",
     "UB_ORGANIZATION_NAME",
     "VALID_DAYS_RANGE",
+    "date_problem",
     "name_length_problem",
 ]
 
@@ -31,9 +35,23 @@ VALID_DAYS_RANGE = (1, 36500)
 """labsim's bounds on a leaf certificate's validity in days (lab files' ``valid_days``,
 New-LabCertificate -ValidDays): up to 100 years, so NotAfter stays far below the year 9999."""
 
-NOT_BEFORE_DAYS_RANGE = (-36500, 36500)
+NOT_BEFORE_DAYS_RANGE = (-18250, 36500)
 """labsim's bounds on a leaf certificate's NotBefore, in days from lab time (lab files'
-``not_before_days``, New-LabCertificate -NotBeforeDays): 100 years either way."""
+``not_before_days``, New-LabCertificate -NotBeforeDays): 50 years back (a lab that starts today
+stays clear of 1950, the earliest NotBefore ``cryptography`` encodes), 100 years ahead."""
+
+EARLIEST_NOT_BEFORE = datetime(1950, 1, 1, tzinfo=UTC)
+"""The earliest NotBefore a certificate can have (``cryptography`` refuses earlier ones)."""
+
+
+def date_problem(not_before: datetime) -> str | None:
+    """Why a certificate cannot start at ``not_before``, or None."""
+    if not_before < EARLIEST_NOT_BEFORE:
+        return (
+            f"NotBefore {not_before:%Y-%m-%d} is before 1950-01-01, the earliest date labsim can "
+            "put in a certificate; give a later NotBefore"
+        )
+    return None
 
 
 def name_length_problem(common_name: str, organization: str | None = None) -> str | None:

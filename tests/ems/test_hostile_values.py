@@ -91,3 +91,17 @@ def test_send_mail_message_subject_with_a_line_break(adatum: Shell, host: FakeHo
             "Send-MailMessage: The specified string is not in the form required for a subject."
         )
     assert host.submitted == []
+
+
+def test_new_lab_certificate_not_before_fifty_years_back_at_most(adatum: Shell) -> None:
+    # -36500 used to pass and end in cryptography's "on or after 1950" ValueError.
+    error = error_of(
+        adatum,
+        'New-LabCertificate -Server ADATUM-MBX1 -Issuer own -SubjectName "CN=x.adatum.com" '
+        "-NotBeforeDays -36500",
+    )
+    assert error == (
+        "New-LabCertificate: Cannot validate argument on parameter 'NotBeforeDays'. The -36500 "
+        "argument is less than the minimum allowed range of -18250. Supply an argument that is "
+        "greater than or equal to -18250 and then try the command again."
+    )

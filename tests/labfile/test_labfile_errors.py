@@ -520,14 +520,14 @@ BOUND_CASES: list[tuple[str, str, str]] = [
     (
         "not-before-days-far-past",
         edit(CERT_LINE, 'issuer = "own"\nnot_before_days = -1000000'),
-        f"{CERT}: key 'not_before_days': -1000000 is out of labsim's range; give -36500 to 36500 "
-        "(100 years either way)",
+        f"{CERT}: key 'not_before_days': -1000000 is out of labsim's range; give -18250 to 36500 "
+        "(50 years back, 100 years ahead)",
     ),
     (
         "not-before-days-far-future",
         edit(CERT_LINE, 'issuer = "own"\nnot_before_days = 1000000'),
-        f"{CERT}: key 'not_before_days': 1000000 is out of labsim's range; give -36500 to 36500 "
-        "(100 years either way)",
+        f"{CERT}: key 'not_before_days': 1000000 is out of labsim's range; give -18250 to 36500 "
+        "(50 years back, 100 years ahead)",
     ),
     (
         "common-name-over-64",
@@ -600,10 +600,10 @@ def test_values_beyond_the_bounds(tmp_path: Path, text: str, message: str) -> No
 def test_the_bounds_themselves_are_accepted(tmp_path: Path) -> None:
     path = tmp_path / "lab.toml"
     path.write_text(
-        edit(CERT_LINE, 'issuer = "own"\nvalid_days = 36500\nnot_before_days = -36500').replace(
+        edit(CERT_LINE, 'issuer = "own"\nvalid_days = 36500\nnot_before_days = -18250').replace(
             'common_name = "mail.adatum.com"', f'common_name = "{"a" * 60}.com"'
         ),
         encoding="utf-8",
     )
     spec = load_lab_file(path).organizations[0].certificates[0]
-    assert (spec.valid_days, spec.not_before_days) == (36500, -36500)
+    assert (spec.valid_days, spec.not_before_days) == (36500, -18250)
