@@ -17,6 +17,7 @@ time, so tests can replace it with a fake lab (the documented test seam).
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -145,7 +146,8 @@ def cli() -> None:
     metavar="FILE_OR_DIR...",
     nargs=-1,
     required=True,
-    type=click.Path(path_type=Path),
+    # Kept as text: Path("") would be ".", and an empty argument must not mean "everything here".
+    type=click.Path(),
 )
 @click.option(
     "--junit",
@@ -172,7 +174,7 @@ def cli() -> None:
 @click.pass_context
 def run_command(
     ctx: click.Context,
-    paths: Sequence[Path],
+    paths: Sequence[str],
     junit_path: Path | None,
     explain: bool,
     port_offset: int | None,
@@ -187,11 +189,19 @@ def run_command(
     protocol-log lines that explain it. The last line is "N passed, M failed" (scenarios).
 
     Exit status: 0 when every expectation holds, 1 when any fails, 2 when a file, option or
-    argument is invalid (one message, no traceback). The file format is in docs/scenarios.md.
+    argument is invalid (one message, no traceback). The file format is in docs/scenarios.md,
+    the bounds on files and values in docs/limits.md.
     """
     scenarios = [load_scenario(path) for path in discover(paths)]
     if junit_path is not None and junit_path.exists() and junit_path.is_dir():
         raise UsageError(f"--junit {junit_path}: is a directory; give a file name")
+    if junit_path is not None:
+        # Its folder, checked now: the file is written after the whole run.
+        check_folder("--junit", junit_path.parent, shown=f"--junit {junit_path}")
+    if log_folder is not None:
+        check_folder("--logs", log_folder)
+    for folder in {cert_folder or runner.default_cert_folder(s.definition) for s in scenarios}:
+        check_folder("--certs", folder, given=cert_folder is not None)
     _ensure_marks_printable()
     log_folders = _log_folders(scenarios, log_folder)
     results: list[ScenarioResult] = []
@@ -216,6 +226,33 @@ def run_command(
     click.echo(summary_line(results))
     _write_junit(junit_path, results)
     ctx.exit(EXIT_PASSED if all(r.passed for r in results) else EXIT_FAILED)
+
+
+def check_folder(option: str, folder: Path, *, given: bool = True, shown: str = "") -> None:
+    """``folder`` exists (created if need be) and a file can be written in it, else a UsageError
+    naming ``option`` (``shown``: how the message names it; checked before a lab starts: a lab
+    that cannot write its certificates or logs fails later, and --logs only after the run)."""
+    named = shown or (f"{option} {folder}" if given else f"{folder} (the default of {option})")
+    example = _FOLDER_EXAMPLE[option]
+    if folder.exists() and not folder.is_dir():
+        if shown:  # the folder of a file (--junit)
+            raise UsageError(
+                f"{named}: {folder} is not a folder; give a file in a folder you can write to, "
+                f"e.g. {option} ./{example}"
+            )
+        raise UsageError(f"{named}: is not a folder; give a folder, e.g. {option} ./{example}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder, prefix=".labsim-write-test-"):
+            pass
+    except OSError as err:
+        raise UsageError(
+            f"{named}: cannot write there ({err.strerror or err}); give "
+            f"{'a file in ' if shown else ''}a folder you can write to, e.g. {option} ./{example}"
+        ) from None
+
+
+_FOLDER_EXAMPLE = {"--logs": "logs", "--certs": "certs", "--junit": "junit.xml"}
 
 
 def _write_junit(junit_path: Path | None, results: list[ScenarioResult]) -> None:
@@ -294,6 +331,7 @@ def demo_command(ctx: click.Context, port_offset: int | None, cert_folder: Path 
     from labsim.model.lab import default_lab
 
     folder = cert_folder or runner.default_cert_folder(default_lab())
+    check_folder("--certs", folder, given=cert_folder is not None)
     status = run_demo(click.echo, cert_folder=folder, port_offset=port_offset)
     ctx.exit(int(status))
 
@@ -330,8 +368,10 @@ def live_lab_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def _load_definition(lab_ref: str) -> Any:
     from labsim.model.lab import default_lab
 
-    if lab_ref in ("default", ""):
+    if lab_ref == "default":
         return default_lab()
+    if not lab_ref.strip():
+        raise UsageError('--lab: empty; give "default" (the built-in lab) or a lab file')
     from labsim.labfile import load_lab_file
 
     return load_lab_file(Path(lab_ref))
@@ -357,6 +397,7 @@ def _start_live(
     from labsim.live import LiveLab
 
     definition = _load_definition(lab_ref)
+    certs_given = cert_folder is not None
     kept = None
     if lab_state is not None:
         from labsim.store.database import LabState
@@ -365,6 +406,9 @@ def _start_live(
         cert_folder = cert_folder or lab_state / "certs"
     folder = cert_folder or runner.default_cert_folder(definition)
     try:
+        if log_folder is not None:
+            check_folder("--logs", log_folder)
+        check_folder("--certs", folder, given=certs_given)
         lab = Lab.start(
             definition,
             cert_folder=folder,

@@ -15,6 +15,9 @@ The format is documented in ``docs/lab-files.md``. Rules kept here:
   simulate) shares the name, domain, host-name and address spaces of the simulated ones; its
   port is a real TCP port (1–65535), and each root file must exist (relative to the lab file)
   and hold at least one certificate. Its files are read here, so a lab that loads can start.
+* Bounds (docs/limits.md): certificate validity and NotBefore within 100 years, CN and O (CA
+  names, organization names) within X.520's 64 characters, ``transport`` timers within
+  Set-TransportService's ranges; a value beyond them would crash the lab's start.
 * What the file leaves out gets the default lab's defaults: Exchange's default receive
   connectors on every server, Exchange's self-signed certificate on every server (always), each
   server trusting its organization's root and the public CA, and an MX record (preference 10)
@@ -33,7 +36,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from labsim.ems.cmdlets.transport_service import RETRY_COUNT_RANGE, TIMER_RANGES
 from labsim.errors import ConfigError, PkiError
+from labsim.inputfiles import CERTIFICATE_FILE_LIMIT, InputFileError, read_input_file
+from labsim.limits import (
+    NOT_BEFORE_DAYS_RANGE,
+    UB_ORGANIZATION_NAME,
+    VALID_DAYS_RANGE,
+    name_length_problem,
+)
 from labsim.model.defaults import default_receive_connectors
 from labsim.model.enums import FidelityProfile, ServerRole
 from labsim.model.lab import (
@@ -52,7 +63,7 @@ from labsim.model.lab import (
 from labsim.model.organization import AcceptedDomain, Mailbox, Organization, Server
 from labsim.model.pki_urls import CRL_ADDRESS, PUBLIC_CRL_HOST, crl_host
 from labsim.model.transport import TransportService
-from labsim.model.values import parse_timespan
+from labsim.model.values import format_timespan, parse_timespan
 from labsim.pki.bundles import parse_certificate_file
 from labsim.pki.ca import EKU_OIDS
 from labsim.pki.certificate import normalize_services
@@ -131,9 +142,13 @@ _EXAMPLES: dict[str, str] = {
     "roots": 'roots = ["fabrikam-root.pem"]',
 }
 
+# transport table key → Exchange's (minimum, maximum) for it.
+_TIMER_RANGES: dict[str, tuple[timedelta, timedelta]] = {
+    field: (low, high) for field, low, high in TIMER_RANGES.values()
+}
+
 _DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
 _LAB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_RETRY_COUNT_RANGE = (0, 15)
 
 
 def load_lab_file(path: Path | str) -> LabDefinition:
@@ -402,7 +417,7 @@ class _Reader(TableReader):
             mailboxes=mailboxes,
             receive_connectors=connectors,
         )
-        return OrganizationDefinition(
+        definition = OrganizationDefinition(
             organization=organization,
             root_ca_name=self.opt_text(where, raw, "root_ca") or f"{name} Root CA",
             certificates=tuple(certificates),
@@ -410,6 +425,30 @@ class _Reader(TableReader):
             intermediate_ca_name=self.opt_text(where, raw, "intermediate_ca"),
             setup=setup,
         )
+        self.check_ca_names(where, raw, definition)
+        return definition
+
+    def check_ca_names(
+        self, where: str, raw: Mapping[str, Any], definition: OrganizationDefinition
+    ) -> None:
+        """The CAs' names fit in a certificate (X.520: CN and O at most 64 characters)."""
+        name = definition.organization.name
+        for key, value in (
+            ("root_ca", definition.root_ca_name),
+            ("intermediate_ca", definition.issuing_ca_name),
+        ):
+            problem = name_length_problem(value, name)
+            if problem is None:
+                continue
+            if len(name) > UB_ORGANIZATION_NAME:
+                self.fail(where, f"key 'name': {problem} (the name is its CAs' O)")
+            if key in raw:
+                self.fail(where, f"key '{key}': {problem}")
+            self.fail(
+                where,
+                f"key '{key}' (default '{value}'): {problem}: give {key} a shorter name, "
+                f'e.g. {key} = "{name[:40]} CA"',
+            )
 
     def organization_name(self, where: str, raw: Mapping[str, Any]) -> str:
         """``name`` of a simulated or an outside organization: unique, and a folder name."""
@@ -490,7 +529,9 @@ class _Reader(TableReader):
             if any(root.source == str(resolved) for root in roots):
                 self.fail(where, f"key 'roots': '{value}' is listed twice; list it once")
             try:
-                data = resolved.read_bytes()
+                data = read_input_file(resolved, CERTIFICATE_FILE_LIMIT)
+            except InputFileError as err:
+                self.fail(where, f"key 'roots': '{value}' {err}")
             except FileNotFoundError:
                 self.fail(
                     where,
@@ -614,9 +655,11 @@ class _Reader(TableReader):
         for key, item in value.items():
             if key == "transient_failure_retry_count":
                 count = self.opt_int(place, value, key)
-                low, high = _RETRY_COUNT_RANGE
-                if count is None or not low <= count <= high:
-                    self.fail(place, f"key '{key}': {count} is out of range; give {low} to {high}")
+                fewest, most = RETRY_COUNT_RANGE
+                if count is None or not fewest <= count <= most:
+                    self.fail(
+                        place, f"key '{key}': {count} is out of range; give {fewest} to {most}"
+                    )
                 changes[key] = count
                 continue
             if not isinstance(item, str):
@@ -625,8 +668,14 @@ class _Reader(TableReader):
                 span = parse_timespan(item)
             except ValueError as err:
                 self.fail(place, f"key '{key}': {err}")
-            if span <= timedelta(0):
-                self.fail(place, f"key '{key}': '{item}' is not a positive time span; e.g. \"15m\"")
+            low, high = _TIMER_RANGES[key]
+            if not low <= span <= high:
+                # Exchange's range for the parameter of Set-TransportService, as the shell checks.
+                self.fail(
+                    place,
+                    f"key '{key}': '{item}' is out of range; give {format_timespan(low)} to "
+                    f"{format_timespan(high)} (Set-TransportService's range)",
+                )
             changes[key] = span
         return replace(TransportService(), **changes)
 
@@ -664,12 +713,21 @@ class _Reader(TableReader):
                     f"key 'eku': unknown extended key usage '{purpose}'; "
                     + _suggest(purpose, list(EKU_OIDS)),
                 )
+        problem = name_length_problem(common_name)
+        if problem is not None:
+            self.fail(where, f"key 'common_name': {problem}; put long names in dns_names")
         valid_days = self.opt_int(where, raw, "valid_days")
         if valid_days is not None and valid_days < 1:
             self.fail(
                 where,
                 f"key 'valid_days': {valid_days} is not a validity period; give 1 or more days "
                 "(for an expired certificate move not_before_days into the past)",
+            )
+        if valid_days is not None and valid_days > VALID_DAYS_RANGE[1]:
+            self.fail(
+                where,
+                f"key 'valid_days': {valid_days} is longer than labsim's limit of "
+                f"{VALID_DAYS_RANGE[1]} days (100 years); give fewer days",
             )
         crl = self.opt_bool(where, raw, "crl")
         if crl is not None and issuer == ISSUER_SELF:
@@ -692,6 +750,13 @@ class _Reader(TableReader):
             changes["valid_days"] = valid_days
         not_before_days = self.opt_int(where, raw, "not_before_days")
         if not_before_days is not None:
+            low, high = NOT_BEFORE_DAYS_RANGE
+            if not low <= not_before_days <= high:
+                self.fail(
+                    where,
+                    f"key 'not_before_days': {not_before_days} is out of labsim's range; give "
+                    f"{low} to {high} (50 years back, 100 years ahead)",
+                )
             changes["not_before_days"] = not_before_days
         if crl is not None:
             changes["crl"] = crl

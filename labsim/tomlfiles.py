@@ -1,10 +1,20 @@
 """Reading the TOML files users write (lab files, scenario files): one place that turns a
 missing file, a non-UTF-8 file or a TOML syntax error into one message naming the file and the
-fix, and that names TOML value types in messages. Pure: stdlib only."""
+fix, and that names TOML value types in messages. Pure: stdlib only.
+
+Bounds kept here (docs/limits.md), checked before ``tomllib`` sees the text, because tomllib
+recurses once per nested array or inline table (thousands of levels end in a RecursionError)
+and spends time and memory quadratic in the parts of one dotted key:
+
+* only a regular file of at most :data:`~labsim.inputfiles.TOML_FILE_LIMIT` bytes is read;
+* arrays and inline tables nest at most :data:`MAX_NESTING` levels deep, and a dotted key
+  (``a.b.c``, also in ``[table.headers]``) has at most :data:`MAX_NESTING` parts.
+"""
 
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
@@ -12,6 +22,23 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from labsim.errors import LabsimError
+from labsim.inputfiles import TOML_FILE_LIMIT, InputFileError, read_input_file
+
+MAX_NESTING = 32
+"""How deep arrays and inline tables may nest in a lab or scenario file, and how many parts a
+dotted key may have (labsim's own formats need 4)."""
+
+# The next character that matters to the nesting scan: a bracket, a quote (the triple forms
+# first), a comment, a dot, or anything that ends a dotted key (not a bare-key character, space
+# or tab).
+_SCAN = re.compile(r"""[\[\]{}]|""" r'"""' r"""|'''|["'#.]|[^A-Za-z0-9_\- \t]""")
+# The rest of a string once its opening quote is read (possessive: linear on any input).
+_STRING_ENDS = {
+    '"': re.compile(r'(?:[^"\\\n]|\\.)*+"'),
+    "'": re.compile(r"[^'\n]*+'"),
+    '"""': re.compile(r'(?:[^"\\]|\\.|"(?!""))*+"{3,5}', re.DOTALL),
+    "'''": re.compile(r"(?:[^']|'(?!''))*+'{3,5}"),
+}
 
 
 def read_toml(path: Path, error: type[LabsimError], what: str) -> dict[str, Any]:
@@ -20,20 +47,76 @@ def read_toml(path: Path, error: type[LabsimError], what: str) -> dict[str, Any]
     ``what`` names the kind of file in messages ("file", "lab file").
     """
     try:
-        raw = path.read_bytes()
+        raw = read_input_file(path, TOML_FILE_LIMIT)
     except FileNotFoundError:
         raise error(f"{path}: no such {what}; check the path") from None
+    except InputFileError as err:
+        raise error(f"{path}: {err}") from None
     except OSError as err:
         raise error(f"{path}: cannot read the {what}: {err.strerror or err}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise error(f"{path}: not UTF-8 text (byte {err.start}); save the file as UTF-8") from None
+    too_deep = nesting_problem(text)
+    if too_deep is not None:
+        raise error(f"{path}: {too_deep}")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         # tomllib's message ends with "(at line L, column C)": the place the user needs.
         raise error(f"{path}: invalid TOML: {err}; fix the syntax there") from None
+
+
+def nesting_problem(text: str) -> str | None:
+    """What in ``text`` nests deeper than :data:`MAX_NESTING` (with its line), else None.
+
+    A light scan of TOML's lexical structure (strings and comments skipped); a file it cannot
+    follow (an unclosed string) is left to tomllib, which reports the syntax error.
+    """
+    depth = 0
+    dots = 0
+    pos = 0
+    while True:
+        found = _SCAN.search(text, pos)
+        if found is None:
+            return None
+        token = found.group()
+        pos = found.end()
+        if token in _STRING_ENDS:
+            closed = _STRING_ENDS[token].match(text, pos)
+            if closed is None:
+                return None
+            pos = closed.end()
+            continue  # a quoted key part keeps a dotted key going
+        if token == "#":
+            end = text.find("\n", pos)
+            if end < 0:
+                return None
+            pos = end
+            continue
+        if token == ".":
+            dots += 1
+            if dots >= MAX_NESTING:
+                return (
+                    f"line {_line(text, found.start())}: a dotted key has more than {MAX_NESTING} parts, labsim's "
+                    "limit; write fewer parts"
+                )
+            continue
+        dots = 0
+        if token in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return (
+                    f"line {_line(text, found.start())}: arrays and inline tables nest more than {MAX_NESTING} levels "
+                    "deep, labsim's limit; flatten the value"
+                )
+        elif token in "]}":
+            depth = max(depth - 1, 0)
+
+
+def _line(text: str, index: int) -> int:
+    return text.count("\n", 0, index) + 1
 
 
 def type_name(value: object) -> str:

@@ -94,6 +94,12 @@ class TinyLab:
         return ["chose receive connector Default Frontend ADATUM-CAS1"]
 
 
+@pytest.fixture(autouse=True)
+def in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default certificate folder (./certs/<lab>, checked before a run) goes here."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Scenario, LabOptions]]:
     """Replace the real lab with TinyLab; records what each start was asked for."""

@@ -20,6 +20,7 @@ from enum import Enum
 from typing import TypeVar
 
 from labsim.ems.parser import HashTable, Value
+from labsim.limits import name_length_problem
 from labsim.model.enums import parse_enum
 from labsim.model.values import AddressSpace, Binding, ByteSize, IPRange, parse_timespan
 
@@ -488,6 +489,12 @@ def parse_subject_name(text: str) -> SubjectName:
     if "CN" not in values:
         raise ValueError(
             f"'{text}' has no CN; a certificate subject needs one, {_SUBJECT_EXAMPLE}."
+        )
+    problem = name_length_problem(values["CN"], values.get("O"))
+    if problem is not None:
+        # Checked here, before a key is made: the certificate could not be encoded.
+        raise ValueError(
+            f"In '{text}', {problem}; put long host names in -DomainName, {_SUBJECT_EXAMPLE}."
         )
     return SubjectName(values["CN"], values.get("O"))
 

@@ -205,6 +205,20 @@ class ByteSize:
         return self.value is None or size <= self.value
 
 
+# .NET's TimeSpan.MaxValue (10675199.02:48:05.4775807), whole seconds: what EMS can hold.
+_TIMESPAN_MAX_SECONDS = 922337203685
+
+
+def _within_timespan(value: timedelta) -> timedelta:
+    if value.total_seconds() > _TIMESPAN_MAX_SECONDS:
+        # .NET's TimeSpan.Parse text for a value past TimeSpan.MaxValue.
+        raise ValueError(
+            "The TimeSpan could not be parsed because at least one of the numeric components "
+            "is out of range or contains too many digits."
+        )
+    return value
+
+
 def parse_timespan(text: str) -> timedelta:
     """Parse an Exchange TimeSpan ``d.hh:mm:ss`` / ``hh:mm:ss`` or a lab duration ``90s``/``4h``/``2d``."""
     body = text.strip()
@@ -212,12 +226,15 @@ def parse_timespan(text: str) -> timedelta:
     if m:
         n = int(m.group(1))
         unit = m.group(2).lower()
-        return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: n})
+        seconds = n * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+        return _within_timespan(timedelta(seconds=min(seconds, _TIMESPAN_MAX_SECONDS + 1)))
     m = re.fullmatch(r"(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})", body)
     if m:
-        days = int(m.group(1) or 0)
-        return timedelta(
-            days=days, hours=int(m.group(2)), minutes=int(m.group(3)), seconds=int(m.group(4))
+        days = min(int(m.group(1) or 0), _TIMESPAN_MAX_SECONDS // 86400 + 1)
+        return _within_timespan(
+            timedelta(
+                days=days, hours=int(m.group(2)), minutes=int(m.group(3)), seconds=int(m.group(4))
+            )
         )
     raise ValueError(
         f"'{text}' is not a time span; use d.hh:mm:ss (e.g. 2.00:00:00) or 90s, 15m, 4h, 2d"

@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from labsim.errors import PkiError
+from labsim.inputfiles import CERTIFICATE_FILE_LIMIT, InputFileError, read_input_file
 
 __all__ = ["CertificateFile", "FileForm", "parse_certificate_file", "read_certificate_file"]
 
@@ -83,7 +84,9 @@ def parse_certificate_file(data: bytes, source: str) -> CertificateFile:
 def read_certificate_file(path: Path) -> CertificateFile:
     """The certificates in the file at ``path``."""
     try:
-        data = Path(path).read_bytes()
+        data = read_input_file(Path(path), CERTIFICATE_FILE_LIMIT)
+    except InputFileError as err:
+        raise PkiError(f"certificate file {path} {err}") from None
     except OSError as err:
         raise PkiError(f"cannot read certificate file {path}: {err.strerror or err}") from err
     return parse_certificate_file(data, str(path))

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from labsim.errors import PkiError
+from labsim.limits import date_problem, name_length_problem
 from labsim.pki.certificate import ExchangeCertificate, serial_hex, windows_name
 from labsim.pki.keys import KeyType, PrivateKey, generate_private_key, key_type_of, signature_hash
 
@@ -42,6 +43,9 @@ def _require_aware(at: datetime, what: str) -> None:
 
 
 def _name(common_name: str, organization: str | None) -> x509.Name:
+    problem = name_length_problem(common_name, organization)
+    if problem is not None:
+        raise PkiError(problem)
     attributes = []
     # DER order is most general first; Windows will show it reversed (CN first).
     if organization:
@@ -174,6 +178,9 @@ class CertificateAuthority:
         *,
         crl: bool = True,
     ) -> x509.CertificateBuilder:
+        too_early = date_problem(not_before)
+        if too_early is not None:
+            raise PkiError(f"certificate {windows_name(subject)}: {too_early}")
         if not_after <= not_before:
             raise PkiError(
                 f"certificate {windows_name(subject)}: NotAfter {not_after.isoformat()} is not "

@@ -55,6 +55,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from labsim.errors import PkiError
+from labsim.inputfiles import CERTIFICATE_FILE_LIMIT, InputFileError, read_input_file
 from labsim.pki.ca import CertificateAuthority, create_root_ca
 from labsim.pki.certificate import (
     ExchangeCertificate,
@@ -647,7 +648,9 @@ def format_index_text(index: CertificateIndex) -> str:
 def load_certificate_file(path: Path) -> x509.Certificate:
     """Load one certificate from ``path``, PEM or DER (Import-Certificate accepts both)."""
     try:
-        data = Path(path).read_bytes()
+        data = read_input_file(Path(path), CERTIFICATE_FILE_LIMIT)
+    except InputFileError as err:
+        raise PkiError(f"certificate file {path} {err}") from None
     except OSError as err:
         raise PkiError(f"cannot read certificate file {path}: {err.strerror}") from err
     try:
@@ -670,7 +673,7 @@ def resolve_cert_path(folder: Path, user_path: str) -> Path:
         raise PkiError("empty certificate path; give a file name such as Adatum\\root-ca.cer")
     candidate = Path(cleaned.replace("\\", "/"))
     resolved = candidate if candidate.is_absolute() else Path(folder) / candidate
-    if not resolved.is_file():
+    if not resolved.exists():
         raise PkiError(
             f"certificate file {user_path!r} was not found (looked for {resolved}); "
             f"give a path relative to the lab folder {folder} or an absolute path"

@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from labsim.errors import PkiError
+from labsim.limits import date_problem, name_length_problem
 from labsim.pki.ca import CLOCK_SKEW, eku_extension, leaf_key_usage
 from labsim.pki.certificate import ExchangeCertificate
 from labsim.pki.keys import KeyType, generate_private_key, signature_hash
@@ -45,6 +46,12 @@ def self_signed_certificate(
         raise PkiError("a self-signed certificate needs a common name, e.g. mail.adatum.com")
     if not_before.tzinfo is None or not_after.tzinfo is None:
         raise PkiError("not_before/not_after have no time zone; pass aware UTC datetimes")
+    too_early = date_problem(not_before)
+    if too_early is not None:
+        raise PkiError(f"certificate CN={common_name}: {too_early}")
+    problem = name_length_problem(common_name)
+    if problem is not None:
+        raise PkiError(problem)
     key = generate_private_key(key_type)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     builder = (

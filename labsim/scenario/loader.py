@@ -8,6 +8,8 @@ Rules kept here:
   (``step N (kind)``), the key, and the fix, e.g.
   ``scenarios/x.toml: step 4 (send): unknown key 'form'; did you mean 'from'?``.
 * Unknown keys are errors (a typo must never be silently ignored) and get a difflib suggestion.
+* A ``send`` step's values must fit in a message (docs/limits.md): subject and header values
+  on one line, real header names other than those labsim writes, ``size`` at most 100MB.
 * Names of organizations and servers are checked against the scenario's lab here, so that a
   typo is a file error (exit 2) and not a failed run.
 """
@@ -18,6 +20,7 @@ import dataclasses
 import difflib
 import importlib
 import importlib.util
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,8 @@ from labsim.model.values import ByteSize
 from labsim.scenario.model import (
     LOG_NAMES,
     MAX_ADVANCE_SECONDS,
+    MAX_SEND_SIZE,
+    SENDER_WRITTEN_HEADERS,
     AdvanceStep,
     EmsStep,
     ExpectDelivered,
@@ -96,12 +101,19 @@ def discover(paths: Iterable[Path | str]) -> list[Path]:
     """The scenario files named by ``paths``, in order, each once.
 
     A directory stands for every ``*.toml`` file under it (recursively, sorted); a file stands
-    for itself whatever its suffix. A missing path, or a directory without any ``*.toml``, is a
-    :class:`ScenarioError`.
+    for itself whatever its suffix. An empty or missing path, or a directory without any
+    ``*.toml``, is a :class:`ScenarioError`.
     """
     found: list[Path] = []
     seen: set[Path] = set()
     for given in paths:
+        if not str(given).strip():
+            # Path("") is "."; an empty argument (an unset shell variable) must not stand for
+            # every scenario under the current directory.
+            raise ScenarioError(
+                "an empty path was given; name a scenario file or a directory (use . for the "
+                "current directory)"
+            )
         path = Path(given)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*.toml") if p.is_file())
@@ -110,8 +122,8 @@ def discover(paths: Iterable[Path | str]) -> list[Path]:
                     f"{path}: no *.toml scenario files in this directory; "
                     "name a scenario file or a directory that holds some"
                 )
-        elif path.is_file():
-            files = [path]
+        elif path.exists():
+            files = [path]  # not a regular file: reading it says so (labsim.inputfiles)
         else:
             raise ScenarioError(f"{path}: no such file or directory; check the path")
         for file in files:
@@ -140,6 +152,22 @@ def _suggest(word: str, candidates: Sequence[str]) -> str:
     if close:
         return f"did you mean '{close[0]}'?"
     return "expected one of " + ", ".join(f"'{c}'" for c in candidates)
+
+
+# RFC 5322 field-name: printable ASCII except the colon.
+_FIELD_NAME = re.compile(r"[!-9;-~]+")
+
+
+def _is_control(char: str) -> bool:
+    """A C0 control character other than tab, or DEL."""
+    return (char < " " and char != "\t") or char == "\x7f"
+
+
+def _shown(value: str) -> str:
+    """``value`` quoted for a one-line message (line breaks and controls escaped)."""
+    if any(_is_control(c) for c in value):
+        return repr(value)
+    return f"'{value}'"
 
 
 class _Loader(TableReader):
@@ -181,9 +209,10 @@ class _Loader(TableReader):
     def check_address(self, where: str, key: str, value: str) -> None:
         """``value`` looks like ``local@domain``."""
         local, at, domain = value.partition("@")
-        if not (local and at and domain) or " " in value:
+        if not (local and at and domain) or any(c.isspace() or _is_control(c) for c in value):
             self.fail(
-                where, f"key '{key}': '{value}' is not an email address; write it as user@domain"
+                where,
+                f"key '{key}': {_shown(value)} is not an email address; write it as user@domain",
             )
 
     def mailbox(self, where: str, table: Mapping[str, Any], key: str) -> str:
@@ -285,7 +314,7 @@ class _Loader(TableReader):
                 'yet; only "default" is built in: write lab = "default"',
             )
         lab_path = self.path.parent / lab
-        if not lab_path.is_file():
+        if not lab_path.exists():
             self.fail(
                 "",
                 f"key 'lab': no lab file '{lab_path}' (relative to this scenario file); "
@@ -348,6 +377,7 @@ class _Loader(TableReader):
         if not to:
             self.missing(where, "to")
         subject = self.text(where, value, "subject")
+        self.one_line(where, "subject", subject)
         body = value.get("body", "")
         if not isinstance(body, str):
             self.wrong_type(where, "body", "a string", body)
@@ -357,6 +387,7 @@ class _Loader(TableReader):
             isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
         ):
             self.wrong_type(where, "headers", 'a table of header name = "value"', headers)
+        self.check_headers(where, headers)
         size: int | None = None
         if "size" in value:
             raw_size = value["size"]
@@ -371,6 +402,13 @@ class _Loader(TableReader):
                     where,
                     f"key 'size': '{raw_size}' is not a size; write e.g. \"2MB\" or \"512KB\"",
                 )
+            if size > MAX_SEND_SIZE:
+                # Checked before anything is allocated: the body is padded in memory.
+                self.fail(
+                    where,
+                    f"key 'size': '{raw_size}' is larger than labsim's limit of 100MB for one "
+                    'message; give a smaller size, e.g. "40MB" to exceed a 35MB limit',
+                )
         return SendStep(
             number=number,
             from_=mail_from,
@@ -381,6 +419,47 @@ class _Loader(TableReader):
             headers=tuple(headers.items()),
             size=size,
         )
+
+    def one_line(self, where: str, key: str, value: str) -> None:
+        """``value`` holds no line break or other control character (tab aside): it goes into
+        one header line, where CR or LF would end it and start another header."""
+        bad = next((c for c in value if _is_control(c)), None)
+        if bad is not None:
+            what = "a line break" if bad in "\r\n" else f"the control character {bad!r}"
+            self.fail(
+                where,
+                f"key '{key}' holds {what} ({_shown(value)}); a header value is one line: "
+                "remove it",
+            )
+
+    def check_headers(self, where: str, headers: Mapping[str, str]) -> None:
+        """``headers``: RFC 5322 field names, one-line values, none that labsim writes itself,
+        none given twice."""
+        seen: dict[str, str] = {}
+        for name, text in headers.items():
+            if not _FIELD_NAME.fullmatch(name):
+                self.fail(
+                    where,
+                    f"key 'headers': {_shown(name)} is not a header name; a name is printable "
+                    'ASCII without spaces or ":", e.g. "X-Lab-Note"',
+                )
+            written = next((h for h in SENDER_WRITTEN_HEADERS if h.lower() == name.lower()), None)
+            if written is not None:
+                own_key = written.lower() if written in ("From", "To", "Cc", "Subject") else None
+                fix = f"give it with the send key '{own_key}'" if own_key else "leave it out"
+                self.fail(
+                    where,
+                    f"key 'headers': labsim writes the {written} header itself; {fix}",
+                )
+            first = seen.get(name.lower())
+            if first is not None:
+                self.fail(
+                    where,
+                    f"key 'headers': '{name}' and '{first}' are the same header (names are "
+                    "case-insensitive); give it once",
+                )
+            seen[name.lower()] = name
+            self.one_line(where, f"headers.{name}", text)
 
     def advance_step(self, number: int, value: object) -> AdvanceStep:
         """``advance = "2d"``."""

@@ -38,6 +38,8 @@ __all__ = [
     "format_duration",
     "parse_duration",
     "MAX_ADVANCE_SECONDS",
+    "MAX_SEND_SIZE",
+    "SENDER_WRITTEN_HEADERS",
 ]
 
 #: Seconds per duration unit, largest first (the order :func:`format_duration` writes them).
@@ -46,6 +48,25 @@ DURATION_UNITS: dict[str, int] = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 #: The longest single clock jump labsim accepts (``advance``, ``:advance``): 100 years. Longer
 #: jumps lead nowhere an exercise needs and, repeated, past the year 9999 that times can hold.
 MAX_ADVANCE_SECONDS = 36500 * 86400
+
+#: The largest message a ``send`` step may ask for with ``size``: 100 MB, above every size limit
+#: of Exchange 2013's defaults (35/36 MB on connectors, 10 MB for the organization), small
+#: enough that padding it in memory cannot exhaust the machine.
+MAX_SEND_SIZE = 100 * 1024 * 1024
+
+#: Header names a ``send`` step may not give in ``headers``: labsim writes them itself (from
+#: the step's from/to/cc/subject keys, or as the message's date, id and MIME body headers).
+SENDER_WRITTEN_HEADERS: tuple[str, ...] = (
+    "From",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+)
 
 #: Logs an ``expect.log`` step can search: the two protocol logs and message tracking.
 LOG_NAMES: tuple[str, ...] = ("receive", "send", "tracking")

@@ -4,6 +4,7 @@ would import only its first certificate (docs/fidelity.md)."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from ems_fakes import FakeHost
 
 from labsim.ems import Shell
+from labsim.inputfiles import CERTIFICATE_FILE_LIMIT
 from labsim.pki.ca import create_root_ca
 from labsim.pki.certificate import thumbprint_of
 
@@ -108,3 +110,23 @@ def test_a_file_without_a_certificate_is_refused(adatum: Shell, tmp_path: Path) 
     assert result.error is not None
     assert "holds no CERTIFICATE block (a key or a request?)" in str(result.error)
     assert "(-FilePath)" in str(result.error)
+
+
+def test_a_file_that_is_not_a_regular_file_is_refused_without_reading_it(
+    adatum: Shell, tmp_path: Path
+) -> None:
+    # A FIFO used to block the shell until a writer came; /dev/zero used to be read forever.
+    fifo = tmp_path / "root.cer"
+    os.mkfifo(fifo)
+    for path, kind in ((fifo, "a FIFO (named pipe)"), (Path("/dev/zero"), "a device")):
+        result = adatum.run(f"Import-Certificate -FilePath {path} {ROOT_STORE}")
+        assert result.error is not None
+        assert f"certificate file {path} is {kind}, not a regular file" in str(result.error)
+
+
+def test_a_file_over_the_size_limit_is_refused(adatum: Shell, tmp_path: Path) -> None:
+    big = tmp_path / "big.pem"
+    big.write_bytes(b"#" * (CERTIFICATE_FILE_LIMIT + 1))
+    result = adatum.run(f"Import-Certificate -FilePath {big} {ROOT_STORE}")
+    assert result.error is not None
+    assert f"certificate file {big} is larger than 1 MB, labsim's limit" in str(result.error)

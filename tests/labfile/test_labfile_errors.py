@@ -473,3 +473,137 @@ def test_lab_named_default_is_refused(tmp_path: Path) -> None:
     path.write_text(BASE, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"key 'name': 'default' cannot name a lab"):
         load_lab_file(path)
+
+
+def test_a_lab_file_nested_thousands_of_levels_deep(tmp_path: Path) -> None:
+    # tomllib recursed once per level and ended in a RecursionError traceback.
+    path = tmp_path / "deep.toml"
+    path.write_text(BASE + "\n[[a_records]]\nname = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_lab_file(path)
+    line = BASE.count("\n") + 3
+    assert str(caught.value) == (
+        f"{path}: line {line}: arrays and inline tables nest more than 32 levels deep, labsim's "
+        "limit; flatten the value"
+    )
+
+
+def test_a_lab_file_that_is_a_device(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_lab_file("/dev/zero")
+    assert str(caught.value) == (
+        "/dev/zero: is a device, not a regular file; labsim reads only regular files: save the "
+        "content to a file and give its path"
+    )
+
+
+def test_an_outside_root_that_is_not_a_regular_file(tmp_path: Path) -> None:
+    path = tmp_path / "lab.toml"
+    path.write_text(outside("port = 2525", 'port = 2525\nroots = ["/dev/zero"]'))
+    with pytest.raises(ConfigError) as caught:
+        load_lab_file(path)
+    assert str(caught.value) == (
+        f"{path}: {CONTOSO}: key 'roots': '/dev/zero' is a device, not a regular file; labsim "
+        "reads only regular files: save the content to a file and give its path"
+    )
+
+
+LONG_CN = "a" * 70 + ".com"
+BOUND_CASES: list[tuple[str, str, str]] = [
+    # Values that passed the checks and then crashed the lab's start (issue 10 item 9).
+    (
+        "valid-days-too-many",
+        edit(CERT_LINE, 'issuer = "own"\nvalid_days = 100000000'),
+        f"{CERT}: key 'valid_days': 100000000 is longer than labsim's limit of 36500 days "
+        "(100 years); give fewer days",
+    ),
+    (
+        "not-before-days-far-past",
+        edit(CERT_LINE, 'issuer = "own"\nnot_before_days = -1000000'),
+        f"{CERT}: key 'not_before_days': -1000000 is out of labsim's range; give -18250 to 36500 "
+        "(50 years back, 100 years ahead)",
+    ),
+    (
+        "not-before-days-far-future",
+        edit(CERT_LINE, 'issuer = "own"\nnot_before_days = 1000000'),
+        f"{CERT}: key 'not_before_days': 1000000 is out of labsim's range; give -18250 to 36500 "
+        "(50 years back, 100 years ahead)",
+    ),
+    (
+        "common-name-over-64",
+        edit('common_name = "mail.adatum.com"', f'common_name = "{LONG_CN}"'),
+        f"{CAS}.certificates[0] ({LONG_CN}): key 'common_name': the CN '{LONG_CN}' holds 74 "
+        "characters; a certificate's CN holds at most 64 (X.520), so shorten it; put long names "
+        "in dns_names",
+    ),
+    (
+        "root-ca-over-64",
+        edit('domains = ["adatum.com"]', f'domains = ["adatum.com"]\nroot_ca = "{LONG_CN}"'),
+        f"{ADATUM}: key 'root_ca': the CN '{LONG_CN}' holds 74 characters; a certificate's CN "
+        "holds at most 64 (X.520), so shorten it",
+    ),
+    (
+        "default-root-ca-over-64",
+        BASE.replace('name = "Fabrikam"', f'name = "{"F" * 60}"'),
+        f"organizations[1] ({'F' * 60}): key 'root_ca' (default '{'F' * 60} Root CA'): the CN "
+        f"'{'F' * 60} Root CA' holds 68 characters; a certificate's CN holds at most 64 (X.520), "
+        f'so shorten it: give root_ca a shorter name, e.g. root_ca = "{"F" * 40} CA"',
+    ),
+    (
+        "organization-name-over-64",
+        BASE.replace('name = "Fabrikam"', f'name = "{"F" * 65}"\nroot_ca = "F Root"'),
+        f"organizations[1] ({'F' * 65}): key 'name': the O '{'F' * 65}' holds 65 characters; a "
+        "certificate's O holds at most 64 (X.520), so shorten it (the name is its CAs' O)",
+    ),
+    (
+        "transport-timer-huge",
+        fab_cas(
+            'address = "127.0.30.1"',
+            'address = "127.0.30.1"\ntransport = { message_expiration_timeout = "99999999999d" }',
+        ),
+        f"{FAB_CAS}.transport: key 'message_expiration_timeout': The TimeSpan could not be "
+        "parsed because at least one of the numeric components is out of range or contains too "
+        "many digits.",
+    ),
+    (
+        "transport-timer-over-exchange-range",
+        fab_cas(
+            'address = "127.0.30.1"',
+            'address = "127.0.30.1"\ntransport = { message_expiration_timeout = "1000000d" }',
+        ),
+        f"{FAB_CAS}.transport: key 'message_expiration_timeout': '1000000d' is out of range; "
+        "give 00:00:05 to 90.00:00:00 (Set-TransportService's range)",
+    ),
+    (
+        "transport-timer-zero",
+        fab_cas(
+            'address = "127.0.30.1"',
+            'address = "127.0.30.1"\ntransport = { message_retry_interval = "0s" }',
+        ),
+        f"{FAB_CAS}.transport: key 'message_retry_interval': '0s' is out of range; give "
+        "00:00:01 to 1.00:00:00 (Set-TransportService's range)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [c[1:] for c in BOUND_CASES], ids=[c[0] for c in BOUND_CASES]
+)
+def test_values_beyond_the_bounds(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "lab.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_lab_file(path)
+    assert str(caught.value) == f"{path}: {message}"
+
+
+def test_the_bounds_themselves_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "lab.toml"
+    path.write_text(
+        edit(CERT_LINE, 'issuer = "own"\nvalid_days = 36500\nnot_before_days = -18250').replace(
+            'common_name = "mail.adatum.com"', f'common_name = "{"a" * 60}.com"'
+        ),
+        encoding="utf-8",
+    )
+    spec = load_lab_file(path).organizations[0].certificates[0]
+    assert (spec.valid_days, spec.not_before_days) == (36500, -18250)

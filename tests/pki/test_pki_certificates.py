@@ -214,3 +214,38 @@ def test_published_crl_is_served_unchanged_until_a_revocation_or_its_next_update
     republished, _ = ca.published_crl(due)
     assert republished.last_update_utc == due
     assert republished.get_revoked_certificate_by_serial_number(cert.certificate.serial_number)
+
+
+def test_names_over_x520_bounds_are_a_pki_error(root) -> None:
+    # cryptography's ValueError used to reach the shell as an internal error.
+    from labsim.pki.self_signed import self_signed_certificate
+
+    long_name = "a" * 61 + ".com"
+    with pytest.raises(PkiError) as caught:
+        root.issue(long_name, at=AT)
+    assert str(caught.value) == (
+        f"the CN '{long_name}' holds 65 characters; a certificate's CN holds at most 64 "
+        "(X.520), so shorten it"
+    )
+    with pytest.raises(PkiError, match="the O 'o{65}' holds 65 characters"):
+        root.issue("mail.adatum.com", at=AT, organization="o" * 65)
+    with pytest.raises(PkiError, match="holds 65 characters"):
+        self_signed_certificate(
+            long_name, (), not_before=AT, not_after=AT + timedelta(days=1), eku=()
+        )
+    assert root.issue("a" * 60 + ".com", at=AT).subject.startswith("CN=" + "a" * 60)
+
+
+def test_a_not_before_earlier_than_1950_is_a_pki_error(root) -> None:
+    # cryptography's ValueError ("must be on or after 1950") used to reach the user.
+    from labsim.pki.self_signed import self_signed_certificate
+
+    early = datetime(1949, 12, 31, tzinfo=UTC)
+    with pytest.raises(PkiError) as caught:
+        root.issue("mail.adatum.com", at=AT, not_before=early, not_after=AT)
+    assert str(caught.value) == (
+        "certificate CN=mail.adatum.com, O=Adatum: NotBefore 1949-12-31 is before 1950-01-01, "
+        "the earliest date labsim can put in a certificate; give a later NotBefore"
+    )
+    with pytest.raises(PkiError, match="is before 1950-01-01"):
+        self_signed_certificate("mail.adatum.com", (), not_before=early, not_after=AT, eku=())

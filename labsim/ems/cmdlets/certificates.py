@@ -35,6 +35,7 @@ from labsim.ems.conversions import (
 )
 from labsim.ems.outputs import RootCertificate, ServerCertificate
 from labsim.errors import CmdletError, PkiError
+from labsim.limits import UB_COMMON_NAME
 from labsim.model.organization import Server
 
 if TYPE_CHECKING:
@@ -254,6 +255,13 @@ def new_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[ob
     names = unique(domains)
     subject = args.get("SubjectName")
     if subject is None:
+        if len(names[0]) > UB_COMMON_NAME:
+            raise ctx.error(
+                f"The subject would be CN={names[0]}, the first -DomainName, which holds "
+                f"{len(names[0])} characters; a certificate's CN holds at most {UB_COMMON_NAME} "
+                "characters. Give -SubjectName with a shorter CN, e.g. -SubjectName "
+                '"CN=mail.adatum.com", and keep the long name in -DomainName.'
+            )
         subject = SubjectName(names[0])
     assert isinstance(subject, SubjectName)
     smtp_only = args.flag("IncludeAcceptedDomains") or args.flag("IncludeAutoDiscover")

@@ -41,6 +41,7 @@ from labsim.ems.conversions import (
 from labsim.ems.host import PUBLIC_CA
 from labsim.ems.messages import out_of_range
 from labsim.ems.outputs import LabCrl, LabServer, RevokedCertificate
+from labsim.limits import NOT_BEFORE_DAYS_RANGE, VALID_DAYS_RANGE
 from labsim.model.organization import Server
 
 ISSUER_KEYWORDS = ("own", "public", "self")
@@ -48,12 +49,6 @@ ISSUER_KEYWORDS = ("own", "public", "self")
 
 DEFAULT_EKU = ("serverAuth", "clientAuth")
 """-Eku of New-LabCertificate when not given: what a Domain Security certificate needs."""
-
-VALID_DAYS_RANGE = (1, 36500)
-"""-ValidDays of New-LabCertificate."""
-
-NOT_BEFORE_DAYS_RANGE = (-36500, 36500)
-"""-NotBeforeDays of New-LabCertificate (negative: NotBefore lies in the past)."""
 
 
 # -- servers ---------------------------------------------------------------------------------------

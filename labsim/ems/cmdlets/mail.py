@@ -42,13 +42,19 @@ def send_mail_message(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     to = _addresses(ctx, args, "To")
     if not to:
         raise ctx.error("The -To parameter needs at least one address.")
+    subject = args.text("Subject") or ""
+    if "\r" in subject or "\n" in subject:
+        # .NET's MailMessage refuses it so (a line break would end the Subject header).
+        raise ctx.error(
+            "The specified string is not in the form required for a subject.", "ArgumentException"
+        )
     ctx.host.submit_message(
         ctx.organization_name,
         mail_from=sender[0],
         to=to,
         cc=_addresses(ctx, args, "Cc"),
         bcc=_addresses(ctx, args, "Bcc"),
-        subject=args.text("Subject") or "",
+        subject=subject,
         body=args.text("Body") or "",
         smtp_server=args.text("SmtpServer"),
     )

@@ -28,8 +28,7 @@ from labsim.ems.messages import out_of_range
 from labsim.ems.outputs import TransportServiceOutput
 from labsim.model.values import format_timespan
 
-# Parameter → (record field, minimum, maximum): Exchange's ranges for the D7 timers.
-_TIMERS: dict[str, tuple[str, timedelta, timedelta]] = {
+TIMER_RANGES: dict[str, tuple[str, timedelta, timedelta]] = {
     "TransientFailureRetryInterval": (
         "transient_failure_retry_interval",
         timedelta(seconds=1),
@@ -53,6 +52,9 @@ _TIMERS: dict[str, tuple[str, timedelta, timedelta]] = {
     ),
     "QueueMaxIdleTime": ("queue_max_idle_time", timedelta(seconds=5), timedelta(hours=1)),
 }
+"""Parameter → (record field, minimum, maximum): Exchange's ranges for the D7 timers (lab files'
+``transport`` tables are held to the same ranges)."""
+_TIMERS = TIMER_RANGES
 
 RETRY_COUNT_RANGE = (0, 15)
 """Exchange's range of TransientFailureRetryCount."""
