@@ -186,6 +186,13 @@ def validate(cmdlet: str, org: Organization, c: ReceiveConnector) -> None:
                 f"The value of -{name} must be between 00:00:01 and 1.00:00:00 (24 hours); "
                 f"it was {format_timespan(value)}."
             )
+    size = c.max_message_size.value
+    if size is not None and not 65536 <= size <= 2147483647:
+        # Exchange's range for a receive connector (a larger value used to be taken silently).
+        raise refuse(
+            "The value of -MaxMessageSize must be between 64KB (65536 bytes) and 2GB "
+            f"(2147483647 bytes); it was {c.max_message_size}."
+        )
     for hop_name, count, (low, high) in (
         ("MaxHopCount", c.max_hop_count, MAX_HOP_COUNT_RANGE),
         ("MaxLocalHopCount", c.max_local_hop_count, MAX_LOCAL_HOP_COUNT_RANGE),

@@ -46,6 +46,10 @@ _SCALARS = {
 }
 
 
+MAX_ORGANIZATION_SIZE = 2097151 * 1024
+"""The largest MaxReceiveSize / MaxSendSize Set-TransportConfig takes (2097151 KB)."""
+
+
 def set_transport_config(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     """Set-TransportConfig: change the lists and limits; prints nothing (or the no-change warning)."""
     org = ctx.organization()
@@ -63,6 +67,18 @@ def set_transport_config(ctx: CmdletContext, args: Arguments) -> Iterable[object
             if parameter == "MaxRecipientEnvelopeLimit" and isinstance(value, int) and value < 0:
                 raise ctx.error(
                     "The value of -MaxRecipientEnvelopeLimit must be 0 or more (or use 'unlimited')."
+                )
+            if (
+                parameter in ("MaxReceiveSize", "MaxSendSize")
+                and isinstance(value, ByteSize)
+                and value.value is not None
+                and value.value > MAX_ORGANIZATION_SIZE
+            ):
+                # Exchange's range: up to 2097151 KB, or unlimited (a larger value used to be
+                # taken silently).
+                raise ctx.error(
+                    f"The value of -{parameter} must be at most 2097151KB (2147482624 bytes) or "
+                    f"unlimited; it was {value}."
                 )
             if value is None and field_name != "external_dsn_reporting_authority":
                 raise ctx.error(f"The parameter -{parameter} can't be $null; give a value.")
