@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-PURE_PACKAGES = ["model", "pki", "smtp", "policy", "ems", "logs", "delivery"]
+PURE_PACKAGES = ["model", "pki", "smtp", "policy", "ems", "logs", "delivery", "store"]
 
 CHECK = r"""
 import importlib, json, pkgutil, sys
