@@ -233,3 +233,27 @@ def certificate_files(lab: Lab, org: str, server: str, fqdn: str) -> tuple[Path,
     folder = lab.cert_folder / org / server
     thumbprint = matches[0].thumbprint
     return folder / f"{thumbprint}.pem", folder / f"{thumbprint}.key"
+
+
+def raw_session(lab: Lab, address: str, exchange_port: int, payload: bytes) -> bytes:
+    """Send ``payload`` from a plain socket (a client outside the lab) and return all the lab
+    answered until it closed the connection, driving the reactor meanwhile (bounded)."""
+    import select
+    import socket
+
+    lab.live = True  # the test's socket is a client from outside the lab
+    received = bytearray()
+    port = lab.world.network.real_port(exchange_port)
+    with socket.create_connection((address, port), timeout=10) as s:
+        s.sendall(payload)
+
+        def closed() -> bool:
+            while select.select([s], [], [], 0)[0]:
+                chunk = s.recv(1 << 16)
+                if not chunk:
+                    return True
+                received.extend(chunk)
+            return False
+
+        assert drive(lab.world.reactor, closed, bound=30)
+    return bytes(received)

@@ -3,15 +3,13 @@ records the error with its traceback, and the test or scenario that caused it fa
 
 from __future__ import annotations
 
-import select
-import socket
 from typing import Any
 
 import pytest
+from integration_helpers import raw_session
 
 from labsim.engine.frontend import FrontendTransport
 from labsim.lab import Lab
-from labsim.reactor import drive
 
 
 @pytest.mark.engine_errors_expected
@@ -22,23 +20,13 @@ def test_an_exception_in_a_role_answers_451_and_is_recorded(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(FrontendTransport, "on_rcpt", broken)
-    lab.live = True
-    received = bytearray()
-    with socket.create_connection(("127.0.10.1", lab.world.network.real_port(25)), timeout=10) as s:
-        s.sendall(
-            b"EHLO client.example.test\r\nMAIL FROM:<a@example.com>\r\n"
-            b"RCPT TO:<ed@adatum.com>\r\nQUIT\r\n"
-        )
-
-        def closed() -> bool:
-            while select.select([s], [], [], 0)[0]:
-                chunk = s.recv(1 << 16)
-                if not chunk:
-                    return True
-                received.extend(chunk)
-            return False
-
-        assert drive(lab.world.reactor, closed, bound=30)
+    received = raw_session(
+        lab,
+        "127.0.10.1",
+        25,
+        b"EHLO client.example.test\r\nMAIL FROM:<a@example.com>\r\n"
+        b"RCPT TO:<ed@adatum.com>\r\nQUIT\r\n",
+    )
     assert b"451 4.3.2 Temporary server error. Please try again later\r\n" in received
     (bug,) = lab.engine_errors
     assert (bug.server, bug.error) == ("ADATUM-CAS1", "RuntimeError: boom")
@@ -83,21 +71,11 @@ def test_a_421_from_the_role_closes_the_connection(
         return Reply(421, "busy", "4.3.2")
 
     monkeypatch.setattr(FrontendTransport, "on_rcpt", busy)
-    lab.live = True
-    received = bytearray()
-    with socket.create_connection(("127.0.10.1", lab.world.network.real_port(25)), timeout=10) as s:
-        s.sendall(
-            b"EHLO client.example.test\r\nMAIL FROM:<a@example.com>\r\n"
-            b"RCPT TO:<ed@adatum.com>\r\nRSET\r\n"
-        )
-
-        def closed() -> bool:
-            while select.select([s], [], [], 0)[0]:
-                chunk = s.recv(1 << 16)
-                if not chunk:
-                    return True
-                received.extend(chunk)
-            return False
-
-        assert drive(lab.world.reactor, closed, bound=30)
+    received = raw_session(
+        lab,
+        "127.0.10.1",
+        25,
+        b"EHLO client.example.test\r\nMAIL FROM:<a@example.com>\r\n"
+        b"RCPT TO:<ed@adatum.com>\r\nRSET\r\n",
+    )
     assert received.endswith(b"421 4.3.2 busy\r\n")

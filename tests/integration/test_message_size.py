@@ -4,30 +4,9 @@ and refused with 552 5.3.4; the session goes on."""
 
 from __future__ import annotations
 
-import select
-import socket
-
-from integration_helpers import sh
+from integration_helpers import raw_session, sh
 
 from labsim.lab import Lab
-from labsim.reactor import drive
-
-
-def _exchange(lab: Lab, payload: bytes) -> bytes:
-    received = bytearray()
-    with socket.create_connection(("127.0.10.1", lab.world.network.real_port(25)), timeout=10) as s:
-        s.sendall(payload)
-
-        def closed() -> bool:
-            while select.select([s], [], [], 0)[0]:
-                chunk = s.recv(1 << 16)
-                if not chunk:
-                    return True
-                received.extend(chunk)
-            return False
-
-        assert drive(lab.world.reactor, closed, bound=30)
-    return bytes(received)
 
 
 def test_oversized_data_without_size_gets_552_and_the_session_goes_on(lab: Lab) -> None:
@@ -36,10 +15,11 @@ def test_oversized_data_without_size_gets_552_and_the_session_goes_on(lab: Lab) 
         "Adatum",
         'Set-ReceiveConnector "ADATUM-CAS1\\Default Frontend ADATUM-CAS1" -MaxMessageSize 1MB',
     )
-    lab.live = True  # the test's socket is a client from outside the lab
     body = (b"x" * 998 + b"\r\n") * 2100  # about 2 MB
-    wire = _exchange(
+    wire = raw_session(
         lab,
+        "127.0.10.1",
+        25,
         b"EHLO client.example.test\r\nMAIL FROM:<someone@example.com>\r\n"
         b"RCPT TO:<ed@adatum.com>\r\nDATA\r\n"
         + b"Subject: big\r\n\r\n"
