@@ -51,11 +51,12 @@ class LabTimers(TypingProtocol):
     def call_at(self, when: float, action: Callable[[], object]) -> Any: ...
 
 
-def reply_log_text(reply: Reply) -> str:
-    """How the send log shows a reply: one record, extension lines joined by spaces."""
-    lines = list(reply.lines)
-    first = f"{reply.code}{'-' if len(lines) > 1 else ' '}{lines[0]}"
-    return " ".join([first, *lines[1:]]) if len(lines) > 1 else str(reply)
+def reply_log_lines(reply: Reply) -> tuple[str, ...]:
+    """How the send log shows a reply: one record per line as the wire carried it
+    (``250-SIZE 37748736`` … ``250 8BITMIME``), as Exchange 2013 writes it (reference §17 C4)."""
+    # Split on the wire's CRLF only: a line's text never holds one, while other separators
+    # that str.splitlines honours (a hostile server's \x1c, \u2028) stay inside their record.
+    return tuple(reply.to_bytes().decode("utf-8").split("\r\n")[:-1])
 
 
 @implementer(IHandshakeListener)
@@ -179,11 +180,16 @@ class SmtpClientProtocol(Protocol):
 
     # --- commands ----------------------------------------------------------------------------
 
+    def _log_reply(self, reply: Reply) -> None:
+        now = self._now()
+        for line in reply_log_lines(reply):
+            self.log.received(now, line)
+
     def _pump(self) -> None:
         while True:
             event = self.session.next_event()
             if isinstance(event, ReplyReceived):
-                self.log.received(self._now(), reply_log_text(event.reply))
+                self._log_reply(event.reply)
                 if event.reply.code == 421 and not self.closing:
                     # The server is closing the channel: close our side once it has been read.
                     self.closing = True
@@ -191,7 +197,7 @@ class SmtpClientProtocol(Protocol):
                 if self._waiting:
                     self._waiting.popleft().callback(event.reply)
             elif isinstance(event, UnsolicitedReply):
-                self.log.received(self._now(), reply_log_text(event.reply))
+                self._log_reply(event.reply)
             elif isinstance(event, ProtocolViolation):
                 self.log.info(self._now(), event.description)
                 self.closing = True

@@ -15,6 +15,8 @@ Rules kept here:
   Domain Security decides at MAIL FROM what a missing one means (``EmptyCertificate``).
 * Contexts are built once per (role, certificate) in a :class:`TlsContextCache`; nothing per
   session rebuilds them.
+* ECDHE runs on P-256, as between two Windows Server 2012 R2 hosts; the negotiated session is
+  described in SCHANNEL's words (:func:`schannel_algorithms`, reference §17 C3).
 * Sessions are resumed as SCHANNEL resumes them (session ids, no tickets; the client cache is
   keyed by sending server, client certificate and target, and entries live 10 hours of lab
   time): see :class:`TlsSessionCache`. Nothing the logs or the decisions show depends on it,
@@ -32,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from OpenSSL import SSL, crypto
 
 try:  # pyOpenSSL's cffi binding: private, so only the handshake counts depend on it
@@ -87,6 +90,9 @@ def _new_context(cert: ExchangeCertificate | None, *, allow_tls13: bool) -> SSL.
     if not allow_tls13:
         # Exchange 2013 on Windows Server 2012 R2 (SCHANNEL) has no TLS 1.3; a lab can say so.
         context.set_max_proto_version(SSL.TLS1_2_VERSION)
+    # SCHANNEL on Windows Server 2012 R2 has no X25519 (added in Windows Server 2016) and puts
+    # P-256 first: ECDHE runs on P-256, and the log says "CALG_ECDHE with strength 256 bits".
+    context.set_tmp_ecdh(ec.SECP256R1())
     if cert is not None:
         if cert.private_key is None:
             raise PkiError(
@@ -521,62 +527,141 @@ def verify_peer(
 
 _PROTOCOLS = {"TLSv1": "TLS1", "TLSv1.1": "TLS1_1", "TLSv1.2": "TLS1_2", "TLSv1.3": "TLS1_3"}
 
+# SCHANNEL's ALG_ID names and the strength it reports for each bulk cipher (3DES: 168 key bits).
+_BULK = (
+    (("AES256", "AES-256", "AES_256"), "CALG_AES_256", 256),
+    (("AES128", "AES-128", "AES_128"), "CALG_AES_128", 128),
+    (("DES-CBC3", "3DES"), "CALG_3DES", 168),
+    # SCHANNEL has no ChaCha20 ALG_ID (Windows never offered it to Exchange 2013); named in style.
+    (("CHACHA20",), "CALG_CHACHA20", 256),
+)
 
-def _bulk_algorithm(cipher: str) -> str:
-    upper = cipher.upper().replace("_", "-")
-    if "AES256" in upper or "AES-256" in upper:
-        return "CALG_AES_256"
-    if "AES128" in upper or "AES-128" in upper:
-        return "CALG_AES_128"
-    if "DES-CBC3" in upper or "3DES" in upper:
-        return "CALG_3DES"
-    if "CHACHA20" in upper:
-        # SCHANNEL has no ChaCha20 ALG_ID; labsim names it in the same style.
-        return "CALG_CHACHA20"
-    return "CALG_" + upper.replace("-", "_")
+# The MAC hash of a suite, with the strength SCHANNEL reports when it is an HMAC.
+_HASHES = (
+    ("SHA384", "CALG_SHA_384", 384),
+    ("SHA256", "CALG_SHA_256", 256),
+    ("SHA", "CALG_SHA1", 160),
+)
+
+# Named groups (OpenSSL's names, several spellings) and the key exchange strength they give.
+_GROUP_BITS = {
+    "secp256r1": 256,
+    "prime256v1": 256,
+    "p-256": 256,
+    "secp384r1": 384,
+    "p-384": 384,
+    "secp521r1": 521,
+    "p-521": 521,
+    "x25519": 255,
+    "x448": 448,
+}
 
 
-def _mac_algorithm(cipher: str) -> str:
+@dataclass(frozen=True)
+class SchannelAlgorithms:
+    """A negotiated TLS session as SCHANNEL describes it (``SecPkgContext_ConnectionInfo``):
+    ALG_ID names and strengths, which Exchange copies into its protocol log."""
+
+    protocol: str
+    """``TLS1_2`` (the middle of ``SP_PROT_TLS1_2_SERVER``)."""
+    bulk: str
+    bulk_strength: int
+    mac: str
+    mac_strength: int
+    key_exchange: str
+    key_exchange_strength: int
+
+    def success_line(self, *, server_side: bool) -> str:
+        """The protocol-log line after a handshake (reference §17 C3)."""
+        side = "SERVER" if server_side else "CLIENT"
+        return (
+            f"TLS protocol SP_PROT_{self.protocol}_{side} negotiation succeeded using bulk "
+            f"encryption algorithm {self.bulk} with strength {self.bulk_strength} bits, MAC hash "
+            f"algorithm {self.mac} with strength {self.mac_strength} bits and key exchange "
+            f"algorithm {self.key_exchange} with strength {self.key_exchange_strength} bits"
+        )
+
+
+def group_bits(group: str | None) -> int:
+    """The strength SCHANNEL reports for an ECDHE/DHE named group: the curve's size in bits
+    (256 for P-256), the prime's for ``ffdheN``; 0 when unknown."""
+    name = (group or "").lower()
+    if name in _GROUP_BITS:
+        return _GROUP_BITS[name]
+    if name.startswith("ffdhe") and name[5:].isdigit():
+        return int(name[5:])
+    return 0
+
+
+def schannel_algorithms(
+    protocol: str, cipher: str, *, group: str | None = None, rsa_key_bits: int = 0
+) -> SchannelAlgorithms:
+    """Map an OpenSSL protocol/suite name to SCHANNEL's description of it.
+
+    * Bulk: ``CALG_AES_256``/``CALG_AES_128``/``CALG_3DES`` with their key sizes.
+    * MAC: the suite's hash; an AEAD suite (GCM, ChaCha20-Poly1305, every TLS 1.3 suite) has
+      no HMAC, and SCHANNEL reports its PRF hash with strength 0 (``MAC hash algorithm
+      CALG_SHA_256 with strength 0 bits`` in real logs of a GCM session).
+    * Key exchange: ``CALG_ECDHE`` with the curve's size (``group``), ``CALG_DH_EPHEM`` with the
+      prime's size, ``CALG_RSA_KEYX`` with the RSA key's size (``rsa_key_bits``). TLS 1.3
+      suites carry no key exchange; the group decides.
+    """
     upper = cipher.upper()
-    if upper.endswith("SHA384"):
-        return "CALG_SHA_384"
-    if upper.endswith("SHA256"):
-        return "CALG_SHA_256"
-    if upper.endswith("SHA"):
-        return "CALG_SHA1"
-    return "CALG_" + upper.rsplit("-", 1)[-1].rsplit("_", 1)[-1]
-
-
-def _key_exchange(connection: SSL.Connection, cipher: str, protocol: str) -> str:
-    upper = cipher.upper()
+    version = _PROTOCOLS.get(protocol, protocol.upper().replace("V", "").replace(".", "_"))
+    bulk, bulk_bits = "CALG_" + upper.replace("-", "_"), 0
+    for spellings, name, bits in _BULK:
+        if any(spelling in upper for spelling in spellings):
+            bulk, bulk_bits = name, bits
+            break
+    aead = protocol == "TLSv1.3" or "GCM" in upper or "POLY1305" in upper or "CCM" in upper
+    # OpenSSL names AEAD suites by their PRF hash (…-GCM-SHA384); CBC suites by their HMAC
+    # (…-SHA384, …-SHA for SHA-1).
+    mac, mac_bits = "CALG_SHA_256", 256
+    for suffix, name, bits in _HASHES:
+        if upper.endswith(suffix):
+            mac, mac_bits = name, bits
+            break
+    if aead:
+        if mac == "CALG_SHA1":  # no AEAD suite has a SHA-1 PRF; TLS 1.2's PRF is SHA-256
+            mac = "CALG_SHA_256"
+        mac_bits = 0
+    bits = group_bits(group)
     if protocol == "TLSv1.3":
-        group = (connection.get_group_name() or "").lower()
-        return "CALG_DH_EPHEM" if group.startswith("ffdhe") else "CALG_ECDHE"
-    if upper.startswith("ECDHE"):
-        return "CALG_ECDHE"
-    if upper.startswith(("DHE", "EDH")):
-        return "CALG_DH_EPHEM"
-    return "CALG_RSA_KEYX"
+        kx = "CALG_DH_EPHEM" if (group or "").lower().startswith("ffdhe") else "CALG_ECDHE"
+    elif upper.startswith("ECDHE"):
+        kx = "CALG_ECDHE"
+    elif upper.startswith(("DHE", "EDH")):
+        kx = "CALG_DH_EPHEM"
+    else:
+        kx, bits = "CALG_RSA_KEYX", rsa_key_bits
+    return SchannelAlgorithms(version, bulk, bulk_bits, mac, mac_bits, kx, bits)
+
+
+def _rsa_key_bits(connection: SSL.Connection, *, server_side: bool) -> int:
+    # RSA key exchange encrypts to the server's key: the certificate this side or the peer sent.
+    cert = connection.get_certificate() if server_side else connection.get_peer_certificate()
+    return cert.get_pubkey().bits() if cert is not None else 0
 
 
 def negotiated_description(connection: SSL.Connection, *, server_side: bool) -> str:
-    """The protocol-log line Exchange writes after a handshake, in SCHANNEL's names.
+    """The protocol-log line Exchange writes after a handshake, in SCHANNEL's names (§17 C3).
 
     E.g. ``TLS protocol SP_PROT_TLS1_2_SERVER negotiation succeeded using bulk encryption
-    algorithm CALG_AES_256 with strength 256 bits, MAC hash algorithm CALG_SHA_384 and key
-    exchange algorithm CALG_ECDHE``.
+    algorithm CALG_AES_256 with strength 256 bits, MAC hash algorithm CALG_SHA_384 with
+    strength 0 bits and key exchange algorithm CALG_ECDHE with strength 256 bits``.
     """
-    protocol = connection.get_protocol_version_name()
     cipher = connection.get_cipher_name() or "UNKNOWN"
-    bits = connection.get_cipher_bits() or 0
-    side = "SERVER" if server_side else "CLIENT"
-    version = _PROTOCOLS.get(protocol, protocol.upper().replace("V", "").replace(".", "_"))
-    return (
-        f"TLS protocol SP_PROT_{version}_{side} negotiation succeeded using bulk encryption "
-        f"algorithm {_bulk_algorithm(cipher)} with strength {bits} bits, MAC hash algorithm "
-        f"{_mac_algorithm(cipher)} and key exchange algorithm "
-        f"{_key_exchange(connection, cipher, protocol)}"
+    algorithms = schannel_algorithms(
+        connection.get_protocol_version_name(),
+        cipher,
+        group=connection.get_group_name(),
+        rsa_key_bits=(
+            _rsa_key_bits(connection, server_side=server_side)
+            if not cipher.upper().startswith(("ECDHE", "DHE", "EDH", "TLS_"))
+            else 0
+        ),
     )
+    return algorithms.success_line(server_side=server_side)
 
 
 def iana_cipher_name(openssl_name: str) -> str:

@@ -90,6 +90,13 @@ def ehlo(
     ``exchange_auth`` adds ``X-EXPS GSSAPI NTLM`` (the connector's AuthMechanism includes
     ExchangeServer), after STARTTLS as Exchange orders it [reference §17 C4].
 
+    labsim advertises only verbs it answers. A 2013 Default Frontend connector also lists
+    ``X-ANONYMOUSTLS``, ``AUTH NTLM`` (``AUTH NTLM LOGIN`` with BasicAuth), ``BINARYMIME``,
+    ``CHUNKING`` and ``XRDST`` in the places ``SIZE, PIPELINING, DSN, ENHANCEDSTATUSCODES,
+    STARTTLS, X-ANONYMOUSTLS, AUTH NTLM, X-EXPS GSSAPI NTLM, 8BITMIME, BINARYMIME, CHUNKING,
+    XRDST`` shows; the session refuses those verbs (AUTH, BDAT, X-ANONYMOUSTLS, XRDST), so they
+    are not offered (docs/fidelity.md, "TLS success line and EHLO").
+
     ``max_size`` is the receive connector's MaxMessageSize in bytes (``SIZE 37748736`` for 36 MB);
     None advertises ``SIZE`` without a limit (RFC 1870 allows it). The ``ServerSession`` reads
     this reply back to learn whether STARTTLS was offered.

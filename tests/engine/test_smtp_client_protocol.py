@@ -136,3 +136,44 @@ def test_a_reply_that_is_no_smtp_drops_the_session(data: bytes) -> None:
     proto.dataReceived(data)
     assert proto.closed and not proto.timed_out
     assert greeting[0].check(SessionEnded)
+
+
+class RecordingLog:
+    """A session log keeping the ``<`` records (reply lines) the adapter writes."""
+
+    def __init__(self) -> None:
+        self.replies: list[str] = []
+
+    def received(self, at: datetime, line: str) -> None:
+        self.replies.append(line)
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None
+
+
+def test_the_send_log_has_one_record_per_reply_line() -> None:
+    # Exchange 2013's send log writes "<,250-SIZE 37748736," … "<,250 XSHADOW," (§17 C4).
+    clock = FakeClock()
+    log = RecordingLog()
+    proto = SmtpClientProtocol(
+        log, lambda: datetime.fromtimestamp(clock.now, UTC), lambda: None, clock=clock
+    )
+    proto.makeConnection(Transport(proto))
+    proto.dataReceived(b"220 mx.example ESMTP\r\n")
+    outcome(proto.ehlo("a.example"))
+    proto.dataReceived(
+        b"250-mx.example Hello [127.0.10.2]\r\n250-SIZE 37748736\r\n250-PIPELINING\r\n"
+        b"250 XSHADOW\r\n"
+    )
+    outcome(proto.rset())
+    # Enhanced codes stay on every line; a separator other than CRLF (U+2028) stays in its line.
+    proto.dataReceived("250-2.0.0 one\u2028two\r\n250 2.0.0 Resetting\r\n".encode())
+    assert log.replies == [
+        "220 mx.example ESMTP",
+        "250-mx.example Hello [127.0.10.2]",
+        "250-SIZE 37748736",
+        "250-PIPELINING",
+        "250 XSHADOW",
+        "250-2.0.0 one\u2028two",
+        "250 2.0.0 Resetting",
+    ]

@@ -5,9 +5,9 @@ No sockets, no sleeps, no wall clock: verification time is always the lab time p
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from OpenSSL import SSL
 from tls_helpers import complete_handshake
 from twisted.internet.protocol import Factory, Protocol
@@ -22,9 +22,11 @@ from labsim.engine.tls import (
     TlsContextCache,
     TlsRole,
     client_context,
+    group_bits,
     negotiated_description,
     peer_chain,
     roots_for_chain,
+    schannel_algorithms,
     server_context,
     verify_chain,
     verify_peer,
@@ -154,23 +156,163 @@ def test_negotiated_description(adatum_cert, trey_cert) -> None:
         server_context(trey_cert, allow_tls13=False), client_context(adatum_cert)
     )
     text = negotiated_description(server, server_side=True)
+    # The lab's certificates are ECDSA P-256; OpenSSL picks ECDHE-ECDSA-AES256-GCM-SHA384, and
+    # ECDHE runs on P-256 as between two Windows Server 2012 R2 hosts (reference §17 C3).
     assert text == (
         "TLS protocol SP_PROT_TLS1_2_SERVER negotiation succeeded using bulk encryption algorithm "
-        "CALG_AES_256 with strength 256 bits, MAC hash algorithm CALG_SHA_384 and key exchange "
-        "algorithm CALG_ECDHE"
+        "CALG_AES_256 with strength 256 bits, MAC hash algorithm CALG_SHA_384 with strength 0 "
+        "bits and key exchange algorithm CALG_ECDHE with strength 256 bits"
     )
-    assert negotiated_description(client, server_side=False).startswith(
-        "TLS protocol SP_PROT_TLS1_2_CLIENT negotiation succeeded"
+    assert negotiated_description(client, server_side=False) == text.replace(
+        "SP_PROT_TLS1_2_SERVER", "SP_PROT_TLS1_2_CLIENT"
     )
     server13, client13 = handshake(
         server_context(trey_cert, allow_tls13=True), client_context(adatum_cert, allow_tls13=True)
     )
-    assert re.fullmatch(
-        r"TLS protocol SP_PROT_TLS1_3_CLIENT negotiation succeeded using bulk encryption algorithm "
-        r"CALG_\w+ with strength \d+ bits, MAC hash algorithm CALG_SHA_\d+ and key exchange "
-        r"algorithm CALG_ECDHE",
-        negotiated_description(client13, server_side=False),
+    assert negotiated_description(client13, server_side=False) == (
+        "TLS protocol SP_PROT_TLS1_3_CLIENT negotiation succeeded using bulk encryption algorithm "
+        "CALG_AES_256 with strength 256 bits, MAC hash algorithm CALG_SHA_384 with strength 0 "
+        "bits and key exchange algorithm CALG_ECDHE with strength 256 bits"
     )
+
+
+def test_ecdhe_runs_on_p256_even_when_the_client_prefers_x25519(trey_cert) -> None:
+    # A client offering X25519 first (OpenSSL's default) still gets P-256, the only curve a
+    # 2012 R2 SCHANNEL shares with it here.
+    plain = SSL.Context(SSL.TLS_METHOD)
+    plain.set_max_proto_version(SSL.TLS1_2_VERSION)
+    server, _client = handshake(server_context(trey_cert), plain)
+    assert server.get_group_name() in ("secp256r1", "prime256v1")
+
+
+@pytest.mark.parametrize(
+    ("protocol", "cipher", "group", "rsa_bits", "expected"),
+    [
+        # The reference's 2013 sample: TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA on P-256.
+        (
+            "TLSv1.2",
+            "ECDHE-RSA-AES256-SHA",
+            "secp256r1",
+            0,
+            ("CALG_AES_256", 256, "CALG_SHA1", 160, "CALG_ECDHE", 256),
+        ),
+        (
+            "TLSv1.2",
+            "ECDHE-RSA-AES256-SHA384",
+            "secp384r1",
+            0,
+            ("CALG_AES_256", 256, "CALG_SHA_384", 384, "CALG_ECDHE", 384),
+        ),
+        (
+            "TLSv1.2",
+            "ECDHE-ECDSA-AES128-SHA256",
+            "prime256v1",
+            0,
+            ("CALG_AES_128", 128, "CALG_SHA_256", 256, "CALG_ECDHE", 256),
+        ),
+        # AEAD: SCHANNEL names the PRF hash with strength 0 (a real 15.0 receive log shows
+        # "CALG_AES_128 with strength 128 bits, MAC hash algorithm CALG_SHA_256 with strength 0").
+        (
+            "TLSv1.2",
+            "ECDHE-RSA-AES128-GCM-SHA256",
+            "secp256r1",
+            0,
+            ("CALG_AES_128", 128, "CALG_SHA_256", 0, "CALG_ECDHE", 256),
+        ),
+        (
+            "TLSv1.2",
+            "ECDHE-ECDSA-AES256-GCM-SHA384",
+            "secp256r1",
+            0,
+            ("CALG_AES_256", 256, "CALG_SHA_384", 0, "CALG_ECDHE", 256),
+        ),
+        (
+            "TLSv1.2",
+            "DHE-RSA-AES256-GCM-SHA384",
+            "ffdhe2048",
+            0,
+            ("CALG_AES_256", 256, "CALG_SHA_384", 0, "CALG_DH_EPHEM", 2048),
+        ),
+        (
+            "TLSv1.2",
+            "DHE-RSA-AES128-SHA256",
+            "ffdhe3072",
+            0,
+            ("CALG_AES_128", 128, "CALG_SHA_256", 256, "CALG_DH_EPHEM", 3072),
+        ),
+        (
+            "TLSv1.2",
+            "AES256-GCM-SHA384",
+            None,
+            2048,
+            ("CALG_AES_256", 256, "CALG_SHA_384", 0, "CALG_RSA_KEYX", 2048),
+        ),
+        (
+            "TLSv1.2",
+            "AES128-SHA",
+            None,
+            2048,
+            ("CALG_AES_128", 128, "CALG_SHA1", 160, "CALG_RSA_KEYX", 2048),
+        ),
+        (
+            "TLSv1.2",
+            "DES-CBC3-SHA",
+            None,
+            1024,
+            ("CALG_3DES", 168, "CALG_SHA1", 160, "CALG_RSA_KEYX", 1024),
+        ),
+        (
+            "TLSv1.3",
+            "TLS_AES_128_GCM_SHA256",
+            "secp256r1",
+            0,
+            ("CALG_AES_128", 128, "CALG_SHA_256", 0, "CALG_ECDHE", 256),
+        ),
+        (
+            "TLSv1.3",
+            "TLS_AES_256_GCM_SHA384",
+            "ffdhe2048",
+            0,
+            ("CALG_AES_256", 256, "CALG_SHA_384", 0, "CALG_DH_EPHEM", 2048),
+        ),
+        (
+            "TLSv1.3",
+            "TLS_CHACHA20_POLY1305_SHA256",
+            "x25519",
+            0,
+            ("CALG_CHACHA20", 256, "CALG_SHA_256", 0, "CALG_ECDHE", 255),
+        ),
+    ],
+)
+def test_schannel_algorithms_of_each_suite(protocol, cipher, group, rsa_bits, expected) -> None:
+    found = schannel_algorithms(protocol, cipher, group=group, rsa_key_bits=rsa_bits)
+    assert (
+        found.bulk,
+        found.bulk_strength,
+        found.mac,
+        found.mac_strength,
+        found.key_exchange,
+        found.key_exchange_strength,
+    ) == expected
+
+
+def test_success_line_is_the_2013_form() -> None:
+    line = schannel_algorithms("TLSv1.2", "ECDHE-RSA-AES256-SHA", group="secp256r1")
+    # Reference §17 C3, word for word.
+    assert line.success_line(server_side=True) == (
+        "TLS protocol SP_PROT_TLS1_2_SERVER negotiation succeeded using bulk encryption algorithm "
+        "CALG_AES_256 with strength 256 bits, MAC hash algorithm CALG_SHA1 with strength 160 bits "
+        "and key exchange algorithm CALG_ECDHE with strength 256 bits"
+    )
+    assert line.success_line(server_side=False).startswith("TLS protocol SP_PROT_TLS1_2_CLIENT ")
+
+
+def test_group_bits() -> None:
+    assert group_bits("secp384r1") == 384
+    assert group_bits("P-521") == 521
+    assert group_bits("ffdhe4096") == 4096
+    assert group_bits(None) == 0
+    assert group_bits("X25519MLKEM768") == 0
 
 
 def test_context_cache_builds_each_context_once(adatum_cert, trey_cert) -> None:
