@@ -12,11 +12,11 @@ reported by :func:`labsim.reactor.drive` (LabStuckError, its bound shortened by 
 from __future__ import annotations
 
 import contextlib
+import gc
 import socket
 import ssl
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,9 @@ def running_lab(
     """A fresh lab (the default one unless given) and the Twisted errors logged while it runs;
     the lab is stopped afterwards, also when the example fails."""
     errors = TwistedErrors()
+    # A failed Deferred is reported when it is collected: collect before and after, so every
+    # report lands in the example that caused it.
+    gc.collect()
     globalLogPublisher.addObserver(errors)
     lab = Lab.start(
         definition if definition is not None else default_lab(), cert_folder=cert_folder
@@ -81,6 +84,7 @@ def running_lab(
         yield lab, errors
     finally:
         lab.stop()
+        gc.collect()
         globalLogPublisher.removeObserver(errors)
 
 
@@ -322,22 +326,27 @@ class WireClient:
 
 @dataclass
 class HostileScript:
-    """What the hostile server answers: ``banner`` on connect, then one answer per command line
-    in order; when the answers run out it behaves (250 / 354 / 221), so a session can end.
+    """What the hostile server answers: ``banner`` on the first connect, then one answer per command line
+    in order, across sessions (a retry meets the rest of the script); when the answers run out
+    it behaves (250 / 354 / 221), so the message can finally be delivered.
 
     An answer is bytes to write, or one of the actions ``CLOSE`` (drop the connection),
     ``SILENCE`` (answer nothing, ever), ``TLS`` (reply 220 and start TLS), ``TLS_GARBAGE``
-    (reply 220, then write garbage instead of a handshake).
+    (reply 220, then write garbage instead of a handshake), ``LONG_LINE`` (a 100,000-byte reply
+    line), ``junk:N`` (N lines of multi-line junk).
     """
 
     banner: bytes | str
-    answers: Sequence[bytes | str] = ()
+    answers: list[bytes | str] = field(default_factory=list)
     log: list[bytes] = field(default_factory=list)
     sessions: int = 0
     messages: int = 0
 
 
 CLOSE, SILENCE, TLS, TLS_GARBAGE = "close", "silence", "tls", "tls-garbage"
+LONG_LINE = "long-line"
+JUNK = "junk:"
+"""``junk:N``: a multi-line reply of N ``250-junk`` lines and a last line (a short repr)."""
 
 
 def hostile_server(lab: Lab, script: HostileScript, tls_options: Any) -> Any:
@@ -351,10 +360,11 @@ def hostile_server(lab: Lab, script: HostileScript, tls_options: Any) -> Any:
 
         def connectionMade(self) -> None:  # noqa: N802 - Twisted's name
             script.sessions += 1
-            self.answers = list(script.answers)
+            self.answers = script.answers
             self.in_data = False
             self.silent = False
-            self.act(script.banner)
+            # Only the first session meets the hostile banner; a retry is greeted properly.
+            self.act(script.banner if script.sessions == 1 else b"220 evil.example.test ESMTP\r\n")
 
         def act(self, answer: bytes | str) -> None:
             if answer == CLOSE:
@@ -364,6 +374,11 @@ def hostile_server(lab: Lab, script: HostileScript, tls_options: Any) -> Any:
             elif answer == TLS:
                 self.transport.write(b"220 2.0.0 go ahead\r\n")
                 self.transport.startTLS(tls_options)
+            elif isinstance(answer, str) and answer.startswith(JUNK):
+                count = int(answer[len(JUNK) :])
+                self.transport.write(b"250-junk\r\n" * count + b"250 end of junk\r\n")
+            elif answer == LONG_LINE:
+                self.transport.write(b"250 " + b"x" * 100_000 + b"\r\n")
             elif answer == TLS_GARBAGE:
                 self.transport.write(b"220 2.0.0 go ahead\r\n\x16\x03\x01\x00\x05junk!" * 3)
                 self.transport.loseConnection()
@@ -399,7 +414,7 @@ def hostile_server(lab: Lab, script: HostileScript, tls_options: Any) -> Any:
     )
 
 
-def hostile_tls_options(lab: Lab, folder: Path) -> Any:
+def hostile_tls_options(lab: Lab) -> Any:
     """Server TLS options for the hostile server: a certificate from the lab's public CA."""
     from twisted.internet import ssl as tssl
 
@@ -407,8 +422,3 @@ def hostile_tls_options(lab: Lab, folder: Path) -> Any:
         "evil.example.test", at=lab.now(), dns_names=("evil.example.test",)
     )
     return tssl.PrivateCertificate.loadPEM(cert.key_pem() + cert.pem()).options()
-
-
-def scratch_folder() -> Path:
-    """A folder for one example's files (certificates are cached across examples there)."""
-    return Path(tempfile.mkdtemp(prefix="labsim-fuzz-"))

@@ -42,6 +42,7 @@ settings.register_profile(
     # No shrinking in CI: a failing example is reported as found (with its blob); shrink it
     # locally with the deep profile. Shrinking a lab session can take minutes.
     phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    report_multiple_bugs=False,
 )
 settings.register_profile(
     "fuzz-deep",
