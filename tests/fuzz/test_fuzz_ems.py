@@ -192,7 +192,7 @@ def assert_lab_works(lab: Lab) -> None:
     assert result.error is None and "adatum.com" in result.output, result
 
 
-@fuzz_settings(fast=40, deep=2000)
+@fuzz_settings(fast=25, deep=2000)
 @given(lines=st.lists(st.one_of(cmdlet_lines(), mutated(cmdlet_lines())), min_size=1, max_size=5))
 def test_random_cmdlet_lines(certs: Path, lines: list[str]) -> None:
     with running_lab(certs) as (lab, errors):
@@ -202,7 +202,7 @@ def test_random_cmdlet_lines(certs: Path, lines: list[str]) -> None:
         assert_lab_works(lab)
 
 
-@fuzz_settings(fast=25, deep=1000)
+@fuzz_settings(fast=15, deep=1000)
 @given(lines=st.lists(shell_lines, min_size=1, max_size=6))
 def test_random_interactive_shell_lines(certs: Path, lines: list[str]) -> None:
     with running_lab(certs) as (lab, errors):

@@ -176,7 +176,7 @@ def check_loads_or_refuses(path: Path, text: str, loader: Any, error: type[Labsi
         return None
 
 
-@fuzz_settings(fast=60, deep=3000)
+@fuzz_settings(fast=40, deep=3000)
 @given(text=text_mutations(LAB_FILES) | data_mutations(LAB_FILES))
 def test_mutated_lab_files_load_or_give_one_config_error(tmp_path: Path, text: str) -> None:
     definition = check_loads_or_refuses(tmp_path / "lab.toml", text, load_lab_file, ConfigError)

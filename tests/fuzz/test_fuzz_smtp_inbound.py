@@ -159,7 +159,7 @@ units = st.one_of(
     st.sampled_from(LOOSE_COMMANDS),
     line_text,
     st.sampled_from(STARTTLS_STEPS),
-    st.integers(min_value=1, max_value=300).map(lambda n: ("pipelined-noops", n)),
+    st.integers(min_value=1, max_value=3000).map(lambda n: ("pipelined-noops", n)),
 )
 sessions = st.fixed_dictionaries(
     {
