@@ -80,12 +80,31 @@ def running_lab(
     lab = Lab.start(
         definition if definition is not None else default_lab(), cert_folder=cert_folder
     )
+    reactor = lab.world.reactor
+    before = set(reactor.getReaders()) | set(reactor.getWriters())
     try:
         yield lab, errors
     finally:
         lab.stop()
+        close_leftovers(reactor, before)
         gc.collect()
         globalLogPublisher.removeObserver(errors)
+
+
+def close_leftovers(reactor: Any, before: set[Any]) -> None:
+    """Close sockets the example left in the (global) reactor.
+
+    A lab that settled has none. One that hung (a strict xfail reproducing a known bug) leaves
+    sessions open, even between its own servers; they must end here, inside the example that
+    opened them, so that what they report lands here and not in a later test.
+    """
+    for selectable in (set(reactor.getReaders()) | set(reactor.getWriters())) - before:
+        if hasattr(selectable, "abortConnection"):
+            selectable.abortConnection()
+        elif hasattr(selectable, "stopListening"):
+            selectable.stopListening()
+    for _ in range(5):
+        reactor.iterate(0)
 
 
 def assert_healthy(lab: Lab, errors: TwistedErrors) -> None:

@@ -36,6 +36,7 @@ from fuzz_helpers import (
     TLS,
     TLS_GARBAGE,
     HostileScript,
+    TwistedErrors,
     assert_healthy,
     assert_still_delivers,
     bare_id,
@@ -113,6 +114,7 @@ SEND_CONNECTOR = (
 
 
 def play(certs: Path, script: HostileScript, *, proxy: bool) -> None:
+    """Send one message from April to the hostile server and check the lab afterwards."""
     with running_lab(certs) as (lab, errors):
         result = lab.run_shell(
             "Adatum",
@@ -129,10 +131,8 @@ def play(certs: Path, script: HostileScript, *, proxy: bool) -> None:
             port.stopListening()
 
 
-def check(lab: Lab, errors: object, message_id: str, script: HostileScript) -> None:
-    from fuzz_helpers import TwistedErrors
-
-    assert isinstance(errors, TwistedErrors)
+def check(lab: Lab, errors: TwistedErrors, message_id: str, script: HostileScript) -> None:
+    """The properties a hostile server must leave true (see the module docstring)."""
     assert lab.world.activity.idle, lab.world.activity.describe()
     assert_healthy(lab, errors)
     assert message_id in message_whereabouts(lab), "the message is nowhere after one attempt"
