@@ -214,9 +214,11 @@ def test_files(tmp_path: Path, case: dict[str, Any]) -> None:
         scenario = case["scenario"]
     path = tmp_path / "scenario.toml"
     path.write_text(scenario)
-    result = CliRunner().invoke(
-        cli, ["run", str(path), "--certs", str(tmp_path / "certs")], catch_exceptions=True
-    )
+    target = case.get("path", str(path))
+    options = case.get("args", ["--certs", str(tmp_path / "certs")])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)  # `labsim run ""` must not reach the project's own files
+        result = CliRunner().invoke(cli, ["run", target, *options], catch_exceptions=True)
     output = result.output
     assert not isinstance(result.exception, Exception) or isinstance(
         result.exception, SystemExit
