@@ -41,8 +41,15 @@ EXIT_INVALID = 2
 
 
 def _fail(ctx: click.Context, err: Exception) -> NoReturn:
-    """Print the one-line user error and exit with status 2."""
-    click.echo(f"labsim: error: {err}", err=True)
+    """Print the one-line user error and exit with status 2.
+
+    Control characters the message quotes from the user's input (a CR in a path, say) are
+    shown escaped, so the message stays one line."""
+    text = "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in str(err)
+    )
+    click.echo(f"labsim: error: {text}", err=True)
     ctx.exit(EXIT_INVALID)
 
 

@@ -104,6 +104,10 @@ def _relayed(where: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return wrap
 
 
+CLIENT_GONE = Reply(421, "Connection dropped", "4.4.2")
+"""What a relayed command resolves to once the inbound client has gone (never written)."""
+
+
 class FrontendTransport:
     """Front End Transport of one Client Access server."""
 
@@ -126,6 +130,11 @@ class FrontendTransport:
             opened = yield self._open(tx, recipient)
             if isinstance(opened, Reply):
                 return opened
+            if tx.ended:
+                # The client left while the proxy session was being set up: end that one too
+                # (the reply is never written).
+                opened.session.protocol.quit()
+                return CLIENT_GONE
             tx.proxy = current = opened
         elif not current.in_transaction:
             mail: Reply = yield current.session.protocol.mail(

@@ -561,6 +561,12 @@ def _transaction(
         return TransactionResult(replies, None)
     ready: Reply = yield proto.data()
     if ready.code != 354:
+        if ready.is_positive:
+            # 354 or a failure are the only answers to DATA (RFC 5321 §4.3.2): a 2xx or other
+            # 3xx means the dialogue is out of step; nothing was sent, so the session is dropped
+            # and every recipient waits for a retry.
+            proto.abort()
+            ready = Reply(451, f"Unexpected response to DATA: {ready}", "4.4.0")
         return TransactionResult(
             {r: (ready if rep.is_positive_completion else rep) for r, rep in replies.items()}, None
         )

@@ -116,6 +116,8 @@ class InboundTransaction:
     """The organization's server that authenticated with X-EXPS (ExchangeServer identity)."""
     exps_challenge: bytes | None = None
     """The challenge of an X-EXPS exchange in progress."""
+    ended: bool = False
+    """The inbound session is over (the role's ``on_close`` ran)."""
 
 
 class ReceiveRole(Protocol):
@@ -269,6 +271,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
             self._timer.cancel()
             self._timer = None
         if self.tx is not None:
+            self.tx.ended = True
             self.role.on_close(self.tx)
             self.tx.log.disconnect(self.world.now(), "Local" if self._closed_by_lab else "Remote")
         self.world.activity.end(self._token)

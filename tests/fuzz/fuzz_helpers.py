@@ -435,9 +435,18 @@ def hostile_server(lab: Lab, script: HostileScript, tls_options: Any) -> Any:
 
 def hostile_tls_options(lab: Lab) -> Any:
     """Server TLS options for the hostile server: a certificate from the lab's public CA."""
-    from twisted.internet import ssl as tssl
-
     cert = lab.authorities["public"].issue(
         "evil.example.test", at=lab.now(), dns_names=("evil.example.test",)
     )
-    return tssl.PrivateCertificate.loadPEM(cert.key_pem() + cert.pem()).options()
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    from OpenSSL import SSL
+
+    from labsim.engine.tls import ServerConnectionCreator
+
+    # Built from cryptography objects: pyOpenSSL's X509 objects (Twisted's PrivateCertificate)
+    # are deprecated, and the suite turns warnings into errors.
+    context = SSL.Context(SSL.TLS_METHOD)
+    context.use_certificate(x509.load_pem_x509_certificate(cert.pem()))
+    context.use_privatekey(load_pem_private_key(cert.key_pem(), None))  # type: ignore[arg-type]
+    return ServerConnectionCreator(context)

@@ -116,7 +116,7 @@ def test_inbound_session(certs: Path, case: dict[str, Any]) -> None:
             for message in delivered:
                 assert wire(text) not in message.content, message.content[:2000]
         if case.get("domain_secured") is False:
-            assert delivered, "nothing was delivered"
+            # Refused or delivered without the check mark: never domain-secured.
             assert not any(m.domain_secured for m in delivered)
         if case.get("subject_as_email_parses"):
             assert delivered

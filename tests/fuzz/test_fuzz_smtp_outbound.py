@@ -50,6 +50,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from labsim.lab import Lab
+from labsim.model.enums import QueueStatus
 from labsim.reactor import LabStuckError
 
 CODES = [
@@ -139,8 +140,13 @@ def check(lab: Lab, errors: TwistedErrors, message_id: str, script: HostileScrip
     event(f"handed on at once: {script.messages > 0}")
     lab.advance(3600)  # retries meet a server that now behaves
     assert_healthy(lab, errors)
-    queued = {bare_id(m.message_id) for m in lab.messages("Adatum")}
-    assert message_id not in queued, [q for q in lab.queues("Adatum")]
+    waiting = [m for m in lab.messages("Adatum") if bare_id(m.message_id) == message_id]
+    if waiting:
+        # A server that keeps misbehaving (its banner, say) is retried for two days, as
+        # Exchange does; what must hold is that the queue waits in Retry with the reason,
+        # never Active with no LastError (wedged).
+        (queue,) = [q for q in lab.queues("Adatum") if q.identity == waiting[0].queue]
+        assert queue.status is QueueStatus.RETRY and queue.last_error, queue
     assert message_id in message_whereabouts(lab), "the message was lost"
     assert_still_delivers(lab)
     assert_healthy(lab, errors)
@@ -152,33 +158,18 @@ def test_hostile_greeting_direct(certs: Path, script: HostileScript) -> None:
     play(certs, script, proxy=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 item 5 (delivery core): on the direct path too, a wrong reply later in the "
-    "session (e.g. 250 instead of 354 to DATA) leaves the outbound session hanging",
-)
 @fuzz_settings(fast=12, deep=300)
 @given(script=tame_scripts)
 def test_hostile_server_direct(certs: Path, script: HostileScript) -> None:
     play(certs, script, proxy=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 item 5 (delivery core): on the direct path too, extra replies hang the "
-    "session or fail an engine assertion, and a server closing after RCPT leaves the queue "
-    "Active with no LastError and no retry",
-)
 @fuzz_settings(fast=12, deep=300)
 @given(script=all_scripts)
 def test_hostile_server_direct_any_answer(certs: Path, script: HostileScript) -> None:
     play(certs, script, proxy=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 item 5: a hostile partner wedges the proxied path (queue Active forever)",
-)
 @fuzz_settings(fast=12, deep=300)
 @given(script=tame_scripts)
 def test_hostile_server_through_the_frontend_proxy(certs: Path, script: HostileScript) -> None:
@@ -188,7 +179,9 @@ def test_hostile_server_through_the_frontend_proxy(certs: Path, script: HostileS
 @pytest.mark.xfail(
     strict=True,
     raises=LabStuckError,
-    reason="issue 10 item 2: no send-side timeouts; a silent server holds the lab forever",
+    reason="issue 10 item 2, by design for now: the send side gives up a silent server after "
+    "ConnectionInactivityTimeOut of lab time, but a scenario-driven lab's clock runs at real "
+    "speed while it waits on a peer, so the wait ends in the lab's did-not-settle error",
 )
 # The corpus replays plain silence (direct); CI adds an unfinished reply, the deep profile all.
 @pytest.mark.parametrize(

@@ -131,19 +131,26 @@ def test_a_ready_file_that_cannot_be_written(tmp_path: Path) -> None:
 
 
 def test_a_port_already_taken(tmp_path: Path) -> None:
-    with socket.socket() as taken:
+    low, _ = ephemeral_range()
+    taken = socket.socket()
+    try:
         taken.bind(("127.0.10.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        low, _ = ephemeral_range()
         if port - 25 + 2999 >= low:
-            # The kernel gave an ephemeral port: bind a fixed one clear of the range instead.
+            # The kernel gave an ephemeral port: hold one clear of the range instead (the first
+            # free one from 21025: another lab on the machine may hold a fixed port).
             taken.close()
-            taken = socket.socket()
-            port = 21025
-            taken.bind(("127.0.10.1", port))
+            for port in range(21025, 21025 + 200, 3):
+                taken = socket.socket()
+                try:
+                    taken.bind(("127.0.10.1", port))
+                    break
+                except OSError:
+                    taken.close()
             taken.listen()
         status, _, err = labsim(tmp_path, "up", "--port-offset", str(port - 25))
+    finally:
         taken.close()
     assert status == 2
     assert "cannot bind the lab's sockets" in one_error_line(err)
