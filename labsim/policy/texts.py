@@ -29,7 +29,7 @@ CLIENT_NO_SUBMIT_PERMISSION: Reply = replies.CLIENT_NO_SUBMIT_PERMISSION
 RELAY_DENIED: Reply = replies.RELAY_DENIED
 """``550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain`` (D6)."""
 RECIPIENT_NOT_FOUND: Reply = replies.RECIPIENT_NOT_FOUND
-"""``550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup``."""
+"""``550 5.1.1 RESOLVER.ADR.RecipNotFound; not found``."""
 MESSAGE_TOO_BIG: Reply = replies.MESSAGE_TOO_BIG
 """``552 5.3.4 Message size exceeds fixed maximum message size`` (§10.3)."""
 

@@ -199,10 +199,10 @@ MESSAGE_TOO_BIG = Reply(552, "Message size exceeds fixed maximum message size", 
 RELAY_DENIED = Reply(550, "SMTP; Unable to relay recipient in non-accepted domain", "5.7.54")
 """RCPT to a domain that is not accepted, without Accept-Any-Recipient (decision D6)."""
 
-RECIPIENT_NOT_FOUND = Reply(
-    550, "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", "5.1.10"
-)
-"""RCPT to an accepted (authoritative) domain address that has no mailbox."""
+RECIPIENT_NOT_FOUND = Reply(550, "RESOLVER.ADR.RecipNotFound; not found", "5.1.1")
+"""RCPT to an accepted (authoritative) domain address that has no mailbox: Exchange 2013's
+AckReason (docs/exchange-reference.md §17 C12); the ``5.1.10 … by SMTP address lookup`` form
+belongs to Exchange Online and newer builds."""
 
 TOO_MANY_RECIPIENTS = Reply(452, "Too many recipients", "4.5.3")
 """RCPT beyond the connector's MaxRecipientsPerMessage."""
