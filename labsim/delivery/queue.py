@@ -59,6 +59,8 @@ class FailedSession:
     reply: Reply
     connected: bool
     """The server answered (a refusal inside the session) rather than being unreachable."""
+    port: int = 25
+    """The port of the endpoint attempted."""
 
 
 @dataclass

@@ -467,7 +467,8 @@ class TransportService:
         plan, targets = self._routes[number]
         result = yield open_session(self.world, plan, targets[index])
         if isinstance(result, SessionFailure):
-            self._feed(SessionFailed(number, result.reply, result.connected))
+            port = self.world.network.endpoint_port(targets[index].address, plan.port)
+            self._feed(SessionFailed(number, result.reply, result.connected, port))
             return
         assert isinstance(result, Established)
         self._sessions[number] = result
@@ -492,7 +493,18 @@ class TransportService:
             content=apply_send_firewall(qm.item.content, usage),
         )
         outcomes = tuple((r, result.outcome_for(r)) for r in recipients)
-        self._feed(TransactionDone(number, entry, outcomes, not session.protocol.closed))
+        plan, _ = self._routes[number]
+        port = self.world.network.endpoint_port(session.target.address, plan.port)
+        self._feed(
+            TransactionDone(
+                number,
+                entry,
+                outcomes,
+                not session.protocol.closed,
+                mail_refused=result.mail_refused,
+                port=port,
+            )
+        )
 
     def _feed_cmdlet(self, identity: str, event: Callable[[int], DeliveryEvent]) -> None:
         queue = self.core.find(identity)

@@ -40,6 +40,36 @@ SEND_CONNECTOR_CERTIFICATE_NOT_FOUND: Reply = replies.SEND_CONNECTOR_CERTIFICATE
 """``454 4.7.5 The certificate specified in TlsCertificateName of the SendConnector could not
 be found.`` (§4.4.1)."""
 
+
+def failover_reason(reply: Reply, address: str, port: int) -> Reply:
+    """What a server reports when every target of a next hop failed after the last one answered
+    (docs/exchange-reference.md §17 C1): the answer, wrapped in Exchange's failover sentence.
+
+    ``451 4.4.0 Primary target IP address responded with: "<reply>." Attempted failover to
+    alternate host, but that did not succeed. Either there are no alternate hosts, or delivery
+    failed to all alternate hosts. The last endpoint attempted was <ip>:<port>``. The same
+    wrapper holds for a remote server's reply and for the sender's own verdict (454 4.7.5,
+    451 5.7.3, 451 4.7.3); a target that could not be reached keeps its own ``441 4.4.1`` text.
+    The queue's LastError, the Client Access server's proxy reason and the delay notice all
+    show this one text.
+    """
+    return Reply(
+        451,
+        f'Primary target IP address responded with: "{reply}." Attempted failover to '
+        "alternate host, but that did not succeed. Either there are no alternate hosts, or "
+        "delivery failed to all alternate hosts. The last endpoint attempted was "
+        f"{address}:{port}",
+        "4.4.0",
+    )
+
+
+def proxy_setup_failed(reason: Reply) -> Reply:
+    """The Client Access server's answer when it cannot open the proxied session to the
+    Internet for a Mailbox server (§17 C2): ``450 4.7.0 Proxy session setup failed on Frontend
+    with '<reason>'``, the reason being the :func:`failover_reason` text."""
+    return Reply(450, f"Proxy session setup failed on Frontend with '{reason}'", "4.7.0")
+
+
 # --- routing -----------------------------------------------------------------------------
 NO_CONNECTOR_FOR_ADDRESS_TYPE = Reply(
     550, "ROUTING.NoConnectorForAddressType; unable to route for address type", "5.4.4"

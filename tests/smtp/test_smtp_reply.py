@@ -74,9 +74,7 @@ EXACT_CATALOG = {
     "SENDER_ALREADY_SPECIFIED": "503 5.5.2 Sender already specified",
     "MESSAGE_TOO_BIG": "552 5.3.4 Message size exceeds fixed maximum message size",
     "RELAY_DENIED": "550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain",
-    "RECIPIENT_NOT_FOUND": (
-        "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found"
-    ),
+    "RECIPIENT_NOT_FOUND": ("550 5.1.1 RESOLVER.ADR.RecipNotFound; not found"),
     "TOO_MANY_RECIPIENTS": "452 4.5.3 Too many recipients",
     "TOO_MANY_ERRORS": (
         "421 4.7.0 Too many errors on this connection, closing transmission channel"
