@@ -325,6 +325,7 @@ class DeliveryCore:
             return
         qm.delay_dsn_sent = True
         reply = qm.last_response or queue.last_response or MESSAGE_DELAYED
+        host, ip = queue.last_server or (None, None)
         ctx.out.append(
             c.SendDelayDsn(
                 qm.item,
@@ -333,6 +334,8 @@ class DeliveryCore:
                 reply,
                 queue.last_retry_time,
                 qm.expires,
+                host,
+                ip,
             )
         )
 
@@ -343,6 +346,7 @@ class DeliveryCore:
         queue.status = QueueStatus.READY
         queue.last_error = ""
         queue.last_response = None
+        queue.last_server = None
         queue.attempt = None
         ctx.out.append(c.EndAttempt(queue.number))
         for qm in messages:
@@ -512,6 +516,7 @@ class DeliveryCore:
             queue.status = QueueStatus.READY
             queue.last_error = ""
             queue.last_response = None
+            queue.last_server = None
             queue.retry_count = 0
             queue.first_retry_time = None
             queue.last_retry_time = None
@@ -524,6 +529,7 @@ class DeliveryCore:
         queue.retry_count += 1
         queue.last_response = reply
         queue.last_error = format_last_error(when=now, response=reply, fqdn=fqdn, ip=ip)
+        queue.last_server = (fqdn, ip) if ip else None
         suspended = queue.status is QueueStatus.SUSPENDED
         if not suspended:
             queue.status = QueueStatus.RETRY

@@ -563,7 +563,13 @@ class TransportService:
         content = build_delay_dsn(
             original=command.item.content,
             recipients=[
-                DsnRecipient(r, command.reply, last_attempt=command.last_attempt)
+                DsnRecipient(
+                    r,
+                    command.reply,
+                    command.remote_server,
+                    command.remote_ip,
+                    command.last_attempt,
+                )
                 for r in command.recipients
             ],
             reporting_mta=self.server.fqdn,

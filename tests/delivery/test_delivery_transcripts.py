@@ -208,6 +208,18 @@ def test_per_recipient_outcomes_send_fail_and_keep() -> None:
     assert f"{{LED={MAILBOX_FULL}}}" in t.queue().last_error
 
 
+def test_a_refused_mail_from_is_a_refusal_of_the_target_in_the_failover_form() -> None:
+    # A per-recipient 4xx (above) stays as it is; a 4xx to MAIL FROM refuses the whole session
+    # to this target, so LastError and the delay notice show it wrapped (§17 C1).
+    t = DeliveryTranscript(T0)
+    enqueue(t).event(e.AttemptDue(1))
+    t.event(e.RouteResolved(1, TARGETS[1:])).event(e.SessionOpened(1))
+    outcomes = (("ben@treyresearch.net", UNTRUSTED),)
+    t.event(e.TransactionDone(1, 1, outcomes, True, mail_refused=True, port=25))
+    assert f"{{LED={UNTRUSTED_AFTER_FAILOVER}}}" in t.queue().last_error
+    assert t.queue().messages[0].last_response == UNTRUSTED_AFTER_FAILOVER
+
+
 def test_waiting_messages_go_twenty_per_session_with_rset_between() -> None:
     t = DeliveryTranscript(T0)
     for n in range(1, 46):
@@ -331,6 +343,8 @@ def test_the_delay_dsn_goes_once_with_the_last_error() -> None:
             UNTRUSTED_AFTER_FAILOVER,
             T0,
             T0 + timedelta(days=2),
+            "mail.treyresearch.net",
+            "127.0.20.1",
         )
     )
     t.event(e.DelayDsnDue(1, 1)).expect()
