@@ -110,16 +110,33 @@ def helo(fqdn: str, client_ip: str) -> Reply:
     return Reply(250, f"{fqdn} Hello [{client_ip}]")
 
 
-def queued_mail(message_id: str, internal_id: int, fqdn: str) -> Reply:
+def queued_mail(
+    message_id: str,
+    internal_id: int,
+    fqdn: str,
+    transfer: tuple[int, float] | None = None,
+) -> Reply:
     """The reply to the end of message data once the message is safely queued.
 
     ``message_id`` is the Message-ID without angle brackets (they are added here, as Exchange
-    shows them); ``internal_id`` is the queue's InternalMessageId.
+    shows them); ``internal_id`` is the queue's InternalMessageId. ``transfer`` is (bytes
+    received, seconds the data took): the Transport service on 2525 reports it before
+    ``Queued mail for delivery`` (docs/exchange-reference.md §17 C9), as in
+    ``250 2.6.0 <id> [InternalId=…, Hostname=…] 4596 bytes in 0.105, 42.745 KB/sec Queued mail
+    for delivery``: seconds with three decimals, the rate in KB (1024 bytes) per second.
     """
     bare = message_id.strip("<>")
+    throughput = ""
+    if transfer is not None:
+        size, seconds = transfer
+        # Three decimals as Exchange prints them; a transfer faster than a millisecond counts
+        # as one, so the rate stays finite.
+        elapsed = max(seconds, 0.001)
+        throughput = f"{size} bytes in {elapsed:.3f}, {size / 1024 / elapsed:.3f} KB/sec "
     return Reply(
         250,
-        f"<{bare}> [InternalId={internal_id}, Hostname={fqdn}] Queued mail for delivery",
+        f"<{bare}> [InternalId={internal_id}, Hostname={fqdn}] {throughput}"
+        "Queued mail for delivery",
         "2.6.0",
     )
 

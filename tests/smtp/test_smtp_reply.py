@@ -151,6 +151,19 @@ def test_queued_mail_accepts_bracketed_message_id() -> None:
     )
 
 
+def test_queued_mail_on_the_2525_hop_reports_the_transfer() -> None:
+    # §17 C9, as a 2013 hub answers: bytes, seconds with three decimals, KB (1024 bytes)/sec.
+    reply = replies.queued_mail("m@adatum.com", 7, "trey-mbx1.treyresearch.net", (4596, 0.105))
+    assert str(reply) == (
+        "250 2.6.0 <m@adatum.com> [InternalId=7, Hostname=trey-mbx1.treyresearch.net] "
+        "4596 bytes in 0.105, 42.746 KB/sec Queued mail for delivery"
+    )
+    # A transfer faster than a millisecond counts as one: the rate stays finite.
+    assert "1024 bytes in 0.001, 1000.000 KB/sec Queued" in str(
+        replies.queued_mail("m@adatum.com", 7, "h", (1024, 0.0))
+    )
+
+
 def test_parse_reply_lines_splits_enhanced_code() -> None:
     assert parse_reply_lines([b"454 4.7.5 Certificate validation failure"]) == (
         replies.CERTIFICATE_VALIDATION_FAILURE
