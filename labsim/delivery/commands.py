@@ -96,6 +96,9 @@ class SendDelayDsn:
     reply: Reply
     last_attempt: datetime | None
     expires: datetime
+    remote_server: str | None = None
+    """The receiving server of the last attempt (host name), if one was reached."""
+    remote_ip: str | None = None
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,8 @@ class SessionFailed:
     reply: Reply
     connected: bool
     """The server answered and refused (else it could not be reached)."""
+    port: int = 25
+    """The port of the endpoint attempted, as LastError names it (``<ip>:<port>``, §17 C1)."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,11 @@ class TransactionDone:
     outcomes: tuple[tuple[str, Reply], ...]
     session_open: bool
     """The session can carry another transaction."""
+    mail_refused: bool = False
+    """The server refused MAIL FROM: a refusal of the session to this target, not of one
+    recipient, so a transient one shows in LastError in the failover form (§17 C1)."""
+    port: int = 25
+    """The port of the endpoint the session went to."""
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ Rules kept here (they were the Transport service's):
   in order until one session works, then sends every message waiting at that moment over
   sessions to that target, MAX_MESSAGES_PER_CONNECTION per session, RSET between messages.
 * A recipient refused with 5xx fails at once (NDR); a 4xx keeps it queued. When every target
-  failed, a 5xx refusal inside a session fails every message; anything else puts the queue in
-  Retry with LastError and the next retry time of D7.
+  failed, a 5xx refusal inside a session fails every message (the NDR quotes the refusal);
+  anything else puts the queue in Retry with LastError and the next retry time of D7. A
+  LastError whose last target answered wraps the answer in Exchange's failover sentence
+  (``451 4.4.0 Primary target IP address responded with: "…"``, §17 C1).
 * A message expires at received + MessageExpirationTimeOut with ``550 4.4.7 QUEUE.Expired``;
   its delay DSN is due once at received + DelayNotificationTimeOut.
 * A queue whose send connector is gone hands its messages back to the categorizer.
@@ -53,6 +55,7 @@ from labsim.policy.retry import (
     next_retry_time,
 )
 from labsim.policy.routing import NextHop
+from labsim.policy.texts import failover_reason
 from labsim.smtp.reply import Reply
 
 MAX_MESSAGES_PER_CONNECTION = 20
@@ -322,6 +325,7 @@ class DeliveryCore:
             return
         qm.delay_dsn_sent = True
         reply = qm.last_response or queue.last_response or MESSAGE_DELAYED
+        host, ip = queue.last_server or (None, None)
         ctx.out.append(
             c.SendDelayDsn(
                 qm.item,
@@ -330,6 +334,8 @@ class DeliveryCore:
                 reply,
                 queue.last_retry_time,
                 qm.expires,
+                host,
+                ip,
             )
         )
 
@@ -340,6 +346,7 @@ class DeliveryCore:
         queue.status = QueueStatus.READY
         queue.last_error = ""
         queue.last_response = None
+        queue.last_server = None
         queue.attempt = None
         ctx.out.append(c.EndAttempt(queue.number))
         for qm in messages:
@@ -368,7 +375,7 @@ class DeliveryCore:
             # A later session to the target that worked: the attempt ends with what it did.
             self._finish(queue, ctx)
             return
-        attempt.failure = FailedSession(host, address, event.reply, event.connected)
+        attempt.failure = FailedSession(host, address, event.reply, event.connected, event.port)
         ctx.out.append(c.Observe(f"{queue.identity}: {host} failed: {event.reply}"))
         if attempt.index + 1 < len(attempt.targets):
             attempt.index += 1
@@ -441,7 +448,11 @@ class DeliveryCore:
                     failed.append((r, outcome, host, address))
                 else:
                     remaining.append(r)
-                    qm.last_response = outcome
+                    qm.last_response = (
+                        failover_reason(outcome, address, event.port)
+                        if event.mail_refused
+                        else outcome
+                    )
             if len(remaining) != len(qm.recipients):
                 qm.recipients = remaining
                 self.journal.recipients_changed(qm)
@@ -483,7 +494,13 @@ class DeliveryCore:
                 if queue.status is not QueueStatus.SUSPENDED:
                     queue.status = QueueStatus.READY
                 return
-            self._to_retry(queue, failure.reply, failure.host, failure.address, ctx)
+            reason = failure.reply
+            if failure.connected:
+                # The last target answered: LastError wraps its answer (or the sender's own
+                # verdict on it) in the failover sentence (§17 C1); an unreachable target
+                # keeps its own 441 4.4.1 text.
+                reason = failover_reason(failure.reply, failure.address, failure.port)
+            self._to_retry(queue, reason, failure.host, failure.address, ctx)
             return
         host, address = attempt.targets[attempt.index]
         retry = [qm for qm in queue.messages if qm.entry in attempt.tried]
@@ -499,6 +516,7 @@ class DeliveryCore:
             queue.status = QueueStatus.READY
             queue.last_error = ""
             queue.last_response = None
+            queue.last_server = None
             queue.retry_count = 0
             queue.first_retry_time = None
             queue.last_retry_time = None
@@ -511,6 +529,7 @@ class DeliveryCore:
         queue.retry_count += 1
         queue.last_response = reply
         queue.last_error = format_last_error(when=now, response=reply, fqdn=fqdn, ip=ip)
+        queue.last_server = (fqdn, ip) if ip else None
         suspended = queue.status is QueueStatus.SUSPENDED
         if not suspended:
             queue.status = QueueStatus.RETRY

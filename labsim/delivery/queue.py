@@ -59,6 +59,8 @@ class FailedSession:
     reply: Reply
     connected: bool
     """The server answered (a refusal inside the session) rather than being unreachable."""
+    port: int = 25
+    """The port of the endpoint attempted."""
 
 
 @dataclass
@@ -96,6 +98,9 @@ class DeliveryQueue:
     status: QueueStatus = QueueStatus.READY
     last_error: str = ""
     last_response: Reply | None = None
+    last_server: tuple[str, str] | None = None
+    """(FQDN, IP) of the target the last failed attempt ended on, when it had an address: the
+    "Receiving server" a delay notice names (reference §17 C8)."""
     retry_count: int = 0
     first_retry_time: datetime | None = None
     last_retry_time: datetime | None = None

@@ -41,7 +41,7 @@ from labsim.net.dns import Target
 from labsim.pki.certificate import ExchangeCertificate, thumbprint_of
 from labsim.pki.selection import select_starttls_certificate
 from labsim.pki.validation import PeerCertificate
-from labsim.policy import exchange_auth
+from labsim.policy import exchange_auth, texts
 from labsim.policy.domain_security import (
     OutboundAction,
     OutboundPolicy,
@@ -87,7 +87,8 @@ class SessionPlan:
     log_connector: str | None
     """Send connector name for the protocol log when its ProtocolLoggingLevel is Verbose."""
     refuse: OutboundStep | None = None
-    """Set when the session must fail before connecting (TlsCertificateName not found)."""
+    """Set when the session must fail before connecting (TlsCertificateName not found, §17
+    C11): :func:`open_session` then makes no connection."""
     timeouts: SendTimeouts = DEFAULT_SEND_TIMEOUTS
     """The send side's timeouts of every session of this plan."""
 
@@ -126,6 +127,8 @@ class TransactionResult:
     recipient_replies: dict[str, Reply]
     final: Reply | None
     """The reply to the message data; None when no recipient was accepted or MAIL failed."""
+    mail_refused: bool = False
+    """MAIL FROM was refused: every recipient carries that reply."""
 
     def accepted(self) -> list[str]:
         """Recipients whose RCPT got 250 and whose message was accepted."""
@@ -157,25 +160,15 @@ def connect_failure_reply(target: Target, port: int) -> Reply:
 def failover_reason(failure: SessionFailure, port: int) -> Reply:
     """What a server reports when every target of a next hop failed (reference §17 C1).
 
-    A connection failure keeps its own ``441 4.4.1`` text; any other outcome is wrapped in
-    ``451 4.4.0 Primary target IP address responded with: "<reply>." Attempted failover …``.
+    A connection failure keeps its own ``441 4.4.1`` text; any other outcome is wrapped by
+    :func:`labsim.policy.texts.failover_reason`, the text the delivery queues show too.
     """
     if not failure.connected or failure.target is None:
         return failure.reply
-    return Reply(
-        451,
-        f'Primary target IP address responded with: "{failure.reply}." Attempted failover to '
-        "alternate host, but that did not succeed. Either there are no alternate hosts, or "
-        "delivery failed to all alternate hosts. The last endpoint attempted was "
-        f"{failure.target.address}:{port}",
-        "4.4.0",
-    )
+    return texts.failover_reason(failure.reply, failure.target.address, port)
 
 
-def proxy_setup_failed(reason: Reply) -> Reply:
-    """The Client Access server's answer when it cannot open the proxied session to the
-    Internet for a Mailbox server (reference §17 C2); the Mailbox server retries."""
-    return Reply(450, f"Proxy session setup failed on Frontend with '{reason}'", "4.7.0")
+proxy_setup_failed = texts.proxy_setup_failed
 
 
 def plan_for_connector(
@@ -275,6 +268,13 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
 
     Returns :class:`Established` or :class:`SessionFailure` (a Deferred, via inlineCallbacks).
     """
+    if plan.refuse is not None and plan.refuse.reply is not None:
+        # TlsCertificateName names no certificate: Exchange fails while it creates the
+        # outbound session, before any EHLO (reference §17 C11), so no connection is made and
+        # the target sees nothing. The reply text is the one of §4.4.1; the session never
+        # reached the target, so LastError shows it as is, not in the failover form.
+        world.explain(plan.source.name, plan.refuse.explanation)
+        return SessionFailure(plan.refuse.reply, target, plan.refuse.explanation)
     token = world.activity.begin(f"outbound session {plan.source.name} -> {target.host}")
     log = _log_session(world, plan, target)
     closed: list[bool] = []
@@ -338,15 +338,6 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
             start_tls = offered
         peer: PeerCertificate | None = None
         description: str | None = None
-        if start_tls and plan.refuse is not None and plan.refuse.reply is not None:
-            # TlsCertificateName names no certificate: Exchange fails when it would issue
-            # STARTTLS with it (event 12014, reference §4.4.1), inside the connected session.
-            world.explain(plan.source.name, plan.refuse.explanation)
-            log.info(world.now(), "", "TLS negotiation failed with error NoCredentials")
-            proto.quit()
-            return SessionFailure(
-                plan.refuse.reply, target, plan.refuse.explanation, connected=True
-            )
         if start_tls:
             ready: Reply = yield proto.starttls()
             if ready.code != 220:
@@ -552,7 +543,7 @@ def _transaction(
     if not mail.is_positive_completion:
         for r in recipients:
             replies[r] = mail
-        return TransactionResult(replies, None)
+        return TransactionResult(replies, None, mail_refused=True)
     for r in recipients:
         replies[r] = yield proto.rcpt(r)
     if not any(reply.is_positive_completion for reply in replies.values()):

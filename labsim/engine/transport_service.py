@@ -15,6 +15,7 @@ transient reply, never the exception's text.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from email.utils import format_datetime
@@ -84,8 +85,8 @@ from labsim.policy.compose import Draft, compose_message
 from labsim.policy.headers import (
     AuthMechanismCode,
     apply_send_firewall,
+    mapi_received_header,
     prepend_raw_header,
-    received_header,
     stamp_authentication,
 )
 from labsim.policy.ndr import DsnRecipient, build_delay_dsn, build_ndr, should_generate_dsn
@@ -130,6 +131,10 @@ class TransportService:
         self.core = DeliveryCore(server_name, _StateJournal(world, server_name))
         """The delivery state machine this service drives (labsim.delivery)."""
         self._wakes: dict[WakeEvent, Any] = {}
+        self._data_started: dict[int, float] = {}
+        """When each inbound transaction's message data began (DATA's 354), by ``id(tx)``:
+        the 250 reports the transfer's bytes and seconds (§17 C9). A real measurement of the
+        socket transfer, so it is the host's monotonic clock, not the lab clock."""
         self._attempts: dict[int, int] = {}
         """Activity tokens of the attempts in progress, per queue number."""
         self._routes: dict[int, tuple[SessionPlan, list[Target]]] = {}
@@ -153,6 +158,7 @@ class TransportService:
 
     def on_data(self, tx: InboundTransaction) -> Reply:
         """Ready for the message."""
+        self._data_started[id(tx)] = time.perf_counter()
         return replies.START_MAIL_INPUT
 
     def on_message(self, tx: InboundTransaction, content: bytes) -> Reply:
@@ -169,13 +175,19 @@ class TransportService:
         )
         self._categorize(item, str(uuid.uuid4()))
         self.world.state.commit()  # --state: durable before the 250 (labsim.store)
-        return replies.queued_mail(item.message_id.strip("<>"), item.internal_id, self.server.fqdn)
+        started = self._data_started.pop(id(tx), None)
+        transfer = (len(content), time.perf_counter() - started) if started is not None else None
+        return replies.queued_mail(
+            item.message_id.strip("<>"), item.internal_id, self.server.fqdn, transfer
+        )
 
     def on_reset(self, tx: InboundTransaction) -> None:
-        """Nothing to release."""
+        """Forget the transaction's data start."""
+        self._data_started.pop(id(tx), None)
 
     def on_close(self, tx: InboundTransaction) -> None:
-        """Nothing to release."""
+        """Forget the transaction's data start."""
+        self._data_started.pop(id(tx), None)
 
     # --- submission --------------------------------------------------------------------------
 
@@ -216,17 +228,12 @@ class TransportService:
             source_fqdn=self.server.fqdn,
             domain=None,
         )
-        # Mailbox Transport Submission hands the message to the Transport service over SMTP;
-        # that hop leaves the first Received header.
+        # The message leaves the mailbox through MAPI: the first Received header is the
+        # store's ``with mapi`` hop (§17 C9).
         content = prepend_raw_header(
             content,
-            received_header(
-                helo=self.server.fqdn,
-                client_ip=self.server.address,
-                by_fqdn=self.server.fqdn,
-                server_ip=self.server.address,
-                tls_description=None,
-                when=now,
+            mapi_received_header(
+                server_fqdn=self.server.fqdn, server_ip=self.server.address, when=now
             ),
         )
         item = self._new_item(mail_from, [*to, *cc, *bcc], content)
@@ -467,7 +474,8 @@ class TransportService:
         plan, targets = self._routes[number]
         result = yield open_session(self.world, plan, targets[index])
         if isinstance(result, SessionFailure):
-            self._feed(SessionFailed(number, result.reply, result.connected))
+            port = self.world.network.endpoint_port(targets[index].address, plan.port)
+            self._feed(SessionFailed(number, result.reply, result.connected, port))
             return
         assert isinstance(result, Established)
         self._sessions[number] = result
@@ -492,7 +500,18 @@ class TransportService:
             content=apply_send_firewall(qm.item.content, usage),
         )
         outcomes = tuple((r, result.outcome_for(r)) for r in recipients)
-        self._feed(TransactionDone(number, entry, outcomes, not session.protocol.closed))
+        plan, _ = self._routes[number]
+        port = self.world.network.endpoint_port(session.target.address, plan.port)
+        self._feed(
+            TransactionDone(
+                number,
+                entry,
+                outcomes,
+                not session.protocol.closed,
+                mail_refused=result.mail_refused,
+                port=port,
+            )
+        )
 
     def _feed_cmdlet(self, identity: str, event: Callable[[int], DeliveryEvent]) -> None:
         queue = self.core.find(identity)
@@ -551,7 +570,13 @@ class TransportService:
         content = build_delay_dsn(
             original=command.item.content,
             recipients=[
-                DsnRecipient(r, command.reply, last_attempt=command.last_attempt)
+                DsnRecipient(
+                    r,
+                    command.reply,
+                    command.remote_server,
+                    command.remote_ip,
+                    command.last_attempt,
+                )
                 for r in command.recipients
             ],
             reporting_mta=self.server.fqdn,

@@ -616,7 +616,7 @@ def check_recipient(
 
     ``resolve_recipients`` is whether this server looks recipients up (a Mailbox server's
     Transport service does); then an accepted-domain address without a mailbox gets
-    ``550 5.1.10 RESOLVER.ADR.RecipientNotFound``. None means the recipient is accepted.
+    ``550 5.1.1 RESOLVER.ADR.RecipNotFound``. None means the recipient is accepted.
     """
     domain = recipient_domain(recipient)
     if org.is_accepted_domain(domain):

@@ -277,17 +277,36 @@ def received_header(
     when: datetime,
     via: str | None = None,
 ) -> bytes:
-    """Exchange's Received header, one line with CRLF.
+    """Exchange 2013's Received header for an SMTP hop, one line with CRLF.
 
     ``Received: from mail.adatum.com (127.0.10.1) by mail.treyresearch.net (127.0.20.1) with
-    Microsoft SMTP Server (version=TLS1_2, cipher=TLS_ECDHE_…) id 15.0.1497.2; Mon, 30 Nov 2026
-    06:48:13 +0000``. ``tls_description`` is the text inside the parentheses (None without TLS);
-    ``via`` adds e.g. ``via Frontend Transport`` as the CAS writes it. ``when`` must be aware.
+    Microsoft SMTP Server (TLS) id 15.0.1497.2; Mon, 30 Nov 2026 06:48:13 +0000``. A hop over
+    TLS is marked ``(TLS)`` only: the ``(version=TLS1_2, cipher=…)`` form belongs to Exchange
+    2016 and later (docs/exchange-reference.md §17 C9). ``tls_description`` is the session's
+    TLS description (None without TLS); ``via`` adds e.g. ``via Frontend Transport`` as the CAS
+    writes it. ``when`` must be aware.
     """
-    tls = f" ({tls_description})" if tls_description else ""
+    tls = " (TLS)" if tls_description else ""
     hop = f" via {via}" if via else ""
     value = (
         f"from {helo} ({client_ip}) by {by_fqdn} ({server_ip}) with Microsoft SMTP Server{tls} "
         f"id {EXCHANGE_BUILD}{hop}; {exchange_date(when)}"
+    )
+    return _header_line("Received", value, b"\r\n")
+
+
+MAPI_BUILD = "15.00.1497.002"
+"""The store's version as the first Received header of a message sent from a mailbox shows it:
+zero-padded, unlike the transport's ``15.0.1497.2`` (published 2013 CU23 headers read ``with
+mapi id 15.00.1497.0nn``, the last part following the security update installed)."""
+
+
+def mapi_received_header(*, server_fqdn: str, server_ip: str, when: datetime) -> bytes:
+    """The first Received header of a message submitted from a mailbox on ``server_fqdn``:
+    ``Received: from EX1.contoso.com ([10.0.0.1]) by EX1.contoso.com ([10.0.0.1]) with mapi
+    id 15.00.1497.002; <date>`` (§17 C9; addresses in brackets as Exchange writes them)."""
+    value = (
+        f"from {server_fqdn} ([{server_ip}]) by {server_fqdn} ([{server_ip}]) "
+        f"with mapi id {MAPI_BUILD}; {exchange_date(when)}"
     )
     return _header_line("Received", value, b"\r\n")

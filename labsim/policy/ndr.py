@@ -5,7 +5,10 @@ Rules kept here:
 * A DSN is ``multipart/report; report-type=delivery-status`` with three parts: a human-readable
   text in Exchange 2013's layout ("Delivery has failed to these recipients or groups:",
   "Diagnostic information for administrators:", "Generating server: …", "Remote Server
-  returned '…'"), a ``message/delivery-status`` part, and the original headers as
+  returned '…'", ``#550 4.4.7 QUEUE.Expired; message expired ##`` for an expired recipient;
+  a delay notice adds "Receiving server: <host> (<ip>)" and "Remote Server at <host> (<ip>)
+  returned '400 4.4.7 Message delayed'"), a ``message/delivery-status`` part, and the
+  original headers as
   ``text/rfc822-headers`` (never the original body, reference §10.1: DSN attachments are
   stripped anyway).
 * It comes from the organization's Microsoft Exchange recipient and goes to the original
@@ -27,6 +30,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
 from email.utils import format_datetime
 
+from labsim.policy.retry import format_lrt
 from labsim.smtp.reply import Reply
 
 MICROSOFT_EXCHANGE_LOCAL_PART = "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e"
@@ -258,6 +262,18 @@ def _recipient_fields(
     return fields
 
 
+EXPIRED_DIAGNOSTIC = "#550 4.4.7 QUEUE.Expired; message expired ##"
+"""The diagnostic line of an expired recipient in Exchange 2013's NDR (reference §17 C8); the
+last error stays in the ``Diagnostic-Code`` field and the tracking log (D7)."""
+
+
+def _ndr_diagnostic(r: DsnRecipient) -> str:
+    """The line under a recipient's address in the NDR's diagnostic block."""
+    if r.status == EXPIRED_STATUS:
+        return EXPIRED_DIAGNOSTIC
+    return f"Remote Server returned '{r.reply}'"
+
+
 def build_ndr(
     *,
     original: bytes,
@@ -285,7 +301,7 @@ def build_ndr(
         "",
     ]
     for r in recipients:
-        lines += [r.address, f"Remote Server returned '{r.reply}'", ""]
+        lines += [r.address, _ndr_diagnostic(r), ""]
     headers, _, _ = _original_headers(original)
     lines += ["Original message headers:", "", headers]
     fields = [_recipient_fields(r, "failed", r.status, str(r.reply)) for r in recipients]
@@ -304,6 +320,7 @@ def build_ndr(
     )
 
 
+EXPIRED_STATUS = "4.4.7"
 DELAY_STATUS = "4.4.7"
 DELAY_DIAGNOSTIC = "400 4.4.7 Message delayed"
 """What Exchange's delay DSN reports as the remote server's answer."""
@@ -330,8 +347,9 @@ def build_delay_dsn(
 ) -> bytes:
     """A delay DSN (``Action: delayed``, ``Will-Retry-Until``) sent once at DelayNotificationTimeOut.
 
-    Each recipient's ``reply`` is the queue's last error, shown with its time after the
-    ``400 4.4.7 Message delayed`` line.
+    Each recipient's ``reply`` is the queue's last error, shown with its time (the server's short
+    date format, as in LastError) after the ``400 4.4.7 Message delayed`` line; the block names
+    the receiving server and says "Remote Server at <host> (<ip>) returned" (reference §17 C8).
     """
     _, subject, _ = _original_headers(original)
     lines = ["Delivery is delayed to these recipients or groups:", ""]
@@ -349,13 +367,16 @@ def build_delay_dsn(
         "Diagnostic information for administrators:",
         "",
         f"Generating server: {reporting_mta}",
-        "",
     ]
+    receiving = next((_server_text(r) for r in recipients if _server_text(r)), "")
+    if receiving:
+        lines.append(f"Receiving server: {receiving}")
+    lines.append("")
     for r in recipients:
         server = _server_text(r)
-        at = f"Server at {server} returned" if server else "Remote Server returned"
+        at = f"Remote Server at {server} returned" if server else "Remote Server returned"
         lines += [r.address, f"{at} '{DELAY_DIAGNOSTIC}'"]
-        stamp = format_datetime(r.last_attempt) + " - " if r.last_attempt else ""
+        stamp = format_lrt(r.last_attempt) + " - " if r.last_attempt else ""
         lines += [f"{stamp}{at} '{r.reply}'", ""]
     fields = []
     for r in recipients:

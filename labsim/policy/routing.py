@@ -3,7 +3,7 @@
 Rules kept here:
 
 * a recipient in an accepted domain is local: delivered if the mailbox exists, otherwise
-  failed with ``550 5.1.10 RESOLVER.ADR.RecipientNotFound`` (the categorizer's resolver);
+  failed with ``550 5.1.1 RESOLVER.ADR.RecipNotFound`` (the categorizer's resolver);
 * any other recipient is remote and routed through a send connector: enabled, listing the
   routing server in SourceTransportServers, with an address space covering the domain; the most
   specific address space wins, then the lowest cost, then the connector name (§4.1.7; the name

@@ -29,7 +29,7 @@ CLIENT_NO_SUBMIT_PERMISSION: Reply = replies.CLIENT_NO_SUBMIT_PERMISSION
 RELAY_DENIED: Reply = replies.RELAY_DENIED
 """``550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain`` (D6)."""
 RECIPIENT_NOT_FOUND: Reply = replies.RECIPIENT_NOT_FOUND
-"""``550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup``."""
+"""``550 5.1.1 RESOLVER.ADR.RecipNotFound; not found``."""
 MESSAGE_TOO_BIG: Reply = replies.MESSAGE_TOO_BIG
 """``552 5.3.4 Message size exceeds fixed maximum message size`` (§10.3)."""
 
@@ -39,6 +39,36 @@ STARTTLS_REQUIRED_TO_SEND: Reply = replies.STARTTLS_REQUIRED_TO_SEND
 SEND_CONNECTOR_CERTIFICATE_NOT_FOUND: Reply = replies.SEND_CONNECTOR_CERTIFICATE_NOT_FOUND
 """``454 4.7.5 The certificate specified in TlsCertificateName of the SendConnector could not
 be found.`` (§4.4.1)."""
+
+
+def failover_reason(reply: Reply, address: str, port: int) -> Reply:
+    """What a server reports when every target of a next hop failed after the last one answered
+    (docs/exchange-reference.md §17 C1): the answer, wrapped in Exchange's failover sentence.
+
+    ``451 4.4.0 Primary target IP address responded with: "<reply>." Attempted failover to
+    alternate host, but that did not succeed. Either there are no alternate hosts, or delivery
+    failed to all alternate hosts. The last endpoint attempted was <ip>:<port>``. The same
+    wrapper holds for a remote server's reply and for the sender's own verdict (454 4.7.5,
+    451 5.7.3, 451 4.7.3); a target that could not be reached keeps its own ``441 4.4.1`` text.
+    The queue's LastError, the Client Access server's proxy reason and the delay notice all
+    show this one text.
+    """
+    return Reply(
+        451,
+        f'Primary target IP address responded with: "{reply}." Attempted failover to '
+        "alternate host, but that did not succeed. Either there are no alternate hosts, or "
+        "delivery failed to all alternate hosts. The last endpoint attempted was "
+        f"{address}:{port}",
+        "4.4.0",
+    )
+
+
+def proxy_setup_failed(reason: Reply) -> Reply:
+    """The Client Access server's answer when it cannot open the proxied session to the
+    Internet for a Mailbox server (§17 C2): ``450 4.7.0 Proxy session setup failed on Frontend
+    with '<reason>'``, the reason being the :func:`failover_reason` text."""
+    return Reply(450, f"Proxy session setup failed on Frontend with '{reason}'", "4.7.0")
+
 
 # --- routing -----------------------------------------------------------------------------
 NO_CONNECTOR_FOR_ADDRESS_TYPE = Reply(

@@ -61,7 +61,8 @@ MAX_DECISION_LINES = 24
 
 # A reply code in a protocol log line: the data field starts with "4xx " / "5xx-".
 _REPLY_4XX_5XX = re.compile(r'(^|,)"?[45]\d\d[ -]')
-_TLS_MARK = "(version=TLS"
+_TLS_MARKS = ("Microsoft SMTP Server (TLS)", "(version=TLS")
+"""How a Received header records a TLS hop: 2013's ``(TLS)``, 2016+'s ``(version=TLS…)``."""
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -330,9 +331,11 @@ def _text(content: bytes) -> str:
 
 
 def _received_tls(message: DeliveredMessage) -> bool:
-    """True when the topmost Received header records a TLS hop (Exchange's ``version=TLS``)."""
+    """True when the topmost Received header records a TLS hop, whatever the header form
+    (2013's ``with Microsoft SMTP Server (TLS)``, 2016's ``(version=TLS1_2, cipher=…)``)."""
     received = message.headers.get_all("Received") or []
-    return bool(received) and _TLS_MARK in str(received[0])
+    topmost = " ".join(str(received[0]).split()) if received else ""
+    return any(mark in topmost for mark in _TLS_MARKS)
 
 
 def _queue_row(org: str, queue: QueueView) -> str:

@@ -117,16 +117,33 @@ def helo(fqdn: str, client_ip: str) -> Reply:
     return Reply(250, f"{fqdn} Hello [{client_ip}]")
 
 
-def queued_mail(message_id: str, internal_id: int, fqdn: str) -> Reply:
+def queued_mail(
+    message_id: str,
+    internal_id: int,
+    fqdn: str,
+    transfer: tuple[int, float] | None = None,
+) -> Reply:
     """The reply to the end of message data once the message is safely queued.
 
     ``message_id`` is the Message-ID without angle brackets (they are added here, as Exchange
-    shows them); ``internal_id`` is the queue's InternalMessageId.
+    shows them); ``internal_id`` is the queue's InternalMessageId. ``transfer`` is (bytes
+    received, seconds the data took): the Transport service on 2525 reports it before
+    ``Queued mail for delivery`` (docs/exchange-reference.md §17 C9), as in
+    ``250 2.6.0 <id> [InternalId=…, Hostname=…] 4596 bytes in 0.105, 42.745 KB/sec Queued mail
+    for delivery``: seconds with three decimals, the rate in KB (1024 bytes) per second.
     """
     bare = message_id.strip("<>")
+    throughput = ""
+    if transfer is not None:
+        size, seconds = transfer
+        # Three decimals as Exchange prints them; a transfer faster than a millisecond counts
+        # as one, so the rate stays finite.
+        elapsed = max(seconds, 0.001)
+        throughput = f"{size} bytes in {elapsed:.3f}, {size / 1024 / elapsed:.3f} KB/sec "
     return Reply(
         250,
-        f"<{bare}> [InternalId={internal_id}, Hostname={fqdn}] Queued mail for delivery",
+        f"<{bare}> [InternalId={internal_id}, Hostname={fqdn}] {throughput}"
+        "Queued mail for delivery",
         "2.6.0",
     )
 
@@ -206,10 +223,10 @@ MESSAGE_TOO_BIG = Reply(552, "Message size exceeds fixed maximum message size", 
 RELAY_DENIED = Reply(550, "SMTP; Unable to relay recipient in non-accepted domain", "5.7.54")
 """RCPT to a domain that is not accepted, without Accept-Any-Recipient (decision D6)."""
 
-RECIPIENT_NOT_FOUND = Reply(
-    550, "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", "5.1.10"
-)
-"""RCPT to an accepted (authoritative) domain address that has no mailbox."""
+RECIPIENT_NOT_FOUND = Reply(550, "RESOLVER.ADR.RecipNotFound; not found", "5.1.1")
+"""RCPT to an accepted (authoritative) domain address that has no mailbox: Exchange 2013's
+AckReason (docs/exchange-reference.md §17 C12); the ``5.1.10 … by SMTP address lookup`` form
+belongs to Exchange Online and newer builds."""
 
 TOO_MANY_RECIPIENTS = Reply(452, "Too many recipients", "4.5.3")
 """RCPT beyond the connector's MaxRecipientsPerMessage."""

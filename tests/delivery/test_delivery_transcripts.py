@@ -26,6 +26,15 @@ REFUSED = Reply(
     441, "Error encountered while communicating with primary target IP address", "4.4.1"
 )
 UNTRUSTED = Reply(454, "Certificate validation failure", "4.7.5")
+UNTRUSTED_AFTER_FAILOVER = Reply(
+    451,
+    'Primary target IP address responded with: "454 4.7.5 Certificate validation failure." '
+    "Attempted failover to alternate host, but that did not succeed. Either there are no "
+    "alternate hosts, or delivery failed to all alternate hosts. The last endpoint attempted "
+    "was 127.0.20.1:25",
+    "4.4.0",
+)
+"""What LastError shows when the last target answered 454 4.7.5 (§17 C1)."""
 QUEUED = Reply(250, "Queued mail for delivery", "2.6.0")
 MAILBOX_FULL = Reply(452, "Mailbox full", "4.2.2")
 NO_SUCH_USER = Reply(550, "RESOLVER.ADR.RecipNotFound; not found", "5.1.1")
@@ -100,14 +109,16 @@ def test_every_target_failing_puts_the_queue_in_retry_on_the_d7_schedule() -> No
             item(),
             "nmid-1",
             ("ben@treyresearch.net",),
-            (str(UNTRUSTED),),
+            (str(UNTRUSTED_AFTER_FAILOVER),),
             connector_id="To TreyResearch",
         ),
         c.Explain(
             "ADATUM-MBX1\\treyresearch.net in Retry: LastError "
-            + LAST_ERROR.format(led=UNTRUSTED, fqdn="mail.treyresearch.net", ip="127.0.20.1")
+            + LAST_ERROR.format(
+                led=UNTRUSTED_AFTER_FAILOVER, fqdn="mail.treyresearch.net", ip="127.0.20.1"
+            )
         ),
-        c.Observe(f"ADATUM-MBX1\\treyresearch.net → Retry: {UNTRUSTED}"),
+        c.Observe(f"ADATUM-MBX1\\treyresearch.net → Retry: {UNTRUSTED_AFTER_FAILOVER}"),
         c.WakeAt(T0 + timedelta(minutes=5), e.RetryDue(1)),
     )
     queue = t.queue()
@@ -120,6 +131,22 @@ def test_every_target_failing_puts_the_queue_in_retry_on_the_d7_schedule() -> No
         t.event(e.RouteResolved(1, TARGETS[1:])).event(e.SessionFailed(1, UNTRUSTED, True))
         assert queue.retry_count == n
     assert queue.next_retry_time - t.now == timedelta(minutes=10)
+
+
+def test_last_error_names_the_endpoint_attempted_and_keeps_the_441_of_an_unreachable_one() -> None:
+    t = DeliveryTranscript(T0)
+    enqueue(t).event(e.AttemptDue(1)).event(e.RouteResolved(1, TARGETS[1:]))
+    own_verdict = Reply(451, "STARTTLS is required to send mail", "5.7.3")
+    t.event(e.SessionFailed(1, own_verdict, connected=True, port=2525))
+    assert (
+        '{LED=451 4.4.0 Primary target IP address responded with: "451 5.7.3 STARTTLS is '
+        'required to send mail." Attempted failover to alternate host, but that did not '
+        "succeed. Either there are no alternate hosts, or delivery failed to all alternate "
+        "hosts. The last endpoint attempted was 127.0.20.1:2525};"
+    ) in t.queue().last_error
+    t.after(timedelta(minutes=5)).event(e.RetryDue(1)).event(e.RouteResolved(1, TARGETS[1:]))
+    t.event(e.SessionFailed(1, REFUSED, connected=False))
+    assert f"{{LED={REFUSED}}}" in t.queue().last_error
 
 
 def test_no_target_at_all_is_the_dns_failure() -> None:
@@ -179,6 +206,18 @@ def test_per_recipient_outcomes_send_fail_and_keep() -> None:
     (waiting,) = t.queue().messages
     assert waiting.recipients == ["c@treyresearch.net"]
     assert f"{{LED={MAILBOX_FULL}}}" in t.queue().last_error
+
+
+def test_a_refused_mail_from_is_a_refusal_of_the_target_in_the_failover_form() -> None:
+    # A per-recipient 4xx (above) stays as it is; a 4xx to MAIL FROM refuses the whole session
+    # to this target, so LastError and the delay notice show it wrapped (§17 C1).
+    t = DeliveryTranscript(T0)
+    enqueue(t).event(e.AttemptDue(1))
+    t.event(e.RouteResolved(1, TARGETS[1:])).event(e.SessionOpened(1))
+    outcomes = (("ben@treyresearch.net", UNTRUSTED),)
+    t.event(e.TransactionDone(1, 1, outcomes, True, mail_refused=True, port=25))
+    assert f"{{LED={UNTRUSTED_AFTER_FAILOVER}}}" in t.queue().last_error
+    assert t.queue().messages[0].last_response == UNTRUSTED_AFTER_FAILOVER
 
 
 def test_waiting_messages_go_twenty_per_session_with_rset_between() -> None:
@@ -252,7 +291,7 @@ def test_suspended_during_an_attempt_stays_suspended() -> None:
     t.event(e.SessionFailed(1, UNTRUSTED, connected=True))
     assert t.queue().status is QueueStatus.SUSPENDED
     assert not any(isinstance(command, c.WakeAt) for command in t.commands)
-    assert f"{{LED={UNTRUSTED}}}" in t.queue().last_error
+    assert f"{{LED={UNTRUSTED_AFTER_FAILOVER}}}" in t.queue().last_error
 
 
 def test_retry_queue_only_for_a_queue_in_retry() -> None:
@@ -278,7 +317,7 @@ def test_expiry_fails_the_message_with_queue_expired_and_the_last_error() -> Non
     t = DeliveryTranscript(T0)
     enqueue(t).event(e.AttemptDue(1)).event(e.RouteResolved(1, TARGETS[1:]))
     t.event(e.SessionFailed(1, UNTRUSTED, connected=True))
-    expired = Reply(550, f"QUEUE.Expired; {UNTRUSTED}", "4.4.7")
+    expired = Reply(550, f"QUEUE.Expired; {UNTRUSTED_AFTER_FAILOVER}", "4.4.7")
     t.after(timedelta(days=2)).event(e.MessageExpired(1, 1)).expect(
         c.CancelWake(e.MessageExpired(1, 1)),
         c.CancelWake(e.DelayDsnDue(1, 1)),
@@ -298,7 +337,14 @@ def test_the_delay_dsn_goes_once_with_the_last_error() -> None:
     t.event(e.SessionFailed(1, UNTRUSTED, connected=True))
     t.after(timedelta(hours=4)).event(e.DelayDsnDue(1, 1)).expect(
         c.SendDelayDsn(
-            item(), "nmid-1", ("ben@treyresearch.net",), UNTRUSTED, T0, T0 + timedelta(days=2)
+            item(),
+            "nmid-1",
+            ("ben@treyresearch.net",),
+            UNTRUSTED_AFTER_FAILOVER,
+            T0,
+            T0 + timedelta(days=2),
+            "mail.treyresearch.net",
+            "127.0.20.1",
         )
     )
     t.event(e.DelayDsnDue(1, 1)).expect()

@@ -47,7 +47,12 @@ def test_untrusted_partner_root_keeps_the_message_in_retry_until_the_root_is_imp
     assert queue.tls_domain == "treyresearch.net"
     match = LAST_ERROR.match(queue.last_error)
     assert match, queue.last_error
-    assert match["led"] == "454 4.7.5 Certificate validation failure"
+    assert match["led"] == (
+        '451 4.4.0 Primary target IP address responded with: "454 4.7.5 Certificate validation '
+        'failure." Attempted failover to alternate host, but that did not succeed. Either there '
+        "are no alternate hosts, or delivery failed to all alternate hosts. The last endpoint "
+        "attempted was 127.0.20.1:25"
+    )
     assert match["fqdn"] == "mail.treyresearch.net"
     assert match["ip"] == "127.0.20.1"
     first_retry_count = queue.retry_count
@@ -70,7 +75,10 @@ def test_untrusted_partner_root_keeps_the_message_in_retry_until_the_root_is_imp
     (queue,) = [q for q in lab.queues("Adatum") if q.next_hop_domain == "treyresearch.net"]
     assert queue.status is QueueStatus.RETRY
     assert queue.retry_count > first_retry_count
-    assert "{LED=454 4.7.5 Certificate validation failure}" in queue.last_error
+    assert (
+        '{LED=451 4.4.0 Primary target IP address responded with: "454 4.7.5 Certificate validation failure." Attempted failover'
+        in queue.last_error
+    )
     assert lab.inbox("ben@treyresearch.net") == ()
 
     # The admin imports the root and forces a retry: the message goes out domain-secured.
@@ -126,7 +134,10 @@ def test_a_message_that_never_gets_through_expires_with_an_ndr(
     assert ndr.headers.get_param("report-type") == "delivery-status"
     text = ndr.content.decode()
     assert "Status: 4.4.7" in text
-    assert "550 4.4.7 QUEUE.Expired; 454 4.7.5 Certificate validation failure" in text
+    assert (
+        "Diagnostic-Code: smtp;550 4.4.7 QUEUE.Expired; 451 4.4.0 Primary target IP address "
+        'responded with: "454 4.7.5 Certificate validation failure." Attempted failover'
+    ) in text
     fail = [
         r
         for r in tracking_records(lab.tracking_log("Adatum", "ADATUM-MBX1"))

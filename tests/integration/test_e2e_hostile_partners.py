@@ -96,8 +96,18 @@ def submit(lab: Lab, subject: str) -> None:
     )
 
 
+FAILED_OVER = (
+    '{{LED=451 4.4.0 Primary target IP address responded with: "{reason}." Attempted failover '
+    "to alternate host, but that did not succeed. Either there are no alternate hosts, or "
+    "delivery failed to all alternate hosts. The last endpoint attempted was "
+    + PARTNER_ADDRESS
+    + ":25}}"
+)
+"""The Mailbox server's own LastError when it sends directly (§17 C1)."""
+
+
 def expected_last_error(reason: str, proxy: bool) -> str:
-    return PROXY_SETUP_FAILED.format(reason=reason) if proxy else f"{{LED={reason}}}"
+    return (PROXY_SETUP_FAILED if proxy else FAILED_OVER).format(reason=reason)
 
 
 def behaves_from_now_on(lab: Lab, partner: HostilePartner) -> int:
@@ -206,4 +216,4 @@ def test_a_partner_that_trickles_its_banner_is_cut_off_after_the_session_limit(
 
     queue = hostile_queue(lab)
     assert queue.status is QueueStatus.RETRY
-    assert f"{{LED={TIMED_OUT}}}" in queue.last_error
+    assert FAILED_OVER.format(reason=TIMED_OUT) in queue.last_error

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 
 from labsim.lab import Lab
@@ -92,6 +93,14 @@ def test_two_lab_days_of_retries_end_in_an_ndr(start_lab: Callable[..., Lab]) ->
     lab.advance(4 * 3600 + 60)
     delayed = [m for m in lab.inbox("april@adatum.com") if m.is_ndr]
     assert len(delayed) == 1 and b"Action: delayed" in delayed[0].content
+    notice = _human_text(delayed[0].content)
+    # §17 C8: the receiving server is named, "Remote Server at … returned"; the target was down,
+    # so the last error is the 441 of a connection that could not be made.
+    assert "Receiving server: mail.treyresearch.net (127.0.20.1)\n" in notice
+    assert (
+        "Remote Server at mail.treyresearch.net (127.0.20.1) returned '400 4.4.7 Message delayed'"
+    ) in notice
+    assert " - Remote Server at mail.treyresearch.net (127.0.20.1) returned '441 4.4.1 " in notice
     retries = queue(lab, "Adatum", "treyresearch.net").retry_count
     # 6 retries every 5 minutes, then every 10 minutes (decision D7): about 27 in 4 hours.
     assert 20 <= retries <= 30
@@ -99,6 +108,9 @@ def test_two_lab_days_of_retries_end_in_an_ndr(start_lab: Callable[..., Lab]) ->
     reports = [m for m in lab.inbox("april@adatum.com") if m.is_ndr]
     assert len(reports) == 2
     assert b"Action: failed" in reports[1].content and b"Status: 4.4.7" in reports[1].content
+    assert "ben@treyresearch.net\n#550 4.4.7 QUEUE.Expired; message expired ##\n" in _human_text(
+        reports[1].content
+    )
     assert not lab.queues("Adatum") or queue(lab, "Adatum", "treyresearch.net").message_count == 0
 
 
@@ -235,3 +247,10 @@ def test_a_receive_connector_whose_port_plus_the_offset_passes_65535(lab: Lab) -
     assert (
         lab.run_shell("Adatum", "Set-TransportConfig -TLSSendDomainSecureList x.test").error is None
     )
+
+
+def _human_text(report: bytes) -> str:
+    """The human-readable first part of a delivery status report."""
+    parsed = message_from_bytes(report, policy=policy.default)
+    first = next(iter(parsed.iter_parts()))
+    return str(first.get_content()).replace("\r\n", "\n")  # type: ignore[attr-defined]

@@ -187,7 +187,10 @@ def test_revoked_receiving_certificate_fails_the_session_on_the_sending_side(
     assert lab.inbox("ben@treyresearch.net") == ()
     queue = _queue(lab)
     assert queue.status is QueueStatus.RETRY
-    assert "{LED=454 4.7.5 Certificate validation failure}" in queue.last_error
+    assert (
+        '{LED=451 4.4.0 Primary target IP address responded with: "454 4.7.5 Certificate '
+        'validation failure." Attempted failover'
+    ) in queue.last_error
     notes = [n for n in lab.explain() if n.startswith("ADATUM-MBX1: reference §4.3")]
     assert any("chain status Revoked" in n for n in notes), notes
     assert lab.world.crl_server is not None

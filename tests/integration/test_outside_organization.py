@@ -208,7 +208,10 @@ def test_without_the_partners_root_the_message_waits_with_exchanges_454(
     (queue,) = [q for q in lab.queues("Adatum") if q.next_hop_domain == "fabrikam.org"]
     assert queue.status is QueueStatus.RETRY
     assert queue.message_count == 1
-    assert "{LED=454 4.7.5 Certificate validation failure" in queue.last_error
+    assert (
+        '{LED=451 4.4.0 Primary target IP address responded with: "454 4.7.5 Certificate validation failure." Attempted failover'
+        in queue.last_error
+    )
     assert "{FQDN=mail.fabrikam.org};{IP=" + FABRIKAM_ADDRESS + "}" in queue.last_error
     records = protocol_records(lab.protocol_log("Adatum", "ADATUM-MBX1", "send"))
     assert "Secure domain certificate" not in [r["context"] for r in records]

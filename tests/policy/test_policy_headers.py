@@ -13,6 +13,7 @@ from labsim.policy.headers import (
     apply_receive_firewall,
     apply_send_firewall,
     header_names,
+    mapi_received_header,
     prepend_header,
     receive_firewall,
     received_header,
@@ -189,10 +190,10 @@ def test_received_header_format() -> None:
         tls_description="version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
         when=when,
     )
+    # Exchange 2013 CU23 marks a TLS hop "(TLS)" only (§17 C9; the cipher form is 2016+).
     assert line == (
         b"Received: from mail.adatum.com (127.0.10.1) by mail.treyresearch.net (127.0.20.1) "
-        b"with Microsoft SMTP Server (version=TLS1_2, cipher=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384)"
-        b" id 15.0.1497.2; Mon, 30 Nov 2026 06:48:13 +0000\r\n"
+        b"with Microsoft SMTP Server (TLS) id 15.0.1497.2; Mon, 30 Nov 2026 06:48:13 +0000\r\n"
     )
     plain = received_header(
         helo="TREY-CAS1",
@@ -207,6 +208,16 @@ def test_received_header_format() -> None:
         b"Received: from TREY-CAS1 (127.0.20.1) by trey-mbx1.treyresearch.net (127.0.20.2) "
         b"with Microsoft SMTP Server id 15.0.1497.2 via Frontend Transport; "
         b"Mon, 30 Nov 2026 06:48:13 +0000\r\n"
+    )
+
+
+def test_the_first_hop_from_a_mailbox_is_the_mapi_hop() -> None:
+    when = datetime(2026, 11, 30, 6, 48, 13, tzinfo=UTC)
+    assert mapi_received_header(
+        server_fqdn="adatum-mbx1.adatum.com", server_ip="127.0.10.2", when=when
+    ) == (
+        b"Received: from adatum-mbx1.adatum.com ([127.0.10.2]) by adatum-mbx1.adatum.com "
+        b"([127.0.10.2]) with mapi id 15.00.1497.002; Mon, 30 Nov 2026 06:48:13 +0000\r\n"
     )
 
 

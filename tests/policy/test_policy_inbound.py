@@ -334,7 +334,7 @@ PARTNER_PERMS = frozenset({Permission.SMTP_SUBMIT, Permission.ACCEPT_ROUTING_HEA
             "nobody@adatum.com",
             PARTNER_PERMS,
             True,
-            "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+            "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found",
         ),
         ("nobody@adatum.com", PARTNER_PERMS, False, None),
         (

@@ -79,10 +79,10 @@ def test_ndr_structure() -> None:
     )
     assert "Diagnostic information for administrators:" in text
     assert "Generating server: adatum-mbx1.adatum.com" in text
-    assert (
-        "ben@treyresearch.net\nRemote Server returned '550 4.4.7 QUEUE.Expired; "
-        "454 4.7.5 Certificate validation failure'"
-    ) in text
+    # Exchange 2013's diagnostic line for an expired recipient (§17 C8); the last error stays
+    # in Diagnostic-Code.
+    assert "ben@treyresearch.net\n#550 4.4.7 QUEUE.Expired; message expired ##\n" in text
+    assert "Remote Server returned" not in text
 
     assert status.get_content_type() == "message/delivery-status"
     per_message, per_recipient = status_blocks(status)
@@ -155,9 +155,17 @@ def test_delay_dsn() -> None:
     text = human.get_content().replace("\r\n", "\n")
     assert text.startswith("Delivery is delayed to these recipients or groups:")
     assert "for the next 1 days, 20 hours and 0 minutes" in text
+    # §17 C8: the receiving server is named, "Remote Server at … returned", dates in the
+    # server's short format.
     assert (
-        "Server at mail.treyresearch.net (127.0.20.1) returned "
-        "'454 4.7.5 Certificate validation failure'"
+        "Generating server: adatum-mbx1.adatum.com\n"
+        "Receiving server: mail.treyresearch.net (127.0.20.1)\n"
+        "\n"
+        "ben@treyresearch.net\n"
+        "Remote Server at mail.treyresearch.net (127.0.20.1) returned "
+        "'400 4.4.7 Message delayed'\n"
+        "11/30/2026 10:43:13 AM - Remote Server at mail.treyresearch.net (127.0.20.1) returned "
+        "'454 4.7.5 Certificate validation failure'\n"
     ) in text
     _, per_recipient = status_blocks(status)
     assert per_recipient["Action"] == "delayed"

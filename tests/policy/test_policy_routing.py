@@ -17,7 +17,7 @@ from labsim.policy.routing import ResolutionKind, categorize, select_send_connec
         (
             "nobody@adatum.com",
             ResolutionKind.NOT_FOUND,
-            "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+            "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found",
         ),
         ("ben@treyresearch.net", ResolutionKind.REMOTE, None),
     ],

@@ -74,9 +74,7 @@ EXACT_CATALOG = {
     "SENDER_ALREADY_SPECIFIED": "503 5.5.2 Sender already specified",
     "MESSAGE_TOO_BIG": "552 5.3.4 Message size exceeds fixed maximum message size",
     "RELAY_DENIED": "550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain",
-    "RECIPIENT_NOT_FOUND": (
-        "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"
-    ),
+    "RECIPIENT_NOT_FOUND": ("550 5.1.1 RESOLVER.ADR.RecipNotFound; not found"),
     "TOO_MANY_RECIPIENTS": "452 4.5.3 Too many recipients",
     "TOO_MANY_ERRORS": (
         "421 4.7.0 Too many errors on this connection, closing transmission channel"
@@ -150,6 +148,19 @@ def test_ehlo_and_helo() -> None:
 def test_queued_mail_accepts_bracketed_message_id() -> None:
     assert replies.queued_mail("<a@b>", 5, "h.example") == replies.queued_mail(
         "a@b", 5, "h.example"
+    )
+
+
+def test_queued_mail_on_the_2525_hop_reports_the_transfer() -> None:
+    # §17 C9, as a 2013 hub answers: bytes, seconds with three decimals, KB (1024 bytes)/sec.
+    reply = replies.queued_mail("m@adatum.com", 7, "trey-mbx1.treyresearch.net", (4596, 0.105))
+    assert str(reply) == (
+        "250 2.6.0 <m@adatum.com> [InternalId=7, Hostname=trey-mbx1.treyresearch.net] "
+        "4596 bytes in 0.105, 42.746 KB/sec Queued mail for delivery"
+    )
+    # A transfer faster than a millisecond counts as one: the rate stays finite.
+    assert "1024 bytes in 0.001, 1000.000 KB/sec Queued" in str(
+        replies.queued_mail("m@adatum.com", 7, "h", (1024, 0.0))
     )
 
 
