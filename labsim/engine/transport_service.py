@@ -500,12 +500,29 @@ class TransportService:
             raise KeyError(identity)
         self._feed(event(queue.number))
 
+    def _is_submission(self, identity: str) -> bool:
+        key = identity.strip().lower()
+        return key in (f"{self.server_name}\\submission".lower(), "submission")
+
     def suspend_queue(self, identity: str) -> None:
         """Suspend-Queue: no delivery attempts until Resume-Queue (expiry still runs)."""
+        if self._is_submission(identity):
+            # labsim's categorizer takes each message as it arrives, so there is nothing a
+            # suspended Submission queue could hold (docs/fidelity.md).
+            raise CmdletError(
+                f"Suspend-Queue: labsim does not suspend the Submission queue "
+                f"({self.server_name}\\Submission): its categorizer routes every message as it "
+                "arrives. Suspend the delivery queue instead (Get-Queue lists them).",
+                cmdlet="Suspend-Queue",
+                category="InvalidOperation",
+            )
         self._feed_cmdlet(identity, Suspended)
 
     def resume_queue(self, identity: str) -> None:
-        """Resume-Queue: the queue becomes Ready and is attempted now."""
+        """Resume-Queue: the queue becomes Ready and is attempted now (the Submission queue is
+        never suspended, so resuming it changes nothing)."""
+        if self._is_submission(identity):
+            return
         self._feed_cmdlet(identity, Resumed)
 
     def service_started(self) -> None:
@@ -514,6 +531,13 @@ class TransportService:
 
     def retry_queue(self, identity: str) -> None:
         """Retry-Queue: attempt a queue in Retry now."""
+        if self._is_submission(identity):
+            raise CmdletError(
+                f"Retry-Queue: The queue '{self.server_name}\\Submission' isn't in Retry (its "
+                "Status is Ready); Retry-Queue only forces a connection for queues in Retry.",
+                cmdlet="Retry-Queue",
+                category="InvalidOperation",
+            )
         queue = self.core.find(identity)
         if queue is None:
             return
@@ -528,8 +552,17 @@ class TransportService:
             ) from None
 
     def queue_views(self) -> list[QueueView]:
-        """Get-Queue rows."""
-        return [q.view() for q in self.core.queues]
+        """Get-Queue rows: the delivery queues in the order they were made, then Submission,
+        which every transport server lists (§17 C7)."""
+        org = self.organization
+        rows = []
+        for queue in self.core.queues:
+            connector = (
+                org.send_connector(queue.next_hop.connector_name) if queue.next_hop else None
+            )
+            rows.append(queue.view(connector.guid) if connector else queue.view())
+        rows.append(DeliveryQueue.submission_view(self.server_name))
+        return rows
 
     def message_views(self, queue: str | None) -> list[MessageView]:
         """Get-Message rows, of one queue or all."""
@@ -541,7 +574,7 @@ class TransportService:
 
     def has_queue(self, identity: str) -> bool:
         """Whether a queue identity names one of this server's queues."""
-        return self.core.find(identity) is not None
+        return self._is_submission(identity) or self.core.find(identity) is not None
 
     # --- DSNs ------------------------------------------------------------------------------------
 
