@@ -7,16 +7,19 @@ MSGTRKMD files; the ``#Log-type`` header line."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from integration_helpers import configure_walkthrough
 
 from labsim.lab import Lab
+from labsim.labfile import load_lab_file
 from labsim.logs import TrackingEventId, TrackingRecord, TrackingSource
 from labsim.model.lab import default_lab
+from tests.integration.test_e2e_queue_control import queue, trusted_partners
 
+PARTNERS = Path(__file__).resolve().parents[2] / "labs" / "partners.toml"
 GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 WHEN = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
@@ -96,3 +99,54 @@ def test_deliver_is_written_to_the_msgtrkmd_file_under_the_2013_header(
     assert any(",STOREDRIVER,DELIVER," in line for line in delivery)
     assert not any(",STOREDRIVER,DELIVER," in line for line in transport)
     assert any(",SMTP,RECEIVE," in line for line in transport)
+
+
+def test_every_failed_attempt_writes_one_defer_per_message(
+    start_lab: Callable[..., Lab],
+) -> None:
+    # labsim's decision (docs/fidelity.md): one DEFER row per message for each attempt that
+    # ends in Retry, so Get-MessageTrackingLog -EventId DEFER counts what RetryCount counts.
+    lab = trusted_partners(start_lab)
+    assert lab.run_shell("TreyResearch", "Stop-LabServer TREY-CAS1").error is None
+    lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject="deferred")
+    lab.advance(5 * 60 + 1)  # TransientFailureRetryInterval: the second attempt
+    retries = queue(lab, "Adatum", "treyresearch.net").retry_count
+    assert retries == 2
+    defers = [
+        r
+        for r in lab.world.tracking_logs["ADATUM-MBX1"].records()
+        if r.event_id is TrackingEventId.DEFER and r.message_subject == "deferred"
+    ]
+    assert len(defers) == retries
+    assert len({r.network_message_id for r in defers}) == 1
+
+
+def test_a_second_mailbox_server_holds_the_shadow_copy_haredirect(
+    start_lab: Callable[..., Lab], tmp_path: Path
+) -> None:
+    # With a second Mailbox server in the organization, Shadow Redundancy keeps a copy there
+    # before the message is acknowledged: HAREDIRECT, as a 2013 DAG shows around RECEIVE.
+    text = PARTNERS.read_text(encoding="utf-8").replace(
+        '[[organizations]]\nname = "TreyResearch"',
+        '[[organizations.servers]]\nname = "ADATUM-MBX2"\nrole = "Mailbox"\n'
+        'fqdn = "adatum-mbx2.adatum.com"\naddress = "127.0.10.3"\n\n'
+        '[[organizations]]\nname = "TreyResearch"',
+    )
+    lab_file = tmp_path / "two-mailbox-servers.toml"
+    lab_file.write_text(text, encoding="utf-8")
+    lab = start_lab(load_lab_file(lab_file))
+    lab.send(mail_from="april@adatum.com", to=["ed@adatum.com"], subject="tracked")
+    events = _events(lab, "ADATUM-MBX1")
+    kinds = [r.event_id for r in events]
+    assert kinds[:5] == [
+        TrackingEventId.RECEIVE,
+        TrackingEventId.SUBMIT,
+        TrackingEventId.HAREDIRECT,
+        TrackingEventId.AGENTINFO,
+        TrackingEventId.DELIVER,
+    ]
+    shadow = events[2]
+    assert shadow.source is TrackingSource.SMTP
+    assert shadow.source_context.startswith("adatum-mbx2.adatum.com = 250 2.6.0 ")
+    assert shadow.source_context.endswith("Queued mail for redundancy")
+    assert len({r.network_message_id for r in events}) == 1
