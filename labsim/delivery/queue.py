@@ -186,6 +186,7 @@ class DeliveryQueue:
                 last_error=m.last_error or self.last_error,
                 retry_count=m.retry_count,
                 message_id=m.item.message_id,
+                next_hop_domain=self.next_hop_domain,
             )
             for m in self.messages
         ]

@@ -68,7 +68,13 @@ def test_queue_cmdlets_take_the_number_and_the_next_hop_domain(
     lab = _waiting(start_lab)
     assert "waiting" in _ok(lab, "Get-Message -Queue ADATUM-MBX1\\1 | FL Subject")
     assert "waiting" in _ok(lab, "Get-Message -Queue ADATUM-MBX1\\treyresearch.net | FL Subject")
-    assert "ADATUM-MBX1\\1\\" in _ok(lab, "Get-Message -Queue ADATUM-MBX1\\1 | FL Identity")
+    listing = _ok(lab, "Get-Message -Queue ADATUM-MBX1\\1 | FL Identity")
+    found = re.search(r"Identity : (ADATUM-MBX1\\1\\(\d+))$", listing, re.M)
+    assert found, listing
+    assert "waiting" in _ok(lab, f"Get-Message {found[1]} | FL Subject")
+    assert "waiting" in _ok(
+        lab, f"Get-Message ADATUM-MBX1\\treyresearch.net\\{found[2]} | FL Subject"
+    )
     _ok(lab, "Suspend-Queue -Identity ADATUM-MBX1\\1")
     assert queue(lab, "Adatum", "treyresearch.net").status is QueueStatus.SUSPENDED
     _ok(lab, "Resume-Queue -Identity ADATUM-MBX1\\treyresearch.net")

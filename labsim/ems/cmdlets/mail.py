@@ -13,7 +13,7 @@ from labsim.ems.catalog import Arguments, CmdletContext, CmdletSpec, ParameterSp
 from labsim.ems.cmdlets.common import identity_matches, identity_of, not_found
 from labsim.ems.conversions import STRING, STRING_LIST, SWITCH
 from labsim.ems.messages import cmdlet_error
-from labsim.model.mail import QueueView
+from labsim.model.mail import MessageView, QueueView
 
 _ADDRESS = re.compile(r"^(?:[^<>]*<)?\s*([^\s<>@]+@[^\s<>@]+)\s*>?$")
 
@@ -94,13 +94,22 @@ def get_queue(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     return found
 
 
+def _message_named(identity: str, message: MessageView) -> bool:
+    """Whether ``identity`` names ``message``: ``SERVER\\<n>\\<id>`` as Get-Message shows it,
+    or with the queue given as ``SERVER\\NextHopDomain`` (as for the queue cmdlets)."""
+    server, _, rest = message.identity.partition("\\")
+    number = rest.rpartition("\\")[2]
+    names = (message.identity, f"{server}\\{message.next_hop_domain}\\{number}")
+    return any(identity_matches(identity, name) for name in names)
+
+
 def get_message(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     """Get-Message [[-Identity] SERVER\\queue\\id] [-Queue SERVER\\queue]: messages in queues."""
     messages = list(ctx.host.messages(ctx.organization_name, args.text("Queue")))
     identity = args.text("Identity")
     if identity is None:
         return messages
-    found = [m for m in messages if identity_matches(identity, m.identity)]
+    found = [m for m in messages if _message_named(identity, m)]
     if not found and "*" not in identity:
         raise not_found(ctx, identity, "Run Get-Message to list the messages.")
     return found
