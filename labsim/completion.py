@@ -535,7 +535,10 @@ def identities_for(host: ShellHost, organization: str) -> tuple[Identities, ...]
         IdentityKind.SERVER: (Identity(s.name, _server_note(s)) for s in org.servers),
         IdentityKind.CERTIFICATE: _certificates(host, org.servers),
         IdentityKind.QUEUE: (
-            Identity(q.identity, f"{q.status.value}, {_messages(q.message_count)}")
+            Identity(
+                q.identity,
+                f"{q.next_hop_domain}: {q.status.value}, {_messages(q.message_count)}",
+            )
             for q in host.queues(org.name, None)
         ),
         IdentityKind.ORGANIZATION: (Identity(o.name, o.default_domain) for o in lab),

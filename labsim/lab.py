@@ -722,7 +722,7 @@ class Lab:
                 return
         raise CmdletError(
             f"The operation couldn't be performed because object '{identity}' couldn't be found. "
-            "Run Get-Queue to list the queue identities (SERVER\\NextHopDomain).",
+            "Run Get-Queue to list the queue identities (SERVER\\<number>, or SERVER\\NextHopDomain).",
             cmdlet="Retry-Queue",
             category="ManagementObjectNotFoundException",
         )
@@ -949,7 +949,7 @@ class Lab:
                 return service
         raise CmdletError(
             f"{cmdlet}: The operation couldn't be performed because object '{identity}' couldn't be found. "
-            "Run Get-Queue to list the queue identities (SERVER\\NextHopDomain).",
+            "Run Get-Queue to list the queue identities (SERVER\\<number>, or SERVER\\NextHopDomain).",
             cmdlet=cmdlet,
             category="ManagementObjectNotFoundException",
         )

@@ -16,6 +16,9 @@ from labsim.model.mail import MailItem, MessageView, QueueView
 from labsim.policy.routing import NextHop
 from labsim.smtp.reply import Reply
 
+NO_CONNECTOR_GUID = "00000000-0000-0000-0000-000000000000"
+"""NextHopConnector of a queue without a send connector (Submission, Unreachable)."""
+
 
 @dataclass
 class QueuedMessage:
@@ -89,7 +92,8 @@ class Attempt:
 
 @dataclass
 class DeliveryQueue:
-    """One queue: ``SERVER\\NextHopDomain``."""
+    """One delivery queue: Identity ``SERVER\\<number>``, named for users also by
+    ``SERVER\\NextHopDomain`` (reference §9, §17 C7)."""
 
     server: str
     number: int
@@ -119,20 +123,26 @@ class DeliveryQueue:
 
     @property
     def identity(self) -> str:
-        """``SERVER\\NextHopDomain`` (also accepted: ``SERVER\\<number>``)."""
-        return f"{self.server}\\{self.next_hop_domain}"
+        """``SERVER\\<number>``, as Exchange 2013 shows a delivery queue (§17 C7)."""
+        return f"{self.server}\\{self.number}"
 
     def matches(self, identity: str) -> bool:
-        """Whether an identity a user typed names this queue."""
+        """Whether an identity a user typed names this queue.
+
+        Exchange takes ``SERVER\\<number>`` and also ``SERVER\\NextHopDomain`` (the form the
+        queue documentation gives as valid -Identity input); a bare next hop domain or number
+        names the queue of the local server (labsim has one Transport service per server).
+        """
         key = identity.strip().lower()
         return key in (
             self.identity.lower(),
-            f"{self.server}\\{self.number}".lower(),
+            f"{self.server}\\{self.next_hop_domain}".lower(),
             self.next_hop_domain.lower(),
+            str(self.number),
         )
 
-    def view(self) -> QueueView:
-        """The Get-Queue row."""
+    def view(self, connector_guid: str = NO_CONNECTOR_GUID) -> QueueView:
+        """The Get-Queue row; ``connector_guid`` is the GUID of the queue's send connector."""
         hop = self.next_hop
         return QueueView(
             identity=self.identity,
@@ -146,9 +156,23 @@ class DeliveryQueue:
             next_retry_time=self.next_retry_time,
             first_retry_time=self.first_retry_time,
             tls_domain=(hop.tls_domain or "") if hop else "",
-            next_hop_connector=hop.connector_name if hop else "",
+            next_hop_connector=connector_guid if hop else NO_CONNECTOR_GUID,
             next_hop_category="External",
             deferred_message_count=0,
+        )
+
+    @staticmethod
+    def submission_view(server: str) -> QueueView:
+        """The Submission queue's Get-Queue row: every transport server lists it, empty here
+        because the categorizer takes each message as it arrives (§9, §17 C7)."""
+        return QueueView(
+            identity=f"{server}\\Submission",
+            delivery_type=DeliveryType.UNDEFINED,
+            next_hop_domain="Submission",
+            status=QueueStatus.READY,
+            message_count=0,
+            next_hop_connector=NO_CONNECTOR_GUID,
+            next_hop_category="Internal",
         )
 
     def message_views(self) -> list[MessageView]:
@@ -167,6 +191,7 @@ class DeliveryQueue:
                 last_error=m.last_error or self.last_error,
                 retry_count=m.retry_count,
                 message_id=m.item.message_id,
+                next_hop_domain=self.next_hop_domain,
             )
             for m in self.messages
         ]

@@ -264,6 +264,8 @@ _ROOT_CERTIFICATE = View(
 )
 
 _QUEUE = View(
+    # Exchange 2013's Get-Queue | Format-List, in the class's order (reference §9, §17 C7);
+    # RunspaceId, which belongs to the remote session rather than the queue, is left out.
     properties=(
         ("DeliveryType", lambda q: q.delivery_type),
         ("NextHopDomain", lambda q: q.next_hop_domain),
@@ -277,13 +279,20 @@ _QUEUE = View(
         ("NextRetryTime", lambda q: q.next_retry_time),
         ("FirstRetryTime", lambda q: q.first_retry_time),
         ("DeferredMessageCount", lambda q: q.deferred_message_count),
+        ("LockedMessageCount", lambda q: 0),
+        ("MessageCountsPerPriority", lambda q: (0, q.message_count, 0, 0)),
+        ("DeferredMessageCountsPerPriority", lambda q: (0, q.deferred_message_count, 0, 0)),
+        ("RiskLevel", lambda q: "Normal"),
+        ("OutboundIPPool", lambda q: 0),
+        ("NextHopCategory", lambda q: q.next_hop_category),
         ("IncomingRate", lambda q: 0),
         ("OutgoingRate", lambda q: 0),
         ("Velocity", lambda q: 0),
-        ("NextHopCategory", lambda q: q.next_hop_category),
-        ("RiskLevel", lambda q: "Normal"),
-        ("OutboundIPPool", lambda q: 0),
+        ("QueueIdentity", lambda q: q.identity),
+        ("PriorityDescriptions", lambda q: ("High", "Normal", "Low", "None")),
         ("Identity", lambda q: q.identity),
+        ("IsValid", lambda q: True),
+        ("ObjectState", lambda q: "New"),
     ),
     table=(
         "Identity",

@@ -15,9 +15,11 @@ transient reply, never the exception's text.
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
@@ -70,6 +72,7 @@ from labsim.engine.outbound import (
 from labsim.engine.receive import InboundTransaction
 from labsim.engine.world import World
 from labsim.errors import CmdletError
+from labsim.logs._csvlog import exchange_timestamp
 from labsim.logs.tracking import Directionality, TrackingEventId, TrackingRecord, TrackingSource
 from labsim.model.enums import AuthAs, ProtocolLoggingLevel, SendConnectorUsage
 from labsim.model.mail import (
@@ -85,6 +88,7 @@ from labsim.policy.compose import Draft, compose_message
 from labsim.policy.headers import (
     AuthMechanismCode,
     apply_send_firewall,
+    header_values,
     mapi_received_header,
     prepend_raw_header,
     stamp_authentication,
@@ -101,6 +105,37 @@ from labsim.smtp import replies
 from labsim.smtp.reply import Reply
 
 OUTBOUND_PROXY_PORT = 717
+NETWORK_MESSAGE_ID = "X-MS-Exchange-Organization-Network-Message-Id"
+"""Where a message carries its network message id between the servers of one organization (an
+organization header: the receive firewall drops it from other organizations' mail)."""
+_LAB_GUIDS = uuid.UUID("6f1d2b8e-5a7c-4e39-9b0d-3c4a5e6f7a8b")
+"""Namespace of the stable GUIDs labsim gives mailbox databases and mailboxes."""
+
+
+def lab_guid(*names: str) -> str:
+    """A GUID that stays the same for the same names across runs (a mailbox, a database)."""
+    return str(uuid.uuid5(_LAB_GUIDS, "/".join(n.lower() for n in names)))
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def with_network_message_id(content: bytes, network_message_id: str) -> bytes:
+    """``content`` with the network message id header added at the end of its header block,
+    where Exchange writes its organization headers."""
+    line = f"{NETWORK_MESSAGE_ID}: {network_message_id}".encode("ascii")
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        end = content.find(separator)
+        if end >= 0:
+            newline = separator[: len(separator) // 2]
+            return content[:end] + newline + line + content[end:]
+    newline = b"\r\n" if b"\r\n" in content or not content else b"\n"
+    return content.rstrip(b"\r\n") + newline + line + newline
 
 
 class _StateJournal:
@@ -139,6 +174,14 @@ class TransportService:
         """Activity tokens of the attempts in progress, per queue number."""
         self._routes: dict[int, tuple[SessionPlan, list[Target]]] = {}
         self._sessions: dict[int, Established] = {}
+        self._send_sessions: dict[int, str] = {}
+        """The session id of each open outbound session, per queue number (source-context)."""
+        self._transmitting: int | None = None
+        """The queue whose transaction result is being fed to the core (its SEND events)."""
+        self._receive_sessions: dict[int, tuple[str, datetime, int]] = {}
+        """Per inbound session: its id, when its first message came and the messages so far."""
+        self._store_events = itertools.count(1)
+        """The mailbox database event counter that STOREDRIVER source-contexts quote."""
 
     @property
     def server(self) -> Server:
@@ -163,7 +206,16 @@ class TransportService:
 
     def on_message(self, tx: InboundTransaction, content: bytes) -> Reply:
         """Accept a message over SMTP: tracking RECEIVE, then categorize; 250 only after that."""
+        # Another server of the organization sent the message on with its network message id
+        # (the receive firewall removed any from outside); otherwise it gets its id here.
+        carried = header_values(content, NETWORK_MESSAGE_ID)
+        if len(carried) == 1 and _is_guid(carried[0]):
+            network_message_id = carried[0]
+        else:
+            network_message_id = str(uuid.uuid4())
+            content = with_network_message_id(content, network_message_id)
         item = self._new_item(tx.mail_from or "", list(tx.recipients), content)
+        self._track_shadow(item, network_message_id)
         self._track(
             TrackingEventId.RECEIVE,
             TrackingSource.SMTP,
@@ -172,8 +224,11 @@ class TransportService:
             client_ip=tx.remote_address,
             client_hostname=tx.helo_name,
             connector_id=tx.connector.identity,
+            network_message_id=network_message_id,
+            source_context=self._receive_context(tx),
         )
-        self._categorize(item, str(uuid.uuid4()))
+        self._track_agents(item, network_message_id)
+        self._categorize(item, network_message_id)
         self.world.state.commit()  # --state: durable before the 250 (labsim.store)
         started = self._data_started.pop(id(tx), None)
         transfer = (len(content), time.perf_counter() - started) if started is not None else None
@@ -186,8 +241,22 @@ class TransportService:
         self._data_started.pop(id(tx), None)
 
     def on_close(self, tx: InboundTransaction) -> None:
-        """Forget the transaction's data start."""
+        """Forget the transaction's data start and the session's tracking context."""
         self._data_started.pop(id(tx), None)
+        self._receive_sessions.pop(id(tx), None)
+
+    def _receive_context(self, tx: InboundTransaction) -> str:
+        """source-context of an SMTP RECEIVE: ``<session id>;<time>;<n>``, the session id the
+        protocol log shows (when the connector logs) and the message's number in the session."""
+        known = self._receive_sessions.get(id(tx))
+        if known is None:
+            session_id = getattr(tx.log, "session_id", None) or self.world.new_session_id()
+            known = (session_id, self.world.now(), 0)
+        else:
+            known = (known[0], known[1], known[2] + 1)
+        self._receive_sessions[id(tx)] = known
+        session_id, started, sequence = known
+        return f"{session_id};{exchange_timestamp(started)};{sequence}"
 
     # --- submission --------------------------------------------------------------------------
 
@@ -228,6 +297,9 @@ class TransportService:
             source_fqdn=self.server.fqdn,
             domain=None,
         )
+        # One network message id for every event of the message in this organization (C6).
+        network_message_id = str(uuid.uuid4())
+        content = with_network_message_id(content, network_message_id)
         # The message leaves the mailbox through MAPI: the first Received header is the
         # store's ``with mapi`` hop (§17 C9).
         content = prepend_raw_header(
@@ -237,13 +309,23 @@ class TransportService:
             ),
         )
         item = self._new_item(mail_from, [*to, *cc, *bcc], content)
-        self._track(TrackingEventId.RECEIVE, TrackingSource.STOREDRIVER, item, item.recipients)
-        self._track(TrackingEventId.SUBMIT, TrackingSource.STOREDRIVER, item, item.recipients)
+        store = self._store_context(mail_from, now, "MOMT")
+        for event in (TrackingEventId.RECEIVE, TrackingEventId.SUBMIT):
+            self._track(
+                event,
+                TrackingSource.STOREDRIVER,
+                item,
+                item.recipients,
+                network_message_id=network_message_id,
+                source_context=store,
+            )
+        self._track_shadow(item, network_message_id)
+        self._track_agents(item, network_message_id)
         self.world.observe(
             self.server_name,
             f"submitted '{subject}' from {mail_from} to {', '.join(item.recipients)}",
         )
-        self._categorize(item, str(uuid.uuid4()))
+        self._categorize(item, network_message_id)
         self.world.state.commit()  # --state: durable before Send-MailMessage returns
         return message_id
 
@@ -324,6 +406,7 @@ class TransportService:
                 item,
                 [address],
                 network_message_id=network_message_id,
+                source_context=self._store_context(address, now, "Transport"),
             )
             return
         self._track(
@@ -332,6 +415,7 @@ class TransportService:
             item,
             [address],
             network_message_id=network_message_id,
+            source_context=self._store_context(address, now, "Transport"),
         )
         if self.world.observers:  # reading the stamps parses the message: only for an audience
             mark = " ✔ domain secured" if delivered.domain_secured else ""
@@ -373,6 +457,7 @@ class TransportService:
             case Transmit(queue=number, entry=entry, reset_first=reset_first):
                 self._guard(number, "transaction", self._transmit(number, entry, reset_first))
             case CloseSession(queue=number):
+                self._send_sessions.pop(number, None)
                 session = self._sessions.pop(number, None)
                 if session is not None:
                     session.protocol.quit()
@@ -388,6 +473,14 @@ class TransportService:
             case Resubmit(item=item, network_message_id=nmid):
                 self._categorize(item, nmid)
             case Track():
+                context = ""
+                session_id = self._send_sessions.get(self._transmitting or 0)
+                if command.event is TrackingEventId.SEND and session_id is not None:
+                    # 2013's SEND: the session, the reply, and when the message was submitted.
+                    context = (
+                        f"{session_id};{';'.join(command.recipient_status)};"
+                        f"ClientSubmitTime:{exchange_timestamp(command.item.received_at)}"
+                    )
                 self._track(
                     command.event,
                     TrackingSource.SMTP,
@@ -398,6 +491,7 @@ class TransportService:
                     server_hostname=command.server_hostname,
                     connector_id=command.connector_id,
                     network_message_id=command.network_message_id,
+                    source_context=context,
                 )
             case Explain(text=text):
                 self.world.explain(self.server_name, text)
@@ -479,6 +573,8 @@ class TransportService:
             return
         assert isinstance(result, Established)
         self._sessions[number] = result
+        log_session_id = getattr(result.protocol.log, "session_id", None)
+        self._send_sessions[number] = log_session_id or self.world.new_session_id()
         self._feed(SessionOpened(number))
 
     @inlineCallbacks
@@ -502,16 +598,20 @@ class TransportService:
         outcomes = tuple((r, result.outcome_for(r)) for r in recipients)
         plan, _ = self._routes[number]
         port = self.world.network.endpoint_port(session.target.address, plan.port)
-        self._feed(
-            TransactionDone(
-                number,
-                entry,
-                outcomes,
-                not session.protocol.closed,
-                mail_refused=result.mail_refused,
-                port=port,
+        self._transmitting = number
+        try:
+            self._feed(
+                TransactionDone(
+                    number,
+                    entry,
+                    outcomes,
+                    not session.protocol.closed,
+                    mail_refused=result.mail_refused,
+                    port=port,
+                )
             )
-        )
+        finally:
+            self._transmitting = None
 
     def _feed_cmdlet(self, identity: str, event: Callable[[int], DeliveryEvent]) -> None:
         queue = self.core.find(identity)
@@ -519,12 +619,29 @@ class TransportService:
             raise KeyError(identity)
         self._feed(event(queue.number))
 
+    def _is_submission(self, identity: str) -> bool:
+        key = identity.strip().lower()
+        return key in (f"{self.server_name}\\submission".lower(), "submission")
+
     def suspend_queue(self, identity: str) -> None:
         """Suspend-Queue: no delivery attempts until Resume-Queue (expiry still runs)."""
+        if self._is_submission(identity):
+            # labsim's categorizer takes each message as it arrives, so there is nothing a
+            # suspended Submission queue could hold (docs/fidelity.md).
+            raise CmdletError(
+                f"Suspend-Queue: labsim does not suspend the Submission queue "
+                f"({self.server_name}\\Submission): its categorizer routes every message as it "
+                "arrives. Suspend the delivery queue instead (Get-Queue lists them).",
+                cmdlet="Suspend-Queue",
+                category="InvalidOperation",
+            )
         self._feed_cmdlet(identity, Suspended)
 
     def resume_queue(self, identity: str) -> None:
-        """Resume-Queue: the queue becomes Ready and is attempted now."""
+        """Resume-Queue: the queue becomes Ready and is attempted now (the Submission queue is
+        never suspended, so resuming it changes nothing)."""
+        if self._is_submission(identity):
+            return
         self._feed_cmdlet(identity, Resumed)
 
     def service_started(self) -> None:
@@ -533,6 +650,13 @@ class TransportService:
 
     def retry_queue(self, identity: str) -> None:
         """Retry-Queue: attempt a queue in Retry now."""
+        if self._is_submission(identity):
+            raise CmdletError(
+                f"Retry-Queue: The queue '{self.server_name}\\Submission' isn't in Retry (its "
+                "Status is Ready); Retry-Queue only forces a connection for queues in Retry.",
+                cmdlet="Retry-Queue",
+                category="InvalidOperation",
+            )
         queue = self.core.find(identity)
         if queue is None:
             return
@@ -547,8 +671,17 @@ class TransportService:
             ) from None
 
     def queue_views(self) -> list[QueueView]:
-        """Get-Queue rows."""
-        return [q.view() for q in self.core.queues]
+        """Get-Queue rows: the delivery queues in the order they were made, then Submission,
+        which every transport server lists (§17 C7)."""
+        org = self.organization
+        rows = []
+        for queue in self.core.queues:
+            connector = (
+                org.send_connector(queue.next_hop.connector_name) if queue.next_hop else None
+            )
+            rows.append(queue.view(connector.guid) if connector else queue.view())
+        rows.append(DeliveryQueue.submission_view(self.server_name))
+        return rows
 
     def message_views(self, queue: str | None) -> list[MessageView]:
         """Get-Message rows, of one queue or all."""
@@ -560,7 +693,7 @@ class TransportService:
 
     def has_queue(self, identity: str) -> bool:
         """Whether a queue identity names one of this server's queues."""
-        return self.core.find(identity) is not None
+        return self._is_submission(identity) or self.core.find(identity) is not None
 
     # --- DSNs ------------------------------------------------------------------------------------
 
@@ -641,8 +774,10 @@ class TransportService:
         self._submit_dsn(content, item.mail_from)
 
     def _submit_dsn(self, content: bytes, to: str) -> None:
+        network_message_id = str(uuid.uuid4())  # a DSN is a new message
+        content = with_network_message_id(content, network_message_id)
         item = self._new_item("", [to], content, is_dsn=True)
-        self._categorize(item, str(uuid.uuid4()))
+        self._categorize(item, network_message_id)
 
     # --- tracking --------------------------------------------------------------------------------
 
@@ -660,6 +795,8 @@ class TransportService:
         server_hostname: str = "",
         connector_id: str = "",
         network_message_id: str = "",
+        source_context: str = "",
+        custom_data: str = "",
     ) -> None:
         server = self.server
         org = self.organization
@@ -674,6 +811,7 @@ class TransportService:
             or (server.fqdn if source is TrackingSource.STOREDRIVER else ""),
             server_ip=server_ip or server.address,
             server_hostname=server_hostname or server.fqdn,
+            source_context=source_context,
             connector_id=connector_id,
             source=source,
             event_id=event,
@@ -690,5 +828,57 @@ class TransportService:
             directionality=Directionality.ORIGINATING
             if org.is_accepted_domain(sender_domain)
             else Directionality.INCOMING,
+            custom_data=custom_data,
         )
         self.world.tracking_logs[server.name].append(record)
+
+    def _store_context(self, address: str, when: datetime, client_type: str) -> str:
+        """source-context of a STOREDRIVER event: the mailbox database and mailbox of
+        ``address`` on this server, the store event, the message class and the client."""
+        return (
+            f"MDB:{lab_guid(self.server_name, 'Mailbox Database')}, "
+            f"Mailbox:{lab_guid(address)}, Event:{next(self._store_events)}, "
+            f"MessageClass:IPM.Note, CreationTime:{exchange_timestamp(when)}, "
+            f"ClientType:{client_type}"
+        )
+
+    def _track_shadow(self, item: MailItem, network_message_id: str) -> None:
+        """HAREDIRECT: Shadow Redundancy keeps a copy on another Mailbox server of the
+        organization before the message is acknowledged; an organization with one Mailbox
+        server has no shadow server, and 2013 writes no HAREDIRECT there (docs/fidelity.md)."""
+        shadow = next(
+            (s for s in self.organization.servers if s.is_mailbox and s.name != self.server_name),
+            None,
+        )
+        if shadow is None:
+            return
+        reply = (
+            f"250 2.6.0 {item.message_id} [InternalId={item.internal_id}, "
+            f"Hostname={shadow.fqdn}] Queued mail for redundancy"
+        )
+        self._track(
+            TrackingEventId.HAREDIRECT,
+            TrackingSource.SMTP,
+            item,
+            item.recipients,
+            server_hostname=self.server_name,
+            network_message_id=network_message_id,
+            source_context=f"{shadow.fqdn} = {reply}",
+        )
+
+    def _track_agents(self, item: MailItem, network_message_id: str) -> None:
+        """AGENTINFO: what the transport agents (the malware agent on by default in 2013) noted
+        about the message in the categorizer."""
+        self._track(
+            TrackingEventId.AGENTINFO,
+            TrackingSource.AGENT,
+            item,
+            item.recipients,
+            client_hostname=self.server_name,
+            network_message_id=network_message_id,
+            custom_data=(
+                "S:AMA=SUM|action=p|error=|atch=0;S:CompCost=|ETR=0;S:DeliveryPriority=Normal;"
+                f"S:OriginalFromAddress={item.mail_from};"
+                f"S:AccountForest={self.organization.default_domain}"
+            ),
+        )

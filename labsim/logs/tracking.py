@@ -2,8 +2,10 @@
 
 Owns the tracking record (:class:`TrackingRecord`: every 2013 ``#Fields`` column, in file order),
 its CSV form, and the per-server log (:class:`TrackingLog`) that keeps records in memory and,
-given a root folder, writes ``<root>/<SERVER>/TransportRoles/Logs/MessageTracking/
-MSGTRKyyyymmdd-n.LOG`` with Exchange's header.
+given a root folder, writes ``<root>/<SERVER>/TransportRoles/Logs/MessageTracking/`` with
+Exchange's header: the Transport service's events in ``MSGTRKyyyymmdd-n.LOG``, the Mailbox
+Transport Delivery service's (DELIVER) in ``MSGTRKMD…`` and the Mailbox Transport Submission
+service's (SUBMIT) in ``MSGTRKMS…``, as a 2013 Mailbox server splits them (reference §8, §17 C6).
 
 Rules kept here: pure (no Twisted, no clock reads; each record carries its time), Exchange's
 spelling for event ids, sources and directionality, and multi-valued fields (recipient-address,
@@ -35,6 +37,7 @@ __all__ = [
     "TrackingLog",
     "TrackingRecord",
     "TrackingSource",
+    "tracking_file_prefix",
     "tracking_log_header",
 ]
 
@@ -260,10 +263,29 @@ def tracking_log_header(created: datetime) -> list[str]:
     return [
         "#Software: Microsoft Exchange Server",
         f"#Version: {TRACKING_LOG_VERSION}",
-        "#Log-Type: Message Tracking Log",
+        # Lower-case "t", as every real tracking log writes it (§17 C6).
+        "#Log-type: Message Tracking Log",
         f"#Date: {exchange_timestamp(created)}",
         "#Fields: " + ",".join(TRACKING_LOG_FIELDS),
     ]
+
+
+#: Which service's file an event goes to on a 2013 Mailbox server (reference §8): the Mailbox
+#: Transport Delivery service logs what it delivers to mailboxes, the Mailbox Transport
+#: Submission service what it picks up from them; the Transport service logs everything else.
+_FILE_PREFIXES: dict[tuple[TrackingSource, TrackingEventId], str] = {
+    (TrackingSource.STOREDRIVER, TrackingEventId.DELIVER): "MSGTRKMD",
+    (TrackingSource.STOREDRIVER, TrackingEventId.DUPLICATEDELIVER): "MSGTRKMD",
+    (TrackingSource.STOREDRIVER, TrackingEventId.SUBMIT): "MSGTRKMS",
+    (TrackingSource.STOREDRIVER, TrackingEventId.NOTIFYMAPI): "MSGTRKMS",
+}
+_PREFIXES = ("MSGTRK", "MSGTRKMD", "MSGTRKMS")
+
+
+def tracking_file_prefix(record: TrackingRecord) -> str:
+    """The file name prefix of the file ``record`` is written to (``MSGTRK``, ``MSGTRKMD``,
+    ``MSGTRKMS``)."""
+    return _FILE_PREFIXES.get((record.source, record.event_id), "MSGTRK")
 
 
 def _bare_message_id(value: str) -> str:
@@ -274,8 +296,10 @@ def _bare_message_id(value: str) -> str:
 class TrackingLog:
     """The message tracking log of one server: in memory, and in files when given a root folder.
 
-    Files: ``<root>/<SERVER>/TransportRoles/Logs/MessageTracking/MSGTRKyyyymmdd-n.LOG``, a new
-    file for each UTC day; lines reach the files on :meth:`flush`.
+    Files: ``<root>/<SERVER>/TransportRoles/Logs/MessageTracking/MSGTRKyyyymmdd-n.LOG`` (and
+    ``MSGTRKMD…``/``MSGTRKMS…`` for mailbox delivery and submission events), a new file for
+    each UTC day; lines reach the files on :meth:`flush`. Records, lines and searches cover
+    every file, in the order the events were logged.
     """
 
     def __init__(self, server: str, root: Path | None = None) -> None:
@@ -285,13 +309,15 @@ class TrackingLog:
             None if root is None else root / server / "TransportRoles" / "Logs" / "MessageTracking"
         )
         self._records: list[TrackingRecord] = []
-        self._files = LogFileSet(self.folder, "MSGTRK", tracking_log_header)
+        self._files = {
+            prefix: LogFileSet(self.folder, prefix, tracking_log_header) for prefix in _PREFIXES
+        }
         self._persist: Callable[[TrackingRecord], None] | None = None
 
     def append(self, record: TrackingRecord) -> None:
         """Log ``record``."""
         self._records.append(record)
-        self._files.write(record.date_time, record)
+        self._files[tracking_file_prefix(record)].write(record.date_time, record)
         if self._persist is not None:
             self._persist(record)
 
@@ -312,17 +338,21 @@ class TrackingLog:
         """Every record as its CSV line, in the order logged (no header)."""
         return [record.to_csv() for record in self._records]
 
-    def text(self) -> str:
-        """The log's files, oldest first, exactly as on disk (header lines and CRLF included)."""
-        return self._files.text()
+    def text(self, prefix: str = "MSGTRK") -> str:
+        """The files with this name prefix, oldest first, exactly as on disk (header lines and
+        CRLF included): ``MSGTRK`` (Transport), ``MSGTRKMD`` (delivery), ``MSGTRKMS``
+        (submission)."""
+        return self._files[prefix].text()
 
     def file_names(self) -> list[str]:
-        """Names of the files written so far (``MSGTRK20261130-1.LOG``, …), oldest first."""
-        return [f.name for f in self._files.files]
+        """Names of the files written so far (``MSGTRK20261130-1.LOG``, …): the Transport
+        service's, then MSGTRKMD, then MSGTRKMS, each oldest first."""
+        return [f.name for prefix in _PREFIXES for f in self._files[prefix].files]
 
     def flush(self) -> None:
         """Write every buffered line to disk (nothing to do for a log in memory only)."""
-        self._files.flush()
+        for files in self._files.values():
+            files.flush()
 
     def search(
         self,

@@ -192,3 +192,5 @@ class MessageView:
     retry_count: int = 0
     message_id: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    next_hop_domain: str = ""
+    """The NextHopDomain of the message's queue (``SERVER\\NextHopDomain\\<id>`` names it too)."""

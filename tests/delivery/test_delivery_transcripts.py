@@ -70,7 +70,7 @@ def test_a_message_fails_over_to_the_second_target_and_is_sent() -> None:
     attempt_to_first_target(t)
     assert t.queue().status is QueueStatus.ACTIVE
     t.event(e.SessionFailed(1, REFUSED, connected=False)).expect(
-        c.Observe(f"ADATUM-MBX1\\treyresearch.net: mx0.treyresearch.net failed: {REFUSED}"),
+        c.Observe(f"ADATUM-MBX1\\1: mx0.treyresearch.net failed: {REFUSED}"),
         c.OpenSession(1, 1),
     )
     t.event(e.SessionOpened(1)).expect(c.Transmit(1, 1, reset_first=False))
@@ -102,7 +102,7 @@ def test_every_target_failing_puts_the_queue_in_retry_on_the_d7_schedule() -> No
     attempt_to_first_target(t)
     t.event(e.SessionFailed(1, REFUSED, connected=False)).expect_kinds(c.Observe, c.OpenSession)
     t.event(e.SessionFailed(1, UNTRUSTED, connected=True)).expect(
-        c.Observe(f"ADATUM-MBX1\\treyresearch.net: mail.treyresearch.net failed: {UNTRUSTED}"),
+        c.Observe(f"ADATUM-MBX1\\1: mail.treyresearch.net failed: {UNTRUSTED}"),
         c.EndAttempt(1),
         c.Track(
             TrackingEventId.DEFER,
@@ -113,12 +113,12 @@ def test_every_target_failing_puts_the_queue_in_retry_on_the_d7_schedule() -> No
             connector_id="To TreyResearch",
         ),
         c.Explain(
-            "ADATUM-MBX1\\treyresearch.net in Retry: LastError "
+            "ADATUM-MBX1\\1 in Retry: LastError "
             + LAST_ERROR.format(
                 led=UNTRUSTED_AFTER_FAILOVER, fqdn="mail.treyresearch.net", ip="127.0.20.1"
             )
         ),
-        c.Observe(f"ADATUM-MBX1\\treyresearch.net → Retry: {UNTRUSTED_AFTER_FAILOVER}"),
+        c.Observe(f"ADATUM-MBX1\\1 → Retry: {UNTRUSTED_AFTER_FAILOVER}"),
         c.WakeAt(T0 + timedelta(minutes=5), e.RetryDue(1)),
     )
     queue = t.queue()
@@ -164,7 +164,7 @@ def test_a_permanent_refusal_of_the_session_fails_every_message_at_once() -> Non
     t.event(e.AttemptDue(1)).event(e.RouteResolved(1, TARGETS[1:]))
     refusal = Reply(554, "Transaction failed", "5.7.1")
     t.event(e.SessionFailed(1, refusal, connected=True)).expect(
-        c.Observe(f"ADATUM-MBX1\\treyresearch.net: mail.treyresearch.net failed: {refusal}"),
+        c.Observe(f"ADATUM-MBX1\\1: mail.treyresearch.net failed: {refusal}"),
         c.EndAttempt(1),
         c.CancelWake(e.MessageExpired(1, 1)),
         c.CancelWake(e.DelayDsnDue(1, 1)),
@@ -321,7 +321,7 @@ def test_expiry_fails_the_message_with_queue_expired_and_the_last_error() -> Non
     t.after(timedelta(days=2)).event(e.MessageExpired(1, 1)).expect(
         c.CancelWake(e.MessageExpired(1, 1)),
         c.CancelWake(e.DelayDsnDue(1, 1)),
-        c.Observe(f"'S1' expired in ADATUM-MBX1\\treyresearch.net: {expired}"),
+        c.Observe(f"'S1' expired in ADATUM-MBX1\\1: {expired}"),
         c.FailRecipients(
             item(), "nmid-1", (("ben@treyresearch.net", expired, None, None),), TrackingSource.QUEUE
         ),
@@ -375,7 +375,7 @@ def test_no_connector_waits_in_unreachable() -> None:
     t.event(e.Enqueued(None, item(), item().recipients, "nmid-1", True))
     t.expect_kinds(c.WakeAt, c.WakeAt)
     queue = t.queue()
-    assert queue.identity == "ADATUM-MBX1\\Unreachable"
+    assert queue.identity == "ADATUM-MBX1\\1" and queue.next_hop_domain == "Unreachable"
     assert queue.status is QueueStatus.READY
     assert queue.last_error == "550 5.4.4 ROUTING.NoConnectorForAddressType"
 

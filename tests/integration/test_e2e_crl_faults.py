@@ -83,7 +83,7 @@ def receiver_log(lab: Lab) -> list[dict[str, str]]:
 
 
 def queue(lab: Lab) -> Any:
-    (found,) = [q for q in lab.queues("Adatum") if q.identity == QUEUE]
+    (found,) = [q for q in lab.queues("Adatum") if q.next_hop_domain == "treyresearch.net"]
     return found
 
 

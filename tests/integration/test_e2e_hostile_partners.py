@@ -80,7 +80,7 @@ def partner_lab(lab: Lab) -> Iterator[Callable[[str, bool], HostilePartner]]:
 
 
 def hostile_queue(lab: Lab) -> QueueView:
-    (queue,) = [q for q in lab.queues("Adatum") if q.next_hop_connector == "To Hostile"]
+    (queue,) = [q for q in lab.queues("Adatum") if q.next_hop_domain != "Submission"]
     return queue
 
 

@@ -29,9 +29,14 @@ def test_files_hold_every_line_each_time_the_lab_is_idle(tmp_path: Path) -> None
             lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject=f"m{n}")
             # lab.send returns when the lab is idle: no stop, no explicit flush.
             receive = next((logs / "TREY-CAS1").rglob("RECV*.LOG"))
-            tracking = next((logs / "TREY-MBX1").rglob("MSGTRK*.LOG"))
+            # The Transport service's file and the Mailbox Transport Delivery service's
+            # (MSGTRKMD: DELIVER) together hold every tracking line (reference §17 C6).
+            tracking = next((logs / "TREY-MBX1").rglob("MSGTRK2*.LOG"))
+            delivery = next((logs / "TREY-MBX1").rglob("MSGTRKMD*.LOG"))
             assert _disk_lines(receive) == lab.protocol_log("TreyResearch", "TREY-CAS1", "receive")
-            assert _disk_lines(tracking) == lab.tracking_log("TreyResearch", "TREY-MBX1")
+            lines = lab.tracking_log("TreyResearch", "TREY-MBX1")
+            assert _disk_lines(tracking) == [line for line in lines if ",DELIVER," not in line]
+            assert _disk_lines(delivery) == [line for line in lines if ",DELIVER," in line]
             assert lab.inbox("ben@treyresearch.net")[-1].subject == f"m{n}"
             assert sum(f",m{n}," in line for line in _disk_lines(tracking)) >= 1
     finally:

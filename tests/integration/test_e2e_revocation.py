@@ -59,7 +59,7 @@ def _thumbprint(lab: Lab, org: str, server: str, common_name: str) -> str:
 
 
 def _queue(lab: Lab) -> QueueView:
-    (queue,) = [q for q in lab.queues("Adatum") if q.identity == QUEUE]
+    (queue,) = [q for q in lab.queues("Adatum") if q.next_hop_domain == "treyresearch.net"]
     return queue
 
 

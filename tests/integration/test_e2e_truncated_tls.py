@@ -65,7 +65,7 @@ def test_truncated_tls_is_a_tls_failure_not_an_internal_error(
 
     lab.send(mail_from="april@adatum.com", to=["eve@truncate.example.test"], subject="Hi")
 
-    (queue,) = [q for q in lab.queues("Adatum") if q.next_hop_connector == "To Truncate"]
+    (queue,) = [q for q in lab.queues("Adatum") if q.next_hop_domain != "Submission"]
     assert "already logged" not in queue.last_error
     assert "TLS negotiation failed with error" in queue.last_error
     records = [

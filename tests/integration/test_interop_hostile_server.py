@@ -132,6 +132,6 @@ def test_plaintext_injected_by_the_server_after_starttls_is_ignored(
     received = [r["data"] for r in records if r["event"] == "<"]
     assert not any("INJECTED" in line or "injected" in line for line in received), received
     assert "250 2.6.0 queued by evil" in received
-    (queue,) = [q for q in lab.queues("Adatum") if q.next_hop_connector == "To Evil"]
+    (queue,) = [q for q in lab.queues("Adatum") if q.next_hop_domain != "Submission"]
     assert queue.message_count == 0
     assert queue.last_error == ""

@@ -113,7 +113,7 @@ def test_tracking_file_layout_and_header(tmp_path: Path) -> None:
     assert path.read_bytes().decode("utf-8").split("\r\n") == [
         "#Software: Microsoft Exchange Server",
         "#Version: 15.00.1497.002",
-        "#Log-Type: Message Tracking Log",
+        "#Log-type: Message Tracking Log",  # lower-case t, as real logs write it (C6)
         "#Date: 2026-11-30T06:48:13.123Z",
         f"#Fields: {FIELDS_2013}",
         send_event().to_csv(),
@@ -122,6 +122,33 @@ def test_tracking_file_layout_and_header(tmp_path: Path) -> None:
     assert log.text() == path.read_bytes().decode("utf-8")
     assert log.lines() == [send_event().to_csv()]
     assert log.file_names() == ["MSGTRK20261130-1.LOG"]
+
+
+def test_mailbox_delivery_and_submission_events_go_to_their_services_files(
+    tmp_path: Path,
+) -> None:
+    # A 2013 Mailbox server: the Mailbox Transport Delivery service writes DELIVER in MSGTRKMD
+    # files, the Mailbox Transport Submission service SUBMIT in MSGTRKMS (reference §8, C6).
+    log = TrackingLog("ADATUM-MBX1", tmp_path)
+    submit = send_event(event_id=TrackingEventId.SUBMIT, source=TrackingSource.STOREDRIVER)
+    receive = send_event(event_id=TrackingEventId.RECEIVE, source=TrackingSource.STOREDRIVER)
+    deliver = send_event(event_id=TrackingEventId.DELIVER, source=TrackingSource.STOREDRIVER)
+    for record in (submit, receive, send_event(), deliver):
+        log.append(record)
+    log.flush()
+    folder = tmp_path / "ADATUM-MBX1/TransportRoles/Logs/MessageTracking"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "MSGTRK20261130-1.LOG",
+        "MSGTRKMD20261130-1.LOG",
+        "MSGTRKMS20261130-1.LOG",
+    ]
+    delivery = (folder / "MSGTRKMD20261130-1.LOG").read_text(encoding="utf-8").splitlines()
+    assert delivery[2] == "#Log-type: Message Tracking Log"
+    assert delivery[5:] == [deliver.to_csv()]
+    assert log.text("MSGTRKMS").splitlines()[5:] == [submit.to_csv()]
+    assert log.text().splitlines()[5:] == [receive.to_csv(), send_event().to_csv()]
+    # Searches and lines still cover every file, in the order logged.
+    assert log.lines() == [r.to_csv() for r in (submit, receive, send_event(), deliver)]
 
 
 def build_log() -> TrackingLog:

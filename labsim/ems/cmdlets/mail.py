@@ -13,6 +13,7 @@ from labsim.ems.catalog import Arguments, CmdletContext, CmdletSpec, ParameterSp
 from labsim.ems.cmdlets.common import identity_matches, identity_of, not_found
 from labsim.ems.conversions import STRING, STRING_LIST, SWITCH
 from labsim.ems.messages import cmdlet_error
+from labsim.model.mail import MessageView, QueueView
 
 _ADDRESS = re.compile(r"^(?:[^<>]*<)?\s*([^\s<>@]+@[^\s<>@]+)\s*>?$")
 
@@ -65,6 +66,17 @@ def _local_part(identity: str) -> str:
     return identity.split("\\", 1)[1] if "\\" in identity else identity
 
 
+def _queue_named(identity: str, queue: QueueView) -> bool:
+    """Whether ``identity`` names ``queue``: ``SERVER\\<number>`` (the Identity Exchange 2013
+    shows), ``SERVER\\NextHopDomain`` (also valid -Identity input in Exchange), or either
+    without the server."""
+    server = queue.identity.split("\\", 1)[0]
+    names = (queue.identity, f"{server}\\{queue.next_hop_domain}")
+    if "\\" not in identity:
+        names = (_local_part(queue.identity), queue.next_hop_domain)
+    return any(identity_matches(identity, name) for name in names)
+
+
 def get_queue(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     """Get-Queue [[-Identity] SERVER\\queue] [-Server s]: queues of a server (or every one)."""
     identity = args.text("Identity")
@@ -76,15 +88,19 @@ def get_queue(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     queues = list(ctx.host.queues(ctx.organization_name, server))
     if identity is None:
         return queues
-    found = [
-        q
-        for q in queues
-        if identity_matches(identity, q.identity)
-        or ("\\" not in identity and identity_matches(identity, _local_part(q.identity)))
-    ]
+    found = [q for q in queues if _queue_named(identity, q)]
     if not found and "*" not in identity:
         raise not_found(ctx, identity, "Run Get-Queue to list the queues.")
     return found
+
+
+def _message_named(identity: str, message: MessageView) -> bool:
+    """Whether ``identity`` names ``message``: ``SERVER\\<n>\\<id>`` as Get-Message shows it,
+    or with the queue given as ``SERVER\\NextHopDomain`` (as for the queue cmdlets)."""
+    server, _, rest = message.identity.partition("\\")
+    number = rest.rpartition("\\")[2]
+    names = (message.identity, f"{server}\\{message.next_hop_domain}\\{number}")
+    return any(identity_matches(identity, name) for name in names)
 
 
 def get_message(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
@@ -93,7 +109,7 @@ def get_message(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     identity = args.text("Identity")
     if identity is None:
         return messages
-    found = [m for m in messages if identity_matches(identity, m.identity)]
+    found = [m for m in messages if _message_named(identity, m)]
     if not found and "*" not in identity:
         raise not_found(ctx, identity, "Run Get-Message to list the messages.")
     return found
