@@ -28,7 +28,7 @@ from labsim.engine.transport_service import TransportService
 from labsim.engine.world import EngineError, World
 from labsim.errors import CmdletError, ConfigError, LabsimError
 from labsim.logs.protocol_log import ProtocolLogStore
-from labsim.logs.tracking import TrackingLog
+from labsim.logs.tracking import TrackingLog, TrackingRecord
 from labsim.model.lab import (
     ISSUER_INTERMEDIATE,
     ISSUER_OWN,
@@ -942,6 +942,11 @@ class Lab:
     def lab_time(self) -> datetime:
         """Lab time."""
         return self.now()
+
+    def tracking_records(self, server: str) -> list[TrackingRecord]:
+        """A server's message tracking records, in log order."""
+        log: TrackingLog = self.world.tracking_logs[self.world.server(server).name]
+        return log.records()
 
     # --- helpers -----------------------------------------------------------------------------
 
