@@ -28,7 +28,7 @@ from labsim.engine.transport_service import TransportService
 from labsim.engine.world import EngineError, World
 from labsim.errors import CmdletError, ConfigError, LabsimError
 from labsim.logs.protocol_log import ProtocolLogStore
-from labsim.logs.tracking import TrackingLog
+from labsim.logs.tracking import TrackingLog, TrackingRecord
 from labsim.model.lab import (
     ISSUER_INTERMEDIATE,
     ISSUER_OWN,
@@ -631,6 +631,22 @@ class Lab:
             lines.extend(self.world.tracking_logs[self.world.server(name).name].lines())
         return lines
 
+    def log_headers(self, organization: str, server: str | None, log: str) -> list[str]:
+        """Header lines (``#Software:`` … ``#Fields:``) of every file of a protocol log
+        (``receive``/``send``, one server) or of the tracking logs (one server or the org's)."""
+        if log == "tracking":
+            org = self.organization(organization)
+            names = [server] if server else [s.name for s in org.servers]
+            text = "".join(
+                self.world.tracking_logs[self.world.server(n).name].text() for n in names
+            )
+        else:
+            self._check_org(organization)
+            assert server is not None, "a protocol log belongs to one server"
+            text = self.world.protocol_logs.text(self.world.server(server).name, log)
+        # Records start with their date-time; only header lines start with '#'.
+        return [line for line in text.splitlines() if line.startswith("#")]
+
     def explain(self) -> list[str]:
         """Decision notes recorded so far."""
         return [f"{e.server}: {e.text}" for e in self.world.explanations]
@@ -926,6 +942,11 @@ class Lab:
     def lab_time(self) -> datetime:
         """Lab time."""
         return self.now()
+
+    def tracking_records(self, server: str) -> list[TrackingRecord]:
+        """A server's message tracking records, in log order."""
+        log: TrackingLog = self.world.tracking_logs[self.world.server(server).name]
+        return log.records()
 
     # --- helpers -----------------------------------------------------------------------------
 

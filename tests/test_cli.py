@@ -90,6 +90,9 @@ class TinyLab:
     def tracking_log(self, organization: str, server: str | None = None) -> list[str]:
         return []
 
+    def log_headers(self, organization: str, server: str | None, log: str) -> list[str]:
+        return []
+
     def explain(self) -> list[str]:
         return ["chose receive connector Default Frontend ADATUM-CAS1"]
 

@@ -18,6 +18,7 @@ from labsim.model.organization import Organization
 if TYPE_CHECKING:
     # Imported for typing only: labsim.pki pulls in service_identity (and through it pyOpenSSL),
     # and the shell must stay importable without them being loaded.
+    from labsim.logs.tracking import TrackingRecord
     from labsim.pki.certificate import ExchangeCertificate
     from labsim.pki.store import CertificateStore
 
@@ -164,4 +165,9 @@ class ShellHost(Protocol):
 
     def lab_time(self) -> datetime:
         """Lab time (aware UTC); the same clock as :meth:`now`."""
+        ...
+
+    def tracking_records(self, server: str) -> Sequence[TrackingRecord]:
+        """The message tracking records of ``server`` (a name of the lab), in log order
+        (Get-MessageTrackingLog)."""
         ...

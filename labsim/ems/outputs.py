@@ -74,6 +74,21 @@ class TransportServiceOutput:
 
 
 @dataclass(frozen=True)
+class ExchangeServerOutput:
+    """A server as Get-ExchangeServer writes it: the record and its organization's names
+    (the Active Directory site and legacy DN are built from them)."""
+
+    server: Server
+    organization: str
+    domain: str
+
+    @property
+    def identity(self) -> str:
+        """The server name."""
+        return self.server.name
+
+
+@dataclass(frozen=True)
 class LabServer:
     """A server of the lab and whether it runs, as Get-LabServer writes it."""
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from labsim.ems.format import display, format_list, format_table
 from labsim.ems.outputs import (
+    ExchangeServerOutput,
     LabCrl,
     LabServer,
     ReceiveConnectorOutput,
@@ -26,11 +27,13 @@ from labsim.ems.outputs import (
     ServerCertificate,
     TransportServiceOutput,
 )
+from labsim.logs.tracking import TrackingRecord
 from labsim.model.connectors import SendConnector, format_flags
 from labsim.model.mail import MessageView, QueueView
 from labsim.model.organization import AcceptedDomain, Mailbox
 from labsim.model.transport import TransportConfig
 from labsim.model.values import ByteSize
+from labsim.policy.headers import EXCHANGE_BUILD
 
 Getter = Callable[[Any], object]
 
@@ -419,6 +422,89 @@ _REVOKED_CERTIFICATE = View(
     table=("Thumbprint", "Subject", "CertificationAuthority"),
 )
 
+
+def _event_data(custom_data: str) -> tuple[str, ...]:
+    # custom-data holds "S:Key=Value;…" pairs; EMS shows them as {[Key, Value], …}.
+    pairs = []
+    for item in filter(None, custom_data.split(";")):
+        key, _, value = item.partition("=")
+        pairs.append(f"[{key.split(':', 1)[-1]}, {value}]")
+    return tuple(pairs)
+
+
+# Get-MessageTrackingLog: the log's fields under EMS's names (date-time → Timestamp,
+# recipient-address → Recipients, sender-address → Sender, dashes removed), 2013's order.
+_TRACKING_EVENT = View(
+    properties=(
+        ("Timestamp", lambda r: r.date_time),
+        ("ClientIp", lambda r: r.client_ip),
+        ("ClientHostname", lambda r: r.client_hostname),
+        ("ServerIp", lambda r: r.server_ip),
+        ("ServerHostname", lambda r: r.server_hostname),
+        ("SourceContext", lambda r: r.source_context),
+        ("ConnectorId", lambda r: r.connector_id),
+        ("Source", lambda r: r.source),
+        ("EventId", lambda r: r.event_id),
+        ("InternalMessageId", lambda r: r.internal_message_id),
+        ("MessageId", lambda r: r.message_id),
+        ("NetworkMessageId", lambda r: r.network_message_id),
+        ("Recipients", lambda r: r.recipient_address),
+        ("RecipientStatus", lambda r: r.recipient_status),
+        ("TotalBytes", lambda r: r.total_bytes),
+        ("RecipientCount", lambda r: r.recipient_count),
+        ("RelatedRecipientAddress", lambda r: r.related_recipient_address),
+        ("Reference", lambda r: r.reference or None),
+        ("MessageSubject", lambda r: r.message_subject),
+        ("Sender", lambda r: r.sender_address),
+        ("ReturnPath", lambda r: r.return_path),
+        ("Directionality", lambda r: r.directionality),
+        ("TenantId", lambda r: r.tenant_id),
+        ("OriginalClientIp", lambda r: r.original_client_ip),
+        ("OriginalServerIp", lambda r: r.original_server_ip),
+        ("MessageInfo", lambda r: r.message_info),
+        ("MessageLatency", lambda r: None),
+        ("MessageLatencyType", lambda r: "None"),
+        ("EventData", lambda r: _event_data(r.custom_data)),
+    ),
+    table=("EventId", "Source", "Sender", "Recipients", "MessageSubject"),
+)
+
+
+def _admin_display_version() -> str:
+    # "15.0.1497.2" → "Version 15.0 (Build 1497.2)", as Get-ExchangeServer shows a 2013 CU23.
+    major, minor, build, revision = EXCHANGE_BUILD.split(".")
+    return f"Version {major}.{minor} (Build {build}.{revision})"
+
+
+_EXCHANGE_SERVER = View(
+    properties=(
+        ("Name", lambda s: s.server.name),
+        ("DataPath", lambda s: "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\Mailbox"),
+        ("Domain", lambda s: s.domain),
+        ("Edition", lambda s: "Enterprise"),
+        (
+            "ExchangeLegacyDN",
+            lambda s: (
+                f"/o={s.organization}/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)"
+                f"/cn=Configuration/cn=Servers/cn={s.server.name}"
+            ),
+        ),
+        ("Fqdn", lambda s: s.server.fqdn),
+        ("IsHubTransportServer", lambda s: s.server.is_mailbox),
+        ("IsClientAccessServer", lambda s: s.server.is_client_access),
+        ("IsEdgeServer", lambda s: False),
+        ("IsMailboxServer", lambda s: s.server.is_mailbox),
+        ("IsE15OrLater", lambda s: True),
+        ("IsFrontendTransportServer", lambda s: s.server.is_client_access),
+        ("OrganizationalUnit", lambda s: f"{s.domain}/{s.server.name}"),
+        ("AdminDisplayVersion", lambda s: _admin_display_version()),
+        ("Site", lambda s: f"{s.domain}/Configuration/Sites/Default-First-Site-Name"),
+        ("ServerRole", lambda s: s.server.role),
+        ("Identity", lambda s: s.server.name),
+    ),
+    table=("Name", "Site", "ServerRole", "Edition", "AdminDisplayVersion"),
+)
+
 _VIEWS: dict[type, View] = {
     SendConnector: _SEND_CONNECTOR,
     ReceiveConnectorOutput: _RECEIVE_CONNECTOR,
@@ -433,6 +519,8 @@ _VIEWS: dict[type, View] = {
     LabServer: _LAB_SERVER,
     LabCrl: _LAB_CRL,
     RevokedCertificate: _REVOKED_CERTIFICATE,
+    TrackingRecord: _TRACKING_EVENT,
+    ExchangeServerOutput: _EXCHANGE_SERVER,
 }
 
 

@@ -94,6 +94,7 @@ _EXAMPLES: dict[str, str] = {
     "last_error": 'last_error = "454 4.7.5"',
     "log": 'log = "receive"',
     "contains": 'contains = "Certificate thumbprint"',
+    "matches": r"matches = 'TLSSendDomainSecureList\s+: \{treyresearch\.net\}'",
 }
 
 
@@ -514,13 +515,16 @@ class _Loader(TableReader):
         where = f"step {number} (expect.{kind})"
         body = value[kind]
         if kind in ("output", "error"):
-            if not isinstance(body, str):
-                self.wrong_type(
-                    where,
-                    f"expect.{kind}",
-                    'a string, e.g. expect.output = "treyresearch.net"',
-                    body,
+            if kind == "output" and isinstance(body, dict):
+                pattern = self.output_pattern(where, body)
+            elif not isinstance(body, str):
+                shape = (
+                    'a string or a table { matches = "REGEX" }, e.g. '
+                    'expect.output = "treyresearch.net"'
+                    if kind == "output"
+                    else 'a string, e.g. expect.error = "A parameter cannot be found"'
                 )
+                self.wrong_type(where, f"expect.{kind}", shape, body)
             if not any(isinstance(s, EmsStep) for s in before):
                 self.fail(
                     where,
@@ -528,6 +532,8 @@ class _Loader(TableReader):
                     "so put an ems step first",
                 )
             if kind == "output":
+                if isinstance(body, dict):
+                    return ExpectOutput(number=number, matches=pattern)
                 return ExpectOutput(number=number, text=body)
             return ExpectError(number=number, text=body)
         if not isinstance(body, dict):
@@ -569,6 +575,22 @@ class _Loader(TableReader):
                 absent=bool(self.opt_bool(where, body, "absent")),
             )
         return self.expect_log(number, where, body)
+
+    def output_pattern(self, where: str, body: Mapping[str, Any]) -> str:
+        """``expect.output = { matches = "REGEX" }``: a Python regular expression that compiles."""
+        self.check_keys(where, body, ("matches",))
+        pattern = self.text(where, body, "matches")
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            # re.error says what is wrong and where (position); the fix is in the pattern.
+            self.fail(
+                where,
+                f"key 'matches': {_shown(pattern)} is not a Python regular expression "
+                f"({error}); correct it, or escape characters such as ( [ . * + ? with \\ "
+                "to match them literally",
+            )
+        return pattern
 
     def expect_delivered(self, number: int, where: str, body: Mapping[str, Any]) -> ExpectDelivered:
         """``expect.delivered = { to, subject, from?, domain_secured?, tls?, auth_as?, header? }``."""

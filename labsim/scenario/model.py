@@ -159,10 +159,21 @@ class AdvanceStep(_StepBase):
 
 @dataclass(frozen=True, kw_only=True)
 class ExpectOutput(_StepBase):
-    """The most recent ``ems`` step printed ``text`` (substring of its output)."""
+    """The most recent ``ems`` step printed ``text`` (substring of its output).
+
+    Written ``expect.output = { matches = "REGEX" }``, ``matches`` holds a Python regular
+    expression searched in the output (``re.search``) and ``text`` is empty *(labsim)*.
+    """
 
     KIND: ClassVar[str] = "expect.output"
-    text: str
+    text: str = ""
+    matches: str | None = None
+
+    def found_in(self, output: str) -> bool:
+        """Whether ``output`` holds the text, or a match of the expression."""
+        if self.matches is not None:
+            return re.search(self.matches, output) is not None
+        return self.text in output
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -233,7 +244,9 @@ class ExpectLog(_StepBase):
     """A line of a server's log contains ``contains``.
 
     ``log`` is ``receive`` or ``send`` (protocol logs; ``server`` required) or ``tracking``
-    (message tracking; without ``server``, every server of the organization).
+    (message tracking; without ``server``, every server of the organization). The lines
+    searched are the header lines of the log's files (``#Software:`` … ``#Fields:``) and its
+    records, so that header forms can be pinned as well.
     """
 
     KIND: ClassVar[str] = "expect.log"

@@ -131,6 +131,11 @@ class LabLike(Protocol):
     def tracking_log(self, organization: str, server: str | None = None) -> list[str]:
         """Message tracking lines."""
 
+    def log_headers(self, organization: str, server: str | None, log: str) -> list[str]:
+        """The header lines (``#Software:`` … ``#Fields:``) of every file of a log, oldest
+        first: ``log`` is ``receive``, ``send`` (one server) or ``tracking`` (one server, or
+        every server of the organization when ``server`` is None)."""
+
     def explain(self) -> list[str]:
         """Decision notes recorded so far."""
 
@@ -281,6 +286,8 @@ def _describe(step: Step) -> str:
     if isinstance(step, AdvanceStep):
         return f"lab clock +{step.text}"
     if isinstance(step, ExpectOutput):
+        if step.matches is not None:
+            return f"output matches /{_one_line(step.matches)}/"
         # One report line per step: a multi-line expectation shows its line breaks as \n.
         return f"output contains '{_one_line(step.text)}'"
     if isinstance(step, ExpectError):
@@ -456,11 +463,16 @@ class _Run:
     def expect_output(self, step: ExpectOutput) -> list[str]:
         """The last ems step printed the text."""
         shell = self.last_shell
-        if shell is not None and step.text in shell.output:
+        if shell is not None and step.found_in(shell.output):
             return []
         found = ["" if shell is None else shell.output]
         lines = found[0].splitlines()
-        out = [f"expected the output of {self.shell_source()} to contain '{step.text}', found:"]
+        wanted = (
+            f"to match /{step.matches}/"
+            if step.matches is not None
+            else f"to contain '{step.text}'"
+        )
+        out = [f"expected the output of {self.shell_source()} {wanted}, found:"]
         out += [f"  {line}" for line in _clip(lines)] if lines else ["  (no output)"]
         if shell is not None and shell.error is not None:
             out.append(f"and the error: {shell.error}")
@@ -719,12 +731,14 @@ class _Run:
     def expect_log(self, step: ExpectLog) -> list[str]:
         """A line of the named log contains the text."""
         if step.log == "tracking":
-            lines = self.lab.tracking_log(step.org, step.server)
+            records = self.lab.tracking_log(step.org, step.server)
             name = f"{step.server or step.org} message tracking log"
         else:
             assert step.server is not None  # the loader requires it for protocol logs
-            lines = self.lab.protocol_log(step.org, step.server, step.log)
+            records = self.lab.protocol_log(step.org, step.server, step.log)
             name = f"{step.server} {step.log} protocol log"
+        # Header lines first, as in the files: header forms (#Log-type, #Fields …) can be pinned.
+        lines = self.lab.log_headers(step.org, step.server, step.log) + records
         matching = [line for line in lines if step.contains in line]
         if step.absent:
             if not matching:

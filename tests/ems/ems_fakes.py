@@ -13,6 +13,7 @@ from cryptography.x509.oid import NameOID
 from labsim.ems.conversions import parse_subject_name
 from labsim.ems.host import PUBLIC_CA
 from labsim.errors import CmdletError
+from labsim.logs.tracking import TrackingRecord
 from labsim.model.enums import DeliveryType, MessageStatus, QueueStatus
 from labsim.model.lab import PUBLIC_CA_NAME, default_lab
 from labsim.model.mail import MessageView, QueueView
@@ -111,6 +112,8 @@ class FakeHost:
         self.unreachable_crls: set[str] = set()
         self.issued: list[Issued] = []
         self.suspended: dict[str, QueueStatus] = {}
+        #: Message tracking records by server name (upper case), in log order.
+        self.tracking: dict[str, list[TrackingRecord]] = {}
         if with_pki:
             self._build_pki(lab)
 
@@ -332,6 +335,9 @@ class FakeHost:
 
     def lab_time(self) -> datetime:
         return NOW
+
+    def tracking_records(self, server: str) -> list[TrackingRecord]:
+        return list(self.tracking.get(server.upper(), []))
 
 
 def retry_queue_row() -> QueueView:

@@ -38,6 +38,8 @@ class FakeLab:
     queue_rows: dict[str, list[QueueView]] = field(default_factory=dict)
     message_rows: dict[str, list[MessageView]] = field(default_factory=dict)
     logs: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    #: Header lines of the logs, by the same keys as ``logs``.
+    headers: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     # Called on send; its effect (e.g. a delivery) is held until the lab runs.
     on_send: Callable[[FakeLab, str, Sequence[str], str], None] | None = None
@@ -105,6 +107,9 @@ class FakeLab:
 
     def tracking_log(self, organization: str, server: str | None = None) -> list[str]:
         return self.logs.get((organization, server or "*", "tracking"), [])
+
+    def log_headers(self, organization: str, server: str | None, log: str) -> list[str]:
+        return self.headers.get((organization, server or "*", log), [])
 
     def explain(self) -> list[str]:
         return list(self.notes)

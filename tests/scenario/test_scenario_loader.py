@@ -393,3 +393,49 @@ def test_absent_and_without_header_are_typed(write_toml: Write) -> None:
         f"{path}: step 1 (expect.delivered): key 'without_header' must be a header name or an "
         "array of them, not an integer"
     )
+
+
+def test_expect_output_matches_a_regular_expression(write_toml: Write) -> None:
+    path = write_toml(
+        '[[step]]\norg = "Adatum"\nems = "Get-TransportConfig"\n'
+        "[[step]]\nexpect.output = { matches = 'TLSSendDomainSecureList\\s+: \\{\\}' }\n"
+        '[[step]]\nexpect.output = "TLSSendDomainSecureList"\n'
+    )
+    steps = load_scenario(path).steps
+    assert steps[1] == ExpectOutput(number=2, matches=r"TLSSendDomainSecureList\s+: \{\}")
+    assert steps[2] == ExpectOutput(number=3, text="TLSSendDomainSecureList")
+    assert steps[1].found_in("TLSSendDomainSecureList   : {}")  # type: ignore[union-attr]
+    assert not steps[1].found_in("TLSSendDomainSecureList : {x}")  # type: ignore[union-attr]
+
+
+def test_a_bad_regular_expression_names_the_step_and_the_fix(write_toml: Write) -> None:
+    path = write_toml(
+        '[[step]]\norg = "Adatum"\nems = "Get-Queue"\n'
+        "[[step]]\nexpect.output = { matches = 'LastError : (451 4.4.0' }\n"
+    )
+    assert error_of(path) == (
+        f"{path}: step 2 (expect.output): key 'matches': 'LastError : (451 4.4.0' is not a "
+        "Python regular expression (missing ), unterminated subpattern at position 12); "
+        "correct it, or escape characters such as ( [ . * + ? with \\ to match them literally"
+    )
+
+
+def test_the_output_table_takes_only_matches(write_toml: Write) -> None:
+    ems = '[[step]]\norg = "Adatum"\nems = "Get-Queue"\n'
+    path = write_toml(ems + '[[step]]\nexpect.output = { match = "x" }\n')
+    assert error_of(path) == (
+        f"{path}: step 2 (expect.output): unknown key 'match'; did you mean 'matches'?"
+    )
+    path = write_toml(ems + "[[step]]\nexpect.output = { matches = 3 }\n")
+    assert "key 'matches' must be a string" in error_of(path)
+    path = write_toml(ems + "[[step]]\nexpect.output = 3\n")
+    assert error_of(path) == (
+        f"{path}: step 2 (expect.output): key 'expect.output' must be a string or a table "
+        '{ matches = "REGEX" }, e.g. expect.output = "treyresearch.net", not an integer'
+    )
+    # expect.error stays a substring only.
+    path = write_toml(ems + '[[step]]\nexpect.error = { matches = "x" }\n')
+    assert error_of(path) == (
+        f"{path}: step 2 (expect.error): key 'expect.error' must be a string, e.g. "
+        'expect.error = "A parameter cannot be found", not a table'
+    )

@@ -483,3 +483,41 @@ def test_an_engine_bug_during_a_step_fails_that_step() -> None:
         "internal error (a labsim bug) on TREY-CAS1 in answering MailFrom: KeyError: 'x'",
     )
     assert not result.passed
+
+
+def test_ems_output_matches_a_regular_expression() -> None:
+    lab = FakeLab(
+        shell={"Get-Queue": FakeShellResult("Identity    : ADATUM-MBX1\\3\nStatus : Retry")}
+    )
+    result = run(
+        lab,
+        ems("Get-Queue"),
+        ExpectOutput(number=2, matches=r"(?m)^Identity\s+: ADATUM-MBX1\\\d+$"),
+        ExpectOutput(number=3, matches=r"Status\s+: Ready"),
+    )
+    assert outcomes(result) == [True, True, False]
+    assert result.steps[1].description == r"output matches /(?m)^Identity\s+: ADATUM-MBX1\\\d+$/"
+    assert result.steps[2].details == (
+        r"expected the output of step 1 (ems) to match /Status\s+: Ready/, found:",
+        "  Identity    : ADATUM-MBX1\\3",
+        "  Status : Retry",
+    )
+
+
+def test_log_expectations_read_the_header_lines() -> None:
+    lab = FakeLab()
+    lab.headers[("Adatum", "*", "tracking")] = [
+        "#Software: Microsoft Exchange Server",
+        "#Log-type: Message Tracking Log",
+    ]
+    lab.logs[("Adatum", "*", "tracking")] = ["2024-03-01T09:00:00.000Z,,,RECEIVE,SMTP"]
+    tracking = ExpectLog(
+        number=1, org="Adatum", server=None, log="tracking", contains="#Log-type: Message"
+    )
+    absent = dataclasses.replace(tracking, number=2, contains="#Software", absent=True)
+    result = run(lab, tracking, absent)
+    assert outcomes(result) == [True, False]
+    assert result.steps[1].details == (
+        "expected no line containing '#Software' in the Adatum message tracking log, found:",
+        "  #Software: Microsoft Exchange Server",
+    )

@@ -11,9 +11,11 @@ from labsim.ems.catalog import Catalog
 from labsim.ems.cmdlets import (
     certificates,
     directory,
+    exchange_server,
     formatting,
     lab_actions,
     mail,
+    message_tracking,
     receive_connector,
     send_connector,
     transport_config,
@@ -32,6 +34,8 @@ def default_catalog() -> Catalog:
             *certificates.SPECS,
             *mail.SPECS,
             *directory.SPECS,
+            *exchange_server.SPECS,
+            *message_tracking.SPECS,
             *lab_actions.SPECS,
             *formatting.SPECS,
         )
