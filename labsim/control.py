@@ -372,8 +372,9 @@ def find_control(target: str | None, folder: Path) -> Path:
     """The control socket to attach to: the one named, or the one lab this user runs."""
     if target:
         path = Path(target)
-        if path.suffix == ".json" and path.is_file():
-            # A ready file: its "control" entry says where the lab listens.
+        if path.is_file():
+            # A ready file (a regular file, whatever its name; the control channel is a
+            # socket): its "control" entry says where the lab listens.
             try:
                 path = Path(json.loads(path.read_text(encoding="utf-8"))["control"])
             except (OSError, ValueError, KeyError, TypeError):

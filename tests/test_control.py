@@ -47,3 +47,20 @@ def test_an_engine_bug_is_recorded_as_a_failure_and_the_client_told(
     assert "The lab goes on serving." in reply["error"]
     [event] = events
     assert event["log_failure"].check(KeyError)
+
+
+def test_attach_takes_a_ready_file_whatever_its_name(tmp_path: Path) -> None:
+    """labsim up --ready-file PATH may name it anything; --attach PATH used to need .json."""
+    import json
+
+    from labsim.errors import UsageError
+
+    ready = tmp_path / "lab.ready"
+    ready.write_text(json.dumps({"control": "/run/x/default-1.sock"}), encoding="utf-8")
+    assert control.find_control(str(ready), tmp_path) == Path("/run/x/default-1.sock")
+    other = tmp_path / "notes.txt"
+    other.write_text("hello", encoding="utf-8")
+    with pytest.raises(UsageError, match="not a labsim ready file"):
+        control.find_control(str(other), tmp_path)
+    # A socket path (not a regular file) is taken as the control channel itself.
+    assert control.find_control(str(tmp_path / "lab.sock"), tmp_path) == tmp_path / "lab.sock"
