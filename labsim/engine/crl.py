@@ -50,8 +50,9 @@ from labsim.pki.validation import CertificateValidationStatus, PeerCertificate
 from labsim.policy.domain_security import OutboundPolicy, after_handshake
 
 REVOCATION_TIMEOUT = 10.0
-"""Lab seconds one revocation check may spend fetching CRLs (docs/exchange-reference.md §4.3: Exchange builds
-the chain with a 10 s timeout; CryptoAPI then reports the revocation status as unknown)."""
+"""Lab seconds one revocation check may spend fetching CRLs (docs/exchange-reference.md §4.3:
+Exchange builds the chain with a 10 s timeout; CryptoAPI then reports the revocation status as
+unknown)."""
 
 MAX_DISTRIBUTION_POINTS = 16
 """The most CRL URLs of one chain labsim tries (a labsim bound against a certificate carrying

@@ -9,8 +9,8 @@ that connector, opens the Internet session from its own address with its own cer
 relays the remote server's replies back (decision D2: no sender-side Domain Security checks).
 When no session to the Internet can be set up (every target refused, dropped, broke the
 protocol or stayed silent), the Mailbox server gets ``450 4.7.0 Proxy session setup failed on
-Frontend with '<reason>'`` (docs/exchange-reference.md §17 C2) at once, a transient reply it retries; a refusal
-the remote server gives to MAIL FROM is relayed as it is.
+Frontend with '<reason>'`` (docs/exchange-reference.md §17 C2) at once, a transient reply it
+retries; a refusal the remote server gives to MAIL FROM is relayed as it is.
 
 A proxied session never outlives what its client may wait: its inactivity timeout is the
 receive connector's ConnectionInactivityTimeout when that is shorter than the send side's, and

@@ -53,7 +53,8 @@ class LabTimers(TypingProtocol):
 
 def reply_log_lines(reply: Reply) -> tuple[str, ...]:
     """How the send log shows a reply: one record per line as the wire carried it
-    (``250-SIZE 37748736`` … ``250 8BITMIME``), as Exchange 2013 writes it (docs/exchange-reference.md §17 C4)."""
+    (``250-SIZE 37748736`` … ``250 8BITMIME``), as Exchange 2013 writes it
+    (docs/exchange-reference.md §17 C4)."""
     # Split on the wire's CRLF only: a line's text never holds one, while other separators
     # that str.splitlines honours (a hostile server's \x1c, \u2028) stay inside their record.
     return tuple(reply.to_bytes().decode("utf-8").split("\r\n")[:-1])

@@ -41,7 +41,8 @@ def default_receive_connectors(server: Server) -> tuple[ReceiveConnector, ...]:
                     {G.ANONYMOUS_USERS, G.EXCHANGE_LEGACY_SERVERS, G.EXCHANGE_SERVERS}
                 ),
                 max_message_size=ByteSize.mb(36),
-                # The 2016 documentation shows Verbose on this connector (docs/exchange-reference.md §3.6).
+                # The 2016 documentation shows Verbose on this connector (docs/exchange-reference.md
+                # §3.6).
                 protocol_logging_level=ProtocolLoggingLevel.VERBOSE,
             ),
             ReceiveConnector(

@@ -147,7 +147,8 @@ class AuthAs(Enum):
 
 
 class FidelityProfile(Enum):
-    """Which Exchange version's behaviour a lab follows where versions differ (docs/exchange-reference.md §16)."""
+    """Which Exchange version's behaviour a lab follows where versions differ
+    (docs/exchange-reference.md §16)."""
 
     EXCHANGE2013 = "exchange2013"
     EXCHANGE2010 = "exchange2010"

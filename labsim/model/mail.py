@@ -141,7 +141,8 @@ class DeliveredMessage:
 
     @property
     def domain_secured(self) -> bool:
-        """Outlook's green check: AuthAs Partner and an AuthDomain (docs/exchange-reference.md §16 D10)."""
+        """Outlook's green check: AuthAs Partner and an AuthDomain (docs/exchange-reference.md §16
+        D10)."""
         return self.auth_as == AuthAs.PARTNER.value and bool(self.header(AUTH_DOMAIN))
 
     @property

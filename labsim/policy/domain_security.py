@@ -1,5 +1,6 @@
-"""Domain Security decisions: the sending side (docs/exchange-reference.md §4.1–§4.4) and the receiving side
-(§5.3), plus the recipient and size rules applied in the same SMTP session (§10.2, §10.3).
+"""Domain Security decisions: the sending side (docs/exchange-reference.md §4.1–§4.4) and the
+receiving side (§5.3), plus the recipient and size rules applied in the same SMTP session (§10.2,
+§10.3).
 
 Rules kept here, each cited in the ``explanation`` of the record it produces:
 
@@ -124,14 +125,16 @@ def outbound_policy(
         domain_secure = True
         state = "has" if connector.domain_secure_enabled else "LACKS"
         why = (
-            f"docs/exchange-reference.md §4.1: next hop domain {domain} is in TLSSendDomainSecureList and send "
+            f"docs/exchange-reference.md §4.1: next hop domain {domain} is in "
+            "TLSSendDomainSecureList and send "
             f"connector '{connector.name}' uses DNS routing: mutual TLS is enforced (connector "
             f"{state} DomainSecureEnabled)"
         )
     else:
         if not next_hop.is_dns_routed:
             why = (
-                f"docs/exchange-reference.md §4.1.3: send connector '{connector.name}' routes to smart hosts "
+                f"docs/exchange-reference.md §4.1.3: send connector '{connector.name}' routes to "
+                "smart hosts "
                 f"{domain}; the TLSSendDomainSecureList lookup uses that next hop, so Domain "
                 "Security is not enforced"
             )
@@ -214,7 +217,8 @@ def after_ehlo(
                 texts.DOMAIN_SECURE_DISABLED,
                 events.TLS_DOMAIN_SECURE_DISABLED,
                 (note,),
-                f"docs/exchange-reference.md §4.2: {domain} is in TLSSendDomainSecureList but send connector "
+                f"docs/exchange-reference.md §4.2: {domain} is in TLSSendDomainSecureList but send "
+                "connector "
                 f"'{connector_name}' lacks DomainSecureEnabled ({cause}); "
                 f"{texts.DOMAIN_SECURE_DISABLED}",
             )
@@ -223,7 +227,8 @@ def after_ehlo(
             texts.STARTTLS_REQUIRED_TO_SEND,
             events.MESSAGE_TO_SECURE_DOMAIN_FAILED_BECAUSE_TLS_NOT_OFFERED,
             (note,),
-            f"docs/exchange-reference.md §4.2: {domain} is in TLSSendDomainSecureList and {cause}; no downgrade: "
+            f"docs/exchange-reference.md §4.2: {domain} is in TLSSendDomainSecureList and {cause}; "
+            "no downgrade: "
             f"{texts.STARTTLS_REQUIRED_TO_SEND}",
         )
     if policy.require_tls:
@@ -232,7 +237,10 @@ def after_ehlo(
             texts.STARTTLS_REQUIRED_TO_SEND,
             events.SMTP_SEND_TLS_REQUIRED_FAILED,
             (),
-            f"docs/exchange-reference.md §4.2: send connector '{connector_name}' has RequireTLS and {cause}; "
+            f"docs/exchange-reference.md §4.2: send connector '{connector_name}' has RequireTLS "
+            "and "
+            ""
+            f"{cause}; "
             f"{texts.STARTTLS_REQUIRED_TO_SEND}",
         )
     return OutboundStep(
@@ -251,7 +259,10 @@ def client_certificate_missing(tls_certificate_name: str) -> OutboundStep:
         texts.SEND_CONNECTOR_CERTIFICATE_NOT_FOUND,
         events.CANNOT_LOAD_STARTTLS_CERTIFICATE_FROM_STORE,
         (),
-        f"docs/exchange-reference.md §4.4.1: TlsCertificateName '{tls_certificate_name}' matches no certificate "
+        f"docs/exchange-reference.md §4.4.1: TlsCertificateName '{tls_certificate_name}' matches "
+        "no "
+        ""
+        "certificate "
         f"in the local computer store (event 12014); {texts.SEND_CONNECTOR_CERTIFICATE_NOT_FOUND}",
     )
 
@@ -320,7 +331,8 @@ def after_handshake(
         None,
         SessionIdentity.ANONYMOUS,
         (),
-        "docs/exchange-reference.md §4.2: not domain-secured and no TlsAuthLevel requiring validation; "
+        "docs/exchange-reference.md §4.2: not domain-secured and no TlsAuthLevel requiring "
+        "validation; "
         "the server certificate is not checked",
     )
 
@@ -336,7 +348,8 @@ def _domain_secure_check(
             events.TLS_DOMAIN_SECURE_DISABLED,
             SessionIdentity.ANONYMOUS,
             (),
-            f"docs/exchange-reference.md §4.2: {domain} is in TLSSendDomainSecureList but send connector "
+            f"docs/exchange-reference.md §4.2: {domain} is in TLSSendDomainSecureList but send "
+            "connector "
             f"'{policy.connector_name}' lacks DomainSecureEnabled; {texts.DOMAIN_SECURE_DISABLED}",
         )
     notes: list[LogNote] = []
@@ -349,7 +362,8 @@ def _domain_secure_check(
         status = Status.SUBJECT_MISMATCH
         event = events.TLS_DOMAIN_SERVER_CERTIFICATE_SUBJECT_MISMATCH
         why = (
-            f"docs/exchange-reference.md §4.3: server certificate names {_names_text(peer)} do not match the "
+            f"docs/exchange-reference.md §4.3: server certificate names {_names_text(peer)} do not "
+            "match the "
             f"next hop domain {domain} (the MX host name does not count; {_D4})"
         )
     else:
@@ -361,7 +375,8 @@ def _domain_secure_check(
         elif status is not Status.VALID:
             event = events.TLS_DOMAIN_SERVER_CERTIFICATE_VALIDATION_FAILURE
         why = (
-            f"docs/exchange-reference.md §4.3: server certificate names match {domain}; chain status "
+            f"docs/exchange-reference.md §4.3: server certificate names match {domain}; chain "
+            "status "
             f"{peer.status.value}{_d5_suffix(peer.status, profile)}"
         )
     if status is not Status.VALID:
@@ -404,7 +419,8 @@ def _forced_tls_check(
         if note is not None:
             notes.append(note)
         why = (
-            f"docs/exchange-reference.md §4.2: RequireTLS with TlsAuthLevel {level.value}; chain status "
+            f"docs/exchange-reference.md §4.2: RequireTLS with TlsAuthLevel {level.value}; chain "
+            "status "
             f"{peer.status.value}{_d5_suffix(peer.status, profile)}"
         )
         if status is Status.VALID and level is TlsAuthLevel.DOMAIN_VALIDATION:

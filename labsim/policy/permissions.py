@@ -1,4 +1,5 @@
-"""Receive connector permission groups → the permissions a session holds (docs/exchange-reference.md §3.5).
+"""Receive connector permission groups → the permissions a session holds (docs/exchange-reference.md
+§3.5).
 
 Rules kept here:
 

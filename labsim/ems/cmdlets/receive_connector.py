@@ -65,7 +65,8 @@ U = ReceiveConnectorUsage
 
 @dataclass(frozen=True)
 class UsagePreset:
-    """What a ``-Usage`` sets (docs/exchange-reference.md §3.4) and which of Bindings/RemoteIPRanges it needs."""
+    """What a ``-Usage`` sets (docs/exchange-reference.md §3.4) and which of
+    Bindings/RemoteIPRanges it needs."""
 
     permission_groups: frozenset[PermissionGroup]
     auth_mechanism: frozenset[AuthMechanism]
