@@ -2,7 +2,7 @@
 (a live lab, labsim.live) and ``labsim shell`` (Exchange Management Shell over a live lab of
 its own, or attached to a running ``labsim up``).
 
-This is the one place that turns errors into exit codes (DESIGN.md §1.6, contract):
+This is the one place that turns errors into exit codes (the contract below):
 
 * 0: every expectation held (``up`` and ``shell``: a clean stop); 1: some expectation failed;
 * 128 + signal number: ``run`` interrupted by SIGINT or SIGTERM (what ran is reported);
@@ -78,7 +78,7 @@ def _ensure_marks_printable() -> None:
 
 _PORT_OFFSET_HELP = (
     "Add N to every port the lab listens on (Exchange's 25, 465, 475, 587, 717, 2525, DNS 53, "
-    "HTTP 80), so that no root privilege is needed and labs do not collide (decision D12). "
+    "HTTP 80), so that no root privilege is needed and labs do not collide. "
     "Default: auto, a free offset clear of this machine's ephemeral port range, tried until "
     "one binds; the LABSIM_PORT_OFFSET environment variable overrides the default. The ports "
     "in use are printed when the lab starts."

@@ -2,7 +2,7 @@
 
 Simulated mail failures (a 454 reply, a queue in Retry, an NDR) are data, never exceptions;
 these classes are for bad input and for bugs. The CLI turns any LabsimError into one message
-and exit status 2 (DESIGN.md §1.6).
+and exit status 2.
 """
 
 from __future__ import annotations

@@ -166,8 +166,8 @@ class Lab:
         lab = cls(definition, world, cert_folder)
         try:
             lab._build_pki()
-            # Revocation (reference §4.3, D5): the CRL web server answers for every CA of the
-            # lab, looked up per request; Set-LabCrl blocks a CA, and with it its
+            # Revocation (docs/exchange-reference.md §4.3, D5): the CRL web server answers for every
+            # CA of the lab, looked up per request; Set-LabCrl blocks a CA, and with it its
             # organization's CRL host (labsim.net.crl).
             from labsim.model.pki_urls import PUBLIC_CRL_HOST
             from labsim.net.crl import CrlFetcher, CrlWebServer

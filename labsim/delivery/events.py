@@ -117,7 +117,8 @@ class SessionFailed:
     connected: bool
     """The server answered and refused (else it could not be reached)."""
     port: int = 25
-    """The port of the endpoint attempted, as LastError names it (``<ip>:<port>``, §17 C1)."""
+    """The port of the endpoint attempted, as LastError names it (``<ip>:<port>``,
+    docs/exchange-reference.md §17 C1)."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The delivery state machine of one Mailbox server: queues, retries, failover across targets,
-proxying through the Client Access server, suspend/resume, expiry and DSNs (reference §4.5,
-§4.6, §9, D7, D8).
+proxying through the Client Access server, suspend/resume, expiry and DSNs
+(docs/exchange-reference.md §4.5, §4.6, §9, D7, D8).
 
 Sans-io in the mitmproxy style: :meth:`DeliveryCore.handle` takes one event (what happened)
 with the lab time and the server's Transport service settings, changes the queues, and returns

@@ -1,4 +1,4 @@
-"""Delivery queues of a Mailbox server's Transport service (reference §4.5, §9).
+"""Delivery queues of a Mailbox server's Transport service (docs/exchange-reference.md §4.5, §9).
 
 Plain state holders: which messages wait for which next hop, and the queue's Status, LastError
 and retry bookkeeping, with the Get-Queue and Get-Message rows they show. The delivery core
@@ -93,7 +93,7 @@ class Attempt:
 @dataclass
 class DeliveryQueue:
     """One delivery queue: Identity ``SERVER\\<number>``, named for users also by
-    ``SERVER\\NextHopDomain`` (reference §9, §17 C7)."""
+    ``SERVER\\NextHopDomain`` (docs/exchange-reference.md §9, §17 C7)."""
 
     server: str
     number: int
@@ -104,7 +104,7 @@ class DeliveryQueue:
     last_response: Reply | None = None
     last_server: tuple[str, str] | None = None
     """(FQDN, IP) of the target the last failed attempt ended on, when it had an address: the
-    "Receiving server" a delay notice names (reference §17 C8)."""
+    "Receiving server" a delay notice names (docs/exchange-reference.md §17 C8)."""
     retry_count: int = 0
     first_retry_time: datetime | None = None
     last_retry_time: datetime | None = None

@@ -267,8 +267,8 @@ _ROOT_CERTIFICATE = View(
 )
 
 _QUEUE = View(
-    # Exchange 2013's Get-Queue | Format-List, in the class's order (reference §9, §17 C7);
-    # RunspaceId, which belongs to the remote session rather than the queue, is left out.
+    # Exchange 2013's Get-Queue | Format-List, in the class's order (docs/exchange-reference.md §9,
+    # §17 C7); RunspaceId, which belongs to the remote session rather than the queue, is left out.
     properties=(
         ("DeliveryType", lambda q: q.delivery_type),
         ("NextHopDomain", lambda q: q.next_hop_domain),

@@ -25,7 +25,7 @@ Rules kept here:
 * Every distribution point ends in bounded lab time: an unusable URL, an endpoint outside
   127.0.0.0/8 or one of the lab's SMTP endpoints is not contacted at all; the CRLs of one check
   are fetched within :data:`REVOCATION_TIMEOUT` seconds of lab time (Exchange's chain-build
-  timeout, reference §4.3), after which the fetch is abandoned; at most
+  timeout, docs/exchange-reference.md §4.3), after which the fetch is abandoned; at most
   :data:`MAX_DISTRIBUTION_POINTS` URLs of one chain are tried.
 * The verdict uses the lab time *after* the CRLs arrived, so a CRL issued while the fetch was in
   flight is never "not yet valid".
@@ -50,8 +50,9 @@ from labsim.pki.validation import CertificateValidationStatus, PeerCertificate
 from labsim.policy.domain_security import OutboundPolicy, after_handshake
 
 REVOCATION_TIMEOUT = 10.0
-"""Lab seconds one revocation check may spend fetching CRLs (reference §4.3: Exchange builds
-the chain with a 10 s timeout; CryptoAPI then reports the revocation status as unknown)."""
+"""Lab seconds one revocation check may spend fetching CRLs (docs/exchange-reference.md §4.3:
+Exchange builds the chain with a 10 s timeout; CryptoAPI then reports the revocation status as
+unknown)."""
 
 MAX_DISTRIBUTION_POINTS = 16
 """The most CRL URLs of one chain labsim tries (a labsim bound against a certificate carrying
@@ -191,7 +192,8 @@ def check_revocation(
         crls, notes = yield fetch_crls(world, urls, source=source, server_name=server_name)
         world.explain(
             server_name,
-            "revocation check (reference §4.3, leaf and intermediates): " + "; ".join(notes),
+            "revocation check (docs/exchange-reference.md §4.3, leaf and intermediates): "
+            + "; ".join(notes),
         )
         peer: PeerCertificate = verify_chain(
             chain,

@@ -9,8 +9,8 @@ that connector, opens the Internet session from its own address with its own cer
 relays the remote server's replies back (decision D2: no sender-side Domain Security checks).
 When no session to the Internet can be set up (every target refused, dropped, broke the
 protocol or stayed silent), the Mailbox server gets ``450 4.7.0 Proxy session setup failed on
-Frontend with '<reason>'`` (reference §17 C2) at once, a transient reply it retries; a refusal
-the remote server gives to MAIL FROM is relayed as it is.
+Frontend with '<reason>'`` (docs/exchange-reference.md §17 C2) at once, a transient reply it
+retries; a refusal the remote server gives to MAIL FROM is relayed as it is.
 
 A proxied session never outlives what its client may wait: its inactivity timeout is the
 receive connector's ConnectionInactivityTimeout when that is shorter than the send side's, and
@@ -187,7 +187,7 @@ class FrontendTransport:
         usage: SendConnectorUsage | None = None
         plan: SessionPlan
         # Outbound proxying is for a Mailbox server of the organization that proved it is one
-        # (X-EXPS); its address alone proves nothing (reference §17 C5).
+        # (X-EXPS); its address alone proves nothing (docs/exchange-reference.md §17 C5).
         relaying_server = org.server(tx.exchange_server) if tx.exchange_server else None
         outbound = relaying_server is not None and relaying_server.is_mailbox
         if not outbound:

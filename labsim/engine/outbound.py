@@ -95,7 +95,7 @@ class SessionPlan:
     @property
     def intra_organization(self) -> bool:
         """A hop to another server of the organization: it must achieve Exchange Server
-        authentication (X-EXPS) before MAIL FROM (reference §17 C5)."""
+        authentication (X-EXPS) before MAIL FROM (docs/exchange-reference.md §17 C5)."""
         return self.policy is None
 
 
@@ -158,7 +158,8 @@ def connect_failure_reply(target: Target, port: int) -> Reply:
 
 
 def failover_reason(failure: SessionFailure, port: int) -> Reply:
-    """What a server reports when every target of a next hop failed (reference §17 C1).
+    """What a server reports when every target of a next hop failed (docs/exchange-reference.md §17
+    C1).
 
     A connection failure keeps its own ``441 4.4.1`` text; any other outcome is wrapped by
     :func:`labsim.policy.texts.failover_reason`, the text the delivery queues show too.
@@ -270,9 +271,9 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
     """
     if plan.refuse is not None and plan.refuse.reply is not None:
         # TlsCertificateName names no certificate: Exchange fails while it creates the
-        # outbound session, before any EHLO (reference §17 C11), so no connection is made and
-        # the target sees nothing. The reply text is the one of §4.4.1; the session never
-        # reached the target, so LastError shows it as is, not in the failover form.
+        # outbound session, before any EHLO (docs/exchange-reference.md §17 C11), so no connection
+        # is made and the target sees nothing. The reply text is the one of §4.4.1; the session
+        # never reached the target, so LastError shows it as is, not in the failover form.
         world.explain(plan.source.name, plan.refuse.explanation)
         return SessionFailure(plan.refuse.reply, target, plan.refuse.explanation)
     token = world.activity.begin(f"outbound session {plan.source.name} -> {target.host}")

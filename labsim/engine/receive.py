@@ -200,7 +200,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 remote_endpoint=format_endpoint(remote.host, remote.port),
             )
         # Every session starts anonymous, whatever its address: another server of the
-        # organization becomes ExchangeServer only by X-EXPS (reference §17 C5).
+        # organization becomes ExchangeServer only by X-EXPS (docs/exchange-reference.md §17 C5).
         identity = SessionIdentity.ANONYMOUS
         if org.server_at(remote.host) is None:
             self.world.observe(

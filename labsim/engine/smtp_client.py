@@ -3,7 +3,7 @@
 Each command returns a Deferred that fires with the server's :class:`Reply` (pipelining-safe:
 replies are matched to commands in order by the sans-io core). STARTTLS switches the transport
 to TLS and fires when the handshake completes. Every line sent and received goes to the
-session's protocol log (reference §7.3, send side).
+session's protocol log (docs/exchange-reference.md §7.3, send side).
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ class LabTimers(TypingProtocol):
 
 def reply_log_lines(reply: Reply) -> tuple[str, ...]:
     """How the send log shows a reply: one record per line as the wire carried it
-    (``250-SIZE 37748736`` … ``250 8BITMIME``), as Exchange 2013 writes it (reference §17 C4)."""
+    (``250-SIZE 37748736`` … ``250 8BITMIME``), as Exchange 2013 writes it
+    (docs/exchange-reference.md §17 C4)."""
     # Split on the wire's CRLF only: a line's text never holds one, while other separators
     # that str.splitlines honours (a hostile server's \x1c, \u2028) stay inside their record.
     return tuple(reply.to_bytes().decode("utf-8").split("\r\n")[:-1])

@@ -16,7 +16,7 @@ Rules kept here:
 * Contexts are built once per (role, certificate) in a :class:`TlsContextCache`; nothing per
   session rebuilds them.
 * ECDHE runs on P-256, as between two Windows Server 2012 R2 hosts; the negotiated session is
-  described in SCHANNEL's words (:func:`schannel_algorithms`, reference §17 C3).
+  described in SCHANNEL's words (:func:`schannel_algorithms`, docs/exchange-reference.md §17 C3).
 * Sessions are resumed as SCHANNEL resumes them (session ids, no tickets; the client cache is
   keyed by sending server, client certificate and target, and entries live 10 hours of lab
   time): see :class:`TlsSessionCache`. Nothing the logs or the decisions show depends on it,
@@ -269,7 +269,7 @@ class ClientConnectionCreator:
 
 def log_sending_certificate(log: Any, at: datetime, cert: ExchangeCertificate) -> None:
     """The protocol-log block for the certificate this side presents (``Sending certificate``:
-    subject, issuer, serial, thumbprint, alternate names; reference §7.3)."""
+    subject, issuer, serial, thumbprint, alternate names; docs/exchange-reference.md §7.3)."""
     log.certificate(
         at,
         "Sending certificate",
@@ -572,7 +572,7 @@ class SchannelAlgorithms:
     key_exchange_strength: int
 
     def success_line(self, *, server_side: bool) -> str:
-        """The protocol-log line after a handshake (reference §17 C3)."""
+        """The protocol-log line after a handshake (docs/exchange-reference.md §17 C3)."""
         side = "SERVER" if server_side else "CLIENT"
         return (
             f"TLS protocol SP_PROT_{self.protocol}_{side} negotiation succeeded using bulk "

@@ -1,5 +1,6 @@
 """The Transport service of a Mailbox server: submission, categorizer, routing, delivery queues
-with retry and expiry on the lab clock, local delivery and DSNs (reference §2, §4.5, §8, §9).
+with retry and expiry on the lab clock, local delivery and DSNs (docs/exchange-reference.md §2,
+§4.5, §8, §9).
 
 Every step writes message tracking events. A message accepted with 250 is kept until it is
 delivered, fails with an NDR, or expires with an NDR: it is never dropped.

@@ -42,7 +42,7 @@ class EngineError:
     """An unexpected exception inside the engine: a labsim bug, never a mail outcome.
 
     The wire still gets Exchange's transient reply; the error is kept here so the test,
-    scenario or command that caused it fails (DESIGN.md: one error funnel)."""
+    scenario or command that caused it fails (one error funnel)."""
 
     at: datetime
     server: str

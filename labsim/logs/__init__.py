@@ -1,4 +1,5 @@
-"""Exchange-format logs: SMTP protocol logs (reference §7) and message tracking (reference §8).
+"""Exchange-format logs: SMTP protocol logs (docs/exchange-reference.md §7) and message tracking
+(docs/exchange-reference.md §8).
 
 A pure layer: records, their CSV lines and the stores that keep them (in memory, and in
 Exchange's folder layout when given a root). No Twisted, no OpenSSL, no clock reads.

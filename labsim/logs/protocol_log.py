@@ -1,4 +1,4 @@
-"""SMTP protocol logs as Exchange 2013 writes them (reference §7).
+"""SMTP protocol logs as Exchange 2013 writes them (docs/exchange-reference.md §7).
 
 Owns the record (:class:`ProtocolLogRecord`, one CSV row), the per-session writer
 (:class:`ProtocolLogSession`: sequence numbers, connector id, session id, endpoints, the
@@ -8,7 +8,8 @@ every server's receive and send logs in memory and, given a root folder, in Exch
 Rules kept here:
 
 * Fidelity is the product: field order, timestamp format, CSV quoting, header lines, folder and
-  file names are Exchange's (reference §7.1-§7.3); any difference is documented where it is made.
+  file names are Exchange's (docs/exchange-reference.md §7.1-§7.3); any difference is documented
+  where it is made.
 * Pure: no Twisted, no OpenSSL, no clock reads. Every record carries the time its caller gives.
 * Whether a connector logs at all (``ProtocolLoggingLevel Verbose``) is the caller's decision; a
   connector that does not log gets :data:`NULL_SESSION`, which drops everything, so the SMTP code
@@ -57,7 +58,8 @@ __all__ = [
     "send_connector_id",
 ]
 
-#: The ``#Fields`` of an Exchange 2013 SMTP protocol log, in file order (reference §7.1).
+#: The ``#Fields`` of an Exchange 2013 SMTP protocol log, in file order (docs/exchange-reference.md
+#: §7.1).
 PROTOCOL_LOG_FIELDS: tuple[str, ...] = (
     "date-time",
     "connector-id",
@@ -74,7 +76,7 @@ PROTOCOL_LOG_FIELDS: tuple[str, ...] = (
 #: (the build appears only in the tracking log header).
 PROTOCOL_LOG_VERSION = "15.0.0.0"
 
-# Exchange's session ids are 16 upper-case hex digits (reference §7.2, real logs).
+# Exchange's session ids are 16 upper-case hex digits (docs/exchange-reference.md §7.2, real logs).
 _SESSION_ID_RE = re.compile(r"[0-9A-F]{16}\Z")
 
 # .NET DateTime ticks (100 ns) between 0001-01-01 and the Unix epoch.
@@ -82,7 +84,8 @@ _TICKS_AT_UNIX_EPOCH = 621_355_968_000_000_000
 
 
 class ProtocolLogEvent(enum.Enum):
-    """The ``event`` field: one character saying what the line records (reference §7.2)."""
+    """The ``event`` field: one character saying what the line records (docs/exchange-reference.md
+    §7.2)."""
 
     CONNECT = "+"
     DISCONNECT = "-"
@@ -132,8 +135,8 @@ class TransportService(enum.Enum):
     """The transport service whose logs a record belongs to; the value is its log folder.
 
     labsim runs Front End Transport on a Client Access server and the Transport service (``Hub``)
-    on a Mailbox server (reference §2, §16 D1). Mailbox Transport is listed because Exchange
-    keeps a third log set for it (reference §7.1).
+    on a Mailbox server (docs/exchange-reference.md §2, §16 D1). Mailbox Transport is listed because
+    Exchange keeps a third log set for it (docs/exchange-reference.md §7.1).
     """
 
     FRONT_END = "FrontEnd"
@@ -153,7 +156,7 @@ class TransportService(enum.Enum):
 
 
 class CertificateLabel(enum.Enum):
-    """The information line that opens a certificate block (reference §7.3)."""
+    """The information line that opens a certificate block (docs/exchange-reference.md §7.3)."""
 
     SENDING = "Sending certificate"
     RECEIVED = "Received certificate"
@@ -174,12 +177,14 @@ class CertificateLabel(enum.Enum):
 
 
 def receive_connector_id(server: str, connector: str) -> str:
-    """``connector-id`` of a receive connector line: ``SERVER\\Connector Name`` (reference §7.2)."""
+    """``connector-id`` of a receive connector line: ``SERVER\\Connector Name``
+    (docs/exchange-reference.md §7.2)."""
     return f"{server}\\{connector}"
 
 
 def send_connector_id(connector: str) -> str:
-    """``connector-id`` of a send connector line: the bare connector name (reference §7.2)."""
+    """``connector-id`` of a send connector line: the bare connector name
+    (docs/exchange-reference.md §7.2)."""
     return connector
 
 
@@ -205,7 +210,7 @@ def _check_session_id(session_id: str) -> None:
 
 @dataclass(frozen=True)
 class ProtocolLogRecord:
-    """One line of an SMTP protocol log, in ``#Fields`` order (reference §7.2)."""
+    """One line of an SMTP protocol log, in ``#Fields`` order (docs/exchange-reference.md §7.2)."""
 
     date_time: datetime
     connector_id: str
@@ -378,7 +383,8 @@ class ProtocolLogSession:
         self._emit(at, ProtocolLogEvent.INFORMATION, data, context)
 
     def permissions(self, at: datetime, permission_string: str) -> None:
-        """The session's permissions, e.g. ``SMTPSubmit SMTPAcceptAnySender …`` (reference §7.3)."""
+        """The session's permissions, e.g. ``SMTPSubmit SMTPAcceptAnySender …``
+        (docs/exchange-reference.md §7.3)."""
         self.info(at, permission_string, "Set Session Permissions")
 
     def certificate(
@@ -392,7 +398,7 @@ class ProtocolLogSession:
         serial: str = "",
         alternate_names: Sequence[str] = (),
     ) -> None:
-        """The block of lines describing a certificate (reference §7.3, 2013 form).
+        """The block of lines describing a certificate (docs/exchange-reference.md §7.3, 2013 form).
 
         A sending or secure-domain certificate is written in full: subject, issuer name, serial
         number, thumbprint and alternate names (joined with ``;``). A received certificate is
@@ -465,7 +471,8 @@ NULL_SESSION: ProtocolLogSession = NullProtocolLogSession()
 
 
 def protocol_log_header(direction: ProtocolLogDirection, created: datetime) -> list[str]:
-    """The header lines of a protocol log file created at ``created`` (reference §7.1)."""
+    """The header lines of a protocol log file created at ``created`` (docs/exchange-reference.md
+    §7.1)."""
     return [
         "#Software: Microsoft Exchange Server",
         f"#Version: {PROTOCOL_LOG_VERSION}",
@@ -479,7 +486,7 @@ class ProtocolLog:
     """One protocol log set: one server, one transport service, one direction.
 
     All receive connectors of a transport service share one log, and all send connectors another
-    (reference §7.1), so this is the sink every session of that service and direction writes to.
+    (docs/exchange-reference.md §7.1), so this is the sink every session of that service and direction writes to.
     Records are kept in memory; with a folder, lines go to their files on :meth:`flush` (the lab
     flushes whenever it is idle and when it stops).
     """

@@ -5,7 +5,8 @@ its CSV form, and the per-server log (:class:`TrackingLog`) that keeps records i
 given a root folder, writes ``<root>/<SERVER>/TransportRoles/Logs/MessageTracking/`` with
 Exchange's header: the Transport service's events in ``MSGTRKyyyymmdd-n.LOG``, the Mailbox
 Transport Delivery service's (DELIVER) in ``MSGTRKMD…`` and the Mailbox Transport Submission
-service's (SUBMIT) in ``MSGTRKMS…``, as a 2013 Mailbox server splits them (reference §8, §17 C6).
+service's (SUBMIT) in ``MSGTRKMS…``, as a 2013 Mailbox server splits them
+(docs/exchange-reference.md §8, §17 C6).
 
 Rules kept here: pure (no Twisted, no clock reads; each record carries its time), Exchange's
 spelling for event ids, sources and directionality, and multi-valued fields (recipient-address,
@@ -41,8 +42,8 @@ __all__ = [
     "tracking_log_header",
 ]
 
-#: The ``#Fields`` of an Exchange 2013 message tracking log, in file order (reference §8): the
-#: 2010 list plus ``network-message-id`` after ``message-id``.
+#: The ``#Fields`` of an Exchange 2013 message tracking log, in file order
+#: (docs/exchange-reference.md §8): the 2010 list plus ``network-message-id`` after ``message-id``.
 TRACKING_LOG_FIELDS: tuple[str, ...] = (
     "date-time",
     "client-ip",
@@ -73,12 +74,14 @@ TRACKING_LOG_FIELDS: tuple[str, ...] = (
     "custom-data",
 )
 
-#: ``#Version`` of the tracking log header: the build, Exchange 2013 CU23 (reference §0, S21).
+#: ``#Version`` of the tracking log header: the build, Exchange 2013 CU23
+#: (docs/exchange-reference.md §0, S21).
 TRACKING_LOG_VERSION = "15.00.1497.002"
 
 
 class TrackingEventId(enum.Enum):
-    """The ``event-id`` field (Get-MessageTrackingLog ``-EventId``), reference §8."""
+    """The ``event-id`` field (Get-MessageTrackingLog ``-EventId``), docs/exchange-reference.md
+    §8."""
 
     RECEIVE = "RECEIVE"
     SUBMIT = "SUBMIT"
@@ -131,7 +134,8 @@ class TrackingEventId(enum.Enum):
 
 
 class TrackingSource(enum.Enum):
-    """The ``source`` field: the transport component that logged the event (reference §8)."""
+    """The ``source`` field: the transport component that logged the event
+    (docs/exchange-reference.md §8)."""
 
     ADMIN = "ADMIN"
     AGENT = "AGENT"
@@ -259,7 +263,8 @@ class TrackingRecord:
 
 
 def tracking_log_header(created: datetime) -> list[str]:
-    """The header lines of a tracking log file created at ``created`` (reference §8)."""
+    """The header lines of a tracking log file created at ``created`` (docs/exchange-reference.md
+    §8)."""
     return [
         "#Software: Microsoft Exchange Server",
         f"#Version: {TRACKING_LOG_VERSION}",
@@ -270,8 +275,8 @@ def tracking_log_header(created: datetime) -> list[str]:
     ]
 
 
-#: Which service's file an event goes to on a 2013 Mailbox server (reference §8): the Mailbox
-#: Transport Delivery service logs what it delivers to mailboxes, the Mailbox Transport
+#: Which service's file an event goes to on a 2013 Mailbox server (docs/exchange-reference.md §8):
+#: the Mailbox Transport Delivery service logs what it delivers to mailboxes, the Mailbox Transport
 #: Submission service what it picks up from them; the Transport service logs everything else.
 _FILE_PREFIXES: dict[tuple[TrackingSource, TrackingEventId], str] = {
     (TrackingSource.STOREDRIVER, TrackingEventId.DELIVER): "MSGTRKMD",

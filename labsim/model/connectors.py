@@ -1,4 +1,5 @@
-"""Send and receive connectors as frozen records, with Exchange's defaults (reference §3.2–§3.6)."""
+"""Send and receive connectors as frozen records, with Exchange's defaults
+(docs/exchange-reference.md §3.2–§3.6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exchange 2013's default receive connectors for a server (reference §3.6).
+"""Exchange 2013's default receive connectors for a server (docs/exchange-reference.md §3.6).
 
 The send side has none by default: an Exchange 2013 organization has no Internet send
 connector until an admin creates one.
@@ -26,7 +26,7 @@ _FRONTEND_AUTH = frozenset(
 
 
 def default_receive_connectors(server: Server) -> tuple[ReceiveConnector, ...]:
-    """The receive connectors Setup creates on ``server`` (reference §3.6)."""
+    """The receive connectors Setup creates on ``server`` (docs/exchange-reference.md §3.6)."""
     name = server.name
     if server.role is ServerRole.CLIENT_ACCESS:
         fe = TransportRole.FRONTEND_TRANSPORT
@@ -41,7 +41,8 @@ def default_receive_connectors(server: Server) -> tuple[ReceiveConnector, ...]:
                     {G.ANONYMOUS_USERS, G.EXCHANGE_LEGACY_SERVERS, G.EXCHANGE_SERVERS}
                 ),
                 max_message_size=ByteSize.mb(36),
-                # The 2016 documentation shows Verbose on this connector (reference §3.6).
+                # The 2016 documentation shows Verbose on this connector (docs/exchange-reference.md
+                # §3.6).
                 protocol_logging_level=ProtocolLoggingLevel.VERBOSE,
             ),
             ReceiveConnector(

@@ -10,21 +10,21 @@ from typing import TypeVar
 
 
 class ServerRole(Enum):
-    """An Exchange 2013 server role (reference §2)."""
+    """An Exchange 2013 server role (docs/exchange-reference.md §2)."""
 
     CLIENT_ACCESS = "ClientAccess"
     MAILBOX = "Mailbox"
 
 
 class TransportRole(Enum):
-    """The transport service a receive connector belongs to (reference §3.3)."""
+    """The transport service a receive connector belongs to (docs/exchange-reference.md §3.3)."""
 
     FRONTEND_TRANSPORT = "FrontendTransport"
     HUB_TRANSPORT = "HubTransport"
 
 
 class SendConnectorUsage(Enum):
-    """`-Usage` of New-SendConnector (reference §3.2)."""
+    """`-Usage` of New-SendConnector (docs/exchange-reference.md §3.2)."""
 
     CUSTOM = "Custom"
     INTERNAL = "Internal"
@@ -33,7 +33,7 @@ class SendConnectorUsage(Enum):
 
 
 class ReceiveConnectorUsage(Enum):
-    """`-Usage` of New-ReceiveConnector (reference §3.4)."""
+    """`-Usage` of New-ReceiveConnector (docs/exchange-reference.md §3.4)."""
 
     CLIENT = "Client"
     CUSTOM = "Custom"
@@ -43,7 +43,7 @@ class ReceiveConnectorUsage(Enum):
 
 
 class AuthMechanism(Enum):
-    """Receive connector `AuthMechanism` flags (reference §3.3)."""
+    """Receive connector `AuthMechanism` flags (docs/exchange-reference.md §3.3)."""
 
     NONE = "None"
     TLS = "Tls"
@@ -55,7 +55,7 @@ class AuthMechanism(Enum):
 
 
 class PermissionGroup(Enum):
-    """Receive connector `PermissionGroups` flags (reference §3.3, §3.5)."""
+    """Receive connector `PermissionGroups` flags (docs/exchange-reference.md §3.3, §3.5)."""
 
     NONE = "None"
     ANONYMOUS_USERS = "AnonymousUsers"
@@ -83,7 +83,7 @@ class Permission(Enum):
 
 
 class TlsAuthLevel(Enum):
-    """Send connector `TlsAuthLevel` (reference §3.2)."""
+    """Send connector `TlsAuthLevel` (docs/exchange-reference.md §3.2)."""
 
     ENCRYPTION_ONLY = "EncryptionOnly"
     CERTIFICATE_VALIDATION = "CertificateValidation"
@@ -91,14 +91,14 @@ class TlsAuthLevel(Enum):
 
 
 class ProtocolLoggingLevel(Enum):
-    """Connector `ProtocolLoggingLevel` (reference §7)."""
+    """Connector `ProtocolLoggingLevel` (docs/exchange-reference.md §7)."""
 
     NONE = "None"
     VERBOSE = "Verbose"
 
 
 class QueueStatus(Enum):
-    """Get-Queue `Status` (reference §9)."""
+    """Get-Queue `Status` (docs/exchange-reference.md §9)."""
 
     ACTIVE = "Active"
     CONNECTING = "Connecting"
@@ -108,7 +108,7 @@ class QueueStatus(Enum):
 
 
 class MessageStatus(Enum):
-    """Get-Message `Status` (reference §9)."""
+    """Get-Message `Status` (docs/exchange-reference.md §9)."""
 
     ACTIVE = "Active"
     LOCKED = "Locked"
@@ -120,7 +120,7 @@ class MessageStatus(Enum):
 
 
 class DeliveryType(Enum):
-    """Get-Queue `DeliveryType` (reference §9), the subset labsim creates."""
+    """Get-Queue `DeliveryType` (docs/exchange-reference.md §9), the subset labsim creates."""
 
     DNS_CONNECTOR_DELIVERY = "DnsConnectorDelivery"
     SMART_HOST_CONNECTOR_DELIVERY = "SmartHostConnectorDelivery"
@@ -138,7 +138,7 @@ class AcceptedDomainType(Enum):
 
 
 class AuthAs(Enum):
-    """`X-MS-Exchange-Organization-AuthAs` values (reference §5.4)."""
+    """`X-MS-Exchange-Organization-AuthAs` values (docs/exchange-reference.md §5.4)."""
 
     ANONYMOUS = "Anonymous"
     INTERNAL = "Internal"
@@ -147,7 +147,8 @@ class AuthAs(Enum):
 
 
 class FidelityProfile(Enum):
-    """Which Exchange version's behaviour a lab follows where versions differ (reference §16)."""
+    """Which Exchange version's behaviour a lab follows where versions differ
+    (docs/exchange-reference.md §16)."""
 
     EXCHANGE2013 = "exchange2013"
     EXCHANGE2010 = "exchange2010"

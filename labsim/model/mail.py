@@ -1,5 +1,5 @@
 """Messages in flight and at rest: the mail item transport carries, queue and message views
-(Get-Queue / Get-Message, reference §9), and a message delivered to a mailbox."""
+(Get-Queue / Get-Message, docs/exchange-reference.md §9), and a message delivered to a mailbox."""
 
 from __future__ import annotations
 
@@ -141,7 +141,8 @@ class DeliveredMessage:
 
     @property
     def domain_secured(self) -> bool:
-        """Outlook's green check: AuthAs Partner and an AuthDomain (reference §16 D10)."""
+        """Outlook's green check: AuthAs Partner and an AuthDomain (docs/exchange-reference.md §16
+        D10)."""
         return self.auth_as == AuthAs.PARTNER.value and bool(self.header(AUTH_DOMAIN))
 
     @property
@@ -157,7 +158,7 @@ class DeliveredMessage:
 
 @dataclass(frozen=True)
 class QueueView:
-    """One row of Get-Queue (reference §9)."""
+    """One row of Get-Queue (docs/exchange-reference.md §9)."""
 
     identity: str
     delivery_type: DeliveryType
@@ -177,7 +178,7 @@ class QueueView:
 
 @dataclass(frozen=True)
 class MessageView:
-    """One row of Get-Message (reference §9)."""
+    """One row of Get-Message (docs/exchange-reference.md §9)."""
 
     identity: str
     queue: str

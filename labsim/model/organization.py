@@ -16,7 +16,8 @@ from labsim.model.transport import TransportConfig, TransportService
 
 @dataclass(frozen=True)
 class Server:
-    """A simulated Exchange server: its own loopback address (reference §16 D12)."""
+    """A simulated Exchange server: its own loopback address (docs/exchange-reference.md §16
+    D12)."""
 
     name: str
     fqdn: str

@@ -1,5 +1,6 @@
 """Organization transport configuration (Get-TransportConfig) and per-server transport
-service settings (Get-TransportService), with Exchange's defaults (reference §3.1, §4.5, §16 D7)."""
+service settings (Get-TransportService), with Exchange's defaults (docs/exchange-reference.md §3.1,
+§4.5, §16 D7)."""
 
 from __future__ import annotations
 
@@ -32,17 +33,20 @@ class TransportConfig:
     )
 
     def sends_domain_secured_to(self, domain: str) -> bool:
-        """Exact, case-insensitive membership in TLSSendDomainSecureList (reference §3.1)."""
+        """Exact, case-insensitive membership in TLSSendDomainSecureList
+        (docs/exchange-reference.md §3.1)."""
         return domain.lower() in (d.lower() for d in self.tls_send_domain_secure_list)
 
     def receives_domain_secured_from(self, domain: str) -> bool:
-        """Exact, case-insensitive membership in TLSReceiveDomainSecureList (reference §3.1)."""
+        """Exact, case-insensitive membership in TLSReceiveDomainSecureList
+        (docs/exchange-reference.md §3.1)."""
         return domain.lower() in (d.lower() for d in self.tls_receive_domain_secure_list)
 
 
 @dataclass(frozen=True)
 class TransportService:
-    """Per-server transport timers (Set-TransportService), defaults per reference §16 D7."""
+    """Per-server transport timers (Set-TransportService), defaults per docs/exchange-reference.md
+    §16 D7."""
 
     transient_failure_retry_count: int = 6
     transient_failure_retry_interval: timedelta = timedelta(minutes=5)

@@ -120,7 +120,7 @@ class IPRange:
 
     @property
     def size(self) -> int:
-        """Number of addresses; smaller is more specific (reference §5.1)."""
+        """Number of addresses; smaller is more specific (docs/exchange-reference.md §5.1)."""
         return self.last - self.first + 1
 
     def __str__(self) -> str:

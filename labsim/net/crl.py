@@ -89,7 +89,8 @@ def _self_signed(certificate: x509.Certificate) -> bool:
 
 def revocation_urls(chain: Iterable[x509.Certificate]) -> tuple[str, ...]:
     """The CDP URLs to fetch for ``chain`` (leaf first): the leaf and the intermediates, never a
-    self-signed root (reference §4.3: end certificate + intermediates, root excluded)."""
+    self-signed root (docs/exchange-reference.md §4.3: end certificate + intermediates, root
+    excluded)."""
     urls: list[str] = []
     for certificate in chain:
         if _self_signed(certificate):

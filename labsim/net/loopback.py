@@ -1,4 +1,5 @@
-"""Real TCP on loopback: every simulated server has its own 127.x address (reference §16 D12).
+"""Real TCP on loopback: every simulated server has its own 127.x address
+(docs/exchange-reference.md §16 D12).
 
 Configuration and logs keep Exchange's port numbers (25, 587, 717, 2525, 465); sockets bind that
 port plus one lab-wide offset, so that no root privilege is needed and labs can run side by

@@ -1,10 +1,10 @@
 """Which port offset a lab uses: ``auto`` (the default), an environment override, or a number.
 
 A lab listens on Exchange's ports (25, 465, 475, 587, 717, 2525, DNS 53, HTTP 80) plus one
-lab-wide offset (reference §16 D12). Two things can take a port the lab wants: another program
-listening (another lab, a second terminal, a CI job), and the kernel handing the port to some
-outgoing connection as its local port. The second is avoided by keeping every lab port out of
-the machine's ephemeral port range (``/proc/sys/net/ipv4/ip_local_port_range``); the first by
+lab-wide offset (docs/exchange-reference.md §16 D12). Two things can take a port the lab wants:
+another program listening (another lab, a second terminal, a CI job), and the kernel handing the
+port to some outgoing connection as its local port. The second is avoided by keeping every lab port
+out of the machine's ephemeral port range (``/proc/sys/net/ipv4/ip_local_port_range``); the first by
 trying several automatic offsets until one binds. Everything here is pure except
 :func:`ephemeral_range`, which reads the kernel's setting.
 """

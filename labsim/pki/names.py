@@ -1,11 +1,11 @@
 """Certificate names and the two ways Exchange matches them.
 
-* :func:`matches_domain` — the Domain Security rule (reference §4.3, decision D4, Exchange 2013
-  CU23): the peer's certificate must name the SMTP domain exactly, as ``*.domain`` (which also
-  covers the bare domain), as a host exactly one label below the domain, or through a wider
-  wildcard such as ``*.com``; case-insensitive; Subject CN and DNS SANs both count.
-* :func:`matches_host` — STARTTLS certificate *selection* by FQDN (reference §4.4, §5.2): an exact
-  pass, then an RFC 6125 wildcard pass, done with ``service_identity``.
+* :func:`matches_domain` — the Domain Security rule (docs/exchange-reference.md §4.3, decision D4,
+  Exchange 2013 CU23): the peer's certificate must name the SMTP domain exactly, as ``*.domain``
+  (which also covers the bare domain), as a host exactly one label below the domain, or through a
+  wider wildcard such as ``*.com``; case-insensitive; Subject CN and DNS SANs both count.
+* :func:`matches_host` — STARTTLS certificate *selection* by FQDN (docs/exchange-reference.md §4.4,
+  §5.2): an exact pass, then an RFC 6125 wildcard pass, done with ``service_identity``.
 
 The Domain Security rule is deliberately not delegated to ``service_identity``: Exchange accepts
 names RFC 6125 refuses (``*.com``, a wildcard covering the bare domain, a host one label below).

@@ -1,4 +1,5 @@
-"""STARTTLS certificate selection (reference §4.4 for the sending side, §5.2 for receiving).
+"""STARTTLS certificate selection (docs/exchange-reference.md §4.4 for the sending side, §5.2 for
+receiving).
 
 Owns :func:`select_starttls_certificate` and the ``TlsCertificateName`` syntax. The rules:
 
@@ -28,7 +29,8 @@ from labsim.pki.names import certificate_names, matches_host
 
 
 class CertificateEvent(enum.Enum):
-    """MSExchangeTransport events raised by certificate selection (reference §11)."""
+    """MSExchangeTransport events raised by certificate selection (docs/exchange-reference.md
+    §11)."""
 
     CANNOT_LOAD_STARTTLS_CERTIFICATE_FROM_STORE = "CannotLoadSTARTTLSCertificateFromStore"
     STARTTLS_CERTIFICATE_EXPIRED = "STARTTLSCertificateExpired"

@@ -1,6 +1,7 @@
 """Pure decisions of the simulated transport: who may do what, where mail goes, and why.
 
-Modules (each a set of functions over frozen records from :mod:`labsim.model`):
+Modules (each a set of functions over frozen records from :mod:`labsim.model`; § numbers, D
+decisions and C corrections cite docs/exchange-reference.md):
 
 * :mod:`.permissions` — receive connector permission groups → session permissions (§3.5, D11).
 * :mod:`.receive_selection` — which receive connector takes a connection (§5.1).

@@ -1,5 +1,6 @@
-"""Domain Security decisions: the sending side (reference §4.1–§4.4) and the receiving side
-(§5.3), plus the recipient and size rules applied in the same SMTP session (§10.2, §10.3).
+"""Domain Security decisions: the sending side (docs/exchange-reference.md §4.1–§4.4) and the
+receiving side (§5.3), plus the recipient and size rules applied in the same SMTP session (§10.2,
+§10.3).
 
 Rules kept here, each cited in the ``explanation`` of the record it produces:
 
@@ -35,6 +36,12 @@ from labsim.policy.permissions import SessionIdentity, format_permissions, permi
 from labsim.policy.routing import NextHop, recipient_domain
 from labsim.smtp.reply import Reply
 
+# The labsim decisions explanations cite, in a form a user can look up.
+_D2 = "labsim decision D2 (docs/exchange-reference.md)"
+_D4 = "labsim decision D4 (docs/exchange-reference.md)"
+_D5 = "labsim decision D5 (docs/exchange-reference.md)"
+_D11 = "labsim decision D11 (docs/exchange-reference.md)"
+
 Status = CertificateValidationStatus
 
 
@@ -59,8 +66,11 @@ def effective_status(
 def _d5_suffix(status: CertificateValidationStatus, profile: FidelityProfile) -> str:
     if status is Status.REVOCATION_OFFLINE:
         if profile is FidelityProfile.EXCHANGE2013:
-            return " (CRL unreachable: tolerated under profile exchange2013 and treated as Valid, decision D5)"
-        return " (CRL unreachable: fails under profile exchange2010, decision D5)"
+            return (
+                " (CRL unreachable: tolerated under profile exchange2013 and treated as Valid, "
+                f"{_D5})"
+            )
+        return f" (CRL unreachable: fails under profile exchange2010, {_D5})"
     return ""
 
 
@@ -106,31 +116,33 @@ def outbound_policy(
     domain_secure = False
     if listed and via_frontend_proxy:
         why = (
-            f"decision D2: {domain} is in TLSSendDomainSecureList but send connector "
+            f"{_D2}: {domain} is in TLSSendDomainSecureList but send connector "
             f"'{connector.name}' has FrontendProxyEnabled; the CAS sends with opportunistic "
             "STARTTLS and its own certificate and the sending side does NOT enforce Domain "
-            "Security (Microsoft: unsupported combination, reference §4.6)"
+            "Security (Microsoft: unsupported combination, docs/exchange-reference.md §4.6)"
         )
     elif listed and next_hop.is_dns_routed:
         domain_secure = True
         state = "has" if connector.domain_secure_enabled else "LACKS"
         why = (
-            f"reference §4.1: next hop domain {domain} is in TLSSendDomainSecureList and send "
+            f"docs/exchange-reference.md §4.1: next hop domain {domain} is in "
+            "TLSSendDomainSecureList and send "
             f"connector '{connector.name}' uses DNS routing: mutual TLS is enforced (connector "
             f"{state} DomainSecureEnabled)"
         )
     else:
         if not next_hop.is_dns_routed:
             why = (
-                f"reference §4.1.3: send connector '{connector.name}' routes to smart hosts "
+                f"docs/exchange-reference.md §4.1.3: send connector '{connector.name}' routes to "
+                "smart hosts "
                 f"{domain}; the TLSSendDomainSecureList lookup uses that next hop, so Domain "
                 "Security is not enforced"
             )
         else:
-            why = f"reference §4.1: {domain} is not in TLSSendDomainSecureList"
+            why = f"docs/exchange-reference.md §4.1: {domain} is not in TLSSendDomainSecureList"
         if connector.require_tls:
             level = connector.tls_auth_level.value if connector.tls_auth_level else "EncryptionOnly"
-            why += f"; connector RequireTLS with TlsAuthLevel {level} (§4.2)"
+            why += f"; connector RequireTLS with TlsAuthLevel {level}"
         else:
             why += "; opportunistic TLS"
     return OutboundPolicy(
@@ -183,11 +195,13 @@ def after_ehlo(
     usable = starttls_offered and not policy.force_helo and not policy.ignore_starttls
     if usable:
         if policy.domain_secure:
-            why = f"reference §4.2: STARTTLS offered; {domain} is domain-secured, start TLS"
+            why = f"docs/exchange-reference.md §4.2: STARTTLS offered; {domain} is domain-secured, start TLS"
         elif policy.require_tls:
-            why = "reference §4.2: STARTTLS offered; connector RequireTLS, start TLS"
+            why = (
+                "docs/exchange-reference.md §4.2: STARTTLS offered; connector RequireTLS, start TLS"
+            )
         else:
-            why = "reference §4.2: STARTTLS offered; opportunistic TLS"
+            why = "docs/exchange-reference.md §4.2: STARTTLS offered; opportunistic TLS"
         return OutboundStep(OutboundAction.START_TLS, None, None, (), why)
     if not starttls_offered:
         cause = "the remote server did not offer STARTTLS"
@@ -203,7 +217,8 @@ def after_ehlo(
                 texts.DOMAIN_SECURE_DISABLED,
                 events.TLS_DOMAIN_SECURE_DISABLED,
                 (note,),
-                f"reference §4.2: {domain} is in TLSSendDomainSecureList but send connector "
+                f"docs/exchange-reference.md §4.2: {domain} is in TLSSendDomainSecureList but send "
+                "connector "
                 f"'{connector_name}' lacks DomainSecureEnabled ({cause}); "
                 f"{texts.DOMAIN_SECURE_DISABLED}",
             )
@@ -212,7 +227,8 @@ def after_ehlo(
             texts.STARTTLS_REQUIRED_TO_SEND,
             events.MESSAGE_TO_SECURE_DOMAIN_FAILED_BECAUSE_TLS_NOT_OFFERED,
             (note,),
-            f"reference §4.2: {domain} is in TLSSendDomainSecureList and {cause}; no downgrade: "
+            f"docs/exchange-reference.md §4.2: {domain} is in TLSSendDomainSecureList and {cause}; "
+            "no downgrade: "
             f"{texts.STARTTLS_REQUIRED_TO_SEND}",
         )
     if policy.require_tls:
@@ -221,7 +237,10 @@ def after_ehlo(
             texts.STARTTLS_REQUIRED_TO_SEND,
             events.SMTP_SEND_TLS_REQUIRED_FAILED,
             (),
-            f"reference §4.2: send connector '{connector_name}' has RequireTLS and {cause}; "
+            f"docs/exchange-reference.md §4.2: send connector '{connector_name}' has RequireTLS "
+            "and "
+            ""
+            f"{cause}; "
             f"{texts.STARTTLS_REQUIRED_TO_SEND}",
         )
     return OutboundStep(
@@ -229,7 +248,7 @@ def after_ehlo(
         None,
         None,
         (),
-        f"reference §4.2: {cause}; opportunistic TLS, continue without TLS",
+        f"docs/exchange-reference.md §4.2: {cause}; opportunistic TLS, continue without TLS",
     )
 
 
@@ -240,7 +259,10 @@ def client_certificate_missing(tls_certificate_name: str) -> OutboundStep:
         texts.SEND_CONNECTOR_CERTIFICATE_NOT_FOUND,
         events.CANNOT_LOAD_STARTTLS_CERTIFICATE_FROM_STORE,
         (),
-        f"reference §4.4.1: TlsCertificateName '{tls_certificate_name}' matches no certificate "
+        f"docs/exchange-reference.md §4.4.1: TlsCertificateName '{tls_certificate_name}' matches "
+        "no "
+        ""
+        "certificate "
         f"in the local computer store (event 12014); {texts.SEND_CONNECTOR_CERTIFICATE_NOT_FOUND}",
     )
 
@@ -309,7 +331,8 @@ def after_handshake(
         None,
         SessionIdentity.ANONYMOUS,
         (),
-        "reference §4.2: not domain-secured and no TlsAuthLevel requiring validation; "
+        "docs/exchange-reference.md §4.2: not domain-secured and no TlsAuthLevel requiring "
+        "validation; "
         "the server certificate is not checked",
     )
 
@@ -325,7 +348,8 @@ def _domain_secure_check(
             events.TLS_DOMAIN_SECURE_DISABLED,
             SessionIdentity.ANONYMOUS,
             (),
-            f"reference §4.2: {domain} is in TLSSendDomainSecureList but send connector "
+            f"docs/exchange-reference.md §4.2: {domain} is in TLSSendDomainSecureList but send "
+            "connector "
             f"'{policy.connector_name}' lacks DomainSecureEnabled; {texts.DOMAIN_SECURE_DISABLED}",
         )
     notes: list[LogNote] = []
@@ -333,13 +357,14 @@ def _domain_secure_check(
     if not peer.chain:
         status = Status.EMPTY_CERTIFICATE
         event = events.TLS_DOMAIN_SERVER_CERTIFICATE_VALIDATION_FAILURE
-        why = f"reference §4.3: the server presented no certificate for {domain}"
+        why = f"docs/exchange-reference.md §4.3: the server presented no certificate for {domain}"
     elif not matches_domain(peer.names, domain):
         status = Status.SUBJECT_MISMATCH
         event = events.TLS_DOMAIN_SERVER_CERTIFICATE_SUBJECT_MISMATCH
         why = (
-            f"reference §4.3: server certificate names {_names_text(peer)} do not match the "
-            f"next hop domain {domain} (the MX host name does not count; decision D4)"
+            f"docs/exchange-reference.md §4.3: server certificate names {_names_text(peer)} do not "
+            "match the "
+            f"next hop domain {domain} (the MX host name does not count; {_D4})"
         )
     else:
         status, note = effective_status(peer.status, profile)
@@ -350,7 +375,8 @@ def _domain_secure_check(
         elif status is not Status.VALID:
             event = events.TLS_DOMAIN_SERVER_CERTIFICATE_VALIDATION_FAILURE
         why = (
-            f"reference §4.3: server certificate names match {domain}; chain status "
+            f"docs/exchange-reference.md §4.3: server certificate names match {domain}; chain "
+            "status "
             f"{peer.status.value}{_d5_suffix(peer.status, profile)}"
         )
     if status is not Status.VALID:
@@ -362,7 +388,7 @@ def _domain_secure_check(
             SessionIdentity.ANONYMOUS,
             tuple(notes),
             f"{why}; status {status.value} is not Valid: {texts.CERTIFICATE_VALIDATION_FAILURE} "
-            "(session fails over, then the queue goes to Retry, §4.5)",
+            "(session fails over, then the queue goes to Retry)",
         )
     notes.append(LogNote("", texts.SECURE_DOMAIN_CERTIFICATE))
     return OutboundCheck(
@@ -372,7 +398,7 @@ def _domain_secure_check(
         event,
         SessionIdentity.PARTNER,
         tuple(notes),
-        f"{why}; mutual TLS established, remote identity Partner (§4.2)",
+        f"{why}; mutual TLS established, remote identity Partner",
     )
 
 
@@ -387,13 +413,14 @@ def _forced_tls_check(
     # Chain first, then the name: the brief's order; the recorded status is the first failure.
     if not peer.chain:
         status = Status.EMPTY_CERTIFICATE
-        why = "reference §4.2: the server presented no certificate"
+        why = "docs/exchange-reference.md §4.2: the server presented no certificate"
     else:
         status, note = effective_status(peer.status, profile)
         if note is not None:
             notes.append(note)
         why = (
-            f"reference §4.2: RequireTLS with TlsAuthLevel {level.value}; chain status "
+            f"docs/exchange-reference.md §4.2: RequireTLS with TlsAuthLevel {level.value}; chain "
+            "status "
             f"{peer.status.value}{_d5_suffix(peer.status, profile)}"
         )
         if status is Status.VALID and level is TlsAuthLevel.DOMAIN_VALIDATION:
@@ -488,7 +515,7 @@ def check_mail_from(
             permissions_for(connector, identity),
             event,
             status,
-            "reference §5.3: " + "; ".join(steps) + f": {reply}",
+            "docs/exchange-reference.md §5.3: " + "; ".join(steps) + f": {reply}",
         )
 
     event: TransportEvent | None = None
@@ -540,7 +567,7 @@ def check_mail_from(
                 events.TLS_DOMAIN_CLIENT_CERTIFICATE_SUBJECT_MISMATCH,
                 Status.SUBJECT_MISMATCH,
                 f"client certificate names {_names_text(peer)} do not match {domain} "
-                "(SubjectMismatch, decision D4)",
+                f"(SubjectMismatch, {_D4})",
             )
         status, note = effective_status(peer.status, profile)
         if status is not Status.VALID:
@@ -573,7 +600,7 @@ def check_mail_from(
         groups = ", ".join(sorted(g.value for g in connector.permission_groups)) or "None"
         extra = ""
         if identity is SessionIdentity.PARTNER:
-            extra = " (no union with anonymous rights, decision D11)"
+            extra = f" (no union with anonymous rights, {_D11})"
         steps.append(
             f"identity {identity.value} lacks SMTPSubmit on {connector.identity} "
             f"(PermissionGroups {groups}){extra}"
@@ -584,7 +611,7 @@ def check_mail_from(
             permissions,
             event,
             status,
-            "reference §5.3: " + "; ".join(steps) + f": {reply}",
+            "docs/exchange-reference.md §5.3: " + "; ".join(steps) + f": {reply}",
             auth_domain,
             tuple(notes),
         )
@@ -594,7 +621,9 @@ def check_mail_from(
         permissions,
         event,
         status,
-        "reference §5.3: " + "; ".join(steps) + f"; permissions: {format_permissions(permissions)}",
+        "docs/exchange-reference.md §5.3: "
+        + "; ".join(steps)
+        + f"; permissions: {format_permissions(permissions)}",
         auth_domain,
         tuple(notes),
     )
@@ -653,7 +682,7 @@ def size_explanation(size: int, *limits: ByteSize) -> str:
     """Why :func:`check_size` decided as it did, naming the smallest limit (§10.3)."""
     finite = [limit for limit in limits if limit.value is not None]
     if not finite:
-        return f"reference §10.3: {size} bytes; no size limit applies"
+        return f"docs/exchange-reference.md §10.3: {size} bytes; no size limit applies"
     smallest = min(finite, key=lambda limit: limit.value or 0)
     verdict = "exceeds" if not smallest.allows(size) else "is within"
-    return f"reference §10.3: {size} bytes {verdict} the smallest limit {smallest}"
+    return f"docs/exchange-reference.md §10.3: {size} bytes {verdict} the smallest limit {smallest}"

@@ -2,7 +2,7 @@
 
 Decisions never write logs themselves (they are pure); they return these records and the
 engine turns them into Windows-event-style records and protocol-log ``*`` lines. The ids and
-symbolic names are Exchange's MSExchangeTransport ones (reference §11).
+symbolic names are Exchange's MSExchangeTransport ones (docs/exchange-reference.md §11).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class LogNote:
         return f"*,{self.data},{self.context}"
 
 
-# MessageSecurity category (reference §11).
+# MessageSecurity category (docs/exchange-reference.md §11).
 TLS_DOMAIN_CERTIFICATE_VALIDATION_FAILURE = TransportEvent(
     11011, "TlsDomainCertificateValidationFailure"
 )
@@ -82,7 +82,7 @@ CRL_TRANSIENT_FAILURE_TREATED_AS_SUCCESS = TransportEvent(
 )
 """Both sides: an unreachable CRL was tolerated (decision D5, profile exchange2013)."""
 
-# TransportService category and others (reference §11).
+# TransportService category and others (docs/exchange-reference.md §11).
 CANNOT_LOAD_STARTTLS_CERTIFICATE_FROM_STORE = TransportEvent(
     12014, "CannotLoadSTARTTLSCertificateFromStore"
 )

@@ -1,9 +1,9 @@
 """Exchange Server authentication (``X-EXPS``) between servers of one organization.
 
 Exchange servers prove to each other that they belong to the organization with Kerberos over
-``X-EXPS GSSAPI``, after STARTTLS or X-ANONYMOUSTLS (reference §17 C5, KB 979175); a receive
-connector grants the ExchangeServer identity (and with it AcceptRoutingHeaders and the right to
-carry X-MS-Exchange-Organization-* stamps) only to a session that did so, never by address.
+``X-EXPS GSSAPI``, after STARTTLS or X-ANONYMOUSTLS (docs/exchange-reference.md §17 C5, KB 979175);
+a receive connector grants the ExchangeServer identity (and with it AcceptRoutingHeaders and the
+right to carry X-MS-Exchange-Organization-* stamps) only to a session that did so, never by address.
 
 labsim stands in for Kerberos with a secret per organization, held by the lab's servers and
 nobody else (docs/fidelity.md, "Exchange Server authentication"): the receiving server sends a

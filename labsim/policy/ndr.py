@@ -9,8 +9,8 @@ Rules kept here:
   a delay notice adds "Receiving server: <host> (<ip>)" and "Remote Server at <host> (<ip>)
   returned '400 4.4.7 Message delayed'"), a ``message/delivery-status`` part, and the
   original headers as
-  ``text/rfc822-headers`` (never the original body, reference §10.1: DSN attachments are
-  stripped anyway).
+  ``text/rfc822-headers`` (never the original body, docs/exchange-reference.md §10.1: DSN
+  attachments are stripped anyway).
 * It comes from the organization's Microsoft Exchange recipient and goes to the original
   envelope sender; the engine sends it with the null reverse path (``MAIL FROM:<>``).
 * A DSN is never sent about a DSN or to a null sender (RFC 3461 §6.2, RFC 5321 §4.5.5):
@@ -263,8 +263,8 @@ def _recipient_fields(
 
 
 EXPIRED_DIAGNOSTIC = "#550 4.4.7 QUEUE.Expired; message expired ##"
-"""The diagnostic line of an expired recipient in Exchange 2013's NDR (reference §17 C8); the
-last error stays in the ``Diagnostic-Code`` field and the tracking log (D7)."""
+"""The diagnostic line of an expired recipient in Exchange 2013's NDR (docs/exchange-reference.md
+§17 C8); the last error stays in the ``Diagnostic-Code`` field and the tracking log (D7)."""
 
 
 def _ndr_diagnostic(r: DsnRecipient) -> str:
@@ -349,7 +349,8 @@ def build_delay_dsn(
 
     Each recipient's ``reply`` is the queue's last error, shown with its time (the server's short
     date format, as in LastError) after the ``400 4.4.7 Message delayed`` line; the block names
-    the receiving server and says "Remote Server at <host> (<ip>) returned" (reference §17 C8).
+    the receiving server and says "Remote Server at <host> (<ip>) returned"
+    (docs/exchange-reference.md §17 C8).
     """
     _, subject, _ = _original_headers(original)
     lines = ["Delivery is delayed to these recipients or groups:", ""]

@@ -1,4 +1,5 @@
-"""Receive connector permission groups → the permissions a session holds (reference §3.5).
+"""Receive connector permission groups → the permissions a session holds (docs/exchange-reference.md
+§3.5).
 
 Rules kept here:
 
@@ -69,7 +70,7 @@ GROUP_PERMISSIONS: dict[PermissionGroup, frozenset[Permission]] = {
     PermissionGroup.NONE: frozenset(),
     PermissionGroup.CUSTOM: frozenset(),
 }
-"""Rights each permission group grants (reference §3.5)."""
+"""Rights each permission group grants (docs/exchange-reference.md §3.5)."""
 
 # Which groups a session identity is a member of. An Exchange server's computer account is also
 # an authenticated user, so it collects the ExchangeUsers rights too when the connector grants

@@ -1,4 +1,4 @@
-"""Which receive connector takes an incoming connection (reference §5.1).
+"""Which receive connector takes an incoming connection (docs/exchange-reference.md §5.1).
 
 Rules kept here: only enabled connectors whose bindings cover the local IP:port are considered;
 among those, the one whose RemoteIPRanges contain the client address *most specifically* (the
@@ -62,7 +62,8 @@ def choose_receive_connector(
         return ReceiveSelection(
             None,
             None,
-            f"reference §5.1: no enabled receive connector is bound to {local_address}:"
+            "docs/exchange-reference.md §5.1: no enabled receive connector is bound to "
+            f"{local_address}:"
             f"{local_port} with RemoteIPRanges containing {remote_address}; the connection is "
             "refused",
         )
@@ -72,7 +73,8 @@ def choose_receive_connector(
     return ReceiveSelection(
         chosen,
         found,
-        f"reference §5.1: {chosen.identity} is bound to {local_address}:{local_port} and its "
+        f"docs/exchange-reference.md §5.1: {chosen.identity} is bound to "
+        f"{local_address}:{local_port} and its "
         f"RemoteIPRanges entry {found} ({size} address{'es' if size != 1 else ''}) is the most "
         f"specific match for {remote_address}" + (f"; also matching: {others}" if others else ""),
     )

@@ -1,4 +1,5 @@
-"""Retry schedule, delay DSN, expiry and queue error texts (reference §4.5, D7, D8).
+"""Retry schedule, delay DSN, expiry and queue error texts (docs/exchange-reference.md §4.5, D7,
+D8).
 
 Rules kept here:
 

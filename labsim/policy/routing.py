@@ -1,4 +1,5 @@
-"""Categorizer and router of a Mailbox server's Transport service (reference §4.1, §9).
+"""Categorizer and router of a Mailbox server's Transport service (docs/exchange-reference.md §4.1,
+§9).
 
 Rules kept here:
 
@@ -171,7 +172,8 @@ def _best_space(connector: SendConnector, domain: str) -> AddressSpace | None:
 
 
 def _smart_host_text(host: str) -> str:
-    # Get-Queue shows an IP smart host in brackets ("[127.0.10.100]", reference §9).
+    # Get-Queue shows an IP smart host in brackets ("[127.0.10.100]", docs/exchange-reference.md
+    # §9).
     return f"[{host}]" if is_ip_literal(host) else host.lower()
 
 
@@ -239,7 +241,8 @@ def select_send_connector(
         return RoutingDecision(
             None,
             None,
-            f"reference §4.1.7: no enabled send connector sourced by {shown_server} has an "
+            "docs/exchange-reference.md §4.1.7: no enabled send connector sourced by "
+            f"{shown_server} has an "
             f"address space covering {domain}; the recipient goes to the Unreachable queue with "
             f"'{texts.NO_CONNECTOR_FOR_ADDRESS_TYPE}'",
             tuple(candidates),
@@ -255,11 +258,15 @@ def select_send_connector(
     if next_hop.is_dns_routed:
         hop_text = f"DNS (MX) routing to {domain}"
     else:
-        hop_text = f"smart hosts {next_hop.next_hop_domain} (no Domain Security lookup, §4.1.3)"
+        hop_text = (
+            f"smart hosts {next_hop.next_hop_domain} "
+            "(no Domain Security lookup, docs/exchange-reference.md §4.1.3)"
+        )
     return RoutingDecision(
         chosen,
         next_hop,
-        f"reference §4.1.7: send connector '{chosen.name}' matches {domain} with address space "
+        f"docs/exchange-reference.md §4.1.7: send connector '{chosen.name}' matches {domain} with "
+        "address space "
         f"{space} (most specific, then lowest cost){runner_up}; next hop: {hop_text}",
         tuple(candidates),
     )

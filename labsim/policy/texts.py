@@ -11,7 +11,7 @@ from __future__ import annotations
 from labsim.smtp import replies
 from labsim.smtp.reply import Reply
 
-# --- inbound, MAIL FROM domain security check (reference §5.3) ---------------------------
+# --- inbound, MAIL FROM domain security check (docs/exchange-reference.md §5.3) -------------------
 DOMAIN_SECURE_DISABLED: Reply = replies.DOMAIN_SECURE_DISABLED
 """``451 4.7.3 The admin has temporarily disallowed this secure domain`` (both sides, §4.1, §5.3)."""
 NOT_AUTHENTICATED: Reply = replies.NOT_AUTHENTICATED
@@ -25,7 +25,7 @@ CLIENT_NOT_AUTHENTICATED: Reply = replies.CLIENT_NOT_AUTHENTICATED
 CLIENT_NO_SUBMIT_PERMISSION: Reply = replies.CLIENT_NO_SUBMIT_PERMISSION
 """``550 5.7.1 Client does not have permissions to submit to this server`` (§5.3, D11)."""
 
-# --- recipients and size (reference §10.2, §10.3, D6) -------------------------------------
+# --- recipients and size (docs/exchange-reference.md §10.2, §10.3, D6) ----------------------------
 RELAY_DENIED: Reply = replies.RELAY_DENIED
 """``550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain`` (D6)."""
 RECIPIENT_NOT_FOUND: Reply = replies.RECIPIENT_NOT_FOUND
@@ -33,7 +33,7 @@ RECIPIENT_NOT_FOUND: Reply = replies.RECIPIENT_NOT_FOUND
 MESSAGE_TOO_BIG: Reply = replies.MESSAGE_TOO_BIG
 """``552 5.3.4 Message size exceeds fixed maximum message size`` (§10.3)."""
 
-# --- outbound (reference §4.2, §4.4, §4.5) ------------------------------------------------
+# --- outbound (docs/exchange-reference.md §4.2, §4.4, §4.5) ---------------------------------------
 STARTTLS_REQUIRED_TO_SEND: Reply = replies.STARTTLS_REQUIRED_TO_SEND
 """``451 5.7.3 STARTTLS is required to send mail`` (Exchange's own 4xx/5.x mismatch)."""
 SEND_CONNECTOR_CERTIFICATE_NOT_FOUND: Reply = replies.SEND_CONNECTOR_CERTIFICATE_NOT_FOUND
@@ -84,7 +84,7 @@ status, not an immediate NDR reason.
 """
 
 
-# --- protocol-log information lines (reference §7.3, S21 format) --------------------------
+# --- protocol-log information lines (docs/exchange-reference.md §7.3, S21 format) -----------------
 def tls_not_offered_line(domain: str, connector_name: str) -> str:
     """``Message to secure domain '<dom>' on send connector '<name>' failed because TLS was not
     offered .`` — the space before the final dot is Exchange's."""
@@ -100,7 +100,7 @@ def outbound_tls_auth_failed_line(auth_level: str, status: str) -> str:
 
 
 def crl_tolerated_line(status: str) -> str:
-    """The D5 note: an unreachable CRL treated as success (reference §4.3, event 11026).
+    """The D5 note: an unreachable CRL treated as success (docs/exchange-reference.md §4.3, event 11026).
 
     Exchange prints the chain status it got; labsim prints the status's Exchange-style name.
     """

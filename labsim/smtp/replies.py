@@ -1,9 +1,9 @@
 """The catalog of SMTP replies Exchange 2013 sends, with Exchange's exact codes and texts.
 
 Every reply text a labsim server puts on the wire comes from here, so that protocol logs, queue
-LastError fields and NDRs show what Exchange would show (reference §5.3, §7.3, §10.2, §10.3).
-Fixed replies are constants; replies that carry names, addresses or times are small functions.
-Where Exchange's text is not known, the choice is labsim's and the comment says so.
+LastError fields and NDRs show what Exchange would show (docs/exchange-reference.md §5.3, §7.3,
+§10.2, §10.3). Fixed replies are constants; replies that carry names, addresses or times are small
+functions. Where Exchange's text is not known, the choice is labsim's and the comment says so.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def ehlo(
     """The EHLO reply, extensions in Exchange's order (STARTTLS only when it is offered).
 
     ``exchange_auth`` adds ``X-EXPS GSSAPI NTLM`` (the connector's AuthMechanism includes
-    ExchangeServer), after STARTTLS as Exchange orders it [reference §17 C4].
+    ExchangeServer), after STARTTLS as Exchange orders it [docs/exchange-reference.md §17 C4].
 
     labsim advertises only verbs it answers. A 2013 Default Frontend connector also lists
     ``X-ANONYMOUSTLS``, ``AUTH NTLM`` (``AUTH NTLM LOGIN`` with BasicAuth), ``BINARYMIME``,
@@ -215,7 +215,7 @@ CONNECTION_TIMED_OUT = Reply(421, "Connection timed out", "4.4.1")
 stayed silent past its ConnectionInactivityTimeout (Exchange's text, as senders report it;
 docs/fidelity.md)."""
 
-# --- policy replies (the owner decides; reference §5.3, §10.2, §10.3) --------------------
+# --- policy replies (the owner decides; docs/exchange-reference.md §5.3, §10.2, §10.3) ------------
 
 MESSAGE_TOO_BIG = Reply(552, "Message size exceeds fixed maximum message size", "5.3.4")
 """SIZE parameter or received data above the connector's MaxMessageSize."""

@@ -167,7 +167,9 @@ def test_a_malformed_distribution_point_is_revocation_offline_and_tolerated_unde
         "http://[crl.adatum.com/AdatumRootCA.crl fetched from 127.0.20.1: missing (not a valid URL"
         in notes
     )
-    assert "chain status is RevocationOffline" in explained(lab, "TREY-CAS1: reference §5.3")
+    assert "chain status is RevocationOffline" in explained(
+        lab, "TREY-CAS1: docs/exchange-reference.md §5.3"
+    )
 
 
 def test_a_malformed_distribution_point_fails_under_2010_with_454(lab2010: Lab) -> None:
@@ -181,7 +183,7 @@ def test_a_malformed_distribution_point_fails_under_2010_with_454(lab2010: Lab) 
     assert queue(lab).status is QueueStatus.RETRY
     assert "{LED=454 4.7.5 Certificate validation failure}" in queue(lab).last_error
     assert "client certificate chain status RevocationOffline" in explained(
-        lab, "TREY-CAS1: reference §5.3"
+        lab, "TREY-CAS1: docs/exchange-reference.md §5.3"
     )
 
 
@@ -351,7 +353,7 @@ def test_no_crl_is_fetched_for_a_certificate_refused_on_its_chain(lab: Lab) -> N
     assert lab.inbox("ben@treyresearch.net") == ()
     assert "{LED=454 4.7.5 Certificate validation failure}" in queue(lab).last_error
     assert "client certificate chain status UntrustedRoot" in explained(
-        lab, "TREY-CAS1: reference §5.3"
+        lab, "TREY-CAS1: docs/exchange-reference.md §5.3"
     )
     assert lab.world.crl_server is not None
     assert not any(r.client == TREY_CAS for r in lab.world.crl_server.requests)
@@ -402,7 +404,7 @@ def test_a_domain_secured_sender_gives_up_a_hostile_server_crl_and_goes_on(
     (message,) = lab.inbox("ben@treyresearch.net")
     assert message.domain_secured
     assert "chain status RevocationOffline (CRL unreachable: tolerated" in explained(
-        lab, "ADATUM-MBX1: reference §4.3"
+        lab, "ADATUM-MBX1: docs/exchange-reference.md §4.3"
     )
     assert "missing (not a valid URL" in explained(lab, "ADATUM-MBX1: revocation check")
 

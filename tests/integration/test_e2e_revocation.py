@@ -121,7 +121,9 @@ def test_revoked_sending_certificate_is_refused_at_mail_from_and_waits_in_retry(
     assert "{LED=454 4.7.5 Certificate validation failure}" in queue.last_error
     replies = [r["data"] for r in _receiver_log(lab)]
     assert replies.count("454 4.7.5 Certificate validation failure") == 1
-    explained = [n for n in lab.explain() if n.startswith("TREY-CAS1: reference §5.3")]
+    explained = [
+        n for n in lab.explain() if n.startswith("TREY-CAS1: docs/exchange-reference.md §5.3")
+    ]
     assert "client certificate chain status Revoked" in explained[-1]
     assert "454 4.7.5 Certificate validation failure" in explained[-1]
     assert lab.inbox("april@adatum.com") == ()  # transient: no NDR
@@ -191,7 +193,9 @@ def test_revoked_receiving_certificate_fails_the_session_on_the_sending_side(
         '{LED=451 4.4.0 Primary target IP address responded with: "454 4.7.5 Certificate '
         'validation failure." Attempted failover'
     ) in queue.last_error
-    notes = [n for n in lab.explain() if n.startswith("ADATUM-MBX1: reference §4.3")]
+    notes = [
+        n for n in lab.explain() if n.startswith("ADATUM-MBX1: docs/exchange-reference.md §4.3")
+    ]
     assert any("chain status Revoked" in n for n in notes), notes
     assert lab.world.crl_server is not None
     served = lab.world.crl_server.requests
@@ -212,7 +216,9 @@ def test_unreachable_crl_is_tolerated_and_logged_under_exchange2013(lab: Lab) ->
     assert any(r.client == "127.0.20.1" and r.host == "crl.adatum.com" for r in aborted)
     log = _receiver_log(lab)
     assert any(r["context"] == CRL_TOLERATED for r in log), [r["context"] for r in log]
-    explained = [n for n in lab.explain() if n.startswith("TREY-CAS1: reference §5.3")]
+    explained = [
+        n for n in lab.explain() if n.startswith("TREY-CAS1: docs/exchange-reference.md §5.3")
+    ]
     assert "chain status is RevocationOffline (CRL unreachable: tolerated" in explained[-1]
     assert "connection closed before any HTTP answer" in "\n".join(lab.explain())
 
@@ -232,7 +238,9 @@ def test_unreachable_crl_fails_under_exchange2010_until_it_is_reachable_again(
     assert "{LED=454 4.7.5 Certificate validation failure}" in queue.last_error
     assert "454 4.7.5 Certificate validation failure" in [r["data"] for r in _receiver_log(lab)]
     assert not any(r["context"] == CRL_TOLERATED for r in _receiver_log(lab))
-    explained = [n for n in lab.explain() if n.startswith("TREY-CAS1: reference §5.3")]
+    explained = [
+        n for n in lab.explain() if n.startswith("TREY-CAS1: docs/exchange-reference.md §5.3")
+    ]
     assert "client certificate chain status RevocationOffline" in explained[-1]
     assert "fails under profile exchange2010" in explained[-1]
 

@@ -187,7 +187,7 @@ CASES = [
         S.VALID,
         connector=default_frontend(domain_secure_enabled=True),
         peer=adatum_peer(),
-        explains="decision D11",
+        explains="labsim decision D11 (docs/exchange-reference.md)",
     ),
     Case(
         "not-listed-valid-certificate-stays-anonymous",
@@ -262,7 +262,7 @@ def test_check_mail_from(case: Case) -> None:
     assert (decision.event.event_id if decision.event else None) == case.event
     assert decision.identity is case.identity
     assert decision.status is case.status
-    assert decision.explanation.startswith("reference §5.3")
+    assert decision.explanation.startswith("docs/exchange-reference.md §5.3")
     assert case.explains in decision.explanation
     assert decision.accepted is (case.reply is None)
 

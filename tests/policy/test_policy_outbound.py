@@ -48,7 +48,7 @@ def test_listed_dns_routed_is_domain_secure() -> None:
     policy = policy_for()
     assert policy.domain_secure and policy.connector_domain_secure_enabled
     assert policy.next_hop_domain == TREY
-    assert "reference §4.1" in policy.explanation
+    assert "docs/exchange-reference.md §4.1" in policy.explanation
 
 
 def test_smart_host_connector_is_silently_not_enforced() -> None:
@@ -61,7 +61,7 @@ def test_smart_host_connector_is_silently_not_enforced() -> None:
 def test_frontend_proxy_skips_enforcement_d2() -> None:
     policy = policy_for(via_frontend_proxy=True, frontend_proxy_enabled=True)
     assert not policy.domain_secure
-    assert "decision D2" in policy.explanation
+    assert "labsim decision D2 (docs/exchange-reference.md)" in policy.explanation
     # The CAS still negotiates TLS when the partner offers it ...
     step = after_ehlo(policy, starttls_offered=True, connector_name="To TreyResearch", domain=TREY)
     assert step.action is OutboundAction.START_TLS
@@ -167,7 +167,7 @@ def test_after_ehlo(
     assert (str(step.reply) if step.reply else None) == reply
     assert (step.event.event_id if step.event else None) == event
     assert [n.context for n in step.log_notes] == ([line] if line else [])
-    assert step.explanation.startswith("reference §4.2")
+    assert step.explanation.startswith("docs/exchange-reference.md §4.2")
     assert step.failed is (action is OutboundAction.FAIL)
 
 
@@ -252,7 +252,7 @@ def test_crl_offline_tolerance_is_logged() -> None:
         "CRL validation failed with status RevocationOffline. Treating the failure as success.",
         "Secure domain certificate",
     ]
-    assert "decision D5" in check.explanation
+    assert "labsim decision D5 (docs/exchange-reference.md)" in check.explanation
 
 
 def test_name_is_matched_against_recipient_domain_not_mx_host() -> None:

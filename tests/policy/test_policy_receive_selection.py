@@ -62,7 +62,9 @@ def test_explanation_names_range_and_alternatives() -> None:
     selection = choose_receive_connector(
         CONNECTORS, local_address="127.0.20.1", local_port=25, remote_address="127.0.10.1"
     )
-    assert selection.explanation.startswith("reference §5.1: TREY-CAS1\\Adatum /32")
+    assert selection.explanation.startswith(
+        "docs/exchange-reference.md §5.1: TREY-CAS1\\Adatum /32"
+    )
     assert "127.0.10.1 (1 address)" in selection.explanation
     assert "Default Frontend TREY-CAS1 (0.0.0.0-255.255.255.255)" in selection.explanation
     none = choose_receive_connector(

@@ -1,4 +1,5 @@
-"""Get-, New-, Enable- and Remove-ExchangeCertificate and Import-Certificate (reference §4.4, §13).
+"""Get-, New-, Enable- and Remove-ExchangeCertificate and Import-Certificate
+(docs/exchange-reference.md §4.4, §13).
 
 These cmdlets are machine-local: with ``-Server`` (or a ``SERVER\\THUMBPRINT`` identity) they act
 on that server; otherwise on the shell's machine when the step names one, and on every server of
@@ -371,7 +372,8 @@ def import_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
         for certificate in found.certificates
     ]
     if not found.windows_imports_all:
-        # A labsim note, not Exchange output (reference §17 C13): printed after the table.
+        # A labsim note, not Exchange output (docs/exchange-reference.md §17 C13): printed after the
+        # table.
         rows.append(
             f"labsim note: {path_text} holds {len(found.certificates)} certificates in PEM "
             "form; labsim imported each of them, but Windows' Import-Certificate imports only "

@@ -2,7 +2,8 @@
 
 Accepted domains are Authoritative (mailboxes live here) or relay domains (InternalRelay,
 ExternalRelay: the organization accepts the mail and routes it onwards through a send connector,
-which is how a hosted filtering service handles its customers' domains, reference §12).
+which is how a hosted filtering service handles its customers' domains, docs/exchange-reference.md
+§12).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Send-MailMessage, Get-Queue, Get-Message, Retry-, Suspend- and Resume-Queue (reference §9).
+"""Send-MailMessage, Get-Queue, Get-Message, Retry-, Suspend- and Resume-Queue
+(docs/exchange-reference.md §9).
 
 The shell only asks: the host submits messages and owns the queues (labsim.engine), so these
 cmdlets convert parameters, filter by identity, and pass on the host's answers.

@@ -1,4 +1,4 @@
-"""Get-, New-, Set- and Remove-ReceiveConnector (reference §3.3, §3.4).
+"""Get-, New-, Set- and Remove-ReceiveConnector (docs/exchange-reference.md §3.3, §3.4).
 
 Rules kept: Server defaults to the shell's machine when the step names one; TransportRole
 defaults by server role (Client Access → FrontendTransport, Mailbox → HubTransport) and must fit
@@ -65,7 +65,8 @@ U = ReceiveConnectorUsage
 
 @dataclass(frozen=True)
 class UsagePreset:
-    """What a ``-Usage`` sets (reference §3.4) and which of Bindings/RemoteIPRanges it needs."""
+    """What a ``-Usage`` sets (docs/exchange-reference.md §3.4) and which of
+    Bindings/RemoteIPRanges it needs."""
 
     permission_groups: frozenset[PermissionGroup]
     auth_mechanism: frozenset[AuthMechanism]

@@ -1,4 +1,5 @@
-"""Get-, New-, Set- and Remove-SendConnector (reference §3.2, §4.6, §14; decision D2).
+"""Get-, New-, Set- and Remove-SendConnector (docs/exchange-reference.md §3.2, §4.6, §14; decision
+D2).
 
 Rules kept: SourceTransportServers default to the organization's Mailbox servers and must be
 Mailbox servers; Usage Partner sets DomainSecureEnabled and DNSRoutingEnabled to $true unless they
@@ -147,7 +148,8 @@ LOOPBACK_NETWORK = ipaddress.ip_network("127.0.0.0/8")
 
 
 def validate(cmdlet: str, c: SendConnector) -> None:
-    """Exchange's cross-parameter rules for a send connector (reference §3.2, §14)."""
+    """Exchange's cross-parameter rules for a send connector (docs/exchange-reference.md §3.2,
+    §14)."""
 
     def refuse(message: str) -> CmdletError:
         return invalid_operation(cmdlet, message)
@@ -210,7 +212,8 @@ def d2_warning(c: SendConnector) -> str:
         f'server (send connector "{c.name}" has FrontendProxyEnabled $true and '
         "DomainSecureEnabled $true). The receiving organization can still authenticate this "
         "organization by its certificate, but this organization won't enforce mutual TLS for "
-        "the connector's domains (labsim decision D2). To enforce it here, set "
+        "the connector's domains (labsim decision D2 in docs/exchange-reference.md). To enforce it "
+        "here, set "
         "-FrontendProxyEnabled $false."
     )
 

@@ -1,4 +1,4 @@
-"""Get-TransportConfig and Set-TransportConfig (reference §3.1).
+"""Get-TransportConfig and Set-TransportConfig (docs/exchange-reference.md §3.1).
 
 The two TLS lists are multivalued SmtpDomain properties: a list replaces them, ``@{Add=;Remove=}``
 edits them, ``$null`` clears them; wildcards are refused at conversion (SmtpDomain); values keep

@@ -1,5 +1,5 @@
-"""Get-TransportService and Set-TransportService: a server's retry and expiry timers (reference
-§4.5, decision D7).
+"""Get-TransportService and Set-TransportService: a server's retry and expiry timers
+(docs/exchange-reference.md §4.5, decision D7).
 
 The settings live on the :class:`~labsim.model.organization.Server` record (``transport_service``),
 so Set-TransportService is a pure configuration change: the organization is replaced and the
