@@ -372,7 +372,11 @@ def find_control(target: str | None, folder: Path) -> Path:
     """The control socket to attach to: the one named, or the one lab this user runs."""
     if target:
         path = Path(target)
-        if path.is_file():
+        try:
+            ready_file = path.is_file()
+        except OSError:  # a socket in another user's folder: the connect reports it
+            ready_file = False
+        if ready_file:
             # A ready file (a regular file, whatever its name; the control channel is a
             # socket): its "control" entry says where the lab listens.
             try:
