@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TypeVar
 
+from labsim.ems.expressions import ScriptBlock
 from labsim.ems.parser import HashTable, Value
 from labsim.limits import name_length_problem
 from labsim.model.enums import parse_enum
@@ -59,6 +60,8 @@ def show(value: Value) -> str:
         return "System.Object[]"
     if isinstance(value, HashTable):
         return "System.Collections.Hashtable"
+    if isinstance(value, ScriptBlock):
+        return value.text
     return value
 
 

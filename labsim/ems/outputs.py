@@ -133,3 +133,11 @@ class FormattedText:
     """Output of Format-List / Format-Table: text for the screen, not an object to pipe on."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class SelectedObject:
+    """What Select-Object writes for a property list: the chosen properties, in order, with
+    their values (PowerShell's ``Selected.<Type>`` PSCustomObject)."""
+
+    properties: tuple[tuple[str, object], ...]

@@ -8,7 +8,8 @@ Owns the grammar labsim accepts, a subset of PowerShell argument mode:
   and positional values; ``|`` between commands;
 * values: bare words (``treyresearch.net``, ``0.0.0.0:25``, ``Cert:\\LocalMachine\\Root``),
   single- and double-quoted strings, ``$true`` / ``$false`` / ``$null``, comma lists
-  (``a,b``, ``"a", "b"``), ``@(...)`` / ``(...)`` lists, and hashtables ``@{Add="x"; Remove="y"}``.
+  (``a,b``, ``"a", "b"``), ``@(...)`` / ``(...)`` lists, hashtables ``@{Add="x"; Remove="y"}``,
+  and script blocks ``{$_.Name -like "A*"}`` (:mod:`labsim.ems.expressions`).
 
 Whether ``-Param`` takes the next value depends on the parameter's type, which only the catalog
 knows, so a call keeps its elements in order and binding happens later (``binding.py``).
@@ -19,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from labsim.ems.expressions import ScriptBlock, read_script_block
 from labsim.ems.tokens import (
     DOUBLE_QUOTES,
     NEWLINES,
@@ -48,8 +50,9 @@ class HashTable:
         return None
 
 
-Value: TypeAlias = "str | bool | None | tuple[Value, ...] | HashTable"
-"""An argument value: a string (bare or quoted), a boolean, $null, a list, or a hashtable."""
+Value: TypeAlias = "str | bool | None | tuple[Value, ...] | HashTable | ScriptBlock"
+"""An argument value: a string (bare or quoted), a boolean, $null, a list, a hashtable, or a
+script block (Where-Object's filter)."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,8 @@ class _Parser:
             return self.variable()
         if ch == "@" and scan.peek(1) == "{":
             return self.hashtable()
+        if ch == "{":
+            return read_script_block(scan)
         if ch == "@" and scan.peek(1) == "(":
             scan.advance()
             return self.group()

@@ -16,6 +16,7 @@ from labsim.ems.cmdlets import (
     lab_actions,
     mail,
     message_tracking,
+    objects,
     receive_connector,
     send_connector,
     transport_config,
@@ -37,6 +38,7 @@ def default_catalog() -> Catalog:
             *exchange_server.SPECS,
             *message_tracking.SPECS,
             *lab_actions.SPECS,
+            *objects.SPECS,
             *formatting.SPECS,
         )
     )

@@ -1,0 +1,153 @@
+"""Evaluating script blocks on pipeline objects, with PowerShell's comparison rules.
+
+Owns :func:`evaluate` and :func:`is_true`. Properties come from the object's view (the names
+Format-List shows, any case); a property the object lacks is ``$null``, as in PowerShell outside
+strict mode. Comparisons follow PowerShell: the left operand's type decides how the right one is
+converted (a number compares as a number, a boolean as a boolean — so any non-empty string is
+``$true`` — everything else as text, case-insensitively unless the operator has its ``c``
+prefix); with a list on the left, ``-eq``/``-like``/... keep the matching items (true when any
+matches) and ``-contains`` asks whether the list holds the value.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from enum import Enum
+
+from labsim.ems.expressions import (
+    Compare,
+    CurrentObject,
+    Expression,
+    Literal,
+    Logical,
+    Member,
+    Not,
+)
+from labsim.ems.format import display
+from labsim.ems.views import property_value
+
+_COLLECTIONS = (tuple, list, frozenset, set)
+
+
+def member(value: object, name: str) -> object:
+    """``value.name``; on a list, the property of each item (PowerShell's member enumeration)."""
+    if isinstance(value, _COLLECTIONS):
+        found: list[object] = []
+        for item in value:
+            got = member(item, name)
+            found.extend(got if isinstance(got, _COLLECTIONS) else (got,))
+        return tuple(found)
+    return property_value(value, name)[1]
+
+
+def is_true(value: object) -> bool:
+    """PowerShell's conversion to boolean."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value != 0
+    if isinstance(value, str):
+        return value != ""
+    if isinstance(value, _COLLECTIONS):
+        items = list(value)
+        if not items:
+            return False
+        return is_true(items[0]) if len(items) == 1 else True
+    return True
+
+
+def _text(value: object) -> str:
+    if isinstance(value, Enum):
+        return str(value.value)
+    return display(value)
+
+
+def _scalar(left: object, op: str, right: object, case_sensitive: bool) -> bool:
+    if op in ("like", "notlike"):
+        pattern, text = _text(right), _text(left)
+        if not case_sensitive:
+            pattern, text = pattern.lower(), text.lower()
+        return fnmatch.fnmatchcase(text, pattern) == (op == "like")
+    if op in ("match", "notmatch"):
+        flags = 0 if case_sensitive else re.IGNORECASE
+        try:
+            hit = re.search(_text(right), _text(left), flags) is not None
+        except re.error:
+            hit = False
+        return hit == (op == "match")
+    a: object
+    b: object
+    if left is None or right is None:
+        a, b = left is None, right is None
+        if op == "eq":
+            return a and b
+        if op == "ne":
+            return not (a and b)
+        return False
+    if isinstance(left, bool):
+        a, b = left, is_true(right)
+    elif isinstance(left, int) and not isinstance(right, bool):
+        try:
+            a, b = left, int(_text(right).strip())
+        except ValueError:
+            a, b = str(left), _text(right)
+    else:
+        a, b = _text(left), _text(right)
+    if isinstance(a, str) and isinstance(b, str) and not case_sensitive:
+        a, b = a.lower(), b.lower()
+    if op == "eq":
+        return a == b
+    if op == "ne":
+        return a != b
+    try:
+        if op == "gt":
+            return a > b  # type: ignore[operator]
+        if op == "ge":
+            return a >= b  # type: ignore[operator]
+        if op == "lt":
+            return a < b  # type: ignore[operator]
+        if op == "le":
+            return a <= b  # type: ignore[operator]
+    except TypeError:
+        return False
+    raise ValueError(op)
+
+
+def compare(left: object, op: str, right: object, case_sensitive: bool = False) -> object:
+    """``left -op right`` with PowerShell's rules (a list on the left filters)."""
+    if op in ("in", "notin"):
+        return compare(right, "contains" if op == "in" else "notcontains", left, case_sensitive)
+    if op in ("contains", "notcontains"):
+        items = left if isinstance(left, _COLLECTIONS) else (left,)
+        hit = any(_scalar(item, "eq", right, case_sensitive) for item in items)
+        return hit == (op == "contains")
+    if isinstance(left, _COLLECTIONS):
+        return tuple(item for item in left if _scalar(item, op, right, case_sensitive))
+    return _scalar(left, op, right, case_sensitive)
+
+
+def evaluate(expression: Expression, current: object) -> object:
+    """The value of ``expression`` with ``$_`` bound to ``current``."""
+    if isinstance(expression, Literal):
+        return expression.value
+    if isinstance(expression, CurrentObject):
+        return current
+    if isinstance(expression, Member):
+        return member(evaluate(expression.base, current), expression.name)
+    if isinstance(expression, Compare):
+        return compare(
+            evaluate(expression.left, current),
+            expression.op,
+            evaluate(expression.right, current),
+            expression.case_sensitive,
+        )
+    if isinstance(expression, Logical):
+        left = is_true(evaluate(expression.left, current))
+        if expression.op == "and":
+            return left and is_true(evaluate(expression.right, current))
+        return left or is_true(evaluate(expression.right, current))
+    assert isinstance(expression, Not)
+    return not is_true(evaluate(expression.operand, current))
