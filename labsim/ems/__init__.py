@@ -13,7 +13,7 @@ from labsim.ems.catalog import Arguments, Catalog, CmdletContext, CmdletSpec, Pa
 from labsim.ems.cmdlets import default_catalog
 from labsim.ems.host import ShellHost
 from labsim.ems.parser import CommandCall, Pipeline, parse
-from labsim.ems.shell import Shell, ShellResult
+from labsim.ems.shell import Shell, ShellResult, ShellSession
 
 __all__ = [
     "Arguments",
@@ -26,6 +26,7 @@ __all__ = [
     "Shell",
     "ShellHost",
     "ShellResult",
+    "ShellSession",
     "default_catalog",
     "parse",
 ]

@@ -12,7 +12,7 @@ tests or extensions with :meth:`Catalog.register`.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -105,6 +105,8 @@ class CmdletContext:
     input: tuple[object, ...] = ()
     # Warnings print at once, ahead of the pipeline's formatted output, as in PowerShell.
     warnings: list[str] = field(default_factory=list)
+    variables: Mapping[str, object] = field(default_factory=dict)
+    """The session's variables by lower-case name (what ``$c`` in a script block reads)."""
 
     def organization(self) -> Organization:
         """The current organization configuration."""

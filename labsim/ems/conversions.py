@@ -20,7 +20,7 @@ from enum import Enum
 from typing import TypeVar
 
 from labsim.ems.expressions import ScriptBlock
-from labsim.ems.parser import HashTable, Value
+from labsim.ems.parser import HashTable, Value, VariableRef
 from labsim.limits import name_length_problem
 from labsim.model.enums import parse_enum
 from labsim.model.values import AddressSpace, Binding, ByteSize, IPRange, parse_timespan
@@ -62,6 +62,8 @@ def show(value: Value) -> str:
         return "System.Collections.Hashtable"
     if isinstance(value, ScriptBlock):
         return value.text
+    if isinstance(value, VariableRef):
+        return "$" + value.name
     return value
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from enum import Enum
 
 from labsim.ems.expressions import (
@@ -23,6 +24,7 @@ from labsim.ems.expressions import (
     Logical,
     Member,
     Not,
+    Variable,
 )
 from labsim.ems.format import display
 from labsim.ems.views import property_value
@@ -129,25 +131,30 @@ def compare(left: object, op: str, right: object, case_sensitive: bool = False) 
     return _scalar(left, op, right, case_sensitive)
 
 
-def evaluate(expression: Expression, current: object) -> object:
-    """The value of ``expression`` with ``$_`` bound to ``current``."""
+def evaluate(
+    expression: Expression, current: object, variables: Mapping[str, object] | None = None
+) -> object:
+    """The value of ``expression`` with ``$_`` bound to ``current`` and the session's
+    ``variables`` (by lower-case name)."""
     if isinstance(expression, Literal):
         return expression.value
     if isinstance(expression, CurrentObject):
         return current
+    if isinstance(expression, Variable):
+        return (variables or {}).get(expression.name.lower())
     if isinstance(expression, Member):
-        return member(evaluate(expression.base, current), expression.name)
+        return member(evaluate(expression.base, current, variables), expression.name)
     if isinstance(expression, Compare):
         return compare(
-            evaluate(expression.left, current),
+            evaluate(expression.left, current, variables),
             expression.op,
-            evaluate(expression.right, current),
+            evaluate(expression.right, current, variables),
             expression.case_sensitive,
         )
     if isinstance(expression, Logical):
-        left = is_true(evaluate(expression.left, current))
+        left = is_true(evaluate(expression.left, current, variables))
         if expression.op == "and":
-            return left and is_true(evaluate(expression.right, current))
-        return left or is_true(evaluate(expression.right, current))
+            return left and is_true(evaluate(expression.right, current, variables))
+        return left or is_true(evaluate(expression.right, current, variables))
     assert isinstance(expression, Not)
-    return not is_true(evaluate(expression.operand, current))
+    return not is_true(evaluate(expression.operand, current, variables))

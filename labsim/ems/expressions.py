@@ -4,6 +4,7 @@ Owns :class:`ScriptBlock` and the expression nodes, and the grammar labsim reads
 (PowerShell expression mode, the part admins type in filters):
 
 * operands: ``$_`` / ``$PSItem`` (the pipeline object), ``$true`` / ``$false`` / ``$null``,
+  session variables (``$c``),
   quoted strings, numbers, a bare word (taken as its text), ``( ... )``; each may be followed by
   ``.Property`` (any case, chained: ``$_.A.B``);
 * comparison operators ``-eq -ne -gt -ge -lt -le -like -notlike -match -notmatch -contains
@@ -62,6 +63,13 @@ class CurrentObject:
 
 
 @dataclass(frozen=True)
+class Variable:
+    """``$name``: a variable of the shell session (``$null`` when it was never set)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Member:
     """``base.Name``: a property of what ``base`` evaluates to."""
 
@@ -95,7 +103,7 @@ class Not:
     operand: Expression
 
 
-Expression: TypeAlias = "Literal | CurrentObject | Member | Compare | Logical | Not"
+Expression: TypeAlias = "Literal | CurrentObject | Variable | Member | Compare | Logical | Not"
 """A node of a script block's expression."""
 
 
@@ -105,6 +113,22 @@ class ScriptBlock:
 
     text: str
     body: Expression | None
+
+    def variables(self) -> tuple[str, ...]:
+        """The session variables the block reads (lower case)."""
+        found: list[str] = []
+        pending: list[Expression] = [self.body] if self.body is not None else []
+        while pending:
+            node = pending.pop(0)
+            if isinstance(node, Variable) and node.name.lower() not in found:
+                found.append(node.name.lower())
+            elif isinstance(node, Member):
+                pending.append(node.base)
+            elif isinstance(node, (Compare, Logical)):
+                pending.extend((node.left, node.right))
+            elif isinstance(node, Not):
+                pending.append(node.operand)
+        return tuple(found)
 
 
 _NAME_END = frozenset(" \t\f\v\u00a0\r\n,|;(){}.=!") | DOUBLE_QUOTES | SINGLE_QUOTES
@@ -232,10 +256,13 @@ class _BlockParser:
             return Literal(name == "true")
         if name == "null":
             return Literal(None)
-        raise self.error(
-            f"The variable '${''.join(chars)}' cannot be retrieved because it has not been set.",
-            start,
-        )
+        if not chars:
+            raise self.error(
+                "Variable reference is not valid. '$' was not followed by a valid variable name "
+                "character.",
+                start,
+            )
+        return Variable("".join(chars))
 
 
 def read_script_block(scan: Scanner) -> ScriptBlock:

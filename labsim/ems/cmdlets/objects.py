@@ -90,7 +90,7 @@ def where_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
         body = block.body
         if body is None:
             return []
-        return [obj for obj in objects if is_true(evaluate(body, obj))]
+        return [obj for obj in objects if is_true(evaluate(body, obj, ctx.variables))]
     if not isinstance(first, str):
         raise ctx.error(
             "Cannot process command because of one or more missing mandatory parameters: "
