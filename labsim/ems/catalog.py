@@ -170,6 +170,19 @@ COMMON_PARAMETERS: tuple[ParameterSpec, ...] = (
 )
 """PowerShell common parameters labsim accepts (and ignores: the shell never prompts)."""
 
+WHAT_IF = ParameterSpec("WhatIf", SWITCH, aliases=("wi",))
+"""``-WhatIf``: say what the cmdlet would change, and change nothing."""
+
+_WHAT_IF_VERBS = frozenset({"set", "new", "remove", "enable"})
+
+
+def supports_what_if(spec: CmdletSpec) -> bool:
+    """Whether ``spec`` takes -WhatIf: Exchange's Set-/New-/Remove-/Enable- cmdlets (the lab
+    actions ``*-Lab*`` are not Exchange's and act at once)."""
+    verb, _, noun = spec.name.partition("-")
+    return verb.lower() in _WHAT_IF_VERBS and not noun.lower().startswith("lab")
+
+
 EXCHANGE_COMMON: tuple[ParameterSpec, ...] = (ParameterSpec("DomainController", STRING),)
 """Parameters every Exchange cmdlet has (accepted; the lab has one directory)."""
 

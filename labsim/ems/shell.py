@@ -167,6 +167,9 @@ class Shell:
         self, spec: CmdletSpec, args: Arguments, ctx: CmdletContext, blocks: list[_Block]
     ) -> list[object]:
         check_mandatory(spec, args)
+        if args.get("WhatIf") is True:
+            blocks.append(_Block(self._what_if(spec, args, ctx)))
+            return []
         try:
             produced = list(spec.run(ctx, args))
         except CmdletError:
@@ -178,6 +181,18 @@ class Shell:
             blocks.extend(_Block(f"WARNING: {w}", warning=True) for w in ctx.warnings)
             ctx.warnings.clear()
         return produced
+
+    @staticmethod
+    def _what_if(spec: CmdletSpec, args: Arguments, ctx: CmdletContext) -> str:
+        """PowerShell's ShouldProcess line: the operation is the cmdlet, the target the object
+        it names (Identity, else Name, Thumbprint or DomainName), else the organization."""
+        target: object = ctx.organization_name
+        for name in ("Identity", "Name", "Thumbprint", "DomainName"):
+            value = args.get(name)
+            if value is not None:
+                target = value
+                break
+        return f'What if: Performing the operation "{spec.name}" on target "{display(target)}".'
 
     def _run_statement(self, pipeline: Pipeline, blocks: list[_Block]) -> None:
         objects = self._run_pipeline(pipeline, blocks)
