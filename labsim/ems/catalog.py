@@ -107,6 +107,8 @@ class CmdletContext:
     warnings: list[str] = field(default_factory=list)
     variables: Mapping[str, object] = field(default_factory=dict)
     """The session's variables by lower-case name (what ``$c`` in a script block reads)."""
+    catalog: Catalog | None = None
+    """The shell's cmdlets (what Get-Command and Get-Help describe)."""
 
     def organization(self) -> Organization:
         """The current organization configuration."""
@@ -136,6 +138,10 @@ PipelineBinder = Callable[[object], dict[str, object] | None]
 """Maps one pipeline input object to parameter values (None: the object doesn't fit)."""
 
 
+EXCHANGE_MODULE = "Microsoft.Exchange.Management.PowerShell.SnapIn"
+"""Exchange's cmdlets' source, as Get-Command names it in a shell with Exchange's snap-in."""
+
+
 @dataclass(frozen=True)
 class CmdletSpec:
     """A cmdlet: name, parameters, implementation, and how it takes pipeline input.
@@ -152,6 +158,18 @@ class CmdletSpec:
     pipeline: PipelineBinder | None = None
     collects_pipeline: bool = False
     synopsis: str = ""
+    module: str = ""
+    """Where PowerShell says the command comes from (Get-Command's Source); empty means
+    Exchange's, or labsim's own for the lab actions (``*-Lab*``)."""
+
+    @property
+    def source(self) -> str:
+        """Get-Command's Source column for this cmdlet."""
+        if self.module:
+            return self.module
+        if self.name.partition("-")[2].lower().startswith("lab"):
+            return "labsim"
+        return EXCHANGE_MODULE
 
     def parameter(self, name: str) -> ParameterSpec:
         """The parameter with this canonical name (a programming error if missing)."""

@@ -34,6 +34,11 @@ _COLLECTIONS = (tuple, list, frozenset, set)
 
 def member(value: object, name: str) -> object:
     """``value.name``; on a list, the property of each item (PowerShell's member enumeration)."""
+    if name.lower() in ("count", "length") and not property_value(value, name)[0]:
+        # A list's own Count wins over its items' properties; one object counts 1, $null 0.
+        if isinstance(value, _COLLECTIONS):
+            return len(value)
+        return 0 if value is None else 1
     if isinstance(value, _COLLECTIONS):
         found: list[object] = []
         for item in value:

@@ -141,3 +141,14 @@ class SelectedObject:
     their values (PowerShell's ``Selected.<Type>`` PSCustomObject)."""
 
     properties: tuple[tuple[str, object], ...]
+
+
+@dataclass(frozen=True)
+class CommandInfo:
+    """A command as Get-Command writes it: a cmdlet, or an alias (``FL -> Format-List``)."""
+
+    command_type: str
+    name: str
+    version: str
+    source: str
+    definition: str = ""

@@ -161,6 +161,7 @@ class Shell:
             cmdlet=spec.name,
             input=input_objects,
             variables=self.session.variables,
+            catalog=self.catalog,
         )
 
     def _invoke(

@@ -18,6 +18,7 @@ from typing import Any
 
 from labsim.ems.format import display, format_list, format_table
 from labsim.ems.outputs import (
+    CommandInfo,
     ExchangeServerOutput,
     LabCrl,
     LabServer,
@@ -506,7 +507,19 @@ _EXCHANGE_SERVER = View(
     table=("Name", "Site", "ServerRole", "Edition", "AdminDisplayVersion"),
 )
 
+_COMMAND_INFO = View(
+    properties=(
+        ("CommandType", lambda c: c.command_type),
+        ("Name", lambda c: c.name),
+        ("Version", lambda c: c.version),
+        ("Source", lambda c: c.source),
+        ("Definition", lambda c: c.definition),
+    ),
+    table=("CommandType", "Name", "Version", "Source"),
+)
+
 _VIEWS: dict[type, View] = {
+    CommandInfo: _COMMAND_INFO,
     SendConnector: _SEND_CONNECTOR,
     ReceiveConnectorOutput: _RECEIVE_CONNECTOR,
     TransportConfig: _TRANSPORT_CONFIG,

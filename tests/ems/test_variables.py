@@ -43,6 +43,9 @@ def test_property_of_a_parenthesised_pipeline(adatum: Shell) -> None:
     )
     # Member enumeration: the property of each object of a list.
     assert run(adatum, "(Get-ExchangeServer).Name") == "ADATUM-CAS1\nADATUM-MBX1"
+    # A list's own Count wins over its items' properties.
+    assert run(adatum, "(Get-ExchangeServer).Count") == "2"
+    assert run(adatum, "(Get-ExchangeServer ADATUM-MBX1).Count") == "1"
 
 
 def test_variables_as_parameter_values_and_in_filters(adatum: Shell) -> None:

@@ -13,6 +13,7 @@ from labsim.ems.cmdlets import (
     directory,
     exchange_server,
     formatting,
+    help,
     lab_actions,
     mail,
     message_tracking,
@@ -40,5 +41,6 @@ def default_catalog() -> Catalog:
             *lab_actions.SPECS,
             *objects.SPECS,
             *formatting.SPECS,
+            *help.SPECS,
         )
     )

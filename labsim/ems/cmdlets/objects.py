@@ -120,9 +120,29 @@ def where_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     ]
 
 
+_SPELLING = {
+    "eq": "EQ",
+    "ne": "NE",
+    "gt": "GT",
+    "ge": "GE",
+    "lt": "LT",
+    "le": "LE",
+    "in": "In",
+    "notin": "NotIn",
+    "like": "Like",
+    "notlike": "NotLike",
+    "match": "Match",
+    "notmatch": "NotMatch",
+    "contains": "Contains",
+    "notcontains": "NotContains",
+}
+
+
 def _operator_parameter(op: str) -> str:
-    # PowerShell spells them -EQ, -Like, -CNotLike...; binding compares names in any case.
-    return op.upper() if len(op) <= 3 else op.capitalize()
+    # PowerShell's spelling: -EQ, -Like, -CNotLike... (binding compares names in any case).
+    if op in _SPELLING:
+        return _SPELLING[op]
+    return "C" + _SPELLING[op[1:]]
 
 
 # -- Select-Object ---------------------------------------------------------------------------
@@ -196,6 +216,7 @@ SPECS = (
         where_object,
         aliases=("?", "where"),
         collects_pipeline=True,
+        module="Microsoft.PowerShell.Core",
         synopsis="Keep the pipeline objects a filter such as {$_.Enabled -eq $true} holds for.",
     ),
     CmdletSpec(
@@ -210,6 +231,7 @@ SPECS = (
         select_object,
         aliases=("select",),
         collects_pipeline=True,
+        module="Microsoft.PowerShell.Utility",
         synopsis="Keep some properties, the first or last objects, or one property's values.",
     ),
 )
