@@ -28,6 +28,7 @@ from labsim.ems.expressions import (
 )
 from labsim.ems.format import display
 from labsim.ems.views import property_value
+from labsim.model.values import ByteSize
 
 _COLLECTIONS = (tuple, list, frozenset, set)
 
@@ -94,6 +95,17 @@ def _scalar(left: object, op: str, right: object, case_sensitive: bool) -> bool:
         if op == "ne":
             return not (a and b)
         return False
+    if isinstance(left, ByteSize) and isinstance(right, (int, str)) and not isinstance(right, bool):
+        # A size compares by its bytes (unlimited above every number), as Exchange's
+        # ByteQuantifiedSize does with 10MB on the right.
+        try:
+            wanted = right if isinstance(right, int) else ByteSize.parse(right).value
+        except ValueError:
+            wanted = None
+        if wanted is not None:
+            a = left.value if left.value is not None else float("inf")
+            b = wanted
+            return _ordered(a, op, b)
     if isinstance(left, bool):
         a, b = left, is_true(right)
     elif isinstance(left, int) and not isinstance(right, bool):
@@ -121,6 +133,17 @@ def _scalar(left: object, op: str, right: object, case_sensitive: bool) -> bool:
     except TypeError:
         return False
     raise ValueError(op)
+
+
+def _ordered(a: float, op: str, b: float) -> bool:
+    return {
+        "eq": a == b,
+        "ne": a != b,
+        "gt": a > b,
+        "ge": a >= b,
+        "lt": a < b,
+        "le": a <= b,
+    }[op]
 
 
 def compare(left: object, op: str, right: object, case_sensitive: bool = False) -> object:

@@ -18,6 +18,7 @@ syntax, so the parser can use it without importing the views.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -25,6 +26,7 @@ from labsim.ems.tokens import (
     DOUBLE_QUOTES,
     SINGLE_QUOTES,
     Scanner,
+    not_supported,
     parse_error,
 )
 from labsim.errors import CmdletError
@@ -131,6 +133,19 @@ class ScriptBlock:
         return tuple(found)
 
 
+_MULTIPLIERS = {"kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4}
+
+
+def _number_or_word(word: str) -> Literal:
+    # PowerShell numbers, with its KB/MB/GB/TB multipliers (10MB is 10485760); anything else is
+    # taken as text, more lenient than PowerShell (which would run it as a command).
+    match = re.fullmatch(r"(-?\d+)(kb|mb|gb|tb)?", word, re.IGNORECASE)
+    if match is None:
+        return Literal(word)
+    factor = _MULTIPLIERS.get((match.group(2) or "").lower(), 1)
+    return Literal(int(match.group(1)) * factor)
+
+
 _NAME_END = frozenset(" \t\f\v\u00a0\r\n,|;(){}.=!") | DOUBLE_QUOTES | SINGLE_QUOTES
 
 
@@ -224,13 +239,17 @@ class _BlockParser:
             word = self.name()
             if not word:
                 raise self.error(f"Unexpected token '{ch}' in expression or statement.")
-            base = Literal(int(word)) if word.lstrip("-").isdigit() else Literal(word)
+            if re.fullmatch(r"[A-Za-z]+-[A-Za-z]+", word):
+                raise not_supported("commands inside a script block", scan.position(start))
+            base = _number_or_word(word)
         while scan.peek() == ".":
             scan.advance()
             name = self.name()
             if not name:
                 raise self.error("Missing property name after reference operator '.'.")
             base = Member(base, name)
+            if scan.peek() == "(":
+                raise not_supported("method calls", scan.position())
         return base
 
     def name(self) -> str:

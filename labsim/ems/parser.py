@@ -27,6 +27,7 @@ from labsim.ems.tokens import (
     SINGLE_QUOTES,
     Position,
     Scanner,
+    not_supported,
     parse_error,
 )
 from labsim.errors import CmdletError
@@ -160,6 +161,11 @@ class Pipeline:
 
 _VARIABLES: dict[str, Value] = {"true": True, "false": False, "null": None}
 
+_KEYWORDS = frozenset(
+    {"foreach", "for", "if", "while", "do", "switch", "function", "filter", "try", "param"}
+)
+"""PowerShell's statement keywords: labsim's shell runs none of them."""
+
 
 class _Parser:
     def __init__(self, text: str) -> None:
@@ -203,6 +209,9 @@ class _Parser:
             commands.append(self.command())
         ch = scan.peek()
         if not (scan.at_end() or ch in NEWLINES or ch == ";" or (ch == ")" and self.depth)):
+            if source is not None and not commands:
+                what = "method calls" if ch == "(" else f"the operator '{ch}' in a statement"
+                raise not_supported(what, scan.position())
             raise self.error(f"Unexpected token '{ch}' in expression or statement.")
         # The statement's text ends at its last element: trailing comments are not part of it.
         text = " ".join(scan.text[start : self.last_end].split())
@@ -246,6 +255,10 @@ class _Parser:
             result = ValueSource(scan.read_double_quoted())
         elif ch.isdigit():
             result = ValueSource(scan.read_bare_word())
+        elif ch == "@" and scan.peek(1) == "(":
+            raise not_supported("@(...) arrays as a statement", scan.position())
+        elif ch == "[":
+            raise not_supported("[type] casts", scan.position())
         elif ch == "(":
             start = scan.index
             scan.advance()
@@ -297,6 +310,8 @@ class _Parser:
         self.last_end = scan.index
         if not name:
             raise self.error(f"Unexpected token '{ch}' in expression or statement.")
+        if name.lower() in _KEYWORDS:
+            raise not_supported(f"the {name.lower()} statement", position)
         arguments: list[Argument] = []
         while True:
             scan.skip_blanks()

@@ -45,6 +45,18 @@ class Position:
         return f"At line:{self.line} char:{self.char}"
 
 
+def not_supported(what: str, position: Position) -> CmdletError:
+    """PowerShell's error for language it won't run (as in Exchange's no-language remote
+    sessions), naming what labsim's shell does not take and what it does."""
+    return CmdletError(
+        f"{position}: The syntax is not supported by this runspace. This can occur if the "
+        f"runspace is in no-language mode. labsim's shell does not take {what}; it takes "
+        "cmdlets and pipelines, Where-Object/Select-Object, $variables and (pipeline).Property.",
+        cmdlet="",
+        category="ParseException",
+    )
+
+
 def parse_error(message: str, position: Position) -> CmdletError:
     """A syntax error in PowerShell's words, prefixed with the place (category ParseException)."""
     return CmdletError(f"{position}: {message}", cmdlet="", category="ParseException")

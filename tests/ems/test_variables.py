@@ -125,3 +125,35 @@ def test_interactive_shell_keeps_variables_until_the_organization_changes(lab: L
     shell.execute(":org TreyResearch")
     shell.execute("$s.Fqdn")
     assert echoed == ["adatum-mbx1.adatum.com"]
+
+
+NOT_SUPPORTED = (
+    "The syntax is not supported by this runspace. This can occur if the runspace is in "
+    "no-language mode. labsim's shell does not take {what}; it takes cmdlets and pipelines, "
+    "Where-Object/Select-Object, $variables and (pipeline).Property."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "what"),
+    [
+        ("$a = 1 + 2", "char:8", "the operator '+' in a statement"),
+        ('$c.Name = "x"', "char:9", "the operator '=' in a statement"),
+        ("$x = Get-ExchangeServer; $x.Name.ToUpper()", "char:41", "method calls"),
+        ("Get-ReceiveConnector | ? {$_.Name.StartsWith('C')}", "char:45", "method calls"),
+        (
+            "Get-ReceiveConnector | ? {$_.Name -eq (Get-SendConnector).Name}",
+            "char:40",
+            "commands inside a script block",
+        ),
+        ("foreach ($x in $y) {}", "char:1", "the foreach statement"),
+        ("[string]$x = 1", "char:1", "[type] casts"),
+        ("@(1,2)", "char:1", "@(...) arrays as a statement"),
+    ],
+)
+def test_unsupported_language_gets_powershells_no_language_error(
+    adatum: Shell, text: str, at: str, what: str
+) -> None:
+    result = adatum.run(text)
+    assert str(result.error) == f"At line:1 {at}: " + NOT_SUPPORTED.format(what=what)
+    assert result.commands == ()  # nothing ran

@@ -192,3 +192,10 @@ def test_errors(adatum: Shell, line: str, message: str) -> None:
     result = adatum.run(line)
     assert result.error is not None
     assert str(result.error) == message
+
+
+def test_sizes_compare_by_bytes(adatum: Shell) -> None:
+    # The frontend connectors take 36 MB, the others 35 MB (Exchange 2013's defaults).
+    big = names(adatum, RECEIVE + " | ? {$_.MaxMessageSize -gt 35MB}")
+    assert big == ["Default Frontend ADATUM-CAS1", "Outbound Proxy Frontend ADATUM-CAS1"]
+    assert len(names(adatum, RECEIVE + " | ? {$_.MaxMessageSize -le 36MB}")) == 5
