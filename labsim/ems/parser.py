@@ -11,6 +11,12 @@ Owns the grammar labsim accepts, a subset of PowerShell argument mode:
   (``a,b``, ``"a", "b"``), ``@(...)`` / ``(...)`` lists, hashtables ``@{Add="x"; Remove="y"}``,
   and script blocks ``{$_.Name -like "A*"}`` (:mod:`labsim.ems.expressions`).
 
+A statement may also assign its objects to a variable (``$c = Get-SendConnector "x"``) and may
+start with an expression instead of a command: a variable with properties (``$c.Name``), a
+parenthesised pipeline with properties (``(Get-TransportConfig).TLSSendDomainSecureList``) or a
+constant. Variables are values too (``-Identity $c``). Language beyond this (operators in
+statements, method calls, keywords, casts) is refused with PowerShell's no-language-mode error.
+
 Whether ``-Param`` takes the next value depends on the parameter's type, which only the catalog
 knows, so a call keeps its elements in order and binding happens later (``binding.py``).
 """

@@ -135,8 +135,9 @@ class Scanner:
     def read_double_quoted(self) -> str:
         """Read ``"..."`` (cursor on the quote); backtick escapes and ``""`` are honoured.
 
-        Variables inside double quotes are not expanded: labsim has no variables besides
-        ``$true``, ``$false`` and ``$null``, and a literal ``$`` is what an admin would expect.
+        Variables inside double quotes are not expanded: a ``$`` in a quoted value (a banner, a
+        password-like comment) is far more often meant literally in what admins type to
+        Exchange cmdlets than as a variable.
         """
         start = self.index
         self.advance()
