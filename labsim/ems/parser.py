@@ -133,6 +133,11 @@ class Pipeline:
     source: Source | None = None
     assign: str | None = None
 
+    def calls(self) -> tuple[CommandCall, ...]:
+        """Every command the statement runs, those of a ``( ... )`` pipeline at its start first."""
+        inner = self.source.pipeline.calls() if isinstance(self.source, SubPipeline) else ()
+        return (*inner, *self.commands)
+
     def variables(self) -> tuple[str, ...]:
         """The variables the statement reads (lower case), in order, each once."""
         found: list[str] = []

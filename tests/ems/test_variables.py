@@ -157,3 +157,10 @@ def test_unsupported_language_gets_powershells_no_language_error(
     result = adatum.run(text)
     assert str(result.error) == f"At line:1 {at}: " + NOT_SUPPORTED.format(what=what)
     assert result.commands == ()  # nothing ran
+
+
+def test_a_change_inside_parentheses_is_journaled() -> None:
+    from labsim.store.records import changes_configuration
+
+    assert changes_configuration(f"({NEW_TREY}).Identity")
+    assert not changes_configuration("(Get-TransportConfig).TLSSendDomainSecureList")
