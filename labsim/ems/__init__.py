@@ -1,10 +1,12 @@
 """The Exchange Management Shell language of labsim: what you type is what you'd type in EMS.
 
 Pure (standard library, ``labsim.model``, ``labsim.errors``; ``labsim.pki`` only inside the
-certificate cmdlets): the tokenizer/parser (``tokens``, ``parser``), parameter types and binding
+certificate cmdlets): the tokenizer/parser (``tokens``, ``parser``, with Where-Object's script
+blocks in ``expressions`` and their evaluation in ``evaluate``), parameter types and binding
 (``conversions``, ``binding``), the cmdlet catalog as data (``catalog``, ``cmdlets``), output in
 Format-List / Format-Table layout (``format``, ``views``), and the :class:`Shell` that runs a
-block of lines against a :class:`ShellHost` (the running lab, or a fake in tests).
+block of lines against a :class:`ShellHost` (the running lab, or a fake in tests), with its
+variables in a :class:`ShellSession`.
 """
 
 from __future__ import annotations
