@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from labsim.ems.shell import ShellSession
 from labsim.errors import LabsimError
 from labsim.lab import Lab
 from labsim.scenario.model import parse_duration
@@ -42,6 +43,9 @@ class InteractiveShell:
         self.echo = echo
         self.organization = lab.organization(organization).name
         self.server: str | None = None
+        # Variables ($c = Get-SendConnector "x") live as long as this shell, as in an EMS
+        # window; switching organization starts afresh (they hold the other org's objects).
+        self.session = ShellSession()
 
     def execute(self, text: str) -> bool:
         """One complete statement or ``:`` command; False means leave (live labs' shells)."""
@@ -54,7 +58,7 @@ class InteractiveShell:
 
     def run_cmdlets(self, text: str) -> None:
         """One statement (or block): its output, then its error if any."""
-        result = self.lab.run_shell(self.organization, text, self.server)
+        result = self.lab.run_shell(self.organization, text, self.server, self.session)
         if result.output.strip():
             self.echo(result.output.rstrip())
         if result.error is not None:
@@ -73,6 +77,7 @@ class InteractiveShell:
             elif name == "org" and len(args) == 1:
                 self.organization = self.lab.organization(args[0]).name
                 self.server = None
+                self.session = ShellSession()
             elif name == "server" and len(args) == 1:
                 self.server = None if args[0] == "-" else self.lab.world.server(args[0]).name
             elif name == "advance" and len(args) == 1:

@@ -476,22 +476,28 @@ class Lab:
 
     # --- the shell and the scenario API -----------------------------------------------------
 
-    def shell(self, organization: str, server: str | None = None) -> Any:
-        """An Exchange Management Shell bound to an organization (and optionally a machine)."""
+    def shell(self, organization: str, server: str | None = None, session: Any = None) -> Any:
+        """An Exchange Management Shell bound to an organization (and optionally a machine);
+        ``session`` (a labsim.ems.shell.ShellSession) carries variables from block to block."""
         from labsim.ems.shell import Shell
 
         self._check_org(organization)
-        return Shell(self, self.organization(organization).name, server)
+        return Shell(self, self.organization(organization).name, server, session=session)
 
-    def run_shell(self, organization: str, text: str, server: str | None = None) -> Any:
+    def run_shell(
+        self, organization: str, text: str, server: str | None = None, session: Any = None
+    ) -> Any:
         """Run shell lines, then let the lab settle.
+
+        Variables set in the block live for the block only, unless ``session`` is given (an
+        interactive shell passes its own, so they live as long as it does).
 
         With --state, the statements that changed configuration are journaled (with the
         certificates they issued) once the block has run, to be replayed after a restart.
         """
         state = self.world.state
         journal = self._journaling and isinstance(state, LabState)
-        shell = self.shell(organization, server)
+        shell = self.shell(organization, server, session)
         if not journal:
             result = shell.run(text)
         else:

@@ -1,10 +1,12 @@
 """The Exchange Management Shell language of labsim: what you type is what you'd type in EMS.
 
 Pure (standard library, ``labsim.model``, ``labsim.errors``; ``labsim.pki`` only inside the
-certificate cmdlets): the tokenizer/parser (``tokens``, ``parser``), parameter types and binding
+certificate cmdlets): the tokenizer/parser (``tokens``, ``parser``, with Where-Object's script
+blocks in ``expressions`` and their evaluation in ``evaluate``), parameter types and binding
 (``conversions``, ``binding``), the cmdlet catalog as data (``catalog``, ``cmdlets``), output in
 Format-List / Format-Table layout (``format``, ``views``), and the :class:`Shell` that runs a
-block of lines against a :class:`ShellHost` (the running lab, or a fake in tests).
+block of lines against a :class:`ShellHost` (the running lab, or a fake in tests), with its
+variables in a :class:`ShellSession`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from labsim.ems.catalog import Arguments, Catalog, CmdletContext, CmdletSpec, Pa
 from labsim.ems.cmdlets import default_catalog
 from labsim.ems.host import ShellHost
 from labsim.ems.parser import CommandCall, Pipeline, parse
-from labsim.ems.shell import Shell, ShellResult
+from labsim.ems.shell import Shell, ShellResult, ShellSession
 
 __all__ = [
     "Arguments",
@@ -26,6 +28,7 @@ __all__ = [
     "Shell",
     "ShellHost",
     "ShellResult",
+    "ShellSession",
     "default_catalog",
     "parse",
 ]

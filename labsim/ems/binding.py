@@ -10,7 +10,15 @@ parameter's type. Mandatory parameters are checked after pipeline input is bound
 
 from __future__ import annotations
 
-from labsim.ems.catalog import COMMON_PARAMETERS, Arguments, CmdletSpec, ParameterSpec, suggest
+from labsim.ems.catalog import (
+    COMMON_PARAMETERS,
+    WHAT_IF,
+    Arguments,
+    CmdletSpec,
+    ParameterSpec,
+    suggest,
+    supports_what_if,
+)
 from labsim.ems.conversions import ConversionError, show
 from labsim.ems.messages import (
     cmdlet_error,
@@ -24,8 +32,10 @@ from labsim.ems.parser import CommandCall, ParameterArgument, PositionalArgument
 
 
 def parameters_of(spec: CmdletSpec) -> tuple[ParameterSpec, ...]:
-    """The cmdlet's own parameters followed by the common parameters."""
-    return spec.parameters + COMMON_PARAMETERS
+    """The cmdlet's own parameters followed by the common parameters (and -WhatIf where the
+    cmdlet changes configuration)."""
+    extra = (WHAT_IF,) if supports_what_if(spec) else ()
+    return spec.parameters + COMMON_PARAMETERS + extra
 
 
 def resolve_parameter(spec: CmdletSpec, typed: str) -> ParameterSpec:

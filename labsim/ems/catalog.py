@@ -12,7 +12,7 @@ tests or extensions with :meth:`Catalog.register`.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -105,6 +105,10 @@ class CmdletContext:
     input: tuple[object, ...] = ()
     # Warnings print at once, ahead of the pipeline's formatted output, as in PowerShell.
     warnings: list[str] = field(default_factory=list)
+    variables: Mapping[str, object] = field(default_factory=dict)
+    """The session's variables by lower-case name (what ``$c`` in a script block reads)."""
+    catalog: Catalog | None = None
+    """The shell's cmdlets (what Get-Command and Get-Help describe)."""
 
     def organization(self) -> Organization:
         """The current organization configuration."""
@@ -134,6 +138,10 @@ PipelineBinder = Callable[[object], dict[str, object] | None]
 """Maps one pipeline input object to parameter values (None: the object doesn't fit)."""
 
 
+EXCHANGE_MODULE = "Microsoft.Exchange.Management.PowerShell.SnapIn"
+"""Exchange's cmdlets' source, as Get-Command names it in a shell with Exchange's snap-in."""
+
+
 @dataclass(frozen=True)
 class CmdletSpec:
     """A cmdlet: name, parameters, implementation, and how it takes pipeline input.
@@ -150,6 +158,18 @@ class CmdletSpec:
     pipeline: PipelineBinder | None = None
     collects_pipeline: bool = False
     synopsis: str = ""
+    module: str = ""
+    """Where PowerShell says the command comes from (Get-Command's Source); empty means
+    Exchange's, or labsim's own for the lab actions (``*-Lab*``)."""
+
+    @property
+    def source(self) -> str:
+        """Get-Command's Source column for this cmdlet."""
+        if self.module:
+            return self.module
+        if self.name.partition("-")[2].lower().startswith("lab"):
+            return "labsim"
+        return EXCHANGE_MODULE
 
     def parameter(self, name: str) -> ParameterSpec:
         """The parameter with this canonical name (a programming error if missing)."""
@@ -167,6 +187,19 @@ COMMON_PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("Debug", SWITCH, aliases=("db",)),
 )
 """PowerShell common parameters labsim accepts (and ignores: the shell never prompts)."""
+
+WHAT_IF = ParameterSpec("WhatIf", SWITCH, aliases=("wi",))
+"""``-WhatIf``: say what the cmdlet would change, and change nothing."""
+
+_WHAT_IF_VERBS = frozenset({"set", "new", "remove", "enable"})
+
+
+def supports_what_if(spec: CmdletSpec) -> bool:
+    """Whether ``spec`` takes -WhatIf: Exchange's Set-/New-/Remove-/Enable- cmdlets (the lab
+    actions ``*-Lab*`` are not Exchange's and act at once)."""
+    verb, _, noun = spec.name.partition("-")
+    return verb.lower() in _WHAT_IF_VERBS and not noun.lower().startswith("lab")
+
 
 EXCHANGE_COMMON: tuple[ParameterSpec, ...] = (ParameterSpec("DomainController", STRING),)
 """Parameters every Exchange cmdlet has (accepted; the lab has one directory)."""

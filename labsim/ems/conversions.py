@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TypeVar
 
-from labsim.ems.parser import HashTable, Value
+from labsim.ems.expressions import ScriptBlock
+from labsim.ems.parser import HashTable, Value, VariableRef
 from labsim.limits import name_length_problem
 from labsim.model.enums import parse_enum
 from labsim.model.values import AddressSpace, Binding, ByteSize, IPRange, parse_timespan
@@ -59,6 +60,10 @@ def show(value: Value) -> str:
         return "System.Object[]"
     if isinstance(value, HashTable):
         return "System.Collections.Hashtable"
+    if isinstance(value, ScriptBlock):
+        return value.text
+    if isinstance(value, VariableRef):
+        return "$" + value.name
     return value
 
 

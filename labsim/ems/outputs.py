@@ -133,3 +133,22 @@ class FormattedText:
     """Output of Format-List / Format-Table: text for the screen, not an object to pipe on."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class SelectedObject:
+    """What Select-Object writes for a property list: the chosen properties, in order, with
+    their values (PowerShell's ``Selected.<Type>`` PSCustomObject)."""
+
+    properties: tuple[tuple[str, object], ...]
+
+
+@dataclass(frozen=True)
+class CommandInfo:
+    """A command as Get-Command writes it: a cmdlet, or an alias (``FL -> Format-List``)."""
+
+    command_type: str
+    name: str
+    version: str
+    source: str
+    definition: str = ""

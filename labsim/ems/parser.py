@@ -8,7 +8,14 @@ Owns the grammar labsim accepts, a subset of PowerShell argument mode:
   and positional values; ``|`` between commands;
 * values: bare words (``treyresearch.net``, ``0.0.0.0:25``, ``Cert:\\LocalMachine\\Root``),
   single- and double-quoted strings, ``$true`` / ``$false`` / ``$null``, comma lists
-  (``a,b``, ``"a", "b"``), ``@(...)`` / ``(...)`` lists, and hashtables ``@{Add="x"; Remove="y"}``.
+  (``a,b``, ``"a", "b"``), ``@(...)`` / ``(...)`` lists, hashtables ``@{Add="x"; Remove="y"}``,
+  and script blocks ``{$_.Name -like "A*"}`` (:mod:`labsim.ems.expressions`).
+
+A statement may also assign its objects to a variable (``$c = Get-SendConnector "x"``) and may
+start with an expression instead of a command: a variable with properties (``$c.Name``), a
+parenthesised pipeline with properties (``(Get-TransportConfig).TLSSendDomainSecureList``) or a
+constant. Variables are values too (``-Identity $c``). Language beyond this (operators in
+statements, method calls, keywords, casts) is refused with PowerShell's no-language-mode error.
 
 Whether ``-Param`` takes the next value depends on the parameter's type, which only the catalog
 knows, so a call keeps its elements in order and binding happens later (``binding.py``).
@@ -19,12 +26,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from labsim.ems.expressions import ScriptBlock, read_script_block
 from labsim.ems.tokens import (
     DOUBLE_QUOTES,
     NEWLINES,
     SINGLE_QUOTES,
     Position,
     Scanner,
+    not_supported,
     parse_error,
 )
 from labsim.errors import CmdletError
@@ -48,8 +57,17 @@ class HashTable:
         return None
 
 
-Value: TypeAlias = "str | bool | None | tuple[Value, ...] | HashTable"
-"""An argument value: a string (bare or quoted), a boolean, $null, a list, or a hashtable."""
+@dataclass(frozen=True)
+class VariableRef:
+    """``$name`` or ``$name.Prop.Prop``: a session variable (resolved when the statement runs)."""
+
+    name: str
+    members: tuple[str, ...] = ()
+
+
+Value: TypeAlias = "str | bool | None | tuple[Value, ...] | HashTable | ScriptBlock | VariableRef"
+"""An argument value: a string (bare or quoted), a boolean, $null, a list, a hashtable, a
+script block (Where-Object's filter), or a variable."""
 
 
 @dataclass(frozen=True)
@@ -84,20 +102,88 @@ class CommandCall:
 
 
 @dataclass(frozen=True)
+class SubPipeline:
+    """``(Get-TransportConfig).TLSSendDomainSecureList``: a pipeline's objects, then properties."""
+
+    pipeline: Pipeline
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ValueSource:
+    """A constant first element (``"text"``, ``42``, ``$true``): written to the pipeline as is."""
+
+    value: str | bool | None
+
+
+Source: TypeAlias = VariableRef | SubPipeline | ValueSource
+"""An expression as the first element of a pipeline (PowerShell allows one only there)."""
+
+
+@dataclass(frozen=True)
 class Pipeline:
-    """Commands joined by ``|``; ``text`` is the statement as typed (for ShellResult.commands)."""
+    """Commands joined by ``|``; ``text`` is the statement as typed (for ShellResult.commands).
+
+    ``source`` is an expression that starts the pipeline instead of a command (``$c | FL``);
+    ``assign`` names the variable the statement's objects go to (``$c = Get-SendConnector``).
+    """
 
     commands: tuple[CommandCall, ...]
     text: str
+    source: Source | None = None
+    assign: str | None = None
+
+    def calls(self) -> tuple[CommandCall, ...]:
+        """Every command the statement runs, those of a ``( ... )`` pipeline at its start first."""
+        inner = self.source.pipeline.calls() if isinstance(self.source, SubPipeline) else ()
+        return (*inner, *self.commands)
+
+    def variables(self) -> tuple[str, ...]:
+        """The variables the statement reads (lower case), in order, each once."""
+        found: list[str] = []
+
+        def add(name: str) -> None:
+            if name.lower() not in found:
+                found.append(name.lower())
+
+        def walk(value: object) -> None:
+            if isinstance(value, VariableRef):
+                add(value.name)
+            elif isinstance(value, tuple):
+                for item in value:
+                    walk(item)
+            elif isinstance(value, HashTable):
+                for _, item in value.entries:
+                    walk(item)
+            elif isinstance(value, ScriptBlock):
+                for name in value.variables():
+                    add(name)
+
+        if isinstance(self.source, VariableRef):
+            add(self.source.name)
+        elif isinstance(self.source, SubPipeline):
+            for name in self.source.pipeline.variables():
+                add(name)
+        for call in self.commands:
+            for argument in call.arguments:
+                walk(argument.value)
+        return tuple(found)
 
 
 _VARIABLES: dict[str, Value] = {"true": True, "false": False, "null": None}
+
+_KEYWORDS = frozenset(
+    {"foreach", "for", "if", "while", "do", "switch", "function", "filter", "try", "param"}
+)
+"""PowerShell's statement keywords: labsim's shell runs none of them."""
 
 
 class _Parser:
     def __init__(self, text: str) -> None:
         self.scan = Scanner(text)
         self.last_end = 0
+        self.depth = 0
+        """How many ``(`` sub-pipelines enclose the cursor (a ``)`` ends one)."""
 
     def error(self, message: str, index: int | None = None) -> CmdletError:
         return parse_error(message, self.scan.position(index))
@@ -119,7 +205,9 @@ class _Parser:
     def pipeline(self) -> Pipeline:
         scan = self.scan
         start = scan.index
-        commands = [self.command()]
+        assign = self.assignment()
+        source = self.source()
+        commands = [] if source is not None else [self.command()]
         while True:
             scan.skip_blanks()
             if scan.peek() != "|":
@@ -131,11 +219,94 @@ class _Parser:
                 raise self.error("An empty pipe element is not allowed.")
             commands.append(self.command())
         ch = scan.peek()
-        if not (scan.at_end() or ch in NEWLINES or ch == ";"):
+        if not (scan.at_end() or ch in NEWLINES or ch == ";" or (ch == ")" and self.depth)):
+            if source is not None and not commands:
+                what = "method calls" if ch == "(" else f"the operator '{ch}' in a statement"
+                raise not_supported(what, scan.position())
             raise self.error(f"Unexpected token '{ch}' in expression or statement.")
         # The statement's text ends at its last element: trailing comments are not part of it.
         text = " ".join(scan.text[start : self.last_end].split())
-        return Pipeline(tuple(commands), text)
+        return Pipeline(tuple(commands), text, source, assign)
+
+    def assignment(self) -> str | None:
+        """``$name =`` at the cursor: consume it and return the name; else leave the cursor."""
+        scan = self.scan
+        if scan.peek() != "$":
+            return None
+        save = scan.index
+        scan.advance()
+        name = self.variable_name()
+        scan.skip_blanks()
+        if not name or scan.peek() != "=" or name.lower() in _VARIABLES or name == "_":
+            scan.index = save
+            return None
+        scan.advance()
+        scan.skip_blanks(newlines=True)
+        if scan.at_end() or scan.peek() in ";)":
+            raise self.error(
+                "You must provide a value expression on the right-hand side of the '=' operator."
+            )
+        return name
+
+    def source(self) -> Source | None:
+        """An expression as the pipeline's first element, or None when a command starts it."""
+        scan = self.scan
+        ch = scan.peek()
+        result: Source
+        if ch == "$":
+            value = self.variable()
+            if isinstance(value, VariableRef):
+                result = value
+            else:
+                assert value is None or isinstance(value, bool)
+                result = ValueSource(value)
+        elif ch in SINGLE_QUOTES:
+            result = ValueSource(scan.read_single_quoted())
+        elif ch in DOUBLE_QUOTES:
+            result = ValueSource(scan.read_double_quoted())
+        elif ch.isdigit():
+            result = ValueSource(scan.read_bare_word())
+        elif ch == "@" and scan.peek(1) == "(":
+            raise not_supported("@(...) arrays as a statement", scan.position())
+        elif ch == "[":
+            raise not_supported("[type] casts", scan.position())
+        elif ch == "(":
+            start = scan.index
+            scan.advance()
+            scan.skip_blanks(newlines=True)
+            if scan.peek() == ")":
+                raise self.error("An expression was expected after '('.")
+            self.depth += 1
+            inner = self.pipeline()
+            self.depth -= 1
+            scan.skip_blanks(newlines=True)
+            if scan.peek() != ")":
+                raise self.error("Missing closing ')' in expression.", start)
+            scan.advance()
+            result = SubPipeline(inner, self.members())
+        else:
+            return None
+        self.last_end = scan.index
+        return result
+
+    def members(self) -> tuple[str, ...]:
+        """``.Name.Name`` right after an expression (no blanks, as PowerShell requires)."""
+        scan = self.scan
+        names: list[str] = []
+        while scan.peek() == "." and (scan.peek(1).isalnum() or scan.peek(1) == "_"):
+            scan.advance()
+            names.append(self.variable_name())
+        return tuple(names)
+
+    def variable_name(self) -> str:
+        scan = self.scan
+        chars: list[str] = []
+        while not scan.at_end() and (scan.peek().isalnum() or scan.peek() in "_:"):
+            if scan.peek() == ":" and not scan.peek(1).isalnum():
+                break
+            chars.append(scan.peek())
+            scan.advance()
+        return "".join(chars)
 
     def command(self) -> CommandCall:
         scan = self.scan
@@ -145,19 +316,18 @@ class _Parser:
         if ch == "|":
             raise self.error("An empty pipe element is not allowed.")
         if ch in SINGLE_QUOTES or ch in DOUBLE_QUOTES or ch in "$@(":
-            raise self.error(
-                "Expressions are not supported here; start the line with a cmdlet name such as "
-                "Get-SendConnector."
-            )
+            raise self.error("Expressions are only allowed as the first element of a pipeline.")
         name = scan.read_bare_word()
         self.last_end = scan.index
         if not name:
             raise self.error(f"Unexpected token '{ch}' in expression or statement.")
+        if name.lower() in _KEYWORDS:
+            raise not_supported(f"the {name.lower()} statement", position)
         arguments: list[Argument] = []
         while True:
             scan.skip_blanks()
             ch = scan.peek()
-            if scan.at_end() or ch in NEWLINES or ch in "|;":
+            if scan.at_end() or ch in NEWLINES or ch in "|;" or (ch == ")" and self.depth):
                 break
             if ch in ")}":
                 raise self.error(f"Unexpected token '{ch}' in expression or statement.")
@@ -208,6 +378,8 @@ class _Parser:
             return self.variable()
         if ch == "@" and scan.peek(1) == "{":
             return self.hashtable()
+        if ch == "{":
+            return read_script_block(scan)
         if ch == "@" and scan.peek(1) == "(":
             scan.advance()
             return self.group()
@@ -220,20 +392,17 @@ class _Parser:
 
     def variable(self) -> Value:
         scan = self.scan
-        start = scan.index
         scan.advance()
-        name_chars: list[str] = []
-        while not scan.at_end() and (scan.peek().isalnum() or scan.peek() in "_:"):
-            name_chars.append(scan.peek())
-            scan.advance()
-        name = "".join(name_chars)
+        name = self.variable_name()
         if name.lower() in _VARIABLES:
             return _VARIABLES[name.lower()]
-        raise self.error(
-            f"The variable '${name}' cannot be used: labsim's shell knows only $true, $false and "
-            "$null. Type the value itself instead.",
-            start,
-        )
+        if not name:
+            raise self.error(
+                "Variable reference is not valid. '$' was not followed by a valid "
+                "variable name character.",
+                scan.index - 1,
+            )
+        return VariableRef(name, self.members())
 
     def group(self) -> Value:
         """``(a, b)`` or ``@(a, b)`` (cursor on the parenthesis): a list of values."""

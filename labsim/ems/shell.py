@@ -6,19 +6,39 @@ returned, never raised. In a pipeline every command is looked up and bound befor
 PowerShell discovers commands and binds named parameters first); each later command receives the
 previous one's objects, bound by property (Identity, Thumbprint) or collected (Format-*).
 Warnings print when they happen; the last command's objects print in their default views.
+
+Variables (``$c = Get-SendConnector "x"``, then ``$c.Name``, ``$c | Format-List``,
+``Set-SendConnector $c -Port 587``) live in a :class:`ShellSession`: one per :class:`Shell`
+unless the caller passes its own, so an interactive session keeps them from line to line while
+each block of a scenario or a setup starts with none. A statement that reads variables is
+recorded in ``ShellResult.commands`` with the assignments it reads in front of it, so that the
+text stands on its own (the --state journal replays statements one by one).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
+from enum import Enum
 
 from labsim.ems.binding import bind, check_mandatory
 from labsim.ems.catalog import Arguments, Catalog, CmdletContext, CmdletSpec
 from labsim.ems.cmdlets import default_catalog
+from labsim.ems.evaluate import member
+from labsim.ems.format import display
 from labsim.ems.host import ShellHost
 from labsim.ems.messages import cmdlet_error
 from labsim.ems.outputs import FormattedText
-from labsim.ems.parser import Pipeline, parse
+from labsim.ems.parser import (
+    CommandCall,
+    HashTable,
+    Pipeline,
+    SubPipeline,
+    Value,
+    ValueSource,
+    VariableRef,
+    parse,
+)
 from labsim.ems.views import render_default
 from labsim.errors import CmdletError, LabsimError
 
@@ -35,6 +55,46 @@ class ShellResult:
     def ok(self) -> bool:
         """True when every statement ran without error."""
         return self.error is None
+
+
+@dataclass
+class ShellSession:
+    """The variables of one shell session, by lower-case name, and the statement text that set
+    each (with the texts it depended on), so a statement reading them can be written out whole."""
+
+    variables: dict[str, object] = field(default_factory=dict)
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def sources_of(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The assignment statements ``names`` depend on, in the order they ran, each once."""
+        texts: list[str] = []
+        for name in names:
+            for text in self.sources.get(name, ()):
+                if text not in texts:
+                    texts.append(text)
+        return tuple(texts)
+
+
+def _as_argument(value: object) -> Value:
+    # A variable given as a parameter value: Exchange objects bind by their identity (as
+    # Exchange's IdParameter types take the object), plain values as their text.
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (tuple, list)):
+        return tuple(_as_argument(item) for item in value)
+    if isinstance(value, Enum):
+        return str(value.value)
+    identity = getattr(value, "identity", None)
+    if isinstance(identity, str):
+        return identity
+    return display(value)
+
+
+def _one_or_many(objects: list[object]) -> object:
+    # PowerShell keeps one object as itself and several as an array; none is $null.
+    if not objects:
+        return None
+    return objects[0] if len(objects) == 1 else tuple(objects)
 
 
 @dataclass(frozen=True)
@@ -67,11 +127,13 @@ class Shell:
         organization: str,
         server: str | None = None,
         catalog: Catalog | None = None,
+        session: ShellSession | None = None,
     ) -> None:
         self.host = host
         self.organization = organization
         self.server = server
         self.catalog = catalog if catalog is not None else default_catalog()
+        self.session = session if session is not None else ShellSession()
 
     def run(self, text: str) -> ShellResult:
         """Run a block of lines; never raises CmdletError (it is returned in the result)."""
@@ -82,9 +144,11 @@ class Shell:
         blocks: list[_Block] = []
         commands: list[str] = []
         for pipeline in pipelines:
-            commands.append(pipeline.text)
+            commands.append(
+                "; ".join((*self.session.sources_of(pipeline.variables()), pipeline.text))
+            )
             try:
-                self._run_pipeline(pipeline, blocks)
+                self._run_statement(pipeline, blocks)
             except CmdletError as err:
                 return ShellResult(_join(blocks), err, tuple(commands))
         return ShellResult(_join(blocks), None, tuple(commands))
@@ -96,12 +160,17 @@ class Shell:
             server=self.server,
             cmdlet=spec.name,
             input=input_objects,
+            variables=self.session.variables,
+            catalog=self.catalog,
         )
 
     def _invoke(
         self, spec: CmdletSpec, args: Arguments, ctx: CmdletContext, blocks: list[_Block]
     ) -> list[object]:
         check_mandatory(spec, args)
+        if args.get("WhatIf") is True:
+            blocks.append(_Block(self._what_if(spec, args, ctx)))
+            return []
         try:
             produced = list(spec.run(ctx, args))
         except CmdletError:
@@ -114,14 +183,99 @@ class Shell:
             ctx.warnings.clear()
         return produced
 
-    def _run_pipeline(self, pipeline: Pipeline, blocks: list[_Block]) -> None:
+    @staticmethod
+    def _what_if(spec: CmdletSpec, args: Arguments, ctx: CmdletContext) -> str:
+        """PowerShell's ShouldProcess line: the operation is the cmdlet, the target the object
+        it names (Identity, else Name, Thumbprint or DomainName), else the organization."""
+        target: object = ctx.organization_name
+        for name in ("Identity", "Name", "Thumbprint", "DomainName"):
+            value = args.get(name)
+            if value is not None:
+                target = value
+                break
+        return f'What if: Performing the operation "{spec.name}" on target "{display(target)}".'
+
+    def _run_statement(self, pipeline: Pipeline, blocks: list[_Block]) -> None:
+        objects = self._run_pipeline(pipeline, blocks)
+        if pipeline.assign is None:
+            self._print(objects, blocks)
+            return
+        name = pipeline.assign.lower()
+        self.session.variables[name] = _one_or_many(objects)
+        self.session.sources[name] = (
+            *self.session.sources_of(pipeline.variables()),
+            self._reread(pipeline, objects),
+        )
+
+    def _reread(self, pipeline: Pipeline, objects: list[object]) -> str:
+        """The statement that sets a variable, as a later statement reading it should carry it.
+
+        ``$c = New-SendConnector ...`` must not run twice when the --state journal replays a
+        statement that reads ``$c``: an assignment that changed something and wrote one object
+        is carried as ``$c = Get-<Noun> '<identity>'``, which reads the same object again.
+        """
+        if not pipeline.commands or pipeline.assign is None or len(objects) != 1:
+            return pipeline.text
+        last = self.catalog.find(pipeline.commands[-1].name).name
+        verb, _, noun = last.partition("-")
+        identity = getattr(objects[0], "identity", None)
+        if verb.lower() in ("get", "select", "where", "format") or not isinstance(identity, str):
+            return pipeline.text
+        try:
+            getter = self.catalog.find(f"Get-{noun}")
+        except CmdletError:
+            return pipeline.text
+        quoted = identity.replace("'", "''")
+        return f"${pipeline.assign} = {getter.name} '{quoted}'"
+
+    def _resolve(self, value: Value) -> Value:
+        """A parsed value with its variables replaced by what they hold."""
+        if isinstance(value, VariableRef):
+            held = self.session.variables.get(value.name.lower())
+            for name in value.members:
+                held = member(held, name)
+            return _as_argument(held)
+        if isinstance(value, tuple):
+            return tuple(self._resolve(item) for item in value)
+        if isinstance(value, HashTable):
+            return HashTable(tuple((k, self._resolve(v)) for k, v in value.entries))
+        return value
+
+    def _source_objects(self, pipeline: Pipeline, blocks: list[_Block]) -> list[object]:
+        source = pipeline.source
+        held: object
+        if isinstance(source, VariableRef):
+            held = self.session.variables.get(source.name.lower())
+            members = source.members
+        elif isinstance(source, SubPipeline):
+            held = _one_or_many(self._run_pipeline(source.pipeline, blocks))
+            members = source.members
+        else:
+            assert isinstance(source, ValueSource)
+            held, members = source.value, ()
+        for name in members:
+            held = member(held, name)
+        if held is None:
+            return []
+        return list(held) if isinstance(held, (tuple, list)) else [held]
+
+    def _bind(self, spec: CmdletSpec, call: CommandCall) -> Arguments:
+        arguments = tuple(
+            dataclasses.replace(argument, value=self._resolve(argument.value))
+            for argument in call.arguments
+        )
+        return bind(spec, dataclasses.replace(call, arguments=arguments))
+
+    def _run_pipeline(self, pipeline: Pipeline, blocks: list[_Block]) -> list[object]:
         stages = []
         for call in pipeline.commands:
             spec = self.catalog.find(call.name)
-            stages.append((spec, bind(spec, call)))
+            stages.append((spec, self._bind(spec, call)))
         objects: list[object] = []
+        if pipeline.source is not None:
+            objects = self._source_objects(pipeline, blocks)
         for index, (spec, args) in enumerate(stages):
-            if index == 0:
+            if index == 0 and pipeline.source is None:
                 objects = self._invoke(spec, args, self._context(spec, ()), blocks)
                 continue
             if spec.collects_pipeline:
@@ -145,7 +299,7 @@ class Shell:
                         per_object.set(name, value)
                 produced.extend(self._invoke(spec, per_object, self._context(spec, (obj,)), blocks))
             objects = produced
-        self._print(objects, blocks)
+        return objects
 
     @staticmethod
     def _print(objects: list[object], blocks: list[_Block]) -> None:

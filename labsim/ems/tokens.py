@@ -45,6 +45,18 @@ class Position:
         return f"At line:{self.line} char:{self.char}"
 
 
+def not_supported(what: str, position: Position) -> CmdletError:
+    """PowerShell's error for language it won't run (as in Exchange's no-language remote
+    sessions), naming what labsim's shell does not take and what it does."""
+    return CmdletError(
+        f"{position}: The syntax is not supported by this runspace. This can occur if the "
+        f"runspace is in no-language mode. labsim's shell does not take {what}; it takes "
+        "cmdlets and pipelines, Where-Object/Select-Object, $variables and (pipeline).Property.",
+        cmdlet="",
+        category="ParseException",
+    )
+
+
 def parse_error(message: str, position: Position) -> CmdletError:
     """A syntax error in PowerShell's words, prefixed with the place (category ParseException)."""
     return CmdletError(f"{position}: {message}", cmdlet="", category="ParseException")
@@ -123,8 +135,9 @@ class Scanner:
     def read_double_quoted(self) -> str:
         """Read ``"..."`` (cursor on the quote); backtick escapes and ``""`` are honoured.
 
-        Variables inside double quotes are not expanded: labsim has no variables besides
-        ``$true``, ``$false`` and ``$null``, and a literal ``$`` is what an admin would expect.
+        Variables inside double quotes are not expanded: a ``$`` in a quoted value (a banner, a
+        password-like comment) is far more often meant literally in what admins type to
+        Exchange cmdlets than as a variable.
         """
         start = self.index
         self.advance()

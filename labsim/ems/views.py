@@ -18,12 +18,14 @@ from typing import Any
 
 from labsim.ems.format import display, format_list, format_table
 from labsim.ems.outputs import (
+    CommandInfo,
     ExchangeServerOutput,
     LabCrl,
     LabServer,
     ReceiveConnectorOutput,
     RevokedCertificate,
     RootCertificate,
+    SelectedObject,
     ServerCertificate,
     TransportServiceOutput,
 )
@@ -505,7 +507,19 @@ _EXCHANGE_SERVER = View(
     table=("Name", "Site", "ServerRole", "Edition", "AdminDisplayVersion"),
 )
 
+_COMMAND_INFO = View(
+    properties=(
+        ("CommandType", lambda c: c.command_type),
+        ("Name", lambda c: c.name),
+        ("Version", lambda c: c.version),
+        ("Source", lambda c: c.source),
+        ("Definition", lambda c: c.definition),
+    ),
+    table=("CommandType", "Name", "Version", "Source"),
+)
+
 _VIEWS: dict[type, View] = {
+    CommandInfo: _COMMAND_INFO,
     SendConnector: _SEND_CONNECTOR,
     ReceiveConnectorOutput: _RECEIVE_CONNECTOR,
     TransportConfig: _TRANSPORT_CONFIG,
@@ -524,9 +538,35 @@ _VIEWS: dict[type, View] = {
 }
 
 
+def _selected_view(obj: SelectedObject) -> View:
+    # PowerShell shows a PSCustomObject as a table up to four properties, as a list beyond.
+    names = tuple(name for name, _ in obj.properties)
+    properties = tuple((name, (lambda o, n=name: dict(o.properties).get(n))) for name in names)
+    return View(properties, table=names, default="table" if len(names) <= 4 else "list")
+
+
 def view_for(obj: object) -> View | None:
     """The view of ``obj``'s type, or None (the object then prints as its text)."""
+    if isinstance(obj, SelectedObject):
+        return _selected_view(obj)
     return _VIEWS.get(type(obj))
+
+
+def property_value(obj: object, name: str) -> tuple[bool, object]:
+    """``obj.name`` as the shell sees it (any case): (found, raw value) from the object's view."""
+    view = view_for(obj)
+    if view is None:
+        return False, None
+    for prop, getter in view.properties:
+        if prop.lower() == name.lower():
+            return True, getter(obj)
+    return False, None
+
+
+def property_names(obj: object) -> tuple[str, ...]:
+    """The properties the shell shows for ``obj`` (Format-List order); none for plain values."""
+    view = view_for(obj)
+    return view.names() if view is not None else ()
 
 
 def _groups(objects: Sequence[object]) -> list[list[object]]:

@@ -49,7 +49,7 @@ def cmdlet_names(statement: str) -> tuple[str, ...] | None:
     catalog = default_catalog()
     try:
         pipelines = parse(statement)
-        return tuple(catalog.find(call.name).name for p in pipelines for call in p.commands)
+        return tuple(catalog.find(call.name).name for p in pipelines for call in p.calls())
     except CmdletError:
         return None
 

@@ -137,7 +137,7 @@ def test_typographic_quotes() -> None:
         ("X @{Add='a'", "The hash literal was incomplete."),
         ("X @{Add 'a'}", "Missing '=' operator after key in hash literal."),
         ("X a,", "Missing expression after ','."),
-        ("X $foo", "The variable '$foo' cannot be used"),
+        ("X $ a", "Variable reference is not valid."),
         ("X )", "Unexpected token ')'"),
     ],
 )

@@ -13,9 +13,11 @@ from labsim.ems.cmdlets import (
     directory,
     exchange_server,
     formatting,
+    help,
     lab_actions,
     mail,
     message_tracking,
+    objects,
     receive_connector,
     send_connector,
     transport_config,
@@ -37,6 +39,8 @@ def default_catalog() -> Catalog:
             *exchange_server.SPECS,
             *message_tracking.SPECS,
             *lab_actions.SPECS,
+            *objects.SPECS,
             *formatting.SPECS,
+            *help.SPECS,
         )
     )

@@ -451,6 +451,7 @@ SPECS = (
             ParameterSpec("Exportable", SWITCH),
         ),
         import_certificate,
+        module="PKI",
         synopsis=(
             "Trust root CAs: import each certificate of a file into Cert:\\LocalMachine\\Root."
         ),

@@ -58,6 +58,7 @@ SPECS = (
         format_list,
         aliases=("FL",),
         collects_pipeline=True,
+        module="Microsoft.PowerShell.Utility",
         synopsis="Show objects as lists of Name : value.",
     ),
     CmdletSpec(
@@ -66,6 +67,7 @@ SPECS = (
         format_table,
         aliases=("FT",),
         collects_pipeline=True,
+        module="Microsoft.PowerShell.Utility",
         synopsis="Show objects as a table.",
     ),
 )

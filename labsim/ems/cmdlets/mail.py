@@ -149,6 +149,7 @@ SPECS = (
         ),
         send_mail_message,
         synopsis="Submit a message as a mailbox user would.",
+        module="Microsoft.PowerShell.Utility",
     ),
     CmdletSpec(
         "Get-Queue",

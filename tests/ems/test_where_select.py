@@ -1,0 +1,201 @@
+"""Where-Object (``?``, ``where``) and Select-Object (``select``) over the objects Exchange
+cmdlets write: script blocks and the simplified form, property lists, -First/-Last,
+-ExpandProperty (issue 11 item 10)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from ems_fakes import NOW, FakeHost, message_row, retry_queue_row
+
+from labsim.ems import Shell
+from labsim.logs.tracking import TrackingEventId, TrackingRecord, TrackingSource
+
+
+def rows(shell: Shell, line: str) -> list[str]:
+    """The data rows of a table (header and dashes dropped), blanks squeezed."""
+    result = shell.run(line)
+    assert result.ok, result.error
+    return [" ".join(row.split()) for row in result.output.splitlines()[2:]]
+
+
+def names(shell: Shell, line: str) -> list[str]:
+    """The Name (or Identity) of each object the line keeps."""
+    result = shell.run(line + " | Select-Object -ExpandProperty Name")
+    assert result.ok, result.error
+    return result.output.splitlines()
+
+
+RECEIVE = "Get-ReceiveConnector"
+
+
+def test_script_block_eq_like_and_or(adatum: Shell) -> None:
+    assert names(
+        adatum, RECEIVE + ' | Where-Object {$_.Name -eq "client frontend adatum-cas1"}'
+    ) == ["Client Frontend ADATUM-CAS1"]
+    assert names(
+        adatum, RECEIVE + " | ? {$_.Name -like '*Frontend*' -and $_.Bindings -like '*:25'}"
+    ) == ["Default Frontend ADATUM-CAS1"]
+    assert names(
+        adatum, RECEIVE + " | where {$_.Name -like 'Client*' -or $_.Name -like 'Default ADATUM*'}"
+    ) == [
+        "Client Frontend ADATUM-CAS1",
+        "Default ADATUM-MBX1",
+        "Client Proxy ADATUM-MBX1",
+    ]
+    assert names(
+        adatum, RECEIVE + " | ? {$_.Name -notlike '*Frontend*' -and $_.Server -ne 'ADATUM-CAS1'}"
+    ) == [
+        "Default ADATUM-MBX1",
+        "Client Proxy ADATUM-MBX1",
+    ]
+    assert names(adatum, RECEIVE + " | ? {-not ($_.Name -like '*Frontend*')}") == [
+        "Default ADATUM-MBX1",
+        "Client Proxy ADATUM-MBX1",
+    ]
+    assert names(adatum, RECEIVE + " | ? {$_.Name -clike 'client*'}") == []
+
+
+def test_booleans_and_numbers_compare_as_powershell_does(adatum: Shell) -> None:
+    assert adatum.run("Set-ReceiveConnector 'Client Proxy ADATUM-MBX1' -Enabled $false").ok
+    assert names(adatum, RECEIVE + " | ? {$_.Enabled -eq $false}") == ["Client Proxy ADATUM-MBX1"]
+    assert len(names(adatum, RECEIVE + " | ? {$_.Enabled}")) == 4
+    assert names(adatum, RECEIVE + " | ? {$_.MaxHopCount -gt 59}") == names(adatum, RECEIVE)
+    assert names(adatum, RECEIVE + " | ? {$_.MaxHopCount -lt 9}") == []
+
+
+def test_simplified_form(adatum: Shell) -> None:
+    assert names(adatum, RECEIVE + " | Where-Object Name -like Client*") == [
+        "Client Frontend ADATUM-CAS1",
+        "Client Proxy ADATUM-MBX1",
+    ]
+    assert names(adatum, RECEIVE + " | ? Server -eq adatum-mbx1") == [
+        "Default ADATUM-MBX1",
+        "Client Proxy ADATUM-MBX1",
+    ]
+    assert len(names(adatum, RECEIVE + " | ? Name -NotLike Client*")) == 3
+    assert len(names(adatum, RECEIVE + " | ? Enabled")) == 5
+
+
+def test_lists_on_the_left_match_any_item(adatum: Shell) -> None:
+    assert names(adatum, RECEIVE + " | ? {$_.Bindings -eq '0.0.0.0:2525'}") == [
+        "Default ADATUM-MBX1"
+    ]
+    assert names(adatum, RECEIVE + " | ? {$_.Bindings -contains '0.0.0.0:465'}") == [
+        "Client Proxy ADATUM-MBX1"
+    ]
+
+
+def test_certificates_servers_queues_messages(adatum: Shell, host: FakeHost) -> None:
+    certs = adatum.run(
+        "Get-ExchangeCertificate | ? {$_.Subject -like 'CN=mail.*'} | select -ExpandProperty Subject"
+    )
+    assert certs.ok, certs.error
+    assert set(certs.output.splitlines()) == {"CN=mail.adatum.com, O=Adatum"}
+    assert names(adatum, "Get-ExchangeServer | ? {$_.ServerRole -eq 'Mailbox'}") == ["ADATUM-MBX1"]
+    host.queue_rows.append(retry_queue_row())
+    host.message_rows.append(message_row())
+    queues = adatum.run("Get-Queue | ? {$_.Status -eq 'Retry'} | select -ExpandProperty Identity")
+    assert queues.output == "ADATUM-MBX1\\3"
+    assert adatum.run("Get-Queue | ? {$_.Status -ne 'Retry'}").output == ""
+    subject = adatum.run("Get-Message | ? {$_.FromAddress -like '*@adatum.com'} | select Subject")
+    assert subject.output.splitlines() == ["Subject", "-------", "Hello Trey"]
+
+
+def test_tracking_records(adatum: Shell, host: FakeHost) -> None:
+    def record(seconds: int, event: TrackingEventId, subject: str) -> TrackingRecord:
+        return TrackingRecord(
+            date_time=NOW + timedelta(seconds=seconds),
+            source=TrackingSource.SMTP,
+            event_id=event,
+            sender_address="april@adatum.com",
+            recipient_address=("ben@treyresearch.net",),
+            message_subject=subject,
+            message_id="<1@adatum.com>",
+        )
+
+    host.tracking["ADATUM-MBX1"] = [
+        record(0, TrackingEventId.RECEIVE, "One"),
+        record(1, TrackingEventId.SEND, "One"),
+        record(2, TrackingEventId.FAIL, "Two"),
+    ]
+    got = adatum.run(
+        "Get-MessageTrackingLog | ? {$_.EventId -eq 'FAIL' -or $_.EventId -eq 'SEND'} | "
+        "select EventId,MessageSubject"
+    )
+    assert got.ok, got.error
+    assert [" ".join(r.split()) for r in got.output.splitlines()[2:]] == ["SEND One", "FAIL Two"]
+    recipients = adatum.run(
+        "Get-MessageTrackingLog -EventId SEND | select -ExpandProperty Recipients"
+    )
+    assert recipients.output == "ben@treyresearch.net"
+
+
+def test_select_properties_first_last(adatum: Shell) -> None:
+    out = adatum.run(RECEIVE + " | Select-Object Name,Bind* -First 2")
+    assert out.ok, out.error
+    assert out.output.splitlines() == [
+        "Name                                Bindings",
+        "----                                --------",
+        "Default Frontend ADATUM-CAS1        {0.0.0.0:25}",
+        "Outbound Proxy Frontend ADATUM-CAS1 {0.0.0.0:717}",
+    ]
+    assert names(adatum, RECEIVE + " | select -Last 2") == [
+        "Default ADATUM-MBX1",
+        "Client Proxy ADATUM-MBX1",
+    ]
+    assert names(adatum, RECEIVE + " | select -First 1 -Skip 1") == [
+        "Outbound Proxy Frontend ADATUM-CAS1"
+    ]
+    # Beyond four properties a selected object prints as a list, and FL shows just those.
+    wide = adatum.run("Get-ExchangeServer | select -First 1 Name,Fqdn,Edition,ServerRole,Site")
+    assert wide.output.splitlines()[:3] == [
+        "Name       : ADATUM-CAS1",
+        "Fqdn       : mail.adatum.com",
+        "Edition    : Enterprise",
+    ]
+    assert adatum.run("Get-ExchangeServer | select Name,Nope -Last 1 | FL").output == (
+        "Name : ADATUM-MBX1\nNope :"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            RECEIVE + " | ? {$_.Name -foo 'x'}",
+            "At line:1 char:35: Unexpected token '-foo' in expression or statement.",
+        ),
+        (
+            RECEIVE + " | ? {$_.Name -eq 'x'",
+            "At line:1 char:26: Missing closing '}' in statement block.",
+        ),
+        (
+            RECEIVE + " | select -ExpandProperty Nope",
+            'Select-Object: Property "Nope" cannot be found.',
+        ),
+        (
+            RECEIVE + " | FL | ? {$_.Name}",
+            "Where-Object: The input object is formatted text from a Format- cmdlet; put "
+            "Format-List or Format-Table at the end of the pipeline, after Where-Object.",
+        ),
+        (
+            RECEIVE + " | select -First -1",
+            "Select-Object: Cannot validate argument on parameter 'First'. The -1 argument is less "
+            "than the minimum allowed range of 0. Supply an argument that is greater than or equal "
+            "to 0 and then try the command again.",
+        ),
+    ],
+)
+def test_errors(adatum: Shell, line: str, message: str) -> None:
+    result = adatum.run(line)
+    assert result.error is not None
+    assert str(result.error) == message
+
+
+def test_sizes_compare_by_bytes(adatum: Shell) -> None:
+    # The frontend connectors take 36 MB, the others 35 MB (Exchange 2013's defaults).
+    big = names(adatum, RECEIVE + " | ? {$_.MaxMessageSize -gt 35MB}")
+    assert big == ["Default Frontend ADATUM-CAS1", "Outbound Proxy Frontend ADATUM-CAS1"]
+    assert len(names(adatum, RECEIVE + " | ? {$_.MaxMessageSize -le 36MB}")) == 5
