@@ -105,6 +105,9 @@ class CmdletContext:
     input: tuple[object, ...] = ()
     # Warnings print at once, ahead of the pipeline's formatted output, as in PowerShell.
     warnings: list[str] = field(default_factory=list)
+    """Exchange's warnings, printed after the cmdlet's output as ``WARNING: …``."""
+    notes: list[str] = field(default_factory=list)
+    """labsim's own notes, printed after them as ``labsim note: …``."""
     variables: Mapping[str, object] = field(default_factory=dict)
     """The session's variables by lower-case name (what ``$c`` in a script block reads)."""
     catalog: Catalog | None = None
@@ -119,8 +122,13 @@ class CmdletContext:
         self.host.replace_organization(organization)
 
     def warn(self, text: str) -> None:
-        """Print ``WARNING: text`` (in order with the cmdlet's output)."""
+        """Print ``WARNING: text`` (in order with the cmdlet's output): Exchange's own warnings."""
         self.warnings.append(text)
+
+    def note(self, text: str) -> None:
+        """Print ``labsim note: text``: labsim's explanation, never in Exchange's WARNING form
+        (docs/exchange-reference.md §17 C13), so no admin mistakes it for Exchange output."""
+        self.notes.append(text)
 
     def error(self, message: str, category: str = "InvalidArgument") -> CmdletError:
         """A CmdletError naming this cmdlet."""

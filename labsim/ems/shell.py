@@ -180,7 +180,9 @@ class Shell:
             raise cmdlet_error(spec.name, str(err), type(err).__name__) from None
         finally:
             blocks.extend(_Block(f"WARNING: {w}", warning=True) for w in ctx.warnings)
+            blocks.extend(_Block(f"labsim note: {n}", warning=True) for n in ctx.notes)
             ctx.warnings.clear()
+            ctx.notes.clear()
         return produced
 
     @staticmethod

@@ -106,13 +106,17 @@ def test_duplicate_name_refused(adatum: Shell) -> None:
     )
 
 
-def test_set_turning_on_proxy_prints_d2_warning(adatum: Shell) -> None:
+def test_set_turning_on_proxy_prints_d2_note_never_as_an_exchange_warning(
+    adatum: Shell,
+) -> None:
+    """Exchange prints nothing here (§17 C13): labsim's note is marked as labsim's."""
     assert adatum.run(NEW + "-Partner").ok
     result = adatum.run("Set-SendConnector Out -FrontendProxyEnabled $true")
     assert result.ok
     assert result.output.startswith(
-        "WARNING: Domain Security isn't supported when outbound mail is proxied"
+        "labsim note: Domain Security isn't supported when outbound mail is proxied"
     )
+    assert "WARNING" not in result.output
     quiet = adatum.run("Set-SendConnector Out -FrontendProxyEnabled $false")
     assert quiet.ok and quiet.output == ""
 

@@ -36,7 +36,7 @@ def test_partner_send_connector_with_proxy_warns_and_is_domain_secure(
     assert result.ok, result.error
     lines = result.output.splitlines()
     assert lines[0].startswith(
-        "WARNING: Domain Security isn't supported when outbound mail is proxied"
+        "labsim note: Domain Security isn't supported when outbound mail is proxied"
     )
     assert "won't enforce mutual TLS" in lines[0]
     assert lines[2:] == [

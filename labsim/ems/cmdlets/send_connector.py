@@ -206,7 +206,10 @@ def validate(cmdlet: str, c: SendConnector) -> None:
 
 
 def d2_warning(c: SendConnector) -> str:
-    """The WARNING of decision D2 (FrontendProxyEnabled together with DomainSecureEnabled)."""
+    """labsim's note of decision D2 (FrontendProxyEnabled together with DomainSecureEnabled).
+
+    Exchange prints nothing here (docs/exchange-reference.md §17 C13): the note is labsim's
+    teaching aid, printed as ``labsim note:``, never in Exchange's WARNING form."""
     return (
         "Domain Security isn't supported when outbound mail is proxied through a Client Access "
         f'server (send connector "{c.name}" has FrontendProxyEnabled $true and '
@@ -286,7 +289,7 @@ def new_send_connector(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     connector = dataclasses.replace(connector, **changes)  # type: ignore[arg-type]
     validate(ctx.cmdlet, connector)
     if connector.frontend_proxy_enabled and connector.domain_secure_enabled:
-        ctx.warn(d2_warning(connector))
+        ctx.note(d2_warning(connector))
     ctx.replace(dataclasses.replace(org, send_connectors=(*org.send_connectors, connector)))
     return [connector]
 
@@ -335,7 +338,7 @@ def set_send_connector(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
         and updated.domain_secure_enabled
         and (turned_on or not was_both)
     ):
-        ctx.warn(d2_warning(updated))
+        ctx.note(d2_warning(updated))
     connectors = tuple(updated if c is current else c for c in org.send_connectors)
     ctx.replace(dataclasses.replace(org, send_connectors=connectors))
     return []
