@@ -688,6 +688,16 @@ def _at_parameter(text: str, i: int) -> bool:
     return nxt.isalpha() or nxt in "_?"
 
 
+def _is_variable(token: _Token) -> bool:
+    return (
+        token.parameter is None
+        and len(token.items) == 1
+        and not token.items[0].quote
+        and token.items[0].value.startswith("$")
+        and len(token.items[0].value) > 1
+    )
+
+
 def _statement(text: str) -> list[_Token] | None:
     """The tokens of the statement the cursor is in; the last one is under the cursor (an empty
     value when the cursor starts a new word). None when the cursor is inside a comment or group."""
@@ -702,7 +712,13 @@ def _statement(text: str) -> list[_Token] | None:
         elif ch == "`" and i + 1 < n and text[i + 1] in NEWLINES:
             # A line continuation: the statement goes on (a CRLF counts as one line end).
             i += 3 if text.startswith("\r\n", i + 1) else 2
-        elif ch in NEWLINES or ch in ";|":
+        elif ch in NEWLINES or ch in ";|(":
+            # ``(`` opens a pipeline of its own: ``(Get-TransportConfig).…``, ``-Comment (…)``.
+            tokens = []
+            continues_list = False
+            i += 1
+        elif ch == "=" and len(tokens) == 1 and _is_variable(tokens[0]):
+            # ``$c = Get-SendConnector …``: the statement starts again after the assignment.
             tokens = []
             continues_list = False
             i += 1

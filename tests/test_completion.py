@@ -309,7 +309,6 @@ def test_identities_are_quoted_when_the_shell_would_read_them_otherwise() -> Non
         "Set-SendConnector -Comment ",  # free text
         "Get-SendConnector # a comment",
         "Set-TransportConfig -TLSSendDomainSecureList @{Add=",  # inside a hashtable
-        "Get-SendConnector (Get-",  # inside a group
         "Set-SendConnector To Partner -Name x y ",  # no positional slot left
         '"Get-Sen',  # a quoted command name
     ],
@@ -584,3 +583,17 @@ def test_completion_loads_neither_twisted_nor_prompt_toolkit() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=Path.cwd()
     )
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("$c = Get-Sen", "Get-SendConnector"),  # after an assignment, a new statement
+        ("(Get-TransportCo", "Get-TransportConfig"),  # a parenthesised pipeline
+        ("Get-SendConnector (Get-SendC", "Get-SendConnector"),  # a group as an argument
+        ("$c = Get-SendConnector -Ide", "-Identity"),
+    ],
+)
+def test_statements_after_an_assignment_or_inside_parentheses(text: str, first: str) -> None:
+    """The shell takes variables and parenthesised pipelines; completion follows them."""
+    assert offered(text)[:1] == [first]
