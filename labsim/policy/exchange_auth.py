@@ -23,6 +23,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from labsim.smtp import replies
 from labsim.smtp.reply import Reply
 
 MECHANISM = "GSSAPI"
@@ -36,14 +37,13 @@ CHANNEL_BINDING_LABEL = b"EXPORTER-labsim-X-EXPS"
 
 CHALLENGE_OCTETS = 16
 
-AUTHENTICATED = Reply(235, "Authentication successful", "2.7.0")
-UNSUCCESSFUL = Reply(535, "Authentication unsuccessful", "5.7.3")
-UNRECOGNIZED_TYPE = Reply(504, "Unrecognized authentication type", "5.7.4")
-"""A mechanism labsim does not implement (NTLM), or X-EXPS before TLS."""
-ALREADY_AUTHENTICATED = Reply(503, "Already authenticated", "5.5.1")
-CANCELLED = Reply(501, "Authentication cancelled", "5.0.0")
-CANNOT_ACHIEVE = Reply(451, "Cannot achieve Exchange Server authentication", "5.7.3")
-"""The sending server's verdict when the target does not authenticate it (KB 979175)."""
+# Reply texts live in the one catalog (labsim.smtp.replies); these are the names used here.
+AUTHENTICATED = replies.AUTHENTICATION_SUCCESSFUL
+UNSUCCESSFUL = replies.AUTHENTICATION_UNSUCCESSFUL
+UNRECOGNIZED_TYPE = replies.UNRECOGNIZED_AUTHENTICATION_TYPE
+ALREADY_AUTHENTICATED = replies.ALREADY_AUTHENTICATED
+CANCELLED = replies.AUTHENTICATION_CANCELLED
+CANNOT_ACHIEVE = replies.CANNOT_ACHIEVE_EXCHANGE_SERVER_AUTHENTICATION
 
 LOG_CHALLENGE = "334 <authentication response>"
 """How the receive log shows the 334: Exchange never logs authentication blobs."""

@@ -13,6 +13,12 @@ from datetime import datetime
 from .reply import Reply
 
 __all__ = [
+    "ALREADY_AUTHENTICATED",
+    "AUTHENTICATION_CANCELLED",
+    "AUTHENTICATION_SUCCESSFUL",
+    "AUTHENTICATION_UNSUCCESSFUL",
+    "CANNOT_ACHIEVE_EXCHANGE_SERVER_AUTHENTICATION",
+    "UNRECOGNIZED_AUTHENTICATION_TYPE",
     "BAD_SEQUENCE_OF_COMMANDS",
     "CERTIFICATE_VALIDATION_FAILURE",
     "CLIENT_NOT_AUTHENTICATED",
@@ -170,6 +176,29 @@ NOOP_OK = Reply(250, "OK", "2.0.0")
 
 CLOSING_CHANNEL = Reply(221, "Service closing transmission channel", "2.0.0")
 """Reply to QUIT."""
+
+# --- Exchange Server authentication (X-EXPS, labsim.policy.exchange_auth) -----------------
+
+AUTHENTICATION_SUCCESSFUL = Reply(235, "Authentication successful", "2.7.0")
+"""X-EXPS (as AUTH) accepted: the session is an Exchange server's."""
+
+AUTHENTICATION_UNSUCCESSFUL = Reply(535, "Authentication unsuccessful", "5.7.3")
+"""An X-EXPS response no server of the organization could have made."""
+
+UNRECOGNIZED_AUTHENTICATION_TYPE = Reply(504, "Unrecognized authentication type", "5.7.4")
+"""A mechanism labsim does not implement (NTLM), or X-EXPS before TLS."""
+
+ALREADY_AUTHENTICATED = Reply(503, "Already authenticated", "5.5.1")
+"""X-EXPS on a session that is already authenticated."""
+
+AUTHENTICATION_CANCELLED = Reply(501, "Authentication cancelled", "5.0.0")
+"""The client answered a 334 challenge with ``*`` (RFC 4954)."""
+
+CANNOT_ACHIEVE_EXCHANGE_SERVER_AUTHENTICATION = Reply(
+    451, "Cannot achieve Exchange Server authentication", "5.7.3"
+)
+"""The sending server's verdict when a target of its organization does not authenticate it
+(KB 979175)."""
 
 # --- protocol errors (answered by the session itself) ------------------------------------
 
