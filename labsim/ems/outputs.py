@@ -62,6 +62,12 @@ class RootCertificate:
 
 
 @dataclass(frozen=True)
+class PersonalCertificate(RootCertificate):
+    """A certificate in ``Cert:\\LocalMachine\\My``, as Get-ChildItem lists it (the root row's
+    properties; its own view carries the My store's PSParentPath)."""
+
+
+@dataclass(frozen=True)
 class TransportServiceOutput:
     """A server's transport service settings, as Get-TransportService writes them."""
 

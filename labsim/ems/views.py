@@ -10,6 +10,7 @@ Format-Table with property patterns and wildcards) are here too.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from labsim.ems.outputs import (
     ExchangeServerOutput,
     LabCrl,
     LabServer,
+    PersonalCertificate,
     ReceiveConnectorOutput,
     RevokedCertificate,
     RootCertificate,
@@ -266,6 +268,12 @@ _ROOT_CERTIFICATE = View(
     ),
     table=("Thumbprint", "Subject"),
     header="   PSParentPath: Microsoft.PowerShell.Security\\Certificate::LocalMachine\\Root",
+)
+
+# Get-ChildItem Cert:\LocalMachine\My: the same rows, under the My store's parent path.
+_PERSONAL_CERTIFICATE = dataclasses.replace(
+    _ROOT_CERTIFICATE,
+    header="   PSParentPath: Microsoft.PowerShell.Security\\Certificate::LocalMachine\\My",
 )
 
 _QUEUE = View(
@@ -525,6 +533,7 @@ _VIEWS: dict[type, View] = {
     TransportConfig: _TRANSPORT_CONFIG,
     ServerCertificate: _EXCHANGE_CERTIFICATE,
     RootCertificate: _ROOT_CERTIFICATE,
+    PersonalCertificate: _PERSONAL_CERTIFICATE,
     QueueView: _QUEUE,
     MessageView: _MESSAGE,
     AcceptedDomain: _ACCEPTED_DOMAIN,

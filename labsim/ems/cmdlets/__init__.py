@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from labsim.ems.catalog import Catalog
 from labsim.ems.cmdlets import (
+    certificate_provider,
     certificates,
     directory,
     exchange_server,
@@ -34,6 +35,7 @@ def default_catalog() -> Catalog:
             *send_connector.SPECS,
             *receive_connector.SPECS,
             *certificates.SPECS,
+            *certificate_provider.SPECS,
             *mail.SPECS,
             *directory.SPECS,
             *exchange_server.SPECS,
