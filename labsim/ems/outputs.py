@@ -80,6 +80,19 @@ class TransportServiceOutput:
 
 
 @dataclass(frozen=True)
+class FrontendTransportServiceOutput:
+    """A Client Access server's Front End Transport settings, as Get-FrontendTransportService
+    writes them."""
+
+    server: Server
+
+    @property
+    def identity(self) -> str:
+        """The server name (what Set-FrontendTransportService -Identity takes)."""
+        return self.server.name
+
+
+@dataclass(frozen=True)
 class ExchangeServerOutput:
     """A server as Get-ExchangeServer writes it: the record and its organization's names
     (the Active Directory site and legacy DN are built from them)."""

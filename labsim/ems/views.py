@@ -21,6 +21,7 @@ from labsim.ems.format import display, format_list, format_table
 from labsim.ems.outputs import (
     CommandInfo,
     ExchangeServerOutput,
+    FrontendTransportServiceOutput,
     LabCrl,
     LabServer,
     PersonalCertificate,
@@ -397,6 +398,40 @@ _TRANSPORT_SERVICE = View(
     default="list",
 )
 
+_FRONTEND_LOGS = (
+    "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs\\FrontEnd"
+)
+_LOG_MAX_AGE = timedelta(days=30)
+
+# Get-FrontendTransportService: Exchange 2013's property names (Set-FrontendTransportService's
+# parameters). Only IntraOrgConnectorProtocolLoggingLevel is acted on; the rest show Exchange's
+# defaults (display-only, docs/fidelity.md).
+_FRONTEND_TRANSPORT_SERVICE = View(
+    properties=(
+        ("Name", lambda f: f.server.name),
+        ("ConnectivityLogEnabled", lambda f: True),
+        ("ConnectivityLogMaxAge", lambda f: _LOG_MAX_AGE),
+        ("ConnectivityLogMaxDirectorySize", lambda f: ByteSize.mb(1000)),
+        ("ConnectivityLogMaxFileSize", lambda f: ByteSize.mb(10)),
+        ("ConnectivityLogPath", lambda f: f"{_FRONTEND_LOGS}\\Connectivity"),
+        (
+            "IntraOrgConnectorProtocolLoggingLevel",
+            lambda f: f.server.frontend_transport.intra_org_connector_protocol_logging_level,
+        ),
+        ("ReceiveProtocolLogMaxAge", lambda f: _LOG_MAX_AGE),
+        ("ReceiveProtocolLogMaxDirectorySize", lambda f: ByteSize.mb(250)),
+        ("ReceiveProtocolLogMaxFileSize", lambda f: ByteSize.mb(10)),
+        ("ReceiveProtocolLogPath", lambda f: f"{_FRONTEND_LOGS}\\ProtocolLog\\SmtpReceive"),
+        ("SendProtocolLogMaxAge", lambda f: _LOG_MAX_AGE),
+        ("SendProtocolLogMaxDirectorySize", lambda f: ByteSize.mb(250)),
+        ("SendProtocolLogMaxFileSize", lambda f: ByteSize.mb(10)),
+        ("SendProtocolLogPath", lambda f: f"{_FRONTEND_LOGS}\\ProtocolLog\\SmtpSend"),
+        ("Identity", lambda f: f.identity),
+    ),
+    table=("Name", "IntraOrgConnectorProtocolLoggingLevel"),
+    default="list",
+)
+
 # Lab actions: labsim's own objects, shown the way EMS shows Exchange's.
 _LAB_SERVER = View(
     properties=(
@@ -539,6 +574,7 @@ _VIEWS: dict[type, View] = {
     AcceptedDomain: _ACCEPTED_DOMAIN,
     Mailbox: _MAILBOX,
     TransportServiceOutput: _TRANSPORT_SERVICE,
+    FrontendTransportServiceOutput: _FRONTEND_TRANSPORT_SERVICE,
     LabServer: _LAB_SERVER,
     LabCrl: _LAB_CRL,
     RevokedCertificate: _REVOKED_CERTIFICATE,

@@ -14,6 +14,7 @@ from labsim.ems.cmdlets import (
     directory,
     exchange_server,
     formatting,
+    frontend_transport_service,
     help,
     lab_actions,
     mail,
@@ -32,6 +33,7 @@ def default_catalog() -> Catalog:
         (
             *transport_config.SPECS,
             *transport_service.SPECS,
+            *frontend_transport_service.SPECS,
             *send_connector.SPECS,
             *receive_connector.SPECS,
             *certificates.SPECS,
