@@ -62,6 +62,12 @@ class RootCertificate:
 
 
 @dataclass(frozen=True)
+class PersonalCertificate(RootCertificate):
+    """A certificate in ``Cert:\\LocalMachine\\My``, as Get-ChildItem lists it (the root row's
+    properties; its own view carries the My store's PSParentPath)."""
+
+
+@dataclass(frozen=True)
 class TransportServiceOutput:
     """A server's transport service settings, as Get-TransportService writes them."""
 
@@ -70,6 +76,19 @@ class TransportServiceOutput:
     @property
     def identity(self) -> str:
         """The server name (what Set-TransportService -Identity takes)."""
+        return self.server.name
+
+
+@dataclass(frozen=True)
+class FrontendTransportServiceOutput:
+    """A Client Access server's Front End Transport settings, as Get-FrontendTransportService
+    writes them."""
+
+    server: Server
+
+    @property
+    def identity(self) -> str:
+        """The server name (what Set-FrontendTransportService -Identity takes)."""
         return self.server.name
 
 

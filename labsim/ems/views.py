@@ -10,6 +10,7 @@ Format-Table with property patterns and wildcards) are here too.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,8 +21,10 @@ from labsim.ems.format import display, format_list, format_table
 from labsim.ems.outputs import (
     CommandInfo,
     ExchangeServerOutput,
+    FrontendTransportServiceOutput,
     LabCrl,
     LabServer,
+    PersonalCertificate,
     ReceiveConnectorOutput,
     RevokedCertificate,
     RootCertificate,
@@ -268,6 +271,12 @@ _ROOT_CERTIFICATE = View(
     header="   PSParentPath: Microsoft.PowerShell.Security\\Certificate::LocalMachine\\Root",
 )
 
+# Get-ChildItem Cert:\LocalMachine\My: the same rows, under the My store's parent path.
+_PERSONAL_CERTIFICATE = dataclasses.replace(
+    _ROOT_CERTIFICATE,
+    header="   PSParentPath: Microsoft.PowerShell.Security\\Certificate::LocalMachine\\My",
+)
+
 _QUEUE = View(
     # Exchange 2013's Get-Queue | Format-List, in the class's order (docs/exchange-reference.md §9,
     # §17 C7); RunspaceId, which belongs to the remote session rather than the queue, is left out.
@@ -386,6 +395,40 @@ _TRANSPORT_SERVICE = View(
         ("Identity", lambda t: t.identity),
     ),
     table=("Name", "MessageRetryInterval", "MessageExpirationTimeout"),
+    default="list",
+)
+
+_FRONTEND_LOGS = (
+    "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs\\FrontEnd"
+)
+_LOG_MAX_AGE = timedelta(days=30)
+
+# Get-FrontendTransportService: Exchange 2013's property names (Set-FrontendTransportService's
+# parameters). Only IntraOrgConnectorProtocolLoggingLevel is acted on; the rest show Exchange's
+# defaults (display-only, docs/fidelity.md).
+_FRONTEND_TRANSPORT_SERVICE = View(
+    properties=(
+        ("Name", lambda f: f.server.name),
+        ("ConnectivityLogEnabled", lambda f: True),
+        ("ConnectivityLogMaxAge", lambda f: _LOG_MAX_AGE),
+        ("ConnectivityLogMaxDirectorySize", lambda f: ByteSize.mb(1000)),
+        ("ConnectivityLogMaxFileSize", lambda f: ByteSize.mb(10)),
+        ("ConnectivityLogPath", lambda f: f"{_FRONTEND_LOGS}\\Connectivity"),
+        (
+            "IntraOrgConnectorProtocolLoggingLevel",
+            lambda f: f.server.frontend_transport.intra_org_connector_protocol_logging_level,
+        ),
+        ("ReceiveProtocolLogMaxAge", lambda f: _LOG_MAX_AGE),
+        ("ReceiveProtocolLogMaxDirectorySize", lambda f: ByteSize.mb(250)),
+        ("ReceiveProtocolLogMaxFileSize", lambda f: ByteSize.mb(10)),
+        ("ReceiveProtocolLogPath", lambda f: f"{_FRONTEND_LOGS}\\ProtocolLog\\SmtpReceive"),
+        ("SendProtocolLogMaxAge", lambda f: _LOG_MAX_AGE),
+        ("SendProtocolLogMaxDirectorySize", lambda f: ByteSize.mb(250)),
+        ("SendProtocolLogMaxFileSize", lambda f: ByteSize.mb(10)),
+        ("SendProtocolLogPath", lambda f: f"{_FRONTEND_LOGS}\\ProtocolLog\\SmtpSend"),
+        ("Identity", lambda f: f.identity),
+    ),
+    table=("Name", "IntraOrgConnectorProtocolLoggingLevel"),
     default="list",
 )
 
@@ -525,11 +568,13 @@ _VIEWS: dict[type, View] = {
     TransportConfig: _TRANSPORT_CONFIG,
     ServerCertificate: _EXCHANGE_CERTIFICATE,
     RootCertificate: _ROOT_CERTIFICATE,
+    PersonalCertificate: _PERSONAL_CERTIFICATE,
     QueueView: _QUEUE,
     MessageView: _MESSAGE,
     AcceptedDomain: _ACCEPTED_DOMAIN,
     Mailbox: _MAILBOX,
     TransportServiceOutput: _TRANSPORT_SERVICE,
+    FrontendTransportServiceOutput: _FRONTEND_TRANSPORT_SERVICE,
     LabServer: _LAB_SERVER,
     LabCrl: _LAB_CRL,
     RevokedCertificate: _REVOKED_CERTIFICATE,

@@ -212,6 +212,18 @@ def plan_for_connector(
     )
 
 
+INTRA_ORG_SEND_CONNECTOR = "Intra-Organization SMTP Send Connector"
+"""The implicit connector's name in the send protocol log (Exchange's connector-id for hops
+between servers of one organization)."""
+
+
+def _logs_intra_org(source: Server) -> bool:
+    # Set-FrontendTransportService -IntraOrgConnectorProtocolLoggingLevel: a Client Access
+    # server's proxy hop to the Mailbox server is logged only when it is Verbose.
+    level = source.frontend_transport.intra_org_connector_protocol_logging_level
+    return source.is_client_access and level is ProtocolLoggingLevel.VERBOSE
+
+
 def plan_internal(world: World, source: Server, port: int, domain: str) -> SessionPlan:
     """A hop between two servers of one organization (the implicit intra-org connector)."""
     selection = select_starttls_certificate(
@@ -224,7 +236,7 @@ def plan_internal(world: World, source: Server, port: int, domain: str) -> Sessi
         port=port,
         client_certificate=selection.certificate,
         policy=None,
-        log_connector=None,
+        log_connector=INTRA_ORG_SEND_CONNECTOR if _logs_intra_org(source) else None,
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from labsim.model.connectors import ReceiveConnector, SendConnector
 from labsim.model.enums import AcceptedDomainType, ServerRole
-from labsim.model.transport import TransportConfig, TransportService
+from labsim.model.transport import FrontendTransportService, TransportConfig, TransportService
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class Server:
     role: ServerRole
     address: str
     transport_service: TransportService = field(default_factory=TransportService)
+    frontend_transport: FrontendTransportService = field(default_factory=FrontendTransportService)
+    """Kept on every server; only a Client Access server's is used (it runs Front End Transport)."""
 
     @property
     def is_client_access(self) -> bool:

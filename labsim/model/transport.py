@@ -1,5 +1,6 @@
-"""Organization transport configuration (Get-TransportConfig) and per-server transport
-service settings (Get-TransportService), with Exchange's defaults (docs/exchange-reference.md §3.1,
+"""Organization transport configuration (Get-TransportConfig), per-server transport
+service settings (Get-TransportService) and a Client Access server's Front End Transport settings
+(Get-FrontendTransportService), with Exchange's defaults (docs/exchange-reference.md §3.1,
 §4.5, §16 D7)."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from labsim.model.enums import ProtocolLoggingLevel
 from labsim.model.values import ByteSize
 
 
@@ -55,3 +57,11 @@ class TransportService:
     delay_notification_timeout: timedelta = timedelta(hours=4)
     message_expiration_timeout: timedelta = timedelta(days=2)
     queue_max_idle_time: timedelta = timedelta(minutes=3)
+
+
+@dataclass(frozen=True)
+class FrontendTransportService:
+    """The Front End Transport settings labsim acts on (Set-FrontendTransportService): whether
+    the CAS's intra-organization sends (the proxy hop to a Mailbox server) are protocol-logged."""
+
+    intra_org_connector_protocol_logging_level: ProtocolLoggingLevel = ProtocolLoggingLevel.NONE

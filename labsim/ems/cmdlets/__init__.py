@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from labsim.ems.catalog import Catalog
 from labsim.ems.cmdlets import (
+    certificate_provider,
     certificates,
     directory,
     exchange_server,
     formatting,
+    frontend_transport_service,
     help,
     lab_actions,
     mail,
@@ -31,9 +33,11 @@ def default_catalog() -> Catalog:
         (
             *transport_config.SPECS,
             *transport_service.SPECS,
+            *frontend_transport_service.SPECS,
             *send_connector.SPECS,
             *receive_connector.SPECS,
             *certificates.SPECS,
+            *certificate_provider.SPECS,
             *mail.SPECS,
             *directory.SPECS,
             *exchange_server.SPECS,

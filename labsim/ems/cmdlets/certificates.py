@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from labsim.ems.catalog import EXCHANGE_COMMON, Arguments, CmdletContext, CmdletSpec, ParameterSpec
 from labsim.ems.cmdlets.common import certificate_of, find_server
@@ -313,6 +313,22 @@ def remove_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
     return []
 
 
+def root_row(certificate: Any, kind: type[RootCertificate] = RootCertificate) -> RootCertificate:
+    """``certificate`` as a row of the certificate provider (Import-Certificate, Get-ChildItem)."""
+    # ``certificate`` is a cryptography x509.Certificate, typed Any because labsim.ems must not
+    # import cryptography (tests/ems/test_purity.py), even for type checking.
+    from labsim.pki.certificate import serial_hex, thumbprint_of, windows_name
+
+    return kind(
+        thumbprint=thumbprint_of(certificate),
+        subject=windows_name(certificate.subject),
+        issuer=windows_name(certificate.issuer),
+        serial_number=serial_hex(certificate),
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+    )
+
+
 def import_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     """Import-Certificate -FilePath f -CertStoreLocation Cert:\\LocalMachine\\Root.
 
@@ -323,7 +339,6 @@ def import_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     here does not fail on the real server for a root that was never imported.
     """
     from labsim.pki.bundles import read_certificate_file
-    from labsim.pki.certificate import serial_hex, thumbprint_of, windows_name
     from labsim.pki.files import resolve_cert_path
 
     location = args.text("CertStoreLocation")
@@ -360,17 +375,7 @@ def import_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
         store = ctx.host.certificate_store(server.name)
         for certificate in found.certificates:
             store.import_root(certificate)
-    rows: list[object] = [
-        RootCertificate(
-            thumbprint=thumbprint_of(certificate),
-            subject=windows_name(certificate.subject),
-            issuer=windows_name(certificate.issuer),
-            serial_number=serial_hex(certificate),
-            not_before=certificate.not_valid_before_utc,
-            not_after=certificate.not_valid_after_utc,
-        )
-        for certificate in found.certificates
-    ]
+    rows: list[object] = [root_row(certificate) for certificate in found.certificates]
     if not found.windows_imports_all:
         # A labsim note, not Exchange output (docs/exchange-reference.md §17 C13): printed after the
         # table.
