@@ -383,7 +383,8 @@ def find_control(target: str | None, folder: Path) -> Path:
                 path = Path(json.loads(path.read_text(encoding="utf-8"))["control"])
             except (OSError, ValueError, KeyError, TypeError):
                 raise UsageError(
-                    f'--attach {target}: not a labsim ready file (no "control" entry)'
+                    f'--attach {target}: not a labsim ready file (no "control" entry); give '
+                    "the file labsim up wrote with --ready-file, or the control socket it printed"
                 ) from None
         return path
     labs = running_labs(folder)

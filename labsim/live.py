@@ -302,7 +302,7 @@ class LiveLab:
         for error in new:
             line = (
                 f"labsim: internal error (a labsim bug) on {error.server} in {error.where}: "
-                f"{error.error}; the lab goes on"
+                f"{error.error}; the lab goes on (please report it with the traceback)"
             )
             root = self.lab.world.protocol_logs.root
             if root is not None:

@@ -15,7 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from OpenSSL import SSL
 from twisted.internet.defer import inlineCallbacks
+from twisted.internet.error import ConnectError, ConnectionClosed
+from twisted.internet.error import TimeoutError as ConnectTimeout
 
 from labsim.engine.crl import outbound_needs_revocation, verify_presented
 from labsim.engine.smtp_client import (
@@ -304,7 +307,7 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
     world.network.connect(plan.source.address, target.address, plan.port, factory)
     try:
         proto: SmtpClientProtocol = yield factory.result
-    except Exception:
+    except (ConnectError, ConnectTimeout, OSError):
         world.activity.end(token)
         reply = connect_failure_reply(
             target, world.network.endpoint_port(target.address, plan.port)
@@ -371,7 +374,11 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
             handshake = proto.start_tls(ClientConnectionCreator(context, session=offered_session))
             try:
                 yield handshake
-            except Exception as err:  # the handshake failed: the peer or OpenSSL said no
+            except (
+                SSL.Error,
+                ConnectionClosed,
+                SessionEnded,
+            ) as err:  # the peer or OpenSSL said no
                 # (the session logged the failure before its disconnect record)
                 world.tls_sessions.forget(session_key)
                 if proto.timed_out:
