@@ -20,7 +20,11 @@ setup(
         "prompt_toolkit>=3.0.36",
     ],
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6", "aiosmtpd>=1.4", "ruff>=0.5", "mypy>=1.10"],
+        "test": ["pytest>=8", "hypothesis>=6", "aiosmtpd>=1.4", "ruff>=0.5", "mypy>=1.10", "pytest-xdist>=3"],
     },
-    entry_points={"console_scripts": ["labsim = labsim.cli:main"]},
+    entry_points={
+        "console_scripts": ["labsim = labsim.cli:main"],
+        # labsim's fixtures (lab, lab_factory) and scenario files as test items.
+        "pytest11": ["labsim = labsim.pytest_plugin"],
+    },
 )

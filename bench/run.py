@@ -34,7 +34,8 @@ from bench.lib import Target, summarize, verdict  # noqa: E402
 # The scale case runs last: its meshes keep both CPUs busy for about a minute, and on a shared
 # or burstable host the cases after such a burst measured the host's slowdown (the two-day retry
 # case took 1.2 s after it and 0.7 s without it, same code).
-CASES = ("floor", "start", "walkthrough", "throughput", "timetravel", "live", "scale")
+CASES = ("floor", "start", "walkthrough", "throughput", "timetravel", "live", "scale", "suite")
+CATALOG = REPO / "scenarios"
 WALKTHROUGH = REPO / "scenarios" / "domain-security-2013.toml"
 TIME_TRAVEL_SCENARIO = REPO / "bench" / "scenarios" / "two-days-to-ndr.toml"
 RESULTS = REPO / "bench" / "results"
@@ -57,6 +58,7 @@ class Plan:
     live_messages_per_client: int = 200
     scale_sizes: tuple[tuple[int, int], ...] = ((10, 3), (25, 2), (50, 1))
     """(organizations, runs): the 50 mesh takes about 100 s a run, so one run fits the budget."""
+    suite_runs: int = 3
 
 
 QUICK = Plan(
@@ -72,6 +74,7 @@ QUICK = Plan(
     live_runs=1,
     live_messages_per_client=50,
     scale_sizes=((10, 1),),
+    suite_runs=1,
 )
 
 
@@ -541,6 +544,68 @@ def case_scale(ctx: Context) -> None:
             )
 
 
+def _timed(command: list[str], what: str) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        last = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+        raise RuntimeError(f"{what} exited {proc.returncode}: {' | '.join(last)}")
+    return elapsed
+
+
+def _catalog_copies(copies: int) -> list[Path]:
+    """``copies`` copies of the catalog in a temporary folder, with the lab files they name."""
+    root = lib.temp_folder("catalog")
+    shutil.copytree(REPO / "labs", root / "labs")
+    folders = []
+    for n in range(copies):
+        folder = root / f"scenarios-{n + 1}"
+        shutil.copytree(CATALOG, folder)
+        folders.append(folder)
+    return folders
+
+
+def case_suite(ctx: Context) -> None:
+    """The scenario catalog: `labsim run` against `pytest -n 2` on the same files (issue 13).
+
+    Whole processes, wall time, so each side pays its interpreter and imports: labsim run one,
+    pytest -n 2 a controller and two workers that each import labsim and collect every file.
+    The catalog alone and four copies of it show how that fixed cost weighs.
+    """
+    speedup_target = Target(">=", 1.7, "≥ 1.7× on 2 cores")
+    for copies in (1, 4):
+        paths = [str(CATALOG)] if copies == 1 else [str(p) for p in _catalog_copies(copies)]
+        certs = lib.temp_folder("suite")
+        serial_cmd = [*_labsim_command(), "run", *paths, "--certs", str(certs)]
+        xdist_cmd = [
+            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2",
+            "--labsim-certs", str(certs), *paths,
+        ]  # fmt: skip
+        _timed(serial_cmd, "labsim run")  # warm-up: certificates, file cache
+        _timed(xdist_cmd, "pytest -n 2")
+        serial, parallel = [], []
+        for _ in range(ctx.plan.suite_runs):
+            serial.append(_timed(serial_cmd, "labsim run"))
+            parallel.append(_timed(xdist_cmd, "pytest -n 2"))
+        files = len(sorted(CATALOG.rglob("*.toml"))) * copies
+        label = "the catalog" if copies == 1 else f"the catalog x{copies}"
+        ctx.rows.append(
+            Row("suite", f"labsim run, {label} ({files} files)", "s", summarize(serial))
+        )
+        ctx.rows.append(Row("suite", f"pytest -n 2, {label}", "s", summarize(parallel)))
+        ctx.rows.append(
+            Row(
+                "suite",
+                f"speed-up of pytest -n 2 over labsim run, {label}",
+                "x",
+                summarize([s / p for s, p in zip(serial, parallel, strict=True)]),
+                speedup_target if copies == 1 else None,
+                note="whole processes, wall time, reused certificate folders",
+            )
+        )
+
+
 RUNNERS: dict[str, Callable[[Context], None]] = {
     "floor": case_floor,
     "start": case_start,
@@ -549,6 +614,7 @@ RUNNERS: dict[str, Callable[[Context], None]] = {
     "scale": case_scale,
     "timetravel": case_timetravel,
     "live": case_live,
+    "suite": case_suite,
 }
 
 

@@ -1,6 +1,7 @@
 """The ``labsim`` command line: ``labsim run`` (scenario files), ``labsim demo``, ``labsim up``
-(a live lab, labsim.live) and ``labsim shell`` (Exchange Management Shell over a live lab of
-its own, or attached to a running ``labsim up``).
+(a live lab, labsim.live), ``labsim shell`` (Exchange Management Shell over a live lab of
+its own, or attached to a running ``labsim up``), and ``labsim matrix`` / ``labsim diff`` (the
+partner matrix of a configuration, and how a change moves it; labsim.matrix).
 
 This is the one place that turns errors into exit codes (the contract below):
 
@@ -674,6 +675,207 @@ def _run_prompt(client: Any, organization: str | None, interactive: bool) -> Non
         return line
 
     run_client(client, read=read_piped, echo=click.echo, organization=organization)
+
+
+# --- the partner matrix (labsim matrix, labsim diff) ----------------------------------------
+
+_ORG_HELP = (
+    "The organization whose partners are checked (ours). Default: the lab's first organization."
+)
+_CHANGE_HELP = (
+    "A change script: Exchange Management Shell lines (e.g. the change you are about to run in "
+    "production) run as the --org organization's admin once the lab is up, before the probes."
+)
+
+
+def _read_change(path: Path) -> str:
+    """The text of a change script (UTF-8, or UTF-16 with its BOM as PowerShell saves)."""
+    from labsim.inputfiles import TOML_FILE_LIMIT, InputFileError, read_input_file
+
+    try:
+        data = read_input_file(path, TOML_FILE_LIMIT)
+    except InputFileError as err:
+        raise UsageError(f"--change {path}: {err}") from None
+    except OSError as err:
+        raise UsageError(
+            f"--change {path}: cannot read: {err.strerror or err}; check the path"
+        ) from None
+    encoding = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"--change {path}: not UTF-8 or UTF-16 text; save the script as UTF-8"
+        ) from None
+
+
+def _own_organization(definition: Any, org: str | None) -> str:
+    names = [o.organization.name for o in definition.organizations]
+    if org is None:
+        return str(names[0])
+    for name in names:
+        if name.lower() == org.lower():
+            return str(name)
+    raise UsageError(
+        f"--org {org}: no organization of that name in the lab; use one of: {', '.join(names)}"
+    )
+
+
+def _run_matrix(
+    lab_ref: str,
+    org: str | None,
+    change: Path | None,
+    port_offset: int | None,
+    cert_folder: Path | None,
+) -> tuple[str, Any]:
+    """Start the lab, run the change script, send the probes; (our org, results)."""
+    from labsim import matrix
+    from labsim.lab import Lab
+
+    definition = _load_definition(lab_ref)
+    ours = _own_organization(definition, org)
+    change_text = _read_change(change) if change is not None else None
+    folder = cert_folder or runner.default_cert_folder(definition)
+    check_folder("--certs", folder, given=cert_folder is not None)
+    lab = Lab.start(definition, cert_folder=folder, port_offset=port_offset)
+    try:
+        if change_text is not None:
+            result = lab.run_shell(ours, change_text)
+            if result.error is not None:
+                raise UsageError(
+                    f"--change {change}: on {ours}: {result.error}; fix the script (the lines "
+                    "before it ran)"
+                )
+        organizations = [lab.organization(name) for name in lab.organization_names()]
+        found = matrix.probes(organizations, ours)
+        senders = {
+            m.primary_smtp_address.lower(): o.name for o in organizations for m in o.mailboxes
+        }
+        results = matrix.run_matrix(lab, senders, found)
+    finally:
+        lab.stop()
+    return ours, results
+
+
+@cli.command(name="matrix")
+@click.argument("lab_ref", metavar="LAB")
+@click.option("--org", metavar="NAME", help=_ORG_HELP)
+@click.option("--change", metavar="FILE", type=click.Path(path_type=Path), help=_CHANGE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option(
+    "--junit",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a JUnit XML report: one test case per partner domain and direction.",
+)
+@lab_options
+def matrix_command(
+    lab_ref: str,
+    org: str | None,
+    change: Path | None,
+    as_json: bool,
+    junit: Path | None,
+    port_offset: int | None,
+    cert_folder: Path | None,
+) -> None:
+    """Send one message per partner domain and direction, and say what became of it.
+
+    LAB is "default" or a lab file. For every authoritative domain of every other organization
+    of the lab: our first mailbox sends to that domain (outbound) and that domain's first
+    mailbox sends back (inbound). Each row ends domain secured (✔), delivered without the
+    check, queued (with the reply in LastError) or NDR (with its status); the MEANT column says
+    whether the configuration asks for Domain Security there (the recipient's domain in the
+    sender's TLSSendDomainSecureList, or the sender's domain in the receiver's
+    TLSReceiveDomainSecureList).
+
+    Exit status: 0 when every pair meant to be domain-secured is, 1 when one is not, 2 on bad
+    input.
+    """
+    from labsim import matrix
+
+    _ensure_marks_printable()
+    ours, results = _run_matrix(lab_ref, org, change, port_offset, cert_folder)
+    if as_json:
+        click.echo(matrix.matrix_json(ours, results))
+    else:
+        for line in matrix.matrix_lines(ours, results):
+            click.echo(line)
+    if junit is not None:
+        try:
+            junit.parent.mkdir(parents=True, exist_ok=True)
+            matrix.matrix_junit(ours, results).write(junit, encoding="utf-8", xml_declaration=True)
+        except OSError as err:
+            raise UsageError(f"--junit {junit}: cannot write: {err.strerror or err}") from None
+    sys.exit(EXIT_PASSED if all(r.ok for r in results) else EXIT_FAILED)
+
+
+@cli.command(name="diff")
+@click.argument("lab_ref", metavar="LAB")
+@click.argument("other_ref", metavar="[LAB2]", required=False)
+@click.option("--change", metavar="FILE", type=click.Path(path_type=Path), help=_CHANGE_HELP)
+@click.option("--org", metavar="NAME", help=_ORG_HELP)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print both matrices and the changes as JSON."
+)
+@lab_options
+def diff_command(
+    lab_ref: str,
+    other_ref: str | None,
+    change: Path | None,
+    org: str | None,
+    as_json: bool,
+    port_offset: int | None,
+    cert_folder: Path | None,
+) -> None:
+    """Compare the partner matrix of two configurations.
+
+    The first is LAB; the second is LAB2 (another lab file, e.g. another import) or LAB with
+    the change script of --change applied (the change you are about to run in production).
+    Prints each partner domain and direction whose outcome changed, e.g.
+    "treyresearch.net inbound: ✔ domain secured → queued 454 4.7.5 …" with the rule that
+    decided. Exit status: 0 when no outcome got worse, 1 when one did, 2 on bad input.
+    """
+    import json as json_module
+
+    from labsim import matrix
+
+    if (other_ref is None) == (change is None):
+        raise UsageError(
+            "give the second configuration: another lab file (labsim diff LAB LAB2) or a change "
+            "script (labsim diff LAB --change FILE), not both and not neither"
+        )
+    _ensure_marks_printable()
+    ours, before = _run_matrix(lab_ref, org, None, port_offset, cert_folder)
+    after_lab = other_ref if other_ref is not None else lab_ref
+    _, after = _run_matrix(after_lab, ours, change, port_offset, cert_folder)
+    changes = matrix.compare(before, after)
+    worse = [c for c in changes if c.worse]
+    if as_json:
+        click.echo(
+            json_module.dumps(
+                {
+                    "organization": ours,
+                    "before": [matrix.result_json(r) for r in before],
+                    "after": [matrix.result_json(r) for r in after],
+                    "changes": [
+                        {"row": c.key, "line": c.line(), "worse": c.worse} for c in changes
+                    ],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+    else:
+        second = f"{lab_ref} + {change}" if change is not None else after_lab
+        click.echo(f"Partner matrix of {ours}: {lab_ref} → {second}")
+        for c in changes:
+            click.echo(("✘ " if c.worse else "  ") + c.line())
+        rows = max(len(before), len(after))
+        if changes:
+            click.echo(f"{len(changes)} of {rows} rows changed, {len(worse)} worse")
+        else:
+            click.echo(f"no change: all {rows} rows have the same outcome")
+    sys.exit(EXIT_FAILED if worse else EXIT_PASSED)
 
 
 def _history_path() -> Path:
