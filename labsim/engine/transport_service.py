@@ -129,7 +129,12 @@ def _is_guid(value: str) -> bool:
 def with_network_message_id(content: bytes, network_message_id: str) -> bytes:
     """``content`` with the network message id header added at the end of its header block,
     where Exchange writes its organization headers."""
-    line = f"{NETWORK_MESSAGE_ID}: {network_message_id}".encode("ascii")
+    return with_header(content, NETWORK_MESSAGE_ID, network_message_id)
+
+
+def with_header(content: bytes, name: str, value: str) -> bytes:
+    """``content`` with the header ``name: value`` added at the end of its header block."""
+    line = f"{name}: {value}".encode("ascii")
     for separator in (b"\r\n\r\n", b"\n\n"):
         end = content.find(separator)
         if end >= 0:
@@ -215,6 +220,10 @@ class TransportService:
         else:
             network_message_id = str(uuid.uuid4())
             content = with_network_message_id(content, network_message_id)
+        if subject_and_message_id(content)[1] is None:
+            # Exchange gives a message that came without a Message-ID one, written into its
+            # header, so every later hop, the recipient and duplicate detection see the same id.
+            content = with_header(content, "Message-ID", f"<{uuid.uuid4().hex}@{self.server.fqdn}>")
         item = self._new_item(tx.mail_from or "", list(tx.recipients), content)
         self._track_shadow(item, network_message_id)
         self._track(
