@@ -312,3 +312,26 @@ def test_calculated_property_and_measure_errors(adatum: Shell, line: str, messag
     result = adatum.run(line)
     assert result.error is not None
     assert str(result.error) == message
+
+
+def test_format_table_and_list_take_calculated_properties(adatum: Shell) -> None:
+    table = adatum.run(
+        RECEIVE + ' | select -First 2 | ft Name,@{n="Size";e={$_.MaxMessageSize}} -AutoSize'
+    )
+    assert table.ok, table.error
+    assert table.output.splitlines() == [
+        "Name                                Size",
+        "----                                ----",
+        "Default Frontend ADATUM-CAS1        36 MB (37,748,736 bytes)",
+        "Outbound Proxy Frontend ADATUM-CAS1 36 MB (37,748,736 bytes)",
+    ]
+    listed = adatum.run(
+        RECEIVE + ' | select -Last 1 | fl Name,@{Label="P";Expression={$_.Bindings}}'
+    )
+    assert listed.output.splitlines() == ["Name : Client Proxy ADATUM-MBX1", "P    : {0.0.0.0:465}"]
+    refused = adatum.run(RECEIVE + ' | ft Name,@{n="P";e={$_.Bindings};Width=10}')
+    assert str(refused.error) == (
+        "Format-Table: labsim's Format-Table does not apply the Width key of a calculated "
+        "property (its columns are always sized to fit); give only Name (or Label) and "
+        "Expression."
+    )

@@ -195,15 +195,27 @@ def _key(typed: str, allowed: tuple[str, ...]) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
+_FORMAT_KEYS = ("FormatString", "Width", "Alignment")
+"""Keys Format-Table takes in PowerShell that labsim's tables do not apply."""
+
+
 def calculated_property(
-    ctx: CmdletContext, table: HashTable, *, sort: bool = False
+    ctx: CmdletContext, table: HashTable, *, sort: bool = False, formatting: bool = False
 ) -> CalculatedProperty:
-    """A ``@{...}`` property item checked as PowerShell checks it (Select-Object: Name or Label,
-    and Expression; Sort-Object: Expression, Ascending, Descending)."""
+    """A ``@{...}`` property item checked as PowerShell checks it (Select-Object, Format-Table
+    and Format-List: Name or Label, and Expression; Sort-Object: Expression, Ascending,
+    Descending)."""
     allowed = ("Expression", "Ascending", "Descending") if sort else ("Name", "Label", "Expression")
     seen: dict[str, Value] = {}
     for typed, value in table.entries:
         key = _key(typed, allowed)
+        if key is None and formatting and _key(typed, _FORMAT_KEYS) is not None:
+            raise ctx.error(
+                f"labsim's {ctx.cmdlet} does not apply the {_key(typed, _FORMAT_KEYS)} key of a "
+                "calculated property (its columns are always sized to fit); give only Name "
+                "(or Label) and Expression.",
+                "NotSupported",
+            )
         if key is None:
             raise ctx.error(f"The {typed} key is not valid.", "NotSupported")
         if key in ("Name", "Label") and ({"Name", "Label"} & seen.keys()):
@@ -261,9 +273,10 @@ def calculated_property(
 # -- Select-Object ---------------------------------------------------------------------------
 
 
-def _select(
+def select_properties(
     obj: object, items: list[str | CalculatedProperty], variables: Mapping[str, object]
 ) -> SelectedObject:
+    """``obj`` trimmed to ``items`` (Select-Object's new object)."""
     names = property_names(obj)
     chosen: list[tuple[str, object]] = []
 
@@ -289,11 +302,15 @@ def _select(
     return SelectedObject(tuple(chosen))
 
 
-def _select_items(ctx: CmdletContext, args: Arguments) -> list[str | CalculatedProperty]:
+def select_items(
+    ctx: CmdletContext, args: Arguments, *, formatting: bool = False
+) -> list[str | CalculatedProperty]:
+    """The -Property list of Select-Object, Format-Table or Format-List: names (wildcards, or
+    comma-separated) and calculated properties (``@{...}``, or a bare ``{ }`` block)."""
     items: list[str | CalculatedProperty] = []
     for raw in args.items("Property"):
         if isinstance(raw, HashTable):
-            items.append(calculated_property(ctx, raw))
+            items.append(calculated_property(ctx, raw, formatting=formatting))
         elif isinstance(raw, ScriptBlock):
             items.append(CalculatedProperty(raw.text, raw))
         elif isinstance(raw, str):
@@ -326,7 +343,7 @@ def select_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
         tail = objects[len(objects) - last :] if last else []
         objects = head + [o for o in tail if not any(o is h for h in head)]
     expand = args.text("ExpandProperty")
-    patterns = _select_items(ctx, args)
+    patterns = select_items(ctx, args)
     if expand is not None:
         out: list[object] = []
         for obj in objects:
@@ -339,7 +356,7 @@ def select_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
                 out.append(value)
         return out
     if patterns:
-        return [_select(obj, patterns, ctx.variables) for obj in objects]
+        return [select_properties(obj, patterns, ctx.variables) for obj in objects]
     return objects
 
 
