@@ -650,3 +650,10 @@ def render_default(objects: Sequence[object]) -> str:
         else:
             parts.append(render_table(group))
     return "\n\n".join(p for p in parts if p)
+
+
+def property_names_of(kind: type) -> tuple[str, ...]:
+    """The properties the shell shows for objects of type ``kind`` (Format-List order); none
+    for a type without a view. Tab completion inside ``{ }`` offers them."""
+    view = _VIEWS.get(kind)
+    return view.names() if view is not None else ()
