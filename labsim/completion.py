@@ -20,6 +20,10 @@ Rules kept:
   and line ends; ``-Name`` (any of PowerShell's dashes) starts a parameter, ``-Name:value`` gives
   it a value; a comma joins list items; quotes and backtick escapes; ``#`` starts a comment.
   Names compare case-insensitively and completions use the catalog's spelling.
+* Inside a script block (``? {$_.Na``, ``select @{e={$_.``, ``sort {$_.``): ``$_.`` completes
+  the properties of the objects piped into that stage (:data:`OUTPUT_BY_NOUN` says which type
+  each cmdlet writes; Where-Object, Sort-Object and Select-Object pass their input's type on),
+  and ``-`` completes the filter operators.
 * Never raises, whatever the text: where it cannot tell what the cursor is on (inside a comment,
   a ``(...)`` or ``@{...}``, after an unknown cmdlet or parameter) it offers nothing.
 """
@@ -38,9 +42,25 @@ from labsim.ems.catalog import Catalog, CmdletSpec, ParameterSpec
 from labsim.ems.cmdlets import default_catalog
 from labsim.ems.cmdlets.lab_actions import ISSUER_KEYWORDS
 from labsim.ems.conversions import BOOL, EKU_LIST, EKU_NAMES, ParamType
+from labsim.ems.expressions import COMPARISONS
 from labsim.ems.host import PUBLIC_CA, ShellHost
+from labsim.ems.outputs import (
+    CommandInfo,
+    ExchangeServerOutput,
+    FrontendTransportServiceOutput,
+    LabCrl,
+    LabServer,
+    ReceiveConnectorOutput,
+    ServerCertificate,
+    TransportServiceOutput,
+)
 from labsim.ems.tokens import BLANKS, DASHES, DOUBLE_QUOTES, NEWLINES, SINGLE_QUOTES, WORD_END
-from labsim.model.organization import Organization, Server
+from labsim.ems.views import property_names_of
+from labsim.logs.tracking import TrackingRecord
+from labsim.model.connectors import SendConnector
+from labsim.model.mail import MessageView, QueueView
+from labsim.model.organization import AcceptedDomain, Mailbox, Organization, Server
+from labsim.model.transport import TransportConfig
 
 JSON_FORMAT = 1
 """The ``format`` number of :meth:`Vocabulary.to_json`; :meth:`Vocabulary.from_json` refuses others."""
@@ -102,6 +122,8 @@ class CmdletWords:
     parameters: tuple[ParameterWords, ...]
     aliases: tuple[str, ...] = ()
     synopsis: str = ""
+    properties: tuple[str, ...] = ()
+    """The properties of the objects the cmdlet writes (what ``$_.`` completes to after it)."""
 
     def parameter(self, typed: str) -> ParameterWords | None:
         """The parameter ``-typed`` names, as binding resolves it: exact name or alias, else a
@@ -212,6 +234,7 @@ class Vocabulary:
                     "name": c.name,
                     "aliases": list(c.aliases),
                     "synopsis": c.synopsis,
+                    "properties": list(c.properties),
                     "parameters": [
                         {
                             "name": p.name,
@@ -279,6 +302,8 @@ class Vocabulary:
                     parameters=tuple(parameters),
                     aliases=_texts(_get(c, "aliases", at), f"{at}.aliases"),
                     synopsis=_text(_get(c, "synopsis", at), f"{at}.synopsis"),
+                    # Optional: a vocabulary written before script-block completion has none.
+                    properties=_texts(c.get("properties", []), f"{at}.properties"),
                 )
             )
         raw_identities = _get(data, "identities", where)
@@ -460,14 +485,40 @@ def _parameter_words(noun: str, parameter: ParameterSpec) -> ParameterWords:
     )
 
 
+OUTPUT_BY_NOUN: Mapping[str, type] = {
+    "SendConnector": SendConnector,
+    "ReceiveConnector": ReceiveConnectorOutput,
+    "TransportConfig": TransportConfig,
+    "ExchangeCertificate": ServerCertificate,
+    "Queue": QueueView,
+    "Message": MessageView,
+    "AcceptedDomain": AcceptedDomain,
+    "Mailbox": Mailbox,
+    "TransportService": TransportServiceOutput,
+    "FrontendTransportService": FrontendTransportServiceOutput,
+    "ExchangeServer": ExchangeServerOutput,
+    "MessageTrackingLog": TrackingRecord,
+    "LabServer": LabServer,
+    "LabCrl": LabCrl,
+    "Command": CommandInfo,
+}
+"""The type of object a Get-/New- cmdlet writes, by noun: ``$_.`` in a later stage completes to
+its properties. Get-ChildItem (roots or personal certificates, by path) is not listed."""
+
+PASS_THROUGH = frozenset({"Where-Object", "Sort-Object", "Select-Object"})
+"""Cmdlets whose output has their input's properties (Select-Object's are a subset at most)."""
+
+
 def cmdlet_words(spec: CmdletSpec) -> CmdletWords:
     """One catalog entry as completion words (its parameters followed by the common ones)."""
-    noun = spec.name.partition("-")[2]
+    verb, _, noun = spec.name.partition("-")
+    output = OUTPUT_BY_NOUN.get(noun) if verb in ("Get", "New") else None
     return CmdletWords(
         name=spec.name,
         parameters=tuple(_parameter_words(noun, p) for p in parameters_of(spec)),
         aliases=spec.aliases,
         synopsis=spec.synopsis,
+        properties=property_names_of(output) if output is not None else (),
     )
 
 
@@ -955,6 +1006,124 @@ def _complete_lab_command(vocabulary: Vocabulary, text: str) -> list[Completion]
     return _distinct(out)
 
 
+# -- inside a script block ----------------------------------------------------------------------
+
+FILTER_OPERATORS: tuple[str, ...] = (
+    *sorted(COMPARISONS),
+    *sorted(f"c{op}" for op in COMPARISONS if op not in ("in", "notin")),
+    "and",
+    "or",
+    "not",
+)
+"""What ``-`` completes to inside a script block: the comparisons (then their case-sensitive
+``c`` forms) and the logical operators, as labsim's filters take them."""
+
+_CURRENT_MEMBER = re.compile(r"\$(?:_|PSItem)\.([A-Za-z0-9_]*)$", re.IGNORECASE)
+_OPERATOR = re.compile(r"(?:^|[\s(])[-\u2013\u2014\u2015]([A-Za-z]*)$")
+
+
+def _open_groups(text: str) -> list[int] | None:
+    """The indexes of the ``(`` and ``{`` still open at the end of ``text``, outermost first;
+    None inside a quoted string or a comment."""
+    stack: list[int] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch in _QUOTES:
+            closed, _, i = _quoted(text, i)
+            if not closed:
+                return None
+            continue
+        if ch == "`":
+            i += 2
+            continue
+        if ch == "#" and not stack:
+            end = min((p for p in (text.find("\n", i), text.find("\r", i)) if p >= 0), default=-1)
+            if end < 0:
+                return None
+            i = end
+            continue
+        if ch in "({":
+            stack.append(i)
+        elif ch in ")}" and stack:
+            stack.pop()
+        i += 1
+    return stack
+
+
+def _stages(text: str) -> list[str]:
+    """The pipeline stages of the last statement of ``text`` (no group open), as text."""
+    stages = [""]
+    depth = 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch in _QUOTES:
+            _, _, j = _quoted(text, i)
+            stages[-1] += text[i:j]
+            i = j
+            continue
+        if ch in "({":
+            depth += 1
+        elif ch in ")}":
+            depth -= 1
+        elif depth == 0 and ch == "|":
+            stages.append("")
+            i += 1
+            continue
+        elif depth == 0 and (ch in NEWLINES or ch == ";"):
+            stages = [""]
+            i += 1
+            continue
+        stages[-1] += ch
+        i += 1
+    return stages
+
+
+def _piped_properties(vocabulary: Vocabulary, stages: list[str]) -> tuple[str, ...]:
+    """The properties of the objects that reach the last stage, from the stages before it."""
+    for stage in reversed(stages[:-1]):
+        words = stage.split()
+        cmdlet = vocabulary.cmdlet(words[0]) if words else None
+        if cmdlet is None:
+            return ()
+        if cmdlet.name not in PASS_THROUGH:
+            return cmdlet.properties
+    return ()
+
+
+def _complete_in_block(vocabulary: Vocabulary, text: str) -> list[Completion] | None:
+    """Completions inside an open ``{ }`` script block; None when the cursor is not in one."""
+    groups = _open_groups(text)
+    if not groups:
+        return None
+    block = groups[-1]
+    if text[block] != "{" or (block > 0 and text[block - 1] == "@"):
+        return None
+    # The stage the block belongs to starts after the innermost ``(`` that holds it, if any.
+    container = max((g for g in groups[:-1] if text[g] == "("), default=-1)
+    outer = min((g for g in groups if g > container), default=block)
+    body = text[block + 1 :]
+    member = _CURRENT_MEMBER.search(body)
+    if member is not None:
+        typed = member.group(1)
+        properties = _piped_properties(vocabulary, _stages(text[container + 1 : outer]))
+        return [
+            Completion(name, -len(typed), name)
+            for name in properties
+            if name.lower().startswith(typed.lower())
+        ]
+    operator = _OPERATOR.search(body)
+    if operator is not None:
+        typed = operator.group(1)
+        return [
+            Completion("-" + op, -len(typed) - 1, "-" + op, "operator")
+            for op in FILTER_OPERATORS
+            if op.startswith(typed.lower())
+        ]
+    return []
+
+
 def complete(vocabulary: Vocabulary, text_before_cursor: str) -> list[Completion]:
     """What may replace the end of ``text_before_cursor``, in menu order; never raises.
 
@@ -962,11 +1131,15 @@ def complete(vocabulary: Vocabulary, text_before_cursor: str) -> list[Completion
     ``?`` as wildcards), and on an empty line the ``:`` commands too. ``-`` after a cmdlet:
     parameters not given yet. A value: the words of its parameter (named, or the positional slot
     it fills), enum values or ``$true``/``$false``, and the names of its kind of object.
-    A line starting with ``:``: the lab command and its arguments.
+    A line starting with ``:``: the lab command and its arguments. Inside a ``{ }`` script
+    block: ``$_.`` the piped objects' properties, ``-`` the filter operators.
     """
     text = text_before_cursor
     if text.lstrip().startswith(":"):
         return _complete_lab_command(vocabulary, text)
+    in_block = _complete_in_block(vocabulary, text)
+    if in_block is not None:
+        return in_block
     tokens = _statement(text)
     if tokens is None:
         return []

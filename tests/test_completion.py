@@ -597,3 +597,42 @@ def test_completion_loads_neither_twisted_nor_prompt_toolkit() -> None:
 def test_statements_after_an_assignment_or_inside_parentheses(text: str, first: str) -> None:
     """The shell takes variables and parenthesised pipelines; completion follows them."""
     assert offered(text)[:1] == [first]
+
+
+# -- inside script blocks ------------------------------------------------------------------------
+
+
+def test_current_object_members_complete_to_the_piped_objects_properties() -> None:
+    assert offered("Get-ReceiveConnector | ? {$_.Na") == ["Name"]
+    assert offered("Get-Queue | Where-Object {$_.Status -eq 'Retry' -and $_.la") == [
+        "LastError",
+        "LastRetryTime",
+    ]
+    # Where-Object and Sort-Object pass their input on; a (…) pipeline and @{e={…}} work too.
+    assert offered("Get-ReceiveConnector | ? {$_.Enabled} | sort Name | ? {$PSItem.Perm") == [
+        "PermissionGroups"
+    ]
+    assert offered('(Get-SendConnector | select Name,@{n="A";e={$_.AddressSp') == ["AddressSpaces"]
+    assert offered("Get-MessageTrackingLog -Server ADATUM-MBX1 | ? {$_.EventI") == ["EventId"]
+    # The whole word after the dot is replaced.
+    (completion,) = complete(VOCABULARY, "Get-ReceiveConnector | ? {$_.bind")
+    assert (completion.text, completion.start_position) == ("Bindings", -4)
+
+
+def test_a_dash_in_a_script_block_completes_the_filter_operators() -> None:
+    assert offered("Get-ReceiveConnector | ? {$_.Name -e") == ["-eq"]
+    assert offered("Get-ReceiveConnector | ? {$_.Name -like 'D*' -a") == ["-and"]
+    assert offered("Get-ReceiveConnector | ? {$_.Name -not") == [
+        "-notcontains",
+        "-notin",
+        "-notlike",
+        "-notmatch",
+        "-not",
+    ]
+    assert "-cne" in offered("Get-ReceiveConnector | ? {$_.Name -c")
+
+
+def test_nothing_is_offered_where_the_piped_type_is_unknown() -> None:
+    assert offered("? {$_.Na") == []  # nothing piped in
+    assert offered("$x | ? {$_.Na") == []  # a variable's type is not known to completion
+    assert offered('Get-ReceiveConnector | ? {"$_.Na') == []  # inside a string

@@ -130,9 +130,11 @@ class TransactionDone:
     outcomes: tuple[tuple[str, Reply], ...]
     session_open: bool
     """The session can carry another transaction."""
-    mail_refused: bool = False
-    """The server refused MAIL FROM: a refusal of the session to this target, not of one
-    recipient, so a transient one shows in LastError in the failover form (§17 C1)."""
+    refused_before_recipient: bool = False
+    """The server accepted no recipient (it refused MAIL FROM or every RCPT): a refusal of the
+    session to this target, not of one recipient, so a transient one shows in LastError in the
+    failover form (§17 C1). False when the target is the Client Access server's outbound proxy,
+    whose replies already carry that form inside its own (§17 C2)."""
     port: int = 25
     """The port of the endpoint the session went to."""
 

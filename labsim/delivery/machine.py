@@ -450,7 +450,7 @@ class DeliveryCore:
                     remaining.append(r)
                     qm.last_response = (
                         failover_reason(outcome, address, event.port)
-                        if event.mail_refused
+                        if event.refused_before_recipient
                         else outcome
                     )
             if len(remaining) != len(qm.recipients):

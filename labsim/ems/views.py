@@ -36,7 +36,7 @@ from labsim.logs.tracking import TrackingRecord
 from labsim.model.connectors import SendConnector, format_flags
 from labsim.model.mail import MessageView, QueueView
 from labsim.model.organization import AcceptedDomain, Mailbox
-from labsim.model.transport import TransportConfig
+from labsim.model.transport import FRONTEND_TRANSPORT_PROPERTIES, TransportConfig
 from labsim.model.values import ByteSize
 from labsim.policy.headers import EXCHANGE_BUILD
 
@@ -398,34 +398,16 @@ _TRANSPORT_SERVICE = View(
     default="list",
 )
 
-_FRONTEND_LOGS = (
-    "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs\\FrontEnd"
-)
-_LOG_MAX_AGE = timedelta(days=30)
-
 # Get-FrontendTransportService: Exchange 2013's property names (Set-FrontendTransportService's
-# parameters). Only IntraOrgConnectorProtocolLoggingLevel is acted on; the rest show Exchange's
-# defaults (display-only, docs/fidelity.md).
+# parameters), from the record's one property table. Only IntraOrgConnectorProtocolLoggingLevel
+# is acted on; the rest are stored and shown as set (docs/fidelity.md).
 _FRONTEND_TRANSPORT_SERVICE = View(
     properties=(
         ("Name", lambda f: f.server.name),
-        ("ConnectivityLogEnabled", lambda f: True),
-        ("ConnectivityLogMaxAge", lambda f: _LOG_MAX_AGE),
-        ("ConnectivityLogMaxDirectorySize", lambda f: ByteSize.mb(1000)),
-        ("ConnectivityLogMaxFileSize", lambda f: ByteSize.mb(10)),
-        ("ConnectivityLogPath", lambda f: f"{_FRONTEND_LOGS}\\Connectivity"),
-        (
-            "IntraOrgConnectorProtocolLoggingLevel",
-            lambda f: f.server.frontend_transport.intra_org_connector_protocol_logging_level,
+        *(
+            (name, (lambda f, a=attribute: getattr(f.server.frontend_transport, a)))
+            for name, attribute in FRONTEND_TRANSPORT_PROPERTIES
         ),
-        ("ReceiveProtocolLogMaxAge", lambda f: _LOG_MAX_AGE),
-        ("ReceiveProtocolLogMaxDirectorySize", lambda f: ByteSize.mb(250)),
-        ("ReceiveProtocolLogMaxFileSize", lambda f: ByteSize.mb(10)),
-        ("ReceiveProtocolLogPath", lambda f: f"{_FRONTEND_LOGS}\\ProtocolLog\\SmtpReceive"),
-        ("SendProtocolLogMaxAge", lambda f: _LOG_MAX_AGE),
-        ("SendProtocolLogMaxDirectorySize", lambda f: ByteSize.mb(250)),
-        ("SendProtocolLogMaxFileSize", lambda f: ByteSize.mb(10)),
-        ("SendProtocolLogPath", lambda f: f"{_FRONTEND_LOGS}\\ProtocolLog\\SmtpSend"),
         ("Identity", lambda f: f.identity),
     ),
     table=("Name", "IntraOrgConnectorProtocolLoggingLevel"),
@@ -668,3 +650,10 @@ def render_default(objects: Sequence[object]) -> str:
         else:
             parts.append(render_table(group))
     return "\n\n".join(p for p in parts if p)
+
+
+def property_names_of(kind: type) -> tuple[str, ...]:
+    """The properties the shell shows for objects of type ``kind`` (Format-List order); none
+    for a type without a view. Tab completion inside ``{ }`` offers them."""
+    view = _VIEWS.get(kind)
+    return view.names() if view is not None else ()

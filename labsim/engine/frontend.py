@@ -10,7 +10,11 @@ relays the remote server's replies back (decision D2: no sender-side Domain Secu
 When no session to the Internet can be set up (every target refused, dropped, broke the
 protocol or stayed silent), the Mailbox server gets ``450 4.7.0 Proxy session setup failed on
 Frontend with '<reason>'`` (docs/exchange-reference.md §17 C2) at once, a transient reply it
-retries; a refusal the remote server gives to MAIL FROM is relayed as it is.
+retries. A transient refusal the remote server gives to MAIL FROM, or to every RCPT of a
+transaction before it accepted one, is part of that set-up and gets the same wrapped form, so
+the Mailbox server's queue shows what it would show had it sent directly, inside the proxy's
+sentence (docs/fidelity.md, "Refusals on the proxied path"); a permanent refusal is relayed as it
+is, so the NDR quotes the remote server.
 
 A proxied session never outlives what its client may wait: its inactivity timeout is the
 receive connector's ConnectionInactivityTimeout when that is shorter than the send side's, and
@@ -49,6 +53,7 @@ from labsim.engine.smtp_client import SendTimeouts, SessionEnded
 from labsim.engine.world import World
 from labsim.model.enums import SendConnectorUsage
 from labsim.net.dns import Target
+from labsim.policy import texts
 from labsim.policy.headers import apply_send_firewall
 from labsim.policy.routing import recipient_domain, select_send_connector
 from labsim.smtp.reply import Reply
@@ -68,8 +73,12 @@ class ProxySession:
     """The send connector usage whose header firewall applies (outbound proxy), else None."""
     domain: str
     """The recipient domain the session was opened for (the outbound proxy's next hop)."""
+    endpoint: tuple[str, int] = ("", 0)
+    """The remote address and port the session went to, as a failover reason names them."""
     in_transaction: bool = True
     """MAIL FROM has been relayed and the transaction is not finished."""
+    recipient_accepted: bool = False
+    """The remote server accepted a RCPT of the current transaction."""
 
     @property
     def outbound(self) -> bool:
@@ -141,9 +150,14 @@ class FrontendTransport:
                 tx.mail_from or "", _mail_parameters(tx)
             )
             if not mail.is_positive_completion:
-                return mail
+                return _setup_refusal(current, mail)
             current.in_transaction = True
+            current.recipient_accepted = False
         reply: Reply = yield current.session.protocol.rcpt(recipient)
+        if reply.is_positive_completion:
+            current.recipient_accepted = True
+        elif not current.recipient_accepted:
+            return _setup_refusal(current, reply)
         return reply
 
     @_relayed("DATA")
@@ -227,11 +241,20 @@ class FrontendTransport:
             if isinstance(result, SessionFailure):
                 failure = result
                 continue
+            proxy = ProxySession(
+                result,
+                usage,
+                domain,
+                (
+                    result.target.address,
+                    self.world.network.endpoint_port(result.target.address, plan.port),
+                ),
+            )
             mail: Reply = yield result.protocol.mail(tx.mail_from or "", _mail_parameters(tx))
             if not mail.is_positive_completion:
                 result.protocol.quit()
-                return mail
-            return ProxySession(result, usage, domain)
+                return _setup_refusal(proxy, mail)
+            return proxy
         if outbound:
             reason = (
                 failover_reason(
@@ -245,6 +268,18 @@ class FrontendTransport:
         if failure is not None:
             return failure.reply
         return connect_failure_reply(Target(domain, "", 0), plan.port)
+
+
+def _setup_refusal(proxy: ProxySession, reply: Reply) -> Reply:
+    """What the client gets when the remote server refuses the proxied transaction before it
+    accepted a recipient: on the outbound proxy a transient refusal is the proxy session's
+    set-up failing (docs/exchange-reference.md §17 C1, C2), as the Mailbox server's queue must
+    show it; a permanent one, and any refusal on the inbound path (where the Mailbox server
+    answers for itself), is relayed as it is."""
+    if not proxy.outbound or not reply.is_transient:
+        return reply
+    address, port = proxy.endpoint
+    return proxy_setup_failed(texts.failover_reason(reply, address, port))
 
 
 def _mail_parameters(tx: InboundTransaction) -> dict[str, str | None]:

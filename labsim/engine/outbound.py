@@ -133,6 +133,16 @@ class TransactionResult:
     mail_refused: bool = False
     """MAIL FROM was refused: every recipient carries that reply."""
 
+    @property
+    def refused_before_recipient(self) -> bool:
+        """The server accepted no recipient: it refused MAIL FROM or every RCPT, or the session
+        ended before one was accepted. The transaction failed at this target as a whole, as a
+        refused session does, not for one recipient (docs/exchange-reference.md §17 C1)."""
+        return self.mail_refused or (
+            self.final is None
+            and not any(reply.is_positive_completion for reply in self.recipient_replies.values())
+        )
+
     def accepted(self) -> list[str]:
         """Recipients whose RCPT got 250 and whose message was accepted."""
         if self.final is None or not self.final.is_positive_completion:

@@ -616,7 +616,10 @@ class TransportService:
                     entry,
                     outcomes,
                     not session.protocol.closed,
-                    mail_refused=result.mail_refused,
+                    # Through the outbound proxy the Client Access server has wrapped the
+                    # remote server's refusal already (450 4.7.0 Proxy session setup failed).
+                    refused_before_recipient=result.refused_before_recipient
+                    and plan.port != OUTBOUND_PROXY_PORT,
                     port=port,
                 )
             )

@@ -59,9 +59,53 @@ class TransportService:
     queue_max_idle_time: timedelta = timedelta(minutes=3)
 
 
+FRONTEND_LOGS = "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs\\FrontEnd"
+"""Where Exchange 2013 keeps a Client Access server's Front End Transport logs by default."""
+
+
 @dataclass(frozen=True)
 class FrontendTransportService:
-    """The Front End Transport settings labsim acts on (Set-FrontendTransportService): whether
-    the CAS's intra-organization sends (the proxy hop to a Mailbox server) are protocol-logged."""
+    """A Client Access server's Front End Transport settings (Set-FrontendTransportService),
+    with Exchange 2013's defaults. labsim acts on one of them: whether the CAS's
+    intra-organization sends (the proxy hop to a Mailbox server) are protocol-logged; the log
+    paths, ages, sizes and the connection rate are stored and shown as set (labsim writes its
+    logs to its own log folder, unbounded, and accepts every connection)."""
 
     intra_org_connector_protocol_logging_level: ProtocolLoggingLevel = ProtocolLoggingLevel.NONE
+    connectivity_log_enabled: bool = True
+    connectivity_log_max_age: timedelta = timedelta(days=30)
+    connectivity_log_max_directory_size: ByteSize = field(default_factory=lambda: ByteSize.mb(1000))
+    connectivity_log_max_file_size: ByteSize = field(default_factory=lambda: ByteSize.mb(10))
+    connectivity_log_path: str = FRONTEND_LOGS + "\\Connectivity"
+    max_connection_rate_per_minute: int = 1200
+    receive_protocol_log_max_age: timedelta = timedelta(days=30)
+    receive_protocol_log_max_directory_size: ByteSize = field(
+        default_factory=lambda: ByteSize.mb(250)
+    )
+    receive_protocol_log_max_file_size: ByteSize = field(default_factory=lambda: ByteSize.mb(10))
+    receive_protocol_log_path: str = FRONTEND_LOGS + "\\ProtocolLog\\SmtpReceive"
+    send_protocol_log_max_age: timedelta = timedelta(days=30)
+    send_protocol_log_max_directory_size: ByteSize = field(default_factory=lambda: ByteSize.mb(250))
+    send_protocol_log_max_file_size: ByteSize = field(default_factory=lambda: ByteSize.mb(10))
+    send_protocol_log_path: str = FRONTEND_LOGS + "\\ProtocolLog\\SmtpSend"
+
+
+FRONTEND_TRANSPORT_PROPERTIES: tuple[tuple[str, str], ...] = (
+    ("ConnectivityLogEnabled", "connectivity_log_enabled"),
+    ("ConnectivityLogMaxAge", "connectivity_log_max_age"),
+    ("ConnectivityLogMaxDirectorySize", "connectivity_log_max_directory_size"),
+    ("ConnectivityLogMaxFileSize", "connectivity_log_max_file_size"),
+    ("ConnectivityLogPath", "connectivity_log_path"),
+    ("IntraOrgConnectorProtocolLoggingLevel", "intra_org_connector_protocol_logging_level"),
+    ("MaxConnectionRatePerMinute", "max_connection_rate_per_minute"),
+    ("ReceiveProtocolLogMaxAge", "receive_protocol_log_max_age"),
+    ("ReceiveProtocolLogMaxDirectorySize", "receive_protocol_log_max_directory_size"),
+    ("ReceiveProtocolLogMaxFileSize", "receive_protocol_log_max_file_size"),
+    ("ReceiveProtocolLogPath", "receive_protocol_log_path"),
+    ("SendProtocolLogMaxAge", "send_protocol_log_max_age"),
+    ("SendProtocolLogMaxDirectorySize", "send_protocol_log_max_directory_size"),
+    ("SendProtocolLogMaxFileSize", "send_protocol_log_max_file_size"),
+    ("SendProtocolLogPath", "send_protocol_log_path"),
+)
+"""Get-/Set-FrontendTransportService's property names (Exchange's) and the record's fields, in
+the order Get-FrontendTransportService shows them: one table for the view and the cmdlet."""

@@ -215,7 +215,7 @@ def test_a_refused_mail_from_is_a_refusal_of_the_target_in_the_failover_form() -
     enqueue(t).event(e.AttemptDue(1))
     t.event(e.RouteResolved(1, TARGETS[1:])).event(e.SessionOpened(1))
     outcomes = (("ben@treyresearch.net", UNTRUSTED),)
-    t.event(e.TransactionDone(1, 1, outcomes, True, mail_refused=True, port=25))
+    t.event(e.TransactionDone(1, 1, outcomes, True, refused_before_recipient=True, port=25))
     assert f"{{LED={UNTRUSTED_AFTER_FAILOVER}}}" in t.queue().last_error
     assert t.queue().messages[0].last_response == UNTRUSTED_AFTER_FAILOVER
 

@@ -92,3 +92,57 @@ def test_verbose_logs_the_proxy_hop_to_the_mailbox_server(tmp_path: Path) -> Non
 
 def test_none_leaves_the_frontend_send_log_empty(tmp_path: Path) -> None:
     assert _cas_send_log(tmp_path, "None") == []
+
+
+def test_set_stores_the_log_settings_and_the_connection_rate(adatum: Shell) -> None:
+    result = adatum.run(
+        "Set-FrontendTransportService ADATUM-CAS1 -ReceiveProtocolLogPath D:\\Logs\\FE\\Recv\\ "
+        "-ReceiveProtocolLogMaxAge 7.00:00:00 -SendProtocolLogMaxDirectorySize 1GB "
+        "-SendProtocolLogMaxFileSize 20MB -ConnectivityLogEnabled $false "
+        "-ConnectivityLogPath E:\\Connectivity -MaxConnectionRatePerMinute 600"
+    )
+
+    assert result.ok, result.error
+    shown = fields(adatum.run("Get-FrontendTransportService ADATUM-CAS1 | FL").output)
+    assert shown["ReceiveProtocolLogPath"] == "D:\\Logs\\FE\\Recv"
+    assert shown["ReceiveProtocolLogMaxAge"] == "7.00:00:00"
+    assert shown["SendProtocolLogMaxDirectorySize"] == "1 GB (1,073,741,824 bytes)"
+    assert shown["SendProtocolLogMaxFileSize"] == "20 MB (20,971,520 bytes)"
+    assert shown["ConnectivityLogEnabled"] == "False"
+    assert shown["ConnectivityLogPath"] == "E:\\Connectivity"
+    assert shown["MaxConnectionRatePerMinute"] == "600"
+    # What was not set keeps Exchange's default.
+    assert shown["SendProtocolLogPath"] == f"{FRONTEND_LOGS}\\ProtocolLog\\SmtpSend"
+    assert shown["ReceiveProtocolLogMaxDirectorySize"] == "250 MB (262,144,000 bytes)"
+
+
+def test_set_refuses_bad_log_settings_with_exchanges_texts(adatum: Shell) -> None:
+    cases = {
+        "-ReceiveProtocolLogPath Logs": (
+            "Set-FrontendTransportService: Cannot process argument transformation on parameter "
+            "'ReceiveProtocolLogPath'. Cannot convert value \"Logs\" to type "
+            '"Microsoft.Exchange.Data.LocalLongFullPath". Error: "Path is not legal: a full '
+            'local path with a drive letter is required, such as D:\\Logs\\SmtpReceive."'
+        ),
+        "-MaxConnectionRatePerMinute 0": (
+            "Set-FrontendTransportService: Cannot validate argument on parameter "
+            "'MaxConnectionRatePerMinute'. The 0 argument is less than the minimum allowed range "
+            "of 1. Supply an argument that is greater than or equal to 1 and then try the "
+            "command again."
+        ),
+        "-SendProtocolLogMaxAge 30000.00:00:00": (
+            "Set-FrontendTransportService: Cannot validate argument on parameter "
+            "'SendProtocolLogMaxAge'. The 30000.00:00:00 argument is greater than the maximum "
+            "allowed range of 24855.03:14:07. Supply an argument that is less than or equal to "
+            "24855.03:14:07 and then try the command again."
+        ),
+        "-AgentLogEnabled $false": (
+            "Set-FrontendTransportService: A parameter cannot be found that matches parameter "
+            "name 'AgentLogEnabled'."
+        ),
+    }
+    for parameters, message in cases.items():
+        result = adatum.run(f"Set-FrontendTransportService ADATUM-CAS1 {parameters}")
+        assert str(result.error) == message, parameters
+    shown = fields(adatum.run("Get-FrontendTransportService ADATUM-CAS1 | FL").output)
+    assert shown["MaxConnectionRatePerMinute"] == "1200"

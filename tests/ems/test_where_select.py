@@ -199,3 +199,139 @@ def test_sizes_compare_by_bytes(adatum: Shell) -> None:
     big = names(adatum, RECEIVE + " | ? {$_.MaxMessageSize -gt 35MB}")
     assert big == ["Default Frontend ADATUM-CAS1", "Outbound Proxy Frontend ADATUM-CAS1"]
     assert len(names(adatum, RECEIVE + " | ? {$_.MaxMessageSize -le 36MB}")) == 5
+
+
+def test_select_calculated_properties(adatum: Shell) -> None:
+    # Name/Expression, their short forms and Label; a string Expression names a property; without
+    # a name the column is titled with the block's text.
+    out = adatum.run(
+        RECEIVE + ' | select -First 2 Name,@{Name="Port";Expression={$_.Bindings}},'
+        '@{n="Size";e="MaxMessageSize"},@{Label="Big";e={$_.MaxMessageSize -gt 35MB}}'
+    )
+    assert out.ok, out.error
+    assert out.output.splitlines() == [
+        "Name                                Port          Size                     Big",
+        "----                                ----          ----                     ---",
+        "Default Frontend ADATUM-CAS1        {0.0.0.0:25}  36 MB (37,748,736 bytes) True",
+        "Outbound Proxy Frontend ADATUM-CAS1 {0.0.0.0:717} 36 MB (37,748,736 bytes) True",
+    ]
+    untitled = adatum.run(RECEIVE + " | select @{e={$_.Name}} -Last 1")
+    assert untitled.output.splitlines() == ["$_.Name", "-------", "Client Proxy ADATUM-MBX1"]
+    # The computed value is a property like any other: filter and expand it downstream.
+    assert adatum.run(
+        RECEIVE
+        + ' | select @{n="N";e={$_.Name}} | ? {$_.N -like "Default*"} | select -ExpandProperty N'
+    ).output.splitlines() == ["Default Frontend ADATUM-CAS1", "Default ADATUM-MBX1"]
+
+
+def test_sort_object(adatum: Shell) -> None:
+    assert names(adatum, RECEIVE + " | Sort-Object Name") == [
+        "Client Frontend ADATUM-CAS1",
+        "Client Proxy ADATUM-MBX1",
+        "Default ADATUM-MBX1",
+        "Default Frontend ADATUM-CAS1",
+        "Outbound Proxy Frontend ADATUM-CAS1",
+    ]
+    assert names(adatum, RECEIVE + " | sort name -Descending | select -First 2") == [
+        "Outbound Proxy Frontend ADATUM-CAS1",
+        "Default Frontend ADATUM-CAS1",
+    ]
+    # Sizes sort by bytes (36 MB after 35 MB), then by the next property; a block sorts too.
+    assert names(adatum, RECEIVE + " | sort MaxMessageSize,Name -Descending") == [
+        "Outbound Proxy Frontend ADATUM-CAS1",
+        "Default Frontend ADATUM-CAS1",
+        "Default ADATUM-MBX1",
+        "Client Proxy ADATUM-MBX1",
+        "Client Frontend ADATUM-CAS1",
+    ]
+    assert names(
+        adatum, RECEIVE + " | sort @{e={$_.MaxMessageSize};Descending=$true},{$_.Name}"
+    ) == [
+        "Default Frontend ADATUM-CAS1",
+        "Outbound Proxy Frontend ADATUM-CAS1",
+        "Client Frontend ADATUM-CAS1",
+        "Client Proxy ADATUM-MBX1",
+        "Default ADATUM-MBX1",
+    ]
+    assert names(adatum, RECEIVE + " | sort MaxMessageSize -Unique") == [
+        "Client Frontend ADATUM-CAS1",
+        "Default Frontend ADATUM-CAS1",
+    ]
+
+
+def test_measure_object(adatum: Shell) -> None:
+    out = adatum.run(RECEIVE + " | Measure-Object")
+    assert out.ok, out.error
+    assert out.output.splitlines() == [
+        "Count    : 5",
+        "Average  :",
+        "Sum      :",
+        "Maximum  :",
+        "Minimum  :",
+        "Property :",
+    ]
+    assert adatum.run("(" + RECEIVE + " | measure).Count").output == "5"
+    assert adatum.run("(" + RECEIVE + " | ? {$_.Name -like 'Client*'} | measure).Count").output == (
+        "2"
+    )
+    stats = adatum.run(
+        RECEIVE + " | measure -Property MaxRecipientsPerMessage -Sum -Average -Maximum -Minimum"
+    )
+    assert stats.output.splitlines() == [
+        "Count    : 5",
+        "Average  : 200",
+        "Sum      : 1000",
+        "Maximum  : 200",
+        "Minimum  : 200",
+        "Property : MaxRecipientsPerMessage",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (RECEIVE + " | select @{foo={$_.Name}}", "Select-Object: The foo key is not valid."),
+        (RECEIVE + ' | select @{n="X"}', "Select-Object: The Expression key is missing."),
+        (
+            RECEIVE + ' | select @{n="X";e=$true}',
+            "Select-Object: The Expression key has a type, System.Boolean, that is not valid; "
+            "expected types are {System.String, System.Management.Automation.ScriptBlock}.",
+        ),
+        (
+            RECEIVE + " | measure -Property Name -Sum",
+            'Measure-Object: Input object "Default Frontend ADATUM-CAS1" is not numeric.',
+        ),
+        (
+            RECEIVE + " | measure -Property Nope",
+            'Measure-Object: The property "Nope" cannot be found in the input for any objects.',
+        ),
+        (RECEIVE + ' | sort @{n="X"}', "Sort-Object: The n key is not valid."),
+    ],
+)
+def test_calculated_property_and_measure_errors(adatum: Shell, line: str, message: str) -> None:
+    result = adatum.run(line)
+    assert result.error is not None
+    assert str(result.error) == message
+
+
+def test_format_table_and_list_take_calculated_properties(adatum: Shell) -> None:
+    table = adatum.run(
+        RECEIVE + ' | select -First 2 | ft Name,@{n="Size";e={$_.MaxMessageSize}} -AutoSize'
+    )
+    assert table.ok, table.error
+    assert table.output.splitlines() == [
+        "Name                                Size",
+        "----                                ----",
+        "Default Frontend ADATUM-CAS1        36 MB (37,748,736 bytes)",
+        "Outbound Proxy Frontend ADATUM-CAS1 36 MB (37,748,736 bytes)",
+    ]
+    listed = adatum.run(
+        RECEIVE + ' | select -Last 1 | fl Name,@{Label="P";Expression={$_.Bindings}}'
+    )
+    assert listed.output.splitlines() == ["Name : Client Proxy ADATUM-MBX1", "P    : {0.0.0.0:465}"]
+    refused = adatum.run(RECEIVE + ' | ft Name,@{n="P";e={$_.Bindings};Width=10}')
+    assert str(refused.error) == (
+        "Format-Table: labsim's Format-Table does not apply the Width key of a calculated "
+        "property (its columns are always sized to fit); give only Name (or Label) and "
+        "Expression."
+    )

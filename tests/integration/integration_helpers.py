@@ -36,6 +36,18 @@ PARTNERS = {
 }
 
 
+def proxied_refusal_led(reply: str, endpoint: str = "127.0.20.1:25") -> str:
+    """The Mailbox server's LED when the partner refused the transaction the Client Access
+    server proxied (docs/exchange-reference.md §17 C1 inside C2); ``endpoint`` is the partner's
+    (TREY-CAS1 by default)."""
+    return (
+        "{LED=450 4.7.0 Proxy session setup failed on Frontend with '451 4.4.0 Primary target IP "
+        f'address responded with: "{reply}." Attempted failover to alternate host, but that did '
+        "not succeed. Either there are no alternate hosts, or delivery failed to all alternate "
+        f"hosts. The last endpoint attempted was {endpoint}'}}"
+    )
+
+
 def sh(lab: Lab, org: str, text: str, server: str | None = None) -> str:
     """Run shell lines on ``org``; fail the test with the shell's error if there is one."""
     result = lab.run_shell(org, text, server)

@@ -24,6 +24,7 @@ from integration_helpers import (
     new_partner_receive_connector,
     new_partner_send_connector,
     protocol_records,
+    proxied_refusal_led,
     set_lists,
     verbose_default_frontend,
 )
@@ -181,7 +182,7 @@ def test_a_malformed_distribution_point_fails_under_2010_with_454(lab2010: Lab) 
 
     assert lab.inbox("ben@treyresearch.net") == ()
     assert queue(lab).status is QueueStatus.RETRY
-    assert "{LED=454 4.7.5 Certificate validation failure}" in queue(lab).last_error
+    assert proxied_refusal_led("454 4.7.5 Certificate validation failure") in queue(lab).last_error
     assert "client certificate chain status RevocationOffline" in explained(
         lab, "TREY-CAS1: docs/exchange-reference.md §5.3"
     )
@@ -351,7 +352,7 @@ def test_no_crl_is_fetched_for_a_certificate_refused_on_its_chain(lab: Lab) -> N
     lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject="Untrusted")
 
     assert lab.inbox("ben@treyresearch.net") == ()
-    assert "{LED=454 4.7.5 Certificate validation failure}" in queue(lab).last_error
+    assert proxied_refusal_led("454 4.7.5 Certificate validation failure") in queue(lab).last_error
     assert "client certificate chain status UntrustedRoot" in explained(
         lab, "TREY-CAS1: docs/exchange-reference.md §5.3"
     )

@@ -7,7 +7,9 @@ banner, or after injecting replies behind its STARTTLS 220) must never hold a qu
 queue goes to Retry with a LastError in Exchange's words, later mail queues behind it without
 waiting, and once the partner behaves the queue delivers everything. Through the Client Access
 server (FrontendProxyEnabled) the Mailbox server's LastError is the CAS's
-``450 4.7.0 Proxy session setup failed on Frontend with '…'`` (reference §17 C2).
+``450 4.7.0 Proxy session setup failed on Frontend with '…'`` (reference §17 C2). A partner that
+greylists (a transient refusal of MAIL FROM or of every RCPT) is a failed session too, on both
+paths; a transient refusal of one recipient among accepted ones stays that recipient's reply.
 
 Silent partners are waited out on the lab clock (moved by hand, never slept on).
 """
@@ -217,3 +219,78 @@ def test_a_partner_that_trickles_its_banner_is_cut_off_after_the_session_limit(
     queue = hostile_queue(lab)
     assert queue.status is QueueStatus.RETRY
     assert FAILED_OVER.format(reason=TIMED_OUT) in queue.last_error
+
+
+GREYLISTED = "451 4.7.1 Greylisted, try again later"
+
+
+def _refusing(verb: str, refused: Callable[[str], bool]) -> HostilePartner:
+    """A plain partner that answers ``verb`` for the addresses ``refused`` picks with
+    :data:`GREYLISTED` (the command comes upper-cased), and accepts everything else."""
+    in_data = False
+
+    def on_command(session: HostileSession, command: str) -> None:
+        nonlocal in_data
+        word = command.split(" ")[0].split(":")[0]
+        if in_data:
+            if command == ".":
+                in_data = False
+                session.send(b"250 2.6.0 queued\r\n")
+        elif word in ("EHLO", "HELO"):
+            session.send(b"250 hostile.example.test\r\n")
+        elif word == verb and refused(command):
+            session.send(GREYLISTED.encode() + b"\r\n")
+        elif word == "DATA":
+            in_data = True
+            session.send(b"354 go ahead\r\n")
+        elif word == "QUIT":
+            session.send(b"221 2.0.0 bye\r\n")
+            session.close()
+        else:  # MAIL, RCPT, RSET
+            session.send(b"250 2.0.0 ok\r\n")
+
+    return HostilePartner(lambda s: s.send(b"220 hostile.example.test ESMTP\r\n"), on_command)
+
+
+@pytest.mark.parametrize("proxy", [True, False], ids=["proxied", "direct"])
+@pytest.mark.parametrize("verb", ["MAIL", "RCPT"])
+def test_a_transient_refusal_before_any_recipient_is_a_failed_session_in_last_error(
+    lab: Lab, partner_lab: Callable[[str, bool], HostilePartner], verb: str, proxy: bool
+) -> None:
+    # A greylisting partner refuses MAIL FROM (or every RCPT): the session to it failed, and the
+    # queue says so in the failover form, inside the proxy's sentence when the Client Access
+    # server made the session (§17 C1, C2), never the bare reply.
+    BEHAVIOURS["greylisting"] = lambda: _refusing(verb, lambda command: True)
+    try:
+        partner_lab("greylisting", proxy)
+    finally:
+        del BEHAVIOURS["greylisting"]
+
+    lab.send(mail_from="april@adatum.com", to=[f"eve@{PARTNER_DOMAIN}"], subject="first")
+
+    queue = hostile_queue(lab)
+    assert queue.status is QueueStatus.RETRY
+    assert expected_last_error(GREYLISTED, proxy) in queue.last_error
+
+
+@pytest.mark.parametrize("proxy", [True, False], ids=["proxied", "direct"])
+def test_a_transient_refusal_of_one_recipient_stays_that_recipients_reply(
+    lab: Lab, partner_lab: Callable[[str, bool], HostilePartner], proxy: bool
+) -> None:
+    # The partner took eve and greylisted mallory: the session worked, and only mallory waits,
+    # with the partner's own reply (on both paths alike).
+    BEHAVIOURS["greylisting"] = lambda: _refusing("RCPT", lambda command: "MALLORY" in command)
+    try:
+        partner_lab("greylisting", proxy)
+    finally:
+        del BEHAVIOURS["greylisting"]
+
+    lab.send(
+        mail_from="april@adatum.com",
+        to=[f"eve@{PARTNER_DOMAIN}", f"mallory@{PARTNER_DOMAIN}"],
+        subject="first",
+    )
+
+    queue = hostile_queue(lab)
+    assert queue.status is QueueStatus.RETRY
+    assert f"{{LED={GREYLISTED}}}" in queue.last_error

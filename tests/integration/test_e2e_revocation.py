@@ -24,6 +24,7 @@ from integration_helpers import (
     new_partner_receive_connector,
     new_partner_send_connector,
     protocol_records,
+    proxied_refusal_led,
     set_lists,
     sh,
 )
@@ -118,7 +119,7 @@ def test_revoked_sending_certificate_is_refused_at_mail_from_and_waits_in_retry(
     assert [m.subject for m in lab.inbox("ben@treyresearch.net")] == ["Before"]
     queue = _queue(lab)
     assert queue.status is QueueStatus.RETRY
-    assert "{LED=454 4.7.5 Certificate validation failure}" in queue.last_error
+    assert proxied_refusal_led("454 4.7.5 Certificate validation failure") in queue.last_error
     replies = [r["data"] for r in _receiver_log(lab)]
     assert replies.count("454 4.7.5 Certificate validation failure") == 1
     explained = [
@@ -235,7 +236,7 @@ def test_unreachable_crl_fails_under_exchange2010_until_it_is_reachable_again(
     assert lab.inbox("ben@treyresearch.net") == ()
     queue = _queue(lab)
     assert queue.status is QueueStatus.RETRY
-    assert "{LED=454 4.7.5 Certificate validation failure}" in queue.last_error
+    assert proxied_refusal_led("454 4.7.5 Certificate validation failure") in queue.last_error
     assert "454 4.7.5 Certificate validation failure" in [r["data"] for r in _receiver_log(lab)]
     assert not any(r["context"] == CRL_TOLERATED for r in _receiver_log(lab))
     explained = [

@@ -150,3 +150,35 @@ def test_a_second_mailbox_server_holds_the_shadow_copy_haredirect(
     assert shadow.source_context.startswith("adatum-mbx2.adatum.com = 250 2.6.0 ")
     assert shadow.source_context.endswith("Queued mail for redundancy")
     assert len({r.network_message_id for r in events}) == 1
+
+
+def test_the_2525_reply_counts_the_message_as_received_there(tmp_path: Path) -> None:
+    # 250 2.6.0 … <n> bytes in …: n is the message as the Mailbox server received and queued it,
+    # the Received header it adds included (§17 C9), so it equals the RECEIVE event's
+    # total-bytes and the size of what lands in the mailbox.
+    lab = Lab.start(default_lab(), cert_folder=tmp_path / "certs", log_folder=tmp_path / "logs")
+    try:
+        configure_walkthrough(lab, "Adatum")
+        configure_walkthrough(lab, "TreyResearch")
+        lab.shell("TreyResearch").run(
+            'Set-ReceiveConnector "TREY-MBX1\\Default TREY-MBX1" -ProtocolLoggingLevel Verbose'
+        )
+        lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject="tracked")
+        (message,) = lab.inbox("ben@treyresearch.net")
+        (reply,) = [
+            line
+            for line in lab.protocol_log("TreyResearch", "TREY-MBX1", "receive")
+            if "Queued mail for delivery" in line
+        ]
+        found = re.search(r"\] (\d+) bytes in \d+\.\d{3}, \d+\.\d{3} KB/sec Queued", reply)
+        assert found is not None, reply
+        counted = int(found.group(1))
+        (received,) = [
+            r
+            for r in _events(lab, "TREY-MBX1")
+            if r.event_id is TrackingEventId.RECEIVE and r.source is TrackingSource.SMTP
+        ]
+        assert counted == received.total_bytes == len(message.content)
+        assert message.content.startswith(b"Received: from mail.treyresearch.net")
+    finally:
+        lab.stop()

@@ -1,26 +1,37 @@
-"""Where-Object (``?``, ``where``) and Select-Object (``select``): PowerShell's own cmdlets for
-filtering and trimming whatever objects an Exchange cmdlet wrote (connectors, queues, messages,
-certificates, tracking records, servers).
+"""Where-Object (``?``, ``where``), Select-Object (``select``), Sort-Object (``sort``) and
+Measure-Object (``measure``): PowerShell's own cmdlets for filtering, trimming, ordering and
+counting whatever objects an Exchange cmdlet wrote (connectors, queues, messages, certificates,
+tracking records, servers).
 
-Both run once over the whole pipeline input. Properties are the ones Format-List shows for the
+All run once over the whole pipeline input. Properties are the ones Format-List shows for the
 object (any case). Where-Object takes a script block (``{$_.Enabled -eq $true -and ...}``) or the
 simplified form ``Where-Object Prop -eq Value`` (one operator switch; ``Where-Object Prop``
 alone keeps objects whose property is true). Select-Object takes a property list (wildcards
-allowed), ``-First``/``-Last``/``-Skip`` and ``-ExpandProperty``.
+allowed) whose items may be calculated properties (``@{Name="X";Expression={$_.Prop}}``, keys
+``Name``/``Label``/``Expression`` or any prefix such as ``n``/``l``/``e``),
+``-First``/``-Last``/``-Skip`` and ``-ExpandProperty``. Sort-Object orders by properties or
+script blocks (``-Descending``, ``-Unique``); Measure-Object counts, and sums/averages numeric
+properties. Bad input gets PowerShell's own error text.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
 
 from labsim.ems.catalog import Arguments, CmdletContext, CmdletSpec, ParameterSpec
 from labsim.ems.conversions import INT, STRING, STRING_LIST, SWITCH, ConversionError, ParamType
 from labsim.ems.evaluate import compare, evaluate, is_true, member
 from labsim.ems.expressions import COMPARISONS, ScriptBlock
+from labsim.ems.format import display
 from labsim.ems.outputs import FormattedText, SelectedObject
-from labsim.ems.parser import Value
+from labsim.ems.parser import HashTable, Value
 from labsim.ems.views import property_names, property_value
+from labsim.model.values import ByteSize
 
 # -- Where-Object ----------------------------------------------------------------------------
 
@@ -145,25 +156,170 @@ def _operator_parameter(op: str) -> str:
     return "C" + _SPELLING[op[1:]]
 
 
+# -- calculated properties -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalculatedProperty:
+    """``@{Name="X"; Expression={$_.Prop}}``: a property computed per object."""
+
+    name: str
+    expression: ScriptBlock | str
+    """A script block evaluated with ``$_`` bound to the object, or a property name."""
+    descending: bool | None = None
+    """Sort-Object's ``Descending``/``Ascending`` key (None: the cmdlet's direction)."""
+
+    def value(self, obj: object, variables: Mapping[str, object]) -> object:
+        """The property's value for ``obj``."""
+        if isinstance(self.expression, str):
+            return member(obj, self.expression)
+        body = self.expression.body
+        return evaluate(body, obj, variables) if body is not None else None
+
+
+def _any_list(value: Value) -> object:
+    # Names, script blocks and hashtables mixed; the cmdlet checks them with PowerShell's texts.
+    return value if isinstance(value, tuple) else (value,)
+
+
+PROPERTY_LIST = ParamType("System.Object[]", _any_list, multivalued=True)
+"""Select-/Sort-/Measure-Object's -Property: names, ``{ }`` blocks and ``@{ }`` tables."""
+
+_EXPRESSION_TYPES = "{System.String, System.Management.Automation.ScriptBlock}"
+
+
+def _key(typed: str, allowed: tuple[str, ...]) -> str | None:
+    # PowerShell takes any prefix of a key name (n, na, nam, name; l, label; e, ex...).
+    low = typed.lower()
+    matches = [k for k in allowed if low and k.lower().startswith(low)]
+    return matches[0] if len(matches) == 1 else None
+
+
+_FORMAT_KEYS = ("FormatString", "Width", "Alignment")
+"""Keys Format-Table takes in PowerShell that labsim's tables do not apply."""
+
+
+def calculated_property(
+    ctx: CmdletContext, table: HashTable, *, sort: bool = False, formatting: bool = False
+) -> CalculatedProperty:
+    """A ``@{...}`` property item checked as PowerShell checks it (Select-Object, Format-Table
+    and Format-List: Name or Label, and Expression; Sort-Object: Expression, Ascending,
+    Descending)."""
+    allowed = ("Expression", "Ascending", "Descending") if sort else ("Name", "Label", "Expression")
+    seen: dict[str, Value] = {}
+    for typed, value in table.entries:
+        key = _key(typed, allowed)
+        if key is None and formatting and _key(typed, _FORMAT_KEYS) is not None:
+            raise ctx.error(
+                f"labsim's {ctx.cmdlet} does not apply the {_key(typed, _FORMAT_KEYS)} key of a "
+                "calculated property (its columns are always sized to fit); give only Name "
+                "(or Label) and Expression.",
+                "NotSupported",
+            )
+        if key is None:
+            raise ctx.error(f"The {typed} key is not valid.", "NotSupported")
+        if key in ("Name", "Label") and ({"Name", "Label"} & seen.keys()):
+            raise ctx.error(
+                f"The {key} key cannot be used together with the "
+                f"{'Label' if key == 'Name' else 'Name'} key; give one of them.",
+                "NotSupported",
+            )
+        if key in seen:
+            raise ctx.error(f"The {key} key is specified more than once.", "NotSupported")
+        seen[key] = value
+    if "Expression" not in seen:
+        raise ctx.error("The Expression key is missing.", "NotSupported")
+    expression = seen["Expression"]
+    if not isinstance(expression, (str, ScriptBlock)):
+        kind = (
+            "System.Boolean"
+            if isinstance(expression, bool)
+            else "System.Object[]"
+            if isinstance(expression, tuple)
+            else "System.Collections.Hashtable"
+            if isinstance(expression, HashTable)
+            else "System.Object"
+        )
+        raise ctx.error(
+            f"The Expression key has a type, {kind}, that is not valid; expected types are "
+            f"{_EXPRESSION_TYPES}.",
+            "NotSupported",
+        )
+    label = seen.get("Name", seen.get("Label"))
+    if label is None:
+        # Without a name, PowerShell titles the property with the expression as typed.
+        name = expression if isinstance(expression, str) else expression.text
+    elif isinstance(label, str):
+        name = label
+    else:
+        raise ctx.error(
+            "The Name key has a type that is not valid; expected type is {System.String}.",
+            "NotSupported",
+        )
+    descending: bool | None = None
+    for key in ("Ascending", "Descending"):
+        if key in seen:
+            flag = seen[key]
+            if not isinstance(flag, bool):
+                raise ctx.error(
+                    f"The {key} key has a type that is not valid; expected type is "
+                    "{System.Boolean}.",
+                    "NotSupported",
+                )
+            descending = flag if key == "Descending" else not flag
+    return CalculatedProperty(name, expression, descending)
+
+
 # -- Select-Object ---------------------------------------------------------------------------
 
 
-def _select(obj: object, patterns: list[str]) -> SelectedObject:
+def select_properties(
+    obj: object, items: list[str | CalculatedProperty], variables: Mapping[str, object]
+) -> SelectedObject:
+    """``obj`` trimmed to ``items`` (Select-Object's new object)."""
     names = property_names(obj)
-    chosen: list[str] = []
-    for pattern in patterns:
-        if "*" in pattern or "?" in pattern:
+    chosen: list[tuple[str, object]] = []
+
+    def taken(name: str) -> bool:
+        return any(n.lower() == name.lower() for n, _ in chosen)
+
+    for item in items:
+        if isinstance(item, CalculatedProperty):
+            if not taken(item.name):
+                chosen.append((item.name, item.value(obj, variables)))
+            continue
+        if "*" in item or "?" in item:
             chosen.extend(
-                n
+                (n, property_value(obj, n)[1])
                 for n in names
-                if fnmatch.fnmatchcase(n.lower(), pattern.lower()) and n not in chosen
+                if fnmatch.fnmatchcase(n.lower(), item.lower()) and not taken(n)
             )
             continue
         # A plain name keeps its place even when the object lacks it ($null), as in PowerShell.
-        exact = next((n for n in names if n.lower() == pattern.lower()), pattern)
-        if exact not in chosen:
-            chosen.append(exact)
-    return SelectedObject(tuple((n, property_value(obj, n)[1]) for n in chosen))
+        exact = next((n for n in names if n.lower() == item.lower()), item)
+        if not taken(exact):
+            chosen.append((exact, property_value(obj, exact)[1]))
+    return SelectedObject(tuple(chosen))
+
+
+def select_items(
+    ctx: CmdletContext, args: Arguments, *, formatting: bool = False
+) -> list[str | CalculatedProperty]:
+    """The -Property list of Select-Object, Format-Table or Format-List: names (wildcards, or
+    comma-separated) and calculated properties (``@{...}``, or a bare ``{ }`` block)."""
+    items: list[str | CalculatedProperty] = []
+    for raw in args.items("Property"):
+        if isinstance(raw, HashTable):
+            items.append(calculated_property(ctx, raw, formatting=formatting))
+        elif isinstance(raw, ScriptBlock):
+            items.append(CalculatedProperty(raw.text, raw))
+        elif isinstance(raw, str):
+            items.extend(part.strip() for part in raw.split(",") if part.strip())
+        elif raw is not None:
+            raise ctx.error(
+                f'Cannot convert value "{display(raw)}" to type "System.String".', "InvalidArgument"
+            )
+    return items
 
 
 def select_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
@@ -187,7 +343,7 @@ def select_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
         tail = objects[len(objects) - last :] if last else []
         objects = head + [o for o in tail if not any(o is h for h in head)]
     expand = args.text("ExpandProperty")
-    patterns = [str(p) for p in args.items("Property")]
+    patterns = select_items(ctx, args)
     if expand is not None:
         out: list[object] = []
         for obj in objects:
@@ -200,8 +356,210 @@ def select_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
                 out.append(value)
         return out
     if patterns:
-        return [_select(obj, patterns) for obj in objects]
+        return [select_properties(obj, patterns, ctx.variables) for obj in objects]
     return objects
+
+
+# -- Sort-Object -----------------------------------------------------------------------------
+
+
+def _sort_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, ByteSize):
+        return "size"
+    if isinstance(value, datetime):
+        return "datetime"
+    if isinstance(value, timedelta):
+        return "timespan"
+    return "text"
+
+
+def _sort_keys(values: list[object]) -> list[Any]:
+    """Comparable keys for one sort column: $null first, then the values, compared as numbers,
+    sizes, times or booleans when every value is one, else as text without regard to case."""
+    kinds = {_sort_kind(v) for v in values} - {"null"}
+    kind = kinds.pop() if len(kinds) == 1 else "text"
+    keys: list[Any] = []
+    for value in values:
+        if value is None:
+            keys.append((0, 0))
+        elif kind == "size":
+            assert isinstance(value, ByteSize)
+            # Unlimited is larger than any size.
+            keys.append((1, value.value if value.value is not None else float("inf")))
+        elif kind in ("number", "bool", "datetime", "timespan"):
+            keys.append((1, value))
+        else:
+            text = str(value.value) if isinstance(value, Enum) else display(value)
+            keys.append((1, text.lower()))
+    return keys
+
+
+def sort_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Order the pipeline objects by properties (or script blocks), ascending by default."""
+    objects = _pipeline_objects(ctx)
+    columns: list[CalculatedProperty] = []
+    for raw in args.items("Property"):
+        if isinstance(raw, HashTable):
+            columns.append(calculated_property(ctx, raw, sort=True))
+        elif isinstance(raw, ScriptBlock):
+            columns.append(CalculatedProperty(raw.text, raw))
+        elif isinstance(raw, str):
+            columns.extend(
+                CalculatedProperty(part.strip(), part.strip())
+                for part in raw.split(",")
+                if part.strip()
+            )
+        elif raw is not None:
+            raise ctx.error(
+                f'Cannot convert value "{display(raw)}" to type "System.Object[]".',
+                "InvalidArgument",
+            )
+    if not columns:
+        # Without a property, an Exchange object sorts by its identity (its ToString()).
+        columns = [CalculatedProperty("Identity", _identity_block)]
+    descending = bool(args.flag("Descending"))
+    keyed = list(range(len(objects)))
+    per_column = [
+        _sort_keys(
+            [
+                column.value(o, ctx.variables)
+                if column.expression is not _identity_block
+                else _identity_text(o)
+                for o in objects
+            ]
+        )
+        for column in columns
+    ]
+    # Sort by the last column first: Python's sort is stable, so earlier columns win.
+    for column, keys in reversed(list(zip(columns, per_column, strict=True))):
+        down = descending if column.descending is None else column.descending
+        keyed.sort(key=keys.__getitem__, reverse=down)
+    ordered = [objects[i] for i in keyed]
+    if args.flag("Unique"):
+        seen: set[tuple[object, ...]] = set()
+        unique: list[object] = []
+        for i in keyed:
+            mark = tuple(keys[i] for keys in per_column)
+            if mark not in seen:
+                seen.add(mark)
+                unique.append(objects[i])
+        ordered = unique
+    return ordered
+
+
+_identity_block = ScriptBlock("$_", None)
+"""Marks Sort-Object's default column (the object's identity)."""
+
+
+def _identity_text(obj: object) -> str:
+    for name in ("Identity", "Name"):
+        found, value = property_value(obj, name)
+        if found and value is not None:
+            return display(value)
+    return display(obj)
+
+
+# -- Measure-Object --------------------------------------------------------------------------
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _plain(number: float) -> int | float:
+    # PowerShell prints a whole double without decimals (15, not 15.0).
+    return int(number) if number.is_integer() else number
+
+
+_STATISTICS = ("Sum", "Average", "Maximum", "Minimum")
+
+
+def measure_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Count the pipeline objects; with -Property and -Sum/-Average/-Maximum/-Minimum, the
+    statistics of a numeric property (one result per property)."""
+    objects = [o for o in _pipeline_objects(ctx) if o is not None]
+    wanted = [s for s in _STATISTICS if args.flag(s)]
+    names: list[str] = []
+    for raw in args.items("Property"):
+        if isinstance(raw, str):
+            names.extend(part.strip() for part in raw.split(",") if part.strip())
+        else:
+            raise ctx.error(
+                f'Cannot convert value "{display(raw)}" to type "System.String". Measure-Object '
+                "takes property names.",
+                "InvalidArgument",
+            )
+    if not names:
+        if wanted:
+            numbers = []
+            for obj in objects:
+                number = _number(obj)
+                if number is None:
+                    raise ctx.error(f'Input object "{display(obj)}" is not numeric.')
+                numbers.append(number)
+            return [_measured(len(objects), numbers, wanted, None)]
+        return [_measured(len(objects), [], [], None)]
+    results: list[object] = []
+    for name in names:
+        present = [(o, property_value(o, name)) for o in objects]
+        having = [(o, value) for o, (found, value) in present if found]
+        if not having:
+            raise ctx.error(
+                f'The property "{name}" cannot be found in the input for any objects.',
+                "InvalidArgument",
+            )
+        numbers = []
+        if wanted:
+            for _, value in having:
+                if value is None:
+                    continue
+                number = _number(value)
+                if number is None:
+                    raise ctx.error(f'Input object "{display(value)}" is not numeric.')
+                numbers.append(number)
+        label = next(n for n in property_names(having[0][0]) if n.lower() == name.lower())
+        results.append(_measured(len(having), numbers, wanted, label))
+    return results
+
+
+def _measured(count: int, numbers: list[float], wanted: list[str], name: str | None) -> object:
+    # PowerShell's GenericMeasureInfo: Count, Average, Sum, Maximum, Minimum, Property; a
+    # statistic not asked for is empty.
+    values: dict[str, object] = dict.fromkeys(_STATISTICS)
+    if numbers:
+        if "Sum" in wanted:
+            values["Sum"] = _plain(sum(numbers))
+        if "Average" in wanted:
+            values["Average"] = _plain(sum(numbers) / len(numbers))
+        if "Maximum" in wanted:
+            values["Maximum"] = _plain(max(numbers))
+        if "Minimum" in wanted:
+            values["Minimum"] = _plain(min(numbers))
+    return SelectedObject(
+        (
+            ("Count", count),
+            ("Average", values["Average"]),
+            ("Sum", values["Sum"]),
+            ("Maximum", values["Maximum"]),
+            ("Minimum", values["Minimum"]),
+            ("Property", name),
+        )
+    )
 
 
 SPECS = (
@@ -222,7 +580,7 @@ SPECS = (
     CmdletSpec(
         "Select-Object",
         (
-            ParameterSpec("Property", STRING_LIST, position=0),
+            ParameterSpec("Property", PROPERTY_LIST, position=0),
             ParameterSpec("First", INT),
             ParameterSpec("Last", INT),
             ParameterSpec("Skip", INT),
@@ -233,6 +591,31 @@ SPECS = (
         collects_pipeline=True,
         module="Microsoft.PowerShell.Utility",
         synopsis="Keep some properties, the first or last objects, or one property's values.",
+    ),
+    CmdletSpec(
+        "Sort-Object",
+        (
+            ParameterSpec("Property", PROPERTY_LIST, position=0),
+            ParameterSpec("Descending", SWITCH),
+            ParameterSpec("Unique", SWITCH),
+        ),
+        sort_object,
+        aliases=("sort",),
+        collects_pipeline=True,
+        module="Microsoft.PowerShell.Utility",
+        synopsis="Order the pipeline objects by properties such as Name (-Descending).",
+    ),
+    CmdletSpec(
+        "Measure-Object",
+        (
+            ParameterSpec("Property", STRING_LIST, position=0),
+            *(ParameterSpec(name, SWITCH) for name in _STATISTICS),
+        ),
+        measure_object,
+        aliases=("measure",),
+        collects_pipeline=True,
+        module="Microsoft.PowerShell.Utility",
+        synopsis="Count the pipeline objects (and sum or average a numeric property).",
     ),
 )
 """The object cmdlets."""
