@@ -126,7 +126,7 @@ class Presenter:
     def chapter(self, chapter: Chapter, *, cert_folder: Path, port_offset: int | None) -> bool:
         """Run and tell one chapter; True when every expected outcome held."""
         p = self.palette
-        self.echo(p.heading(f"━━ {chapter.title} ━━"))
+        self.say(f"━━ {chapter.title} ━━", indent="", hanging="   ", paint=p.heading)
         for paragraph in chapter.intro:
             self.say(paragraph, indent="")
         self.blank()
@@ -276,7 +276,10 @@ class _ChapterRun:
         for address in self._mailboxes():
             inbox = self.lab.inbox(address)
             for message in inbox[self.delivered_seen.get(address, 0) :]:
-                if message.domain_secured:
+                if message.is_ndr:
+                    text = f"→ NDR to {address}: '{message.subject}'"
+                    p.say(text, indent="    ", hanging="    ", paint=pal.fail)
+                elif message.domain_secured:
                     text = (
                         f"→ delivered to {address}: '{message.subject}' domain secured ✔ "
                         f"(AuthAs {message.auth_as})"
@@ -325,6 +328,9 @@ class _ChapterRun:
                 error = led.group(1) if led else message.last_error
                 tail = f", LastError: {error}" if error else ""
                 return f"→ not delivered: in queue {queue} (Status {status}){tail}"
+        sender_inbox = self._inbox_or_empty(step.from_)
+        if any(m.is_ndr and step.subject in m.subject for m in sender_inbox):
+            return f"→ not delivered to {address}: returned to the sender with an NDR"
         return f"→ not delivered to {address}"
 
     def _org_of(self, address: str) -> str | None:
@@ -457,10 +463,13 @@ def run_chapters(
     """Tell ``chapters`` in order; 0 when every expected outcome held, else 1. A ``q`` at a
     pause stops the demo cleanly (the running lab is stopped) with status 0."""
     passed = True
+    first_lab = chapters[0].lab.name if chapters else ""
     try:
         for chapter in chapters:
+            # One folder per lab: a chapter on another lab than the first (the hosted-filtering
+            # trap) keeps its certificates beside, in DIR/<lab name>.
             folder = (
-                cert_folder if chapter.lab.name == "default" else cert_folder / chapter.lab.name
+                cert_folder if chapter.lab.name == first_lab else cert_folder / chapter.lab.name
             )
             passed = (
                 presenter.chapter(chapter, cert_folder=folder, port_offset=port_offset) and passed

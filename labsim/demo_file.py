@@ -122,7 +122,8 @@ def chapter_from_file(path: Path | str) -> Chapter:
             beats = []
             title = f"Step {step.number}"
         if step.number in sections:
-            title = sections[step.number].capitalize() or title
+            heading = sections[step.number]
+            title = heading[:1].upper() + heading[1:] if heading else title
         caption = tuple(" ".join(captions.get(step.number, ())).split("\n"))
         beats.append(Beat(step, caption if caption != ("",) else ()))
         last_was_expect = not is_action

@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 
 from labsim.cli import cli
 from labsim.demo import Presenter, run_chapters
+from labsim.demo_file import chapter_from_file
 from labsim.demo_story import chapters
 from labsim.terminal import WIDTH, Palette, strip_escapes
 
@@ -238,6 +239,22 @@ def test_a_catalog_scenario_is_narrated(tmp_path: Path) -> None:
     assert "  ✉  april@adatum.com → ben@treyresearch.net" in result.output
     assert re.search(r"^      \S+ → \S+ \(", result.output, re.M)  # hop lines
     assert "every outcome held." in result.output
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "scenarios").rglob("*.toml")),
+    ids=lambda p: p.stem,
+)
+def test_every_catalog_scenario_narrates_within_100_columns(tmp_path: Path, path: Path) -> None:
+    lines: list[str] = []
+    status = run_chapters(
+        Presenter(lines.append, Palette(False)), (chapter_from_file(path),), cert_folder=tmp_path
+    )
+    text = "\n".join(lines)
+    assert status == 0, text
+    fits(text)
+    assert "✘" not in text
 
 
 def test_the_story_runs_on_another_lab(tmp_path: Path) -> None:
