@@ -241,3 +241,17 @@ def test_the_shipped_hosted_filtering_lab_is_the_one_in_labs() -> None:
     shipped = (ROOT / "labsim" / "data" / "hosted-filtering.toml").read_text(encoding="utf-8")
     assert shipped == (ROOT / "labs" / "hosted-filtering.toml").read_text(encoding="utf-8")
     assert hosted_filtering_lab().name == "hosted-filtering"
+
+
+def test_the_story_and_the_screen_rules_import_no_twisted() -> None:
+    """The stories, hop lines, file narration and screen rules are pure (a web presenter or a
+    test reads them without a reactor); only labsim.demo, the terminal presenter, runs labs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, labsim.terminal, labsim.demo_story, labsim.demo_hops, labsim.demo_file; "
+        "labsim.demo_story.chapters('traps'); "
+        "sys.exit('twisted' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False).returncode == 0
