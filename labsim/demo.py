@@ -9,7 +9,7 @@ the engine's and every expected outcome is checked (✔ or ✘). What it prints,
 * the step's title and the trainer's narration; with ``--step`` it first waits for Enter
   (``q`` and Enter quits cleanly, the lab stopped; at the end of piped input it goes on);
 * each cmdlet at an EMS prompt and the shell's output (labsim's own ``labsim note:`` lines in
-  their own colour: they are labsim's, not Exchange's, reference §17 C13);
+  their own colour: they are labsim's, not Exchange's, docs/exchange-reference.md §17 C13);
 * each message: one line per SMTP hop naming the rule that decided it (the engine's decision
   note, :mod:`labsim.demo_hops`), then where it ended: delivered with or without the
   domain-secured check, or queued with its LastError;

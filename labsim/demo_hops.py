@@ -6,8 +6,8 @@ that decided and the text it recorded, the same notes ``labsim run --explain`` p
 its own: a hop's rule is an engine note, shortened only by moving its citation to the end and
 leaving out the session's permission list.
 
-How a hop is found: every inbound session starts with the receiving server's receive connector
-selection note (reference §5.1, "… is the most specific match for <client address>"); the
+Citations are to docs/exchange-reference.md. How a hop is found: every inbound session starts
+with the receiving server's receive connector selection note (§5.1, "… is the most specific match for <client address>"); the
 notes up to the next such note belong to that hop. The rule that decided it is, in order: the
 first note of either end that carries a refusal (a 4xx/5xx reply), else the receiving server's
 domain-security check (§5.3), else the sender's last TLS decision (§4.2/§4.3). A message that
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 __all__ = ["Hop", "hops", "rule_text", "unrouted"]
 
 _SELECTION = re.compile(
-    r"§5\.1: (?P<connector>.+?) is bound to (?P<binding>\S+) and its RemoteIPRanges entry .*? "
+    r"docs/exchange-reference.md §5\.1: (?P<connector>.+?) is bound to (?P<binding>\S+) and its RemoteIPRanges entry .*? "
     r"is the most specific match for (?P<client>[0-9.]+)"
 )
 _REFUSAL = re.compile(r"\b[45]\d\d [45]\.\d{1,3}\.\d{1,3}\b")
@@ -60,7 +60,9 @@ def rule_text(text: str) -> str:
 
 def _outbound_note(text: str) -> bool:
     """Notes a CAS records for the session it will open next (routing, the D2 plan)."""
-    return text.startswith("outbound proxy:") or "labsim decision D2" in text
+    return text.startswith("outbound proxy:") or (
+        "labsim decision D2 (docs/exchange-reference.md)" in text
+    )
 
 
 def hops(notes: Sequence[tuple[str, str]], server_at: Callable[[str], str | None]) -> list[Hop]:
@@ -81,8 +83,16 @@ def hops(notes: Sequence[tuple[str, str]], server_at: Callable[[str], str | None
             if server in (sender, receiver) and not _outbound_note(note)
         ]
         refusal = next((n for s, n in window if _REFUSAL.search(n)), None)
-        check = next((n for s, n in window if s == receiver and "§5.3:" in n), None)
-        tls = [n for s, n in window if s == sender and ("§4.2:" in n or "§4.3:" in n)]
+        check = next(
+            (n for s, n in window if s == receiver and "docs/exchange-reference.md §5.3:" in n),
+            None,
+        )
+        tls = [
+            n
+            for s, n in window
+            if s == sender
+            and ("docs/exchange-reference.md §4.2:" in n or "docs/exchange-reference.md §4.3:" in n)
+        ]
         rule = refusal or check or (tls[-1] if tls else None)
         connector = match.group("connector")
         found.append(

@@ -254,7 +254,7 @@ def _internet_connector(side: Side) -> str:
 
 
 #: What a queue shows when the receiving side refuses a listed domain on a connector without
-#: DomainSecureEnabled (reference §5.3; event 11021).
+#: DomainSecureEnabled (docs/exchange-reference.md §5.3; event 11021).
 DISALLOWED = "451 4.7.3 The admin has temporarily disallowed this secure domain"
 CERTIFICATE_FAILURE = "454 4.7.5 Certificate validation failure"
 
@@ -379,7 +379,7 @@ Get-SendConnector -Identity "To {b.name}" | FL Name,AddressSpaces,DomainSecureEn
                     _output("DomainSecureEnabled  : True"),
                     (
                         "The labsim note is labsim's, not Exchange's: Exchange prints nothing "
-                        "here (reference §17 C13).",
+                        "here (docs/exchange-reference.md §17 C13).",
                     ),
                 ),
                 _ems(b.name, _partner_send_connector(b, a)),
@@ -481,7 +481,7 @@ def _trap_remote_ip(p: Partners, lab: LabDefinition) -> Chapter:
                 f"{b.name}'s admin asks for {a.name}'s mail server address and enters "
                 f"{a.mailbox_server.name} ({a.mailbox_server.address}) in the Partner "
                 f"connector. But {a.name} proxies through its CAS, so its sessions come from "
-                f"{a.cas.address} (reference D13).",
+                f"{a.cas.address} (docs/exchange-reference.md, decision D13).",
             ),
             _beats(
                 _ems(
@@ -621,7 +621,7 @@ def _trap_san(p: Partners, lab: LabDefinition) -> Chapter:
                 f"the send connector says EHLO as {host}. The receiver compares the client "
                 f"certificate with the sender's domain {a.domain}, not with the EHLO name: "
                 f"Exchange 2013 accepts {a.domain}, *.{a.domain} or a name one label below it "
-                f"(reference D4); {host} is two labels below.",
+                f"(docs/exchange-reference.md, decision D4); {host} is two labels below.",
             ),
             _beats(
                 _ems(
@@ -714,7 +714,7 @@ New-SendConnector -Name "To Fabrikam" -Partner -AddressSpaces fabrikam.com -Sour
             (
                 "The queue names the service's host and the certificate failure: the sender "
                 "compares the server certificate with the recipient domain, not the MX name "
-                "(reference §4.3). No configuration can make the service's certificate name "
+                "(docs/exchange-reference.md §4.3). No configuration can make the service's certificate name "
                 "fabrikam.com.",
             ),
             _beats(
@@ -732,7 +732,7 @@ New-SendConnector -Name "To Fabrikam" -Partner -AddressSpaces fabrikam.com -Sour
             "The workaround",
             (
                 "Take fabrikam.com out of both lists and force TLS with domain validation of "
-                "the service's certificate on the connector (reference §12). Mail flows over "
+                "the service's certificate on the connector (docs/exchange-reference.md §12). Mail flows over "
                 "verified TLS, but without the check mark: Fabrikam receives it from the "
                 "service, not from Adatum by mutual TLS.",
             ),

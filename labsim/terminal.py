@@ -9,7 +9,7 @@ Owns the presentation rules shared by ``labsim demo`` and ``labsim run``'s step 
   any non-empty value), when ``TERM`` is ``dumb``, or when the stream is not a terminal (a pipe,
   a file, a test), so logs and pasted transcripts carry no escape codes (:func:`colour_wanted`).
 * One meaning per colour (:class:`Palette`): cmdlets as typed, the shell's output, ✔ and ✘,
-  labsim's own notes (never mistaken for Exchange's output, reference §17 C13), headings.
+  labsim's own notes (never mistaken for Exchange's output, docs/exchange-reference.md §17 C13), headings.
   Colour is applied after wrapping, so escape codes never count towards the width.
 
 Pure: no Twisted, no lab; strings in, strings out.
