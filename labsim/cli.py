@@ -279,6 +279,10 @@ def _run_scenarios(
     port_offset: int | None,
     cert_folder: Path | None,
 ) -> None:
+    from labsim.terminal import Palette, colour_wanted, mark_line
+
+    # ✔ green and ✘ red on a terminal (never in a pipe, a file or with NO_COLOR).
+    palette = Palette(colour_wanted(sys.stdout))
     for scenario in scenarios:
         options = LabOptions(
             cert_folder=cert_folder,
@@ -292,7 +296,7 @@ def _run_scenarios(
 
         def show(step: StepResult) -> None:
             for line in step_lines(step, explain=explain):
-                click.echo(line)
+                click.echo(mark_line(line, palette))
 
         click.echo(scenario_header(scenario))
         result = runner.run_scenario(scenario, lab_factory=factory, explain=explain, on_step=show)
@@ -319,28 +323,92 @@ def _log_folders(scenarios: Sequence[Scenario], root: Path | None) -> dict[Path,
 
 
 @cli.command(name="demo")
+@click.argument(
+    "scenario_file",
+    metavar="[SCENARIO]",
+    required=False,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--chapter",
+    metavar="NAME",
+    help="Tell this chapter instead of the story: traps (all the article's traps) or one "
+    "trap; --chapters lists them.",
+)
+@click.option("--chapters", "list_chapters", is_flag=True, help="List the chapters and exit.")
+@click.option(
+    "--lab",
+    "lab_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Tell the story (or --chapter) on this lab file instead of the built-in lab; it needs "
+    "two organizations, each with a Client Access server, a Mailbox server and a mailbox.",
+)
+@click.option(
+    "--step",
+    "step_mode",
+    is_flag=True,
+    help="Wait for Enter before each step (q then Enter quits cleanly); works with piped "
+    "input too, and goes on without waiting when the input ends.",
+)
 @lab_options
 @click.pass_context
-def demo_command(ctx: click.Context, port_offset: int | None, cert_folder: Path | None) -> None:
-    """Walk through configuring Domain Security between Adatum and TreyResearch.
+def demo_command(
+    ctx: click.Context,
+    scenario_file: Path | None,
+    chapter: str | None,
+    list_chapters: bool,
+    lab_file: Path | None,
+    step_mode: bool,
+    port_offset: int | None,
+    cert_folder: Path | None,
+) -> None:
+    """Teach Domain Security: the article's configuration, step by step, told by outcomes.
 
-    Starts the default lab and narrates each step of the walkthrough (trusting the partner's
-    root CA, the TLS domain secure lists, Partner connectors) with the mail that flows, or
-    fails to, after each one. The exit status is the one the demo reports (0 when it
-    completed).
+    Without SCENARIO: starts the built-in lab (Adatum and TreyResearch) and sends a message
+    before anything is configured, then after each step of the article (root CAs, the two TLS
+    lists, Partner connectors), showing what changed: one line per SMTP hop naming the rule
+    that decided it, where each message ended (✔ domain secured, or queued with its
+    LastError), and each expected outcome as ✔ or ✘. With SCENARIO (a scenario file, e.g. one
+    of scenarios/breakfix/): narrates that file the same way, its comments as the narration.
+
+    Lines fit 100 columns; colour on a terminal unless NO_COLOR is set. Exit status: 0 when
+    every expected outcome held (or q stopped the demo), 1 otherwise, 2 for bad input.
+    docs/teaching.md is a lesson plan built on it.
     """
     try:
         # Imported here: the demo pulls in the whole lab (Twisted, OpenSSL).
-        from labsim.demo import run_demo  # type: ignore[import-not-found, unused-ignore]
+        import importlib
+
+        # Looked up in sys.modules: tests replace the module with a fake.
+        demo: Any = importlib.import_module("labsim.demo")
     except ModuleNotFoundError as err:
         if err.name != "labsim.demo":
             raise
         raise UsageError("the demo is not available in this build of labsim") from None
-    from labsim.model.lab import default_lab
-
-    folder = cert_folder or runner.default_cert_folder(default_lab())
+    if list_chapters:
+        for line in demo.chapter_list():
+            click.echo(line)
+        ctx.exit(EXIT_PASSED)
+    chosen = demo.select_chapters(chapter=chapter, lab_file=lab_file, scenario_file=scenario_file)
+    folder = cert_folder or runner.default_cert_folder(chosen[0].lab)
     check_folder("--certs", folder, given=cert_folder is not None)
-    status = run_demo(click.echo, cert_folder=folder, port_offset=port_offset)
+    _ensure_marks_printable()
+    from labsim.terminal import Palette, colour_wanted
+
+    def read_key() -> str | None:
+        line = sys.stdin.readline()
+        return None if line == "" else line.rstrip("\r\n")
+
+    status = demo.run_demo(
+        click.echo,
+        cert_folder=folder,
+        port_offset=port_offset,
+        chapters=chosen,
+        step=step_mode,
+        read_key=read_key,
+        palette=Palette(colour_wanted(sys.stdout)),
+    )
     ctx.exit(int(status))
 
 

@@ -19,6 +19,7 @@ from click.testing import CliRunner, Result
 from labsim import __version__
 from labsim.cli import cli
 from labsim.errors import CmdletError, ConfigError
+from labsim.model.lab import default_lab
 from labsim.model.mail import DeliveredMessage, MessageView, QueueView
 from labsim.scenario import runner
 from labsim.scenario.model import Scenario
@@ -246,20 +247,28 @@ def test_version() -> None:
 
 
 def test_demo_calls_run_demo(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[Path, int | None]] = []
+    calls: list[tuple[Path, int | None, bool]] = []
 
-    def run_demo(echo: Callable[[str], None], *, cert_folder: Path, port_offset: int | None) -> int:
-        calls.append((cert_folder, port_offset))
+    def run_demo(
+        echo: Callable[[str], None],
+        *,
+        cert_folder: Path,
+        port_offset: int | None,
+        step: bool,
+        **_: object,
+    ) -> int:
+        calls.append((cert_folder, port_offset, step))
         echo("Adatum and TreyResearch are up")
         return 0
 
     module = types.ModuleType("labsim.demo")
     module.run_demo = run_demo  # type: ignore[attr-defined]
+    module.select_chapters = lambda **_: (types.SimpleNamespace(lab=default_lab()),)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "labsim.demo", module)
-    result = invoke("demo", "--port-offset", "30000")
+    result = invoke("demo", "--port-offset", "30000", "--step")
     assert result.exit_code == 0
     assert result.stdout == "Adatum and TreyResearch are up\n"
-    assert calls == [(Path("certs") / "default", 30000)]
+    assert calls == [(Path("certs") / "default", 30000, True)]
 
 
 def test_checking_files_does_not_import_twisted() -> None:

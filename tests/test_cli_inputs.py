@@ -26,6 +26,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from labsim.cli import cli
+from labsim.model.lab import default_lab
 from labsim.scenario import runner
 from labsim.scenario.model import Scenario
 from labsim.scenario.runner import LabOptions
@@ -174,12 +175,13 @@ def test_run_checks_the_default_certificate_folder(tmp_path: Path, started: list
 def test_demo_checks_certs(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Path] = []
 
-    def run_demo(echo: Callable[[str], None], *, cert_folder: Path, port_offset: int | None) -> int:
+    def run_demo(echo: Callable[[str], None], *, cert_folder: Path, **_: object) -> int:
         calls.append(cert_folder)
         return 0
 
     module = types.ModuleType("labsim.demo")
     module.run_demo = run_demo  # type: ignore[attr-defined]
+    module.select_chapters = lambda **_: (types.SimpleNamespace(lab=default_lab()),)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "labsim.demo", module)
     line = one_error_line(invoke("demo", "--certs", "/dev/null"))
     assert line.startswith("labsim: error: --certs /dev/null: is not a folder")
