@@ -29,14 +29,15 @@ from labsim.ems.outputs import (
     RevokedCertificate,
     RootCertificate,
     SelectedObject,
+    SendConnectorOutput,
     ServerCertificate,
+    TransportConfigOutput,
     TransportServiceOutput,
 )
+from labsim.ems.tables import RECEIVE_CONNECTOR, SEND_CONNECTOR, TRANSPORT_CONFIG
 from labsim.logs.tracking import TrackingRecord
-from labsim.model.connectors import SendConnector, format_flags
 from labsim.model.mail import MessageView, QueueView
 from labsim.model.organization import AcceptedDomain, Mailbox
-from labsim.model.transport import TransportConfig
 from labsim.model.values import ByteSize
 from labsim.policy.headers import EXCHANGE_BUILD
 
@@ -94,122 +95,13 @@ def _services_flags(services: frozenset[str]) -> str:
     return "".join(letter if name in services else "." for name, letter in letters)
 
 
-_SEND_CONNECTOR = View(
-    properties=(
-        ("AddressSpaces", lambda c: tuple(str(a) for a in c.address_spaces)),
-        ("AuthenticationCredential", lambda c: None),
-        ("CloudServicesMailEnabled", lambda c: False),
-        ("Comment", lambda c: c.comment),
-        ("ConnectedDomains", lambda c: ()),
-        ("ConnectionInactivityTimeOut", lambda c: timedelta(minutes=10)),
-        ("DNSRoutingEnabled", lambda c: c.dns_routing_enabled),
-        ("DomainSecureEnabled", lambda c: c.domain_secure_enabled),
-        ("Enabled", lambda c: c.enabled),
-        ("ErrorPolicies", lambda c: "Default"),
-        ("ForceHELO", lambda c: c.force_helo),
-        ("Fqdn", lambda c: c.fqdn),
-        ("FrontendProxyEnabled", lambda c: c.frontend_proxy_enabled),
-        ("HomeMTA", lambda c: "Microsoft MTA"),
-        ("Identity", lambda c: c.identity),
-        ("IgnoreSTARTTLS", lambda c: c.ignore_starttls),
-        ("IsScopedConnector", lambda c: False),
-        ("IsSmtpConnector", lambda c: True),
-        ("MaxMessageSize", lambda c: c.max_message_size),
-        ("Name", lambda c: c.name),
-        ("Port", lambda c: c.port),
-        ("ProtocolLoggingLevel", lambda c: c.protocol_logging_level),
-        ("RequireOorg", lambda c: False),
-        ("RequireTLS", lambda c: c.require_tls),
-        ("SmartHostAuthMechanism", lambda c: "None"),
-        ("SmartHosts", lambda c: c.smart_hosts),
-        ("SmartHostsString", lambda c: ",".join(c.smart_hosts)),
-        ("SourceIPAddress", lambda c: "0.0.0.0"),
-        ("SourceTransportServers", lambda c: c.source_transport_servers),
-        ("TlsAuthLevel", lambda c: c.tls_auth_level),
-        ("TlsCertificateName", lambda c: c.tls_certificate_name),
-        ("TlsDomain", lambda c: c.tls_domain),
-        ("UseExternalDNSServersEnabled", lambda c: False),
-        ("Guid", lambda c: c.guid),
-    ),
-    table=("Identity", "AddressSpaces", "Enabled"),
-)
+# The configurable objects: their Format-List view comes from their property table, which also
+# declares their Set-/New- parameters (labsim.ems.tables).
+_SEND_CONNECTOR = View(SEND_CONNECTOR.pairs(), table=("Identity", "AddressSpaces", "Enabled"))
 
-_RECEIVE_CONNECTOR = View(
-    properties=(
-        ("AuthMechanism", lambda o: format_flags(o.connector.auth_mechanism)),
-        ("Banner", lambda o: o.connector.banner),
-        ("BinaryMimeEnabled", lambda o: True),
-        ("Bindings", lambda o: tuple(str(b) for b in o.connector.bindings)),
-        ("ChunkingEnabled", lambda o: True),
-        ("Comment", lambda o: o.connector.comment),
-        ("ConnectionInactivityTimeout", lambda o: o.connector.connection_inactivity_timeout),
-        ("ConnectionTimeout", lambda o: o.connector.connection_timeout),
-        ("DomainSecureEnabled", lambda o: o.connector.domain_secure_enabled),
-        ("EnableAuthGSSAPI", lambda o: False),
-        ("Enabled", lambda o: o.connector.enabled),
-        ("EnhancedStatusCodesEnabled", lambda o: True),
-        ("Fqdn", lambda o: o.connector.fqdn or o.server_fqdn),
-        ("Identity", lambda o: o.identity),
-        ("MaxHopCount", lambda o: o.connector.max_hop_count),
-        ("MaxLocalHopCount", lambda o: o.connector.max_local_hop_count),
-        ("MaxMessageSize", lambda o: o.connector.max_message_size),
-        ("MaxRecipientsPerMessage", lambda o: o.connector.max_recipients_per_message),
-        ("Name", lambda o: o.connector.name),
-        ("PermissionGroups", lambda o: format_flags(o.connector.permission_groups)),
-        ("ProtocolLoggingLevel", lambda o: o.connector.protocol_logging_level),
-        ("RemoteIPRanges", lambda o: tuple(str(r) for r in o.connector.remote_ip_ranges)),
-        ("RequireEHLODomain", lambda o: o.connector.require_ehlo_domain),
-        ("RequireTLS", lambda o: o.connector.require_tls),
-        ("Server", lambda o: o.connector.server),
-        ("TlsCertificateName", lambda o: o.connector.tls_certificate_name),
-        ("TransportRole", lambda o: o.connector.transport_role),
-        ("Guid", lambda o: o.connector.guid),
-    ),
-    table=("Identity", "Bindings", "Enabled"),
-)
+_RECEIVE_CONNECTOR = View(RECEIVE_CONNECTOR.pairs(), table=("Identity", "Bindings", "Enabled"))
 
-_TRANSPORT_CONFIG = View(
-    properties=(
-        ("AddressBookPolicyRoutingEnabled", lambda t: False),
-        ("ClearCategories", lambda t: True),
-        ("ConvertDisclaimerWrapperToEml", lambda t: False),
-        ("DSNConversionMode", lambda t: "UseExchangeDSNs"),
-        ("ExternalDelayDsnEnabled", lambda t: t.external_delay_dsn_enabled),
-        ("ExternalDsnDefaultLanguage", lambda t: None),
-        ("ExternalDsnLanguageDetectionEnabled", lambda t: True),
-        ("ExternalDsnMaxMessageAttachSize", lambda t: ByteSize.mb(10)),
-        ("ExternalDsnReportingAuthority", lambda t: t.external_dsn_reporting_authority),
-        ("ExternalDsnSendHtml", lambda t: True),
-        ("ExternalPostmasterAddress", lambda t: None),
-        ("GenerateCopyOfDSNFor", lambda t: t.generate_copy_of_dsn_for),
-        ("InternalDelayDsnEnabled", lambda t: t.internal_delay_dsn_enabled),
-        ("InternalDsnDefaultLanguage", lambda t: None),
-        ("InternalDsnLanguageDetectionEnabled", lambda t: True),
-        ("InternalDsnMaxMessageAttachSize", lambda t: ByteSize.mb(10)),
-        ("InternalDsnReportingAuthority", lambda t: None),
-        ("InternalDsnSendHtml", lambda t: True),
-        ("InternalSMTPServers", lambda t: t.internal_smtp_servers),
-        ("JournalingReportNdrTo", lambda t: "<>"),
-        ("MaxDumpsterSizePerDatabase", lambda t: ByteSize.mb(18)),
-        ("MaxDumpsterTime", lambda t: timedelta(days=7)),
-        ("MaxReceiveSize", lambda t: t.max_receive_size),
-        ("MaxRecipientEnvelopeLimit", lambda t: t.max_recipient_envelope_limit),
-        ("MaxSendSize", lambda t: t.max_send_size),
-        ("SafetyNetHoldTime", lambda t: timedelta(days=2)),
-        ("ShadowHeartbeatFrequency", lambda t: timedelta(minutes=2)),
-        ("ShadowMessageAutoDiscardInterval", lambda t: timedelta(days=2)),
-        ("ShadowRedundancyEnabled", lambda t: True),
-        ("ShadowResubmitTimeSpan", lambda t: timedelta(hours=3)),
-        ("TLSReceiveDomainSecureList", lambda t: t.tls_receive_domain_secure_list),
-        ("TLSSendDomainSecureList", lambda t: t.tls_send_domain_secure_list),
-        ("VerifySecureSubmitEnabled", lambda t: False),
-        ("Xexch50Enabled", lambda t: True),
-        ("Name", lambda t: "Transport Settings"),
-        ("Identity", lambda t: "Transport Settings"),
-    ),
-    table=("Name",),
-    default="list",
-)
+_TRANSPORT_CONFIG = View(TRANSPORT_CONFIG.pairs(), table=("Name",), default="list")
 
 
 def _key_size(c: ServerCertificate) -> int:
@@ -563,9 +455,9 @@ _COMMAND_INFO = View(
 
 _VIEWS: dict[type, View] = {
     CommandInfo: _COMMAND_INFO,
-    SendConnector: _SEND_CONNECTOR,
+    SendConnectorOutput: _SEND_CONNECTOR,
     ReceiveConnectorOutput: _RECEIVE_CONNECTOR,
-    TransportConfig: _TRANSPORT_CONFIG,
+    TransportConfigOutput: _TRANSPORT_CONFIG,
     ServerCertificate: _EXCHANGE_CERTIFICATE,
     RootCertificate: _ROOT_CERTIFICATE,
     PersonalCertificate: _PERSONAL_CERTIFICATE,

@@ -138,8 +138,8 @@ def test_select_properties_first_last(adatum: Shell) -> None:
     assert out.output.splitlines() == [
         "Name                                Bindings",
         "----                                --------",
-        "Default Frontend ADATUM-CAS1        {0.0.0.0:25}",
-        "Outbound Proxy Frontend ADATUM-CAS1 {0.0.0.0:717}",
+        "Default Frontend ADATUM-CAS1        {[::]:25, 0.0.0.0:25}",
+        "Outbound Proxy Frontend ADATUM-CAS1 {[::]:717, 0.0.0.0:717}",
     ]
     assert names(adatum, RECEIVE + " | select -Last 2") == [
         "Default ADATUM-MBX1",
