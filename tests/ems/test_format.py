@@ -79,7 +79,9 @@ def test_default_views(adatum: Shell) -> None:
     )
     config = adatum.run("Get-TransportConfig").output
     assert config.splitlines()[0].startswith("AddressBookPolicyRoutingEnabled")
-    assert "GenerateCopyOfDSNFor".ljust(53) + " : {5.4.8, 5.4.6, 5.4.4, 5.2.4, 5.2.0, 5.1.4}" in config
+    assert (
+        "GenerateCopyOfDSNFor".ljust(53) + " : {5.4.8, 5.4.6, 5.4.4, 5.2.4, 5.2.0, 5.1.4}" in config
+    )
 
 
 def test_fl_star_is_everything(adatum: Shell) -> None:
