@@ -38,6 +38,7 @@ from labsim.ems.tables import RECEIVE_CONNECTOR, SEND_CONNECTOR, TRANSPORT_CONFI
 from labsim.logs.tracking import TrackingRecord
 from labsim.model.mail import MessageView, QueueView
 from labsim.model.organization import AcceptedDomain, Mailbox
+from labsim.model.lab import PUBLIC_CA_NAME
 from labsim.model.values import ByteSize
 from labsim.policy.headers import EXCHANGE_BUILD
 
@@ -46,13 +47,19 @@ Getter = Callable[[Any], object]
 
 @dataclass(frozen=True)
 class View:
-    """Properties (Format-List order), default table columns, default kind, optional header."""
+    """Properties (Format-List order), default table columns, default kind, optional header.
+
+    ``list_view`` names the properties a bare Format-List shows when Exchange's formatting file
+    defines a list view for the type (Get-ExchangeCertificate); ``FL *`` and explicit names reach
+    every property. Without it a bare Format-List shows them all, as for Exchange's configuration
+    objects."""
 
     properties: tuple[tuple[str, Getter], ...]
     table: tuple[str, ...]
     default: str = "table"
     right_aligned: frozenset[str] = frozenset()
     header: str | None = None
+    list_view: tuple[str, ...] | None = None
 
     def names(self) -> tuple[str, ...]:
         """Property names in order."""
@@ -72,7 +79,9 @@ class View:
         that matches nothing is left out, as PowerShell does.
         """
         if not patterns:
-            return self.table if table else self.names()
+            if table:
+                return self.table
+            return self.list_view if self.list_view is not None else self.names()
         chosen: list[str] = []
         for pattern in patterns:
             for name in self.names():
@@ -82,14 +91,16 @@ class View:
 
 
 def _services_flags(services: frozenset[str]) -> str:
-    # Exchange 2013 prints Services in the table as one letter per position (IMAP, POP, UM, IIS,
-    # SMTP, UM call router), a dot when the service is not enabled: e.g. "IP.WS.".
+    # Exchange 2013 prints Services in the table as one character per AllowedServices flag, in
+    # the enum's bit order (IMAP, POP, UM, IIS, SMTP, Federation, UMCallRouter), a dot when the
+    # service is not enabled: seven characters, e.g. "IP.WS.." (docs/exchange-reference.md C10).
     letters = (
         ("IMAP", "I"),
         ("POP", "P"),
         ("UM", "U"),
         ("IIS", "W"),
         ("SMTP", "S"),
+        ("Federation", "F"),
         ("UMCallRouter", "C"),
     )
     return "".join(letter if name in services else "." for name, letter in letters)
@@ -108,6 +119,18 @@ def _key_size(c: ServerCertificate) -> int:
     return int(getattr(c.certificate.certificate.public_key(), "key_size", 0))
 
 
+def root_ca_type(c: ServerCertificate) -> str:
+    """RootCAType: None for a self-signed certificate, ThirdParty under the lab's public CA,
+    Registry under an organization's own CA (its root is in the servers' machine store)."""
+    if c.certificate.is_self_signed:
+        return "None"
+    if PUBLIC_CA_NAME in c.certificate.issuer:
+        return "ThirdParty"
+    return "Registry"
+
+
+# Exchange's formatting file gives ExchangeCertificate a list view of 14 properties
+# (docs/exchange-reference.md §17 C10, §18); FriendlyName and Identity are reached by name or *.
 _EXCHANGE_CERTIFICATE = View(
     properties=(
         (
@@ -128,6 +151,7 @@ _EXCHANGE_CERTIFICATE = View(
         ("NotAfter", lambda c: c.certificate.not_after),
         ("NotBefore", lambda c: c.certificate.not_before),
         ("PublicKeySize", _key_size),
+        ("RootCAType", root_ca_type),
         ("SerialNumber", lambda c: c.certificate.serial_number),
         ("Services", lambda c: c.certificate.services_display),
         ("Status", lambda c: c.status),
@@ -137,6 +161,22 @@ _EXCHANGE_CERTIFICATE = View(
         ("Identity", lambda c: c.identity),
     ),
     table=("Thumbprint", "Services", "Subject"),
+    list_view=(
+        "AccessRules",
+        "CertificateDomains",
+        "HasPrivateKey",
+        "IsSelfSigned",
+        "Issuer",
+        "NotAfter",
+        "NotBefore",
+        "PublicKeySize",
+        "RootCAType",
+        "SerialNumber",
+        "Services",
+        "Status",
+        "Subject",
+        "Thumbprint",
+    ),
 )
 
 # The table column shows the letter flags, the list shows the names.
@@ -213,6 +253,12 @@ _QUEUE = View(
     right_aligned=frozenset({"MessageCount", "Velocity", "OutboundIPPool", "RetryCount"}),
 )
 
+NO_ORGANIZATION_ID = "00000000-0000-0000-0000-000000000000"
+"""ExternalDirectoryOrganizationId of an on-premises message (no tenant)."""
+
+# Exchange 2013's Get-Message | Format-List (docs/exchange-reference.md §18). What labsim does not
+# track per message (the receiving connector and address, latencies, directionality) is shown
+# empty; Exchange's constants for an on-premises message are shown as they are.
 _MESSAGE = View(
     properties=(
         ("Subject", lambda m: m.subject),
@@ -220,13 +266,28 @@ _MESSAGE = View(
         ("FromAddress", lambda m: m.from_address),
         ("Status", lambda m: m.status),
         ("Size", lambda m: ByteSize(m.size)),
+        ("MessageSourceName", lambda m: None),
+        ("SourceIP", lambda m: None),
+        ("SCL", lambda m: -1),
         ("DateReceived", lambda m: m.date_received),
         ("ExpirationTime", lambda m: m.expiration_time),
         ("LastError", lambda m: m.last_error),
         ("RetryCount", lambda m: m.retry_count),
         ("Recipients", lambda m: m.recipients),
+        ("ComponentLatency", lambda m: ()),
+        ("MessageLatency", lambda m: None),
+        ("DeferReason", lambda m: None),
+        ("LockReason", lambda m: None),
+        ("IsProbeMessage", lambda m: False),
+        ("Priority", lambda m: "Normal"),
+        ("ExternalDirectoryOrganizationId", lambda m: NO_ORGANIZATION_ID),
+        ("Directionality", lambda m: None),
+        ("OriginalFromAddress", lambda m: m.from_address),
+        ("AccountForest", lambda m: None),
         ("Queue", lambda m: m.queue),
         ("Identity", lambda m: m.identity),
+        ("IsValid", lambda m: True),
+        ("ObjectState", lambda m: "New"),
     ),
     table=("Identity", "FromAddress", "Status", "Queue", "Subject"),
     right_aligned=frozenset({"RetryCount"}),
