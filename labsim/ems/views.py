@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +25,7 @@ from labsim.ems.outputs import (
     FrontendTransportServiceOutput,
     LabCrl,
     LabServer,
+    MailboxOutput,
     PersonalCertificate,
     ReceiveConnectorOutput,
     RevokedCertificate,
@@ -36,9 +38,9 @@ from labsim.ems.outputs import (
 )
 from labsim.ems.tables import RECEIVE_CONNECTOR, SEND_CONNECTOR, TRANSPORT_CONFIG
 from labsim.logs.tracking import TrackingRecord
-from labsim.model.mail import MessageView, QueueView
-from labsim.model.organization import AcceptedDomain, Mailbox
 from labsim.model.lab import PUBLIC_CA_NAME
+from labsim.model.mail import MessageView, QueueView
+from labsim.model.organization import AcceptedDomain
 from labsim.model.values import ByteSize
 from labsim.policy.headers import EXCHANGE_BUILD
 
@@ -304,17 +306,257 @@ _ACCEPTED_DOMAIN = View(
     table=("Name", "DomainName", "DomainType", "Default"),
 )
 
+
+def mailbox_database(m: MailboxOutput) -> str:
+    """Setup's mailbox database name: ``Mailbox Database`` and ten digits (stable per lab)."""
+    digits = uuid.uuid5(uuid.NAMESPACE_DNS, f"database.{m.server}.{m.domain}").int % 10**10
+    return f"Mailbox Database {digits:010d}"
+
+
+def _legacy_dn(m: MailboxOutput) -> str:
+    return (
+        f"/o={m.organization}/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)"
+        f"/cn=Recipients/cn={m.mailbox.alias}"
+    )
+
+
+def _server_legacy_dn(m: MailboxOutput) -> str:
+    return (
+        f"/o={m.organization}/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)"
+        f"/cn=Configuration/cn=Servers/cn={m.server}"
+    )
+
+
+def _user_dn(m: MailboxOutput) -> str:
+    dc = ",".join(f"DC={label}" for label in m.domain.split("."))
+    return f"CN={m.mailbox.display_name},CN=Users,{dc}"
+
+
+_UNLIMITED = "Unlimited"
+_ZERO_GUID = "00000000-0000-0000-0000-000000000000"
+
+# Exchange 2013 CU23's Get-Mailbox | Format-List for a user mailbox on the organization's Mailbox
+# server (docs/exchange-reference.md §18): a mailbox is an address and a name in labsim, so every
+# other property shows the value Setup and New-Mailbox give a new user mailbox.
 _MAILBOX = View(
     properties=(
-        ("Alias", lambda m: m.alias),
-        ("DisplayName", lambda m: m.display_name),
-        ("Name", lambda m: m.display_name),
-        ("PrimarySmtpAddress", lambda m: m.primary_smtp_address),
-        ("EmailAddresses", lambda m: (f"SMTP:{m.primary_smtp_address}",)),
-        ("ProhibitSendQuota", lambda m: "Unlimited"),
-        ("Identity", lambda m: m.display_name),
+        ("Database", mailbox_database),
+        ("MessageCopyForSentAsEnabled", lambda m: False),
+        ("MessageCopyForSendOnBehalfEnabled", lambda m: False),
+        ("UseDatabaseRetentionDefaults", lambda m: True),
+        ("RetainDeletedItemsUntilBackup", lambda m: False),
+        ("DeliverToMailboxAndForward", lambda m: False),
+        ("IsExcludedFromServingHierarchy", lambda m: False),
+        ("IsHierarchyReady", lambda m: True),
+        ("LitigationHoldEnabled", lambda m: False),
+        ("SingleItemRecoveryEnabled", lambda m: False),
+        ("RetentionHoldEnabled", lambda m: False),
+        ("EndDateForRetentionHold", lambda m: None),
+        ("StartDateForRetentionHold", lambda m: None),
+        ("RetentionComment", lambda m: None),
+        ("RetentionUrl", lambda m: None),
+        ("LitigationHoldDate", lambda m: None),
+        ("LitigationHoldOwner", lambda m: None),
+        ("LitigationHoldDuration", lambda m: _UNLIMITED),
+        ("ManagedFolderMailboxPolicy", lambda m: None),
+        ("RetentionPolicy", lambda m: None),
+        ("AddressBookPolicy", lambda m: None),
+        ("CalendarRepairDisabled", lambda m: False),
+        ("ExchangeGuid", lambda m: m.exchange_guid),
+        ("MailboxContainerGuid", lambda m: None),
+        ("UnifiedMailbox", lambda m: None),
+        ("AggregatedMailboxGuids", lambda m: ()),
+        (
+            "ExchangeSecurityDescriptor",
+            lambda m: "System.Security.AccessControl.RawSecurityDescriptor",
+        ),
+        ("ExchangeUserAccountControl", lambda m: "None"),
+        ("AdminDisplayVersion", lambda m: _admin_display_version()),
+        ("MessageTrackingReadStatusEnabled", lambda m: True),
+        ("ExternalOofOptions", lambda m: "External"),
+        ("ForwardingAddress", lambda m: None),
+        ("ForwardingSmtpAddress", lambda m: None),
+        ("RetainDeletedItemsFor", lambda m: timedelta(days=14)),
+        ("IsMailboxEnabled", lambda m: True),
+        ("Languages", lambda m: ()),
+        ("OfflineAddressBook", lambda m: None),
+        ("ProhibitSendQuota", lambda m: _UNLIMITED),
+        ("ProhibitSendReceiveQuota", lambda m: _UNLIMITED),
+        ("RecoverableItemsQuota", lambda m: _UNLIMITED),
+        ("RecoverableItemsWarningQuota", lambda m: _UNLIMITED),
+        ("CalendarLoggingQuota", lambda m: _UNLIMITED),
+        ("DowngradeHighPriorityMessagesEnabled", lambda m: False),
+        ("ProtocolSettings", lambda m: ()),
+        ("RecipientLimits", lambda m: _UNLIMITED),
+        ("ImListMigrationCompleted", lambda m: False),
+        ("IsResource", lambda m: False),
+        ("IsLinked", lambda m: False),
+        ("IsShared", lambda m: False),
+        ("IsRootPublicFolderMailbox", lambda m: False),
+        ("LinkedMasterAccount", lambda m: None),
+        ("ResetPasswordOnNextLogon", lambda m: False),
+        ("ResourceCapacity", lambda m: None),
+        ("ResourceCustom", lambda m: ()),
+        ("ResourceType", lambda m: None),
+        ("RoomMailboxAccountEnabled", lambda m: None),
+        ("SamAccountName", lambda m: m.mailbox.alias),
+        ("SCLDeleteThreshold", lambda m: None),
+        ("SCLDeleteEnabled", lambda m: None),
+        ("SCLRejectThreshold", lambda m: None),
+        ("SCLRejectEnabled", lambda m: None),
+        ("SCLQuarantineThreshold", lambda m: None),
+        ("SCLQuarantineEnabled", lambda m: None),
+        ("SCLJunkThreshold", lambda m: None),
+        ("SCLJunkEnabled", lambda m: None),
+        ("AntispamBypassEnabled", lambda m: False),
+        ("ServerLegacyDN", _server_legacy_dn),
+        ("ServerName", lambda m: m.server.lower()),
+        ("UseDatabaseQuotaDefaults", lambda m: True),
+        ("IssueWarningQuota", lambda m: _UNLIMITED),
+        ("RulesQuota", lambda m: ByteSize(64 * 1024)),
+        ("Office", lambda m: None),
+        ("UserPrincipalName", lambda m: f"{m.mailbox.alias}@{m.domain}"),
+        ("UMEnabled", lambda m: False),
+        ("MaxSafeSenders", lambda m: None),
+        ("MaxBlockedSenders", lambda m: None),
+        ("NetID", lambda m: None),
+        ("ReconciliationId", lambda m: None),
+        ("WindowsLiveID", lambda m: None),
+        ("MicrosoftOnlineServicesID", lambda m: None),
+        ("ThrottlingPolicy", lambda m: None),
+        ("RoleAssignmentPolicy", lambda m: "Default Role Assignment Policy"),
+        ("DefaultPublicFolderMailbox", lambda m: None),
+        ("SharingPolicy", lambda m: "Default Sharing Policy"),
+        ("RemoteAccountPolicy", lambda m: None),
+        ("MailboxPlan", lambda m: None),
+        ("ArchiveDatabase", lambda m: None),
+        ("ArchiveGuid", lambda m: _ZERO_GUID),
+        ("ArchiveName", lambda m: ()),
+        ("JournalArchiveAddress", lambda m: None),
+        ("ArchiveQuota", lambda m: ByteSize(100 * 1024**3)),
+        ("ArchiveWarningQuota", lambda m: ByteSize(90 * 1024**3)),
+        ("ArchiveDomain", lambda m: None),
+        ("ArchiveStatus", lambda m: "None"),
+        ("ArchiveState", lambda m: "None"),
+        ("RemoteRecipientType", lambda m: "None"),
+        ("DisabledArchiveDatabase", lambda m: None),
+        ("DisabledArchiveGuid", lambda m: _ZERO_GUID),
+        ("QueryBaseDN", lambda m: None),
+        ("QueryBaseDNRestrictionEnabled", lambda m: False),
+        ("MailboxMoveTargetMDB", lambda m: None),
+        ("MailboxMoveSourceMDB", lambda m: None),
+        ("MailboxMoveFlags", lambda m: "None"),
+        ("MailboxMoveRemoteHostName", lambda m: None),
+        ("MailboxMoveBatchName", lambda m: None),
+        ("MailboxMoveStatus", lambda m: "None"),
+        ("MailboxRelease", lambda m: None),
+        ("ArchiveRelease", lambda m: None),
+        ("IsPersonToPersonTextMessagingEnabled", lambda m: False),
+        ("IsMachineToPersonTextMessagingEnabled", lambda m: False),
+        ("UserSMimeCertificate", lambda m: ()),
+        ("UserCertificate", lambda m: ()),
+        ("CalendarVersionStoreDisabled", lambda m: False),
+        ("ImmutableId", lambda m: None),
+        ("PersistedCapabilities", lambda m: ()),
+        ("SKUAssigned", lambda m: None),
+        ("AuditEnabled", lambda m: False),
+        ("AuditLogAgeLimit", lambda m: timedelta(days=90)),
+        (
+            "AuditAdmin",
+            lambda m: (
+                "Update",
+                "Move",
+                "MoveToDeletedItems",
+                "SoftDelete",
+                "HardDelete",
+                "FolderBind",
+                "SendAs",
+                "SendOnBehalf",
+                "Create",
+            ),
+        ),
+        ("AuditDelegate", lambda m: ("Update", "SoftDelete", "HardDelete", "SendAs", "Create")),
+        ("AuditOwner", lambda m: ()),
+        ("WhenMailboxCreated", lambda m: None),
+        ("SourceAnchor", lambda m: None),
+        ("UsageLocation", lambda m: None),
+        ("IsSoftDeletedByRemove", lambda m: False),
+        ("IsSoftDeletedByDisable", lambda m: False),
+        ("IsInactiveMailbox", lambda m: False),
+        ("IncludeInGarbageCollection", lambda m: False),
+        ("WhenSoftDeleted", lambda m: None),
+        ("InPlaceHolds", lambda m: ()),
+        ("AccountDisabled", lambda m: False),
+        ("StsRefreshTokensValidFrom", lambda m: None),
+        ("Extensions", lambda m: ()),
+        ("HasPicture", lambda m: False),
+        ("HasSpokenName", lambda m: False),
+        ("IsDirSynced", lambda m: False),
+        ("AcceptMessagesOnlyFrom", lambda m: ()),
+        ("AcceptMessagesOnlyFromDLMembers", lambda m: ()),
+        ("AcceptMessagesOnlyFromSendersOrMembers", lambda m: ()),
+        (
+            "AddressListMembership",
+            lambda m: (
+                "\\Mailboxes(VLV)",
+                "\\All Mailboxes(VLV)",
+                "\\All Recipients(VLV)",
+                "\\Default Global Address List",
+                "\\All Users",
+            ),
+        ),
+        ("AdministrativeUnits", lambda m: ()),
+        ("Alias", lambda m: m.mailbox.alias),
+        ("ArbitrationMailbox", lambda m: None),
+        ("BypassModerationFromSendersOrMembers", lambda m: ()),
+        ("OrganizationalUnit", lambda m: f"{m.domain}/Users"),
+        *((f"CustomAttribute{i}", lambda m: None) for i in range(1, 16)),
+        *((f"ExtensionCustomAttribute{i}", lambda m: ()) for i in range(1, 6)),
+        ("DisplayName", lambda m: m.mailbox.display_name),
+        ("EmailAddresses", lambda m: (f"SMTP:{m.mailbox.primary_smtp_address}",)),
+        ("GrantSendOnBehalfTo", lambda m: ()),
+        ("ExternalDirectoryObjectId", lambda m: None),
+        ("HiddenFromAddressListsEnabled", lambda m: False),
+        ("LastExchangeChangedTime", lambda m: None),
+        ("LegacyExchangeDN", _legacy_dn),
+        ("MaxSendSize", lambda m: _UNLIMITED),
+        ("MaxReceiveSize", lambda m: _UNLIMITED),
+        ("ModeratedBy", lambda m: ()),
+        ("ModerationEnabled", lambda m: False),
+        ("PoliciesIncluded", lambda m: ()),
+        ("PoliciesExcluded", lambda m: ()),
+        ("EmailAddressPolicyEnabled", lambda m: True),
+        ("PrimarySmtpAddress", lambda m: m.mailbox.primary_smtp_address),
+        ("RecipientType", lambda m: "UserMailbox"),
+        ("RecipientTypeDetails", lambda m: "UserMailbox"),
+        ("RejectMessagesFrom", lambda m: ()),
+        ("RejectMessagesFromDLMembers", lambda m: ()),
+        ("RejectMessagesFromSendersOrMembers", lambda m: ()),
+        ("RequireSenderAuthenticationEnabled", lambda m: False),
+        ("SimpleDisplayName", lambda m: None),
+        ("SendModerationNotifications", lambda m: "Always"),
+        ("UMDtmfMap", lambda m: ()),
+        ("WindowsEmailAddress", lambda m: m.mailbox.primary_smtp_address),
+        ("MailTip", lambda m: None),
+        ("MailTipTranslations", lambda m: ()),
+        ("Identity", lambda m: m.identity),
+        ("IsValid", lambda m: True),
+        ("ExchangeVersion", lambda m: "0.20 (15.0.0.0)"),
+        ("Name", lambda m: m.mailbox.display_name),
+        ("DistinguishedName", _user_dn),
+        ("Guid", lambda m: m.guid),
+        ("ObjectCategory", lambda m: f"{m.domain}/Configuration/Schema/Person"),
+        ("ObjectClass", lambda m: ("top", "person", "organizationalPerson", "user")),
+        ("WhenChanged", lambda m: None),
+        ("WhenCreated", lambda m: None),
+        ("WhenChangedUTC", lambda m: None),
+        ("WhenCreatedUTC", lambda m: None),
+        ("OrganizationId", lambda m: None),
+        ("Id", lambda m: m.identity),
+        ("OriginatingServer", lambda m: None),
+        ("ObjectState", lambda m: "Unchanged"),
     ),
-    table=("Name", "Alias", "PrimarySmtpAddress", "ProhibitSendQuota"),
+    table=("Name", "Alias", "ServerName", "ProhibitSendQuota"),
 )
 
 _TRANSPORT_SERVICE = View(
@@ -525,7 +767,7 @@ _VIEWS: dict[type, View] = {
     QueueView: _QUEUE,
     MessageView: _MESSAGE,
     AcceptedDomain: _ACCEPTED_DOMAIN,
-    Mailbox: _MAILBOX,
+    MailboxOutput: _MAILBOX,
     TransportServiceOutput: _TRANSPORT_SERVICE,
     FrontendTransportServiceOutput: _FRONTEND_TRANSPORT_SERVICE,
     LabServer: _LAB_SERVER,

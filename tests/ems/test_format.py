@@ -87,4 +87,4 @@ def test_default_views(adatum: Shell) -> None:
 def test_fl_star_is_everything(adatum: Shell) -> None:
     everything = adatum.run("Get-Mailbox april | FL").output
     assert adatum.run("Get-Mailbox april | FL *").output == everything
-    assert "PrimarySmtpAddress : april@adatum.com" in everything
+    assert "PrimarySmtpAddress".ljust(38) + " : april@adatum.com" in everything
