@@ -1,5 +1,5 @@
 """The property tables of the configurable objects: receive connector, send connector, transport
-configuration (docs/exchange-reference.md §18).
+configuration (docs/exchange-reference.md §17.1).
 
 Each table is the single declaration of its object's properties: Exchange 2013 CU23's names in
 the order ``| Format-List`` prints them, how each value is shown, and the Set-/New- parameter and
@@ -109,7 +109,7 @@ class StockSettings:
     """The values Exchange 2013 gives a receive connector for what labsim does not model.
 
     Setup's five default connectors differ from each other (values from a real export,
-    docs/exchange-reference.md §18); a connector made with New-ReceiveConnector gets
+    docs/exchange-reference.md §17.1); a connector made with New-ReceiveConnector gets
     :data:`NEW_CONNECTOR`."""
 
     default_connector: bool = False

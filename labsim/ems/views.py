@@ -132,7 +132,7 @@ def root_ca_type(c: ServerCertificate) -> str:
 
 
 # Exchange's formatting file gives ExchangeCertificate a list view of 14 properties
-# (docs/exchange-reference.md §17 C10, §18); FriendlyName and Identity are reached by name or *.
+# (docs/exchange-reference.md §17 C10, §17.1); FriendlyName and Identity are reached by name or *.
 _EXCHANGE_CERTIFICATE = View(
     properties=(
         (
@@ -258,7 +258,7 @@ _QUEUE = View(
 NO_ORGANIZATION_ID = "00000000-0000-0000-0000-000000000000"
 """ExternalDirectoryOrganizationId of an on-premises message (no tenant)."""
 
-# Exchange 2013's Get-Message | Format-List (docs/exchange-reference.md §18). What labsim does not
+# Exchange 2013's Get-Message | Format-List (docs/exchange-reference.md §17.1). What labsim does not
 # track per message (the receiving connector and address, latencies, directionality) is shown
 # empty; Exchange's constants for an on-premises message are shown as they are.
 _MESSAGE = View(
@@ -336,7 +336,7 @@ _UNLIMITED = "Unlimited"
 _ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 
 # Exchange 2013 CU23's Get-Mailbox | Format-List for a user mailbox on the organization's Mailbox
-# server (docs/exchange-reference.md §18): a mailbox is an address and a name in labsim, so every
+# server (docs/exchange-reference.md §17.1): a mailbox is an address and a name in labsim, so every
 # other property shows the value Setup and New-Mailbox give a new user mailbox.
 _MAILBOX = View(
     properties=(

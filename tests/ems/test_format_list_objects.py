@@ -1,6 +1,6 @@
 """Format-List of the Exchange objects: Exchange 2013 CU23's whole property sets in Exchange's order
 (golden texts over the default lab), ``FL *`` and wildcards, and the property tables as the single
-declaration of what Format-List shows and what Set-/New- take (docs/exchange-reference.md §18)."""
+declaration of what Format-List shows and what Set-/New- take (docs/exchange-reference.md §17.1)."""
 
 from __future__ import annotations
 

@@ -122,7 +122,8 @@ def get_mailbox(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
         m
         for m in mailboxes
         if any(
-            identity_matches(identity, v) for v in (m.alias, m.primary_smtp_address, m.display_name)
+            identity_matches(identity, v)
+            for v in (m.alias, m.primary_smtp_address, m.display_name, shown(m).identity)
         )
     ]
     if not found and "*" not in identity:
