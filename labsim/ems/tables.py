@@ -5,8 +5,9 @@ Each table is the single declaration of its object's properties: Exchange 2013 C
 the order ``| Format-List`` prints them, how each value is shown, and the Set-/New- parameter and
 model field of each settable one (:mod:`labsim.ems.properties`). Properties labsim does not model
 show Exchange's default value (docs/fidelity.md, "Format-List objects"). The Active Directory
-bookkeeping properties (DistinguishedName, ObjectCategory, …) are built from the organization's
-name and domain; the AD timestamps, which the lab does not keep, are shown empty.
+bookkeeping properties (DistinguishedName, ObjectCategory, OriginatingServer, …) are built from
+the organization's name and domain; the AD timestamps, which the lab does not keep, are shown
+empty.
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ def _ad_object(
         Property("WhenCreatedUTC", lambda o: None),
         Property("OrganizationId", lambda o: None),
         Property("Id", identity),
-        Property("OriginatingServer", lambda o: None),
+        # The domain controller the lab names in its not-found messages (CmdletContext).
+        Property("OriginatingServer", lambda o: f"DC1.{domain(o)}"),
         Property("IsValid", lambda o: True),
         Property("ObjectState", lambda o: "Unchanged"),
     )

@@ -553,7 +553,7 @@ _MAILBOX = View(
         ("WhenCreatedUTC", lambda m: None),
         ("OrganizationId", lambda m: None),
         ("Id", lambda m: m.identity),
-        ("OriginatingServer", lambda m: None),
+        ("OriginatingServer", lambda m: f"DC1.{m.domain}"),
         ("ObjectState", lambda m: "Unchanged"),
     ),
     table=("Name", "Alias", "ServerName", "ProhibitSendQuota"),

@@ -104,7 +104,7 @@ WhenChangedUTC                          :
 WhenCreatedUTC                          :
 OrganizationId                          :
 Id                                      : ADATUM-CAS1\\Default Frontend ADATUM-CAS1
-OriginatingServer                       :
+OriginatingServer                       : DC1.adatum.com
 IsValid                                 : True
 ObjectState                             : Unchanged"""
 
@@ -187,7 +187,7 @@ WhenChangedUTC               :
 WhenCreatedUTC               :
 OrganizationId               :
 Id                           : To Trey
-OriginatingServer            :
+OriginatingServer            : DC1.adatum.com
 IsValid                      : True
 ObjectState                  : Unchanged"""
 
@@ -268,7 +268,7 @@ WhenChangedUTC                                        :
 WhenCreatedUTC                                        :
 OrganizationId                                        :
 Id                                                    : Transport Settings
-OriginatingServer                                     :
+OriginatingServer                                     : DC1.adatum.com
 IsValid                                               : True
 ObjectState                                           : Unchanged"""
 
@@ -883,7 +883,7 @@ WhenChangedUTC                         :
 WhenCreatedUTC                         :
 OrganizationId                         :
 Id                                     : adatum.com/Users/April
-OriginatingServer                      :
+OriginatingServer                      : DC1.adatum.com
 ObjectState                            : Unchanged"""
 
 
