@@ -24,6 +24,7 @@ from typing import Any
 from labsim.ems.catalog import Arguments, CmdletContext, ParameterSpec
 from labsim.ems.conversions import ParamType, apply_list
 from labsim.ems.format import display
+from labsim.ems.messages import cmdlet_error
 from labsim.errors import CmdletError
 
 Getter = Callable[[Any], object]
@@ -81,9 +82,11 @@ class Property:
 def not_modelled(cmdlet: str, prop: Property, shown: str) -> CmdletError:
     """The error for setting a property labsim does not model."""
     default = f" (Exchange's default, {shown}, is shown)" if shown else ""
-    return CmdletError(
-        f"{cmdlet}: labsim does not model {prop.name}{default}; the lab would behave the same "
-        f"whatever its value. Leave -{prop.name} out."
+    return cmdlet_error(
+        cmdlet,
+        f"labsim does not model {prop.name}{default}; the lab would behave the same whatever its "
+        f"value. Leave -{prop.name} out.",
+        "InvalidOperation",
     )
 
 

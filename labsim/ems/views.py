@@ -3,8 +3,9 @@
 Owns :class:`View` and the registry :func:`view_for`. A view lists the properties Format-List
 shows (Exchange's names, in the order labsim prints them), the columns of the default table,
 and whether the object's default is a table (connectors, queues, certificates) or a list
-(Get-TransportConfig). Properties labsim does not model show Exchange's default value, so that a
-``| FL`` looks complete. The functions that render a group of objects (default view, Format-List,
+(Get-TransportConfig). The views of the configurable objects come from their property tables
+(:mod:`labsim.ems.tables`), which also declare their Set-/New- parameters. Properties labsim does
+not model show Exchange's default value, so that a ``| FL`` looks complete. The functions that render a group of objects (default view, Format-List,
 Format-Table with property patterns and wildcards) are here too.
 """
 
