@@ -6,6 +6,8 @@ the server; the usage presets of §3.4 fill PermissionGroups, AuthMechanism, Dom
 and default Bindings/RemoteIPRanges, and say which of Bindings/RemoteIPRanges must be given;
 explicit parameters win over presets. The checks of :func:`validate` run on the resulting
 connector (for Set- too), including the unique Bindings + RemoteIPRanges combination per server.
+The property parameters and what they change come from the receive connector's property table
+(:data:`labsim.ems.tables.RECEIVE_CONNECTOR`), which Format-List shows too.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ Mailbox servers; Usage Partner sets DomainSecureEnabled and DNSRoutingEnabled to
 are given; the cross-parameter rules of :func:`validate` are checked on the resulting connector
 (for Set- too); a connector name is unique. When the result proxies through the Client Access
 server while Domain Security is on, a WARNING explains decision D2.
+The property parameters and what they change come from the send connector's property table
+(:data:`labsim.ems.tables.SEND_CONNECTOR`), which Format-List shows too.
 """
 
 from __future__ import annotations

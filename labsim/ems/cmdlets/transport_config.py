@@ -2,7 +2,9 @@
 
 The two TLS lists are multivalued SmtpDomain properties: a list replaces them, ``@{Add=;Remove=}``
 edits them, ``$null`` clears them; wildcards are refused at conversion (SmtpDomain); values keep
-the spelling typed and are compared case-insensitively, without duplicates.
+the spelling typed and are compared case-insensitively, without duplicates. Set-TransportConfig's
+parameters and what they change come from the property table
+(:data:`labsim.ems.tables.TRANSPORT_CONFIG`), which Format-List shows too.
 """
 
 from __future__ import annotations
