@@ -10,9 +10,10 @@ table: the Format-List view (``views.py``), the parameters the New-/Set- cmdlets
 
 The rule for properties labsim does not model (docs/fidelity.md, "Format-List objects"): they
 are shown with Exchange's default value, so a ``| FL`` compares line by line with a production
-server; their parameter binds (so a wrong value gets PowerShell's own conversion error), and a
-valid value gets one clear error naming the property. labsim never stores a value it would not act
-on: an admin who changes it would otherwise believe the lab behaves differently.
+server; their parameter binds (so a wrong value gets PowerShell's own conversion error), the value
+shown is accepted and changes nothing, and any other value gets one clear error naming the
+property. labsim never stores a value it would not act on: an admin who changes it would otherwise
+believe the lab behaves differently.
 """
 
 from __future__ import annotations
@@ -143,7 +144,12 @@ class PropertyTable:
                 continue
             value = args.get(prop.name)
             if prop.field is None:
-                raise not_modelled(ctx.cmdlet, prop, display(prop.show(shown)))
+                current_text = display(prop.show(shown))
+                # The value labsim shows is accepted as a no-op, so a script copied from a
+                # production server that restates Exchange's defaults still runs.
+                if display(value).lower() != current_text.lower():
+                    raise not_modelled(ctx.cmdlet, prop, current_text)
+                continue
             if prop.is_list:
                 items = apply_list(getattr(current, prop.field), value)
                 changes[prop.field] = tuple(prop.store(v) if prop.store else v for v in items)

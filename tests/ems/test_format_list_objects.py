@@ -575,11 +575,32 @@ def test_setting_an_unmodelled_property_is_refused_clearly(
     assert parameter is not None
     get = cmdlet.replace("Set-", "Get-") + (f" {identity}" if identity else "")
     before = adatum.run(f"{get} | FL").output
-    result = adatum.run(f"{cmdlet} {identity} -{prop} {_VALID[id(parameter)]}")
+    shown = adatum.run(f"{get} | FL {prop}").output.split(" : ", 1)[-1]
+    # A value other than the one shown (that one is accepted as a no-op).
+    value = _VALID[id(parameter)]
+    if parameter is BOOL and shown == "True":
+        value = "$false"
+    result = adatum.run(f"{cmdlet} {identity} -{prop} {value}")
     assert result.error is not None
     assert str(result.error).startswith(f"{cmdlet}: labsim does not model {prop}")
     assert f"Leave -{prop} out." in str(result.error)
     assert adatum.run(f"{get} | FL").output == before
+
+
+def test_restating_the_value_shown_is_accepted_as_a_no_op(adatum: Shell) -> None:
+    frontend = '"Default Frontend ADATUM-CAS1"'
+    before = adatum.run(f"Get-ReceiveConnector {frontend} | FL").output
+    result = adatum.run(
+        f"Set-ReceiveConnector {frontend} -ChunkingEnabled $true -TarpitInterval 00:00:05 "
+        "-MaxInboundConnectionPerSource 20 -MaxHeaderSize 256KB -Comment restated"
+    )
+    assert result.ok, result.error
+    after = adatum.run(f"Get-ReceiveConnector {frontend} | FL").output
+    assert after == before.replace(
+        "Comment                                 :",
+        "Comment                                 : restated",
+    )
+    assert after != before
 
 
 def test_a_wrong_value_for_an_unmodelled_property_gets_powershells_error(adatum: Shell) -> None:
