@@ -50,17 +50,18 @@ from labsim.ems.outputs import (
     FrontendTransportServiceOutput,
     LabCrl,
     LabServer,
+    MailboxOutput,
     ReceiveConnectorOutput,
+    SendConnectorOutput,
     ServerCertificate,
+    TransportConfigOutput,
     TransportServiceOutput,
 )
 from labsim.ems.tokens import BLANKS, DASHES, DOUBLE_QUOTES, NEWLINES, SINGLE_QUOTES, WORD_END
 from labsim.ems.views import property_names_of
 from labsim.logs.tracking import TrackingRecord
-from labsim.model.connectors import SendConnector
 from labsim.model.mail import MessageView, QueueView
-from labsim.model.organization import AcceptedDomain, Mailbox, Organization, Server
-from labsim.model.transport import TransportConfig
+from labsim.model.organization import AcceptedDomain, Organization, Server
 
 JSON_FORMAT = 1
 """The ``format`` number of :meth:`Vocabulary.to_json`; :meth:`Vocabulary.from_json` refuses others."""
@@ -486,14 +487,14 @@ def _parameter_words(noun: str, parameter: ParameterSpec) -> ParameterWords:
 
 
 OUTPUT_BY_NOUN: Mapping[str, type] = {
-    "SendConnector": SendConnector,
+    "SendConnector": SendConnectorOutput,
     "ReceiveConnector": ReceiveConnectorOutput,
-    "TransportConfig": TransportConfig,
+    "TransportConfig": TransportConfigOutput,
     "ExchangeCertificate": ServerCertificate,
     "Queue": QueueView,
     "Message": MessageView,
     "AcceptedDomain": AcceptedDomain,
-    "Mailbox": Mailbox,
+    "Mailbox": MailboxOutput,
     "TransportService": TransportServiceOutput,
     "FrontendTransportService": FrontendTransportServiceOutput,
     "ExchangeServer": ExchangeServerOutput,

@@ -1,7 +1,9 @@
 """Objects cmdlets write to the pipeline when a model record alone can't show what Exchange shows.
 
 Owns small frozen wrappers: a receive connector with its server's FQDN (Exchange shows the FQDN
-even when none was set), a certificate as seen on one server (identity ``SERVER\\THUMBPRINT``,
+even when none was set), a send connector and the transport settings with their organization's
+names (their Active Directory names are built from them), a mailbox with its organization and
+database server, a certificate as seen on one server (identity ``SERVER\\THUMBPRINT``,
 date status at lab time), a certificate imported into a root store, a server's transport service
 settings (Get-TransportService), the rows of the lab actions (Get-LabServer, Get-LabCrl,
 Revoke-LabCertificate), and formatted text (what Format-List / Format-Table write, which nothing
@@ -10,13 +12,15 @@ can consume but the screen).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from labsim.model.connectors import ReceiveConnector
+from labsim.model.connectors import ReceiveConnector, SendConnector
 from labsim.model.enums import ServerRole
-from labsim.model.organization import Server
+from labsim.model.organization import Mailbox, Server
+from labsim.model.transport import TransportConfig
 
 if TYPE_CHECKING:
     from labsim.pki.certificate import ExchangeCertificate
@@ -24,15 +28,77 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ReceiveConnectorOutput:
-    """A receive connector as Get-ReceiveConnector writes it."""
+    """A receive connector as Get-ReceiveConnector writes it, with its server's FQDN and its
+    organization's name and domain (its Active Directory names are built from them)."""
 
     connector: ReceiveConnector
     server_fqdn: str
+    organization: str = ""
+    domain: str = ""
 
     @property
     def identity(self) -> str:
         """``SERVER\\Name``."""
         return self.connector.identity
+
+
+@dataclass(frozen=True)
+class SendConnectorOutput:
+    """A send connector as Get-SendConnector writes it, with its organization's name and domain."""
+
+    connector: SendConnector
+    organization: str = ""
+    domain: str = ""
+
+    @property
+    def identity(self) -> str:
+        """The connector's name (send connectors are organization objects)."""
+        return self.connector.identity
+
+
+@dataclass(frozen=True)
+class MailboxOutput:
+    """A mailbox as Get-Mailbox writes it, with what its Active Directory names are built from:
+    the organization's name and domain and the Mailbox server that holds its database."""
+
+    mailbox: Mailbox
+    organization: str = ""
+    domain: str = ""
+    server: str = ""
+
+    @property
+    def identity(self) -> str:
+        """``domain/Users/Display Name``, as Exchange names a user's mailbox."""
+        return f"{self.domain}/Users/{self.mailbox.display_name}"
+
+    @property
+    def guid(self) -> str:
+        """A GUID stable for the mailbox (the record has none; Exchange shows one)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"mailbox:{self.mailbox.primary_smtp_address}"))
+
+    @property
+    def exchange_guid(self) -> str:
+        """The mailbox's ExchangeGuid (stable, distinct from the user's Guid)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"store:{self.mailbox.primary_smtp_address}"))
+
+
+@dataclass(frozen=True)
+class TransportConfigOutput:
+    """The organization's transport settings as Get-TransportConfig writes them."""
+
+    config: TransportConfig
+    organization: str = ""
+    domain: str = ""
+
+    @property
+    def identity(self) -> str:
+        """Exchange's fixed name of the object."""
+        return "Transport Settings"
+
+    @property
+    def guid(self) -> str:
+        """A GUID stable for the organization (the record has none; Exchange shows one)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"transport-settings.{self.domain}"))
 
 
 @dataclass(frozen=True)

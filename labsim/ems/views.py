@@ -3,8 +3,9 @@
 Owns :class:`View` and the registry :func:`view_for`. A view lists the properties Format-List
 shows (Exchange's names, in the order labsim prints them), the columns of the default table,
 and whether the object's default is a table (connectors, queues, certificates) or a list
-(Get-TransportConfig). Properties labsim does not model show Exchange's default value, so that a
-``| FL`` looks complete. The functions that render a group of objects (default view, Format-List,
+(Get-TransportConfig). The views of the configurable objects come from their property tables
+(:mod:`labsim.ems.tables`), which also declare their Set-/New- parameters. Properties labsim does
+not model show Exchange's default value, so that a ``| FL`` looks complete. The functions that render a group of objects (default view, Format-List,
 Format-Table with property patterns and wildcards) are here too.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,19 +26,23 @@ from labsim.ems.outputs import (
     FrontendTransportServiceOutput,
     LabCrl,
     LabServer,
+    MailboxOutput,
     PersonalCertificate,
     ReceiveConnectorOutput,
     RevokedCertificate,
     RootCertificate,
     SelectedObject,
+    SendConnectorOutput,
     ServerCertificate,
+    TransportConfigOutput,
     TransportServiceOutput,
 )
+from labsim.ems.tables import RECEIVE_CONNECTOR, SEND_CONNECTOR, TRANSPORT_CONFIG
 from labsim.logs.tracking import TrackingRecord
-from labsim.model.connectors import SendConnector, format_flags
+from labsim.model.lab import PUBLIC_CA_NAME
 from labsim.model.mail import MessageView, QueueView
-from labsim.model.organization import AcceptedDomain, Mailbox
-from labsim.model.transport import FRONTEND_TRANSPORT_PROPERTIES, TransportConfig
+from labsim.model.organization import AcceptedDomain
+from labsim.model.transport import FRONTEND_TRANSPORT_PROPERTIES
 from labsim.model.values import ByteSize
 from labsim.policy.headers import EXCHANGE_BUILD
 
@@ -45,13 +51,19 @@ Getter = Callable[[Any], object]
 
 @dataclass(frozen=True)
 class View:
-    """Properties (Format-List order), default table columns, default kind, optional header."""
+    """Properties (Format-List order), default table columns, default kind, optional header.
+
+    ``list_view`` names the properties a bare Format-List shows when Exchange's formatting file
+    defines a list view for the type (Get-ExchangeCertificate); ``FL *`` and explicit names reach
+    every property. Without it a bare Format-List shows them all, as for Exchange's configuration
+    objects."""
 
     properties: tuple[tuple[str, Getter], ...]
     table: tuple[str, ...]
     default: str = "table"
     right_aligned: frozenset[str] = frozenset()
     header: str | None = None
+    list_view: tuple[str, ...] | None = None
 
     def names(self) -> tuple[str, ...]:
         """Property names in order."""
@@ -71,7 +83,9 @@ class View:
         that matches nothing is left out, as PowerShell does.
         """
         if not patterns:
-            return self.table if table else self.names()
+            if table:
+                return self.table
+            return self.list_view if self.list_view is not None else self.names()
         chosen: list[str] = []
         for pattern in patterns:
             for name in self.names():
@@ -81,141 +95,46 @@ class View:
 
 
 def _services_flags(services: frozenset[str]) -> str:
-    # Exchange 2013 prints Services in the table as one letter per position (IMAP, POP, UM, IIS,
-    # SMTP, UM call router), a dot when the service is not enabled: e.g. "IP.WS.".
+    # Exchange 2013 prints Services in the table as one character per AllowedServices flag, in
+    # the enum's bit order (IMAP, POP, UM, IIS, SMTP, Federation, UMCallRouter), a dot when the
+    # service is not enabled: seven characters, e.g. "IP.WS.." (docs/exchange-reference.md C10).
     letters = (
         ("IMAP", "I"),
         ("POP", "P"),
         ("UM", "U"),
         ("IIS", "W"),
         ("SMTP", "S"),
+        ("Federation", "F"),
         ("UMCallRouter", "C"),
     )
     return "".join(letter if name in services else "." for name, letter in letters)
 
 
-_SEND_CONNECTOR = View(
-    properties=(
-        ("AddressSpaces", lambda c: tuple(str(a) for a in c.address_spaces)),
-        ("AuthenticationCredential", lambda c: None),
-        ("CloudServicesMailEnabled", lambda c: False),
-        ("Comment", lambda c: c.comment),
-        ("ConnectedDomains", lambda c: ()),
-        ("ConnectionInactivityTimeOut", lambda c: timedelta(minutes=10)),
-        ("DNSRoutingEnabled", lambda c: c.dns_routing_enabled),
-        ("DomainSecureEnabled", lambda c: c.domain_secure_enabled),
-        ("Enabled", lambda c: c.enabled),
-        ("ErrorPolicies", lambda c: "Default"),
-        ("ForceHELO", lambda c: c.force_helo),
-        ("Fqdn", lambda c: c.fqdn),
-        ("FrontendProxyEnabled", lambda c: c.frontend_proxy_enabled),
-        ("HomeMTA", lambda c: "Microsoft MTA"),
-        ("Identity", lambda c: c.identity),
-        ("IgnoreSTARTTLS", lambda c: c.ignore_starttls),
-        ("IsScopedConnector", lambda c: False),
-        ("IsSmtpConnector", lambda c: True),
-        ("MaxMessageSize", lambda c: c.max_message_size),
-        ("Name", lambda c: c.name),
-        ("Port", lambda c: c.port),
-        ("ProtocolLoggingLevel", lambda c: c.protocol_logging_level),
-        ("RequireOorg", lambda c: False),
-        ("RequireTLS", lambda c: c.require_tls),
-        ("SmartHostAuthMechanism", lambda c: "None"),
-        ("SmartHosts", lambda c: c.smart_hosts),
-        ("SmartHostsString", lambda c: ",".join(c.smart_hosts)),
-        ("SourceIPAddress", lambda c: "0.0.0.0"),
-        ("SourceTransportServers", lambda c: c.source_transport_servers),
-        ("TlsAuthLevel", lambda c: c.tls_auth_level),
-        ("TlsCertificateName", lambda c: c.tls_certificate_name),
-        ("TlsDomain", lambda c: c.tls_domain),
-        ("UseExternalDNSServersEnabled", lambda c: False),
-        ("Guid", lambda c: c.guid),
-    ),
-    table=("Identity", "AddressSpaces", "Enabled"),
-)
+# The configurable objects: their Format-List view comes from their property table, which also
+# declares their Set-/New- parameters (labsim.ems.tables).
+_SEND_CONNECTOR = View(SEND_CONNECTOR.pairs(), table=("Identity", "AddressSpaces", "Enabled"))
 
-_RECEIVE_CONNECTOR = View(
-    properties=(
-        ("AuthMechanism", lambda o: format_flags(o.connector.auth_mechanism)),
-        ("Banner", lambda o: o.connector.banner),
-        ("BinaryMimeEnabled", lambda o: True),
-        ("Bindings", lambda o: tuple(str(b) for b in o.connector.bindings)),
-        ("ChunkingEnabled", lambda o: True),
-        ("Comment", lambda o: o.connector.comment),
-        ("ConnectionInactivityTimeout", lambda o: o.connector.connection_inactivity_timeout),
-        ("ConnectionTimeout", lambda o: o.connector.connection_timeout),
-        ("DomainSecureEnabled", lambda o: o.connector.domain_secure_enabled),
-        ("EnableAuthGSSAPI", lambda o: False),
-        ("Enabled", lambda o: o.connector.enabled),
-        ("EnhancedStatusCodesEnabled", lambda o: True),
-        ("Fqdn", lambda o: o.connector.fqdn or o.server_fqdn),
-        ("Identity", lambda o: o.identity),
-        ("MaxHopCount", lambda o: o.connector.max_hop_count),
-        ("MaxLocalHopCount", lambda o: o.connector.max_local_hop_count),
-        ("MaxMessageSize", lambda o: o.connector.max_message_size),
-        ("MaxRecipientsPerMessage", lambda o: o.connector.max_recipients_per_message),
-        ("Name", lambda o: o.connector.name),
-        ("PermissionGroups", lambda o: format_flags(o.connector.permission_groups)),
-        ("ProtocolLoggingLevel", lambda o: o.connector.protocol_logging_level),
-        ("RemoteIPRanges", lambda o: tuple(str(r) for r in o.connector.remote_ip_ranges)),
-        ("RequireEHLODomain", lambda o: o.connector.require_ehlo_domain),
-        ("RequireTLS", lambda o: o.connector.require_tls),
-        ("Server", lambda o: o.connector.server),
-        ("TlsCertificateName", lambda o: o.connector.tls_certificate_name),
-        ("TransportRole", lambda o: o.connector.transport_role),
-        ("Guid", lambda o: o.connector.guid),
-    ),
-    table=("Identity", "Bindings", "Enabled"),
-)
+_RECEIVE_CONNECTOR = View(RECEIVE_CONNECTOR.pairs(), table=("Identity", "Bindings", "Enabled"))
 
-_TRANSPORT_CONFIG = View(
-    properties=(
-        ("AddressBookPolicyRoutingEnabled", lambda t: False),
-        ("ClearCategories", lambda t: True),
-        ("ConvertDisclaimerWrapperToEml", lambda t: False),
-        ("DSNConversionMode", lambda t: "UseExchangeDSNs"),
-        ("ExternalDelayDsnEnabled", lambda t: t.external_delay_dsn_enabled),
-        ("ExternalDsnDefaultLanguage", lambda t: None),
-        ("ExternalDsnLanguageDetectionEnabled", lambda t: True),
-        ("ExternalDsnMaxMessageAttachSize", lambda t: ByteSize.mb(10)),
-        ("ExternalDsnReportingAuthority", lambda t: t.external_dsn_reporting_authority),
-        ("ExternalDsnSendHtml", lambda t: True),
-        ("ExternalPostmasterAddress", lambda t: None),
-        ("GenerateCopyOfDSNFor", lambda t: t.generate_copy_of_dsn_for),
-        ("InternalDelayDsnEnabled", lambda t: t.internal_delay_dsn_enabled),
-        ("InternalDsnDefaultLanguage", lambda t: None),
-        ("InternalDsnLanguageDetectionEnabled", lambda t: True),
-        ("InternalDsnMaxMessageAttachSize", lambda t: ByteSize.mb(10)),
-        ("InternalDsnReportingAuthority", lambda t: None),
-        ("InternalDsnSendHtml", lambda t: True),
-        ("InternalSMTPServers", lambda t: t.internal_smtp_servers),
-        ("JournalingReportNdrTo", lambda t: "<>"),
-        ("MaxDumpsterSizePerDatabase", lambda t: ByteSize.mb(18)),
-        ("MaxDumpsterTime", lambda t: timedelta(days=7)),
-        ("MaxReceiveSize", lambda t: t.max_receive_size),
-        ("MaxRecipientEnvelopeLimit", lambda t: t.max_recipient_envelope_limit),
-        ("MaxSendSize", lambda t: t.max_send_size),
-        ("SafetyNetHoldTime", lambda t: timedelta(days=2)),
-        ("ShadowHeartbeatFrequency", lambda t: timedelta(minutes=2)),
-        ("ShadowMessageAutoDiscardInterval", lambda t: timedelta(days=2)),
-        ("ShadowRedundancyEnabled", lambda t: True),
-        ("ShadowResubmitTimeSpan", lambda t: timedelta(hours=3)),
-        ("TLSReceiveDomainSecureList", lambda t: t.tls_receive_domain_secure_list),
-        ("TLSSendDomainSecureList", lambda t: t.tls_send_domain_secure_list),
-        ("VerifySecureSubmitEnabled", lambda t: False),
-        ("Xexch50Enabled", lambda t: True),
-        ("Name", lambda t: "Transport Settings"),
-        ("Identity", lambda t: "Transport Settings"),
-    ),
-    table=("Name",),
-    default="list",
-)
+_TRANSPORT_CONFIG = View(TRANSPORT_CONFIG.pairs(), table=("Name",), default="list")
 
 
 def _key_size(c: ServerCertificate) -> int:
     return int(getattr(c.certificate.certificate.public_key(), "key_size", 0))
 
 
+def root_ca_type(c: ServerCertificate) -> str:
+    """RootCAType: None for a self-signed certificate, ThirdParty under the lab's public CA,
+    Registry under an organization's own CA (its root is in the servers' machine store)."""
+    if c.certificate.is_self_signed:
+        return "None"
+    if PUBLIC_CA_NAME in c.certificate.issuer:
+        return "ThirdParty"
+    return "Registry"
+
+
+# Exchange's formatting file gives ExchangeCertificate a list view of 14 properties
+# (docs/exchange-reference.md §17 C10, §17.1); FriendlyName and Identity are reached by name or *.
 _EXCHANGE_CERTIFICATE = View(
     properties=(
         (
@@ -236,6 +155,7 @@ _EXCHANGE_CERTIFICATE = View(
         ("NotAfter", lambda c: c.certificate.not_after),
         ("NotBefore", lambda c: c.certificate.not_before),
         ("PublicKeySize", _key_size),
+        ("RootCAType", root_ca_type),
         ("SerialNumber", lambda c: c.certificate.serial_number),
         ("Services", lambda c: c.certificate.services_display),
         ("Status", lambda c: c.status),
@@ -245,6 +165,22 @@ _EXCHANGE_CERTIFICATE = View(
         ("Identity", lambda c: c.identity),
     ),
     table=("Thumbprint", "Services", "Subject"),
+    list_view=(
+        "AccessRules",
+        "CertificateDomains",
+        "HasPrivateKey",
+        "IsSelfSigned",
+        "Issuer",
+        "NotAfter",
+        "NotBefore",
+        "PublicKeySize",
+        "RootCAType",
+        "SerialNumber",
+        "Services",
+        "Status",
+        "Subject",
+        "Thumbprint",
+    ),
 )
 
 # The table column shows the letter flags, the list shows the names.
@@ -321,6 +257,12 @@ _QUEUE = View(
     right_aligned=frozenset({"MessageCount", "Velocity", "OutboundIPPool", "RetryCount"}),
 )
 
+NO_ORGANIZATION_ID = "00000000-0000-0000-0000-000000000000"
+"""ExternalDirectoryOrganizationId of an on-premises message (no tenant)."""
+
+# Exchange 2013's Get-Message | Format-List (docs/exchange-reference.md §17.1). What labsim does not
+# track per message (the receiving connector and address, latencies, directionality) is shown
+# empty; Exchange's constants for an on-premises message are shown as they are.
 _MESSAGE = View(
     properties=(
         ("Subject", lambda m: m.subject),
@@ -328,13 +270,28 @@ _MESSAGE = View(
         ("FromAddress", lambda m: m.from_address),
         ("Status", lambda m: m.status),
         ("Size", lambda m: ByteSize(m.size)),
+        ("MessageSourceName", lambda m: None),
+        ("SourceIP", lambda m: None),
+        ("SCL", lambda m: -1),
         ("DateReceived", lambda m: m.date_received),
         ("ExpirationTime", lambda m: m.expiration_time),
         ("LastError", lambda m: m.last_error),
         ("RetryCount", lambda m: m.retry_count),
         ("Recipients", lambda m: m.recipients),
+        ("ComponentLatency", lambda m: ()),
+        ("MessageLatency", lambda m: None),
+        ("DeferReason", lambda m: None),
+        ("LockReason", lambda m: None),
+        ("IsProbeMessage", lambda m: False),
+        ("Priority", lambda m: "Normal"),
+        ("ExternalDirectoryOrganizationId", lambda m: NO_ORGANIZATION_ID),
+        ("Directionality", lambda m: None),
+        ("OriginalFromAddress", lambda m: m.from_address),
+        ("AccountForest", lambda m: None),
         ("Queue", lambda m: m.queue),
         ("Identity", lambda m: m.identity),
+        ("IsValid", lambda m: True),
+        ("ObjectState", lambda m: "New"),
     ),
     table=("Identity", "FromAddress", "Status", "Queue", "Subject"),
     right_aligned=frozenset({"RetryCount"}),
@@ -351,17 +308,257 @@ _ACCEPTED_DOMAIN = View(
     table=("Name", "DomainName", "DomainType", "Default"),
 )
 
+
+def mailbox_database(m: MailboxOutput) -> str:
+    """Setup's mailbox database name: ``Mailbox Database`` and ten digits (stable per lab)."""
+    digits = uuid.uuid5(uuid.NAMESPACE_DNS, f"database.{m.server}.{m.domain}").int % 10**10
+    return f"Mailbox Database {digits:010d}"
+
+
+def _legacy_dn(m: MailboxOutput) -> str:
+    return (
+        f"/o={m.organization}/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)"
+        f"/cn=Recipients/cn={m.mailbox.alias}"
+    )
+
+
+def _server_legacy_dn(m: MailboxOutput) -> str:
+    return (
+        f"/o={m.organization}/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)"
+        f"/cn=Configuration/cn=Servers/cn={m.server}"
+    )
+
+
+def _user_dn(m: MailboxOutput) -> str:
+    dc = ",".join(f"DC={label}" for label in m.domain.split("."))
+    return f"CN={m.mailbox.display_name},CN=Users,{dc}"
+
+
+_UNLIMITED = "Unlimited"
+_ZERO_GUID = "00000000-0000-0000-0000-000000000000"
+
+# Exchange 2013 CU23's Get-Mailbox | Format-List for a user mailbox on the organization's Mailbox
+# server (docs/exchange-reference.md §17.1): a mailbox is an address and a name in labsim, so every
+# other property shows the value Setup and New-Mailbox give a new user mailbox.
 _MAILBOX = View(
     properties=(
-        ("Alias", lambda m: m.alias),
-        ("DisplayName", lambda m: m.display_name),
-        ("Name", lambda m: m.display_name),
-        ("PrimarySmtpAddress", lambda m: m.primary_smtp_address),
-        ("EmailAddresses", lambda m: (f"SMTP:{m.primary_smtp_address}",)),
-        ("ProhibitSendQuota", lambda m: "Unlimited"),
-        ("Identity", lambda m: m.display_name),
+        ("Database", mailbox_database),
+        ("MessageCopyForSentAsEnabled", lambda m: False),
+        ("MessageCopyForSendOnBehalfEnabled", lambda m: False),
+        ("UseDatabaseRetentionDefaults", lambda m: True),
+        ("RetainDeletedItemsUntilBackup", lambda m: False),
+        ("DeliverToMailboxAndForward", lambda m: False),
+        ("IsExcludedFromServingHierarchy", lambda m: False),
+        ("IsHierarchyReady", lambda m: True),
+        ("LitigationHoldEnabled", lambda m: False),
+        ("SingleItemRecoveryEnabled", lambda m: False),
+        ("RetentionHoldEnabled", lambda m: False),
+        ("EndDateForRetentionHold", lambda m: None),
+        ("StartDateForRetentionHold", lambda m: None),
+        ("RetentionComment", lambda m: None),
+        ("RetentionUrl", lambda m: None),
+        ("LitigationHoldDate", lambda m: None),
+        ("LitigationHoldOwner", lambda m: None),
+        ("LitigationHoldDuration", lambda m: _UNLIMITED),
+        ("ManagedFolderMailboxPolicy", lambda m: None),
+        ("RetentionPolicy", lambda m: None),
+        ("AddressBookPolicy", lambda m: None),
+        ("CalendarRepairDisabled", lambda m: False),
+        ("ExchangeGuid", lambda m: m.exchange_guid),
+        ("MailboxContainerGuid", lambda m: None),
+        ("UnifiedMailbox", lambda m: None),
+        ("AggregatedMailboxGuids", lambda m: ()),
+        (
+            "ExchangeSecurityDescriptor",
+            lambda m: "System.Security.AccessControl.RawSecurityDescriptor",
+        ),
+        ("ExchangeUserAccountControl", lambda m: "None"),
+        ("AdminDisplayVersion", lambda m: _admin_display_version()),
+        ("MessageTrackingReadStatusEnabled", lambda m: True),
+        ("ExternalOofOptions", lambda m: "External"),
+        ("ForwardingAddress", lambda m: None),
+        ("ForwardingSmtpAddress", lambda m: None),
+        ("RetainDeletedItemsFor", lambda m: timedelta(days=14)),
+        ("IsMailboxEnabled", lambda m: True),
+        ("Languages", lambda m: ()),
+        ("OfflineAddressBook", lambda m: None),
+        ("ProhibitSendQuota", lambda m: _UNLIMITED),
+        ("ProhibitSendReceiveQuota", lambda m: _UNLIMITED),
+        ("RecoverableItemsQuota", lambda m: _UNLIMITED),
+        ("RecoverableItemsWarningQuota", lambda m: _UNLIMITED),
+        ("CalendarLoggingQuota", lambda m: _UNLIMITED),
+        ("DowngradeHighPriorityMessagesEnabled", lambda m: False),
+        ("ProtocolSettings", lambda m: ()),
+        ("RecipientLimits", lambda m: _UNLIMITED),
+        ("ImListMigrationCompleted", lambda m: False),
+        ("IsResource", lambda m: False),
+        ("IsLinked", lambda m: False),
+        ("IsShared", lambda m: False),
+        ("IsRootPublicFolderMailbox", lambda m: False),
+        ("LinkedMasterAccount", lambda m: None),
+        ("ResetPasswordOnNextLogon", lambda m: False),
+        ("ResourceCapacity", lambda m: None),
+        ("ResourceCustom", lambda m: ()),
+        ("ResourceType", lambda m: None),
+        ("RoomMailboxAccountEnabled", lambda m: None),
+        ("SamAccountName", lambda m: m.mailbox.alias),
+        ("SCLDeleteThreshold", lambda m: None),
+        ("SCLDeleteEnabled", lambda m: None),
+        ("SCLRejectThreshold", lambda m: None),
+        ("SCLRejectEnabled", lambda m: None),
+        ("SCLQuarantineThreshold", lambda m: None),
+        ("SCLQuarantineEnabled", lambda m: None),
+        ("SCLJunkThreshold", lambda m: None),
+        ("SCLJunkEnabled", lambda m: None),
+        ("AntispamBypassEnabled", lambda m: False),
+        ("ServerLegacyDN", _server_legacy_dn),
+        ("ServerName", lambda m: m.server.lower()),
+        ("UseDatabaseQuotaDefaults", lambda m: True),
+        ("IssueWarningQuota", lambda m: _UNLIMITED),
+        ("RulesQuota", lambda m: ByteSize(64 * 1024)),
+        ("Office", lambda m: None),
+        ("UserPrincipalName", lambda m: f"{m.mailbox.alias}@{m.domain}"),
+        ("UMEnabled", lambda m: False),
+        ("MaxSafeSenders", lambda m: None),
+        ("MaxBlockedSenders", lambda m: None),
+        ("NetID", lambda m: None),
+        ("ReconciliationId", lambda m: None),
+        ("WindowsLiveID", lambda m: None),
+        ("MicrosoftOnlineServicesID", lambda m: None),
+        ("ThrottlingPolicy", lambda m: None),
+        ("RoleAssignmentPolicy", lambda m: "Default Role Assignment Policy"),
+        ("DefaultPublicFolderMailbox", lambda m: None),
+        ("SharingPolicy", lambda m: "Default Sharing Policy"),
+        ("RemoteAccountPolicy", lambda m: None),
+        ("MailboxPlan", lambda m: None),
+        ("ArchiveDatabase", lambda m: None),
+        ("ArchiveGuid", lambda m: _ZERO_GUID),
+        ("ArchiveName", lambda m: ()),
+        ("JournalArchiveAddress", lambda m: None),
+        ("ArchiveQuota", lambda m: ByteSize(100 * 1024**3)),
+        ("ArchiveWarningQuota", lambda m: ByteSize(90 * 1024**3)),
+        ("ArchiveDomain", lambda m: None),
+        ("ArchiveStatus", lambda m: "None"),
+        ("ArchiveState", lambda m: "None"),
+        ("RemoteRecipientType", lambda m: "None"),
+        ("DisabledArchiveDatabase", lambda m: None),
+        ("DisabledArchiveGuid", lambda m: _ZERO_GUID),
+        ("QueryBaseDN", lambda m: None),
+        ("QueryBaseDNRestrictionEnabled", lambda m: False),
+        ("MailboxMoveTargetMDB", lambda m: None),
+        ("MailboxMoveSourceMDB", lambda m: None),
+        ("MailboxMoveFlags", lambda m: "None"),
+        ("MailboxMoveRemoteHostName", lambda m: None),
+        ("MailboxMoveBatchName", lambda m: None),
+        ("MailboxMoveStatus", lambda m: "None"),
+        ("MailboxRelease", lambda m: None),
+        ("ArchiveRelease", lambda m: None),
+        ("IsPersonToPersonTextMessagingEnabled", lambda m: False),
+        ("IsMachineToPersonTextMessagingEnabled", lambda m: False),
+        ("UserSMimeCertificate", lambda m: ()),
+        ("UserCertificate", lambda m: ()),
+        ("CalendarVersionStoreDisabled", lambda m: False),
+        ("ImmutableId", lambda m: None),
+        ("PersistedCapabilities", lambda m: ()),
+        ("SKUAssigned", lambda m: None),
+        ("AuditEnabled", lambda m: False),
+        ("AuditLogAgeLimit", lambda m: timedelta(days=90)),
+        (
+            "AuditAdmin",
+            lambda m: (
+                "Update",
+                "Move",
+                "MoveToDeletedItems",
+                "SoftDelete",
+                "HardDelete",
+                "FolderBind",
+                "SendAs",
+                "SendOnBehalf",
+                "Create",
+            ),
+        ),
+        ("AuditDelegate", lambda m: ("Update", "SoftDelete", "HardDelete", "SendAs", "Create")),
+        ("AuditOwner", lambda m: ()),
+        ("WhenMailboxCreated", lambda m: None),
+        ("SourceAnchor", lambda m: None),
+        ("UsageLocation", lambda m: None),
+        ("IsSoftDeletedByRemove", lambda m: False),
+        ("IsSoftDeletedByDisable", lambda m: False),
+        ("IsInactiveMailbox", lambda m: False),
+        ("IncludeInGarbageCollection", lambda m: False),
+        ("WhenSoftDeleted", lambda m: None),
+        ("InPlaceHolds", lambda m: ()),
+        ("AccountDisabled", lambda m: False),
+        ("StsRefreshTokensValidFrom", lambda m: None),
+        ("Extensions", lambda m: ()),
+        ("HasPicture", lambda m: False),
+        ("HasSpokenName", lambda m: False),
+        ("IsDirSynced", lambda m: False),
+        ("AcceptMessagesOnlyFrom", lambda m: ()),
+        ("AcceptMessagesOnlyFromDLMembers", lambda m: ()),
+        ("AcceptMessagesOnlyFromSendersOrMembers", lambda m: ()),
+        (
+            "AddressListMembership",
+            lambda m: (
+                "\\Mailboxes(VLV)",
+                "\\All Mailboxes(VLV)",
+                "\\All Recipients(VLV)",
+                "\\Default Global Address List",
+                "\\All Users",
+            ),
+        ),
+        ("AdministrativeUnits", lambda m: ()),
+        ("Alias", lambda m: m.mailbox.alias),
+        ("ArbitrationMailbox", lambda m: None),
+        ("BypassModerationFromSendersOrMembers", lambda m: ()),
+        ("OrganizationalUnit", lambda m: f"{m.domain}/Users"),
+        *((f"CustomAttribute{i}", lambda m: None) for i in range(1, 16)),
+        *((f"ExtensionCustomAttribute{i}", lambda m: ()) for i in range(1, 6)),
+        ("DisplayName", lambda m: m.mailbox.display_name),
+        ("EmailAddresses", lambda m: (f"SMTP:{m.mailbox.primary_smtp_address}",)),
+        ("GrantSendOnBehalfTo", lambda m: ()),
+        ("ExternalDirectoryObjectId", lambda m: None),
+        ("HiddenFromAddressListsEnabled", lambda m: False),
+        ("LastExchangeChangedTime", lambda m: None),
+        ("LegacyExchangeDN", _legacy_dn),
+        ("MaxSendSize", lambda m: _UNLIMITED),
+        ("MaxReceiveSize", lambda m: _UNLIMITED),
+        ("ModeratedBy", lambda m: ()),
+        ("ModerationEnabled", lambda m: False),
+        ("PoliciesIncluded", lambda m: ()),
+        ("PoliciesExcluded", lambda m: ()),
+        ("EmailAddressPolicyEnabled", lambda m: True),
+        ("PrimarySmtpAddress", lambda m: m.mailbox.primary_smtp_address),
+        ("RecipientType", lambda m: "UserMailbox"),
+        ("RecipientTypeDetails", lambda m: "UserMailbox"),
+        ("RejectMessagesFrom", lambda m: ()),
+        ("RejectMessagesFromDLMembers", lambda m: ()),
+        ("RejectMessagesFromSendersOrMembers", lambda m: ()),
+        ("RequireSenderAuthenticationEnabled", lambda m: False),
+        ("SimpleDisplayName", lambda m: None),
+        ("SendModerationNotifications", lambda m: "Always"),
+        ("UMDtmfMap", lambda m: ()),
+        ("WindowsEmailAddress", lambda m: m.mailbox.primary_smtp_address),
+        ("MailTip", lambda m: None),
+        ("MailTipTranslations", lambda m: ()),
+        ("Identity", lambda m: m.identity),
+        ("IsValid", lambda m: True),
+        ("ExchangeVersion", lambda m: "0.20 (15.0.0.0)"),
+        ("Name", lambda m: m.mailbox.display_name),
+        ("DistinguishedName", _user_dn),
+        ("Guid", lambda m: m.guid),
+        ("ObjectCategory", lambda m: f"{m.domain}/Configuration/Schema/Person"),
+        ("ObjectClass", lambda m: ("top", "person", "organizationalPerson", "user")),
+        ("WhenChanged", lambda m: None),
+        ("WhenCreated", lambda m: None),
+        ("WhenChangedUTC", lambda m: None),
+        ("WhenCreatedUTC", lambda m: None),
+        ("OrganizationId", lambda m: None),
+        ("Id", lambda m: m.identity),
+        ("OriginatingServer", lambda m: f"DC1.{m.domain}"),
+        ("ObjectState", lambda m: "Unchanged"),
     ),
-    table=("Name", "Alias", "PrimarySmtpAddress", "ProhibitSendQuota"),
+    table=("Name", "Alias", "ServerName", "ProhibitSendQuota"),
 )
 
 _TRANSPORT_SERVICE = View(
@@ -545,16 +742,16 @@ _COMMAND_INFO = View(
 
 _VIEWS: dict[type, View] = {
     CommandInfo: _COMMAND_INFO,
-    SendConnector: _SEND_CONNECTOR,
+    SendConnectorOutput: _SEND_CONNECTOR,
     ReceiveConnectorOutput: _RECEIVE_CONNECTOR,
-    TransportConfig: _TRANSPORT_CONFIG,
+    TransportConfigOutput: _TRANSPORT_CONFIG,
     ServerCertificate: _EXCHANGE_CERTIFICATE,
     RootCertificate: _ROOT_CERTIFICATE,
     PersonalCertificate: _PERSONAL_CERTIFICATE,
     QueueView: _QUEUE,
     MessageView: _MESSAGE,
     AcceptedDomain: _ACCEPTED_DOMAIN,
-    Mailbox: _MAILBOX,
+    MailboxOutput: _MAILBOX,
     TransportServiceOutput: _TRANSPORT_SERVICE,
     FrontendTransportServiceOutput: _FRONTEND_TRANSPORT_SERVICE,
     LabServer: _LAB_SERVER,

@@ -31,7 +31,11 @@ def test_new_exchange_certificate_is_self_signed(adatum: Shell, host: FakeHost) 
     new = host.certificate_store("ADATUM-MBX1").personal()[-1]
     assert new.is_self_signed and new.friendly_name == "Adatum SMTP"
     assert new.not_after.replace(hour=0, minute=0) == datetime(2029, 3, 1, tzinfo=UTC)
-    assert result.output.splitlines()[2].split() == [new.thumbprint, "....S.", "CN=mail.adatum.com"]
+    assert result.output.splitlines()[2].split() == [
+        new.thumbprint,
+        "....S..",
+        "CN=mail.adatum.com",
+    ]
 
 
 def test_new_exchange_certificate_defaults(host: FakeHost) -> None:

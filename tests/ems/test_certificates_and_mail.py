@@ -14,8 +14,8 @@ def test_get_exchange_certificate_table(host: FakeHost) -> None:
     assert lines[0].split() == ["Thumbprint", "Services", "Subject"]
     store = host.certificate_store("ADATUM-CAS1")
     default, issued = store.personal()
-    assert lines[2].split() == [default.thumbprint, "IP.WS.", "CN=ADATUM-CAS1"]
-    assert lines[3].split()[:2] == [issued.thumbprint, "....S."]
+    assert lines[2].split() == [default.thumbprint, "IP.WS..", "CN=ADATUM-CAS1"]
+    assert lines[3].split()[:2] == [issued.thumbprint, "....S.."]
 
 
 def test_every_server_without_a_machine(adatum: Shell) -> None:

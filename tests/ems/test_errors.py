@@ -46,8 +46,8 @@ def test_ambiguous_prefix(adatum: Shell) -> None:
     assert result.error is not None
     assert str(result.error) == (
         "Set-TransportConfig: Parameter cannot be processed because the parameter name 'TLS' is "
-        "ambiguous. Possible matches include: -TLSSendDomainSecureList, "
-        "-TLSReceiveDomainSecureList."
+        "ambiguous. Possible matches include: -TLSReceiveDomainSecureList, "
+        "-TLSSendDomainSecureList."
     )
 
 

@@ -203,7 +203,7 @@ def test_new_lab_certificate_defaults(adatum: Shell, host: FakeHost) -> None:
     new = host.certificate_store("ADATUM-MBX1").personal()[-1]
     lines = result.output.splitlines()
     assert lines[0].split() == ["Thumbprint", "Services", "Subject"]
-    assert lines[2].split() == [new.thumbprint, "....S.", "CN=adatum-mbx1.adatum.com,", "O=Adatum"]
+    assert lines[2].split() == [new.thumbprint, "....S..", "CN=adatum-mbx1.adatum.com,", "O=Adatum"]
 
 
 def test_new_lab_certificate_expired_from_a_partner_ca(adatum: Shell, host: FakeHost) -> None:

@@ -11,15 +11,15 @@ from labsim.model.enums import PermissionGroup, ProtocolLoggingLevel, TransportR
 def test_transport_config_lists(adatum: Shell, host: FakeHost) -> None:
     before = adatum.run("Get-TransportConfig | FL")
     assert before.ok
-    assert "TLSReceiveDomainSecureList          : {}" in before.output
+    assert "TLSReceiveDomainSecureList".ljust(53) + " : {}" in before.output
     result = adatum.run(
         "Set-TransportConfig -TLSSendDomainSecureList treyresearch.net\n"
         "Set-TransportConfig \u2013TLSReceiveDomainSecureList treyresearch.net\n"
         "Get-TransportConfig | FL"
     )
     assert result.ok, result.error
-    assert "TLSReceiveDomainSecureList          : {treyresearch.net}" in result.output
-    assert "TLSSendDomainSecureList             : {treyresearch.net}" in result.output
+    assert "TLSReceiveDomainSecureList".ljust(53) + " : {treyresearch.net}" in result.output
+    assert "TLSSendDomainSecureList".ljust(53) + " : {treyresearch.net}" in result.output
     config = host.organization("Adatum").transport_config
     assert config.sends_domain_secured_to("treyresearch.net")
     assert config.receives_domain_secured_from("TreyResearch.NET")

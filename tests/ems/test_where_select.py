@@ -138,8 +138,8 @@ def test_select_properties_first_last(adatum: Shell) -> None:
     assert out.output.splitlines() == [
         "Name                                Bindings",
         "----                                --------",
-        "Default Frontend ADATUM-CAS1        {0.0.0.0:25}",
-        "Outbound Proxy Frontend ADATUM-CAS1 {0.0.0.0:717}",
+        "Default Frontend ADATUM-CAS1        {[::]:25, 0.0.0.0:25}",
+        "Outbound Proxy Frontend ADATUM-CAS1 {[::]:717, 0.0.0.0:717}",
     ]
     assert names(adatum, RECEIVE + " | select -Last 2") == [
         "Default ADATUM-MBX1",
@@ -210,10 +210,10 @@ def test_select_calculated_properties(adatum: Shell) -> None:
     )
     assert out.ok, out.error
     assert out.output.splitlines() == [
-        "Name                                Port          Size                     Big",
-        "----                                ----          ----                     ---",
-        "Default Frontend ADATUM-CAS1        {0.0.0.0:25}  36 MB (37,748,736 bytes) True",
-        "Outbound Proxy Frontend ADATUM-CAS1 {0.0.0.0:717} 36 MB (37,748,736 bytes) True",
+        "Name                                Port                    Size                     Big",
+        "----                                ----                    ----                     ---",
+        "Default Frontend ADATUM-CAS1        {[::]:25, 0.0.0.0:25}   36 MB (37,748,736 bytes) True",
+        "Outbound Proxy Frontend ADATUM-CAS1 {[::]:717, 0.0.0.0:717} 36 MB (37,748,736 bytes) True",
     ]
     untitled = adatum.run(RECEIVE + " | select @{e={$_.Name}} -Last 1")
     assert untitled.output.splitlines() == ["$_.Name", "-------", "Client Proxy ADATUM-MBX1"]
@@ -328,7 +328,10 @@ def test_format_table_and_list_take_calculated_properties(adatum: Shell) -> None
     listed = adatum.run(
         RECEIVE + ' | select -Last 1 | fl Name,@{Label="P";Expression={$_.Bindings}}'
     )
-    assert listed.output.splitlines() == ["Name : Client Proxy ADATUM-MBX1", "P    : {0.0.0.0:465}"]
+    assert listed.output.splitlines() == [
+        "Name : Client Proxy ADATUM-MBX1",
+        "P    : {[::]:465, 0.0.0.0:465}",
+    ]
     refused = adatum.run(RECEIVE + ' | ft Name,@{n="P";e={$_.Bindings};Width=10}')
     assert str(refused.error) == (
         "Format-Table: labsim's Format-Table does not apply the Width key of a calculated "

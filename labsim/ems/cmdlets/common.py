@@ -16,6 +16,7 @@ from labsim.ems.messages import ambiguous_identity, object_not_found
 from labsim.ems.outputs import (
     LabServer,
     ReceiveConnectorOutput,
+    SendConnectorOutput,
     ServerCertificate,
     TransportServiceOutput,
 )
@@ -126,6 +127,7 @@ def identity_of(obj: object) -> dict[str, object] | None:
             SendConnector,
             ReceiveConnector,
             ReceiveConnectorOutput,
+            SendConnectorOutput,
             QueueView,
             TransportServiceOutput,
             LabServer,

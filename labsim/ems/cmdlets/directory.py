@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from labsim.ems.catalog import EXCHANGE_COMMON, Arguments, CmdletContext, CmdletSpec, ParameterSpec
 from labsim.ems.cmdlets.common import identity_matches, no_change_warning, not_found
 from labsim.ems.conversions import BOOL, SMTP_DOMAIN, STRING, enum_type
+from labsim.ems.outputs import MailboxOutput
 from labsim.model.enums import AcceptedDomainType
-from labsim.model.organization import AcceptedDomain
+from labsim.model.organization import AcceptedDomain, Mailbox
 
 DOMAIN_TYPE = enum_type(
     AcceptedDomainType, "Microsoft.Exchange.Data.Directory.SystemConfiguration.AcceptedDomainType"
@@ -107,20 +108,27 @@ def remove_accepted_domain(ctx: CmdletContext, args: Arguments) -> Iterable[obje
 
 def get_mailbox(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     """Get-Mailbox [[-Identity] alias|address|name]."""
-    mailboxes = list(ctx.organization().mailboxes)
+    org = ctx.organization()
+    server = next((s.name for s in org.servers if s.is_mailbox), "")
+
+    def shown(m: Mailbox) -> MailboxOutput:
+        return MailboxOutput(m, org.name, org.default_domain, server)
+
+    mailboxes = list(org.mailboxes)
     identity = args.text("Identity")
     if identity is None:
-        return mailboxes
+        return [shown(m) for m in mailboxes]
     found = [
         m
         for m in mailboxes
         if any(
-            identity_matches(identity, v) for v in (m.alias, m.primary_smtp_address, m.display_name)
+            identity_matches(identity, v)
+            for v in (m.alias, m.primary_smtp_address, m.display_name, shown(m).identity)
         )
     ]
     if not found and "*" not in identity:
         raise not_found(ctx, identity, "Run Get-Mailbox to list the mailboxes.")
-    return found
+    return [shown(m) for m in found]
 
 
 SPECS = (

@@ -6,6 +6,8 @@ the server; the usage presets of §3.4 fill PermissionGroups, AuthMechanism, Dom
 and default Bindings/RemoteIPRanges, and say which of Bindings/RemoteIPRanges must be given;
 explicit parameters win over presets. The checks of :func:`validate` run on the resulting
 connector (for Set- too), including the unique Bindings + RemoteIPRanges combination per server.
+The property parameters and what they change come from the receive connector's property table
+(:data:`labsim.ems.tables.RECEIVE_CONNECTOR`), which Format-List shows too.
 """
 
 from __future__ import annotations
@@ -26,22 +28,14 @@ from labsim.ems.cmdlets.common import (
 )
 from labsim.ems.cmdlets.send_connector import usage_from
 from labsim.ems.conversions import (
-    BINDING_LIST,
-    BOOL,
-    BYTE_SIZE,
-    FQDN,
-    INT,
-    IP_RANGE_LIST,
     STRING,
     SWITCH,
-    TIMESPAN,
-    TLS_CERTIFICATE_NAME,
     apply_list,
     enum_type,
-    flags_type,
 )
 from labsim.ems.messages import invalid_operation, missing_mandatory
 from labsim.ems.outputs import ReceiveConnectorOutput
+from labsim.ems.tables import RECEIVE_CONNECTOR
 from labsim.errors import CmdletError
 from labsim.model.connectors import (
     MAX_HOP_COUNT_RANGE,
@@ -51,7 +45,6 @@ from labsim.model.connectors import (
 from labsim.model.enums import (
     AuthMechanism,
     PermissionGroup,
-    ProtocolLoggingLevel,
     ReceiveConnectorUsage,
     TransportRole,
 )
@@ -98,65 +91,22 @@ PRESETS: dict[ReceiveConnectorUsage | None, UsagePreset] = {
 }
 """Usage presets; the key None is New-ReceiveConnector without a usage."""
 
-_SCALARS = {
-    "DomainSecureEnabled": "domain_secure_enabled",
-    "RequireTLS": "require_tls",
-    "Fqdn": "fqdn",
-    "TlsCertificateName": "tls_certificate_name",
-    "MaxMessageSize": "max_message_size",
-    "ProtocolLoggingLevel": "protocol_logging_level",
-    "Banner": "banner",
-    "Enabled": "enabled",
-    "RequireEHLODomain": "require_ehlo_domain",
-    "Comment": "comment",
-    "MaxRecipientsPerMessage": "max_recipients_per_message",
-    "MaxHopCount": "max_hop_count",
-    "MaxLocalHopCount": "max_local_hop_count",
-    "TransportRole": "transport_role",
-    "ConnectionTimeout": "connection_timeout",
-    "ConnectionInactivityTimeout": "connection_inactivity_timeout",
-}
-_NOT_NULL = {
-    "connection_timeout",
-    "connection_inactivity_timeout",
-    "domain_secure_enabled",
-    "require_tls",
-    "protocol_logging_level",
-    "enabled",
-    "require_ehlo_domain",
-    "max_recipients_per_message",
-    "max_hop_count",
-    "max_local_hop_count",
-    "transport_role",
-}
 
-
-def _scalar_changes(ctx: CmdletContext, args: Arguments) -> dict[str, object]:
-    changes: dict[str, object] = {}
-    for parameter, field_name in _SCALARS.items():
-        if parameter not in args:
-            continue
-        value = args.get(parameter)
-        if field_name == "max_message_size" and value is None:
-            value = ByteSize(None)
-        if field_name == "comment" and value is None:
-            value = ""
-        if value is None and field_name in _NOT_NULL:
-            raise ctx.error(f"The parameter -{parameter} can't be $null; give a value.")
-        if field_name == "banner" and isinstance(value, str) and not value.startswith("220"):
-            raise ctx.error(
-                f"The -Banner value '{value}' must start with the SMTP code 220, e.g. "
-                '"220 mail.adatum.com ready".'
-            )
-        changes[field_name] = value
-    if "AuthMechanism" in args:
-        changes["auth_mechanism"] = args.get("AuthMechanism")
-    if "PermissionGroups" in args:
-        groups = args.get("PermissionGroups")
-        assert isinstance(groups, frozenset)
-        # "None" is how Exchange prints an empty set of groups; keep the set empty.
-        changes["permission_groups"] = frozenset(g for g in groups if g is not G.NONE)
-    return changes
+def _changes(
+    ctx: CmdletContext, args: Arguments, current: ReceiveConnector, skip: tuple[str, ...] = ()
+) -> dict[str, object]:
+    """Record changes of the table's properties given in ``args`` (Exchange's checks on single
+    values first)."""
+    banner = args.get("Banner")
+    if isinstance(banner, str) and not banner.startswith("220"):
+        raise ctx.error(
+            f"The -Banner value '{banner}' must start with the SMTP code 220, e.g. "
+            '"220 mail.adatum.com ready".'
+        )
+    if "Name" in args and not (args.text("Name") or "").strip():
+        raise ctx.error("The -Name parameter can't be empty; give the connector a name.")
+    shown = _output(ctx.organization(), current)
+    return RECEIVE_CONNECTOR.changes(ctx, args, current, shown, skip=skip)
 
 
 def default_role(server: Server) -> TransportRole:
@@ -286,7 +236,9 @@ def validate(cmdlet: str, org: Organization, c: ReceiveConnector) -> None:
 
 def _output(org: Organization, connector: ReceiveConnector) -> ReceiveConnectorOutput:
     server = org.server(connector.server)
-    return ReceiveConnectorOutput(connector, server.fqdn if server is not None else "")
+    return ReceiveConnectorOutput(
+        connector, server.fqdn if server is not None else "", org.name, org.default_domain
+    )
 
 
 def get_receive_connector(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
@@ -370,7 +322,8 @@ def new_receive_connector(ctx: CmdletContext, args: Arguments) -> Iterable[objec
         fqdn=server.fqdn,
         max_message_size=ByteSize.mb(36),
     )
-    connector = dataclasses.replace(connector, **_scalar_changes(ctx, args))  # type: ignore[arg-type]
+    changes = _changes(ctx, args, connector, skip=("Name", "Bindings", "RemoteIPRanges"))
+    connector = dataclasses.replace(connector, **changes)  # type: ignore[arg-type]
     validate(ctx.cmdlet, org, connector)
     ctx.replace(dataclasses.replace(org, receive_connectors=(*org.receive_connectors, connector)))
     return [_output(org, connector)]
@@ -380,22 +333,7 @@ def set_receive_connector(ctx: CmdletContext, args: Arguments) -> Iterable[objec
     """Set-ReceiveConnector: change a connector; the rules are checked on the result."""
     org = ctx.organization()
     current = find_receive_connector(ctx, args.text("Identity") or "")
-    changes = _scalar_changes(ctx, args)
-    if "Name" in args:
-        new_name = args.text("Name") or ""
-        if not new_name.strip():
-            raise ctx.error("The -Name parameter can't be empty.")
-        changes["name"] = new_name
-    if "Bindings" in args:
-        changes["bindings"] = tuple(
-            b for b in apply_list(current.bindings, args.get("Bindings")) if isinstance(b, Binding)
-        )
-    if "RemoteIPRanges" in args:
-        changes["remote_ip_ranges"] = tuple(
-            r
-            for r in apply_list(current.remote_ip_ranges, args.get("RemoteIPRanges"))
-            if isinstance(r, IPRange)
-        )
+    changes = _changes(ctx, args, current)
     updated = dataclasses.replace(current, **changes)  # type: ignore[arg-type]
     validate(ctx.cmdlet, org, updated)
     if updated == current:
@@ -414,41 +352,6 @@ def remove_receive_connector(ctx: CmdletContext, args: Arguments) -> Iterable[ob
     ctx.replace(dataclasses.replace(org, receive_connectors=connectors))
     return []
 
-
-_SETTABLE = (
-    ParameterSpec("Bindings", BINDING_LIST),
-    ParameterSpec("RemoteIPRanges", IP_RANGE_LIST),
-    ParameterSpec(
-        "AuthMechanism", flags_type(AuthMechanism, "Microsoft.Exchange.Data.AuthMechanisms")
-    ),
-    ParameterSpec(
-        "PermissionGroups", flags_type(PermissionGroup, "Microsoft.Exchange.Data.PermissionGroups")
-    ),
-    ParameterSpec("DomainSecureEnabled", BOOL),
-    ParameterSpec("RequireTLS", BOOL),
-    ParameterSpec("Fqdn", FQDN),
-    ParameterSpec("TlsCertificateName", TLS_CERTIFICATE_NAME),
-    ParameterSpec("MaxMessageSize", BYTE_SIZE),
-    ParameterSpec(
-        "ProtocolLoggingLevel",
-        enum_type(ProtocolLoggingLevel, "Microsoft.Exchange.Data.ProtocolLoggingLevel"),
-    ),
-    ParameterSpec("Banner", STRING),
-    ParameterSpec("Enabled", BOOL),
-    ParameterSpec("RequireEHLODomain", BOOL),
-    ParameterSpec("Comment", STRING),
-    ParameterSpec("MaxRecipientsPerMessage", INT),
-    ParameterSpec("MaxHopCount", INT),
-    ParameterSpec("MaxLocalHopCount", INT),
-    ParameterSpec("ConnectionTimeout", TIMESPAN),
-    ParameterSpec("ConnectionInactivityTimeout", TIMESPAN),
-    ParameterSpec(
-        "TransportRole",
-        enum_type(
-            TransportRole, "Microsoft.Exchange.Data.Directory.SystemConfiguration.ServerRole"
-        ),
-    ),
-)
 
 SPECS = (
     CmdletSpec(
@@ -478,7 +381,7 @@ SPECS = (
             ParameterSpec("Internal", SWITCH),
             ParameterSpec("Internet", SWITCH),
             ParameterSpec("Partner", SWITCH),
-            *_SETTABLE,
+            *RECEIVE_CONNECTOR.parameters(skip=("Name",)),
             *EXCHANGE_COMMON,
         ),
         new_receive_connector,
@@ -488,8 +391,7 @@ SPECS = (
         "Set-ReceiveConnector",
         (
             ParameterSpec("Identity", STRING, mandatory=True, position=0),
-            ParameterSpec("Name", STRING),
-            *_SETTABLE,
+            *RECEIVE_CONNECTOR.parameters(),
             *EXCHANGE_COMMON,
         ),
         set_receive_connector,

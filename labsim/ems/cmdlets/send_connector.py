@@ -6,6 +6,8 @@ Mailbox servers; Usage Partner sets DomainSecureEnabled and DNSRoutingEnabled to
 are given; the cross-parameter rules of :func:`validate` are checked on the resulting connector
 (for Set- too); a connector name is unique. When the result proxies through the Client Access
 server while Domain Security is on, a WARNING explains decision D2.
+The property parameters and what they change come from the send connector's property table
+(:data:`labsim.ems.tables.SEND_CONNECTOR`), which Format-List shows too.
 """
 
 from __future__ import annotations
@@ -27,58 +29,21 @@ from labsim.ems.cmdlets.common import (
 )
 from labsim.ems.conversions import (
     ADDRESS_SPACE_LIST,
-    BOOL,
-    BYTE_SIZE,
-    FQDN,
-    FQDN_LIST,
-    INT,
-    SERVER_LIST,
-    SMTP_DOMAIN_WITH_SUBDOMAINS,
     STRING,
     SWITCH,
-    TLS_CERTIFICATE_NAME,
     ListEdit,
     apply_list,
     enum_type,
 )
 from labsim.ems.messages import cmdlet_error, invalid_operation
+from labsim.ems.outputs import SendConnectorOutput
+from labsim.ems.tables import SEND_CONNECTOR
 from labsim.errors import CmdletError
 from labsim.model.connectors import SendConnector
-from labsim.model.enums import ProtocolLoggingLevel, SendConnectorUsage, TlsAuthLevel
-from labsim.model.values import AddressSpace, ByteSize, is_ip_literal
+from labsim.model.enums import SendConnectorUsage, TlsAuthLevel
+from labsim.model.values import AddressSpace, is_ip_literal
 
 E = TypeVar("E", bound=Enum)
-
-_PLL = enum_type(ProtocolLoggingLevel, "Microsoft.Exchange.Data.ProtocolLoggingLevel")
-
-# Parameter → record field for values set as given (lists and names are handled apart).
-_SCALARS = {
-    "DNSRoutingEnabled": "dns_routing_enabled",
-    "Port": "port",
-    "DomainSecureEnabled": "domain_secure_enabled",
-    "RequireTLS": "require_tls",
-    "IgnoreSTARTTLS": "ignore_starttls",
-    "ForceHELO": "force_helo",
-    "TlsAuthLevel": "tls_auth_level",
-    "TlsDomain": "tls_domain",
-    "TlsCertificateName": "tls_certificate_name",
-    "Fqdn": "fqdn",
-    "FrontendProxyEnabled": "frontend_proxy_enabled",
-    "MaxMessageSize": "max_message_size",
-    "ProtocolLoggingLevel": "protocol_logging_level",
-    "Enabled": "enabled",
-    "Comment": "comment",
-}
-
-_BOOL_FIELDS = {
-    "dns_routing_enabled",
-    "domain_secure_enabled",
-    "require_tls",
-    "ignore_starttls",
-    "force_helo",
-    "frontend_proxy_enabled",
-    "enabled",
-}
 
 
 def usage_from(
@@ -105,22 +70,25 @@ def usage_from(
     return given
 
 
-def _scalar_changes(ctx: CmdletContext, args: Arguments) -> dict[str, object]:
-    changes: dict[str, object] = {}
-    for parameter, field_name in _SCALARS.items():
-        if parameter not in args:
-            continue
-        value = args.get(parameter)
-        if field_name == "max_message_size" and value is None:
-            value = ByteSize(None)
-        if field_name == "comment" and value is None:
-            value = ""
-        if field_name == "port" and isinstance(value, int) and not 1 <= value <= 65535:
-            raise ctx.error(f"The value of -Port must be from 1 to 65535; {value} is out of range.")
-        if value is None and (field_name in _BOOL_FIELDS or field_name == "protocol_logging_level"):
-            raise ctx.error(f"The parameter -{parameter} can't be $null; give a value.")
-        changes[field_name] = value
-    return changes
+def _changes(
+    ctx: CmdletContext, args: Arguments, current: SendConnector, skip: tuple[str, ...]
+) -> dict[str, object]:
+    """Record changes of the table's properties given in ``args`` (Exchange's checks on single
+    values first; the lists in ``skip`` are handled by the cmdlet)."""
+    port = args.get("Port")
+    if isinstance(port, int) and not 1 <= port <= 65535:
+        raise ctx.error(f"The value of -Port must be from 1 to 65535; {port} is out of range.")
+    return SEND_CONNECTOR.changes(ctx, args, current, _output(ctx, current), skip=skip)
+
+
+def _output(ctx: CmdletContext, connector: SendConnector) -> SendConnectorOutput:
+    org = ctx.organization()
+    return SendConnectorOutput(connector, org.name, org.default_domain)
+
+
+# Handled by the cmdlets themselves: the name (unique), the address spaces (at least one), the
+# source servers (Mailbox servers only).
+_OWN = ("Name", "AddressSpaces", "SourceTransportServers")
 
 
 def _source_servers(ctx: CmdletContext, names: Iterable[object]) -> tuple[str, ...]:
@@ -230,11 +198,11 @@ def get_send_connector(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     connectors = ctx.organization().send_connectors
     identity = args.text("Identity")
     if identity is None:
-        return list(connectors)
+        return [_output(ctx, c) for c in connectors]
     found = [c for c in connectors if identity_matches(identity, c.name)]
     if not found and "*" not in identity:
         raise not_found(ctx, identity, "Run Get-SendConnector to list the send connectors.")
-    return found
+    return [_output(ctx, c) for c in found]
 
 
 def new_send_connector(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
@@ -273,32 +241,29 @@ def new_send_connector(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
         servers = _source_servers(ctx, apply_list((), args.get("SourceTransportServers")))
     else:
         servers = tuple(s.name for s in org.servers if s.is_mailbox)
-    changes = _scalar_changes(ctx, args)
+    draft = SendConnector(name=name, address_spaces=spaces, source_transport_servers=servers)
+    changes = _changes(ctx, args, draft, _OWN)
     # Exchange's Partner usage turns Domain Security on and keeps MX routing unless told otherwise.
     if usage is SendConnectorUsage.PARTNER:
         changes.setdefault("domain_secure_enabled", True)
         changes.setdefault("dns_routing_enabled", True)
-    smart_hosts = tuple(str(h) for h in apply_list((), args.get("SmartHosts")))
-    connector = SendConnector(
-        name=name,
-        address_spaces=spaces,
-        source_transport_servers=servers,
+    connector = dataclasses.replace(
+        draft,
         usage=usage or SendConnectorUsage.CUSTOM,
-        smart_hosts=smart_hosts,
+        **changes,  # type: ignore[arg-type]
     )
-    connector = dataclasses.replace(connector, **changes)  # type: ignore[arg-type]
     validate(ctx.cmdlet, connector)
     if connector.frontend_proxy_enabled and connector.domain_secure_enabled:
         ctx.note(d2_warning(connector))
     ctx.replace(dataclasses.replace(org, send_connectors=(*org.send_connectors, connector)))
-    return [connector]
+    return [_output(ctx, connector)]
 
 
 def set_send_connector(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     """Set-SendConnector: change a connector; the rules are checked on the result."""
     org = ctx.organization()
     current = find_send_connector(ctx, args.text("Identity") or "")
-    changes = _scalar_changes(ctx, args)
+    changes = _changes(ctx, args, current, _OWN)
     new_name = args.text("Name")
     if new_name is not None and new_name.lower() != current.name.lower():
         if org.send_connector(new_name) is not None:
@@ -321,10 +286,6 @@ def set_send_connector(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     if "SourceTransportServers" in args:
         changes["source_transport_servers"] = _source_servers(
             ctx, apply_list(current.source_transport_servers, args.get("SourceTransportServers"))
-        )
-    if "SmartHosts" in args:
-        changes["smart_hosts"] = tuple(
-            str(h) for h in apply_list(current.smart_hosts, args.get("SmartHosts"))
         )
     updated = dataclasses.replace(current, **changes)  # type: ignore[arg-type]
     validate(ctx.cmdlet, updated)
@@ -356,30 +317,6 @@ def remove_send_connector(ctx: CmdletContext, args: Arguments) -> Iterable[objec
     return []
 
 
-_SETTABLE = (
-    ParameterSpec("AddressSpaces", ADDRESS_SPACE_LIST),
-    ParameterSpec("SourceTransportServers", SERVER_LIST),
-    ParameterSpec("DNSRoutingEnabled", BOOL),
-    ParameterSpec("SmartHosts", FQDN_LIST),
-    ParameterSpec("Port", INT),
-    ParameterSpec("DomainSecureEnabled", BOOL),
-    ParameterSpec("RequireTLS", BOOL),
-    ParameterSpec("IgnoreSTARTTLS", BOOL),
-    ParameterSpec("ForceHELO", BOOL),
-    ParameterSpec(
-        "TlsAuthLevel",
-        enum_type(TlsAuthLevel, "Microsoft.Exchange.Data.TlsAuthLevel", nullable=True),
-    ),
-    ParameterSpec("TlsDomain", SMTP_DOMAIN_WITH_SUBDOMAINS),
-    ParameterSpec("TlsCertificateName", TLS_CERTIFICATE_NAME),
-    ParameterSpec("Fqdn", FQDN),
-    ParameterSpec("FrontendProxyEnabled", BOOL),
-    ParameterSpec("MaxMessageSize", BYTE_SIZE),
-    ParameterSpec("ProtocolLoggingLevel", _PLL),
-    ParameterSpec("Enabled", BOOL),
-    ParameterSpec("Comment", STRING),
-)
-
 SPECS = (
     CmdletSpec(
         "Get-SendConnector",
@@ -402,8 +339,14 @@ SPECS = (
             ParameterSpec("Internal", SWITCH),
             ParameterSpec("Internet", SWITCH),
             ParameterSpec("Partner", SWITCH),
-            ParameterSpec("AddressSpaces", ADDRESS_SPACE_LIST, mandatory=True),
-            *_SETTABLE[1:],
+            *SEND_CONNECTOR.parameters(
+                skip=("Name",),
+                override={
+                    "AddressSpaces": ParameterSpec(
+                        "AddressSpaces", ADDRESS_SPACE_LIST, mandatory=True
+                    )
+                },
+            ),
             *EXCHANGE_COMMON,
         ),
         new_send_connector,
@@ -413,8 +356,7 @@ SPECS = (
         "Set-SendConnector",
         (
             ParameterSpec("Identity", STRING, mandatory=True, position=0),
-            ParameterSpec("Name", STRING),
-            *_SETTABLE,
+            *SEND_CONNECTOR.parameters(),
             *EXCHANGE_COMMON,
         ),
         set_send_connector,

@@ -2,7 +2,9 @@
 
 The two TLS lists are multivalued SmtpDomain properties: a list replaces them, ``@{Add=;Remove=}``
 edits them, ``$null`` clears them; wildcards are refused at conversion (SmtpDomain); values keep
-the spelling typed and are compared case-insensitively, without duplicates.
+the spelling typed and are compared case-insensitively, without duplicates. Set-TransportConfig's
+parameters and what they change come from the property table
+(:data:`labsim.ems.tables.TRANSPORT_CONFIG`), which Format-List shows too.
 """
 
 from __future__ import annotations
@@ -13,37 +15,21 @@ from collections.abc import Iterable
 from labsim.ems.catalog import EXCHANGE_COMMON, Arguments, CmdletContext, CmdletSpec, ParameterSpec
 from labsim.ems.cmdlets.common import no_change_warning
 from labsim.ems.conversions import (
-    BOOL,
-    BYTE_SIZE,
-    INT,
-    IP_RANGE_TEXT_LIST,
-    SMTP_DOMAIN,
-    SMTP_DOMAIN_LIST,
     STRING,
-    apply_list,
 )
+from labsim.ems.outputs import TransportConfigOutput
+from labsim.ems.tables import TRANSPORT_CONFIG
 from labsim.model.values import ByteSize
+
+
+def _output(ctx: CmdletContext) -> TransportConfigOutput:
+    org = ctx.organization()
+    return TransportConfigOutput(org.transport_config, org.name, org.default_domain)
 
 
 def get_transport_config(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     """Get-TransportConfig: the organization's transport settings (default view: a list)."""
-    return [ctx.organization().transport_config]
-
-
-# Parameter name → record field; the lists go through apply_list, scalars are set as given.
-_LISTS = {
-    "TLSSendDomainSecureList": "tls_send_domain_secure_list",
-    "TLSReceiveDomainSecureList": "tls_receive_domain_secure_list",
-    "InternalSMTPServers": "internal_smtp_servers",
-}
-_SCALARS = {
-    "MaxReceiveSize": "max_receive_size",
-    "MaxSendSize": "max_send_size",
-    "MaxRecipientEnvelopeLimit": "max_recipient_envelope_limit",
-    "ExternalDelayDsnEnabled": "external_delay_dsn_enabled",
-    "InternalDelayDsnEnabled": "internal_delay_dsn_enabled",
-    "ExternalDsnReportingAuthority": "external_dsn_reporting_authority",
-}
+    return [_output(ctx)]
 
 
 MAX_ORGANIZATION_SIZE = 2097151 * 1024
@@ -54,35 +40,25 @@ def set_transport_config(ctx: CmdletContext, args: Arguments) -> Iterable[object
     """Set-TransportConfig: change the lists and limits; prints nothing (or the no-change warning)."""
     org = ctx.organization()
     current = org.transport_config
-    changes: dict[str, object] = {}
-    for parameter, field_name in _LISTS.items():
-        if parameter in args:
-            items = apply_list(getattr(current, field_name), args.get(parameter))
-            changes[field_name] = tuple(str(v) for v in items)
-    for parameter, field_name in _SCALARS.items():
-        if parameter in args:
-            value = args.get(parameter)
-            if parameter in ("MaxReceiveSize", "MaxSendSize") and value is None:
-                value = ByteSize(None)
-            if parameter == "MaxRecipientEnvelopeLimit" and isinstance(value, int) and value < 0:
-                raise ctx.error(
-                    "The value of -MaxRecipientEnvelopeLimit must be 0 or more (or use 'unlimited')."
-                )
-            if (
-                parameter in ("MaxReceiveSize", "MaxSendSize")
-                and isinstance(value, ByteSize)
-                and value.value is not None
-                and value.value > MAX_ORGANIZATION_SIZE
-            ):
-                # Exchange's range: up to 2097151 KB, or unlimited (a larger value used to be
-                # taken silently).
-                raise ctx.error(
-                    f"The value of -{parameter} must be at most 2097151KB (2147482624 bytes) or "
-                    f"unlimited; it was {value}."
-                )
-            if value is None and field_name != "external_dsn_reporting_authority":
-                raise ctx.error(f"The parameter -{parameter} can't be $null; give a value.")
-            changes[field_name] = value
+    limit = args.get("MaxRecipientEnvelopeLimit")
+    if isinstance(limit, int) and limit < 0:
+        raise ctx.error(
+            "The value of -MaxRecipientEnvelopeLimit must be 0 or more (or use 'unlimited')."
+        )
+    for parameter in ("MaxReceiveSize", "MaxSendSize"):
+        value = args.get(parameter)
+        if (
+            isinstance(value, ByteSize)
+            and value.value is not None
+            and value.value > MAX_ORGANIZATION_SIZE
+        ):
+            # Exchange's range: up to 2097151 KB, or unlimited (a larger value used to be taken
+            # silently).
+            raise ctx.error(
+                f"The value of -{parameter} must be at most 2097151KB (2147482624 bytes) or "
+                f"unlimited; it was {value}."
+            )
+    changes = TRANSPORT_CONFIG.changes(ctx, args, current, _output(ctx))
     updated = dataclasses.replace(current, **changes)  # type: ignore[arg-type]
     if updated == current:
         no_change_warning(ctx, "Transport Settings")
@@ -102,15 +78,7 @@ SPECS = (
         "Set-TransportConfig",
         (
             ParameterSpec("Identity", STRING, position=0),
-            ParameterSpec("TLSSendDomainSecureList", SMTP_DOMAIN_LIST),
-            ParameterSpec("TLSReceiveDomainSecureList", SMTP_DOMAIN_LIST),
-            ParameterSpec("InternalSMTPServers", IP_RANGE_TEXT_LIST),
-            ParameterSpec("MaxReceiveSize", BYTE_SIZE),
-            ParameterSpec("MaxSendSize", BYTE_SIZE),
-            ParameterSpec("MaxRecipientEnvelopeLimit", INT),
-            ParameterSpec("ExternalDelayDsnEnabled", BOOL),
-            ParameterSpec("InternalDelayDsnEnabled", BOOL),
-            ParameterSpec("ExternalDsnReportingAuthority", SMTP_DOMAIN),
+            *TRANSPORT_CONFIG.parameters(),
             *EXCHANGE_COMMON,
         ),
         set_transport_config,
