@@ -236,14 +236,14 @@ def forecast(lab: Lab, sender: Organization, receiver: Organization) -> PairVerd
     if isinstance(target, str):
         return verdict(False, f"{policy.explanation}; {target}")
     target_org = world.organization_of(target.name)
-    if target_org.name != receiver.name:
+    if target.name in world.stopped_servers:
         return verdict(
             False,
-            f"{policy.explanation}; the next hop {target.fqdn} is a server of {target_org.name}, "
-            "not of the recipient's organization (the forecast stops at the first hop)",
+            f"{routing.explanation}; {target.fqdn} ({target.address}) does not answer: "
+            f"{target.name} is stopped (Stop-LabServer), the message waits in the queue (Retry)",
         )
     selection = choose_receive_connector(
-        receiver.receive_connectors_on(target.name),
+        target_org.receive_connectors_on(target.name),
         local_address=target.address,
         local_port=hop.port,
         remote_address=sending.address,
@@ -299,11 +299,11 @@ def forecast(lab: Lab, sender: Organization, receiver: Organization) -> PairVerd
                 target_store.trusted_roots(),
                 "clientAuth",
                 needed=lambda p: _inbound_rests_on_revocation(
-                    receiver, receive, sender.default_domain, p, profile
+                    target_org, receive, sender.default_domain, p, profile
                 ),
             )
     decision = check_mail_from(
-        config=receiver.transport_config,
+        config=target_org.transport_config,
         connector=receive,
         sender_domain=sender.default_domain,
         tls_active=tls,
@@ -312,6 +312,14 @@ def forecast(lab: Lab, sender: Organization, receiver: Organization) -> PairVerd
         identity=SessionIdentity.ANONYMOUS,
         profile=profile,
     )
+    if decision.accepted and target_org.name != receiver.name:
+        # A relay (hosted filtering): the Partner identity never carries over to the next
+        # organization's session, whose sender is the relay.
+        return verdict(
+            False,
+            f"{decision.explanation}; {target_org.name} ({target.fqdn}) then relays the message "
+            f"to {receiver.name} in a session of its own (the forecast covers the first hop)",
+        )
     return verdict(
         decision.accepted and decision.identity is SessionIdentity.PARTNER, decision.explanation
     )
@@ -334,14 +342,16 @@ def _target(lab: Lab, hop: Any) -> Server | str:
         hosts: Sequence[str] = [mx.exchange for mx in records]
     else:
         hosts = hop.smart_hosts
+    a_records = {name.lower(): address for name, address in lab.definition.dns_a_records()}
     for host in hosts:
-        found = world.server_at(host) if is_ip_literal(host) else None
-        if found is not None:
-            return found[1]
         try:
             return world.server(host)
         except KeyError:
-            continue
+            pass
+        address = host if is_ip_literal(host) else a_records.get(host.lower().rstrip("."))
+        found = world.server_at(address) if address else None
+        if found is not None:
+            return found[1]
     return f"{', '.join(hosts)} is not a server of the lab (the forecast covers lab servers only)"
 
 
