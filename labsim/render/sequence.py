@@ -142,8 +142,8 @@ def sequence_svg(path: MessagePath) -> str:
     y += 12
     head_top = y
     body: list[str] = []
-    y = head_top + HEAD_H + 30
     groups = _groups(path.hops)
+    y = head_top + HEAD_H + 30 if groups else head_top + 10
     if not groups:
         body.append(
             svg.text(

@@ -65,6 +65,10 @@ class ConnectorView:
     kind: str
     identity: str
     settings: tuple[str, ...]
+    built_in: bool = False
+    """One of the receive connectors Exchange Setup creates on every server (Default Frontend,
+    Outbound Proxy Frontend, Client Frontend, Default, Client Proxy), unchanged for Domain
+    Security (no DomainSecureEnabled)."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +202,20 @@ def _receive_view(c: Any) -> ConnectorView:
     ]
     if not c.enabled:
         settings.append("Enabled: False")
-    return ConnectorView("receive", c.identity, tuple(settings))
+    built_in = (
+        any(c.name == f"{prefix} {c.server}" for prefix in _BUILT_IN_RECEIVE)
+        and not c.domain_secure_enabled
+    )
+    return ConnectorView("receive", c.identity, tuple(settings), built_in)
+
+
+_BUILT_IN_RECEIVE = (
+    "Default Frontend",
+    "Outbound Proxy Frontend",
+    "Client Frontend",
+    "Default",
+    "Client Proxy",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,7 +478,12 @@ def _org_lines(org: OrganizationView, box_w: float) -> list[tuple[str, float, st
         add(connector.identity, SMALL, INK, "bold", 1)
         add(" · ".join(connector.settings), SMALL, GREY, "normal", 4)
     heading("Receive connectors")
+    built_in = [c.identity.split("\\", 1)[-1] for c in org.receive_connectors if c.built_in]
+    if built_in:
+        add(f"Built-in: {', '.join(built_in)}", SMALL, GREY, "normal", 4)
     for connector in org.receive_connectors:
+        if connector.built_in:
+            continue
         add(connector.identity, SMALL, INK, "bold", 1)
         keep = [s for s in connector.settings if not s.startswith(("Bindings", "AuthMechanism"))]
         add(" · ".join(keep), SMALL, GREY, "normal", 3)
