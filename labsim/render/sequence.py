@@ -200,15 +200,16 @@ def sequence_svg(path: MessagePath) -> str:
             )
         lines.append(
             (
-                f"{hop.client_server} \u2192 {hop.server_server} ({hop.address}:{hop.port})   "
-                f"EHLO {hop.ehlo or '(none)'}   STARTTLS {'yes' if hop.starttls else 'no'}",
+                f"{hop.client_server} \u2192 {hop.server_server} ({hop.address}:{hop.port})"
+                f"  \u00b7  EHLO {hop.ehlo or '(none)'}"
+                f"  \u00b7  STARTTLS {'yes' if hop.starttls else 'no'}",
                 INK,
                 "normal",
             )
         )
         connectors = f"Receive connector: {hop.connector or '(none)'}"
         if hop.send_connector:
-            connectors += f"   Send connector: {hop.send_connector}"
+            connectors += f"  \u00b7  Send connector: {hop.send_connector}"
         lines.append((connectors, INK, "normal"))
         lines.append(
             (

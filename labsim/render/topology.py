@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from labsim.model.enums import AuthMechanism
 from labsim.model.values import is_ip_literal
+from labsim.pki.certificate import windows_name
 from labsim.pki.selection import select_starttls_certificate
 from labsim.pki.validation import CertificateValidationStatus, PeerCertificate
 from labsim.policy.domain_security import (
@@ -157,8 +158,6 @@ def _server_view(lab: Lab, server: Server) -> ServerView:
     store = world.stores.get(server.name)
     if store is None:
         return ServerView(server.name, server.fqdn, server.address, server.role.value, None, ())
-    from labsim.pki.certificate import windows_name
-
     roots = tuple(windows_name(r.subject) for r in store.trusted_roots())
     chosen = select_starttls_certificate(store.personal(), fqdn=server.fqdn, at=world.now())
     cert = chosen.certificate

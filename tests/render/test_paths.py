@@ -3,6 +3,9 @@ and a break-fix scenario's failed attempts."""
 
 from __future__ import annotations
 
+from pytest import MonkeyPatch
+
+from labsim.engine import world as world_module
 from labsim.lab import Lab
 from labsim.render.paths import message_key, message_path, message_paths
 from tests.render.conftest import ROOT, RunKept
@@ -93,3 +96,13 @@ def test_failed_attempts_show_the_sending_side_verdict(run_kept: RunKept) -> Non
     assert refused.client_certificate.status == "UntrustedRoot"
     assert path.outcome == "delivered-secured"
     assert any(h.secured for h in path.hops[1:])
+
+
+def test_a_long_running_lab_keeps_the_newest_session_records(
+    run_kept: RunKept, monkeypatch: MonkeyPatch
+) -> None:
+    lab, _ = run_kept(ROOT / "scenarios" / "domain-security-2013.toml", steps=0)
+    monkeypatch.setattr(world_module, "SESSION_RECORDS_KEPT", 2)
+    made = [lab.world.new_session_record("127.0.10.2") for _ in range(3)]
+    assert lab.world.session_records == made[1:]
+    assert [r.number for r in made] == sorted({r.number for r in made})
