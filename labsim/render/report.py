@@ -97,10 +97,9 @@ def _scenario(index: int, run: ScenarioRun) -> str:
             caption = f"'{path.subject}' from {path.sender or '(null sender)'}"
             if sent_by is not None:
                 caption = f"step {sent_by}: {caption}"
+            # The diagram states the outcome itself; the caption names the message.
             out.append(
-                f"<figure><figcaption>{escape(caption)} — "
-                f'<span class="outcome">{escape(path.outcome_text)}</span></figcaption>'
-                f"{sequence_svg(path)}</figure>"
+                f"<figure><figcaption>{escape(caption)}</figcaption>{sequence_svg(path)}</figure>"
             )
     if run.topology is not None:
         out.append("<h3>Topology at the end of the scenario</h3>")
