@@ -206,7 +206,7 @@ class _Context:
         client = record.client_server or record.client_address
         server = record.server_server or record.server_host or record.server_address
         decisions = tuple(record.client_decisions) + tuple(record.server_decisions)
-        reply, failed = _hop_reply(record)
+        reply, failed = _hop_reply(record, message_id)
         log_refs = []
         if record.send_log_session:
             log_refs.append(f"{record.client_server}:send:{record.send_log_session}")
@@ -311,10 +311,14 @@ def _is_refusal(reply: str) -> bool:
     return reply[:1] in ("4", "5")
 
 
-def _hop_reply(record: Any) -> tuple[str, bool]:
-    """The reply that ended the hop and whether it was a failure."""
+def _hop_reply(record: Any, message_id: str) -> tuple[str, bool]:
+    """The reply that ended the hop for this message and whether it was a failure (Exchange's
+    ``250 2.6.0 <message-id> …`` names the message when a session carried several)."""
     if record.failure:
         return record.failure, True
+    own = [r for r in record.replies if message_id and message_id in r]
+    if own:
+        return own[-1], False
     refusals = [r for r in record.replies if _is_refusal(r)]
     if refusals:
         return refusals[0], True

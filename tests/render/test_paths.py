@@ -7,7 +7,7 @@ from pytest import MonkeyPatch
 
 from labsim.engine import world as world_module
 from labsim.lab import Lab
-from labsim.render.paths import message_key, message_path, message_paths
+from labsim.render.paths import MessagePath, message_key, message_path, message_paths
 from tests.render.conftest import ROOT, RunKept
 
 
@@ -106,3 +106,23 @@ def test_a_long_running_lab_keeps_the_newest_session_records(
     made = [lab.world.new_session_record("127.0.10.2") for _ in range(3)]
     assert lab.world.session_records == made[1:]
     assert [r.number for r in made] == sorted({r.number for r in made})
+
+
+def test_two_messages_on_one_session_each_get_their_own_reply(run_kept: RunKept) -> None:
+    lab, _ = run_kept(ROOT / "scenarios" / "domain-security-2013.toml", steps=14)
+    lab.run_shell(
+        "Adatum",
+        'Send-MailMessage -From april@adatum.com -To ben@treyresearch.net -Subject "One"\n'
+        'Send-MailMessage -From april@adatum.com -To ben@treyresearch.net -Subject "Two"',
+    )
+    paths = {p.subject: p for p in message_paths(lab)}
+    one, two = paths["One"], paths["Two"]
+
+    def sessions(path: MessagePath) -> set[tuple[str, str, object]]:
+        return {(h.client_server, h.server_server, h.at) for h in path.hops}
+
+    assert sessions(one) & sessions(two), "both messages went over the same sessions"
+    for path in (one, two):
+        assert path.outcome == "delivered-secured"
+        for hop in path.hops:
+            assert path.message_id in hop.reply, (path.subject, hop.reply)
