@@ -127,7 +127,7 @@ def message_paths(lab: Lab) -> tuple[MessagePath, ...]:
         if record.message_id and record.message_id not in first_seen:
             first_seen[record.message_id] = record
     ordered = sorted(first_seen.values(), key=lambda r: r.date_time)
-    context = _Context(lab)
+    context = _Context(lab, _tracking(lab))
     return tuple(context.path(r.message_id) for r in ordered)
 
 
@@ -136,7 +136,7 @@ def message_path(lab: Lab, message_id: str) -> MessagePath | None:
     None when the lab has never seen it."""
     for record in _tracking(lab):
         if record.message_id and _same_message(record.message_id, message_id):
-            return _Context(lab).path(record.message_id)
+            return _Context(lab, _tracking(lab)).path(record.message_id)
     return None
 
 
@@ -153,12 +153,15 @@ def _tracking(lab: Lab) -> list[Any]:
 class _Context:
     """One read of the lab's state, shared by the paths built from it."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: Lab, tracking: list[Any]) -> None:
         self.lab = lab
         self.world = lab.world
         self.records = list(self.world.session_records)
         self.by_number = {r.number: r for r in self.records}
-        self.tracking = _tracking(lab)
+        self.tracking = tracking
+        self.queued: list[Any] = []
+        for name in self.world.organizations:
+            self.queued.extend(lab.messages(name))
 
     def path(self, message_id: str) -> MessagePath:
         mine = [r for r in self.tracking if r.message_id == message_id]
@@ -256,7 +259,7 @@ class _Context:
                 delivered.append(found[0])
             else:
                 missing.append(address)
-        queued = [m for m in self._queued() if m.message_id == message_id]
+        queued = [m for m in self.queued if m.message_id == message_id]
         if delivered and not missing and not queued:
             secured = all(m.domain_secured for m in delivered)
             where = ", ".join(m.mailbox for m in delivered)
@@ -295,12 +298,6 @@ class _Context:
             return tuple(self.lab.inbox(address))
         except Exception:  # an outside organization's mailbox: the lab holds none of its mail
             return ()
-
-    def _queued(self) -> list[Any]:
-        rows: list[Any] = []
-        for name in self.world.organizations:
-            rows.extend(self.lab.messages(name))
-        return rows
 
 
 def _cert(seen: Any) -> CertView | None:
