@@ -134,3 +134,11 @@ def test_hostile_text_from_a_real_smtp_client_stays_text(run_kept: RunKept) -> N
     assert "<script" not in drawn and "<svg/" not in drawn and "<b>" not in drawn
     text = _texts(root)
     assert subject in text and f"EHLO {ehlo}" in text
+
+
+def test_page_can_link_the_stylesheet_and_add_head_markup() -> None:
+    document = page(
+        "t", "<p>x</p>", stylesheet=False, head='<link rel="stylesheet" href="/s.css">\n', csp=None
+    )
+    assert "<style>" not in document and "Content-Security-Policy" not in document
+    assert document.index('<link rel="stylesheet" href="/s.css">') < document.index("</head>")
