@@ -168,9 +168,9 @@ def cli() -> None:
     "html_path",
     metavar="FILE",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write a self-contained HTML report to FILE: each step ✔/✘ with its explanation "
-    "and decision notes, the sequence diagram of each message, the topology (no script; for CI "
-    "artifacts).",
+    help="Also write a self-contained HTML report to FILE: each step passed or failed with its "
+    "explanation and decision notes, the sequence diagram of each message, the topology (no "
+    "script; for CI artifacts).",
 )
 @click.option(
     "--explain",
