@@ -126,3 +126,19 @@ def test_two_messages_on_one_session_each_get_their_own_reply(run_kept: RunKept)
         assert path.outcome == "delivered-secured"
         for hop in path.hops:
             assert path.message_id in hop.reply, (path.subject, hop.reply)
+
+
+def test_a_client_certificate_the_receiver_did_not_judge_is_not_enforced(
+    run_kept: RunKept,
+) -> None:
+    # Break-fix 05: TreyResearch's TLSReceiveDomainSecureList lacks adatum.com at first, so
+    # TREY-CAS1 keeps the session anonymous whatever certificate ADATUM-MBX1 presents.
+    lab, result = run_kept(
+        ROOT / "scenarios" / "breakfix" / "05-receive-list-missing-sender-domain.toml"
+    )
+    assert result.passed
+    first = message_paths(lab)[0].hops[0]
+    assert not first.secured
+    assert first.client_certificate is not None
+    assert first.client_certificate.status == "Valid (not enforced)"
+    assert "is not in TLSReceiveDomainSecureList" in first.decision
