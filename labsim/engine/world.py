@@ -82,7 +82,7 @@ class SessionRecord:
     client_decisions: list[str] = field(default_factory=list)
     """The sending side's decisions in order (policy, after EHLO, after the handshake)."""
     server_decisions: list[str] = field(default_factory=list)
-    """The receiving side's decisions at MAIL FROM (the §5.3 check)."""
+    """The receiving side's decisions at MAIL FROM (the check of docs/exchange-reference.md §5.3)."""
     replies: list[str] = field(default_factory=list)
     """The server's replies to MAIL, RCPT and the message data, as the wire showed them."""
     failure: str = ""

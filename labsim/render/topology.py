@@ -5,12 +5,13 @@ would mail be domain-secured now, and if not, which rule says why.
 
 The forecast is pure: it walks the path a message from the sender's first Mailbox server to the
 receiver's default domain would take, with the same policy functions the engine calls
-(labsim.policy: routing, receive-connector selection, the outbound decisions of §4.2/§4.3 and
-the MAIL FROM check of §5.3), over the configuration and certificate stores as they are now. It
-never sends mail. Its ``reason`` is the explanation the deciding function gives, the words
-``--explain`` prints when the message is really sent. Limits: only the first Internet hop is
-forecast (a smart host of a third organization ends the forecast there), and the hop between a
-Mailbox server and its Client Access server is assumed to work (both as labsim builds them).
+(labsim.policy: routing, receive-connector selection, the outbound decisions of
+docs/exchange-reference.md §4.2 and §4.3, the MAIL FROM check of §5.3), over the configuration
+and certificate stores as they are now. It never sends mail. Its ``reason`` is the explanation
+the deciding function gives, the words ``--explain`` prints when the message is really sent.
+Limits: the first Internet hop is forecast (into a relaying organization, such as hosted
+filtering, the relay's own session is not: never domain-secured), and the hop between a Mailbox
+server and its Client Access server is assumed to work (both as labsim builds them).
 """
 
 from __future__ import annotations
