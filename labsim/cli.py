@@ -333,8 +333,8 @@ class _Capturing:
 
     def send(self, **kwargs: Any) -> str:
         """Submit, and remember the Message-ID under its step number."""
+        number = next(self._steps, 0)  # taken first: a refused send still used its step
         message_id = self._lab.send(**kwargs)
-        number = next(self._steps, 0)
         self.sent.append((number, message_id))
         return message_id
 
