@@ -21,6 +21,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
+from labsim.errors import LabsimError
+
 if TYPE_CHECKING:
     from labsim.lab import Lab
 
@@ -296,7 +298,7 @@ class _Context:
     def _inbox(self, address: str) -> Iterable[Any]:
         try:
             return tuple(self.lab.inbox(address))
-        except Exception:  # an outside organization's mailbox: the lab holds none of its mail
+        except LabsimError:  # an outside organization's mailbox: the lab holds none of its mail
             return ()
 
 
