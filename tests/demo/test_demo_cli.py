@@ -124,8 +124,10 @@ def test_the_story_turns_a_failing_message_into_a_domain_secured_one(story_text:
         (
             "remote-ip",
             [
-                "→ not delivered: in queue ADATUM-MBX1\\1 (Status Retry), LastError: 451 4.7.3 The "
-                "admin has temporarily disallowed this secure domain",
+                "→ not delivered: in queue ADATUM-MBX1\\1 (Status Retry), LastError: 450 4.7.0 Proxy "
+                "session setup failed on Frontend with '451 4.4.0 Primary target IP address "
+                'responded with: "451 4.7.3 The admin has temporarily disallowed this secure '
+                'domain."',
                 "→ delivered to ben@treyresearch.net: 'Trap: which IP?' domain secured ✔ (AuthAs "
                 "Partner)",
             ],
@@ -143,8 +145,9 @@ def test_the_story_turns_a_failing_message_into_a_domain_secured_one(story_text:
         (
             "san",
             [
-                "→ not delivered: in queue ADATUM-MBX1\\1 (Status Retry), LastError: 454 4.7.5 "
-                "Certificate validation failure",
+                "→ not delivered: in queue ADATUM-MBX1\\1 (Status Retry), LastError: 450 4.7.0 Proxy "
+                "session setup failed on Frontend with '451 4.4.0 Primary target IP address "
+                'responded with: "454 4.7.5 Certificate validation failure."',
                 "→ delivered to ben@treyresearch.net: 'Trap: SAN' domain secured ✔ (AuthAs "
                 "Partner)",
             ],
