@@ -1,6 +1,7 @@
 """The ``labsim`` command line: ``labsim run`` (scenario files), ``labsim demo``, ``labsim up``
-(a live lab, labsim.live) and ``labsim shell`` (Exchange Management Shell over a live lab of
-its own, or attached to a running ``labsim up``).
+(a live lab, labsim.live), ``labsim shell`` (Exchange Management Shell over a live lab of
+its own, or attached to a running ``labsim up``) and ``labsim import`` (a lab file from a
+production organization's exports, labsim.importer).
 
 This is the one place that turns errors into exit codes (the contract below):
 
@@ -16,6 +17,7 @@ time, so tests can replace it with a fake lab (the documented test seam).
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -315,6 +317,106 @@ def _log_folders(scenarios: Sequence[Scenario], root: Path | None) -> dict[Path,
         used.add(name)
         folders[scenario.path] = root / name
     return folders
+
+
+@cli.command(name="import")
+@click.argument(
+    "paths",
+    nargs=-1,
+    required=True,
+    metavar="PATH...",
+    type=click.Path(path_type=Path),
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="LAB.toml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The lab file to write (overwritten if it exists).",
+)
+@click.option(
+    "--partner",
+    "partners",
+    multiple=True,
+    metavar='DOMAIN="SERVER\\Connector"',
+    help="The Partner receive connector a partner domain sends to, when the exports leave it "
+    "ambiguous (several Partner connectors, none named for the domain). Repeatable.",
+)
+@click.option(
+    "--as-of",
+    metavar="YYYY-MM-DD",
+    help="The date certificate validity is measured from (default: today, UTC); give it to "
+    "get the same lab file on another day.",
+)
+@click.pass_context
+def import_command(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    output: Path,
+    partners: tuple[str, ...],
+    as_of: str | None,
+) -> None:
+    """Write a lab file from exports of a production Exchange organization.
+
+    PATH is a file or a folder of files: the Format-List text (`... | Format-List * > file.txt`)
+    or Export-Clixml XML of Get-TransportConfig, Get-AcceptedDomain, Get-ExchangeServer,
+    Get-SendConnector, Get-ReceiveConnector, Get-ExchangeCertificate -Server (each server),
+    optionally Get-Mailbox, and partners' root CA certificates (.cer). Each file is recognized
+    by its content. The lab file gets the organization with its connectors and stand-in
+    certificates, a simulated partner for every partner domain, an address map of the real
+    addresses to 127.x, and a report of what is not modelled (also printed). See docs/import.md.
+    """
+    from datetime import UTC, datetime
+
+    from labsim.importer import ImportOptions, build_import, read_exports
+    from labsim.importer.writer import render_lab_file
+    from labsim.labfile import load_lab_file
+
+    chosen: list[tuple[str, str]] = []
+    for item in partners:
+        domain, sep, identity = item.partition("=")
+        if not sep or not domain.strip() or "\\" not in identity:
+            raise UsageError(
+                f'--partner {item!r}: give DOMAIN="SERVER\\Connector", e.g. '
+                '--partner contoso.com="FAB-EX01\\From Contoso"'
+            )
+        chosen.append((domain.strip().lower(), identity.strip().strip('"')))
+    if as_of is None:
+        day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    else:
+        try:
+            day = datetime.strptime(as_of, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            raise UsageError(
+                f"--as-of {as_of!r}: give a date as YYYY-MM-DD, e.g. 2026-12-01"
+            ) from None
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", output.stem).strip("-.") or "imported"
+    if not name[0].isalnum() or name == "default":
+        name = f"imported-{name}".replace("--", "-")
+    exports = read_exports(list(paths))
+    result = build_import(
+        exports, ImportOptions(as_of=day, partner_connectors=tuple(chosen), lab_name=name)
+    )
+    try:
+        output.write_text(render_lab_file(result), encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"--output {output}: cannot write it ({err.strerror or err})") from None
+    load_lab_file(output)  # the file must load as written
+    organization = result.organizations[0]
+    click.echo(
+        f"Wrote {output}: {organization.name} ({', '.join(organization.domains)}), "
+        f"{len(organization.servers)} servers, {len(result.organizations) - 1} simulated partners"
+    )
+    for line in result.partners:
+        click.echo(f"  partner {line}")
+    for address in result.test_mailboxes:
+        click.echo(f"  test mailbox {address} (no Get-Mailbox export)")
+    click.echo(
+        f"Not modelled ({len(result.report)}):" if result.report else "Not modelled: nothing"
+    )
+    for finding in result.report:
+        click.echo(f"  {finding.line()}")
 
 
 @cli.command(name="demo")
