@@ -76,14 +76,19 @@ class AddressMap:
     def of(cls, texts: Iterable[str]) -> AddressMap:
         """The map for every address and range in ``texts`` (IPv6 and "any" are ignored)."""
         found: set[int] = set()
+        wide: list[tuple[int, int]] = []
         for text in texts:
             if is_ipv6(text) or _kept(text):
                 continue
             first, last = _bounds(text)
+            if first >> 16 != last >> 16:
+                wide.append((first >> 16, last >> 16))
+                continue
             found.add(first >> 16)
-            if (last >> 16) - (first >> 16) >= 1 and last - first >= 1 << 16:
-                continue  # wider than a /16: maps onto blocks found elsewhere (or its first)
-            found.add(last >> 16)
+        for low, high in sorted(wide):
+            # Wider than a /16: the blocks inside it found elsewhere stand for it, else its first.
+            if not any(low <= block <= high for block in found):
+                found.add(low)
         ordered = sorted(found)
         if len(ordered) > LAST_LAB_BLOCK - FIRST_LAB_BLOCK + 1:
             raise AddressMapError(

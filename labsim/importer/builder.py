@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from labsim.importer.addresses import AddressMap, AddressMapError, is_ipv6, range_bounds
 from labsim.importer.records import ExportKind, ExportObject, ImportInputError, items
@@ -1205,7 +1206,10 @@ class _PartnerPlanner:
             issuer = "own" if root_name else "public"
             if root_name:
                 self.trusted_partner_roots.append(name)
-                notes.append(f"its certificates chain to a lab CA named like {root_file}")
+                notes.append(
+                    f"its certificates chain to a lab CA named {root_name!r} like the root in "
+                    f"{Path(root_file or '').name}, trusted as a root by {self.org_name}"
+                )
             fqdn = f"mail.{domain}"
             mbx_fqdn = f"{prefix.lower()}-mbx1.{domain}"
             servers = (
