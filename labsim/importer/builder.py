@@ -28,12 +28,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from labsim.errors import PkiError
 from labsim.importer.addresses import AddressMap, AddressMapError, is_ipv6, range_bounds
 from labsim.importer.records import ExportKind, ExportObject, ImportInputError, items
 from labsim.importer.sources import Exports, RootFile
 from labsim.importer.values import boolean, byte_count, common_name, date, flags
 from labsim.limits import NOT_BEFORE_DAYS_RANGE, VALID_DAYS_RANGE
 from labsim.model.lab import PUBLIC_CA_NAME
+from labsim.pki.certificate import parse_windows_name, windows_name
 
 PUBLIC_CA_ORGANIZATION = "Lab Public CA"
 """The O= of the lab's public CA (labsim.lab creates it with this organization)."""
@@ -98,6 +100,7 @@ class CertificatePlan:
     valid_days: int
     friendly_name: str | None
     comment: str = ""
+    subject: str | None = None  # the production subject, exactly (Windows form)
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,7 @@ class OrganizationPlan:
     servers: tuple[ServerPlan, ...]
     setup: tuple[str, ...]
     comment: tuple[str, ...] = ()
+    root_ca_subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -230,7 +234,7 @@ class _Builder:
         self.read_servers()
         address_map = self.address_map()
         self.place_servers(address_map)
-        certificates, root_ca, tls_names = self.certificates(org_name)
+        certificates, (root_ca, root_subject), tls_names = self.certificates(org_name)
         receive = self.receive_connectors(address_map, tls_names)
         send = self.send_connectors(address_map, tls_names)
         self.transport_config(config, address_map)
@@ -251,6 +255,7 @@ class _Builder:
             name=org_name,
             domains=tuple(domains),
             root_ca=root_ca,
+            root_ca_subject=root_subject,
             mailboxes=mailboxes,
             trusted_roots=trusted,
             servers=server_plans,
@@ -489,9 +494,9 @@ class _Builder:
 
     def certificates(
         self, org_name: str
-    ) -> tuple[dict[str, list[CertificatePlan]], str, dict[str, str]]:
-        """Stand-ins by real server name, the organization's root CA name, and the
-        TlsCertificateName rewrites (production ``<I>…<S>…`` → the stand-in's)."""
+    ) -> tuple[dict[str, list[CertificatePlan]], tuple[str, str | None], dict[str, str]]:
+        """Stand-ins by real server name, the organization's root CA (name, exact subject),
+        and the TlsCertificateName values (production ``<I>…<S>…`` → the stand-in's)."""
         objects = self.ctx.of(ExportKind.EXCHANGE_CERTIFICATE)
         issuers = Counter(
             obj.text("Issuer")
@@ -499,9 +504,17 @@ class _Builder:
             if obj.text("Issuer") and obj.text("Issuer").lower() != obj.text("Subject").lower()
         )
         main_issuer = issuers.most_common(1)[0][0] if issuers else ""
-        root_ca = common_name(main_issuer) or f"{org_name} Root CA"
-        if len(root_ca) > 64:
-            root_ca = root_ca[:64]
+        root_subject = _normalized_name(main_issuer) if main_issuer else None
+        root_ca = (common_name(root_subject) if root_subject else None) or f"{org_name} Root CA"
+        if main_issuer and root_subject is None:
+            root_ca = (common_name(main_issuer) or root_ca)[:64]
+            self.ctx.note(
+                f"issuer {main_issuer}",
+                "Get-ExchangeCertificate",
+                f"not a name labsim can give a CA exactly; the lab CA is CN={root_ca}, "
+                f"O={org_name}",
+            )
+        root = (root_ca, root_subject)
         by_server: dict[str, list[CertificatePlan]] = {}
         rewrites: dict[str, str] = {}
         for obj in objects:
@@ -521,16 +534,21 @@ class _Builder:
                     "export; left out",
                 )
                 continue
-            plan = self.certificate(obj, server, main_issuer, root_ca, org_name)
+            plan = self.certificate(obj, server, main_issuer, root, org_name)
             if plan is None:
                 continue
             by_server.setdefault(server.lower(), []).append(plan)
             production = f"<I>{obj.text('Issuer')}<S>{obj.text('Subject')}".lower()
-            rewrites[production] = _stand_in_name(plan, root_ca, org_name)
-        return by_server, root_ca, rewrites
+            rewrites[production] = _stand_in_name(plan, root, org_name)
+        return by_server, root, rewrites
 
     def certificate(
-        self, obj: ExportObject, server: str, main_issuer: str, root_ca: str, org_name: str
+        self,
+        obj: ExportObject,
+        server: str,
+        main_issuer: str,
+        root: tuple[str, str | None],
+        org_name: str,
     ) -> CertificatePlan | None:
         subject = obj.text("Subject")
         issuer = obj.text("Issuer")
@@ -582,10 +600,17 @@ class _Builder:
                 f"issued by '{issuer}', a second CA; the lab's public CA ({PUBLIC_CA_NAME}), "
                 "which every lab server trusts, issues its stand-in",
             )
+        exact_subject = _normalized_name(subject) if issuer_key != "self" else None
+        if exact_subject is not None and common_name(exact_subject) != cn:
+            exact_subject = None
         produced = _stand_in_name(
-            CertificatePlan(cn, (), issuer_key, (), None, 0, 1, None), root_ca, org_name
+            CertificatePlan(cn, (), issuer_key, (), None, 0, 1, None, subject=exact_subject),
+            root,
+            org_name,
         )
-        production = f"<I>{issuer}<S>{subject}"
+        production = (
+            f"<I>{_normalized_name(issuer) or issuer}<S>{_normalized_name(subject) or subject}"
+        )
         if production.lower() != produced.lower():
             self.ctx.note(
                 f"certificate {cn}",
@@ -620,6 +645,7 @@ class _Builder:
             valid_days=valid_days,
             friendly_name=friendly,
             comment=f"production thumbprint {obj.text('Thumbprint')}, issuer {issuer}",
+            subject=exact_subject,
         )
 
     def eku(self, obj: ExportObject) -> tuple[str, ...] | None:
@@ -976,16 +1002,27 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-def _stand_in_name(plan: CertificatePlan, root_ca: str, org_name: str) -> str:
+def _normalized_name(text: str) -> str | None:
+    """``text`` as Windows shows a name (labsim.pki.certificate.windows_name), or None when it
+    is not a name labsim can give a certificate exactly."""
+    try:
+        return windows_name(parse_windows_name(text))
+    except PkiError:
+        return None
+
+
+def _stand_in_name(plan: CertificatePlan, root: tuple[str, str | None], org_name: str) -> str:
     """The ``<I>issuer<S>subject`` of the stand-in certificate, as Windows shows them."""
     if plan.issuer == "self":
         return f"<I>CN={plan.common_name}<S>CN={plan.common_name}"
     if plan.issuer == "public":
-        return (
-            f"<I>CN={PUBLIC_CA_NAME}, O={PUBLIC_CA_ORGANIZATION}"
-            f"<S>CN={plan.common_name}, O={PUBLIC_CA_ORGANIZATION}"
-        )
-    return f"<I>CN={root_ca}, O={org_name}<S>CN={plan.common_name}, O={org_name}"
+        issuer = f"CN={PUBLIC_CA_NAME}, O={PUBLIC_CA_ORGANIZATION}"
+        organization = PUBLIC_CA_ORGANIZATION
+    else:
+        root_ca, root_subject = root
+        issuer = root_subject or f"CN={root_ca}, O={org_name}"
+        organization = org_name
+    return f"<I>{issuer}<S>{plan.subject or f'CN={plan.common_name}, O={organization}'}"
 
 
 class _PartnerPlanner:
@@ -1024,6 +1061,7 @@ class _PartnerPlanner:
         self.trusted_partner_roots: list[str] = []
         self.mx_host = ""
         self.names: set[str] = {org_name.lower()}
+        self.root_subjects: dict[str, str] = {}  # partner domain → its .cer root's subject
 
     def partner_domains(self) -> list[str]:
         found: list[str] = []
@@ -1244,6 +1282,9 @@ class _PartnerPlanner:
                     name=name,
                     domains=tuple(group),
                     root_ca=root_name or f"{name} Root CA",
+                    root_ca_subject=next(
+                        (self.root_subjects[d] for d in group if d in self.root_subjects), None
+                    ),
                     mailboxes=((f"administrator@{domain}", "Administrator"),),
                     trusted_roots=("own", "public", self.org_name),
                     servers=servers,
@@ -1252,6 +1293,19 @@ class _PartnerPlanner:
                 )
             )
             self.summary.append(f"{', '.join(group)}: {name} — " + "; ".join(notes))
+        answered = {name for name, _ in self.builder.a_records} | {
+            f"[{server.address}]" for plan in partners for server in plan.servers
+        }
+        for obj, _spaces, dns, hosts, _sources in self.builder.send_info:
+            for host in hosts if not dns else ():
+                if host not in answered:
+                    self.ctx.note(
+                        f"smart host {host} of send connector {obj.text('Name')}",
+                        obj.place("SmartHosts"),
+                        "not a simulated partner's; nothing answers it in the lab, so mail "
+                        "routed there stays queued (add an outside organization or a lab "
+                        "organization for it)",
+                    )
         for root in self.ctx.exports.roots:
             if not any(root.source == f for _, f in roots.values()):
                 self.ctx.note(
@@ -1299,9 +1353,10 @@ class _PartnerPlanner:
                 if (
                     label in cn.lower()
                     or label in organization.lower()
-                    or label in root.source.lower()
+                    or label in Path(root.source).name.lower()
                 ):
                     found.setdefault(domain, (cn[:64], root.source))
+                    self.root_subjects.setdefault(domain, windows_name(certificate.subject))
         return found
 
     def unique_name(self, domain: str) -> str:

@@ -72,6 +72,7 @@ def _organization(org: OrganizationPlan) -> list[str]:
         f"name = {_string(org.name)}",
         f"domains = {_strings(org.domains)}",
         f"root_ca = {_string(org.root_ca)}",
+        *([f"root_ca_subject = {_string(org.root_ca_subject)}"] if org.root_ca_subject else []),
         "mailboxes = [",
         *(
             f"  {{ address = {_string(address)}, display_name = {_string(display)} }},"
@@ -107,6 +108,7 @@ def _certificate(cert: CertificatePlan) -> list[str]:
     out += [
         "[[organizations.servers.certificates]]",
         f"common_name = {_string(cert.common_name)}",
+        *([f"subject = {_string(cert.subject)}"] if cert.subject else []),
         f"dns_names = {_strings(cert.dns_names)}",
         f"issuer = {_string(cert.issuer)}",
         f"services = {_strings(cert.services)}",

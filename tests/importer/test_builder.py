@@ -59,9 +59,9 @@ def test_sample_exports_give_the_organization_and_its_partners(tmp_path: Path) -
     # Each partner sends from inside the mapped RemoteIPRanges of its Partner connector.
     senders = {p.name: p.servers[1].address for p in partners}
     assert senders == {
-        "Contoso": "127.101.2.1",  # 192.0.2.0/25 → 127.101.2.0/25
-        "Fabrikam": "127.103.113.1",  # 203.0.113.0/24 → 127.103.113.0/24
-        "Woodgrovebank": "127.102.100.11",  # 198.51.100.10-198.51.100.20, first host after it
+        "Contoso": "127.102.2.1",  # 192.0.2.0/25 → 127.102.2.0/25
+        "Fabrikam": "127.104.113.1",  # 203.0.113.0/24 → 127.104.113.0/24
+        "Woodgrovebank": "127.103.100.11",  # 198.51.100.10-198.51.100.20, one in
     }
     # The hosted-filtering partner answers on the smart host the send connector names.
     assert result.a_records == (("contoso-com.mail.filtercloud.net", "127.200.1.1"),)
@@ -75,8 +75,14 @@ def test_sample_exports_give_the_organization_and_its_partners(tmp_path: Path) -
         "labsim.test@tailspintoys.co.uk",
     )
     # Certificates: the enterprise CA's name, SANs, validity from the import date.
-    (stand_in,) = org.servers[0].certificates
+    stand_in, webmail = org.servers[0].certificates
     assert org.root_ca == "Tailspin Toys Issuing CA 01"
+    assert org.root_ca_subject == "CN=Tailspin Toys Issuing CA 01, DC=corp, DC=tailspintoys, DC=com"
+    assert stand_in.subject == "CN=mail.tailspintoys.com"
+    # A second issuer (a commercial CA): the lab's public CA stands in, and the report says so.
+    assert (webmail.issuer, webmail.services) == ("public", ("IIS",))
+    assert webmail.subject == "CN=webmail.tailspintoys.co.uk, O=Tailspin Toys Ltd, L=London, C=GB"
+    assert any("a second CA" in item.why for item in result.report)
     assert stand_in.common_name == "mail.tailspintoys.com"
     assert stand_in.issuer == "own"
     assert stand_in.dns_names[:2] == ("mail.tailspintoys.com", "tailspintoys.com")
@@ -94,7 +100,9 @@ def test_sample_exports_give_the_organization_and_its_partners(tmp_path: Path) -
     ]
     text = lab_file.read_text(encoding="utf-8")
     assert "#   10.20.0.0/16 -> 127.100.0.0/16" in text
-    assert "#   203.0.0.0/16 -> 127.103.0.0/16" in text
+    assert "#   172.16.0.0/16 -> 127.101.0.0/16" in text  # the /12's block the exports use
+    assert "#   203.0.0.0/16 -> 127.104.0.0/16" in text
+    assert "#   server TT-EDGE1 (" in text  # the report, as comments
 
 
 def test_same_exports_same_lab_file(exports: Path) -> None:
@@ -159,7 +167,7 @@ def test_ambiguous_partner_connector_needs_the_option(exports: Path) -> None:
         run(exports)
     result = run(exports, ("fabrikam.com", "TT-SEA-CAS1\\Partners EU"))
     fabrikam = next(p for p in result.organizations if p.name == "Fabrikam")
-    assert fabrikam.servers[1].address == "127.103.113.1"
+    assert fabrikam.servers[1].address == "127.104.113.1"
     with pytest.raises(ImportInputError, match="not a partner domain"):
         run(exports, ("example.org", "TT-SEA-CAS1\\Partners EU"))
 

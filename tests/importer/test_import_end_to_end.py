@@ -42,11 +42,15 @@ def test_import_writes_a_lab_file_and_prints_the_report(tmp_path: Path) -> None:
         "tailspintoys.co.uk), 4 servers, 3 simulated partners\n"
     )
     assert (
-        "  partner fabrikam.com: Fabrikam — sends from 127.103.113.1, inside TT-SEA-CAS1\\From Fabrikam"
+        "  partner fabrikam.com: Fabrikam — sends from 127.104.113.1, inside TT-SEA-CAS1\\From Fabrikam"
         in out
     )
     assert "  test mailbox labsim.test@tailspintoys.com (no Get-Mailbox export)" in out
-    assert "Not modelled (1):\n  certificate mail.tailspintoys.com (" in out
+    assert "Not modelled (6):\n  server TT-EDGE1 (" in out
+    assert (
+        "  send connector Legacy Mail (tailspin-legacy.net) ("
+        f"{EXAMPLES / 'SendConnector.txt'}:170): uses smart host authentication" in out
+    )
     definition = load_lab_file(tmp_path / "tailspintoys.toml")
     assert definition.name == "tailspintoys"
 
