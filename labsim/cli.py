@@ -319,6 +319,10 @@ def _log_folders(scenarios: Sequence[Scenario], root: Path | None) -> dict[Path,
     return folders
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 @cli.command(name="import")
 @click.argument(
     "paths",
@@ -344,6 +348,15 @@ def _log_folders(scenarios: Sequence[Scenario], root: Path | None) -> dict[Path,
     "ambiguous (several Partner connectors, none named for the domain). Repeatable.",
 )
 @click.option(
+    "--outside",
+    "outside",
+    multiple=True,
+    metavar="DOMAIN=[ADDRESS:]PORT",
+    help="Let real mail software play a partner (an outside organization, docs/lab-files.md) "
+    "instead of a simulated one: its SMTP server's 127.x address and port. Without an address, "
+    "labsim gives the one inside the partner's receive connector ranges. Repeatable.",
+)
+@click.option(
     "--as-of",
     metavar="YYYY-MM-DD",
     help="The date certificate validity is measured from (default: today, UTC); give it to "
@@ -355,6 +368,7 @@ def import_command(
     paths: tuple[Path, ...],
     output: Path,
     partners: tuple[str, ...],
+    outside: tuple[str, ...],
     as_of: str | None,
 ) -> None:
     """Write a lab file from exports of a production Exchange organization.
@@ -364,8 +378,9 @@ def import_command(
     Get-SendConnector, Get-ReceiveConnector, Get-ExchangeCertificate -Server (each server),
     optionally Get-Mailbox, and partners' root CA certificates (.cer). Each file is recognized
     by its content. The lab file gets the organization with its connectors and stand-in
-    certificates, a simulated partner for every partner domain, an address map of the real
-    addresses to 127.x, and a report of what is not modelled (also printed). See docs/import.md.
+    certificates, a simulated partner for every partner domain (or an outside organization,
+    --outside), an address map of the real addresses to 127.x, and a report of what is not
+    modelled (also printed). See docs/import.md.
     """
     from datetime import UTC, datetime
 
@@ -382,6 +397,16 @@ def import_command(
                 '--partner contoso.com="FAB-EX01\\From Contoso"'
             )
         chosen.append((domain.strip().lower(), identity.strip().strip('"')))
+    players: list[tuple[str, str | None, int]] = []
+    for item in outside:
+        domain, sep, where = item.partition("=")
+        address, _, port = where.rpartition(":")
+        if not sep or not domain.strip() or not port.strip().isdigit():
+            raise UsageError(
+                f"--outside {item!r}: give DOMAIN=ADDRESS:PORT or DOMAIN=PORT, e.g. "
+                "--outside fabrikam.com=127.0.40.1:2525"
+            )
+        players.append((domain.strip().lower(), address.strip() or None, int(port)))
     if as_of is None:
         day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     else:
@@ -396,7 +421,10 @@ def import_command(
         name = f"imported-{name}".replace("--", "-")
     exports = read_exports(list(paths))
     result = build_import(
-        exports, ImportOptions(as_of=day, partner_connectors=tuple(chosen), lab_name=name)
+        exports,
+        ImportOptions(
+            as_of=day, partner_connectors=tuple(chosen), outside=tuple(players), lab_name=name
+        ),
     )
     try:
         output.write_text(render_lab_file(result), encoding="utf-8")
@@ -406,7 +434,9 @@ def import_command(
     organization = result.organizations[0]
     click.echo(
         f"Wrote {output}: {organization.name} ({', '.join(organization.domains)}), "
-        f"{len(organization.servers)} servers, {len(result.organizations) - 1} simulated partners"
+        f"{len(organization.servers)} servers, "
+        + _count(len(result.organizations) - 1, "simulated partner")
+        + (", " + _count(len(result.outside), "outside organization") if result.outside else "")
     )
     for line in result.partners:
         click.echo(f"  partner {line}")

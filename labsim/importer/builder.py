@@ -71,6 +71,8 @@ class ImportOptions:
     as_of: datetime
     # partner domain → "SERVER\Connector": the Partner receive connector meant for it.
     partner_connectors: tuple[tuple[str, str], ...] = ()
+    # partner domain → (address or None, port): real mail software plays that partner.
+    outside: tuple[tuple[str, str | None, int], ...] = ()
     lab_name: str = "imported"
 
 
@@ -131,6 +133,18 @@ class OrganizationPlan:
 
 
 @dataclass(frozen=True)
+class OutsidePlan:
+    """One ``[[outside_organizations]]`` table: a partner real mail software plays."""
+
+    name: str
+    domains: tuple[str, ...]
+    address: str
+    port: int
+    roots: tuple[str, ...] = ()
+    comment: str = ""
+
+
+@dataclass(frozen=True)
 class ImportResult:
     """The whole import: what the writer turns into the lab file."""
 
@@ -144,6 +158,7 @@ class ImportResult:
     report: tuple[ReportItem, ...]
     partners: tuple[str, ...]
     test_mailboxes: tuple[str, ...]
+    outside: tuple[OutsidePlan, ...] = ()
 
 
 def ps_quote(text: str) -> str:
@@ -273,6 +288,7 @@ class _Builder:
             report=tuple(ctx.report),
             partners=tuple(planner.summary),
             test_mailboxes=test_mailboxes,
+            outside=tuple(planner.outside),
         )
 
     def dedupe(self) -> None:
@@ -1062,6 +1078,7 @@ class _PartnerPlanner:
         self.mx_host = ""
         self.names: set[str] = {org_name.lower()}
         self.root_subjects: dict[str, str] = {}  # partner domain → its .cer root's subject
+        self.outside: list[OutsidePlan] = []
 
     def partner_domains(self) -> list[str]:
         found: list[str] = []
@@ -1175,10 +1192,12 @@ class _PartnerPlanner:
         imported_addresses = sorted(self.builder.addresses.values(), key=_address_key)
         roots = self.roots()
         known = self.partner_domains()
-        for domain, _ in self.ctx.options.partner_connectors:
+        given = [("--partner", d) for d, _ in self.ctx.options.partner_connectors]
+        given += [("--outside", d) for d, _, _ in self.ctx.options.outside]
+        for option, domain in given:
             if domain.lower() not in known:
                 raise ImportInputError(
-                    f"--partner {domain}: not a partner domain of the exports (those are the "
+                    f"{option} {domain}: not a partner domain of the exports (those are the "
                     "domains of TLSSendDomainSecureList, TLSReceiveDomainSecureList and the "
                     "DomainSecureEnabled send connectors): " + (", ".join(known) or "none")
                 )
@@ -1239,8 +1258,14 @@ class _PartnerPlanner:
                     notes.append(
                         f"receives on the smart host(s) {', '.join(hosts)} of {obj.text('Name')}"
                     )
-            self.builder.used.update({cas_address, mbx_address})
             root_name, root_file = next((roots[d] for d in group if d in roots), (None, None))
+            outside = next(
+                ((a, p) for d, a, p in self.ctx.options.outside if d.lower() in group), None
+            )
+            if outside is not None:
+                self.plan_outside(group, name, outside, mbx_address, cas_address, root_file, notes)
+                continue
+            self.builder.used.update({cas_address, mbx_address})
             issuer = "own" if root_name else "public"
             if root_name:
                 self.trusted_partner_roots.append(name)
@@ -1315,6 +1340,67 @@ class _PartnerPlanner:
                     "it as the only .cer)",
                 )
         return partners
+
+    def plan_outside(
+        self,
+        group: list[str],
+        name: str,
+        given: tuple[str | None, int],
+        inside: str,
+        cas_address: str,
+        root_file: str | None,
+        notes: list[str],
+    ) -> None:
+        """The partner as an outside organization: real mail software at address:port.
+
+        Without an address it gets the one a simulated partner would send from (inside its
+        Partner receive connector's ranges), so the software is picked by that connector.
+        """
+        address, port = given
+        if address is None:
+            address = inside
+        try:
+            parsed = ipaddress.IPv4Address(address)
+        except ValueError:
+            raise ImportInputError(
+                f"--outside {group[0]}: '{address}' is not an IPv4 address; give "
+                "DOMAIN=ADDRESS:PORT with a 127.x address, or DOMAIN=PORT"
+            ) from None
+        if parsed not in ipaddress.IPv4Network("127.0.0.0/8") or address in self.builder.used:
+            raise ImportInputError(
+                f"--outside {group[0]}: address {address} is outside 127.0.0.0/8 or taken by a "
+                "lab host; give another loopback address, or DOMAIN=PORT to let labsim choose"
+            )
+        if not 1 <= port <= 65535:
+            raise ImportInputError(f"--outside {group[0]}: port {port} is not 1 to 65535")
+        self.builder.used.add(address)
+        # Its smart host names point at the software's address, not at a simulated server.
+        self.builder.a_records = [
+            (host, address if target == cas_address else target)
+            for host, target in self.builder.a_records
+        ]
+        roots: tuple[str, ...] = ()
+        if root_file is not None:
+            roots = (str(Path(root_file).resolve()),)
+            self.builder.setup.append(
+                f"Import-Certificate -FilePath {ps_quote(name + chr(92) + 'root-ca.cer')} "
+                "-CertStoreLocation Cert:\\LocalMachine\\Root"
+            )
+        note = f"outside organization: real mail software at {address}:{port}"
+        if address != inside:
+            # The simulated partner's "sends from" note no longer holds.
+            notes = [n for n in notes if not n.startswith("sends from")]
+            self.ctx.note(
+                f"outside organization {name}",
+                "--outside",
+                f"its software connects from {address}, which the lab did not choose: a "
+                f"receive connector picks it by that address ({inside} is inside the ranges "
+                "of its Partner receive connector)",
+            )
+        self.outside.append(
+            OutsidePlan(name, tuple(group), address, port, roots, "; ".join([note, *notes]))
+        )
+        self.summary.append(f"{', '.join(group)}: {name} — " + "; ".join([note, *notes]))
 
     def outbound(self, domain: str) -> tuple[ExportObject, list[str]] | None:
         """The imported send connector that routes ``domain`` (most specific, lowest cost)."""

@@ -56,6 +56,18 @@ def render_lab_file(result: ImportResult) -> str:
     out += ["", f"name = {_string(result.lab_name)}", ""]
     for organization in result.organizations:
         out += _organization(organization)
+    for outside in result.outside:
+        out += _comment(outside.comment)
+        out += [
+            "[[outside_organizations]]",
+            f"name = {_string(outside.name)}",
+            f"domains = {_strings(outside.domains)}",
+            f"address = {_string(outside.address)}",
+            f"port = {outside.port}",
+        ]
+        if outside.roots:
+            out.append(f"roots = {_strings(outside.roots)}")
+        out.append("")
     for domain, host in result.mx_records:
         out += ["[[mx_records]]", f"domain = {_string(domain)}", f"host = {_string(host)}", ""]
     for name, address in result.a_records:

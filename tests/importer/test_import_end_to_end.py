@@ -14,6 +14,7 @@ from labsim.cli import cli
 from labsim.importer.sources import decode
 from labsim.lab import Lab
 from labsim.labfile import load_lab_file
+from labsim.pki.certificate import windows_name
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tailspintoys"
 
@@ -148,3 +149,41 @@ def test_scenario_over_the_imported_lab(tmp_path: Path) -> None:
         cli, ["run", str(tmp_path / "fabrikam.toml"), "--certs", str(tmp_path / "certs")]
     )
     assert result.exit_code == 0, result.output
+
+
+def test_outside_partners_replace_simulated_ones(tmp_path: Path) -> None:
+    code, out, err = import_examples(
+        tmp_path, "--outside", "fabrikam.com=2525", "--outside", "contoso.com=127.0.40.1:2526"
+    )
+    assert (code, err) == (0, "")
+    assert ", 1 simulated partner, 2 outside organizations\n" in out
+    definition = load_lab_file(tmp_path / "tailspintoys.toml")
+    outside = {o.name: o for o in definition.outside_organizations}
+    # Without an address, the software gets the one inside From Fabrikam's mapped range.
+    assert (outside["Fabrikam"].address, outside["Fabrikam"].port) == ("127.104.113.1", 2525)
+    assert outside["Fabrikam"].roots[0].source.endswith("fabrikam-root.cer")
+    assert (outside["Contoso"].address, outside["Contoso"].port) == ("127.0.40.1", 2526)
+    # The FilterCloud smart host now names the software's address; Tailspin Toys imports the
+    # Fabrikam root, as its production servers trust it.
+    assert ("contoso-com.mail.filtercloud.net", "127.0.40.1") in definition.extra_a_records
+    setup = definition.organizations[0].setup[0]
+    assert (
+        'Import-Certificate -FilePath "Fabrikam\\root-ca.cer" -CertStoreLocation '
+        "Cert:\\LocalMachine\\Root" in setup
+    )
+    assert (
+        "  outside organization Contoso (--outside): its software connects from 127.0.40.1" in out
+    )
+    lab = Lab.start(definition, cert_folder=tmp_path / "certs")
+    try:
+        store = lab.certificate_store("TT-SEA-MBX1")
+        roots = [windows_name(c.subject) for c in store.trusted_roots()]
+        assert "CN=Fabrikam Root CA, O=Fabrikam, C=US" in roots
+    finally:
+        lab.stop()
+
+
+def test_bad_outside_option_exits_2(tmp_path: Path) -> None:
+    code, _, err = import_examples(tmp_path, "--outside", "fabrikam.com=10.0.0.5:25")
+    assert code == 2
+    assert "labsim: error: --outside fabrikam.com: address 10.0.0.5 is outside 127.0.0.0/8" in err
