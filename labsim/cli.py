@@ -1,7 +1,8 @@
 """The ``labsim`` command line: ``labsim run`` (scenario files), ``labsim demo``, ``labsim up``
 (a live lab, labsim.live), ``labsim shell`` (Exchange Management Shell over a live lab of
-its own, or attached to a running ``labsim up``) and ``labsim import`` (a lab file from a
-production organization's exports, labsim.importer).
+its own, or attached to a running ``labsim up``), ``labsim import`` (a lab file from a
+production organization's exports, labsim.importer) and ``labsim matrix`` (one message to and
+from every partner domain, labsim.matrix).
 
 This is the one place that turns errors into exit codes (the contract below):
 
@@ -447,6 +448,71 @@ def import_command(
     )
     for finding in result.report:
         click.echo(f"  {finding.line()}")
+
+
+@cli.command(name="matrix")
+@click.argument("lab_file", metavar="LAB")
+@click.option(
+    "--org",
+    "organization",
+    metavar="NAME",
+    help="The organization under test (default: the lab's first).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the matrix as JSON instead of the table."
+)
+@click.option(
+    "--junit",
+    "junit_path",
+    metavar="PATH",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write JUnit XML: one test case per pair, failed when it lost the check.",
+)
+@lab_options
+@click.pass_context
+def matrix_command(
+    ctx: click.Context,
+    lab_file: str,
+    organization: str | None,
+    as_json: bool,
+    junit_path: Path | None,
+    port_offset: int | None,
+    cert_folder: Path | None,
+) -> None:
+    """Send one message to and from every partner domain and report what happened.
+
+    LAB is a lab file (e.g. one `labsim import` wrote) or `default`. For each domain of every
+    other organization and both directions: delivered domain secured (✔), delivered without the
+    check, queued (with LastError), or an NDR (with its status). Exit 0 when every pair the
+    configuration means to be domain secured (the partner domain in TLSSendDomainSecureList or
+    TLSReceiveDomainSecureList) is, 1 when one is not, 2 on bad input.
+    """
+    from labsim.lab import Lab
+    from labsim.labfile import load_lab_file
+    from labsim.matrix.model import MatrixError, junit, table, to_json
+    from labsim.matrix.runner import run_matrix
+    from labsim.model.lab import default_lab
+
+    definition = default_lab() if lab_file == "default" else load_lab_file(lab_file)
+    folder = cert_folder or runner.default_cert_folder(definition)
+    lab = Lab.start(definition, cert_folder=folder, port_offset=port_offset)
+    try:
+        try:
+            result = run_matrix(lab, organization)
+        except MatrixError as err:
+            raise UsageError(str(err)) from None
+    finally:
+        lab.stop()
+    _ensure_marks_printable()
+    click.echo(to_json(result) if as_json else table(result))
+    if junit_path is not None:
+        try:
+            junit(result).write(junit_path, encoding="utf-8", xml_declaration=True)
+        except OSError as err:
+            raise UsageError(
+                f"--junit {junit_path}: cannot write it ({err.strerror or err})"
+            ) from None
+    ctx.exit(EXIT_PASSED if result.passed else EXIT_FAILED)
 
 
 @cli.command(name="demo")

@@ -1310,7 +1310,8 @@ class _PartnerPlanner:
                     root_ca_subject=next(
                         (self.root_subjects[d] for d in group if d in self.root_subjects), None
                     ),
-                    mailboxes=((f"administrator@{domain}", "Administrator"),),
+                    # One per domain, so that mail to and from each domain can be tried.
+                    mailboxes=tuple((f"administrator@{d}", "Administrator") for d in group),
                     trusted_roots=("own", "public", self.org_name),
                     servers=servers,
                     setup=setup,
