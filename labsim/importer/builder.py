@@ -756,7 +756,7 @@ class _Builder:
                 self.bool_param(obj, "DomainSecureEnabled"),
                 self.bool_param(obj, "RequireTLS"),
                 self.bool_param(obj, "Enabled"),
-                self.fqdn_param(obj),
+                self.fqdn_param(obj, lab),
                 self.tls_name_param(obj, tls_names),
                 self.size_param(obj, "MaxMessageSize"),
                 self.choice_param(obj, "ProtocolLoggingLevel", ("None", "Verbose")),
@@ -961,10 +961,16 @@ class _Builder:
             values.append(found)
         return f"-{name} {','.join(values)}" if values else ""
 
-    def fqdn_param(self, obj: ExportObject) -> str:
+    def fqdn_param(self, obj: ExportObject, lab_server: str | None = None) -> str:
         text = obj.text("Fqdn")
         if not text:
             return ""
+        for info in self.servers.values():
+            # The Mailbox half of a server with both roles has its own FQDN in the lab, and
+            # its connectors answer with it (their certificates name it).
+            if lab_server == info.mailbox and info.frontend not in (None, info.real):
+                if text.lower() == info.fqdn:
+                    return f"-Fqdn {self.mailbox_fqdn(info)}"
         if not _is_dns_name(text.lower()):
             self.ctx.note(
                 f"Fqdn {text} of {obj.text('Identity')}",

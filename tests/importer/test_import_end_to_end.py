@@ -187,3 +187,34 @@ def test_bad_outside_option_exits_2(tmp_path: Path) -> None:
     code, _, err = import_examples(tmp_path, "--outside", "fabrikam.com=10.0.0.5:25")
     assert code == 2
     assert "labsim: error: --outside fabrikam.com: address 10.0.0.5 is outside 127.0.0.0/8" in err
+
+
+def test_multi_role_servers_start_and_take_partner_mail(tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    shutil.copytree(EXAMPLES, folder)
+    path = folder / "ExchangeServer.txt"
+    role = "ServerRole                : "
+    text = path.read_bytes().decode("utf-8")
+    path.write_bytes(
+        text.replace(role + "Mailbox\r\n", role + "Mailbox, ClientAccess\r\n").encode("utf-8")
+    )
+    result = CliRunner().invoke(
+        cli, ["import", str(folder), "-o", str(tmp_path / "mr.toml"), "--as-of", "2026-12-01"]
+    )
+    assert result.exit_code == 0, result.output
+    definition = load_lab_file(tmp_path / "mr.toml")
+    setup = definition.organizations[0].setup[0]
+    # The Mailbox half answers with its own lab FQDN (its certificates name it).
+    assert 'Set-ReceiveConnector "TT-SEA-MBX1\\Default TT-SEA-MBX1" -Bindings 0.0.0.0:2525' in setup
+    assert "-Fqdn tt-sea-mbx1-mbx.corp.tailspintoys.com" in setup
+    lab = Lab.start(definition, cert_folder=tmp_path / "certs")
+    try:
+        lab.send(
+            mail_from="administrator@fabrikam.com",
+            to=["labsim.test@tailspintoys.com"],
+            subject="Multi-role",
+        )
+        (message,) = lab.inbox("labsim.test@tailspintoys.com")
+        assert message.domain_secured
+    finally:
+        lab.stop()
