@@ -493,6 +493,10 @@ def matrix_command(
     from labsim.matrix.runner import run_matrix
     from labsim.model.lab import default_lab
 
+    if junit_path is not None and not junit_path.parent.resolve().is_dir():
+        raise UsageError(
+            f"--junit {junit_path}: folder {junit_path.parent} does not exist; create it"
+        )
     definition = default_lab() if lab_file == "default" else load_lab_file(lab_file)
     folder = cert_folder or runner.default_cert_folder(definition)
     lab = Lab.start(definition, cert_folder=folder, port_offset=port_offset)

@@ -77,3 +77,12 @@ def test_bad_input_exits_2(tmp_path: Path) -> None:
         "labsim: error: --org Nobody: not an organization of the lab; use one of Tailspin Toys"
         in err
     )
+
+
+def test_junit_folder_is_checked_before_the_lab_starts(tmp_path: Path) -> None:
+    code, out, err = matrix(tmp_path, Path("default"), "--junit", str(tmp_path / "no" / "m.xml"))
+    assert (code, out) == (2, "")
+    assert (
+        err
+        == f"labsim: error: --junit {tmp_path / 'no' / 'm.xml'}: folder {tmp_path / 'no'} does not exist; create it\n"
+    )
