@@ -5,7 +5,8 @@ Rules kept:
 * the XML is read with expat and no DTD: a document type or entity declaration is refused
   (what defusedxml refuses), so no entity expansion and no external fetch can happen;
 * each top-level ``<Obj>`` is one object; its kind comes from its type names (``<TN>``, or
-  ``<TNRef>`` to an earlier one) and, failing that, from its property names;
+  ``<TNRef>`` to an earlier one; ``Deserialized.`` types from a remote session too) and,
+  failing that, from its property names;
 * a property's value is its primitive text (``<S>``, ``<B>``, ``<I32>``, ``<DT>``, …; ``<TS>``
   durations as Exchange prints time spans), an ``<Obj>``'s list (``<LST>``, ``<IE>``) as a tuple
   of item texts, else its ``<ToString>``; ``<Nil>`` is None; ``<Ref>`` repeats an earlier object.
@@ -193,7 +194,9 @@ class _Reader:
 
     def top(self, obj: _Element) -> ExportObject | None:
         names = self.type_names(obj)
-        kind = next((_TYPE_KINDS[n.lower()] for n in names if n.lower() in _TYPE_KINDS), None)
+        # Through EMS's remote session (how 2013 runs it) every type is "Deserialized.<type>".
+        plain = [n.lower().removeprefix("deserialized.") for n in names]
+        kind = next((_TYPE_KINDS[n] for n in plain if n in _TYPE_KINDS), None)
         properties = self.properties(obj)
         if "RefId" in obj.attrs:
             to_string = next((c for c in obj.children if c.tag == "ToString"), None)

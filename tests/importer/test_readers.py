@@ -115,6 +115,17 @@ def test_clixml_lists_refs_timespans_and_nil() -> None:
     assert obj.text("Identity") == "EX01\\From Fabrikam"
 
 
+def test_clixml_from_a_remote_session_has_deserialized_types() -> None:
+    # EMS 2013 runs through a remote session: Export-Clixml writes "Deserialized." types, and
+    # this object has none of the receive connector's signature properties.
+    text = CLIXML.replace(
+        "<T>Microsoft.Exchange.Data.Directory.SystemConfiguration.ReceiveConnector</T>",
+        "<T>Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.ReceiveConnector</T>",
+    )
+    (obj,) = read_clixml(text.encode(), "rc.xml")
+    assert obj.kind is ExportKind.RECEIVE_CONNECTOR
+
+
 def test_clixml_refuses_a_document_type_and_names_bad_xml() -> None:
     bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><Objs>&a;</Objs>'
     with pytest.raises(ImportInputError, match="declares a document type"):
