@@ -968,9 +968,12 @@ class _Builder:
         for info in self.servers.values():
             # The Mailbox half of a server with both roles has its own FQDN in the lab, and
             # its connectors answer with it (their certificates name it).
-            if lab_server == info.mailbox and info.frontend not in (None, info.real):
-                if text.lower() == info.fqdn:
-                    return f"-Fqdn {self.mailbox_fqdn(info)}"
+            if (
+                lab_server == info.mailbox
+                and info.frontend not in (None, info.real)
+                and text.lower() == info.fqdn
+            ):
+                return f"-Fqdn {self.mailbox_fqdn(info)}"
         if not _is_dns_name(text.lower()):
             self.ctx.note(
                 f"Fqdn {text} of {obj.text('Identity')}",
