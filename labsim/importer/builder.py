@@ -24,7 +24,7 @@ import ipaddress
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -292,7 +292,15 @@ class _Builder:
         )
 
     def dedupe(self) -> None:
-        """The same object exported twice (as text and as XML) counts once."""
+        """The same object exported twice (as text and as XML) counts once; files of a folder
+        that are no export are named in the report."""
+        for source in self.ctx.exports.skipped:
+            self.ctx.note(
+                f"file {source}",
+                source,
+                "not an export (its first line is not 'Property : value', nor Export-Clixml "
+                "XML, nor a certificate); skipped",
+            )
         seen: dict[tuple[ExportKind, str], ExportObject] = {}
         kept: list[ExportObject] = []
         for obj in self.ctx.exports.objects:
@@ -309,7 +317,7 @@ class _Builder:
                 continue
             seen[key] = obj
             kept.append(obj)
-        self.ctx.exports = Exports(tuple(kept), self.ctx.exports.roots)
+        self.ctx.exports = replace(self.ctx.exports, objects=tuple(kept))
 
     def accepted_domains(self) -> tuple[list[str], list[tuple[str, str]]]:
         objects = self.required(ExportKind.ACCEPTED_DOMAIN, "Get-AcceptedDomain | Format-List *")

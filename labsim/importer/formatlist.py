@@ -21,6 +21,15 @@ _PROPERTY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P<pad> *): ?(?P<val
 _PROMPT = re.compile(r"\A(\[PS\]\s*)?PS?\s?[A-Za-z]:\\.*>|\A\[PS\] ")
 
 
+def looks_like_format_list(text: str) -> bool:
+    """Whether the first line with text (prompts aside) is a ``Property : value`` line."""
+    for line in text.splitlines():
+        if not line.strip() or _PROMPT.match(line):
+            continue
+        return not line[0].isspace() and _PROPERTY.match(line.rstrip()) is not None
+    return False
+
+
 def read_format_list(text: str, source: str) -> list[ExportObject]:
     """Every object of one Format-List file (already decoded, any newline convention)."""
     objects: list[ExportObject] = []

@@ -9,7 +9,8 @@ Rules kept:
   NUL, else UTF-8, else Windows-1252 (``Set-Content`` on an English Windows);
 * a file whose text starts with ``<Objs`` (after an XML declaration) is Export-Clixml output;
   a certificate (PEM, DER or PKCS #7, as ``.cer`` files are) is a partner's root CA; anything
-  else is Format-List text;
+  else is Format-List text, except that a file found in a folder whose first line is not a
+  ``Property : value`` line is no export (a README, an earlier lab file) and is skipped;
 * every file is at most 16 MB (a production export of a large organization is a few MB).
 """
 
@@ -24,7 +25,7 @@ from cryptography import x509
 
 from labsim.errors import PkiError
 from labsim.importer.clixml import read_clixml
-from labsim.importer.formatlist import read_format_list
+from labsim.importer.formatlist import looks_like_format_list, read_format_list
 from labsim.importer.records import ExportObject, ImportInputError
 from labsim.inputfiles import InputFileError, read_input_file
 from labsim.pki.bundles import parse_certificate_file
@@ -47,6 +48,8 @@ class Exports:
 
     objects: tuple[ExportObject, ...]
     roots: tuple[RootFile, ...]
+    # Files of a folder that are no export (a README, the lab file of an earlier import).
+    skipped: tuple[str, ...] = ()
 
 
 def decode(data: bytes, source: str) -> str:
@@ -86,16 +89,19 @@ def _looks_like_certificate(data: bytes, name: str) -> bool:
     return name.lower().endswith((".cer", ".crt", ".der", ".p7b")) or data[:2] == b"\x30\x82"
 
 
-def files_of(paths: list[Path]) -> list[Path]:
-    """The files the PATHs name: files as given, a folder's files sorted by name."""
-    found: list[Path] = []
+def files_of(paths: list[Path]) -> list[tuple[Path, bool]]:
+    """The files the PATHs name, each with whether it was named itself (not found in a folder):
+    files as given, a folder's files sorted by name."""
+    found: list[tuple[Path, bool]] = []
     for path in paths:
         if path.is_dir():
             found.extend(
-                sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+                (p, False)
+                for p in sorted(path.iterdir())
+                if p.is_file() and not p.name.startswith(".")
             )
         elif path.exists():
-            found.append(path)
+            found.append((path, True))
         else:
             raise ImportInputError(
                 f"{path}: no such file or folder; give the export files or their folder"
@@ -112,7 +118,8 @@ def read_exports(paths: list[Path]) -> Exports:
     """Read every export file and root file the PATHs name."""
     objects: list[ExportObject] = []
     roots: list[RootFile] = []
-    for path in files_of(paths):
+    skipped: list[str] = []
+    for path, named in files_of(paths):
         source = os.path.normpath(path)
         try:
             data = read_input_file(path, EXPORT_FILE_LIMIT)
@@ -132,6 +139,9 @@ def read_exports(paths: list[Path]) -> Exports:
             # Decoded once here; the declaration (which may say utf-16) goes with the bytes.
             body = re.sub(r"\A\s*<\?xml[^>]*\?>", "", text)
             objects.extend(read_clixml(body.encode("utf-8"), source))
+        elif not named and not looks_like_format_list(text):
+            # A folder's README or an earlier lab file: not an export, and not malformed one.
+            skipped.append(source)
         else:
             objects.extend(read_format_list(text, source))
-    return Exports(tuple(objects), tuple(roots))
+    return Exports(tuple(objects), tuple(roots), tuple(skipped))

@@ -219,3 +219,15 @@ def test_lab_file_is_toml_with_setup_literal(tmp_path: Path) -> None:
     setup = document["organizations"][0]["setup"][0]
     assert 'New-SendConnector -Name "Internet" -Custom -AddressSpaces "SMTP:*;10"' in setup
     assert 'Set-ReceiveConnector "TT-SEA-CAS1\\Default Frontend TT-SEA-CAS1"' in setup
+
+
+def test_a_folders_readme_and_earlier_lab_file_are_skipped_and_named(exports: Path) -> None:
+    (exports / "README.md").write_text("# Exports of 14 October\n\nRun by Ed.\n", encoding="utf-8")
+    (exports / "tailspintoys.toml").write_text(render_lab_file(run(EXAMPLES)), encoding="utf-8")
+    result = run(exports)
+    assert result.organizations == run(EXAMPLES).organizations
+    skipped = [item.what for item in result.report if item.why.startswith("not an export")]
+    assert skipped == [f"file {exports / 'README.md'}", f"file {exports / 'tailspintoys.toml'}"]
+    # Named on its own, the same file is an error: the admin meant it to be an export.
+    with pytest.raises(ImportInputError, match=r"README\.md:1: cannot read this line"):
+        read_exports([exports / "README.md"])
