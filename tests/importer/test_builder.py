@@ -7,11 +7,12 @@ import tomllib
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 
 from labsim.importer import ImportOptions, ImportResult, build_import, read_exports
-from labsim.importer.records import ImportInputError
+from labsim.importer.records import ExportObject, ImportInputError, items
 from labsim.importer.sources import decode
 from labsim.importer.writer import render_lab_file
 from labsim.labfile import load_lab_file
@@ -231,3 +232,44 @@ def test_a_folders_readme_and_earlier_lab_file_are_skipped_and_named(exports: Pa
     # Named on its own, the same file is an error: the admin meant it to be an export.
     with pytest.raises(ImportInputError, match=r"README\.md:1: cannot read this line"):
         read_exports([exports / "README.md"])
+
+
+_TYPES = {
+    "Get-TransportConfig": "Microsoft.Exchange.Data.Directory.SystemConfiguration.TransportConfigContainer",
+    "Get-AcceptedDomain": "Microsoft.Exchange.Data.Directory.SystemConfiguration.AcceptedDomain",
+    "Get-ExchangeServer": "Microsoft.Exchange.Data.Directory.Management.ExchangeServer",
+    "Get-SendConnector": "Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpSendConnectorConfig",
+    "Get-ReceiveConnector": "Microsoft.Exchange.Data.Directory.SystemConfiguration.ReceiveConnector",
+    "Get-ExchangeCertificate": "Microsoft.Exchange.Management.SystemConfigurationTasks.ExchangeCertificate",
+}
+
+
+def as_clixml(objects: list[ExportObject]) -> bytes:
+    """The objects as a remote EMS session's Export-Clixml writes them: Deserialized types,
+    lists as <LST>, UTF-16 LE with a byte order mark."""
+    lines = ['<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">']
+    for number, obj in enumerate(objects):
+        lines += [f'<Obj RefId="{number}"><TN RefId="{number}">']
+        lines += [f"<T>Deserialized.{_TYPES[obj.kind.value]}</T></TN><Props>"]
+        for prop in obj.properties:
+            name = escape(prop.name, {'"': "&quot;"})
+            values, _ = items(obj, prop.name)
+            if isinstance(prop.value, str) and prop.value.startswith("{"):
+                inner = "".join(f"<S>{escape(v)}</S>" for v in values)
+                lines.append(f'<Obj N="{name}"><LST>{inner}</LST></Obj>')
+            elif prop.value is None:
+                lines.append(f'<Nil N="{name}" />')
+            else:
+                lines.append(f'<S N="{name}">{escape(prop.value)}</S>')
+        lines.append("</Props></Obj>")
+    lines.append("</Objs>")
+    return b"\xff\xfe" + "\r\n".join(lines).encode("utf-16-le")
+
+
+def test_every_export_as_clixml_gives_the_same_lab(exports: Path) -> None:
+    for path in sorted(exports.glob("*.txt")):
+        objects = read_exports([path]).objects
+        path.with_suffix(".xml").write_bytes(as_clixml(list(objects)))
+        path.unlink()
+    result = run(exports)
+    assert result.organizations == run(EXAMPLES).organizations
