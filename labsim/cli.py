@@ -1,6 +1,7 @@
 """The ``labsim`` command line: ``labsim run`` (scenario files), ``labsim demo``, ``labsim up``
 (a live lab, labsim.live), ``labsim shell`` (Exchange Management Shell over a live lab of
-its own, or attached to a running ``labsim up``), and ``labsim matrix`` / ``labsim diff`` (the
+its own, or attached to a running ``labsim up``), ``labsim import`` (a lab file from a
+production organization's exports, labsim.importer), and ``labsim matrix`` / ``labsim diff`` (the
 partner matrix of a configuration, and how a change moves it; labsim.matrix).
 
 This is the one place that turns errors into exit codes (the contract below):
@@ -17,6 +18,7 @@ time, so tests can replace it with a fake lab (the documented test seam).
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -412,6 +414,136 @@ def _log_folders(scenarios: Sequence[Scenario], root: Path | None) -> dict[Path,
         used.add(name)
         folders[scenario.path] = root / name
     return folders
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+@cli.command(name="import")
+@click.argument(
+    "paths",
+    nargs=-1,
+    required=True,
+    metavar="PATH...",
+    type=click.Path(path_type=Path),
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="LAB.toml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The lab file to write (overwritten if it exists).",
+)
+@click.option(
+    "--partner",
+    "partners",
+    multiple=True,
+    metavar='DOMAIN="SERVER\\Connector"',
+    help="The Partner receive connector a partner domain sends to, when the exports leave it "
+    "ambiguous (several Partner connectors, none named for the domain). Repeatable.",
+)
+@click.option(
+    "--outside",
+    "outside",
+    multiple=True,
+    metavar="DOMAIN=[ADDRESS:]PORT",
+    help="Let real mail software play a partner (an outside organization, docs/lab-files.md) "
+    "instead of a simulated one: its SMTP server's 127.x address and port. Without an address, "
+    "labsim gives the one inside the partner's receive connector ranges. Repeatable.",
+)
+@click.option(
+    "--as-of",
+    metavar="YYYY-MM-DD",
+    help="The date certificate validity is measured from (default: today, UTC); give it to "
+    "get the same lab file on another day.",
+)
+@click.pass_context
+def import_command(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    output: Path,
+    partners: tuple[str, ...],
+    outside: tuple[str, ...],
+    as_of: str | None,
+) -> None:
+    """Write a lab file from exports of a production Exchange organization.
+
+    PATH is a file or a folder of files: the Format-List text (`... | Format-List * > file.txt`)
+    or Export-Clixml XML of Get-TransportConfig, Get-AcceptedDomain, Get-ExchangeServer,
+    Get-SendConnector, Get-ReceiveConnector, Get-ExchangeCertificate -Server (each server),
+    optionally Get-Mailbox, and partners' root CA certificates (.cer). Each file is recognized
+    by its content. The lab file gets the organization with its connectors and stand-in
+    certificates, a simulated partner for every partner domain (or an outside organization,
+    --outside), an address map of the real addresses to 127.x, and a report of what is not
+    modelled (also printed). See docs/import.md.
+    """
+    from datetime import UTC, datetime
+
+    from labsim.importer import ImportOptions, build_import, read_exports
+    from labsim.importer.writer import render_lab_file
+    from labsim.labfile import load_lab_file
+
+    chosen: list[tuple[str, str]] = []
+    for item in partners:
+        domain, sep, identity = item.partition("=")
+        if not sep or not domain.strip() or "\\" not in identity:
+            raise UsageError(
+                f'--partner {item!r}: give DOMAIN="SERVER\\Connector", e.g. '
+                '--partner contoso.com="FAB-EX01\\From Contoso"'
+            )
+        chosen.append((domain.strip().lower(), identity.strip().strip('"')))
+    players: list[tuple[str, str | None, int]] = []
+    for item in outside:
+        domain, sep, where = item.partition("=")
+        address, _, port = where.rpartition(":")
+        if not sep or not domain.strip() or not port.strip().isdigit():
+            raise UsageError(
+                f"--outside {item!r}: give DOMAIN=ADDRESS:PORT or DOMAIN=PORT, e.g. "
+                "--outside fabrikam.com=127.0.40.1:2525"
+            )
+        players.append((domain.strip().lower(), address.strip() or None, int(port)))
+    if as_of is None:
+        day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    else:
+        try:
+            day = datetime.strptime(as_of, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            raise UsageError(
+                f"--as-of {as_of!r}: give a date as YYYY-MM-DD, e.g. 2026-12-01"
+            ) from None
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", output.stem).strip("-.") or "imported"
+    if not name[0].isalnum() or name == "default":
+        name = f"imported-{name}".replace("--", "-")
+    exports = read_exports(list(paths))
+    result = build_import(
+        exports,
+        ImportOptions(
+            as_of=day, partner_connectors=tuple(chosen), outside=tuple(players), lab_name=name
+        ),
+    )
+    try:
+        output.write_text(render_lab_file(result), encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"--output {output}: cannot write it ({err.strerror or err})") from None
+    load_lab_file(output)  # the file must load as written
+    organization = result.organizations[0]
+    click.echo(
+        f"Wrote {output}: {organization.name} ({', '.join(organization.domains)}), "
+        f"{len(organization.servers)} servers, "
+        + _count(len(result.organizations) - 1, "simulated partner")
+        + (", " + _count(len(result.outside), "outside organization") if result.outside else "")
+    )
+    for line in result.partners:
+        click.echo(f"  partner {line}")
+    for address in result.test_mailboxes:
+        click.echo(f"  test mailbox {address} (no Get-Mailbox export)")
+    click.echo(
+        f"Not modelled ({len(result.report)}):" if result.report else "Not modelled: nothing"
+    )
+    for finding in result.report:
+        click.echo(f"  {finding.line()}")
 
 
 @cli.command(name="demo")
@@ -907,7 +1039,8 @@ def _run_matrix(
                     "before it ran)"
                 )
         organizations = [lab.organization(name) for name in lab.organization_names()]
-        found = matrix.probes(organizations, ours)
+        outside = [(o.name, o.domains) for o in definition.outside_organizations]
+        found = matrix.probes(organizations, ours, outside)
         senders = {
             m.primary_smtp_address.lower(): o.name for o in organizations for m in o.mailboxes
         }
@@ -953,6 +1086,8 @@ def matrix_command(
     """
     from labsim import matrix
 
+    if junit is not None:
+        check_folder("--junit", junit.parent, shown=f"--junit {junit}")
     _ensure_marks_printable()
     ours, results = _run_matrix(lab_ref, org, change, port_offset, cert_folder)
     if as_json:

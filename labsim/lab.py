@@ -45,7 +45,7 @@ from labsim.net.loopback import Network
 from labsim.net.ports import PortOffset, offsets_to_try
 from labsim.pki import files as pki_files
 from labsim.pki.ca import CertificateAuthority
-from labsim.pki.certificate import ExchangeCertificate
+from labsim.pki.certificate import ExchangeCertificate, parse_windows_name
 from labsim.pki.self_signed import exchange_default_certificate, self_signed_certificate
 from labsim.pki.store import CertificateStore
 from labsim.reactor import default_reactor, drive
@@ -239,9 +239,13 @@ class Lab:
         roots_by_folder = [("Public", public)]
         for org_def in self.definition.organizations:
             name = org_def.organization.name
+            subject = (
+                parse_windows_name(org_def.root_ca_subject) if org_def.root_ca_subject else None
+            )
             org_root = recall(
                 "authority",
-                f"root|{name}|{org_def.root_ca_name}",
+                f"root|{name}|{org_def.root_ca_name}"
+                + (f"|{org_def.root_ca_subject}" if org_def.root_ca_subject else ""),
                 functools.partial(
                     pki_files.load_or_create_root_ca,
                     folder,
@@ -252,6 +256,7 @@ class Lab:
                     crl_url=crl_url(
                         crl_host(org_def.organization.default_domain), org_def.root_ca_name
                     ),
+                    subject=subject,
                 ),
             )
             self.authorities[name.lower()] = org_root
@@ -365,6 +370,7 @@ class Lab:
             services=spec.services,
             friendly_name=spec.friendly_name,
             crl=spec.crl,
+            subject=parse_windows_name(spec.subject) if spec.subject else None,
         )
 
     def _authority(self, name: str, *, where: str) -> CertificateAuthority:

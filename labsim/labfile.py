@@ -36,6 +36,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography.x509.oid import NameOID
+
 from labsim.ems.cmdlets.transport_service import RETRY_COUNT_RANGE, TIMER_RANGES
 from labsim.errors import ConfigError, PkiError
 from labsim.inputfiles import CERTIFICATE_FILE_LIMIT, InputFileError, read_input_file
@@ -66,7 +68,7 @@ from labsim.model.transport import TransportService
 from labsim.model.values import format_timespan, parse_timespan
 from labsim.pki.bundles import parse_certificate_file
 from labsim.pki.ca import EKU_OIDS
-from labsim.pki.certificate import normalize_services
+from labsim.pki.certificate import normalize_services, parse_windows_name, windows_name
 from labsim.tomlfiles import TableReader, read_toml, type_name
 
 __all__ = ["LAB_KEYS", "load_lab_file"]
@@ -86,6 +88,7 @@ ORG_KEYS = (
     "domains",
     "root_ca",
     "intermediate_ca",
+    "root_ca_subject",
     "mailboxes",
     "trusted_roots",
     "setup",
@@ -102,6 +105,7 @@ CERTIFICATE_KEYS = (
     "valid_days",
     "crl",
     "friendly_name",
+    "subject",
 )
 MAILBOX_KEYS = ("address", "display_name")
 MX_KEYS = ("domain", "host", "preference")
@@ -133,6 +137,8 @@ _EXAMPLES: dict[str, str] = {
     "valid_days": "valid_days = 730",
     "crl": "crl = false",
     "friendly_name": 'friendly_name = "Adatum SMTP"',
+    "root_ca_subject": 'root_ca_subject = "CN=Adatum Issuing CA 01, DC=corp, DC=adatum, DC=com"',
+    "subject": 'subject = "CN=mail.adatum.com, OU=IT, O=Adatum"',
     "display_name": 'display_name = "April Reagan"',
     "domain": 'domain = "adatum.com"',
     "host": 'host = "mail.adatum.com"',
@@ -417,9 +423,21 @@ class _Reader(TableReader):
             mailboxes=mailboxes,
             receive_connectors=connectors,
         )
+        root_subject = self.windows_name(where, raw, "root_ca_subject")
+        root_ca = self.opt_text(where, raw, "root_ca")
+        if root_subject is not None:
+            subject_cn = _common_name(root_subject)
+            if root_ca is not None and root_ca != subject_cn:
+                self.fail(
+                    where,
+                    f"key 'root_ca_subject': its CN ({subject_cn}) is not root_ca '{root_ca}'; "
+                    "give the same name, or leave root_ca out (it defaults to the subject's CN)",
+                )
+            root_ca = subject_cn
         definition = OrganizationDefinition(
             organization=organization,
-            root_ca_name=self.opt_text(where, raw, "root_ca") or f"{name} Root CA",
+            root_ca_subject=root_subject,
+            root_ca_name=root_ca or f"{name} Root CA",
             certificates=tuple(certificates),
             trusted_roots=tuple(trust),
             intermediate_ca_name=self.opt_text(where, raw, "intermediate_ca"),
@@ -735,8 +753,23 @@ class _Reader(TableReader):
                 where,
                 "key 'crl': a self-signed certificate has no CRL distribution point; remove 'crl'",
             )
+        subject = self.windows_name(where, raw, "subject")
+        if subject is not None:
+            if issuer == ISSUER_SELF:
+                self.fail(
+                    where,
+                    "key 'subject': a self-signed certificate's subject is CN=<common_name>, as "
+                    "New-ExchangeCertificate makes it; remove 'subject'",
+                )
+            if _common_name(subject) != common_name:
+                self.fail(
+                    where,
+                    f"key 'subject': its CN ({_common_name(subject)}) is not common_name "
+                    f"'{common_name}'; give the same name",
+                )
         spec = CertificateSpec(
             server=server,
+            subject=subject,
             common_name=common_name,
             dns_names=tuple(n.lower() for n in dns_names),
             issuer=issuer,
@@ -761,6 +794,19 @@ class _Reader(TableReader):
         if crl is not None:
             changes["crl"] = crl
         return replace(spec, **changes)
+
+    def windows_name(self, where: str, raw: Mapping[str, Any], key: str) -> str | None:
+        """An optional name as Windows shows it (``CN=…, DC=…``), with a CN; normalized."""
+        text = self.opt_text(where, raw, key)
+        if text is None:
+            return None
+        try:
+            name = parse_windows_name(text)
+        except PkiError as err:
+            self.fail(where, f"key '{key}': {err}")
+        if not name.get_attributes_for_oid(NameOID.COMMON_NAME):
+            self.fail(where, f"key '{key}': '{text}' has no CN; e.g. {_EXAMPLES[key]}")
+        return windows_name(name)
 
     def check_crl_hosts(self, organizations: Sequence[OrganizationDefinition]) -> None:
         """No server is named like a CRL host (``crl.<default domain>``) the lab defines."""
@@ -849,6 +895,12 @@ class _Reader(TableReader):
                 if not any(r.domain == accepted.domain_name for r in records):
                     records.append(MxRecord(accepted.domain_name, target.fqdn))
         return tuple(records)
+
+
+def _common_name(windows: str) -> str:
+    """The first CN of a name :meth:`_Reader.windows_name` accepted."""
+    values = parse_windows_name(windows).get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(values[-1].value)
 
 
 def _named(where: str, raw: Mapping[str, Any]) -> str:

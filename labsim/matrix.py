@@ -8,9 +8,9 @@ module owns:
   *ours* (the first one, or ``--org``); for every authoritative domain of every other
   organization the lab simulates, one message **outbound** (our first mailbox to that domain's
   first mailbox) and one **inbound** (back);
-* whether the configuration *means* a probe to be domain-secured (:func:`meant_secured`):
-  the sending side lists the recipient's domain in ``TLSSendDomainSecureList`` or the receiving
-  side lists the sender's domain in ``TLSReceiveDomainSecureList`` — either admin asked for it;
+* whether the configuration *means* a probe to be domain-secured (:func:`meant_secured`): our
+  organization lists the partner domain in ``TLSSendDomainSecureList`` (outbound) or
+  ``TLSReceiveDomainSecureList`` (inbound) — the lists are where our admin states the intent;
 * how a probe ended (:func:`classify`), from what the lab shows an admin: the recipient's
   inbox (with or without Outlook's check mark), Get-Message's rows, the sender's NDR;
 * the comparison of two matrices (:func:`compare`), ranking outcomes so that "worse" is
@@ -19,7 +19,8 @@ module owns:
   followed by the lab's decision notes for it.
 
 Everything but :func:`run_matrix` is a function over plain records. Outside organizations
-(real mail software the lab only routes to) are not probed: the lab cannot see their inboxes.
+(real mail software the lab only routes to), and domains without a mailbox, are listed as *not
+tried*: the lab can neither send from real mail software nor see what it received.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class Outcome(StrEnum):
     DELIVERED = "delivered without the check"
     QUEUED = "queued"
     NDR = "NDR"
+    NOT_TRIED = "not tried"
 
 
 #: Higher is better; ``compare`` calls a change to a lower rank "worse".
@@ -68,6 +70,7 @@ RANK: dict[Outcome, int] = {
     Outcome.DELIVERED: 2,
     Outcome.QUEUED: 1,
     Outcome.NDR: 0,
+    Outcome.NOT_TRIED: -1,
 }
 
 MARK: dict[Outcome, str] = {
@@ -75,6 +78,7 @@ MARK: dict[Outcome, str] = {
     Outcome.DELIVERED: "·",
     Outcome.QUEUED: "✘",
     Outcome.NDR: "✘",
+    Outcome.NOT_TRIED: "-",
 }
 
 
@@ -92,6 +96,8 @@ class Probe:
     recipient: str
     meant: bool
     """The configuration means this mail to be domain-secured (:func:`meant_secured`)."""
+    not_tried: str = ""
+    """Why the lab cannot try this row (an outside organization, no mailbox); empty otherwise."""
 
     @property
     def subject(self) -> str:
@@ -118,8 +124,9 @@ class ProbeResult:
 
     @property
     def ok(self) -> bool:
-        """False for a probe meant to be domain-secured that is not."""
-        return self.outcome is Outcome.SECURED or not self.probe.meant
+        """False for a probe meant to be domain-secured that is not (a row the lab cannot try
+        says nothing either way)."""
+        return self.outcome in (Outcome.SECURED, Outcome.NOT_TRIED) or not self.probe.meant
 
     def summary(self) -> str:
         """``✔ domain secured`` / ``queued 454 4.7.5 Certificate validation failure`` …"""
@@ -139,6 +146,8 @@ class Change:
     def worse(self) -> bool:
         if self.before is None or self.after is None:
             return self.after is None  # a row that disappeared lost its mail flow
+        if Outcome.NOT_TRIED in (self.before.outcome, self.after.outcome):
+            return False  # nothing known on one side
         return RANK[self.after.outcome] < RANK[self.before.outcome]
 
     def line(self) -> str:
@@ -164,50 +173,59 @@ def _mailbox_in(org: Organization, domain: str) -> str | None:
     return None
 
 
-def meant_secured(
-    sender: Organization, receiver: Organization, sender_domain: str, domain: str
-) -> bool:
-    """Either side's admin asked for Domain Security between these two domains."""
-    return sender.transport_config.sends_domain_secured_to(
-        domain
-    ) or receiver.transport_config.receives_domain_secured_from(sender_domain)
+def meant_secured(ours: Organization, partner_domain: str, direction: str) -> bool:
+    """Our admin listed the partner domain for this direction: TLSSendDomainSecureList for
+    outbound mail, TLSReceiveDomainSecureList for inbound."""
+    config = ours.transport_config
+    if direction == "outbound":
+        return config.sends_domain_secured_to(partner_domain)
+    return config.receives_domain_secured_from(partner_domain)
 
 
-def probes(organizations: Sequence[Organization], ours: str) -> tuple[Probe, ...]:
-    """The probes for ``ours`` against every other organization, in the lab's order."""
+def probes(
+    organizations: Sequence[Organization],
+    ours: str,
+    outside: Sequence[tuple[str, Sequence[str]]] = (),
+) -> tuple[Probe, ...]:
+    """The probes for ``ours`` against every other organization, in the lab's order, then the
+    ``outside`` organizations' (name, domains), which are listed as not tried."""
     by_name = {org.name.lower(): org for org in organizations}
     own = by_name[ours.lower()]
     own_domain = _authoritative(own)[0]
     own_mailbox = _mailbox_in(own, own_domain) or own.mailboxes[0].primary_smtp_address
-    own_domain = own_mailbox.rsplit("@", 1)[1]
     found: list[Probe] = []
+
+    def both_ways(partner: str, domain: str, mailbox: str | None, why_not: str) -> None:
+        for direction in ("outbound", "inbound"):
+            sender, recipient = (
+                (own_mailbox, mailbox)
+                if direction == "outbound"
+                else (
+                    mailbox,
+                    own_mailbox,
+                )
+            )
+            found.append(
+                Probe(
+                    partner,
+                    domain,
+                    direction,
+                    sender or "",
+                    recipient or "",
+                    meant_secured(own, domain, direction),
+                    why_not,
+                )
+            )
+
     for partner in organizations:
         if partner is own:
             continue
         for domain in _authoritative(partner):
             mailbox = _mailbox_in(partner, domain)
-            if mailbox is None:
-                continue  # no mailbox to send to or from: nothing to probe in that domain
-            found.append(
-                Probe(
-                    partner.name,
-                    domain,
-                    "outbound",
-                    own_mailbox,
-                    mailbox,
-                    meant_secured(own, partner, own_domain, domain),
-                )
-            )
-            found.append(
-                Probe(
-                    partner.name,
-                    domain,
-                    "inbound",
-                    mailbox,
-                    own_mailbox,
-                    meant_secured(partner, own, domain, own_domain),
-                )
-            )
+            both_ways(partner.name, domain, mailbox, "" if mailbox else "no mailbox in the domain")
+    for name, domains in outside:
+        for domain in domains:
+            both_ways(name, domain, None, f"{name} is an outside organization (its own server)")
     return tuple(found)
 
 
@@ -254,6 +272,8 @@ def classify(
     notes: Sequence[str] = (),
 ) -> ProbeResult:
     """How ``probe`` ended, from the recipient's inbox, the sender's and the queues."""
+    if probe.not_tried:
+        return ProbeResult(probe, Outcome.NOT_TRIED, f"({probe.not_tried})")
     for message in inbox:
         if not message.is_ndr and message.subject == probe.subject:
             if message.domain_secured:
@@ -382,6 +402,8 @@ def run_matrix(
     """
     notes: dict[Probe, tuple[str, ...]] = {}
     for probe in found:
+        if probe.not_tried:
+            continue
         before = len(lab.explain())
         lab.send(
             mail_from=probe.sender,
@@ -392,6 +414,9 @@ def run_matrix(
         notes[probe] = tuple(lab.explain()[before:])
     results = []
     for probe in found:
+        if probe.not_tried:
+            results.append(classify(probe, (), (), ()))
+            continue
         org = sender_orgs[probe.sender.lower()]
         results.append(
             classify(
@@ -399,7 +424,7 @@ def run_matrix(
                 lab.inbox(probe.recipient),
                 lab.inbox(probe.sender),
                 lab.messages(org),
-                notes[probe],
+                notes.get(probe, ()),
             )
         )
     return tuple(results)

@@ -64,6 +64,9 @@ class CertificateSpec:
     not_before_days: int = -1
     crl: bool = True
     friendly_name: str | None = None
+    # The exact subject as Windows shows it (``CN=mail.adatum.com, OU=IT``), replacing
+    # ``CN=<common_name>, O=<issuer's organization>``: a stand-in for a production certificate.
+    subject: str | None = None
 
     def validity(self, start: datetime) -> tuple[datetime, datetime]:
         """NotBefore and NotAfter for a lab started at ``start``."""
@@ -101,6 +104,9 @@ class OrganizationDefinition:
     intermediate_ca_name: str | None = None
     # Blocks of shell lines the lab runs, in order, once it is up (Lab.start).
     setup: tuple[str, ...] = ()
+    # The root CA's exact subject as Windows shows it (``CN=Contoso CA, DC=contoso, DC=com``),
+    # replacing ``CN=<root_ca_name>, O=<organization name>``: a stand-in for a production CA.
+    root_ca_subject: str | None = None
 
     @property
     def issuing_ca_name(self) -> str:

@@ -254,6 +254,7 @@ class CertificateAuthority:
         friendly_name: str | None = None,
         key_type: KeyType = KeyType.ECDSA_P256,
         crl: bool = True,
+        subject: x509.Name | None = None,
     ) -> ExchangeCertificate:
         """Issue an end-entity certificate with a new key, as a store record.
 
@@ -262,6 +263,7 @@ class CertificateAuthority:
         certificate); NotBefore defaults to ``at`` minus one day, NotAfter to ``at`` plus
         ``valid_days``. ``friendly_name`` defaults to the common name. ``crl`` False leaves out
         the CRL distribution point extension (a certificate nobody can check for revocation).
+        ``subject`` replaces the whole subject exactly (a stand-in for a production certificate).
         """
         _require_aware(at, "at")
         if not common_name.strip():
@@ -276,7 +278,13 @@ class CertificateAuthority:
             organization if organization is not None else _organization_of(self.certificate.subject)
         )
         builder = (
-            self._builder(_name(common_name, org), key.public_key(), start, end, crl=crl)
+            self._builder(
+                subject if subject is not None else _name(common_name, org),
+                key.public_key(),
+                start,
+                end,
+                crl=crl,
+            )
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(leaf_key_usage(key), critical=True)
         )
@@ -376,18 +384,20 @@ def create_root_ca(
     valid_years: int = 10,
     crl_url: str | None = None,
     key_type: KeyType = KeyType.ECDSA_P256,
+    subject: x509.Name | None = None,
 ) -> CertificateAuthority:
     """Create a self-signed root CA named ``common_name`` (e.g. ``Adatum Root CA``).
 
     ``crl_url`` is the CDP written into the certificates this root issues (a root's own
-    certificate carries none: nothing above it could revoke it).
+    certificate carries none: nothing above it could revoke it). ``subject`` replaces the
+    ``CN=<common_name>, O=<organization>`` subject exactly (a stand-in for a production CA).
     """
     _require_aware(at, "at")
     _check_crl_url(crl_url)
     if not common_name.strip():
         raise PkiError("a root CA needs a common name; give e.g. 'Adatum Root CA'")
     key = generate_private_key(key_type)
-    name = _name(common_name, organization)
+    name = subject if subject is not None else _name(common_name, organization)
     not_before = at - CLOCK_SKEW
     certificate = (
         x509.CertificateBuilder()

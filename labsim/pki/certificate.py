@@ -113,6 +113,52 @@ def windows_name(name: x509.Name) -> str:
     return ", ".join(parts)
 
 
+_ATTRIBUTE_OIDS: dict[str, x509.ObjectIdentifier] = {
+    label: oid for oid, label in _WINDOWS_ATTRIBUTE_NAMES.items()
+} | {"ST": NameOID.STATE_OR_PROVINCE_NAME}
+_RDN = re.compile(r'\s*([A-Za-z]+)\s*=\s*("(?:[^"]|"")*"|[^,]*?)\s*(?:,|\Z)')
+
+
+def parse_windows_name(text: str) -> x509.Name:
+    """The name Windows shows as ``text`` (``CN=mail.adatum.com, OU=IT, O="Adatum, Inc"``).
+
+    The inverse of :func:`windows_name`: RDNs most specific first, values with a comma quoted
+    (``""`` inside quotes is one quote). Attributes: CN, O, OU, L, S (or ST), C, E, DC, STREET,
+    SERIALNUMBER, T, G, SN; anything else raises :class:`PkiError` naming it.
+    """
+    attributes: list[x509.NameAttribute[str]] = []
+    position = 0
+    body = text.strip()
+    while position < len(body):
+        match = _RDN.match(body, position)
+        if match is None or match.end() == position:
+            raise PkiError(
+                f"'{text}' is not a name as Windows shows it; write e.g. "
+                "'CN=Adatum Issuing CA, DC=adatum, DC=com'"
+            )
+        label, value = match[1].upper(), match[2].strip()
+        if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+            value = value[1:-1].replace('""', '"')
+        oid = _ATTRIBUTE_OIDS.get(label)
+        if oid is None:
+            raise PkiError(
+                f"'{text}': unknown attribute '{match[1]}'; use CN, O, OU, L, S, C, E, DC"
+            )
+        if not value:
+            raise PkiError(f"'{text}': attribute {label} has no value")
+        if oid == NameOID.COUNTRY_NAME and len(value) != 2:
+            raise PkiError(f"'{text}': C={value} is not a two-letter country code")
+        try:
+            attributes.append(x509.NameAttribute(oid, value))
+        except ValueError as err:  # e.g. a CN over X.520's 64 characters
+            raise PkiError(f"'{text}': {label}={value}: {err}") from None
+        position = match.end()
+    if not attributes:
+        raise PkiError("an empty name; write e.g. 'CN=Adatum Issuing CA, DC=adatum, DC=com'")
+    # Windows lists the most specific RDN first; DER holds it last.
+    return x509.Name(list(reversed(attributes)))
+
+
 @functools.lru_cache(maxsize=4096)
 def common_names(cert: x509.Certificate) -> tuple[str, ...]:
     """Return the subject's commonName values, most specific last as encoded."""

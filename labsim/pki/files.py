@@ -698,6 +698,7 @@ def load_or_create_root_ca(
     valid_years: int = 10,
     crl_url: str | None = None,
     key_type: KeyType = KeyType.ECDSA_P256,
+    subject: x509.Name | None = None,
 ) -> CertificateAuthority:
     """Return the organization's root CA, reusing ``<Org>/root-ca.cer`` + ``.key`` when valid.
 
@@ -722,7 +723,11 @@ def load_or_create_root_ca(
         ) == certificate.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        if same_key and _reusable(certificate, common_name, at):
+        if (
+            same_key
+            and _reusable(certificate, common_name, at)
+            and (subject is None or certificate.subject == subject)
+        ):
             return CertificateAuthority(certificate, key, crl_distribution_point=crl_url)
     ca = create_root_ca(
         common_name,
@@ -731,6 +736,7 @@ def load_or_create_root_ca(
         valid_years=valid_years,
         crl_url=crl_url,
         key_type=key_type,
+        subject=subject,
     )
     write_root(folder, org_name, ca)
     _write_private(key_path, private_key_pem(ca.private_key))

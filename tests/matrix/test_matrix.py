@@ -256,3 +256,55 @@ def test_the_tutorial_runs_as_written(tmp_path: Path, monkeypatch: pytest.Monkey
     for command, shown in zip(commands, outputs, strict=False):
         result = CliRunner().invoke(cli, command.split()[1:], catch_exceptions=False)
         assert result.output == shown, command
+
+
+def test_import_matrix_change_and_diff_as_docs_import_shows_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13's chain, pasted from docs/import.md: the sample exports imported, their matrix,
+    a change script that removes a partner's root, and the diff that shows exactly the pairs
+    that lose the check (exit 1)."""
+    repo = Path(__file__).parents[2]
+    doc = (repo / "docs" / "import.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## 5. The partner matrix") : doc.index("## The report")]
+    commands = [c.strip() for c in _blocks(section, "sh")]
+    shown = _blocks(section, "text")[1:]  # the first block is the synopsis
+    (script,) = _blocks(section, "powershell")
+    assert commands == [
+        "labsim matrix tailspintoys.toml --junit matrix.xml",
+        "labsim diff tailspintoys.toml --change remove-fabrikam-root.ps1",
+    ]
+    monkeypatch.chdir(tmp_path)
+    imported = CliRunner().invoke(
+        cli,
+        ["import", str(repo / "examples" / "tailspintoys"), "--output", "tailspintoys.toml",
+         "--as-of", "2026-12-01"],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert imported.exit_code == 0, imported.output
+    (tmp_path / "remove-fabrikam-root.ps1").write_text(script)
+
+    for command, output, status in zip(commands, shown, (0, 1), strict=True):
+        result = CliRunner().invoke(cli, command.split()[1:], catch_exceptions=False)
+        assert (result.exit_code, result.output) == (status, output), command
+    failures = [
+        c.get("name") for c in ET.parse(tmp_path / "matrix.xml").getroot().iter("testcase")
+        if c.find("failure") is not None
+    ]  # fmt: skip
+    assert failures == []
+
+
+def test_outside_organizations_and_domains_without_mailbox_are_listed_not_tried() -> None:
+    orgs = [o.organization for o in default_lab().organizations]
+
+    found = probes(orgs, "Adatum", outside=[("Contoso", ("contoso.com",))])
+
+    tail = found[2:]
+    assert [(p.domain, p.direction, bool(p.not_tried)) for p in tail] == [
+        ("contoso.com", "outbound", True),
+        ("contoso.com", "inbound", True),
+    ]
+    results = [ProbeResult(p, Outcome.NOT_TRIED) for p in tail]
+    assert all(r.ok for r in results)
+    # Nothing was known before: a row the lab could not try never counts as worse.
+    assert not compare(results, [_result("contoso.com", "outbound", Outcome.QUEUED, "x")])[0].worse
