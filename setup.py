@@ -10,7 +10,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["labsim", "labsim.*"]),
-    package_data={"labsim": ["py.typed", "data/*.toml"]},
+    package_data={"labsim": ["py.typed", "data/*.toml", "web/static/*"]},
     install_requires=[
         "twisted>=23.10",
         "pyopenssl>=24.0",
