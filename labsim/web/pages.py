@@ -277,6 +277,11 @@ def queues(
         body = []
         for queue, messages in rows:
             status = queue.status.value
+            buttons = "".join(
+                _queue_button(org, queue.identity, cmdlet, csrf)
+                for cmdlet, wanted in (("Retry-Queue", "Retry"), ("Resume-Queue", "Suspended"))
+                if status == wanted
+            )
             body.append(
                 f'<tr class="queue status-{e(status.lower())}">'
                 f"<td>{e(queue.identity)}</td><td>{e(queue.delivery_type.value)}</td>"
@@ -284,17 +289,13 @@ def queues(
                 f"<td>{e(queue.next_hop_domain)}</td>"
                 f'<td class="error-text">{e(queue.last_error)}</td>'
                 f'<td class="num">{queue.retry_count}</td><td>{e(when(queue.next_retry_time))}</td>'
-                f"<td>{_queue_button(org, queue.identity, 'Retry-Queue', csrf)}"
-                f"{_queue_button(org, queue.identity, 'Resume-Queue', csrf)}</td></tr>"
+                f'<td class="actions">{buttons}</td></tr>'
             )
-            for message in messages:
+            if messages:
                 body.append(
-                    '<tr class="queued-message"><td colspan="2" class="indent">'
-                    f"{e(message.identity)}</td><td>{e(message.status.value)}</td>"
-                    f'<td class="num">{message.size}</td>'
-                    f"<td>{e(message.from_address)}</td>"
-                    f'<td class="error-text">{e(message.last_error)}</td>'
-                    f'<td colspan="3">{e(message.subject)}</td></tr>'
+                    f'<tr class="queued-messages"><td colspan="{len(QUEUE_COLUMNS) + 1}">'
+                    + _queue_messages(messages)
+                    + "</td></tr>"
                 )
         table = (
             f'<table class="grid"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
@@ -304,6 +305,21 @@ def queues(
         )
         parts.append(f'<section class="card"><h2>{e(org)}</h2>{table}</section>')
     return "".join(parts)
+
+
+MESSAGE_COLUMNS = ("Identity", "FromAddress", "Status", "Size", "Subject", "LastError")
+
+
+def _queue_messages(messages: Sequence[MessageView]) -> str:
+    """A queue's messages with Get-Message's columns (and LastError)."""
+    head = "".join(f"<th>{c}</th>" for c in MESSAGE_COLUMNS)
+    rows = "".join(
+        f'<tr class="queued-message"><td>{e(m.identity)}</td><td>{e(m.from_address)}</td>'
+        f'<td>{e(m.status.value)}</td><td class="num">{m.size}</td><td>{e(m.subject)}</td>'
+        f'<td class="error-text">{e(m.last_error)}</td></tr>'
+        for m in messages
+    )
+    return f'<table class="messages"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 
 def _queue_button(org: str, identity: str, cmdlet: str, csrf: str) -> str:

@@ -47,7 +47,9 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
+    # same-origin, not no-referrer: under no-referrer Chromium sends "Origin: null" with the
+    # console's own form posts, which the Origin check must refuse.
+    ("Referrer-Policy", "same-origin"),
     ("Cache-Control", "no-store"),
 )
 
