@@ -224,6 +224,8 @@ class FrontendTransport:
         failure: SessionFailure | None = None
         for target in targets:
             result = yield open_session(self.world, plan, target)
+            if tx.record is not None and result.record is not None:
+                tx.record.downstream.append(result.record.number)
             if isinstance(result, SessionFailure):
                 failure = result
                 continue

@@ -12,7 +12,7 @@ queue sees only Exchange's transient reply, never the exception's text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from OpenSSL import SSL
@@ -34,7 +34,7 @@ from labsim.engine.tls import (
     negotiated_description,
     peer_chain,
 )
-from labsim.engine.world import World
+from labsim.engine.world import NOT_CHECKED, CertificateSeen, SessionRecord, World
 from labsim.logs.protocol_log import NULL_SESSION, ProtocolLogSession, format_endpoint
 from labsim.model.connectors import SendConnector
 from labsim.model.enums import ProtocolLoggingLevel
@@ -111,6 +111,8 @@ class Established:
     peer: PeerCertificate | None
     tls_description: str | None
     explanation: list[str] = field(default_factory=list)
+    record: SessionRecord | None = None
+    """The session as the web console and HTML report show it (labsim.render)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,8 @@ class SessionFailure:
     target: Target | None
     explanation: str
     connected: bool = False
+    record: SessionRecord | None = None
+    """The attempt as the web console and HTML report show it (labsim.render)."""
 
 
 @dataclass(frozen=True)
@@ -282,8 +286,45 @@ def next_hop_targets(world: World, hop: NextHop, server_name: str) -> Any:
 def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
     """Connect to ``target`` and bring the session to the point of MAIL FROM.
 
-    Returns :class:`Established` or :class:`SessionFailure` (a Deferred, via inlineCallbacks).
+    Returns :class:`Established` or :class:`SessionFailure` (a Deferred, via inlineCallbacks),
+    each with the session's :class:`~labsim.engine.world.SessionRecord`.
     """
+    records: list[SessionRecord] = []
+    result = yield _open_session(world, plan, target, records)
+    if not records:
+        # It never connected: a record of the attempt alone.
+        records.append(
+            _client_record(world, plan, target, world.new_session_record(plan.source.address))
+        )
+    record = records[0]
+    if isinstance(result, SessionFailure):
+        record.failure = str(result.reply)
+        if result.explanation not in record.client_decisions:
+            record.client_decisions.append(result.explanation)
+    return replace(result, record=record)
+
+
+def _client_record(
+    world: World, plan: SessionPlan, target: Target, record: SessionRecord
+) -> SessionRecord:
+    """Fill in what the sending end knows before the first command."""
+    record.client_server = plan.source.name
+    record.server_host = target.host
+    if not record.server_address:
+        record.server_address = target.address
+        record.server_port = plan.port
+    record.send_connector = (
+        plan.policy.connector_name if plan.policy is not None else INTRA_ORG_SEND_CONNECTOR
+    )
+    if plan.policy is not None:
+        record.client_decisions.append(plan.policy.explanation)
+    return record
+
+
+@inlineCallbacks
+def _open_session(
+    world: World, plan: SessionPlan, target: Target, records: list[SessionRecord]
+) -> Any:
     if plan.refuse is not None and plan.refuse.reply is not None:
         # TlsCertificateName names no certificate: Exchange fails while it creates the
         # outbound session, before any EHLO (docs/exchange-reference.md §17 C11), so no connection
@@ -315,6 +356,10 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
         return SessionFailure(
             reply, target, f"cannot connect to {target.host} ({target.address}): {reply}"
         )
+    host = proto._tcp.getHost()
+    record = world.session_record(host.host, host.port, side="client")
+    records.append(_client_record(world, plan, target, record))
+    record.send_log_session = log.session_id if log is not NULL_SESSION else ""
     notes: list[str] = []
     try:
         greeting: Reply = yield proto.greeting
@@ -342,6 +387,7 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
                 domain=plan.domain,
             )
             notes.append(step.explanation)
+            record.client_decisions.append(step.explanation)
             world.explain(plan.source.name, step.explanation)
             for note in step.log_notes:
                 log.info(world.now(), note.data, note.context)
@@ -364,6 +410,10 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
             context = world.tls.client(plan.client_certificate)
             if plan.client_certificate is not None:
                 log_sending_certificate(log, world.now(), plan.client_certificate)
+                if record.client_certificate is None:
+                    record.client_certificate = CertificateSeen(
+                        plan.client_certificate.subject, plan.client_certificate.issuer, NOT_CHECKED
+                    )
             session_key = TlsSessionKey(
                 plan.source.name,
                 plan.client_certificate.thumbprint if plan.client_certificate else "",
@@ -423,8 +473,12 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
                     f"{target.host} closed the session during the certificate check",
                     connected=True,
                 )
+            verdict = f"{peer.status.value} (not enforced)"
             if policy is not None:
                 check = after_handshake(policy, peer, domain=plan.domain, profile=world.profile)
+                if check.status is not None:
+                    verdict = check.status.value  # what the decision rested on
+                record.client_decisions.append(check.explanation)
                 notes.append(check.explanation)
                 world.explain(plan.source.name, check.explanation)
                 for note in check.log_notes:
@@ -440,10 +494,12 @@ def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
                         )
                     else:
                         log.info(world.now(), note.data, note.context)
-                if not check.ok:
-                    assert check.reply is not None
-                    proto.quit()
-                    return SessionFailure(check.reply, target, check.explanation, connected=True)
+            if peer.chain:
+                record.server_certificate = CertificateSeen(peer.subject, peer.issuer, verdict)
+            if policy is not None and not check.ok:
+                assert check.reply is not None
+                proto.quit()
+                return SessionFailure(check.reply, target, check.explanation, connected=True)
             ehlo = yield proto.ehlo(plan.ehlo_name)
             if not ehlo.is_positive_completion:
                 proto.quit()

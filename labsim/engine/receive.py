@@ -32,7 +32,7 @@ from labsim.engine.tls import (
     peer_chain,
     received_header_tls,
 )
-from labsim.engine.world import World
+from labsim.engine.world import NOT_CHECKED, CertificateSeen, SessionRecord, World
 from labsim.logs.protocol_log import NULL_SESSION, ProtocolLogSession, format_endpoint
 from labsim.model.connectors import ReceiveConnector
 from labsim.model.enums import (
@@ -41,12 +41,13 @@ from labsim.model.enums import (
     Permission,
     ProtocolLoggingLevel,
 )
+from labsim.model.mail import subject_and_message_id
 from labsim.model.organization import Organization, Server
 from labsim.model.values import ByteSize
 from labsim.net.starttls import start_tls
 from labsim.pki.certificate import ExchangeCertificate, thumbprint_of
 from labsim.pki.selection import select_starttls_certificate
-from labsim.pki.validation import PeerCertificate
+from labsim.pki.validation import CertificateValidationStatus, PeerCertificate
 from labsim.policy import exchange_auth
 from labsim.policy.domain_security import (
     check_mail_from,
@@ -118,6 +119,8 @@ class InboundTransaction:
     """The challenge of an X-EXPS exchange in progress."""
     ended: bool = False
     """The inbound session is over (the role's ``on_close`` ran)."""
+    record: SessionRecord | None = None
+    """The session's record for the web console and HTML report (labsim.render)."""
 
 
 class ReceiveRole(Protocol):
@@ -154,6 +157,8 @@ class SmtpReceiveProtocol(TwistedProtocol):
         self.session = ServerSession()
         self.tx: InboundTransaction | None = None
         self.certificate: ExchangeCertificate | None = None
+        self.record: SessionRecord | None = None
+        """What this session shows in the web console and HTML report (labsim.render)."""
         self._token = 0
         self._busy = False
         self._closed = False
@@ -227,6 +232,17 @@ class SmtpReceiveProtocol(TwistedProtocol):
             tls_certificate_name=connector.tls_certificate_name,
         )
         self.certificate = selection_cert.certificate
+        record = self.record = self.world.session_record(remote.host, remote.port, side="server")
+        record.server_server = server.name
+        record.server_address = local.host
+        record.server_port = self.port
+        record.receive_connector = connector.identity
+        self.tx.record = record
+        record.receive_log_session = log.session_id if log is not NULL_SESSION else ""
+        if self.certificate is not None and record.server_certificate is None:
+            record.server_certificate = CertificateSeen(
+                self.certificate.subject, self.certificate.issuer, NOT_CHECKED
+            )
         banner = _banner(connector, fqdn, now)
         self._write(self.session.greeting(banner), banner)
         # Every session has the receive connector's timeouts, on the lab clock (a live lab's
@@ -295,6 +311,13 @@ class SmtpReceiveProtocol(TwistedProtocol):
         tx.tls_description = negotiated_description(connection, server_side=True)
         tx.received_tls = received_header_tls(connection)
         tx.log.info(now, "", tx.tls_description)
+        if self.record is not None:
+            self.record.starttls = True
+            if chain:
+                leaf = PeerCertificate(chain, CertificateValidationStatus.VALID)
+                self.record.client_certificate = CertificateSeen(
+                    leaf.subject, leaf.issuer, NOT_CHECKED
+                )
         if chain:
             tx.log.certificate(now, "Received certificate", thumbprint=thumbprint_of(chain[0]))
 
@@ -314,6 +337,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
             self.world, chain, trusted_roots=store.trusted_roots(), purpose="clientAuth"
         )
         tx.peer = peer
+        self._record_peer(peer)
         self.world.explain(
             tx.server.name,
             f"TLS with {tx.remote_address}: client certificate "
@@ -324,6 +348,13 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 else "none (EmptyCertificate)"
             ),
         )
+
+    def _record_peer(self, peer: PeerCertificate) -> None:
+        """The client certificate as this server judged it, for the session record."""
+        if self.record is not None and peer.chain:
+            self.record.client_certificate = CertificateSeen(
+                peer.subject, peer.issuer, peer.status.value
+            )
 
     # --- the command loop ----------------------------------------------------------------------
 
@@ -393,6 +424,8 @@ class SmtpReceiveProtocol(TwistedProtocol):
             outcome = Reply(451, "Temporary server error. Please try again later", "4.3.2")
         if self._closed:
             return False
+        if self.record is not None and isinstance(event, (MailFrom, RcptTo, MessageReceived)):
+            self.record.replies.append(str(outcome))
         self._write(self.session.respond(outcome), outcome)
         if isinstance(event, StartTls) and outcome.code == 220:
             context = self.world.tls.server(self.certificate)
@@ -413,6 +446,8 @@ class SmtpReceiveProtocol(TwistedProtocol):
         fqdn = connector.fqdn or tx.server.fqdn
         if isinstance(event, Ehlo):
             tx.helo_name = event.domain
+            if self.record is not None:
+                self.record.ehlo = event.domain
             offer = (
                 AuthMechanism.TLS in connector.auth_mechanism
                 and self.certificate is not None
@@ -427,6 +462,8 @@ class SmtpReceiveProtocol(TwistedProtocol):
             )
         if isinstance(event, Helo):
             tx.helo_name = event.domain
+            if self.record is not None:
+                self.record.ehlo = event.domain
             return replies.helo(fqdn, tx.remote_address)
         if isinstance(event, StartTls):
             return replies.STARTTLS_READY
@@ -579,6 +616,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
 
             def judged(peer: PeerCertificate) -> Deferred[Reply] | Reply:
                 tx.peer = peer
+                self._record_peer(peer)
                 done.callback(None)
                 if self._closed:
                     # The client left while its CRLs were fetched: nothing to decide or log
@@ -603,6 +641,9 @@ class SmtpReceiveProtocol(TwistedProtocol):
 
             return checking.addCallbacks(judged, failed)
         self.world.explain(tx.server.name, decision.explanation)
+        if self.record is not None:
+            self.record.server_decisions.append(decision.explanation)
+            self.record.partner = decision.identity is SessionIdentity.PARTNER
         for note in decision.log_notes:
             tx.log.info(now, note.data, note.context)
         tx.identity = decision.identity
@@ -662,6 +703,10 @@ class SmtpReceiveProtocol(TwistedProtocol):
 
     def _message(self, tx: InboundTransaction, content: bytes) -> Any:
         now = self.world.now()
+        if self.record is not None:
+            message_id = subject_and_message_id(content)[1]
+            if message_id and message_id not in self.record.message_ids:
+                self.record.message_ids.append(message_id)
         permissions = permissions_for(tx.connector, tx.identity)
         too_big = check_size(
             len(content),

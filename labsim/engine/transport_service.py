@@ -568,6 +568,12 @@ class TransportService:
     def _open(self, number: int, index: int) -> Any:
         plan, targets = self._routes[number]
         result = yield open_session(self.world, plan, targets[index])
+        if result.record is not None:
+            # The messages this attempt was for (labsim.render draws each one's path).
+            queue = self.core.queue(number)
+            for held in queue.messages:
+                if held.item.message_id not in result.record.message_ids:
+                    result.record.message_ids.append(held.item.message_id)
         if isinstance(result, SessionFailure):
             port = self.world.network.endpoint_port(targets[index].address, plan.port)
             self._feed(SessionFailed(number, result.reply, result.connected, port))
@@ -590,6 +596,8 @@ class TransportService:
         connector = self.organization.send_connector(queue.next_hop.connector_name)
         usage = connector.usage if connector is not None else SendConnectorUsage.CUSTOM
         recipients = list(qm.recipients)
+        if session.record is not None and qm.item.message_id not in session.record.message_ids:
+            session.record.message_ids.append(qm.item.message_id)
         result = yield run_transaction(
             session,
             mail_from=qm.item.mail_from,

@@ -18,7 +18,7 @@ from typing import Any
 from labsim.clock import LabClock
 from labsim.engine.activity import Activity
 from labsim.engine.mailbox import MailboxStore
-from labsim.engine.tls import TlsContextCache, TlsSessionCache
+from labsim.engine.tls import TlsContextCache, TlsSessionCache, verify_chain
 from labsim.model.enums import FidelityProfile
 from labsim.model.organization import Organization, Server
 from labsim.net.crl import CrlCache, CrlFetcher, CrlWebServer
@@ -35,6 +35,67 @@ class Explanation:
     at: datetime
     server: str
     text: str
+
+
+@dataclass(frozen=True)
+class CertificateSeen:
+    """A certificate one side of a session presented: its subject and issuer (Windows form) and
+    the validation status the other side found (``not checked`` when it did not look)."""
+
+    subject: str
+    issuer: str
+    status: str
+
+
+NOT_CHECKED = "not checked"
+"""The status of a presented certificate nobody judged (opportunistic TLS, X-EXPS sessions)."""
+
+
+@dataclass
+class SessionRecord:
+    """One SMTP connection between lab servers as both ends saw it: the drawing code's source
+    (labsim.render.paths), never read by a decision.
+
+    Each end fills in what only it knows: the client its send connector, EHLO name, the client
+    certificate it presented and its verdict on the server's; the server its receive connector,
+    the certificate it presented, its verdict on the client's and its replies. The two ends
+    meet on the client's endpoint (:meth:`World.session_record`). Plain and append-only while
+    the session runs, like a protocol log, but kept for every session whatever the logging
+    level."""
+
+    number: int
+    opened: datetime
+    client_address: str
+    client_port: int
+    client_server: str = ""
+    server_server: str = ""
+    server_address: str = ""
+    server_port: int = 0
+    server_host: str = ""
+    """The host name the client connected to (MX or smart host; an outside server's name)."""
+    send_connector: str = ""
+    receive_connector: str = ""
+    ehlo: str = ""
+    starttls: bool = False
+    client_certificate: CertificateSeen | None = None
+    server_certificate: CertificateSeen | None = None
+    client_decisions: list[str] = field(default_factory=list)
+    """The sending side's decisions in order (policy, after EHLO, after the handshake)."""
+    server_decisions: list[str] = field(default_factory=list)
+    """The receiving side's decisions at MAIL FROM (the §5.3 check)."""
+    replies: list[str] = field(default_factory=list)
+    """The server's replies to MAIL, RCPT and the message data, as the wire showed them."""
+    failure: str = ""
+    """The reply the session failed with on the sending side (before any transaction)."""
+    partner: bool = False
+    """The receiving side made the session Partner (domain-secured)."""
+    message_ids: list[str] = field(default_factory=list)
+    """Message-IDs carried (or attempted) in this session."""
+    downstream: list[int] = field(default_factory=list)
+    """Sessions a proxying server (Front End Transport) opened for this one's transactions."""
+    send_log_session: str = ""
+    receive_log_session: str = ""
+    """Protocol-log session ids of each end ("" when that end does not log)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +147,9 @@ class World:
     """Every unexpected exception the engine caught (see :meth:`record_engine_error`)."""
     state: MemoryOnly = field(default_factory=MemoryOnly)
     """Where queued messages are kept across a crash (``--state``; labsim.store.hooks)."""
+    session_records: list[SessionRecord] = field(default_factory=list)
+    """Every SMTP session a lab server opened or accepted, in order (labsim.render)."""
+    _open_records: dict[tuple[str, int], SessionRecord] = field(default_factory=dict)
     _server_index: dict[str, str] = field(default_factory=dict)
     _session_ids: Any = field(default_factory=lambda: itertools.count(0x08D8_0000_0000_0001))
     _internal_ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -146,6 +210,50 @@ class World:
     def explain(self, server: str, text: str) -> None:
         """Record a decision note."""
         self.explanations.append(Explanation(self.now(), server, text))
+
+    def session_record(self, client_address: str, client_port: int, *, side: str) -> SessionRecord:
+        """The record of the session from ``client_address:client_port``; ``side`` ("client" or
+        "server") says which end asks. The first end to ask makes it, the other joins it; an
+        end that finds the record already holding its side (a reused port) starts a new one."""
+        key = (client_address, client_port)
+        found = self._open_records.get(key)
+        taken = found is not None and (
+            bool(found.client_server) if side == "client" else bool(found.server_server)
+        )
+        if found is None or taken:
+            found = self.new_session_record(client_address, client_port)
+            self._open_records[key] = found
+        else:
+            del self._open_records[key]  # both ends are in: nobody else joins it
+        return found
+
+    def new_session_record(self, client_address: str, client_port: int = 0) -> SessionRecord:
+        """A record no other end will join (a session that never connected)."""
+        record = SessionRecord(
+            len(self.session_records) + 1, self.now(), client_address, client_port
+        )
+        self.session_records.append(record)
+        return record
+
+    def certificate_verdict(
+        self,
+        chain: tuple[Any, ...],
+        *,
+        trusted_roots: tuple[Any, ...],
+        purpose: str,
+        crls: tuple[Any, ...] | None = None,
+    ) -> Any:
+        """``chain`` (leaf first) validated at lab time as the engine would (a
+        :class:`~labsim.pki.validation.PeerCertificate`); with ``crls``, revocation too. For
+        the pure forecast of labsim.render.topology, which may not import OpenSSL's adapter."""
+        return verify_chain(
+            chain,
+            trusted_roots=trusted_roots,
+            at=self.now(),
+            crls=crls or (),
+            check_revocation=crls is not None,
+            purpose=purpose,
+        )
 
     def exchange_auth_secret(self, organization: str) -> bytes:
         """The organization's X-EXPS secret, made on first use."""
