@@ -391,6 +391,24 @@ class ConsoleResource(Resource):
             )
         if path.startswith("/mailboxes/"):
             return self.mailbox_view(path[len("/mailboxes/") :], query)
+        if path == "/topology":
+            from labsim.render.topology import topology, topology_svg
+
+            drawn = topology(lab)
+            return "/topology", "Topology", pages.topology(drawn, topology_svg(drawn)), True
+        if path in ("/messages", "/messages/"):
+            from labsim.render.paths import message_paths
+
+            return "/messages", "Messages", pages.messages(message_paths(lab)), True
+        if path.startswith("/messages/"):
+            from labsim.render.paths import message_path
+            from labsim.render.sequence import sequence_svg
+
+            found = message_path(lab, path[len("/messages/") :])
+            if found is None:
+                return None
+            main = pages.message_page(found, sequence_svg(found))
+            return "/messages", found.subject or "Message", main, True
         if path == "/queues":
             return "/queues", "Queues", self.queues_main(), True
         if path == "/logs":

@@ -23,6 +23,8 @@ from labsim.logs.protocol_log import ProtocolLogRecord
 from labsim.logs.tracking import TrackingRecord
 from labsim.model.mail import MessageView, QueueView
 from labsim.model.organization import Organization
+from labsim.render.paths import CertView, Hop, MessagePath
+from labsim.render.topology import Topology
 from labsim.web.security import CSRF_FIELD
 from labsim.web.views import HeaderLine, LogFilter, MailboxRow
 
@@ -480,4 +482,112 @@ def shell(
         '<input id="line" name="line" autocomplete="off" spellcheck="false" autofocus '
         'aria-label="Cmdlet">'
         '<button type="submit">Run</button></form>'
+    )
+
+
+# --- Topology and messages (drawn by labsim.render) ---------------------------------------------
+
+
+def topology(t: Topology, svg: str) -> str:
+    """The organizations as labsim.render draws them, and each ordered pair's verdict as text
+    (the same words as the picture, for screen readers and scripts)."""
+    verdicts = "".join(
+        f'<li class="pair {"secured" if p.secured else "not-secured-pair"}" '
+        f'data-sender="{e(p.sender_org)}" data-receiver="{e(p.receiver_org)}" '
+        f'data-secured="{"true" if p.secured else "false"}">'
+        f"{secured_mark(p.secured)} <strong>{e(p.sender_org)} → {e(p.receiver_org)}</strong>: "
+        f"{'domain secured' if p.secured else 'not domain secured'}"
+        f'<div class="reason">{e(p.reason)}</div></li>'
+        for p in t.pairs
+    )
+    return (
+        "<h1>Topology</h1>"
+        f'<section class="card figure" id="topology">{svg}</section>'
+        '<section class="card"><h2>Would mail be domain-secured now?</h2>'
+        f'<ul class="plain pairs" id="pairs">{verdicts}</ul></section>'
+    )
+
+
+OUTCOME_LABELS = {
+    "delivered-secured": "Delivered, domain secured",
+    "delivered": "Delivered, not domain secured",
+    "queued": "Queued",
+    "ndr": "NDR",
+    "in-flight": "In flight",
+}
+
+
+def message_href(path: MessagePath) -> str:
+    """The stable path of one message's page."""
+    return f"/messages/{path.key}"
+
+
+def messages(paths: Sequence[MessagePath]) -> str:
+    """Every message the lab has seen, newest first, each linking to its path."""
+    if not paths:
+        return '<h1>Messages</h1><p class="muted" id="messages-empty">No messages yet.</p>'
+    rows = "".join(
+        f'<tr class="outcome-{e(p.outcome)}">'
+        f'<td class="mark">{secured_mark(p.outcome == "delivered-secured")}</td>'
+        f'<td class="subject"><a href="{e(message_href(p))}">{e(p.subject) or "(no subject)"}'
+        f"</a></td><td>{e(p.sender)}</td><td>{e(', '.join(p.recipients))}</td>"
+        f"<td>{len(p.hops)}</td><td>{e(OUTCOME_LABELS.get(p.outcome, p.outcome))}</td>"
+        f'<td class="time">{e(when(p.submitted))}</td></tr>'
+        for p in reversed(paths)
+    )
+    return (
+        '<h1>Messages</h1><table class="grid inbox" id="messages"><thead><tr>'
+        '<th class="mark"><span class="sr-only">Domain secured</span></th><th>Subject</th>'
+        "<th>From</th><th>To</th><th>Hops</th><th>Outcome</th><th>Submitted</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def _cert_cell(cert: CertView | None) -> str:
+    if cert is None:
+        return '<span class="muted">none</span>'
+    bad = not cert.status.startswith("Valid")
+    return (
+        f'<div class="cert-subject">{e(cert.subject)}</div>'
+        f'<div class="muted">issued by {e(cert.issuer)}</div>'
+        f'<div class="{"error-text" if bad else "ok-text"}">{e(cert.status)}</div>'
+    )
+
+
+def _log_links(hop: Hop) -> str:
+    links = []
+    for ref in hop.log_refs:
+        server, _, rest = ref.partition(":")
+        kind, _, session = rest.partition(":")
+        href = log_href(server=server, kind=kind, session=session)
+        links.append(f'<a href="{e(href)}">{e(server)} {e(kind)}</a>')
+    return "<br>".join(links)
+
+
+def message_page(path: MessagePath, svg: str) -> str:
+    """One message: its sequence diagram (labsim.render) and each hop as a table row with the
+    EHLO name, STARTTLS, both certificates, the connector, the decision, the reply and links to
+    the protocol-log lines of the hop."""
+    rows = "".join(
+        f'<tr class="{"secured-hop" if h.secured else ""}{" failed" if h.failed else ""}">'
+        f"<td>{h.index}</td><td>{e(h.client_server)}<div class=muted>{e(h.client_fqdn)}</div></td>"
+        f"<td>{e(h.server_server)}<div class=muted>{e(h.address)}:{h.port}</div></td>"
+        f"<td>{e(h.ehlo)}</td><td>{'yes' if h.starttls else 'no'}</td>"
+        f"<td>{_cert_cell(h.client_certificate)}</td><td>{_cert_cell(h.server_certificate)}</td>"
+        f"<td>{e(h.connector)}"
+        + (f"<div class=muted>via {e(h.send_connector)}</div>" if h.send_connector else "")
+        + f"</td><td>{secured_mark(h.secured)} {e(h.decision)}</td><td>{e(h.reply)}</td>"
+        f"<td>{_log_links(h)}</td></tr>"
+        for h in path.hops
+    )
+    return (
+        f"<h1>{e(path.subject) or '(no subject)'}</h1>"
+        f'<p class="meta">{e(path.sender)} → {e(", ".join(path.recipients))} · submitted '
+        f"{e(when(path.submitted))} · <code>{e(path.message_id)}</code></p>"
+        f'<section class="card figure" id="sequence">{svg}</section>'
+        '<section class="card wide"><h2>Hops</h2><table class="grid hops" id="hops"><thead><tr>'
+        "<th>#</th><th>Client</th><th>Server</th><th>EHLO</th><th>STARTTLS</th>"
+        "<th>Client certificate</th><th>Server certificate</th><th>Receive connector</th>"
+        "<th>Domain Security decision</th><th>Reply</th><th>Protocol log</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></section>"
     )

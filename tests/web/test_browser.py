@@ -128,6 +128,28 @@ def test_ready_file_and_banner_give_the_console_url(lab: LiveLab) -> None:
     assert f"web console              {url}" in lab.banner
 
 
+def pair_verdicts(browser: Any) -> dict[tuple[str, str], str]:
+    """The topology's verdict per ordered pair of organizations: "true" when domain-secured."""
+    return {
+        (li.get_attribute("data-sender"), li.get_attribute("data-receiver")): li.get_attribute(
+            "data-secured"
+        )
+        for li in browser.find_elements(By.CSS_SELECTOR, "#pairs li")
+    }
+
+
+def test_topology_shows_both_organizations_not_yet_secured(browser: Any, lab: LiveLab) -> None:
+    open_console(browser, lab, "/topology")
+    picture = browser.find_element(By.CSS_SELECTOR, "#topology svg").get_attribute("textContent")
+    assert "Adatum" in picture and "TreyResearch" in picture
+    assert "mail.adatum.com" in picture and "mail.treyresearch.net" in picture
+    assert pair_verdicts(browser) == {
+        ("Adatum", "TreyResearch"): "false",
+        ("TreyResearch", "Adatum"): "false",
+    }
+    snap(browser, "topology-before")
+
+
 def test_the_walkthrough_typed_at_the_browser_prompt(browser: Any, lab: LiveLab) -> None:
     open_console(browser, lab, "/shell")
     assert browser.find_element(By.ID, "prompt").text == "[PS] Adatum>"
@@ -142,6 +164,15 @@ def test_the_walkthrough_typed_at_the_browser_prompt(browser: Any, lab: LiveLab)
     output = type_line(browser, "Get-TransportConfig | FL TLS*")
     assert "TLSReceiveDomainSecureList : {adatum.com}" in output
     snap(browser, "shell")
+
+
+def test_topology_verdicts_change_after_the_walkthrough(browser: Any, lab: LiveLab) -> None:
+    open_console(browser, lab, "/topology")
+    assert pair_verdicts(browser) == {
+        ("Adatum", "TreyResearch"): "true",
+        ("TreyResearch", "Adatum"): "true",
+    }
+    snap(browser, "topology")
 
 
 def test_a_message_appears_in_the_mailbox_with_the_check_without_reload(
@@ -176,6 +207,19 @@ def test_a_message_appears_in_the_mailbox_with_the_check_without_reload(
     assert stamps["X-MS-Exchange-Organization-AuthDomain"] == "adatum.com"
     assert "Subject" not in stamps  # only the Auth* stamps are highlighted
     snap(browser, "message")
+
+
+def test_the_sequence_diagram_names_both_certificates(browser: Any, lab: LiveLab) -> None:
+    open_console(browser, lab, "/messages")
+    click(browser, "//table[@id='messages']//a[text()='Hello Trey']", "the message's link")
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#sequence svg"), "the diagram")
+    assert "/messages/" in browser.current_url
+    drawn = browser.find_element(By.CSS_SELECTOR, "#sequence svg").get_attribute("textContent")
+    assert "CN=mail.adatum.com" in drawn, drawn
+    assert "CN=mail.treyresearch.net" in drawn, drawn
+    hops = browser.find_element(By.ID, "hops").text
+    assert "From Adatum" in hops  # the receive connector that took the partner's session
+    snap(browser, "sequence")
 
 
 def test_queue_in_retry_and_the_retry_queue_button(browser: Any, lab: LiveLab) -> None:
