@@ -20,7 +20,15 @@ setup(
         "prompt_toolkit>=3.0.36",
     ],
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6", "aiosmtpd>=1.4", "ruff>=0.5", "mypy>=1.10"],
+        "test": [
+            "pytest>=8",
+            "hypothesis>=6",
+            "aiosmtpd>=1.4",
+            "ruff>=0.5",
+            "mypy>=1.10",
+            # The web console's browser tests (Debian's chromium + chromium-driver).
+            "selenium>=4.20",
+        ],
     },
     entry_points={"console_scripts": ["labsim = labsim.cli:main"]},
 )
