@@ -503,8 +503,8 @@ def topology(t: Topology, svg: str) -> str:
     return (
         "<h1>Topology</h1>"
         f'<section class="card figure" id="topology">{svg}</section>'
-        '<section class="card"><h2>Would mail be domain-secured now?</h2>'
-        f'<ul class="plain pairs" id="pairs">{verdicts}</ul></section>'
+        '<details class="card"><summary>The same forecast as text</summary>'
+        f'<ul class="plain pairs" id="pairs">{verdicts}</ul></details>'
     )
 
 

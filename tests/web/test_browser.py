@@ -91,8 +91,16 @@ def click(browser: Any, xpath: str, message: str) -> None:
 
 
 def snap(browser: Any, name: str) -> None:
-    """Keep a screenshot of the current view for CI (and for a human to look at)."""
-    browser.save_screenshot(str(screenshot_folder() / f"{name}.png"))
+    """Keep a screenshot of the whole current view (up to 2400 px tall) for CI and for a human
+    to look at."""
+    size = browser.get_window_size()
+    chrome = size["height"] - browser.execute_script("return window.innerHeight;")
+    height = browser.execute_script("return document.documentElement.scrollHeight;")
+    browser.set_window_size(size["width"], min(2400, max(size["height"], height + chrome)))
+    try:
+        browser.save_screenshot(str(screenshot_folder() / f"{name}.png"))
+    finally:
+        browser.set_window_size(size["width"], size["height"])
 
 
 def open_console(browser: Any, lab: LiveLab, path: str = "/") -> None:
