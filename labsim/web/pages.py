@@ -546,11 +546,16 @@ def messages(paths: Sequence[MessagePath]) -> str:
 def _cert_cell(cert: CertView | None) -> str:
     if cert is None:
         return '<span class="muted">none</span>'
-    bad = not cert.status.startswith("Valid")
+    if cert.status.startswith("Valid"):
+        tone = "ok-text"
+    elif cert.status.startswith("not checked"):
+        tone = "muted"
+    else:
+        tone = "cert-bad"
     return (
         f'<div class="cert-subject">{e(cert.subject)}</div>'
         f'<div class="muted">issued by {e(cert.issuer)}</div>'
-        f'<div class="{"error-text" if bad else "ok-text"}">{e(cert.status)}</div>'
+        f'<div class="{tone}">{e(cert.status)}</div>'
     )
 
 
@@ -565,29 +570,29 @@ def _log_links(hop: Hop) -> str:
 
 
 def message_page(path: MessagePath, svg: str) -> str:
-    """One message: its sequence diagram (labsim.render) and each hop as a table row with the
-    EHLO name, STARTTLS, both certificates, the connector, the decision, the reply and links to
-    the protocol-log lines of the hop."""
+    """One message: its sequence diagram (labsim.render: EHLO, STARTTLS, both certificates,
+    the decision and the reply of each hop), then the hops as a table with links to the
+    protocol-log lines of each."""
     rows = "".join(
         f'<tr class="{"secured-hop" if h.secured else ""}{" failed" if h.failed else ""}">'
-        f"<td>{h.index}</td><td>{e(h.client_server)}<div class=muted>{e(h.client_fqdn)}</div></td>"
-        f"<td>{e(h.server_server)}<div class=muted>{e(h.address)}:{h.port}</div></td>"
-        f"<td>{e(h.ehlo)}</td><td>{'yes' if h.starttls else 'no'}</td>"
+        f"<td>{number}</td>"
+        f"<td>{e(h.client_server)} → {e(h.server_server)}"
+        f"<div class=muted>{e(h.address)}:{h.port} · EHLO {e(h.ehlo)}"
+        f"{' · STARTTLS' if h.starttls else ''}</div></td>"
         f"<td>{_cert_cell(h.client_certificate)}</td><td>{_cert_cell(h.server_certificate)}</td>"
-        f"<td>{e(h.connector)}"
-        + (f"<div class=muted>via {e(h.send_connector)}</div>" if h.send_connector else "")
-        + f"</td><td>{secured_mark(h.secured)} {e(h.decision)}</td><td>{e(h.reply)}</td>"
+        f"<td>{e(h.connector)}</td>"
+        f"<td>{secured_mark(h.secured)} {'Partner' if h.secured else ''}</td>"
         f"<td>{_log_links(h)}</td></tr>"
-        for h in path.hops
+        for number, h in enumerate(path.hops, start=1)
     )
     return (
         f"<h1>{e(path.subject) or '(no subject)'}</h1>"
         f'<p class="meta">{e(path.sender)} → {e(", ".join(path.recipients))} · submitted '
         f"{e(when(path.submitted))} · <code>{e(path.message_id)}</code></p>"
         f'<section class="card figure" id="sequence">{svg}</section>'
-        '<section class="card wide"><h2>Hops</h2><table class="grid hops" id="hops"><thead><tr>'
-        "<th>#</th><th>Client</th><th>Server</th><th>EHLO</th><th>STARTTLS</th>"
-        "<th>Client certificate</th><th>Server certificate</th><th>Receive connector</th>"
-        "<th>Domain Security decision</th><th>Reply</th><th>Protocol log</th></tr></thead>"
+        '<section class="card wide"><h2>Hops and their protocol logs</h2>'
+        '<table class="grid hops" id="hops"><thead><tr>'
+        "<th>#</th><th>Session</th><th>Client certificate</th><th>Server certificate</th>"
+        "<th>Receive connector</th><th>Domain secured</th><th>Protocol log</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></section>"
     )
