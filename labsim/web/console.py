@@ -25,6 +25,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
@@ -53,6 +54,8 @@ HEARTBEAT_SECONDS = 5.0
 MAX_EVENT_CLIENTS = 64
 MAX_SHELLS = 16
 """Browser prompts kept (each with its variables and transcript); the oldest is forgotten."""
+
+_log = Logger()
 
 WebRequest = Any
 """twisted.web's Request, whose methods carry no type annotations (strict mypy would refuse
@@ -234,6 +237,16 @@ class WebConsole:
                 failed = False
             except LabsimError as err:
                 text, failed = str(err), True
+            except Exception as err:
+                # A labsim bug: recorded as a Twisted failure (the lab's output shows the
+                # traceback; the suite fails on it), one line to the browser, and the lab goes
+                # on serving, as the control channel does.
+                _log.failure("labsim bug while running a web console action")
+                text, failed = (
+                    f"internal error (a labsim bug) while running this action: {err!r}; the "
+                    "lab's output shows the traceback, please report it. The lab goes on serving.",
+                    True,
+                )
             if not getattr(request, "_disconnected", False):
                 respond(request, text, failed)
 
@@ -500,6 +513,7 @@ class ConsoleResource(Resource):
             if wants_json:
                 reply = {
                     "output": text,
+                    "failed": failed,
                     "prompt": pages.prompt_text(browser.shell.organization, browser.shell.server),
                     "shell": shell_id,
                 }

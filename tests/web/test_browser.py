@@ -401,3 +401,16 @@ def test_bad_requests_get_a_clear_status_and_the_lab_goes_on(
     )
     assert (got, says in body) == (status, True), body
     assert "TREY-CAS1" in lab.sh("Adatum", "Get-LabServer")
+
+
+def test_the_lab_stops_cleanly_with_a_console_page_open(browser: Any, lab: LiveLab) -> None:
+    open_console(browser, lab, "/queues")  # its event stream is open
+    status, rest, stderr = lab.stop()
+    assert status == 0, stderr
+    assert "Traceback" not in stderr, stderr
+    assert "lab 'default' stopped" in rest
+    wait(
+        browser,
+        lambda b: "reconnecting" in b.find_element(By.ID, "live-state").text,
+        "the page notices the lab is gone",
+    )
