@@ -104,6 +104,7 @@ class WebConsole:
         self.pending: deque[Callable[[], None]] = deque()
         self.event_clients: set[WebRequest] = set()
         self.shells: OrderedDict[str, BrowserShell] = OrderedDict()
+        self.action_results: OrderedDict[str, pages.ActionResult] = OrderedDict()
         self.version = 0
         self._fingerprint: object = None
         self._last_tick = 0.0
@@ -252,6 +253,15 @@ class WebConsole:
 
         self.pending.append(job)
         return NOT_DONE_YET
+
+    def keep_result(self, result: pages.ActionResult) -> str:
+        """Keep what a queue button ran and printed (the newest :data:`MAX_SHELLS`) under a
+        new token for the Queues view to show."""
+        token = secrets.token_urlsafe(9)
+        self.action_results[token] = result
+        while len(self.action_results) > MAX_SHELLS:
+            self.action_results.popitem(last=False)
+        return token
 
     def shell_for(self, shell_id: str) -> tuple[str, BrowserShell]:
         """The browser prompt ``shell_id`` names, or a new one (in the lab's first
@@ -423,7 +433,8 @@ class ConsoleResource(Resource):
             main = pages.message_page(found, sequence_svg(found))
             return "/messages", found.subject or "Message", main, True
         if path == "/queues":
-            return "/queues", "Queues", self.queues_main(), True
+            shown = self.console.action_results.get(query.get("result", ""))
+            return "/queues", "Queues", self.queues_main(shown), True
         if path == "/logs":
             return "/logs", "Logs", self.logs_main(query), True
         if path == "/shell":
@@ -551,10 +562,11 @@ class ConsoleResource(Resource):
             return "\n".join(output)
 
         def respond(req: WebRequest, text: str, failed: bool) -> None:
-            result = pages.ActionResult(f"{line}   # on {org}", text)
-            main = self.queues_main(result)
-            req.setHeader("Content-Type", "text/html; charset=utf-8")
-            req.write(pages.page(self.frame(), "/queues", "Queues", main).encode())
+            # Post/Redirect/Get: the Queues view shows the result and stays live (its script
+            # fetches /queues?result=… again), and a reload does not run the cmdlet twice.
+            token = self.console.keep_result(pages.ActionResult(f"{line}   # on {org}", text))
+            req.setResponseCode(303)
+            req.setHeader("Location", f"/queues?result={token}")
             req.finish()
 
         return self.console.queue_action(request, respond, run)

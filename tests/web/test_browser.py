@@ -147,6 +147,10 @@ def pair_verdicts(browser: Any) -> dict[tuple[str, str], str]:
 
 
 def test_topology_shows_both_organizations_not_yet_secured(browser: Any, lab: LiveLab) -> None:
+    open_console(browser, lab)
+    home = browser.find_element(By.ID, "main").text
+    assert "Adatum" in home and "TreyResearch" in home and "ben@treyresearch.net" in home
+    snap(browser, "home")
     open_console(browser, lab, "/topology")
     picture = browser.find_element(By.CSS_SELECTOR, "#topology svg").get_attribute("textContent")
     assert "Adatum" in picture and "TreyResearch" in picture
@@ -219,6 +223,7 @@ def test_a_message_appears_in_the_mailbox_with_the_check_without_reload(
 
 def test_the_sequence_diagram_names_both_certificates(browser: Any, lab: LiveLab) -> None:
     open_console(browser, lab, "/messages")
+    snap(browser, "messages")
     click(browser, "//table[@id='messages']//a[text()='Hello Trey']", "the message's link")
     wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#sequence svg"), "the diagram")
     assert "/messages/" in browser.current_url
@@ -262,6 +267,7 @@ def test_queue_in_retry_and_the_retry_queue_button(browser: Any, lab: LiveLab) -
     )
     result = wait(browser, lambda b: b.find_elements(By.ID, "action-result"), "Retry-Queue ran")
     assert "Retry-Queue -Identity" in result[0].text
+    assert "/queues?result=" in browser.current_url  # the view stays live and reloadable
     lines = lab.sh("TreyResearch", ":inbox ben@treyresearch.net")
     assert "'Queued'" in lines
 
