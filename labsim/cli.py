@@ -29,7 +29,7 @@ from labsim.errors import LabsimError, UsageError
 from labsim.scenario import runner
 from labsim.scenario.junit import write_junit
 from labsim.scenario.loader import discover, load_scenario
-from labsim.scenario.model import Scenario
+from labsim.scenario.model import Scenario, SendStep
 from labsim.scenario.report import scenario_header, step_lines, stopped_lines, summary_line
 from labsim.scenario.runner import LabLike, LabOptions, ScenarioResult, StepResult
 
@@ -164,6 +164,15 @@ def cli() -> None:
     help="Also write JUnit XML to PATH (one testcase per scenario), for CI systems.",
 )
 @click.option(
+    "--html",
+    "html_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML report to FILE: each step passed or failed with its "
+    "explanation and decision notes, the sequence diagram of each message, the topology (no "
+    "script; for CI artifacts).",
+)
+@click.option(
     "--explain",
     is_flag=True,
     help="Under each step, print the lab's decision notes recorded while it ran "
@@ -183,6 +192,7 @@ def run_command(
     ctx: click.Context,
     paths: Sequence[str],
     junit_path: Path | None,
+    html_path: Path | None,
     explain: bool,
     port_offset: int | None,
     cert_folder: Path | None,
@@ -205,6 +215,8 @@ def run_command(
     if junit_path is not None:
         # Its folder, checked now: the file is written after the whole run.
         check_folder("--junit", junit_path.parent, shown=f"--junit {junit_path}")
+    if html_path is not None:
+        check_folder("--html", html_path.parent, shown=f"--html {html_path}")
     if log_folder is not None:
         check_folder("--logs", log_folder)
     for folder in {cert_folder or runner.default_cert_folder(s.definition) for s in scenarios}:
@@ -212,11 +224,13 @@ def run_command(
     _ensure_marks_printable()
     log_folders = _log_folders(scenarios, log_folder)
     results: list[ScenarioResult] = []
+    # With --html, what each lab showed before it stopped (labsim.render.report).
+    captured: list[Any] | None = [] if html_path is not None else None
     from labsim.reactor import LabInterrupted, default_reactor, install_stop_signals
 
     restore = install_stop_signals(default_reactor())
     try:
-        _run_scenarios(scenarios, results, log_folders, explain, port_offset, cert_folder)
+        _run_scenarios(scenarios, results, log_folders, explain, port_offset, cert_folder, captured)
     except LabInterrupted as interrupted:
         # The scenario that was running stopped its lab (runner's finally); report what ran.
         click.echo(
@@ -224,6 +238,7 @@ def run_command(
         )
         click.echo(summary_line(results))
         _write_junit(junit_path, results)
+        _write_html(html_path, results, captured)
         ctx.exit(128 + interrupted.signum)
     finally:
         restore()
@@ -232,6 +247,7 @@ def run_command(
         clear_stop()
     click.echo(summary_line(results))
     _write_junit(junit_path, results)
+    _write_html(html_path, results, captured)
     ctx.exit(EXIT_PASSED if all(r.passed for r in results) else EXIT_FAILED)
 
 
@@ -259,7 +275,12 @@ def check_folder(option: str, folder: Path, *, given: bool = True, shown: str = 
         ) from None
 
 
-_FOLDER_EXAMPLE = {"--logs": "logs", "--certs": "certs", "--junit": "junit.xml"}
+_FOLDER_EXAMPLE = {
+    "--logs": "logs",
+    "--certs": "certs",
+    "--junit": "junit.xml",
+    "--html": "report.html",
+}
 
 
 def _write_junit(junit_path: Path | None, results: list[ScenarioResult]) -> None:
@@ -270,6 +291,67 @@ def _write_junit(junit_path: Path | None, results: list[ScenarioResult]) -> None
             raise UsageError(f"--junit {junit_path}: cannot write: {err.strerror or err}") from None
 
 
+def _write_html(
+    html_path: Path | None, results: list[ScenarioResult], captured: list[Any] | None
+) -> None:
+    if html_path is None or captured is None:
+        return
+    from datetime import UTC, datetime
+
+    from labsim.render.report import ScenarioRun, html_report
+
+    views = {id(c.scenario): c for c in captured}
+    runs = []
+    for result in results:
+        seen = views.get(id(result.scenario))
+        runs.append(
+            ScenarioRun(result)
+            if seen is None
+            else ScenarioRun(result, seen.paths, tuple(seen.sent), seen.topology)
+        )
+    try:
+        html_path.write_text(html_report(runs, generated=datetime.now(UTC)), encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"--html {html_path}: cannot write: {err.strerror or err}") from None
+
+
+class _Capturing:
+    """A lab as the runner drives it, keeping for ``--html`` the Message-ID of each ``send``
+    step and, just before the lab stops, every message's path and the topology."""
+
+    def __init__(self, scenario: Scenario, lab: LabLike) -> None:
+        self.scenario = scenario
+        self._lab = lab
+        self.sent: list[tuple[int, str]] = []
+        self.paths: tuple[Any, ...] = ()
+        self.topology: Any = None
+        # The runner calls send() once per send step, in order.
+        self._steps = iter(s.number for s in scenario.steps if isinstance(s, SendStep))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._lab, name)
+
+    def send(self, **kwargs: Any) -> str:
+        """Submit, and remember the Message-ID under its step number."""
+        number = next(self._steps, 0)  # taken first: a refused send still used its step
+        message_id = self._lab.send(**kwargs)
+        self.sent.append((number, message_id))
+        return message_id
+
+    def stop(self) -> None:
+        """Read the lab's paths and topology, then stop it (whatever the reading does)."""
+        try:
+            if hasattr(self._lab, "world"):
+                from labsim.render.paths import message_paths
+                from labsim.render.topology import topology
+
+                lab: Any = self._lab
+                self.paths = message_paths(lab)
+                self.topology = topology(lab)
+        finally:
+            self._lab.stop()
+
+
 def _run_scenarios(
     scenarios: Sequence[Scenario],
     results: list[ScenarioResult],
@@ -277,6 +359,7 @@ def _run_scenarios(
     explain: bool,
     port_offset: int | None,
     cert_folder: Path | None,
+    captured: list[Any] | None = None,
 ) -> None:
     for scenario in scenarios:
         options = LabOptions(
@@ -287,14 +370,23 @@ def _run_scenarios(
 
         # Looked up on the module at each call: the seam tests replace with a fake lab.
         def factory(s: Scenario, options: LabOptions = options) -> LabLike:
-            return runner.default_lab_factory(s, options)
+            lab = runner.default_lab_factory(s, options)
+            if captured is None:
+                return lab
+            capturing = _Capturing(s, lab)
+            captured.append(capturing)
+            shown: LabLike = capturing  # type: ignore[assignment]  # forwards the rest
+            return shown
 
         def show(step: StepResult) -> None:
             for line in step_lines(step, explain=explain):
                 click.echo(line)
 
         click.echo(scenario_header(scenario))
-        result = runner.run_scenario(scenario, lab_factory=factory, explain=explain, on_step=show)
+        # The HTML report shows every step's decision notes; the terminal only with --explain.
+        result = runner.run_scenario(
+            scenario, lab_factory=factory, explain=explain or captured is not None, on_step=show
+        )
         for line in stopped_lines(result):
             click.echo(line)
         click.echo("")

@@ -217,9 +217,7 @@ class LiveLab:
 
     def info(self) -> dict[str, Any]:
         """The ready record, as of now."""
-        return ready_info(
-            self.lab, self.control_path, None if self.web is None else self.web.url
-        )
+        return ready_info(self.lab, self.control_path, None if self.web is None else self.web.url)
 
     def serve(self, done: Callable[[], bool] = lambda: False) -> int | None:
         """Turn the reactor until a stop signal or ``done()``; return the signal, if any."""

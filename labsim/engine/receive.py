@@ -644,6 +644,14 @@ class SmtpReceiveProtocol(TwistedProtocol):
         if self.record is not None:
             self.record.server_decisions.append(decision.explanation)
             self.record.partner = decision.identity is SessionIdentity.PARTNER
+            seen = self.record.client_certificate
+            if decision.status is None and seen is not None and seen.status != NOT_CHECKED:
+                # The verdict decided nothing (the sender domain is not listed): say so, as
+                # for the sending side's opportunistic TLS.
+                status = seen.status.removesuffix(" (not enforced)")
+                self.record.client_certificate = CertificateSeen(
+                    seen.subject, seen.issuer, f"{status} (not enforced)"
+                )
         for note in decision.log_notes:
             tx.log.info(now, note.data, note.context)
         tx.identity = decision.identity

@@ -82,7 +82,7 @@ class SessionRecord:
     client_decisions: list[str] = field(default_factory=list)
     """The sending side's decisions in order (policy, after EHLO, after the handshake)."""
     server_decisions: list[str] = field(default_factory=list)
-    """The receiving side's decisions at MAIL FROM (the §5.3 check)."""
+    """The receiving side's decisions at MAIL FROM (the check of docs/exchange-reference.md §5.3)."""
     replies: list[str] = field(default_factory=list)
     """The server's replies to MAIL, RCPT and the message data, as the wire showed them."""
     failure: str = ""
@@ -96,6 +96,10 @@ class SessionRecord:
     send_log_session: str = ""
     receive_log_session: str = ""
     """Protocol-log session ids of each end ("" when that end does not log)."""
+
+
+SESSION_RECORDS_KEPT = 20_000
+"""How many session records a lab keeps (the oldest are dropped first)."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,7 @@ class World:
     session_records: list[SessionRecord] = field(default_factory=list)
     """Every SMTP session a lab server opened or accepted, in order (labsim.render)."""
     _open_records: dict[tuple[str, int], SessionRecord] = field(default_factory=dict)
+    _record_numbers: Any = field(default_factory=lambda: itertools.count(1))
     _server_index: dict[str, str] = field(default_factory=dict)
     _session_ids: Any = field(default_factory=lambda: itertools.count(0x08D8_0000_0000_0001))
     _internal_ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -229,10 +234,11 @@ class World:
 
     def new_session_record(self, client_address: str, client_port: int = 0) -> SessionRecord:
         """A record no other end will join (a session that never connected)."""
-        record = SessionRecord(
-            len(self.session_records) + 1, self.now(), client_address, client_port
-        )
+        record = SessionRecord(next(self._record_numbers), self.now(), client_address, client_port)
         self.session_records.append(record)
+        if len(self.session_records) > SESSION_RECORDS_KEPT:
+            # A live lab runs for days: the oldest sessions go, as old log files do.
+            del self.session_records[: len(self.session_records) - SESSION_RECORDS_KEPT]
         return record
 
     def certificate_verdict(

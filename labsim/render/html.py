@@ -95,11 +95,20 @@ CONTENT_SECURITY_POLICY = (
 """A policy under which a self-contained page (no script at all) renders fully."""
 
 
-def page(title: str, body: str, *, csp: str | None = CONTENT_SECURITY_POLICY) -> str:
+def page(
+    title: str,
+    body: str,
+    *,
+    csp: str | None = CONTENT_SECURITY_POLICY,
+    head: str = "",
+    stylesheet: bool = True,
+) -> str:
     """A complete HTML document: ``title`` is text (escaped here), ``body`` is markup the caller
-    built with :func:`escape`. The stylesheet is inlined; with ``csp`` a ``<meta>``
+    built with :func:`escape`. The stylesheet is inlined (``stylesheet=False`` leaves it out,
+    for a server that links it as a file through ``head``); with ``csp`` a ``<meta>``
     Content-Security-Policy forbids every script (give ``None`` when the server sends the
-    header itself)."""
+    header itself). ``head`` is extra markup for ``<head>`` (a ``<link>``, a ``<script src>``
+    of the server's own), written as given."""
     meta = f'<meta http-equiv="Content-Security-Policy" content="{attr(csp)}">\n' if csp else ""
     return (
         "<!DOCTYPE html>\n"
@@ -107,8 +116,9 @@ def page(title: str, body: str, *, csp: str | None = CONTENT_SECURITY_POLICY) ->
         f"{meta}"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n"
-        f"<style>{STYLESHEET}</style>\n"
-        "</head>\n<body>\n"
+        + (f"<style>{STYLESHEET}</style>\n" if stylesheet else "")
+        + head
+        + "</head>\n<body>\n"
         f"{body}\n"
         "</body>\n</html>\n"
     )

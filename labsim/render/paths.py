@@ -127,7 +127,7 @@ def message_paths(lab: Lab) -> tuple[MessagePath, ...]:
         if record.message_id and record.message_id not in first_seen:
             first_seen[record.message_id] = record
     ordered = sorted(first_seen.values(), key=lambda r: r.date_time)
-    context = _Context(lab)
+    context = _Context(lab, _tracking(lab))
     return tuple(context.path(r.message_id) for r in ordered)
 
 
@@ -136,7 +136,7 @@ def message_path(lab: Lab, message_id: str) -> MessagePath | None:
     None when the lab has never seen it."""
     for record in _tracking(lab):
         if record.message_id and _same_message(record.message_id, message_id):
-            return _Context(lab).path(record.message_id)
+            return _Context(lab, _tracking(lab)).path(record.message_id)
     return None
 
 
@@ -153,12 +153,15 @@ def _tracking(lab: Lab) -> list[Any]:
 class _Context:
     """One read of the lab's state, shared by the paths built from it."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: Lab, tracking: list[Any]) -> None:
         self.lab = lab
         self.world = lab.world
         self.records = list(self.world.session_records)
         self.by_number = {r.number: r for r in self.records}
-        self.tracking = _tracking(lab)
+        self.tracking = tracking
+        self.queued: list[Any] = []
+        for name in self.world.organizations:
+            self.queued.extend(lab.messages(name))
 
     def path(self, message_id: str) -> MessagePath:
         mine = [r for r in self.tracking if r.message_id == message_id]
@@ -206,7 +209,7 @@ class _Context:
         client = record.client_server or record.client_address
         server = record.server_server or record.server_host or record.server_address
         decisions = tuple(record.client_decisions) + tuple(record.server_decisions)
-        reply, failed = _hop_reply(record)
+        reply, failed = _hop_reply(record, message_id)
         log_refs = []
         if record.send_log_session:
             log_refs.append(f"{record.client_server}:send:{record.send_log_session}")
@@ -256,7 +259,7 @@ class _Context:
                 delivered.append(found[0])
             else:
                 missing.append(address)
-        queued = [m for m in self._queued() if m.message_id == message_id]
+        queued = [m for m in self.queued if m.message_id == message_id]
         if delivered and not missing and not queued:
             secured = all(m.domain_secured for m in delivered)
             where = ", ".join(m.mailbox for m in delivered)
@@ -296,12 +299,6 @@ class _Context:
         except Exception:  # an outside organization's mailbox: the lab holds none of its mail
             return ()
 
-    def _queued(self) -> list[Any]:
-        rows: list[Any] = []
-        for name in self.world.organizations:
-            rows.extend(self.lab.messages(name))
-        return rows
-
 
 def _cert(seen: Any) -> CertView | None:
     return None if seen is None else CertView(seen.subject, seen.issuer, seen.status)
@@ -311,10 +308,14 @@ def _is_refusal(reply: str) -> bool:
     return reply[:1] in ("4", "5")
 
 
-def _hop_reply(record: Any) -> tuple[str, bool]:
-    """The reply that ended the hop and whether it was a failure."""
+def _hop_reply(record: Any, message_id: str) -> tuple[str, bool]:
+    """The reply that ended the hop for this message and whether it was a failure (Exchange's
+    ``250 2.6.0 <message-id> …`` names the message when a session carried several)."""
     if record.failure:
         return record.failure, True
+    own = [r for r in record.replies if message_id and message_id in r]
+    if own:
+        return own[-1], False
     refusals = [r for r in record.replies if _is_refusal(r)]
     if refusals:
         return refusals[0], True

@@ -142,8 +142,8 @@ def sequence_svg(path: MessagePath) -> str:
     y += 12
     head_top = y
     body: list[str] = []
-    y = head_top + HEAD_H + 30
     groups = _groups(path.hops)
+    y = head_top + HEAD_H + 30 if groups else head_top + 10
     if not groups:
         body.append(
             svg.text(
@@ -200,15 +200,16 @@ def sequence_svg(path: MessagePath) -> str:
             )
         lines.append(
             (
-                f"{hop.client_server} \u2192 {hop.server_server} ({hop.address}:{hop.port})   "
-                f"EHLO {hop.ehlo or '(none)'}   STARTTLS {'yes' if hop.starttls else 'no'}",
+                f"{hop.client_server} \u2192 {hop.server_server} ({hop.address}:{hop.port})"
+                f"  \u00b7  EHLO {hop.ehlo or '(none)'}"
+                f"  \u00b7  STARTTLS {'yes' if hop.starttls else 'no'}",
                 INK,
                 "normal",
             )
         )
         connectors = f"Receive connector: {hop.connector or '(none)'}"
         if hop.send_connector:
-            connectors += f"   Send connector: {hop.send_connector}"
+            connectors += f"  \u00b7  Send connector: {hop.send_connector}"
         lines.append((connectors, INK, "normal"))
         lines.append(
             (

@@ -5,12 +5,13 @@ would mail be domain-secured now, and if not, which rule says why.
 
 The forecast is pure: it walks the path a message from the sender's first Mailbox server to the
 receiver's default domain would take, with the same policy functions the engine calls
-(labsim.policy: routing, receive-connector selection, the outbound decisions of §4.2/§4.3 and
-the MAIL FROM check of §5.3), over the configuration and certificate stores as they are now. It
-never sends mail. Its ``reason`` is the explanation the deciding function gives, the words
-``--explain`` prints when the message is really sent. Limits: only the first Internet hop is
-forecast (a smart host of a third organization ends the forecast there), and the hop between a
-Mailbox server and its Client Access server is assumed to work (both as labsim builds them).
+(labsim.policy: routing, receive-connector selection, the outbound decisions of
+docs/exchange-reference.md §4.2 and §4.3, the MAIL FROM check of §5.3), over the configuration
+and certificate stores as they are now. It never sends mail. Its ``reason`` is the explanation
+the deciding function gives, the words ``--explain`` prints when the message is really sent.
+Limits: the first Internet hop is forecast (into a relaying organization, such as hosted
+filtering, the relay's own session is not: never domain-secured), and the hop between a Mailbox
+server and its Client Access server is assumed to work (both as labsim builds them).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from labsim.model.enums import AuthMechanism
 from labsim.model.values import is_ip_literal
+from labsim.pki.certificate import windows_name
 from labsim.pki.selection import select_starttls_certificate
 from labsim.pki.validation import CertificateValidationStatus, PeerCertificate
 from labsim.policy.domain_security import (
@@ -65,6 +67,10 @@ class ConnectorView:
     kind: str
     identity: str
     settings: tuple[str, ...]
+    built_in: bool = False
+    """One of the receive connectors Exchange Setup creates on every server (Default Frontend,
+    Outbound Proxy Frontend, Client Frontend, Default, Client Proxy), unchanged for Domain
+    Security (no DomainSecureEnabled)."""
 
 
 @dataclass(frozen=True)
@@ -153,8 +159,6 @@ def _server_view(lab: Lab, server: Server) -> ServerView:
     store = world.stores.get(server.name)
     if store is None:
         return ServerView(server.name, server.fqdn, server.address, server.role.value, None, ())
-    from labsim.pki.certificate import windows_name
-
     roots = tuple(windows_name(r.subject) for r in store.trusted_roots())
     chosen = select_starttls_certificate(store.personal(), fqdn=server.fqdn, at=world.now())
     cert = chosen.certificate
@@ -198,7 +202,20 @@ def _receive_view(c: Any) -> ConnectorView:
     ]
     if not c.enabled:
         settings.append("Enabled: False")
-    return ConnectorView("receive", c.identity, tuple(settings))
+    built_in = (
+        any(c.name == f"{prefix} {c.server}" for prefix in _BUILT_IN_RECEIVE)
+        and not c.domain_secure_enabled
+    )
+    return ConnectorView("receive", c.identity, tuple(settings), built_in)
+
+
+_BUILT_IN_RECEIVE = (
+    "Default Frontend",
+    "Outbound Proxy Frontend",
+    "Client Frontend",
+    "Default",
+    "Client Proxy",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,7 +478,12 @@ def _org_lines(org: OrganizationView, box_w: float) -> list[tuple[str, float, st
         add(connector.identity, SMALL, INK, "bold", 1)
         add(" · ".join(connector.settings), SMALL, GREY, "normal", 4)
     heading("Receive connectors")
+    built_in = [c.identity.split("\\", 1)[-1] for c in org.receive_connectors if c.built_in]
+    if built_in:
+        add(f"Built-in: {', '.join(built_in)}", SMALL, GREY, "normal", 4)
     for connector in org.receive_connectors:
+        if connector.built_in:
+            continue
         add(connector.identity, SMALL, INK, "bold", 1)
         keep = [s for s in connector.settings if not s.startswith(("Bindings", "AuthMechanism"))]
         add(" · ".join(keep), SMALL, GREY, "normal", 3)

@@ -13,7 +13,6 @@ content only), so the view follows the mail without a reload.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +22,7 @@ from labsim.logs.protocol_log import ProtocolLogRecord
 from labsim.logs.tracking import TrackingRecord
 from labsim.model.mail import MessageView, QueueView
 from labsim.model.organization import Organization
+from labsim.render.html import escape
 from labsim.render.paths import CertView, Hop, MessagePath
 from labsim.render.topology import Topology
 from labsim.web.security import CSRF_FIELD
@@ -40,8 +40,9 @@ NAVIGATION = (
 
 
 def e(value: object) -> str:
-    """Escape any value for HTML text or a quoted attribute."""
-    return html.escape(str(value), quote=True)
+    """Escape any value for HTML text or a quoted attribute (labsim.render's escaping, which
+    also replaces characters XML cannot carry, so a page with inline SVG stays well formed)."""
+    return escape(value)
 
 
 def when(value: datetime | None) -> str:

@@ -3,8 +3,11 @@ and a break-fix scenario's failed attempts."""
 
 from __future__ import annotations
 
+from pytest import MonkeyPatch
+
+from labsim.engine import world as world_module
 from labsim.lab import Lab
-from labsim.render.paths import message_key, message_path, message_paths
+from labsim.render.paths import MessagePath, message_key, message_path, message_paths
 from tests.render.conftest import ROOT, RunKept
 
 
@@ -93,3 +96,49 @@ def test_failed_attempts_show_the_sending_side_verdict(run_kept: RunKept) -> Non
     assert refused.client_certificate.status == "UntrustedRoot"
     assert path.outcome == "delivered-secured"
     assert any(h.secured for h in path.hops[1:])
+
+
+def test_a_long_running_lab_keeps_the_newest_session_records(
+    run_kept: RunKept, monkeypatch: MonkeyPatch
+) -> None:
+    lab, _ = run_kept(ROOT / "scenarios" / "domain-security-2013.toml", steps=0)
+    monkeypatch.setattr(world_module, "SESSION_RECORDS_KEPT", 2)
+    made = [lab.world.new_session_record("127.0.10.2") for _ in range(3)]
+    assert lab.world.session_records == made[1:]
+    assert [r.number for r in made] == sorted({r.number for r in made})
+
+
+def test_two_messages_on_one_session_each_get_their_own_reply(run_kept: RunKept) -> None:
+    lab, _ = run_kept(ROOT / "scenarios" / "domain-security-2013.toml", steps=14)
+    lab.run_shell(
+        "Adatum",
+        'Send-MailMessage -From april@adatum.com -To ben@treyresearch.net -Subject "One"\n'
+        'Send-MailMessage -From april@adatum.com -To ben@treyresearch.net -Subject "Two"',
+    )
+    paths = {p.subject: p for p in message_paths(lab)}
+    one, two = paths["One"], paths["Two"]
+
+    def sessions(path: MessagePath) -> set[tuple[str, str, object]]:
+        return {(h.client_server, h.server_server, h.at) for h in path.hops}
+
+    assert sessions(one) & sessions(two), "both messages went over the same sessions"
+    for path in (one, two):
+        assert path.outcome == "delivered-secured"
+        for hop in path.hops:
+            assert path.message_id in hop.reply, (path.subject, hop.reply)
+
+
+def test_a_client_certificate_the_receiver_did_not_judge_is_not_enforced(
+    run_kept: RunKept,
+) -> None:
+    # Break-fix 05: TreyResearch's TLSReceiveDomainSecureList lacks adatum.com at first, so
+    # TREY-CAS1 keeps the session anonymous whatever certificate ADATUM-MBX1 presents.
+    lab, result = run_kept(
+        ROOT / "scenarios" / "breakfix" / "05-receive-list-missing-sender-domain.toml"
+    )
+    assert result.passed
+    first = message_paths(lab)[0].hops[0]
+    assert not first.secured
+    assert first.client_certificate is not None
+    assert first.client_certificate.status == "Valid (not enforced)"
+    assert "is not in TLSReceiveDomainSecureList" in first.decision

@@ -12,6 +12,7 @@ from labsim.render.html import escape, page
 from labsim.render.paths import CertView, Hop, MessagePath, message_paths
 from labsim.render.sequence import sequence_svg
 from labsim.render.topology import topology, topology_svg
+from tests.render.conftest import WALKTHROUGH, RunKept
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>\x01\ud800'
@@ -107,3 +108,37 @@ def test_page_escapes_its_title_and_forbids_script() -> None:
     # The policy (an attribute, so its quotes are escaped) allows no script at all.
     policy = html.unescape(document.split('http-equiv="Content-Security-Policy" content="')[1])
     assert policy.startswith("default-src 'none'; style-src 'sha256-")
+
+
+def test_hostile_text_from_a_real_smtp_client_stays_text(run_kept: RunKept) -> None:
+    # An outside client sends TREY-CAS1 a message with a hostile subject and Message-ID (a
+    # hostile EHLO name is refused with 501 5.5.4 before the lab records it; the hand-built
+    # path above covers one); the drawn path shows them as text.
+    from tests.integration.integration_helpers import raw_session
+
+    lab, _ = run_kept(WALKTHROUGH, steps=0)
+    ehlo = "outside.example"
+    subject = "<script>alert(2)</script>"
+    payload = (
+        f"EHLO {ehlo}\r\nMAIL FROM:<eve@outside.example>\r\nRCPT TO:<ben@treyresearch.net>\r\n"
+        f'DATA\r\nSubject: {subject}\r\nMessage-ID: <x"><b>@outside.example>\r\n\r\nhi\r\n.\r\n'
+        "QUIT\r\n"
+    ).encode()
+    answer = raw_session(lab, "127.0.20.1", 25, payload)
+    assert b"250 2.6.0" in answer, answer
+    lab.live = False
+    path = next(p for p in message_paths(lab) if p.subject == subject)
+    assert path.hops[0].ehlo == ehlo
+    drawn = sequence_svg(path)
+    root = ET.fromstring(drawn)
+    assert "<script" not in drawn and "<svg/" not in drawn and "<b>" not in drawn
+    text = _texts(root)
+    assert subject in text and f"EHLO {ehlo}" in text
+
+
+def test_page_can_link_the_stylesheet_and_add_head_markup() -> None:
+    document = page(
+        "t", "<p>x</p>", stylesheet=False, head='<link rel="stylesheet" href="/s.css">\n', csp=None
+    )
+    assert "<style>" not in document and "Content-Security-Policy" not in document
+    assert document.index('<link rel="stylesheet" href="/s.css">') < document.index("</head>")
