@@ -2,8 +2,7 @@
 
 The browser is Debian's ``chromium`` driven by Selenium through ``chromedriver`` (.ci/run
 installs both with apt-get); when the binaries are missing the browser tests are skipped with
-a reason that says how to install them. Screenshots of each view go to
-``$LABSIM_SCREENSHOTS`` (default ``tests/web/screenshots/``, git-ignored) for CI to keep.
+a reason that says how to install them.
 """
 
 from __future__ import annotations
@@ -24,15 +23,6 @@ from live_helpers import LiveLab  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-
-
-def screenshot_folder() -> Path:
-    """Where screenshots of the views are saved (created on first use)."""
-    folder = Path(
-        os.environ.get("LABSIM_SCREENSHOTS") or Path(__file__).resolve().parent / "screenshots"
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,12 @@ import urllib.request
 from typing import Any
 
 import pytest
-from conftest import screenshot_folder
 from live_helpers import LiveLab
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
+from web_helpers import screenshot_folder
 
 WAIT = 60.0
 
