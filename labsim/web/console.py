@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from twisted.logger import Logger
 from twisted.web.resource import Resource
@@ -427,7 +427,9 @@ class ConsoleResource(Resource):
             from labsim.render.paths import message_path
             from labsim.render.sequence import sequence_svg
 
-            found = message_path(lab, path[len("/messages/") :])
+            # The path was decoded once already; message_path decodes what it is given, so it
+            # gets the id encoded again (a Message-ID may hold a literal '%').
+            found = message_path(lab, quote(path[len("/messages/") :], safe="@<>"))
             if found is None:
                 return None
             main = pages.message_page(found, sequence_svg(found))

@@ -39,6 +39,16 @@ NAVIGATION = (
 )
 
 
+VIEW_PURPOSES = {
+    "/topology": "who trusts whom, both TLS lists, connectors; would mail be domain-secured now?",
+    "/messages": "every message and its path hop by hop (sequence diagrams)",
+    "/mailboxes": "each mailbox as Outlook lists it, with the domain-secured check",
+    "/queues": "Get-Queue with LastError; Retry-Queue and Resume-Queue",
+    "/logs": "protocol logs and message tracking per server, filtered",
+    "/shell": "an Exchange Management Shell prompt on the lab",
+}
+
+
 def e(value: object) -> str:
     """Escape any value for HTML text or a quoted attribute (labsim.render's escaping, which
     also replaces characters XML cannot carry, so a page with inline SVG stays well formed)."""
@@ -153,7 +163,11 @@ def home(organizations: Sequence[Organization], counts: dict[str, int]) -> str:
             f"</thead><tbody>{servers}</tbody></table>"
             f'<h3>Mailboxes</h3><ul class="plain">{boxes}</ul></section>'
         )
-    views = "".join(f'<li><a href="{href}">{e(label)}</a></li>' for href, label in NAVIGATION[1:])
+    views = "".join(
+        f'<li><a href="{href}">{e(label)}</a> <span class="muted">{e(VIEW_PURPOSES[href])}</span>'
+        "</li>"
+        for href, label in NAVIGATION[1:]
+    )
     return (
         '<h1>Exchange Domain Security lab</h1><div class="cards">'
         + "".join(cards)
