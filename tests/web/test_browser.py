@@ -350,6 +350,12 @@ def test_hostile_message_is_inert_in_every_view(browser: Any, lab: LiveLab) -> N
     wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#log tbody tr"), "tracking rows")
     assert HOSTILE_SUBJECT in browser.find_element(By.ID, "log").text
     assert_inert(browser, "tracking log")
+    browser.get(base(lab) + "/messages")
+    click(browser, "//table[@id='messages']//a[contains(., '<script>')]", "the message's path")
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#sequence svg"), "its diagram")
+    drawn = browser.find_element(By.CSS_SELECTOR, "#sequence svg").get_attribute("textContent")
+    assert "<script>" in drawn  # the subject drawn as text
+    assert_inert(browser, "sequence diagram")
 
 
 def request(
