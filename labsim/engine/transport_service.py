@@ -605,6 +605,9 @@ class TransportService:
             content=apply_send_firewall(qm.item.content, usage),
         )
         outcomes = tuple((r, result.outcome_for(r)) for r in recipients)
+        if session.record is not None and not session.record.server_server:
+            # An outside organization's server records nothing of its own: keep its answer.
+            session.record.replies.append(str(result.final or outcomes[0][1]))
         plan, _ = self._routes[number]
         port = self.world.network.endpoint_port(session.target.address, plan.port)
         self._transmitting = number

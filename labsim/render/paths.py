@@ -21,6 +21,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
+from labsim.errors import LabsimError
+
 if TYPE_CHECKING:
     from labsim.lab import Lab
 
@@ -174,7 +176,7 @@ class _Context:
         subject = next((r.message_subject for r in mine if r.message_subject), "")
         sender = next((r.sender_address for r in mine if r.sender_address), "")
         hops = tuple(self._hop(i, r, message_id) for i, r in enumerate(self._sessions(message_id)))
-        outcome, text = self._outcome(message_id, tuple(recipients), mine)
+        outcome, text = self._outcome(message_id, tuple(recipients), mine, hops)
         return MessagePath(
             message_id=message_id,
             subject=subject,
@@ -249,10 +251,20 @@ class _Context:
             return None
 
     def _outcome(
-        self, message_id: str, recipients: tuple[str, ...], tracking: Sequence[Any]
+        self,
+        message_id: str,
+        recipients: tuple[str, ...],
+        tracking: Sequence[Any],
+        hops: tuple[Hop, ...] = (),
     ) -> tuple[str, str]:
         delivered: list[Any] = []
         missing: list[str] = []
+        # An outside organization's server took the message with 2xx: it left the lab (whose
+        # mailboxes it does not hold), which is delivery as far as the lab can tell.
+        handed = [h for h in hops if not h.failed and h.reply.startswith("2") and self._outside(h)]
+        outside = [a for a in recipients if self.lab.definition.outside_organization_of(a)]
+        if handed:
+            recipients = tuple(a for a in recipients if a not in outside)
         for address in recipients:
             found = [m for m in self._inbox(address) if m.message_id == message_id]
             if found:
@@ -260,6 +272,16 @@ class _Context:
             else:
                 missing.append(address)
         queued = [m for m in self.queued if m.message_id == message_id]
+        if handed and not missing and not queued:
+            hop = handed[-1]
+            where = ", ".join(outside)
+            if delivered:
+                where = ", ".join([*(m.mailbox for m in delivered), where])
+            return (
+                "delivered",
+                f"Handed to {hop.server_fqdn} ({hop.address}), the server of an outside "
+                f"organization, for {where}: {hop.reply} (labsim does not hold its mailboxes)",
+            )
         if delivered and not missing and not queued:
             secured = all(m.domain_secured for m in delivered)
             where = ", ".join(m.mailbox for m in delivered)
@@ -293,10 +315,18 @@ class _Context:
             )
         return "in-flight", "In flight: not delivered, queued or refused yet"
 
+    def _outside(self, hop: Hop) -> bool:
+        """The hop's server is not a lab server (an outside organization's)."""
+        try:
+            self.world.server(hop.server_server)
+        except KeyError:
+            return True
+        return False
+
     def _inbox(self, address: str) -> Iterable[Any]:
         try:
             return tuple(self.lab.inbox(address))
-        except Exception:  # an outside organization's mailbox: the lab holds none of its mail
+        except LabsimError:  # an outside organization's mailbox: the lab holds none of its mail
             return ()
 
 
