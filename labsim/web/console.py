@@ -33,12 +33,12 @@ from labsim.errors import LabsimError
 from labsim.interactive import InteractiveShell
 from labsim.web import pages, views
 from labsim.web.security import (
-    COOKIE_NAME,
     MAX_BODY_BYTES,
     SECRET_PARAMETER,
     SECURITY_HEADERS,
     HttpRequest,
     check_request,
+    cookie_name,
     csrf_token,
     new_secret,
 )
@@ -342,7 +342,7 @@ class ConsoleResource(Resource):
         decision = check_request(checked, console.secret, console.port)
         if decision.status == 303:
             request.addCookie(
-                COOKIE_NAME,
+                cookie_name(console.port),
                 console.secret,
                 path="/",
                 httpOnly=True,

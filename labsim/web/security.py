@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 SECRET_PARAMETER = "k"
 """The query parameter carrying the secret in the URL ``labsim up`` prints."""
 
-COOKIE_NAME = "labsim_console"
+COOKIE_PREFIX = "labsim_console_"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 MAX_BODY_BYTES = 64 * 1024
@@ -52,6 +52,12 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("Referrer-Policy", "same-origin"),
     ("Cache-Control", "no-store"),
 )
+
+
+def cookie_name(port: int) -> str:
+    """The cookie of the console on ``port``: browsers keep cookies per host, not per port, so
+    two labs on one machine need two names or each visit would log the other out."""
+    return f"{COOKIE_PREFIX}{port}"
 
 
 def new_secret() -> str:
@@ -118,7 +124,7 @@ def check_request(request: HttpRequest, secret: str, port: int) -> Decision:
             rest = [f"{k}={v}" for k, v in request.query.items() if k != SECRET_PARAMETER]
             location = request.path + ("?" + "&".join(rest) if rest else "")
             return Decision(303, location=location, set_cookie=True)
-    cookie = request.cookies.get(COOKIE_NAME, "")
+    cookie = request.cookies.get(cookie_name(port), "")
     if given is None and not hmac.compare_digest(cookie.encode(), secret.encode()):
         return Decision(403, _NO_SECRET)
     if request.method == "POST":

@@ -374,15 +374,20 @@ def request(
         return err.code, err.read().decode()
 
 
+def cookie(lab: LiveLab) -> str:
+    """The Cookie header the browser sends once it opened the console's URL."""
+    port = base(lab).rsplit(":", 1)[1]
+    return f"labsim_console_{port}={lab.info['web'].split('k=', 1)[1]}"
+
+
 def test_state_changing_requests_need_the_secret_and_the_csrf_token(lab: LiveLab) -> None:
     root = base(lab)
-    secret = lab.info["web"].split("k=", 1)[1]
     form = b"line=Stop-LabServer+ADATUM-CAS1"
     status, body = request(root + "/shell", method="POST", data=form)
     assert status == 403 and "secret" in body
     # The cookie without the CSRF token: refused too.
     status, body = request(
-        root + "/shell", method="POST", data=form, headers={"Cookie": f"labsim_console={secret}"}
+        root + "/shell", method="POST", data=form, headers={"Cookie": cookie(lab)}
     )
     assert status == 403 and "CSRF" in body
     status, _ = request(
@@ -407,10 +412,7 @@ def test_state_changing_requests_need_the_secret_and_the_csrf_token(lab: LiveLab
 def test_bad_requests_get_a_clear_status_and_the_lab_goes_on(
     lab: LiveLab, method: str, path: str, data: bytes | None, status: int, says: str
 ) -> None:
-    secret = lab.info["web"].split("k=", 1)[1]
-    got, body = request(
-        base(lab) + path, method=method, data=data, headers={"Cookie": f"labsim_console={secret}"}
-    )
+    got, body = request(base(lab) + path, method=method, data=data, headers={"Cookie": cookie(lab)})
     assert (got, says in body) == (status, True), body
     assert "TREY-CAS1" in lab.sh("Adatum", "Get-LabServer")
 

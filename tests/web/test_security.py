@@ -8,10 +8,10 @@ import sys
 import pytest
 
 from labsim.web.security import (
-    COOKIE_NAME,
     CSRF_HEADER,
     HttpRequest,
     check_request,
+    cookie_name,
     csrf_token,
     new_secret,
 )
@@ -27,7 +27,7 @@ def ask(**fields: object) -> int:
 
 
 def with_cookie(**fields: object) -> int:
-    return ask(cookies={COOKIE_NAME: SECRET}, **fields)
+    return ask(cookies={cookie_name(PORT): SECRET}, **fields)
 
 
 def test_the_secret_in_the_url_becomes_a_cookie_and_leaves_the_address_bar() -> None:
@@ -43,7 +43,8 @@ def test_the_secret_in_the_url_becomes_a_cookie_and_leaves_the_address_bar() -> 
     [
         {},
         {"query": {"k": "guess"}},
-        {"cookies": {COOKIE_NAME: "guess"}},
+        {"cookies": {cookie_name(PORT): "guess"}},
+        {"cookies": {cookie_name(PORT + 1): SECRET}},  # another lab's console
         {"method": "POST", "path": "/shell", "form": {"csrf": csrf_token(SECRET)}},
     ],
 )
