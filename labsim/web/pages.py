@@ -26,7 +26,7 @@ from labsim.render.html import escape
 from labsim.render.paths import CertView, Hop, MessagePath
 from labsim.render.topology import Topology
 from labsim.web.security import CSRF_FIELD
-from labsim.web.views import HeaderLine, LogFilter, MailboxRow
+from labsim.web.views import HeaderLine, LogFilter, MailboxRow, output_line_kind
 
 NAVIGATION = (
     ("/", "Home"),
@@ -466,6 +466,16 @@ def prompt_text(organization: str, server: str | None) -> str:
     return f"[PS] {organization}{'@' + server if server else ''}>"
 
 
+def _output_html(output: str) -> str:
+    """Shell output, each error or warning line in its own span (EMS's red and yellow)."""
+    return "\n".join(
+        e(line)
+        if (kind := output_line_kind(line)) == "text"
+        else f'<span class="{kind}">{e(line)}</span>'
+        for line in output.split("\n")
+    )
+
+
 def shell(
     shell_id: str,
     organizations: Iterable[str],
@@ -478,7 +488,7 @@ def shell(
     lines = "".join(
         f'<div class="entry"><span class="prompt">{e(t.prompt)}</span> '
         f'<span class="typed">{e(t.line)}</span>'
-        + (f'\n<span class="output">{e(t.output)}</span>' if t.output else "")
+        + (f'\n<span class="output">{_output_html(t.output)}</span>' if t.output else "")
         + "</div>"
         for t in transcript
     )

@@ -175,6 +175,14 @@ def test_the_walkthrough_typed_at_the_browser_prompt(browser: Any, lab: LiveLab)
         assert "error" not in output.lower() or "Thumbprint" in output, output
     output = type_line(browser, "Get-TransportConfig | FL TLS*")
     assert "TLSReceiveDomainSecureList : {adatum.com}" in output
+    # EMS's colours: the proxy note on "To Adatum" in yellow, an error in red.
+    notes = browser.find_elements(By.CSS_SELECTOR, "#transcript .output .warning")
+    assert any(n.text.startswith("labsim note: Domain Security") for n in notes)
+    type_line(browser, "Get-SendConnector nope")
+    error = browser.find_elements(By.CSS_SELECTOR, "#transcript .entry")[-1]
+    assert error.find_element(By.CSS_SELECTOR, ".output .error").text.startswith(
+        "Get-SendConnector: "
+    )
     snap(browser, "shell")
 
 

@@ -136,3 +136,26 @@ def test_every_page_loads_only_the_console_script_and_no_inline_script() -> None
     assert text.count("<script") == 1
     assert '<script src="/static/console.js" defer></script>' in text
     assert not re.search(r"\son[a-z]+\s*=", text)  # no event-handler attributes
+
+
+def test_shell_output_lines_get_ems_colours() -> None:
+    kinds = [
+        views.output_line_kind(line)
+        for line in (
+            "Get-SendConnector: The operation couldn't be performed because object 'x'…",
+            "WARNING: The command completed successfully but no settings have been modified.",
+            "labsim note: Domain Security isn't supported when outbound mail is proxied…",
+            "Identity  AddressSpaces       Enabled",
+            "TLSSendDomainSecureList    : {treyresearch.net}",
+        )
+    ]
+    assert kinds == ["error", "warning", "warning", "text", "text"]
+    transcript = pages.shell(
+        "id",
+        ["Adatum"],
+        "Adatum",
+        None,
+        [pages.TranscriptEntry("[PS] Adatum>", "x", "Get-X: <bad>\nfine")],
+        "t",
+    )
+    assert '<span class="error">Get-X: &lt;bad&gt;</span>\nfine' in transcript

@@ -82,6 +82,14 @@
     var history = [];
     var position = 0;
 
+    // The same rule as labsim.web.views.output_line_kind: EMS shows errors red, warnings
+    // yellow.
+    function lineKind(text) {
+      if (/^[A-Z][A-Za-z]*-[A-Za-z]+: /.test(text)) return "error";
+      if (/^(WARNING: |labsim note: |labsim: )/.test(text)) return "warning";
+      return "text";
+    }
+
     function append(promptText, line, output) {
       var entry = document.createElement("div");
       entry.className = "entry";
@@ -98,7 +106,18 @@
         entry.appendChild(document.createTextNode("\n"));
         var out = document.createElement("span");
         out.className = "output";
-        out.textContent = output;
+        output.split("\n").forEach(function (text, index) {
+          if (index > 0) out.appendChild(document.createTextNode("\n"));
+          var kind = lineKind(text);
+          if (kind === "text") {
+            out.appendChild(document.createTextNode(text));
+          } else {
+            var line = document.createElement("span");
+            line.className = kind;
+            line.textContent = text;
+            out.appendChild(line);
+          }
+        });
         entry.appendChild(out);
       }
       transcript.appendChild(entry);
