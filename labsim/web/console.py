@@ -294,9 +294,20 @@ class WebConsole:
         return text
 
 
-def _first(args: dict[bytes, list[bytes]], name: str) -> str:
-    values = args.get(name.encode())
-    return values[0].decode("utf-8", "replace") if values else ""
+def not_found_reason(path: str) -> str:
+    """Why there is no page at ``path``, and where to look instead."""
+    if path.startswith("/mailboxes/"):
+        return (
+            f"no mailbox {path.removeprefix('/mailboxes/')} in this lab; /mailboxes lists them "
+            "(an outside organization's mail is held by its own server, not by the lab)"
+        )
+    if path.startswith("/messages/"):
+        return (
+            f"no message {path.removeprefix('/messages/')} in this lab's message tracking; "
+            "/messages lists every message"
+        )
+    views = ", ".join(href for href, _ in pages.NAVIGATION)
+    return f"no page at {path}; the console's views are {views}"
 
 
 class ConsoleResource(Resource):
@@ -381,12 +392,7 @@ class ConsoleResource(Resource):
         fragment = checked.headers.get("x-labsim-fragment") == "1"
         shown = self.view(path, checked.query)
         if shown is None:
-            return self.error(
-                request,
-                404,
-                f"no page at {path}; the console's views are "
-                + ", ".join(href for href, _ in pages.NAVIGATION),
-            )
+            return self.error(request, 404, not_found_reason(path))
         active, title, main, live = shown
         if fragment:
             return self.html(request, main)

@@ -412,6 +412,8 @@ def test_state_changing_requests_need_the_secret_and_the_csrf_token(lab: LiveLab
     ("method", "path", "data", "status", "says"),
     [
         ("GET", "/no-such-view", None, 404, "no page at /no-such-view"),
+        ("GET", "/mailboxes/nobody@fabrikam.com", None, 404, "no mailbox nobody@fabrikam.com"),
+        ("GET", "/messages/nope@x", None, 404, "no message nope@x"),
         ("DELETE", "/queues", None, 405, "does not take DELETE"),
         ("GET", "/queues/retry", None, 405, "it takes POST"),
         ("POST", "/shell", b"x" * 200_000, 413, "request body over"),
