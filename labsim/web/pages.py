@@ -23,7 +23,7 @@ from labsim.logs.tracking import TrackingRecord
 from labsim.model.mail import MessageView, QueueView
 from labsim.model.organization import Organization
 from labsim.render.html import escape
-from labsim.render.paths import CertView, Hop, MessagePath
+from labsim.render.paths import CertView, Hop, MessagePath, message_key
 from labsim.render.topology import Topology
 from labsim.web.security import CSRF_FIELD
 from labsim.web.views import HeaderLine, LogFilter, MailboxRow, output_line_kind
@@ -226,10 +226,17 @@ def mailbox(
             else "Not domain secured"
             + (f" (AuthAs {selected.auth_as})." if selected.auth_as else " (no AuthAs stamp).")
         )
+        path_link = (
+            f'<p><a id="message-path" href="/messages/{e(message_key(selected.message_id))}">'
+            "Its path hop by hop: the sequence diagram</a></p>"
+            if selected.message_id
+            else ""
+        )
         reading = (
             f'<article class="message" id="message"><h2>{e(selected.subject) or "(no subject)"}'
             f"</h2>"
             f'<p class="verdict">{secured_mark(selected.domain_secured)} {e(verdict)}</p>'
+            f"{path_link}"
             f'<h3>Internet headers</h3><table class="headers" id="headers">{lines}</table>'
             f'<h3>Body</h3><pre class="body">{e(body)}</pre></article>'
         )

@@ -37,6 +37,7 @@ class MailboxRow:
     domain_secured: bool
     auth_as: str
     is_ndr: bool
+    message_id: str
 
 
 def mailbox_rows(messages: Sequence[DeliveredMessage]) -> list[MailboxRow]:
@@ -50,6 +51,7 @@ def mailbox_rows(messages: Sequence[DeliveredMessage]) -> list[MailboxRow]:
             domain_secured=message.domain_secured,
             auth_as=message.auth_as or "",
             is_ndr=message.is_ndr,
+            message_id=message.message_id,
         )
         for index, message in enumerate(messages, start=1)
     ]

@@ -227,6 +227,9 @@ def test_a_message_appears_in_the_mailbox_with_the_check_without_reload(
     assert stamps["X-MS-Exchange-Organization-AuthDomain"] == "adatum.com"
     assert "Subject" not in stamps  # only the Auth* stamps are highlighted
     snap(browser, "message")
+    browser.find_element(By.ID, "message-path").click()
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#sequence svg"), "its path")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Hello Trey"
 
 
 def test_the_sequence_diagram_names_both_certificates(browser: Any, lab: LiveLab) -> None:
