@@ -43,6 +43,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveLab]:
         shutil.rmtree(state, ignore_errors=True)
 
 
+@pytest.fixture
+def fresh_lab(tmp_path: Path) -> Iterator[LiveLab]:
+    """A ``labsim up`` of a test's own (the walkthrough not yet run; the test may stop it)."""
+    live = LiveLab(tmp_path)
+    try:
+        yield live
+    finally:
+        live.close()
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Chromium through Selenium (skipped when the binaries are not installed)."""

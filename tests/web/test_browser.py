@@ -1,14 +1,15 @@
 """The web console in a real headless Chromium, on a real ``labsim up``.
 
-One lab serves the module; the tests run in file order, as a trainer's session would: the
-walkthrough typed at the browser's prompt, a message that appears in the recipient's mailbox
-without a reload, the queues, a hostile message that stays inert, and refused requests. Every
-wait is the browser driver's bounded wait for a condition; nothing sleeps.
+One lab serves most of the module (each test that needs the organizations partnered runs the
+walkthrough first unless it ran, so any test runs alone or in any order); the walkthrough typed
+at the browser's prompt and a clean stop get a lab of their own. Every wait is the browser
+driver's bounded wait for a condition; nothing sleeps.
 """
 
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -20,53 +21,9 @@ from selenium.common.exceptions import NoSuchElementException, StaleElementRefer
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
-from web_helpers import screenshot_folder
+from web_helpers import WALKTHROUGH, ensure_partnered, screenshot_folder
 
 WAIT = 60.0
-
-WALKTHROUGH = (
-    (
-        "Adatum",
-        "Import-Certificate -FilePath TreyResearch\\root-ca.cer "
-        "-CertStoreLocation Cert:\\LocalMachine\\Root",
-    ),
-    (
-        "Adatum",
-        "Set-TransportConfig -TLSSendDomainSecureList treyresearch.net "
-        "-TLSReceiveDomainSecureList treyresearch.net",
-    ),
-    (
-        "Adatum",
-        'New-SendConnector -Name "To TreyResearch" -Partner -AddressSpaces '
-        "treyresearch.net -SourceTransportServers ADATUM-MBX1 -FrontendProxyEnabled $true "
-        "-ProtocolLoggingLevel Verbose -DomainSecureEnabled:$true",
-    ),
-    (
-        "Adatum",
-        'New-ReceiveConnector -Name "From TreyResearch" -Server ADATUM-CAS1 -Partner '
-        "-Bindings 0.0.0.0:25 -RemoteIPRanges 127.0.20.1 -ProtocolLoggingLevel Verbose",
-    ),
-    (
-        "TreyResearch",
-        "Import-Certificate -FilePath Adatum\\root-ca.cer "
-        "-CertStoreLocation Cert:\\LocalMachine\\Root",
-    ),
-    (
-        "TreyResearch",
-        "Set-TransportConfig -TLSSendDomainSecureList adatum.com "
-        "-TLSReceiveDomainSecureList adatum.com",
-    ),
-    (
-        "TreyResearch",
-        'New-SendConnector -Name "To Adatum" -Partner -AddressSpaces adatum.com '
-        "-SourceTransportServers TREY-MBX1 -FrontendProxyEnabled $true -ProtocolLoggingLevel Verbose",
-    ),
-    (
-        "TreyResearch",
-        'New-ReceiveConnector -Name "From Adatum" -Server TREY-CAS1 -Partner '
-        "-Bindings 0.0.0.0:25 -RemoteIPRanges 127.0.10.1 -ProtocolLoggingLevel Verbose",
-    ),
-)
 
 HOSTILE_SUBJECT = '<script>window.__xss="subject"</script>"><img src=x onerror="window.__xss=1">'
 
@@ -146,7 +103,10 @@ def pair_verdicts(browser: Any) -> dict[tuple[str, str], str]:
     }
 
 
-def test_topology_shows_both_organizations_not_yet_secured(browser: Any, lab: LiveLab) -> None:
+def test_the_walkthrough_at_the_browser_prompt_turns_the_topology_green(
+    browser: Any, fresh_lab: LiveLab
+) -> None:
+    lab = fresh_lab
     open_console(browser, lab)
     home = browser.find_element(By.ID, "main").text
     assert "Adatum" in home and "TreyResearch" in home and "ben@treyresearch.net" in home
@@ -161,8 +121,6 @@ def test_topology_shows_both_organizations_not_yet_secured(browser: Any, lab: Li
     }
     snap(browser, "topology-before")
 
-
-def test_the_walkthrough_typed_at_the_browser_prompt(browser: Any, lab: LiveLab) -> None:
     open_console(browser, lab, "/shell")
     assert browser.find_element(By.ID, "prompt").text == "[PS] Adatum>"
     organization = "Adatum"
@@ -185,8 +143,6 @@ def test_the_walkthrough_typed_at_the_browser_prompt(browser: Any, lab: LiveLab)
     )
     snap(browser, "shell")
 
-
-def test_topology_verdicts_change_after_the_walkthrough(browser: Any, lab: LiveLab) -> None:
     open_console(browser, lab, "/topology")
     assert pair_verdicts(browser) == {
         ("Adatum", "TreyResearch"): "true",
@@ -198,6 +154,7 @@ def test_topology_verdicts_change_after_the_walkthrough(browser: Any, lab: LiveL
 def test_a_message_appears_in_the_mailbox_with_the_check_without_reload(
     browser: Any, lab: LiveLab
 ) -> None:
+    ensure_partnered(lab)
     open_console(browser, lab, "/mailboxes/ben@treyresearch.net")
     browser.execute_script("window.__sameDocument = 'yes';")
     lab.sh(
@@ -233,9 +190,14 @@ def test_a_message_appears_in_the_mailbox_with_the_check_without_reload(
 
 
 def test_the_sequence_diagram_names_both_certificates(browser: Any, lab: LiveLab) -> None:
+    ensure_partnered(lab)
+    lab.sh(
+        "Adatum",
+        'Send-MailMessage -From april@adatum.com -To ben@treyresearch.net -Subject "Its path"',
+    )
     open_console(browser, lab, "/messages")
     snap(browser, "messages")
-    click(browser, "//table[@id='messages']//a[text()='Hello Trey']", "the message's link")
+    click(browser, "//table[@id='messages']//a[text()='Its path']", "the message's link")
     wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#sequence svg"), "the diagram")
     assert "/messages/" in browser.current_url
     drawn = browser.find_element(By.CSS_SELECTOR, "#sequence svg").get_attribute("textContent")
@@ -247,6 +209,7 @@ def test_the_sequence_diagram_names_both_certificates(browser: Any, lab: LiveLab
 
 
 def test_queue_in_retry_and_the_retry_queue_button(browser: Any, lab: LiveLab) -> None:
+    ensure_partnered(lab)
     lab.sh("TreyResearch", "Stop-LabServer TREY-CAS1")
     lab.sh(
         "Adatum",
@@ -284,6 +247,10 @@ def test_queue_in_retry_and_the_retry_queue_button(browser: Any, lab: LiveLab) -
 
 
 def test_logs_view_filters_by_session(browser: Any, lab: LiveLab) -> None:
+    ensure_partnered(lab)
+    lab.sh(
+        "Adatum", "Send-MailMessage -From april@adatum.com -To ben@treyresearch.net -Subject Log"
+    )
     open_console(browser, lab, "/logs?server=TREY-CAS1&kind=receive")
     rows = browser.find_elements(By.CSS_SELECTOR, "#log tbody tr")
     assert rows, "TREY-CAS1 received mail"
@@ -430,7 +397,17 @@ def test_bad_requests_get_a_clear_status_and_the_lab_goes_on(
     assert "TREY-CAS1" in lab.sh("Adatum", "Get-LabServer")
 
 
-def test_the_lab_stops_cleanly_with_a_console_page_open(browser: Any, lab: LiveLab) -> None:
+def test_garbage_instead_of_http_is_refused_and_the_lab_goes_on(lab: LiveLab) -> None:
+    port = int(base(lab).rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        raw.sendall(b"\x16\x03\x01 not http at all\r\n\r\n")
+        reply = raw.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 400"), reply
+    assert "TREY-CAS1" in lab.sh("Adatum", "Get-LabServer")
+
+
+def test_the_lab_stops_cleanly_with_a_console_page_open(browser: Any, fresh_lab: LiveLab) -> None:
+    lab = fresh_lab
     open_console(browser, lab, "/queues")  # its event stream is open
     status, rest, stderr = lab.stop()
     assert status == 0, stderr
