@@ -193,11 +193,11 @@ def test_the_sequence_diagram_names_both_certificates(browser: Any, lab: LiveLab
     ensure_partnered(lab)
     lab.sh(
         "Adatum",
-        'Send-MailMessage -From april@adatum.com -To ben@treyresearch.net -Subject "Its path"',
+        'Send-MailMessage -From april@adatum.com -To ben@treyresearch.net -Subject "Quarterly figures"',
     )
     open_console(browser, lab, "/messages")
     snap(browser, "messages")
-    click(browser, "//table[@id='messages']//a[text()='Its path']", "the message's link")
+    click(browser, "//table[@id='messages']//a[text()='Quarterly figures']", "the message's link")
     wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#sequence svg"), "the diagram")
     assert "/messages/" in browser.current_url
     drawn = browser.find_element(By.CSS_SELECTOR, "#sequence svg").get_attribute("textContent")
