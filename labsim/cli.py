@@ -547,8 +547,9 @@ def _start_live(
     "--ready-file",
     metavar="PATH",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Once every listener is bound, write the lab's servers, ports, certificate files, DNS "
-    "and control channel to PATH as JSON (scripts and CI wait for it); removed at shutdown.",
+    help="Once every listener is bound, write the lab's servers, ports, certificate files, DNS, "
+    "control channel and web console URL to PATH as JSON (scripts and CI wait for it); removed "
+    "at shutdown.",
 )
 @click.option(
     "--state",
