@@ -10,7 +10,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["labsim", "labsim.*"]),
-    package_data={"labsim": ["py.typed", "data/*.toml"]},
+    package_data={"labsim": ["py.typed", "data/*.toml", "web/static/*"]},
     install_requires=[
         "twisted>=23.10",
         "pyopenssl>=24.0",
@@ -20,7 +20,17 @@ setup(
         "prompt_toolkit>=3.0.36",
     ],
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6", "aiosmtpd>=1.4", "ruff>=0.5", "mypy>=1.10", "pytest-xdist>=3"],
+        "test": [
+            "pytest>=8",
+            "hypothesis>=6",
+            "aiosmtpd>=1.4",
+            "ruff>=0.5",
+            "mypy>=1.10",
+            # Scenario files over several cores (the pytest plugin, docs/pytest.md).
+            "pytest-xdist>=3",
+            # The web console's browser tests (Debian's chromium + chromium-driver).
+            "selenium>=4.20",
+        ],
     },
     entry_points={
         "console_scripts": ["labsim = labsim.cli:main"],

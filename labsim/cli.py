@@ -686,6 +686,7 @@ def _start_live(
     ready_file: Path | None,
     sigint_stops: bool,
     lab_state: Path | None = None,
+    web: bool = False,
 ) -> Any:
     """Start a lab and open it as a live lab (control channel, ready files).
 
@@ -724,7 +725,11 @@ def _start_live(
         click.echo(f"labsim: {warning}", err=True)
     try:
         live = LiveLab(
-            lab, state_folder=state_folder(), ready_file=ready_file, sigint_stops=sigint_stops
+            lab,
+            state_folder=state_folder(),
+            ready_file=ready_file,
+            sigint_stops=sigint_stops,
+            web=web,
         )
     except BaseException:
         lab.stop()
@@ -743,8 +748,9 @@ def _start_live(
     "--ready-file",
     metavar="PATH",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Once every listener is bound, write the lab's servers, ports, certificate files, DNS "
-    "and control channel to PATH as JSON (scripts and CI wait for it); removed at shutdown.",
+    help="Once every listener is bound, write the lab's servers, ports, certificate files, DNS, "
+    "control channel and web console URL to PATH as JSON (scripts and CI wait for it); removed "
+    "at shutdown.",
 )
 @click.option(
     "--state",
@@ -756,6 +762,14 @@ def _start_live(
     "tracking. Started again with the same --lab and --state, it comes back as it was and "
     "delivers what was queued. Certificates default to DIR/certs. Default: memory only.",
 )
+@click.option(
+    "--web/--no-web",
+    default=True,
+    show_default=True,
+    help="Serve the web console (topology, messages, mailboxes, queues, logs, a shell) on "
+    "127.0.0.1, on a port the system picks; its URL, with this run's secret, is printed and "
+    'written to the ready file under "web".',
+)
 @click.pass_context
 def up_command(
     ctx: click.Context,
@@ -765,13 +779,15 @@ def up_command(
     log_folder: Path | None,
     ready_file: Path | None,
     lab_state: Path | None,
+    web: bool,
 ) -> None:
     """Start a lab and keep it serving SMTP until Ctrl-C or SIGTERM.
 
     Prints every server with its address, each listening port (Exchange's port and the port
     in use after the offset) with the receive connectors bound to it, and its SMTP
     certificate, key and chain files; the lab DNS server; and the control channel that
-    `labsim shell --attach` uses. Real mail software (swaks, openssl s_client, smtplib, a
+    `labsim shell --attach` uses; and the web console's URL (open it in a browser on this
+    machine; --no-web leaves it out). Real mail software (swaks, openssl s_client, smtplib, a
     Postfix) can talk to the servers while it runs. Lab time follows the wall clock.
 
     Exit status: 0 after a clean stop (SIGINT or SIGTERM: listeners closed, logs flushed),
@@ -788,6 +804,7 @@ def up_command(
         ready_file=ready_file,
         sigint_stops=True,
         lab_state=lab_state,
+        web=web,
     )
     try:
         for line in banner_lines(live.info()):

@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labsim import control
 from labsim.control import ControlServer, Reply, Request
@@ -34,6 +34,9 @@ from labsim.pki import files as pki_files
 from labsim.reactor import LabInterrupted, clear_stop, install_stop_signals, pending_stop
 from labsim.store.database import LabState
 
+if TYPE_CHECKING:
+    from labsim.web.console import WebConsole
+
 FLUSH_EVERY_SECONDS = 1.0
 """Log files of a live lab are brought up to date this often (and at shutdown)."""
 
@@ -43,8 +46,9 @@ SHUTDOWN_GRACE_SECONDS = 5.0
 _MAX_WAIT = 1.0
 
 
-def ready_info(lab: Lab, control_socket: Path | None) -> dict[str, Any]:
-    """What a live lab tells scripts: servers, their ports and certificate files, DNS, control.
+def ready_info(lab: Lab, control_socket: Path | None, web: str | None = None) -> dict[str, Any]:
+    """What a live lab tells scripts: servers, their ports and certificate files, DNS, control,
+    and the web console's URL (with the run's secret) when it runs.
 
     Ports are keyed by Exchange's port number (as text, JSON keys being strings) and give the
     port really in use after the lab's offset.
@@ -105,7 +109,7 @@ def ready_info(lab: Lab, control_socket: Path | None) -> dict[str, Any]:
         "dns": f"{DNS_ADDRESS}:{network.real_port(DNS_PORT)}",
         "crl": f"http://{CRL_ADDRESS}:{network.real_port(80)}/",
         "control": None if control_socket is None else str(control_socket),
-        "web": None,
+        "web": web,
         "certs": str(certs),
         "state": str(Path(state.folder).absolute()) if isinstance(state, LabState) else None,
     }
@@ -142,6 +146,8 @@ def banner_lines(info: dict[str, Any]) -> list[str]:
     for org, root in info["roots"].items():
         lines.append(f"root CA of {org:<13} {root}")
     lines.append(f"lab DNS (UDP)            {info['dns']}")
+    if info.get("web"):
+        lines.append(f"web console              {info['web']}")
     if info["control"]:
         lines.append(f"control channel          {info['control']}")
         lines.append("attach a shell:          labsim shell --attach")
@@ -165,6 +171,7 @@ class LiveLab:
         state_folder: Path,
         ready_file: Path | None = None,
         sigint_stops: bool = True,
+        web: bool = False,
     ) -> None:
         self.lab = lab
         self.reactor = lab.world.reactor
@@ -179,6 +186,11 @@ class LiveLab:
         self._restore_signals: Callable[[], None] | None = None
         self._last_flush = 0.0
         self._engine_errors_reported = 0
+        self.web: WebConsole | None = None
+        if web:
+            from labsim.web.console import WebConsole
+
+            self.web = WebConsole(self)
         lab.live = True
 
     # --- lifetime -----------------------------------------------------------------------------
@@ -188,6 +200,8 @@ class LiveLab:
         if self.ready_file is not None:
             _check_writable(self.ready_file)
         self.control.start()
+        if self.web is not None:
+            self.web.start()
         self._restore_signals = install_stop_signals(self.reactor)
         info = self.info()
         write_json_atomically(self.info_path, info)
@@ -203,7 +217,7 @@ class LiveLab:
 
     def info(self) -> dict[str, Any]:
         """The ready record, as of now."""
-        return ready_info(self.lab, self.control_path)
+        return ready_info(self.lab, self.control_path, None if self.web is None else self.web.url)
 
     def serve(self, done: Callable[[], bool] = lambda: False) -> int | None:
         """Turn the reactor until a stop signal or ``done()``; return the signal, if any."""
@@ -212,7 +226,12 @@ class LiveLab:
             if self.stopping or done():
                 break
             try:
-                self.control.process_pending()
+                answered = self.control.process_pending()
+                if self.web is not None:
+                    # An attached shell's line may have changed what the console shows.
+                    if answered:
+                        self.web.changed()
+                    self.web.process_pending()
             except LabInterrupted as interrupted:
                 # Only reached between requests; a request's own interruption is answered.
                 self._on_signal(interrupted.signum)
@@ -224,6 +243,8 @@ class LiveLab:
             # --state: what this turn staged (a message accepted by its next hop, a DSN) is
             # committed now; a 250 was committed before it was sent (labsim.store).
             self.lab.world.state.commit()
+            if self.web is not None:
+                self.web.tick()
         return self.stop_signal
 
     def stopped_line(self) -> str:
@@ -234,6 +255,8 @@ class LiveLab:
     def close(self) -> None:
         """Stop serving: control channel, ready files, open sessions, listeners, logs."""
         self.control.stop()
+        if self.web is not None:
+            self.web.stop()
         # A second Ctrl-C stops at once, without waiting for sessions to end.
         with contextlib.suppress(LabInterrupted):
             self._end_sessions()
@@ -360,6 +383,21 @@ class LiveLab:
             raise control.ControlError('control request: "server" must be a string or null')
         shell.server = server
         text = _text(request, "text")
+        keep = self.run_line(shell, text, output)
+        return {
+            "ok": True,
+            "output": "\n".join(output),
+            "organization": shell.organization,
+            "server": shell.server,
+            "quit": not keep,
+        }
+
+    def run_line(self, shell: InteractiveShell, text: str, output: list[str]) -> bool:
+        """Run one shell line whose ``echo`` appends to ``output``, then add the lab's own
+        notes (an interruption, engine errors, work still going on); False means leave.
+
+        Attached shells and the web console's prompt both run their lines here.
+        """
         keep = True
         try:
             keep = shell.execute(text)
@@ -376,13 +414,7 @@ class LiveLab:
                 f"labsim: still working after {self.lab.settle_bound:.0f}s ({unsettled.describe()}); "
                 "the lab goes on in the background"
             )
-        return {
-            "ok": True,
-            "output": "\n".join(output),
-            "organization": shell.organization,
-            "server": shell.server,
-            "quit": not keep,
-        }
+        return keep
 
 
 def _text(request: Request, key: str) -> str:
