@@ -20,6 +20,7 @@ import io
 import json
 import os
 import pstats
+import resource
 import signal
 import subprocess
 import sys
@@ -142,8 +143,14 @@ def main(argv: list[str] | None = None) -> int:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
+        children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         rate, sent, _ = live._clients({**params, "count": args.messages}, args.clients)
         user1, system1 = lab_cpu_seconds(pid)
+        children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # The client processes have exited and been waited for; the lab has not.
+        clients_cpu = (children1.ru_utime + children1.ru_stime) - (
+            children0.ru_utime + children0.ru_stime
+        )
         if args.perf:
             recorder.send_signal(signal.SIGINT)
             recorder.wait(60)
@@ -175,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         f"lab CPU {cpu:.2f} s = {cpu / sent * 1000:.2f} ms/msg (user {user / sent * 1000:.2f}, "
         f"system {system / sent * 1000:.2f})"
         + (f"; {instructions / sent / 1e6:.2f} M instructions/msg" if instructions else "")
+        + f"; the smtplib clients {clients_cpu / sent * 1000:.2f} ms/msg"
         + f"{' (under cProfile)' if args.profile else ''}; load {os.getloadavg()[0]:.2f}\n"
     )
     print(

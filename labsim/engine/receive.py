@@ -45,6 +45,7 @@ from labsim.model.organization import Organization, Server
 from labsim.model.values import ByteSize
 from labsim.net.starttls import start_tls
 from labsim.pki.certificate import ExchangeCertificate, thumbprint_of
+from labsim.pki.memo import memo_by_identity
 from labsim.pki.selection import select_starttls_certificate
 from labsim.pki.validation import PeerCertificate
 from labsim.policy import exchange_auth
@@ -335,7 +336,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 self.tx.log.sent(now, exchange_auth.LOG_CHALLENGE)
             else:
                 # The receive log has one record per reply line, as the wire shows it (§7.3).
-                for line in reply.to_bytes().decode("utf-8").splitlines():
+                for line in _sent_log_lines(reply):
                     self.tx.log.sent(now, line)
         if not self._closed:
             self._tcp.write(data)
@@ -726,3 +727,9 @@ def _banner(connector: ReceiveConnector, fqdn: str, now: Any) -> Reply:
 
 def _bypasses_size(permissions: frozenset[Permission]) -> bool:
     return Permission.BYPASS_MESSAGE_SIZE_LIMIT in permissions
+
+
+@memo_by_identity()
+def _sent_log_lines(reply: Reply) -> tuple[str, ...]:
+    # Once per reply object: most replies are the same module constants for every command.
+    return tuple(reply.to_bytes().decode("utf-8").splitlines())

@@ -100,7 +100,14 @@ class Reply:
 
     def to_bytes(self) -> bytes:
         """The wire form: ``250-`` continuation lines, a final ``250 `` line, CRLF line ends."""
-        return _wire_form(self)
+        return self._wire
+
+    @functools.cached_property
+    def _wire(self) -> bytes:
+        # Rendered once per reply object (replies are frozen; most are the same few module
+        # constants, written for every command). Kept on the instance, so no lookup hashes the
+        # reply again.
+        return self._render()
 
     def _render(self) -> bytes:
         out = []
@@ -123,12 +130,6 @@ class Reply:
             parts.append(self.enhanced)
         parts.extend(line for line in self.lines if line)
         return " ".join(parts)
-
-
-@functools.lru_cache(maxsize=1024)
-def _wire_form(reply: Reply) -> bytes:
-    # Replies are frozen and most are the same few texts, written for every command.
-    return reply._render()
 
 
 def parse_reply_lines(lines: Sequence[bytes]) -> Reply:
