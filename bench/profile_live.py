@@ -7,7 +7,8 @@ Wall throughput on a shared 2-core host is noisy; the lab's own CPU time per mes
 The lab is ``labsim up`` set up as ``bench/live.py`` does (Partner receive connector on
 ADATUM-CAS1, client certificate, proxy to ADATUM-MBX1). After a warm-up of a few messages
 (not counted), the lab process's user+system CPU time (``/proc/PID/stat``, all threads) is read
-before and after the clients run. With ``--profile`` the lab process runs under a cProfile
+before and after the clients run. The banner probes of ``bench/live.py`` are left out here:
+their sessions would count in the lab's CPU, and their number follows the wall time. With ``--profile`` the lab process runs under a cProfile
 that a signal switches on (SIGUSR1, before the clients) and off with a dump (SIGUSR2, after
 them), so start-up and set-up are not in the profile; the text and a .prof file go under
 bench/results/.
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             "rcpt": "ed@adatum.com",
             "count": args.warmup,
         }
-        live._clients(params, 1)
+        live._clients(params, 1, probe_banner=False)
         pid = lab.process.proc.pid
         if args.profile or os.environ.get("LABSIM_BENCH_WRAPPER"):
             os.kill(pid, signal.SIGUSR1)
@@ -144,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
                 stderr=subprocess.DEVNULL,
             )
         children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        rate, sent, _ = live._clients({**params, "count": args.messages}, args.clients)
+        rate, sent, _ = live._clients(
+            {**params, "count": args.messages}, args.clients, probe_banner=False
+        )
         user1, system1 = lab_cpu_seconds(pid)
         children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         # The client processes have exited and been waited for; the lab has not.
