@@ -364,17 +364,24 @@ class SmtpReceiveProtocol(TwistedProtocol):
                     self._tcp.loseConnection()
                     return
                 continue
-            result = maybeDeferred(self._handle, tx, event)
-            if not result.called:
-                self._busy = True
-                result.addBoth(self._resume, event)
-                return
-            # Answered at once (most commands): reply here and go on with the loop. Resuming
-            # through a callback would nest one call per pipelined command, and a client that
-            # pipelines a few hundred commands in one read would exhaust the stack.
-            outcome: list[Any] = []
-            result.addBoth(outcome.append)
-            if not self._answer(outcome[0], event):
+            # What maybeDeferred does, without wrapping a reply that is ready in a Deferred
+            # (most commands): an exception becomes a Failure, which _answer turns into 451.
+            try:
+                result = self._handle(tx, event)
+            except BaseException:
+                result = Failure()
+            if isinstance(result, Deferred):
+                if not result.called:
+                    self._busy = True
+                    result.addBoth(self._resume, event)
+                    return
+                # Answered at once: reply here and go on with the loop. Resuming through a
+                # callback would nest one call per pipelined command, and a client that
+                # pipelines a few hundred commands in one read would exhaust the stack.
+                outcome: list[Any] = []
+                result.addBoth(outcome.append)
+                result = outcome[0]
+            if not self._answer(result, event):
                 return
 
     def _resume(self, outcome: Any, event: Any) -> None:
@@ -409,7 +416,6 @@ class SmtpReceiveProtocol(TwistedProtocol):
         return True
 
     def _handle(self, tx: InboundTransaction, event: object) -> Any:
-        now = self.world.now()
         connector = tx.connector
         fqdn = connector.fqdn or tx.server.fqdn
         if isinstance(event, Ehlo):
@@ -463,7 +469,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
             return replies.NOOP_OK
         if isinstance(event, Quit):
             return replies.CLOSING_CHANNEL
-        self.world.explain(tx.server.name, f"unexpected event {event!r} at {now}")
+        self.world.explain(tx.server.name, f"unexpected event {event!r} at {self.world.now()}")
         return replies.UNRECOGNIZED_COMMAND
 
     def _exchange_auth(self, tx: InboundTransaction, event: ExchangeAuth) -> Reply:

@@ -104,10 +104,10 @@ class Reply:
 
     @functools.cached_property
     def _wire(self) -> bytes:
-        # Rendered once per reply object (replies are frozen; most are the same few module
-        # constants, written for every command). Kept on the instance, so no lookup hashes the
-        # reply again.
-        return self._render()
+        # Looked up once per reply object, then kept on it: most replies are the same module
+        # constants, written for every command, and a reply built afresh for each session
+        # (EHLO, the banner) is usually equal to an earlier one, rendered already.
+        return _wire_form(self)
 
     def _render(self) -> bytes:
         out = []
@@ -130,6 +130,11 @@ class Reply:
             parts.append(self.enhanced)
         parts.extend(line for line in self.lines if line)
         return " ".join(parts)
+
+
+@functools.lru_cache(maxsize=1024)
+def _wire_form(reply: Reply) -> bytes:
+    return reply._render()
 
 
 def parse_reply_lines(lines: Sequence[bytes]) -> Reply:
