@@ -663,19 +663,29 @@ def negotiated_description(connection: SSL.Connection, *, server_side: bool) -> 
     strength 0 bits and key exchange algorithm CALG_ECDHE with strength 256 bits``.
     """
     cipher = connection.get_cipher_name() or "UNKNOWN"
-    algorithms = schannel_algorithms(
+    return _success_line(
         connection.get_protocol_version_name(),
         cipher,
-        group=connection.get_group_name(),
-        rsa_key_bits=(
+        connection.get_group_name(),
+        (
             _rsa_key_bits(connection, server_side=server_side)
             if not cipher.upper().startswith(("ECDHE", "DHE", "EDH", "TLS_"))
             else 0
         ),
+        server_side,
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _success_line(
+    protocol: str, cipher: str, group: str | None, rsa_key_bits: int, server_side: bool
+) -> str:
+    # A pure function of a few names; every session of a lab negotiates the same one or two.
+    algorithms = schannel_algorithms(protocol, cipher, group=group, rsa_key_bits=rsa_key_bits)
     return algorithms.success_line(server_side=server_side)
 
 
+@functools.lru_cache(maxsize=256)
 def iana_cipher_name(openssl_name: str) -> str:
     """The IANA name of an OpenSSL cipher suite (``ECDHE-ECDSA-AES256-GCM-SHA384`` →
     ``TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384``); TLS 1.3 names are already IANA names."""

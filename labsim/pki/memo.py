@@ -1,4 +1,4 @@
-"""Memoizing functions of one certificate (or CRL) object by the object's identity.
+"""Memoizing functions of one immutable object (a certificate, a reply) by its identity.
 
 Why not ``functools.lru_cache``: a ``cryptography`` certificate hashes by running SipHash over
 its whole DER encoding on every call (the hash is not kept), so a cache keyed by certificate
@@ -7,7 +7,8 @@ immutable and the lab hands out one object per certificate (stores hold their re
 certificates are parsed once per DER encoding), so the object's identity is as good a key and
 costs nothing. The entry holds the object itself, so its ``id`` cannot be reused by another
 object while the entry lives; an equal certificate in another object is a miss that computes
-the same answer.
+the same answer. The engine uses the same memo for other frozen records it meets again and again
+by identity (the SMTP reply constants).
 """
 
 from __future__ import annotations
