@@ -189,7 +189,16 @@ def main(argv: list[str] | None = None) -> int:
         + f"{' (under cProfile)' if args.profile else ''}; load {os.getloadavg()[0]:.2f}\n"
     )
     print(
-        json.dumps({"rate": rate, "sent": sent, "cpu_s": cpu, "cpu_ms_per_msg": cpu / sent * 1000})
+        json.dumps(
+            {
+                "rate": rate,
+                "sent": sent,
+                "cpu_s": cpu,
+                "cpu_ms_per_msg": cpu / sent * 1000,
+                "clients_cpu_ms_per_msg": clients_cpu / sent * 1000,
+                "instructions_per_msg": instructions / sent if instructions else None,
+            }
+        )
     )
     out = io.StringIO()
     out.write(head)
