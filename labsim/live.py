@@ -14,7 +14,6 @@ as its ready file comes from :func:`ready_info`, one record for both.
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import os
 import signal
@@ -208,9 +207,6 @@ class LiveLab:
 
     def serve(self, done: Callable[[], bool] = lambda: False) -> int | None:
         """Turn the reactor until a stop signal or ``done()``; return the signal, if any."""
-        # What exists now (the lab's records, certificates, contexts, imported modules) lives
-        # as long as the lab: the collector need not walk it again on every full collection.
-        gc.freeze()
         while not self.stopping:
             self._take_signal()
             if self.stopping or done():
