@@ -46,6 +46,7 @@ from labsim.model.organization import Organization, Server
 from labsim.model.values import ByteSize
 from labsim.net.starttls import start_tls
 from labsim.pki.certificate import ExchangeCertificate, thumbprint_of
+from labsim.pki.memo import memo_by_identity
 from labsim.pki.selection import select_starttls_certificate
 from labsim.pki.validation import CertificateValidationStatus, PeerCertificate
 from labsim.policy import exchange_auth
@@ -366,7 +367,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 self.tx.log.sent(now, exchange_auth.LOG_CHALLENGE)
             else:
                 # The receive log has one record per reply line, as the wire shows it (§7.3).
-                for line in reply.to_bytes().decode("utf-8").splitlines():
+                for line in _sent_log_lines(reply):
                     self.tx.log.sent(now, line)
         if not self._closed:
             self._tcp.write(data)
@@ -394,17 +395,24 @@ class SmtpReceiveProtocol(TwistedProtocol):
                     self._tcp.loseConnection()
                     return
                 continue
-            result = maybeDeferred(self._handle, tx, event)
-            if not result.called:
-                self._busy = True
-                result.addBoth(self._resume, event)
-                return
-            # Answered at once (most commands): reply here and go on with the loop. Resuming
-            # through a callback would nest one call per pipelined command, and a client that
-            # pipelines a few hundred commands in one read would exhaust the stack.
-            outcome: list[Any] = []
-            result.addBoth(outcome.append)
-            if not self._answer(outcome[0], event):
+            # What maybeDeferred does, without wrapping a reply that is ready in a Deferred
+            # (most commands): an exception becomes a Failure, which _answer turns into 451.
+            try:
+                result = self._handle(tx, event)
+            except BaseException:
+                result = Failure()
+            if isinstance(result, Deferred):
+                if not result.called:
+                    self._busy = True
+                    result.addBoth(self._resume, event)
+                    return
+                # Answered at once: reply here and go on with the loop. Resuming through a
+                # callback would nest one call per pipelined command, and a client that
+                # pipelines a few hundred commands in one read would exhaust the stack.
+                outcome: list[Any] = []
+                result.addBoth(outcome.append)
+                result = outcome[0]
+            if not self._answer(result, event):
                 return
 
     def _resume(self, outcome: Any, event: Any) -> None:
@@ -441,7 +449,6 @@ class SmtpReceiveProtocol(TwistedProtocol):
         return True
 
     def _handle(self, tx: InboundTransaction, event: object) -> Any:
-        now = self.world.now()
         connector = tx.connector
         fqdn = connector.fqdn or tx.server.fqdn
         if isinstance(event, Ehlo):
@@ -499,7 +506,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
             return replies.NOOP_OK
         if isinstance(event, Quit):
             return replies.CLOSING_CHANNEL
-        self.world.explain(tx.server.name, f"unexpected event {event!r} at {now}")
+        self.world.explain(tx.server.name, f"unexpected event {event!r} at {self.world.now()}")
         return replies.UNRECOGNIZED_COMMAND
 
     def _exchange_auth(self, tx: InboundTransaction, event: ExchangeAuth) -> Reply:
@@ -779,3 +786,9 @@ def _banner(connector: ReceiveConnector, fqdn: str, now: Any) -> Reply:
 
 def _bypasses_size(permissions: frozenset[Permission]) -> bool:
     return Permission.BYPASS_MESSAGE_SIZE_LIMIT in permissions
+
+
+@memo_by_identity()
+def _sent_log_lines(reply: Reply) -> tuple[str, ...]:
+    # Once per reply object: most replies are the same module constants for every command.
+    return tuple(reply.to_bytes().decode("utf-8").splitlines())

@@ -23,6 +23,7 @@ from zope.interface import implementer
 
 from labsim.logs.protocol_log import NULL_SESSION, format_endpoint
 from labsim.net.starttls import start_tls
+from labsim.pki.memo import memo_by_identity
 from labsim.smtp.client import ClientSession
 from labsim.smtp.errors import LocalProtocolError
 from labsim.smtp.events import ConnectionClosed, ProtocolViolation, ReplyReceived, UnsolicitedReply
@@ -51,6 +52,7 @@ class LabTimers(TypingProtocol):
     def call_at(self, when: float, action: Callable[[], object]) -> Any: ...
 
 
+@memo_by_identity()
 def reply_log_lines(reply: Reply) -> tuple[str, ...]:
     """How the send log shows a reply: one record per line as the wire carried it
     (``250-SIZE 37748736`` … ``250 8BITMIME``), as Exchange 2013 writes it

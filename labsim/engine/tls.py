@@ -50,6 +50,7 @@ from zope.interface import implementer
 from labsim.errors import PkiError
 from labsim.model.values import is_ip_literal
 from labsim.pki.certificate import ExchangeCertificate, is_self_signed, subject_and_issuer_der
+from labsim.pki.memo import memo_by_identity
 from labsim.pki.validation import (
     EMPTY_PEER,
     CertificateValidationStatus,
@@ -281,7 +282,7 @@ def log_sending_certificate(log: Any, at: datetime, cert: ExchangeCertificate) -
     )
 
 
-@functools.lru_cache(maxsize=4096)
+@memo_by_identity()
 def _openssl_x509(cert: x509.Certificate) -> crypto.X509:
     # Converting is not free and the same roots are converted for every verification.
     return crypto.X509.from_cryptography(cert)
@@ -338,7 +339,7 @@ def roots_for_chain(
     return chosen
 
 
-@functools.lru_cache(maxsize=8192)
+@memo_by_identity(8192)
 def _validity_seconds(cert: x509.Certificate) -> tuple[int, int]:
     return (
         calendar.timegm(cert.not_valid_before_utc.timetuple()),
@@ -365,17 +366,18 @@ class _VerdictCache:
     OpenSSL only ever *compares* with the NotBefore/NotAfter of each certificate and the
     ThisUpdate/NextUpdate of each CRL. So the key holds, instead of the time, the sign of
     ``time - t`` for each of those instants: a verdict is reused only while no certificate or
-    CRL has come into or gone out of validity. CRLs are not hashable; the key holds their
-    identity and the entry holds the CRL objects themselves, so an id is never reused while
-    its entry lives. (Windows' chain engine caches chains too; this is an exact memo.)
+    CRL has come into or gone out of validity. The key holds the certificates' and CRLs'
+    identities (CRLs are not hashable, and hashing a certificate runs over its whole DER every
+    time, see :mod:`labsim.pki.memo`); the entry holds the objects themselves, so an id is never
+    reused while its entry lives, and a lookup checks them by identity. (Windows' chain engine
+    caches chains too; this is an exact memo.)
     """
 
     LIMIT = 4096
 
     def __init__(self) -> None:
         self._entries: dict[
-            tuple[Any, ...],
-            tuple[tuple[x509.CertificateRevocationList, ...], CertificateValidationStatus, str],
+            tuple[Any, ...], tuple[tuple[Any, ...], CertificateValidationStatus, str]
         ] = {}
 
     def key(
@@ -393,15 +395,23 @@ class _VerdictCache:
         for crl in crls:
             instants.extend(_crl_times(crl))
         signs = tuple(_sign(at_seconds - instant) for instant in instants)
-        return (chain, roots, tuple(id(crl) for crl in crls), signs, check_revocation, purpose)
+        return (
+            tuple(map(id, chain)),
+            tuple(map(id, roots)),
+            tuple(map(id, crls)),
+            signs,
+            check_revocation,
+            purpose,
+        )
 
     def get(
-        self, key: tuple[Any, ...], crls: tuple[x509.CertificateRevocationList, ...]
+        self, key: tuple[Any, ...], objects: tuple[Any, ...]
     ) -> tuple[CertificateValidationStatus, str] | None:
+        """The verdict for ``key``; ``objects`` are the chain, roots and CRLs it names."""
         entry = self._entries.get(key)
-        # The key holds the CRLs' ids, so the lengths match; the identities must too.
+        # The key holds the objects' ids, so the lengths match; the identities must too.
         if entry is None or any(
-            held is not given for held, given in zip(entry[0], crls, strict=True)
+            held is not given for held, given in zip(entry[0], objects, strict=True)
         ):
             return None
         return entry[1], entry[2]
@@ -409,13 +419,14 @@ class _VerdictCache:
     def put(
         self,
         key: tuple[Any, ...],
-        crls: tuple[x509.CertificateRevocationList, ...],
+        objects: tuple[Any, ...],
         status: CertificateValidationStatus,
         detail: str,
     ) -> None:
+        """Remember the verdict for ``key``, holding ``objects`` (chain, roots, CRLs)."""
         if len(self._entries) >= self.LIMIT:
             self._entries.clear()
-        self._entries[key] = (crls, status, detail)
+        self._entries[key] = (objects, status, detail)
 
 
 _VERDICTS = _VerdictCache()
@@ -443,10 +454,11 @@ def verify_chain(
     roots = tuple(roots_for_chain(chain, trusted_roots))
     crl_list = tuple(crls) if check_revocation else ()
     key = _VERDICTS.key(chain, roots, crl_list, _store_seconds(at), check_revocation, purpose)
-    known = _VERDICTS.get(key, crl_list)
+    objects = (*chain, *roots, *crl_list)
+    known = _VERDICTS.get(key, objects)
     if known is None:
         peer = _verify_with_openssl(chain, roots, at, crl_list, check_revocation, purpose)
-        _VERDICTS.put(key, crl_list, peer.status, peer.detail)
+        _VERDICTS.put(key, objects, peer.status, peer.detail)
         return peer
     return PeerCertificate(chain=chain, status=known[0], detail=known[1])
 
@@ -651,19 +663,29 @@ def negotiated_description(connection: SSL.Connection, *, server_side: bool) -> 
     strength 0 bits and key exchange algorithm CALG_ECDHE with strength 256 bits``.
     """
     cipher = connection.get_cipher_name() or "UNKNOWN"
-    algorithms = schannel_algorithms(
+    return _success_line(
         connection.get_protocol_version_name(),
         cipher,
-        group=connection.get_group_name(),
-        rsa_key_bits=(
+        connection.get_group_name(),
+        (
             _rsa_key_bits(connection, server_side=server_side)
             if not cipher.upper().startswith(("ECDHE", "DHE", "EDH", "TLS_"))
             else 0
         ),
+        server_side,
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _success_line(
+    protocol: str, cipher: str, group: str | None, rsa_key_bits: int, server_side: bool
+) -> str:
+    # A pure function of a few names; every session of a lab negotiates the same one or two.
+    algorithms = schannel_algorithms(protocol, cipher, group=group, rsa_key_bits=rsa_key_bits)
     return algorithms.success_line(server_side=server_side)
 
 
+@functools.lru_cache(maxsize=256)
 def iana_cipher_name(openssl_name: str) -> str:
     """The IANA name of an OpenSSL cipher suite (``ECDHE-ECDSA-AES256-GCM-SHA384`` →
     ``TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384``); TLS 1.3 names are already IANA names."""

@@ -16,6 +16,7 @@ transient reply, never the exception's text.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 import uuid
@@ -113,8 +114,12 @@ _LAB_GUIDS = uuid.UUID("6f1d2b8e-5a7c-4e39-9b0d-3c4a5e6f7a8b")
 """Namespace of the stable GUIDs labsim gives mailbox databases and mailboxes."""
 
 
+@functools.lru_cache(maxsize=4096)
 def lab_guid(*names: str) -> str:
-    """A GUID that stays the same for the same names across runs (a mailbox, a database)."""
+    """A GUID that stays the same for the same names across runs (a mailbox, a database).
+
+    Memoized (a pure function of the names): every delivery names its database and mailbox.
+    """
     return str(uuid.uuid5(_LAB_GUIDS, "/".join(n.lower() for n in names)))
 
 

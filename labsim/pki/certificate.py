@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from labsim.errors import PkiError
 from labsim.pki.keys import PrivateKey, private_key_pem
+from labsim.pki.memo import memo_by_identity
 
 EXCHANGE_SERVICES: tuple[str, ...] = (
     "IMAP",
@@ -76,7 +77,7 @@ class CertificateStatus(enum.Enum):
 
 # The helpers below are memoized: certificates are immutable and the same few certificates are
 # named, matched and logged in every session.
-@functools.lru_cache(maxsize=4096)
+@memo_by_identity()
 def thumbprint_of(cert: x509.Certificate) -> str:
     """Return the SHA-1 thumbprint of ``cert`` as Exchange shows it (40 upper-case hex)."""
     # SHA-1 here is Exchange's identifier for a certificate, not a security decision.
@@ -159,7 +160,23 @@ def parse_windows_name(text: str) -> x509.Name:
     return x509.Name(list(reversed(attributes)))
 
 
-@functools.lru_cache(maxsize=4096)
+@memo_by_identity()
+def subject_text(cert: x509.Certificate) -> str:
+    """``cert``'s subject as Windows shows it (:func:`windows_name`), once per certificate.
+
+    Reading ``cert.subject`` builds a new Name, whose hash walks every attribute; a peer's
+    subject is logged and checked in every session.
+    """
+    return windows_name(cert.subject)
+
+
+@memo_by_identity()
+def issuer_text(cert: x509.Certificate) -> str:
+    """``cert``'s issuer as Windows shows it (:func:`windows_name`), once per certificate."""
+    return windows_name(cert.issuer)
+
+
+@memo_by_identity()
 def common_names(cert: x509.Certificate) -> tuple[str, ...]:
     """Return the subject's commonName values, most specific last as encoded."""
     return tuple(
@@ -168,7 +185,7 @@ def common_names(cert: x509.Certificate) -> tuple[str, ...]:
     )
 
 
-@functools.lru_cache(maxsize=4096)
+@memo_by_identity()
 def san_dns_names(cert: x509.Certificate) -> tuple[str, ...]:
     """Return the DNS names of the SubjectAlternativeName extension, as written."""
     try:
@@ -178,7 +195,7 @@ def san_dns_names(cert: x509.Certificate) -> tuple[str, ...]:
     return tuple(extension.value.get_values_for_type(x509.DNSName))
 
 
-@functools.lru_cache(maxsize=8192)
+@memo_by_identity(8192)
 def subject_and_issuer_der(cert: x509.Certificate) -> tuple[bytes, bytes]:
     """The DER encodings of ``cert``'s subject and issuer names.
 
@@ -188,7 +205,7 @@ def subject_and_issuer_der(cert: x509.Certificate) -> tuple[bytes, bytes]:
     return cert.subject.public_bytes(), cert.issuer.public_bytes()
 
 
-@functools.lru_cache(maxsize=4096)
+@memo_by_identity()
 def is_self_signed(cert: x509.Certificate) -> bool:
     """True when ``cert`` is issued by itself (issuer equals subject and its signature verifies).
 

@@ -22,9 +22,10 @@ from service_identity.hazmat import DNS_ID, DNSPattern
 
 from labsim.errors import PkiError
 from labsim.pki.certificate import common_names, san_dns_names
+from labsim.pki.memo import memo_by_identity
 
 
-@functools.lru_cache(maxsize=4096)
+@memo_by_identity()
 def certificate_names(cert: x509.Certificate) -> tuple[str, ...]:
     """Names a certificate is valid for: Subject CN values first, then DNS SANs.
 

@@ -16,7 +16,13 @@ from cryptography import x509
 
 from labsim.errors import PkiError
 from labsim.pki.ca import EKU_OIDS
-from labsim.pki.certificate import is_self_signed, serial_hex, thumbprint_of, windows_name
+from labsim.pki.certificate import (
+    is_self_signed,
+    issuer_text,
+    serial_hex,
+    subject_text,
+    thumbprint_of,
+)
 from labsim.pki.names import certificate_names
 
 
@@ -165,12 +171,12 @@ class PeerCertificate:
     @property
     def subject(self) -> str:
         """Windows subject string of the leaf, or ""."""
-        return windows_name(self.chain[0].subject) if self.chain else ""
+        return subject_text(self.chain[0]) if self.chain else ""
 
     @property
     def issuer(self) -> str:
         """Windows issuer string of the leaf, or ""."""
-        return windows_name(self.chain[0].issuer) if self.chain else ""
+        return issuer_text(self.chain[0]) if self.chain else ""
 
     @property
     def serial_number(self) -> str:

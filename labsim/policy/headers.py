@@ -171,6 +171,9 @@ def _filter(content: bytes, allowed: frozenset[HeaderClass]) -> FirewallResult:
             removed.append(f.name)
         else:
             kept.append(f)
+    if not removed:
+        # The fields and the rest are the content, byte for byte: nothing to rebuild.
+        return FirewallResult(content, ())
     return FirewallResult(_join(kept, rest), tuple(removed))
 
 

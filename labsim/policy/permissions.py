@@ -12,6 +12,7 @@ Rules kept here:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from enum import Enum
 
@@ -110,9 +111,18 @@ def permissions_for(
     Only groups present in the connector's ``PermissionGroups`` count: a Partner on a connector
     without the ``Partners`` group gets nothing, not the anonymous rights (decision D11).
     """
+    return _granted(frozenset(connector.permission_groups), identity)
+
+
+# Memoized on the connector's permission groups (a frozenset, which keeps its hash) and the
+# identity: every session asks, at connect, MAIL, RCPT and DATA, the same few questions.
+@functools.lru_cache(maxsize=1024)
+def _granted(
+    groups: frozenset[PermissionGroup], identity: SessionIdentity
+) -> frozenset[Permission]:
     granted: set[Permission] = set()
     for group in IDENTITY_GROUPS[identity]:
-        if group in connector.permission_groups:
+        if group in groups:
             granted |= GROUP_PERMISSIONS[group]
     return frozenset(granted)
 
@@ -120,5 +130,9 @@ def permissions_for(
 def format_permissions(permissions: Iterable[Permission]) -> str:
     """The ``Set Session Permissions`` data text, e.g. ``SMTPSubmit SMTPAcceptAnySender
     SMTPAcceptAuthoritativeDomainSender AcceptRoutingHeaders``; "" when there are none."""
-    held = frozenset(permissions)
+    return _formatted(frozenset(permissions))
+
+
+@functools.lru_cache(maxsize=1024)
+def _formatted(held: frozenset[Permission]) -> str:
     return " ".join(p.value for p in PERMISSION_ORDER if p in held)

@@ -100,6 +100,13 @@ class Reply:
 
     def to_bytes(self) -> bytes:
         """The wire form: ``250-`` continuation lines, a final ``250 `` line, CRLF line ends."""
+        return self._wire
+
+    @functools.cached_property
+    def _wire(self) -> bytes:
+        # Looked up once per reply object, then kept on it: most replies are the same module
+        # constants, written for every command, and a reply built afresh for each session
+        # (EHLO, the banner) is usually equal to an earlier one, rendered already.
         return _wire_form(self)
 
     def _render(self) -> bytes:
@@ -127,7 +134,6 @@ class Reply:
 
 @functools.lru_cache(maxsize=1024)
 def _wire_form(reply: Reply) -> bytes:
-    # Replies are frozen and most are the same few texts, written for every command.
     return reply._render()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from OpenSSL import SSL
 from tls_helpers import complete_handshake
 from twisted.internet.protocol import Factory, Protocol
@@ -447,3 +448,32 @@ def test_a_remembered_verdict_is_the_verdict_openssl_gives_at_every_instant(monk
     assert result.status is S.REVOKED and len(calls) == 1
     # Without revocation checking the flags differ, so the question differs.
     assert verify_chain(chain, trusted_roots=roots, at=AT).status is S.VALID and len(calls) == 2
+
+
+def test_a_remembered_verdict_follows_trust_and_revocation_changes() -> None:
+    # The same chain object asked again after the lab changed something the verdict rests on
+    # (Remove-/Import-Certificate of the root, a CRL published with the leaf revoked): the
+    # verdict memo is keyed by the identities of the chain, the reachable roots and the CRLs,
+    # so each change is seen, and the first question, asked again, gets its first answer.
+    ca = create_root_ca("Contoso Root CA", organization="Contoso", at=AT)
+    leaf = ca.issue("mail.contoso.com", at=AT)
+    chain = (leaf.certificate,)
+    roots = [ca.certificate]
+
+    def status(**kw: object) -> CertificateValidationStatus:
+        return verify_chain(chain, at=AT, purpose="serverAuth", **kw).status  # type: ignore[arg-type]
+
+    clean = ca.crl(AT)
+    assert status(trusted_roots=roots, crls=[clean], check_revocation=True) is S.VALID
+    assert status(trusted_roots=[]) is S.UNTRUSTED_ROOT
+    # An equal root in another object (the root file imported again) is trusted again.
+    reimported = tls_module._from_der(ca.certificate.public_bytes(serialization.Encoding.DER))
+    assert status(trusted_roots=[reimported]) is S.VALID
+    # A root of the same name and validity but another key (a CA built again): not the issuer.
+    impostor = create_root_ca("Contoso Root CA", organization="Contoso", at=AT)
+    assert status(trusted_roots=[impostor.certificate]) is not S.VALID
+    ca.revoke(leaf.certificate.serial_number, AT)
+    revoking = ca.crl(AT)
+    assert revoking is not clean
+    assert status(trusted_roots=roots, crls=[revoking], check_revocation=True) is S.REVOKED
+    assert status(trusted_roots=roots, crls=[clean], check_revocation=True) is S.VALID

@@ -58,3 +58,37 @@ def test_tls_sessions_complete_and_leave_the_tls_layer_declarations_cached() -> 
         assert (layer, interface) in InstanceDeclarations
     # And a second session over the same contexts works just the same.
     _session(reactor, server_ctx, client_ctx)
+
+
+def test_tls_writes_reach_the_socket_before_the_reactor_turns_and_keep_their_order() -> None:
+    # Twisted's TLS layer holds small writes until the next reactor turn (one timer per write
+    # burst, a turn more per reply); lab connections send each TLS record at once, as they send
+    # plain data (labsim.net.loopback). writeSequence goes the same way, so order is kept.
+    import socket as socket_module
+
+    reactor = default_reactor()
+    adatum = create_root_ca("Adatum Root CA", organization="Adatum", at=AT)
+    trey = create_root_ca("Trey Root CA", organization="TreyResearch", at=AT)
+    server_ctx = server_context(trey.issue("mail.treyresearch.net", at=AT))
+    client_ctx = client_context(adatum.issue("mail.adatum.com", at=AT))
+    port, server, client = connected_pair(reactor, ADDRESS)
+    try:
+        start_tls(server.transport, ServerConnectionCreator(server_ctx))
+        start_tls(client.transport, ClientConnectionCreator(client_ctx))
+        drive(reactor, lambda: server.secured and client.secured)
+        for _ in range(3):
+            reactor.iterate(0)  # the last handshake flight is read on both sides
+        client.transport.write(b"250 at once")
+        # Peek at the server's socket without a reactor turn: the record is already there.
+        raw = server.transport.socket.recv(65536, socket_module.MSG_PEEK)
+        assert raw[:1] == b"\x17"  # a TLS application-data record
+        client.transport.writeSequence([b" a", b" b"])
+        client.transport.write(b" c")
+        expected = b"250 at once a b c"
+        drive(reactor, lambda: bytes(server.received) == expected)
+        client.transport.loseConnection()
+        drive(reactor, lambda: server.lost and client.lost)
+    finally:
+        port.stopListening()
+        for _ in range(3):
+            reactor.iterate(0)

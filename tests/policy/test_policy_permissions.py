@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from policy_helpers import default_frontend, partner_connector
 
 from labsim.model.enums import PermissionGroup
@@ -47,3 +49,18 @@ def test_legacy_servers_and_empty() -> None:
     legacy = default_frontend(permission_groups=frozenset({G.EXCHANGE_LEGACY_SERVERS}))
     assert permissions_for(legacy, SessionIdentity.ANONYMOUS) == frozenset()
     assert format_permissions([]) == ""
+
+
+def test_a_changed_connector_is_seen_after_its_permissions_were_remembered() -> None:
+    # Set-ReceiveConnector -PermissionGroups on the same connector (same name and identity):
+    # the next session's permissions follow the new groups, not a remembered answer.
+    connector = default_frontend()
+    before = permissions_for(connector, SessionIdentity.ANONYMOUS)
+    assert format_permissions(before).startswith("SMTPSubmit SMTPAcceptAnySender")
+    changed = dataclasses.replace(connector, permission_groups=frozenset({G.EXCHANGE_USERS}))
+    assert changed.name == connector.name
+    assert permissions_for(changed, SessionIdentity.ANONYMOUS) == frozenset()
+    assert format_permissions(permissions_for(changed, SessionIdentity.ANONYMOUS)) == ""
+    # Given as a plain set (a record built elsewhere), the groups still count.
+    as_set = dataclasses.replace(connector, permission_groups={G.ANONYMOUS_USERS})  # type: ignore[arg-type]
+    assert permissions_for(as_set, SessionIdentity.ANONYMOUS) == before
