@@ -188,14 +188,24 @@ def _introduction(screen: DemoScreen) -> str:
     )
 
 
-def _beat(beat: ShownBeat) -> str:
-    caption = _paragraphs(beat.caption, "caption")
-    lines = "\n".join(terminal_line(line) for line in beat.lines)
-    kind = "check" if beat.expectation else "action"
-    return (
-        f'<div class="beat {kind}{"" if beat.passed else " failed"}">{caption}'
-        f'<pre class="terminal">{lines}</pre></div>'
-    )
+def _beats(beats: Sequence[ShownBeat]) -> str:
+    """The beats as the terminal showed them: one terminal block from caption to caption (a
+    caption is the trainer speaking between them)."""
+    parts: list[str] = []
+    block: list[str] = []
+
+    def close() -> None:
+        if block:
+            parts.append(f'<pre class="terminal">{chr(10).join(block)}</pre>')
+            block.clear()
+
+    for beat in beats:
+        if beat.caption:
+            close()
+            parts.append(_paragraphs(beat.caption, "caption"))
+        block.extend(terminal_line(line) for line in beat.lines)
+    close()
+    return "".join(parts)
 
 
 def _outcomes(step: ShownStep) -> str:
@@ -241,7 +251,7 @@ def _step(screen: DemoScreen, step: ShownStep) -> str:
         f'<article class="card demo-step" id="demo-step" data-step="{step.number}">'
         f"<h1>{_held(step.passed)} Step {step.number} of {total} · {e(step.title)}</h1>"
         + _paragraphs(step.narration, "narration")
-        + "".join(_beat(beat) for beat in step.beats)
+        + _beats(step.beats)
         + _outcomes(step)
         + (
             f'<section class="demo-mail" id="demo-mail"><h2>The mail, hop by hop</h2>{mail}'
