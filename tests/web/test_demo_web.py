@@ -33,7 +33,11 @@ class WebDemo:
 
     def __init__(self, tmp: Path, *args: str) -> None:
         self.process = LabsimProcess("demo", "--web", "--certs", str(tmp / "certs"), *args, cwd=tmp)
-        self.banner = self.process.read_until("Ctrl-C stops the lab.")
+        try:
+            self.banner = self.process.read_until("Ctrl-C stops the lab.")
+        except BaseException:
+            self.process.kill()
+            raise
         found = re.search(r"web console\s+(\S+)", self.banner)
         assert found, self.banner
         self.url = found.group(1)
