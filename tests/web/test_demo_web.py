@@ -241,13 +241,16 @@ lab = "default"
 
 [[step]]   # caption {HOSTILE}
 org = "Adatum"
-ems = 'Get-TransportConfig | FL TLS*'
+ems = 'New-SendConnector -Name Internet -Internet -AddressSpaces * -SourceTransportServers ADATUM-MBX1'
 
 [[step]]
 send = {{ from = "april@adatum.com", to = ["ben@treyresearch.net"], subject = {quoted} }}
 
 [[step]]
 expect.delivered = {{ to = "ben@treyresearch.net", subject = {quoted} }}
+
+[[step]]   # a story that does not hold: shown as it would be on the terminal
+expect.delivered = {{ to = "ben@treyresearch.net", subject = "never sent", domain_secured = true }}
 """,
         encoding="utf-8",
     )
@@ -261,10 +264,23 @@ expect.delivered = {{ to = "ben@treyresearch.net", subject = {quoted} }}
         text = browser.find_element(By.ID, "main").text
         assert HOSTILE in text
         assert browser.execute_script("return window.__xss;") is None
+        # The outcome that did not hold: ✘ with its text alternative and the explanation.
+        failed = browser.find_elements(By.CSS_SELECTOR, "#demo-outcomes li.outcome.fail")
+        assert len(failed) == 1 and "'never sent' delivered" in failed[0].text, "\n---\n".join(
+            f.text for f in failed
+        )
+        assert failed[0].find_elements(By.CSS_SELECTOR, ".mark[aria-label='did not hold']")
+        assert failed[0].find_elements(By.CSS_SELECTOR, "ul.details li")
+        assert "Some outcomes differed" in browser.find_element(By.ID, "demo-end").text
         assert not browser.find_elements(By.CSS_SELECTOR, "#main script, #main img")
         browser.get(demo.base + "/demo?step=1")
         wait(browser, lambda b: step_shown(b) == 1, "step 1 again")
         assert browser.execute_script("return window.__xss;") is None
         snap(browser, "demo-hostile")
+        out = demo.process.read_until("Ctrl-C stops it.")
+        assert re.search(r"^step \d+/\d+ · .*: ✘ 1 of", out, re.M), out
+        status, rest, err = demo.process.stop(signal.SIGINT)
+        no_traceback(err)
+        assert status == 1, (rest, err)
     finally:
         demo.close()
