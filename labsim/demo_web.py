@@ -204,6 +204,8 @@ class WebDemo:
             )
         shown = self._run_step()
         self.echo(step_line(shown, self.total))
+        # Auto counts its interval from the step just run, whoever ran it.
+        self._disarm()
         if self.finished:
             self._announce_end()
         else:
