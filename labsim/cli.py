@@ -575,6 +575,23 @@ def import_command(
     help="Wait for Enter before each step (q then Enter quits cleanly); works with piped "
     "input too, and goes on without waiting when the input ends.",
 )
+@click.option(
+    "--web",
+    is_flag=True,
+    help="Walk the chapter in the web console instead of the terminal: starts a live lab with "
+    "its console (as labsim up does), prints the console's /demo URL with this run's secret, "
+    "and runs one step per click on Next (or by itself with Auto). The terminal prints one "
+    "line per step. At the end the lab stays up for the other views until Ctrl-C. One "
+    "chapter: the story, one trap, or SCENARIO.",
+)
+@click.option(
+    "--auto",
+    "auto_seconds",
+    metavar="SECONDS",
+    type=float,
+    help="With --web: start in Auto mode, running the next step every SECONDS seconds (the "
+    "page's Auto button turns it off and on; without --auto it uses 15 s).",
+)
 @lab_options
 @click.pass_context
 def demo_command(
@@ -584,6 +601,8 @@ def demo_command(
     list_chapters: bool,
     lab_file: Path | None,
     step_mode: bool,
+    web: bool,
+    auto_seconds: float | None,
     port_offset: int | None,
     cert_folder: Path | None,
 ) -> None:
@@ -599,6 +618,9 @@ def demo_command(
     Lines fit 100 columns; colour on a terminal unless NO_COLOR is set. Exit status: 0 when
     every expected outcome held (or q stopped the demo), 1 otherwise, 2 for bad input.
     docs/teaching.md is a lesson plan built on it.
+
+    With --web the same steps are shown in the web console's Demo view (docs/teaching.md);
+    Ctrl-C stops the lab, and the exit status says whether every step shown held.
     """
     try:
         # Imported here: the demo pulls in the whole lab (Twisted, OpenSSL).
@@ -614,10 +636,19 @@ def demo_command(
         for line in demo.chapter_list():
             click.echo(line)
         ctx.exit(EXIT_PASSED)
+    _check_demo_web_options(web, step_mode, auto_seconds)
     chosen = demo.select_chapters(chapter=chapter, lab_file=lab_file, scenario_file=scenario_file)
+    if web and len(chosen) != 1:
+        raise UsageError(
+            f"--web with --chapter {chapter}: the web demo walks one chapter on one live lab, "
+            f"and {chapter} is {len(chosen)} chapters on fresh labs; give one of them "
+            "(labsim demo --chapters lists them), or leave out --web"
+        )
     folder = cert_folder or runner.default_cert_folder(chosen[0].lab)
     check_folder("--certs", folder, given=cert_folder is not None)
     _ensure_marks_printable()
+    if web:
+        ctx.exit(_demo_web(chosen[0], folder, port_offset, auto_seconds))
     from labsim.terminal import Palette, colour_wanted
 
     def read_key() -> str | None:
@@ -634,6 +665,66 @@ def demo_command(
         palette=Palette(colour_wanted(sys.stdout)),
     )
     ctx.exit(int(status))
+
+
+def _check_demo_web_options(web: bool, step_mode: bool, auto_seconds: float | None) -> None:
+    if web and step_mode:
+        raise UsageError(
+            "--step with --web: the web demo waits for its Next button, not for Enter; leave "
+            "out --step (or --web to step on the terminal)"
+        )
+    if auto_seconds is not None and not web:
+        raise UsageError(
+            "--auto without --web: Auto mode is the web console's; add --web, or use --step to "
+            "pause on the terminal"
+        )
+    if auto_seconds is not None and not 0 < auto_seconds <= 3600:
+        raise UsageError(
+            f"--auto {auto_seconds:g}: give the seconds between steps, more than 0 and at most "
+            "3600 (e.g. --auto 20)"
+        )
+
+
+def _demo_web(chapter: Any, folder: Path, port_offset: int | None, auto: float | None) -> int:
+    """``labsim demo --web``: the chapter's lab, live with its console, walked from /demo."""
+    from labsim.demo_web import WebDemo
+
+    live = _start_live(
+        "default",
+        port_offset,
+        folder,
+        None,
+        ready_file=None,
+        sigint_stops=True,
+        web=True,
+        definition=chapter.lab,
+    )
+    try:
+        console = live.web
+        walk = WebDemo(
+            chapter,
+            live.lab,
+            echo=click.echo,
+            queue=console.pending.append,
+            call_later=live.reactor.callLater,
+            changed=console.changed,
+            auto=auto,
+        )
+        console.demo = walk
+        url = console.url.replace("/?", "/demo?", 1)
+        click.echo(f"labsim demo: {chapter.title}")
+        click.echo(f"web console  {url}")
+        pace = f"Auto runs a step every {auto:g} s" if auto is not None else "Next runs each step"
+        click.echo(
+            f"Open it in a browser on this machine: {pace} ({walk.total} steps); Ctrl-C stops "
+            "the lab."
+        )
+        walk.start()
+        live.serve()
+    finally:
+        live.close()
+    click.echo(live.stopped_line())
+    return EXIT_PASSED if walk.passed else EXIT_FAILED
 
 
 _LAB_HELP = (
@@ -687,17 +778,20 @@ def _start_live(
     sigint_stops: bool,
     lab_state: Path | None = None,
     web: bool = False,
+    definition: Any = None,
 ) -> Any:
     """Start a lab and open it as a live lab (control channel, ready files).
 
     With ``lab_state`` (``--state DIR``) the lab is kept in DIR (labsim.store) and its
-    certificates default to DIR/certs.
+    certificates default to DIR/certs. ``definition`` (a demo chapter's lab) stands for
+    ``lab_ref``.
     """
     from labsim.control import state_folder
     from labsim.lab import Lab
     from labsim.live import LiveLab
 
-    definition = _load_definition(lab_ref)
+    if definition is None:
+        definition = _load_definition(lab_ref)
     certs_given = cert_folder is not None
     kept = None
     if lab_state is not None:

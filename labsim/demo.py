@@ -41,11 +41,14 @@ from labsim.scenario.runner import LabLike, StepResult, run_scenario
 from labsim.terminal import Palette, wrap
 
 __all__ = [
+    "ChapterRun",
     "DemoQuit",
     "Echo",
+    "NarratedLab",
     "Presenter",
     "ReadKey",
     "chapter_list",
+    "describe_lab",
     "run_chapters",
     "run_demo",
     "select_chapters",
@@ -63,7 +66,8 @@ class DemoQuit(Exception):
     """The trainer typed q at a pause."""
 
 
-def _describe_lab(definition: LabDefinition) -> list[str]:
+def describe_lab(definition: LabDefinition) -> list[str]:
+    """Each organization of the lab on a line: its domain and servers (name, FQDN, address)."""
     lines = []
     for org_def in definition.organizations:
         org = org_def.organization
@@ -131,11 +135,11 @@ class Presenter:
             self.say(paragraph, indent="")
         self.blank()
         self.echo("The lab (Exchange 2013, real SMTP and TLS on loopback):")
-        for line in _describe_lab(chapter.lab):
+        for line in describe_lab(chapter.lab):
             self.say(line, hanging="    ")
         self.say(f"certificates and keys: {cert_folder}/")
         scenario = chapter_scenario(chapter)
-        run = _ChapterRun(self, chapter)
+        run = ChapterRun(self, chapter)
 
         def factory(_: Any) -> LabLike:
             lab = Lab.start(chapter.lab, cert_folder=cert_folder, port_offset=port_offset)
@@ -146,7 +150,7 @@ class Presenter:
             )
             run.lab = lab
             run.before(0)
-            return cast(LabLike, _NarratedLab(lab, run))
+            return cast(LabLike, NarratedLab(lab, run))
 
         result = run_scenario(scenario, lab_factory=factory, on_step=run.after)
         if result.stopped:
@@ -173,8 +177,12 @@ class Presenter:
         return result.passed
 
 
-class _ChapterRun:
-    """The state of one chapter while the runner drives it: which beat runs, what was seen."""
+class ChapterRun:
+    """The state of one chapter while the runner drives it: which beat runs, what was seen.
+
+    The terminal drives it through :meth:`before` and :meth:`after`; a presenter that shows
+    titles and narration itself (the web demo) calls :meth:`start_beat` and :meth:`tell`.
+    """
 
     def __init__(self, presenter: Presenter, chapter: Chapter) -> None:
         self.presenter = presenter
@@ -230,8 +238,23 @@ class _ChapterRun:
 
     # -- after a beat ----------------------------------------------------------------------
 
+    def start_beat(self, index: int) -> None:
+        """Beat ``index`` (0-based) runs next: what it shows is counted from now (nothing is
+        said; :meth:`before` says the title, narration and caption too)."""
+        self.current = self.beats[index]
+        self._mark_seen()
+
     def after(self, result: StepResult) -> None:
         """Tell a step's outcome, then prepare the next beat (the runner's on_step)."""
+        self.tell(result)
+        step = result.step
+        if step.number == len(self.beats):
+            self._collect_inboxes()
+            return
+        self.before(step.number)
+
+    def tell(self, result: StepResult) -> None:
+        """Tell a step's outcome: the mail it made move, or its ✔ or ✘."""
         step = result.step
         p = self.presenter
         pal = p.palette
@@ -255,10 +278,6 @@ class _ChapterRun:
                     p.say(line, indent="    ", hanging="    ")
             elif isinstance(step, ExpectLog):
                 self._show_log_line(step)
-        if step.number == len(self.beats):
-            self._collect_inboxes()
-            return
-        self.before(step.number)
 
     def _tell_mail(self, step: Any) -> None:
         """The hops made since the beat started and where each message ended."""
@@ -374,10 +393,10 @@ class _ChapterRun:
             ]
 
 
-class _NarratedLab:
+class NarratedLab:
     """A :class:`Lab` that shows each cmdlet and its output, and announces each message."""
 
-    def __init__(self, lab: Lab, run: _ChapterRun) -> None:
+    def __init__(self, lab: Lab, run: ChapterRun) -> None:
         self.lab = lab
         self.run = run
 

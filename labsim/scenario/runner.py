@@ -48,6 +48,7 @@ __all__ = [
     "LabLike",
     "LabOptions",
     "ScenarioResult",
+    "ScenarioStepper",
     "ShellResultLike",
     "StepResult",
     "default_lab_factory",
@@ -231,33 +232,11 @@ def run_scenario(
     started = time.monotonic()
     lab = lab_factory(scenario)
     try:
-        run = _Run(scenario, lab, explain)
+        stepper = ScenarioStepper(scenario, lab, explain)
         results: list[StepResult] = []
         stopped: str | None = None
         for step in scenario.steps:
-            bugs_before = len(lab.engine_errors)
-            try:
-                result = run.step(step)
-            except LabsimError as err:
-                result = StepResult(step, False, _describe(step), (f"the lab refused it: {err}",))
-                stopped = f"stopped at {step.label}: {err}"
-            bugs = lab.engine_errors[bugs_before:]
-            if bugs:
-                # A labsim bug is never a mail outcome: the step fails, whatever it expected.
-                result = StepResult(
-                    step,
-                    False,
-                    result.description,
-                    (
-                        *result.details,
-                        *(
-                            f"internal error (a labsim bug) on {bug.server} in {bug.where}: "
-                            f"{bug.error}"
-                            for bug in bugs
-                        ),
-                    ),
-                )
-            result = run.with_notes(result)
+            result, stopped = stepper.run(step)
             results.append(result)
             if on_step is not None:
                 on_step(result)
@@ -266,6 +245,47 @@ def run_scenario(
     finally:
         lab.stop()
     return ScenarioResult(scenario, tuple(results), time.monotonic() - started, stopped)
+
+
+class ScenarioStepper:
+    """A scenario run one step at a time on a lab the caller owns (and stops).
+
+    :func:`run_scenario` runs every step in one go; a presenter that waits for a trainer
+    between steps (``labsim demo --web``'s Next button) runs them one by one with the same
+    checks and the same results.
+    """
+
+    def __init__(self, scenario: Scenario, lab: LabLike, explain: bool = False) -> None:
+        self.lab = lab
+        self._run = _Run(scenario, lab, explain)
+
+    def run(self, step: Step) -> tuple[StepResult, str | None]:
+        """Run ``step``; its result, and why the scenario must stop (the lab refused the
+        step) or None."""
+        lab = self.lab
+        stopped: str | None = None
+        bugs_before = len(lab.engine_errors)
+        try:
+            result = self._run.step(step)
+        except LabsimError as err:
+            result = StepResult(step, False, _describe(step), (f"the lab refused it: {err}",))
+            stopped = f"stopped at {step.label}: {err}"
+        bugs = lab.engine_errors[bugs_before:]
+        if bugs:
+            # A labsim bug is never a mail outcome: the step fails, whatever it expected.
+            result = StepResult(
+                step,
+                False,
+                result.description,
+                (
+                    *result.details,
+                    *(
+                        f"internal error (a labsim bug) on {bug.server} in {bug.where}: {bug.error}"
+                        for bug in bugs
+                    ),
+                ),
+            )
+        return self._run.with_notes(result), stopped
 
 
 def _one_line(text: str) -> str:

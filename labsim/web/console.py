@@ -44,6 +44,7 @@ from labsim.web.security import (
 )
 
 if TYPE_CHECKING:
+    from labsim.demo_web import WebDemo
     from labsim.lab import Lab
     from labsim.live import LiveLab
 
@@ -110,6 +111,8 @@ class WebConsole:
         self._last_tick = 0.0
         self._last_heartbeat = 0.0
         self._port: Any = None  # an IListeningPort once started
+        #: The demo ``labsim demo --web`` walks in this console (``/demo``), if any.
+        self.demo: WebDemo | None = None
 
     # --- lifetime -----------------------------------------------------------------------------
 
@@ -140,6 +143,8 @@ class WebConsole:
         self.event_clients.clear()
         # Actions not yet run are dropped: their browsers see the connection close.
         self.pending.clear()
+        if self.demo is not None:
+            self.demo.stop()
         if self._port is not None:
             self._port.stopListening()
             self._port = None
@@ -306,8 +311,17 @@ def not_found_reason(path: str) -> str:
             f"no message {path.removeprefix('/messages/')} in this lab's message tracking; "
             "/messages lists every message"
         )
+    if path == "/demo":
+        return (
+            "no demo runs in this lab; start one with labsim demo --web (it starts its own lab "
+            "and console)"
+        )
     views = ", ".join(href for href, _ in pages.NAVIGATION)
     return f"no page at {path}; the console's views are {views}"
+
+
+_DEMO_ACTIONS = ("/demo/next", "/demo/auto")
+_POST_ONLY = ("/queues/retry", "/queues/resume", *_DEMO_ACTIONS)
 
 
 class ConsoleResource(Resource):
@@ -379,13 +393,13 @@ class ConsoleResource(Resource):
                 return self.post_shell(request, checked)
             if path in ("/queues/retry", "/queues/resume"):
                 return self.post_queue(request, checked, path.rsplit("/", 1)[1])
+            if path in _DEMO_ACTIONS:
+                return self.post_demo(request, checked, path)
             return self.not_allowed(request, path, "GET")
         if method not in ("GET", "HEAD"):
-            allowed = (
-                "GET, POST" if path in ("/shell", "/queues/retry", "/queues/resume") else "GET"
-            )
+            allowed = "GET, POST" if path in ("/shell", *_POST_ONLY) else "GET"
             return self.not_allowed(request, path, allowed)
-        if path in ("/queues/retry", "/queues/resume"):
+        if path in _POST_ONLY:
             return self.not_allowed(request, path, "POST")
         if path == "/events":
             return self.console.open_events(request)
@@ -403,7 +417,9 @@ class ConsoleResource(Resource):
     def frame(self) -> pages.Frame:
         """The title bar's data."""
         lab = self.console.lab
-        return pages.Frame(lab.definition.name, lab.now(), self.console.csrf)
+        return pages.Frame(
+            lab.definition.name, lab.now(), self.console.csrf, self.console.demo is not None
+        )
 
     def view(self, path: str, query: dict[str, str]) -> tuple[str, str, str, bool] | None:
         """(active navigation entry, title, main HTML, live) of a GET path, or None."""
@@ -447,6 +463,8 @@ class ConsoleResource(Resource):
             return "/logs", "Logs", self.logs_main(query), True
         if path == "/shell":
             return "/shell", "Shell", self.shell_main(query.get("shell", "")), False
+        if path == "/demo" and self.console.demo is not None:
+            return "/demo", "Demo", self.demo_main(self.console.demo, query), True
         return None
 
     def _counts(self) -> dict[str, int]:
@@ -520,6 +538,41 @@ class ConsoleResource(Resource):
             self.console.csrf,
         )
 
+    def demo_main(self, demo: WebDemo, query: dict[str, str]) -> str:
+        """The Demo view's main part: the newest step, or ``?step=N``."""
+        from labsim.demo import describe_lab
+        from labsim.render.paths import message_path
+        from labsim.render.sequence import sequence_svg
+        from labsim.web.demo_page import DemoScreen, demo_view
+
+        shown = tuple(demo.shown)
+        selected = shown[-1] if shown else None
+        wanted = query.get("step", "")
+        if wanted.isdigit() and 1 <= int(wanted) <= len(shown):
+            selected = shown[int(wanted) - 1]
+        messages = []
+        for message_id in selected.message_ids if selected else ():
+            found = message_path(self.console.lab, message_id)
+            messages.append((message_id, found, "" if found is None else sequence_svg(found)))
+        chapter = demo.chapter
+        screen = DemoScreen(
+            title=chapter.title,
+            intro=chapter.intro,
+            lab_lines=tuple(describe_lab(chapter.lab)),
+            step_titles=tuple(step.title for step in chapter.steps),
+            shown=shown,
+            selected=selected,
+            messages=tuple(messages),
+            running=demo.running,
+            finished=demo.finished,
+            passed=demo.passed,
+            stopped=demo.stopped,
+            auto=demo.auto,
+            interval=demo.interval,
+            csrf=self.console.csrf,
+        )
+        return demo_view(screen)
+
     # --- actions ------------------------------------------------------------------------------
 
     def post_shell(self, request: WebRequest, checked: HttpRequest) -> Any:
@@ -578,6 +631,40 @@ class ConsoleResource(Resource):
             req.finish()
 
         return self.console.queue_action(request, respond, run)
+
+    def post_demo(self, request: WebRequest, checked: HttpRequest, path: str) -> Any:
+        """Next (run the step the page names, on the main loop) or the Auto toggle; both
+        answer with the Demo view (Post/Redirect/Get: a reload runs nothing twice)."""
+        demo = self.console.demo
+        if demo is None:
+            return self.error(request, 404, not_found_reason("/demo"))
+
+        def respond(req: WebRequest, text: str, failed: bool) -> None:
+            req.setResponseCode(303)
+            req.setHeader("Location", "/demo")
+            req.finish()
+
+        if path == "/demo/auto":
+            wanted = checked.form.get("auto", "")
+            if wanted not in ("on", "off"):
+                return self.error(
+                    request,
+                    400,
+                    f"Auto: '{wanted}' is neither on nor off; use the Demo view's button",
+                )
+            demo.set_auto(wanted == "on")
+            self.console.changed()  # the projector's page shows the toggle too
+            request.setResponseCode(303)
+            request.setHeader("Location", "/demo")
+            return b""
+        number = checked.form.get("step", "")
+        if not number.isdigit():
+            return self.error(
+                request,
+                400,
+                f"Next: step '{number}' is not a step number; use the Demo view's button",
+            )
+        return self.console.queue_action(request, respond, lambda: demo.run_next(int(number)))
 
     # --- plumbing -----------------------------------------------------------------------------
 

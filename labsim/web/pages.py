@@ -99,13 +99,16 @@ class Frame:
     lab: str
     lab_time: datetime
     csrf: str
+    #: A demo runs (``labsim demo --web``): the navigation leads to it.
+    demo: bool = False
 
 
 def page(frame: Frame, active: str, title: str, main: str, *, live: bool = True) -> str:
     """A whole page: the title bar, the navigation and ``main``."""
+    entries = NAVIGATION + ((("/demo", "Demo"),) if frame.demo else ())
     links = "".join(
         f'<a href="{href}"{" class=active" if href == active else ""}>{e(label)}</a>'
-        for href, label in NAVIGATION
+        for href, label in entries
     )
     return (
         "<!doctype html>\n"
