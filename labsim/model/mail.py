@@ -83,7 +83,10 @@ def subject_and_message_id(content: bytes) -> tuple[str, str | None]:
 def _parsed_subject_and_id(content: bytes) -> tuple[str, str | None]:
     parsed = parse_headers(content)
     message_id = parsed.get("Message-ID")
-    return str(parsed.get("Subject") or ""), (None if message_id is None else str(message_id))
+    # A long first word makes a writer fold right after the colon ("Subject:\r\n <word>"); the
+    # email package keeps the folding space, which no mail client shows.
+    subject = str(parsed.get("Subject") or "").lstrip(" \t")
+    return subject, (None if message_id is None else str(message_id))
 
 
 def parse_message(content: bytes) -> EmailMessage:

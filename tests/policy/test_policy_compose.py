@@ -120,3 +120,16 @@ header_line = st.sampled_from(
 def test_subject_and_message_id_equal_what_email_reads(lines, newline, body) -> None:
     content = newline.join(lines) + newline + newline + body
     assert subject_and_message_id(content) == _parsed_subject_and_id(content)
+
+
+def test_a_subject_folded_right_after_the_colon_has_no_leading_space() -> None:
+    """A long first word makes the writer fold at the colon; the subject is the word, as Outlook
+    shows it (the email package alone would keep the folding space)."""
+    content = (
+        b'Subject:\r\n <script>window.x="demo"</script>"><img src=x>\r\nFrom: a@b\r\n\r\nHi\r\n'
+    )
+
+    assert subject_and_message_id(content) == (
+        '<script>window.x="demo"</script>"><img src=x>',
+        None,
+    )

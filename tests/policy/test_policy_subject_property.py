@@ -21,7 +21,9 @@ from labsim.model.mail import parse_headers, subject_and_message_id  # noqa: E40
 def by_the_parser(content: bytes) -> tuple[str, str | None]:
     parsed = parse_headers(content)
     message_id = parsed.get("Message-ID")
-    return str(parsed.get("Subject") or ""), (None if message_id is None else str(message_id))
+    # Less the space of a value folded right after the colon, which no mail client shows.
+    subject = str(parsed.get("Subject") or "").lstrip(" \t")
+    return subject, (None if message_id is None else str(message_id))
 
 
 _name = st.sampled_from(
