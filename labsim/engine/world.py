@@ -7,13 +7,14 @@ Set-* cmdlet takes effect for the next session, as in Exchange.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from labsim.clock import LabClock
 from labsim.engine.activity import Activity
@@ -101,6 +102,59 @@ class SessionRecord:
 SESSION_RECORDS_KEPT = 20_000
 """How many session records a lab keeps (the oldest are dropped first)."""
 
+EXPLANATIONS_KEPT = 100_000
+"""How many decision notes a lab keeps (about eight per message; the oldest are dropped first)."""
+
+T = TypeVar("T")
+
+
+class RecentItems(Sequence[T]):
+    """A list that keeps only its last ``keep`` items but numbers them as if it kept them all.
+
+    Readers remember ``len()`` and later read ``[mark:]`` (the notes of one step, one message):
+    the numbers stay valid when old items go, and a slice reaching back past what is kept gives
+    what is left. A live lab runs for days; its notes must not grow without bound.
+    """
+
+    def __init__(self, keep: int) -> None:
+        self._items: collections.deque[T] = collections.deque(maxlen=keep)
+        self._dropped = 0
+
+    def append(self, item: T) -> None:
+        if len(self._items) == self._items.maxlen:
+            self._dropped += 1
+        self._items.append(item)
+
+    def __len__(self) -> int:
+        return self._dropped + len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            kept = range(max(start, self._dropped), max(stop, self._dropped), step)
+            if step == 1:
+                return list(
+                    itertools.islice(
+                        self._items, kept.start - self._dropped, kept.stop - self._dropped
+                    )
+                )
+            return [self._items[i - self._dropped] for i in kept]
+        position = index + len(self) if index < 0 else index
+        if not self._dropped <= position < len(self):
+            raise IndexError(
+                f"item {index} is not kept (items {self._dropped}-{len(self) - 1} are)"
+            )
+        return self._items[position - self._dropped]
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._items)
+
 
 @dataclass(frozen=True)
 class EngineError:
@@ -134,7 +188,9 @@ class World:
     tls: TlsContextCache = field(default_factory=TlsContextCache)
     tls_sessions: TlsSessionCache = field(default_factory=TlsSessionCache)
     """Client-side TLS sessions for resumption, and the lab's handshake counts."""
-    explanations: list[Explanation] = field(default_factory=list)
+    explanations: RecentItems[Explanation] = field(
+        default_factory=lambda: RecentItems(EXPLANATIONS_KEPT)
+    )
     on_config_change: list[Callable[[str], None]] = field(default_factory=list)
     observers: list[Callable[[str, str], None]] = field(default_factory=list)
     stopped_servers: set[str] = field(default_factory=set)
