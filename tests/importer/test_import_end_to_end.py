@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from labsim.cli import cli
 from labsim.importer.sources import decode
 from labsim.lab import Lab
-from labsim.logs.tracking import TrackingEventId
 from labsim.labfile import load_lab_file
+from labsim.logs.tracking import TrackingEventId
 from labsim.pki.certificate import windows_name
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tailspintoys"
