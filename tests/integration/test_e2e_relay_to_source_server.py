@@ -92,6 +92,10 @@ def test_stopped_source_server_holds_the_relay_queue_until_it_starts(
     listing = _ok(lab, "Get-Message -Queue 'ADATUM-MBX1\\To TreyResearch' | FL Subject,Status")
     assert re.search(r"^Subject\s+: waiting$", listing, re.M), listing
     assert re.search(r"^Status\s+: Retry$", listing, re.M), listing
+    (defer,) = [
+        r for r in _events(lab, "ADATUM-MBX1", "waiting") if r.event_id is TrackingEventId.DEFER
+    ]
+    assert defer.connector_id == "Intra-Organization SMTP Send Connector"
     _ok(lab, "Start-LabServer ADATUM-MBX2")
     lab.advance(5 * 60)  # TransientFailureRetryInterval
     (message,) = lab.inbox("ben@treyresearch.net")
