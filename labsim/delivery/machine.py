@@ -423,7 +423,7 @@ class DeliveryCore:
         qm = queue.entry(event.entry)
         if qm is not None:
             outcomes = dict(event.outcomes)
-            connector = queue.next_hop.connector_name if queue.next_hop else ""
+            connector = queue.next_hop.tracking_connector_id if queue.next_hop else ""
             failed: list[tuple[str, Reply, str | None, str | None]] = []
             remaining: list[str] = []
             for r in qm.recipients:
@@ -551,7 +551,7 @@ class DeliveryCore:
                     qm.network_message_id,
                     tuple(qm.recipients),
                     tuple([str(reply)] * len(qm.recipients)),
-                    connector_id=queue.next_hop.connector_name if queue.next_hop else "",
+                    connector_id=queue.next_hop.tracking_connector_id if queue.next_hop else "",
                 )
             )
         ctx.out.append(c.Explain(f"{queue.identity} in Retry: LastError {queue.last_error}"))

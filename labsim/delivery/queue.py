@@ -157,7 +157,9 @@ class DeliveryQueue:
             first_retry_time=self.first_retry_time,
             tls_domain=(hop.tls_domain or "") if hop else "",
             next_hop_connector=connector_guid if hop else NO_CONNECTOR_GUID,
-            next_hop_category="External",
+            # A relay to another server of the organization is an internal hop (Exchange's
+            # queue table lists SmtpRelayToConnectorSourceServers as Internal).
+            next_hop_category="Internal" if hop is not None and hop.is_relay else "External",
             deferred_message_count=0,
         )
 

@@ -55,7 +55,7 @@ from labsim.model.enums import SendConnectorUsage
 from labsim.net.dns import Target
 from labsim.policy import texts
 from labsim.policy.headers import apply_send_firewall
-from labsim.policy.routing import recipient_domain, select_send_connector
+from labsim.policy.routing import next_hop_for, recipient_domain, select_send_connector
 from labsim.smtp.reply import Reply
 
 MAILBOX_DEFAULT_PORT = 2525
@@ -220,6 +220,11 @@ class FrontendTransport:
             if decision.connector is None or decision.next_hop is None:
                 return decision.reply or Reply(550, "ROUTING.NoConnectorForAddressType", "5.4.4")
             connector, hop = decision.connector, decision.next_hop
+            if hop.is_relay:
+                # The Mailbox server only proxies through a connector it sources; when its
+                # configuration changed under the message, the CAS still sends through the
+                # connector the Mailbox server chose, as a proxy has no queue to relay from.
+                hop = next_hop_for(org, connector, domain)
             usage = connector.usage
             plan = plan_for_connector(self.world, cas, connector, hop, via_frontend_proxy=True)
             self.world.explain(cas.name, plan.policy.explanation if plan.policy else "")

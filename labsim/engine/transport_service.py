@@ -69,6 +69,7 @@ from labsim.engine.outbound import (
     next_hop_targets,
     open_session,
     plan_for_connector,
+    plan_internal,
     run_transaction,
 )
 from labsim.engine.receive import InboundTransaction
@@ -547,7 +548,20 @@ class TransportService:
             self._feed(ConnectorRemoved(number))
             return
         targets: list[Target]
-        if connector.frontend_proxy_enabled:
+        proxied = connector.frontend_proxy_enabled and not hop.is_relay
+        if hop.is_relay:
+            # Relay to the connector's source servers: an intra-organization hop straight to
+            # their Transport service (X-EXPS, never through the Client Access server); the
+            # source server routes the message again and sends it through the connector.
+            plan = plan_internal(self.world, self.server, hop.port, hop.next_hop_domain)
+            servers = (org.server(name) for name in hop.source_servers)
+            targets = [Target(s.fqdn, s.address, 0) for s in servers if s is not None]
+            self.world.explain(
+                self.server_name,
+                f"{queue.identity}: relay to the source servers of '{connector.name}': "
+                + ", ".join(f"{t.host} ({t.address}:{hop.port})" for t in targets),
+            )
+        elif connector.frontend_proxy_enabled:
             # Proxy through the Client Access server (§4.6, D2): a hop to Outbound Proxy Frontend.
             plan = plan_for_connector(
                 self.world, self.server, connector, hop, via_frontend_proxy=True
@@ -574,7 +588,7 @@ class TransportService:
             RouteResolved(
                 number,
                 tuple((t.host, t.address) for t in targets),
-                proxied=connector.frontend_proxy_enabled,
+                proxied=proxied,
             )
         )
 
@@ -609,6 +623,13 @@ class TransportService:
             yield session.protocol.rset()
         connector = self.organization.send_connector(queue.next_hop.connector_name)
         usage = connector.usage if connector is not None else SendConnectorUsage.CUSTOM
+        # A relay stays inside the organization: the send connector's header firewall applies
+        # on the source server, when the message leaves through it.
+        content = (
+            qm.item.content
+            if queue.next_hop.is_relay
+            else apply_send_firewall(qm.item.content, usage)
+        )
         recipients = list(qm.recipients)
         if session.record is not None and qm.item.message_id not in session.record.message_ids:
             session.record.message_ids.append(qm.item.message_id)
@@ -616,7 +637,7 @@ class TransportService:
             session,
             mail_from=qm.item.mail_from,
             recipients=recipients,
-            content=apply_send_firewall(qm.item.content, usage),
+            content=content,
         )
         outcomes = tuple((r, result.outcome_for(r)) for r in recipients)
         if session.record is not None and not session.record.server_server:

@@ -125,6 +125,7 @@ class DeliveryType(Enum):
     DNS_CONNECTOR_DELIVERY = "DnsConnectorDelivery"
     SMART_HOST_CONNECTOR_DELIVERY = "SmartHostConnectorDelivery"
     SMTP_DELIVERY_TO_MAILBOX = "SmtpDeliveryToMailbox"
+    SMTP_RELAY_TO_CONNECTOR_SOURCE_SERVERS = "SmtpRelayToConnectorSourceServers"
     UNDEFINED = "Undefined"
     UNREACHABLE = "Unreachable"
 

@@ -5,13 +5,18 @@ Rules kept here:
 
 * a recipient in an accepted domain is local: delivered if the mailbox exists, otherwise
   failed with ``550 5.1.1 RESOLVER.ADR.RecipNotFound`` (the categorizer's resolver);
-* any other recipient is remote and routed through a send connector: enabled, listing the
-  routing server in SourceTransportServers, with an address space covering the domain; the most
-  specific address space wins, then the lowest cost, then the connector name (§4.1.7; the name
-  only makes ties deterministic, Exchange would use proximity);
+* any other recipient is remote and routed through a send connector of the whole organization:
+  enabled, with at least one source server, with an address space covering the domain; the most
+  specific address space wins, then the lowest cost, then a connector the routing server sources
+  itself (proximity), then the connector name (§4.1.7; the name only makes ties deterministic);
 * the next hop of a DNS-routed connector is the recipient domain; of a smart-host connector the
   smart-host list. Domain Security is keyed on that next hop domain (§4.1.3), which is why a
-  smart-host connector silently never enforces it: ``TlsDomain`` is only set for DNS routing.
+  smart-host connector silently never enforces it: ``TlsDomain`` is only set for DNS routing;
+* when the routing server is not among the chosen connector's SourceTransportServers, the next
+  hop is a relay to those servers' Transport service (DeliveryType
+  ``SmtpRelayToConnectorSourceServers``, NextHopDomain = the connector's name): an
+  intra-organization hop; the source server routes the message again and sends it through the
+  connector itself (docs/fidelity.md, "Relay to a connector's source servers").
 """
 
 from __future__ import annotations
@@ -25,6 +30,13 @@ from labsim.model.organization import Mailbox, Organization
 from labsim.model.values import AddressSpace, is_ip_literal
 from labsim.policy import texts
 from labsim.smtp.reply import Reply
+
+TRANSPORT_SERVICE_PORT = 2525
+"""The Mailbox server's Transport service (its ``Default`` receive connector): where a relay
+to a connector's source server goes, as Front End Transport's hops do."""
+INTRA_ORG_SEND_CONNECTOR = "Intra-Organization SMTP Send Connector"
+"""The implicit connector of hops between servers of one organization (its connector-id in the
+message tracking log and the send protocol log)."""
 
 
 class ResolutionKind(Enum):
@@ -102,11 +114,24 @@ class NextHop:
     tls_domain: str | None = None
     smart_hosts: tuple[str, ...] = ()
     port: int = 25
+    source_servers: tuple[str, ...] = ()
+    """For a relay: the connector's SourceTransportServers (names), tried in this order."""
 
     @property
     def is_dns_routed(self) -> bool:
         """True for an MX-routed queue (DnsConnectorDelivery)."""
         return self.delivery_type is DeliveryType.DNS_CONNECTOR_DELIVERY
+
+    @property
+    def is_relay(self) -> bool:
+        """True for a relay to the connector's source servers (SmtpRelayToConnectorSourceServers)."""
+        return self.delivery_type is DeliveryType.SMTP_RELAY_TO_CONNECTOR_SOURCE_SERVERS
+
+    @property
+    def tracking_connector_id(self) -> str:
+        """The connector-id of SEND/DEFER events: the send connector, or the implicit
+        intra-organization connector for a relay to another server of the organization."""
+        return INTRA_ORG_SEND_CONNECTOR if self.is_relay else self.connector_name
 
 
 @dataclass(frozen=True)
@@ -138,6 +163,11 @@ class RoutingDecision:
     def unreachable(self) -> bool:
         """True when no connector covers the domain (Unreachable queue)."""
         return self.connector is None
+
+    @property
+    def relays(self) -> bool:
+        """True when the routing server relays to the connector's source servers."""
+        return self.next_hop is not None and self.next_hop.is_relay
 
 
 def specificity(space: AddressSpace) -> int:
@@ -202,6 +232,31 @@ def next_hop_for(org: Organization, connector: SendConnector, domain: str) -> Ne
     )
 
 
+def relay_next_hop(org: Organization, connector: SendConnector, source_server: str) -> NextHop:
+    """The queue on ``source_server`` for a connector it does not source: a relay to the
+    connector's source servers, NextHopDomain the connector's name (Exchange's queue table).
+
+    The routing server itself is left out of the servers to try (it is not one of them, or it
+    would use the connector directly); the others keep the connector's order.
+    """
+    own = org.server(source_server)
+    skip = {source_server.lower()} | ({own.name.lower()} if own is not None else set())
+    servers: list[str] = []
+    for name in connector.source_transport_servers:
+        server = org.server(name)
+        shown = server.name if server is not None else name
+        if shown.lower() not in skip and shown not in servers:
+            servers.append(shown)
+    return NextHop(
+        next_hop_domain=connector.name,
+        delivery_type=DeliveryType.SMTP_RELAY_TO_CONNECTOR_SOURCE_SERVERS,
+        connector_name=connector.name,
+        tls_domain=None,
+        port=TRANSPORT_SERVICE_PORT,
+        source_servers=tuple(servers),
+    )
+
+
 def _serves(connector: SendConnector, names: set[str]) -> bool:
     return any(s.lower() in names for s in connector.source_transport_servers)
 
@@ -209,11 +264,15 @@ def _serves(connector: SendConnector, names: set[str]) -> bool:
 def select_send_connector(
     org: Organization, recipient_domain: str, source_server: str
 ) -> RoutingDecision:
-    """Choose the send connector for ``recipient_domain`` on ``source_server`` (§4.1.7).
+    """Choose the send connector for ``recipient_domain`` routed on ``source_server`` (§4.1.7).
 
-    ``source_server`` is the routing server's name or FQDN. With no eligible connector the
-    decision is unreachable and carries ``550 5.4.4 ROUTING.NoConnectorForAddressType``;
-    Exchange keeps such messages in the Unreachable queue until expiry or resubmission.
+    ``source_server`` is the routing server's name or FQDN. Every enabled connector of the
+    organization with a source server competes: the most specific address space wins, then the
+    lowest cost, then a connector ``source_server`` sources itself, then the name. When the
+    winner is sourced elsewhere, the next hop is a relay to its source servers
+    (:func:`relay_next_hop`). With no eligible connector the decision is unreachable and carries
+    ``550 5.4.4 ROUTING.NoConnectorForAddressType``; Exchange keeps such messages in the
+    Unreachable queue until expiry or resubmission.
     """
     domain = recipient_domain.lower()
     server = org.server(source_server)
@@ -222,7 +281,7 @@ def select_send_connector(
         names |= {server.name.lower(), server.fqdn.lower()}
     shown_server = server.name if server is not None else source_server
     candidates: list[ConnectorCandidate] = []
-    eligible: list[tuple[AddressSpace, SendConnector]] = []
+    eligible: list[tuple[AddressSpace, SendConnector, bool]] = []
     for connector in org.send_connectors:
         space = _best_space(connector, domain)
         reason: str | None = None
@@ -230,31 +289,47 @@ def select_send_connector(
             reason = "disabled"
         elif space is None:
             reason = f"no address space covers {domain}"
-        elif not _serves(connector, names):
-            # Exchange would relay to one of the connector's source servers; labsim routes only
-            # through connectors the routing server itself sources (documented simplification).
-            reason = f"{shown_server} is not in SourceTransportServers"
+        elif not connector.source_transport_servers:
+            reason = "no SourceTransportServers"
         candidates.append(ConnectorCandidate(connector.name, space, reason))
         if reason is None and space is not None:
-            eligible.append((space, connector))
+            eligible.append((space, connector, _serves(connector, names)))
     if not eligible:
         return RoutingDecision(
             None,
             None,
-            "docs/exchange-reference.md §4.1.7: no enabled send connector sourced by "
-            f"{shown_server} has an "
+            "docs/exchange-reference.md §4.1.7: no enabled send connector of "
+            f"{org.name} has an "
             f"address space covering {domain}; the recipient goes to the Unreachable queue with "
             f"'{texts.NO_CONNECTOR_FOR_ADDRESS_TYPE}'",
             tuple(candidates),
             texts.NO_CONNECTOR_FOR_ADDRESS_TYPE,
         )
-    eligible.sort(key=lambda item: (-specificity(item[0]), item[0].cost, item[1].name.lower()))
-    space, chosen = eligible[0]
-    next_hop = next_hop_for(org, chosen, domain)
+    eligible.sort(
+        key=lambda item: (-specificity(item[0]), item[0].cost, not item[2], item[1].name.lower())
+    )
+    space, chosen, local = eligible[0]
     runner_up = ""
     if len(eligible) > 1:
-        other_space, other = eligible[1]
+        other_space, other, _ = eligible[1]
         runner_up = f"; next best '{other.name}' ({other_space})"
+    why = (
+        f"docs/exchange-reference.md §4.1.7: send connector '{chosen.name}' matches {domain} with "
+        "address space "
+        f"{space} (most specific, then lowest cost, then sourced on {shown_server}){runner_up}"
+    )
+    if not local:
+        relay = relay_next_hop(org, chosen, source_server)
+        return RoutingDecision(
+            chosen,
+            relay,
+            f"{why}; {shown_server} is not in its SourceTransportServers: next hop: relay to "
+            f"{', '.join(relay.source_servers) or 'its source servers'} "
+            f"(SmtpRelayToConnectorSourceServers, Transport service port "
+            f"{TRANSPORT_SERVICE_PORT}), which send it through the connector",
+            tuple(candidates),
+        )
+    next_hop = next_hop_for(org, chosen, domain)
     if next_hop.is_dns_routed:
         hop_text = f"DNS (MX) routing to {domain}"
     else:
@@ -262,11 +337,4 @@ def select_send_connector(
             f"smart hosts {next_hop.next_hop_domain} "
             "(no Domain Security lookup, docs/exchange-reference.md §4.1.3)"
         )
-    return RoutingDecision(
-        chosen,
-        next_hop,
-        f"docs/exchange-reference.md §4.1.7: send connector '{chosen.name}' matches {domain} with "
-        "address space "
-        f"{space} (most specific, then lowest cost){runner_up}; next hop: {hop_text}",
-        tuple(candidates),
-    )
+    return RoutingDecision(chosen, next_hop, f"{why}; next hop: {hop_text}", tuple(candidates))

@@ -238,6 +238,14 @@ def forecast(lab: Lab, sender: Organization, receiver: Organization) -> PairVerd
     source = mailbox_servers[0]
     domain = receiver.default_domain
     routing = select_send_connector(sender, domain, source.name)
+    if routing.relays and routing.next_hop is not None:
+        # The first Mailbox server relays to the connector's source server, which sends it:
+        # the Internet hop (address, certificate) is that server's.
+        relayed = [sender.server(n) for n in routing.next_hop.source_servers]
+        relay_source = next((s for s in relayed if s is not None), None)
+        if relay_source is not None:
+            source = relay_source
+            routing = select_send_connector(sender, domain, source.name)
     if routing.connector is None or routing.next_hop is None:
         return verdict(False, routing.explanation)
     connector, hop = routing.connector, routing.next_hop

@@ -14,6 +14,7 @@ from labsim.cli import cli
 from labsim.importer.sources import decode
 from labsim.lab import Lab
 from labsim.labfile import load_lab_file
+from labsim.logs.tracking import TrackingEventId
 from labsim.pki.certificate import windows_name
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tailspintoys"
@@ -216,5 +217,44 @@ def test_multi_role_servers_start_and_take_partner_mail(tmp_path: Path) -> None:
         )
         (message,) = lab.inbox("labsim.test@tailspintoys.com")
         assert message.domain_secured
+    finally:
+        lab.stop()
+
+
+def test_connector_sourced_on_one_server_carries_mail_routed_on_the_other(
+    tmp_path: Path,
+) -> None:
+    # The sample sources "To Fabrikam" on both Mailbox servers. With only TT-SEA-MBX1 left, mail
+    # submitted on TT-LON-MBX1 is relayed to TT-SEA-MBX1 (SmtpRelayToConnectorSourceServers),
+    # which sends it domain secured; it never falls back on the "Internet" connector.
+    code, _, err = import_examples(tmp_path)
+    assert code == 0, err
+    lab = Lab.start(load_lab_file(tmp_path / "tailspintoys.toml"), cert_folder=tmp_path / "certs")
+    try:
+        change = lab.run_shell(
+            "Tailspin Toys",
+            'Set-SendConnector "To Fabrikam" -SourceTransportServers TT-SEA-MBX1',
+        )
+        assert change.error is None, change.error
+        lab.send(
+            mail_from="labsim.test@tailspintoys.com",
+            to=["administrator@fabrikam.com"],
+            subject="One source server",
+        )
+        (message,) = lab.inbox("administrator@fabrikam.com")
+        assert message.domain_secured
+        (relay,) = [
+            r
+            for r in lab.world.tracking_logs["TT-LON-MBX1"].records()
+            if r.event_id is TrackingEventId.SEND
+        ]
+        assert relay.connector_id == "Intra-Organization SMTP Send Connector"
+        assert relay.server_hostname == "tt-sea-mbx1.corp.tailspintoys.com"
+        (out,) = [
+            r
+            for r in lab.world.tracking_logs["TT-SEA-MBX1"].records()
+            if r.event_id is TrackingEventId.SEND
+        ]
+        assert out.connector_id == "To Fabrikam"
     finally:
         lab.stop()

@@ -60,7 +60,9 @@ def test_lowest_cost_then_name() -> None:
     assert len(decision.candidates) == 3 and all(c.eligible for c in decision.candidates)
 
 
-def test_source_transport_servers_and_enabled() -> None:
+def test_connector_sourced_elsewhere_is_reached_by_relay() -> None:
+    # Exchange picks the connector across the organization; ADATUM-MBX1 does not source the
+    # winner, so it relays to ADATUM-MBX2 (the issue-13 reproducer, as plain data).
     org = adatum(
         send_connector(
             "From MBX2 only", "treyresearch.net;1", source_transport_servers=("ADATUM-MBX2",)
@@ -69,12 +71,89 @@ def test_source_transport_servers_and_enabled() -> None:
         send_connector("Internet", "*;10"),
     )
     decision = select_send_connector(org, "treyresearch.net", "ADATUM-MBX1")
-    assert decision.connector is not None and decision.connector.name == "Internet"
+    assert decision.connector is not None and decision.connector.name == "From MBX2 only"
+    assert decision.relays
+    hop = decision.next_hop
+    assert hop is not None
+    assert hop.delivery_type is DeliveryType.SMTP_RELAY_TO_CONNECTOR_SOURCE_SERVERS
+    assert hop.next_hop_domain == "From MBX2 only"
+    assert hop.source_servers == ("ADATUM-MBX2",)
+    assert hop.port == 2525 and hop.tls_domain is None
+    assert hop.tracking_connector_id == "Intra-Organization SMTP Send Connector"
+    assert "ADATUM-MBX1 is not in its SourceTransportServers" in decision.explanation
+    assert "relay to ADATUM-MBX2 (SmtpRelayToConnectorSourceServers" in decision.explanation
     reasons = {c.name: c.excluded_because for c in decision.candidates}
-    assert reasons["From MBX2 only"] == "ADATUM-MBX1 is not in SourceTransportServers"
-    assert reasons["Disabled"] == "disabled"
+    assert reasons == {"From MBX2 only": None, "Disabled": "disabled", "Internet": None}
+    # The source server itself uses the connector directly.
     mbx2 = select_send_connector(org, "treyresearch.net", "ADATUM-MBX2")
     assert mbx2.connector is not None and mbx2.connector.name == "From MBX2 only"
+    assert not mbx2.relays and mbx2.next_hop is not None
+    assert mbx2.next_hop.delivery_type is DeliveryType.DNS_CONNECTOR_DELIVERY
+    assert mbx2.next_hop.tracking_connector_id == "From MBX2 only"
+
+
+def test_local_connector_of_equal_rank_is_preferred() -> None:
+    # Same address space, same cost: the connector the routing server sources wins, whatever
+    # the names say; a lower cost elsewhere still wins over proximity.
+    org = adatum(
+        send_connector("A remote", "treyresearch.net;5", source_transport_servers=("ADATUM-MBX2",)),
+        send_connector("B local", "treyresearch.net;5"),
+    )
+    decision = select_send_connector(org, "treyresearch.net", "ADATUM-MBX1")
+    assert decision.connector is not None and decision.connector.name == "B local"
+    assert not decision.relays
+    assert "next best 'A remote'" in decision.explanation
+    cheaper = adatum(
+        send_connector("A remote", "treyresearch.net;4", source_transport_servers=("ADATUM-MBX2",)),
+        send_connector("B local", "treyresearch.net;5"),
+    )
+    decision = select_send_connector(cheaper, "treyresearch.net", "ADATUM-MBX1")
+    assert decision.connector is not None and decision.connector.name == "A remote"
+    assert decision.relays
+
+
+def test_disabled_remote_connector_is_not_relayed_to() -> None:
+    org = adatum(
+        send_connector(
+            "Partner",
+            "treyresearch.net;1",
+            source_transport_servers=("ADATUM-MBX2",),
+            enabled=False,
+        ),
+        send_connector("Internet", "*;10"),
+    )
+    decision = select_send_connector(org, "treyresearch.net", "ADATUM-MBX1")
+    assert decision.connector is not None and decision.connector.name == "Internet"
+    assert not decision.relays
+
+
+def test_relay_lists_every_other_source_server_in_order() -> None:
+    org = adatum(
+        send_connector(
+            "Partner",
+            "treyresearch.net;1",
+            source_transport_servers=("adatum-mbx2.adatum.com", "ADATUM-CAS1"),
+        ),
+    )
+    decision = select_send_connector(org, "treyresearch.net", "ADATUM-MBX1")
+    assert decision.next_hop is not None
+    assert decision.next_hop.source_servers == ("ADATUM-MBX2", "ADATUM-CAS1")
+    # A source server routing for itself never relays to itself, even when others source it.
+    both = adatum(
+        send_connector(
+            "Partner", "treyresearch.net;1", source_transport_servers=("ADATUM-MBX2", "ADATUM-MBX1")
+        ),
+    )
+    for server in ("ADATUM-MBX1", "adatum-mbx2.adatum.com"):
+        direct = select_send_connector(both, "treyresearch.net", server)
+        assert not direct.relays
+
+
+def test_connector_without_source_servers_is_not_eligible() -> None:
+    org = adatum(send_connector("Orphan", "treyresearch.net;1", source_transport_servers=()))
+    decision = select_send_connector(org, "treyresearch.net", "ADATUM-MBX1")
+    assert decision.unreachable
+    assert decision.candidates[0].excluded_because == "no SourceTransportServers"
 
 
 def test_dns_routed_next_hop_carries_tls_domain_when_listed() -> None:

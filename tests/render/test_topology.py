@@ -3,9 +3,16 @@ the walkthrough cmdlets."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from labsim.lab import Lab
+from labsim.labfile import load_lab_file
 from labsim.render.topology import topology
 from tests.render.conftest import WALKTHROUGH, RunKept
+
+TWO_MAILBOX_SERVERS = (
+    Path(__file__).resolve().parents[1] / "integration" / "labs" / "two-mailbox-servers.toml"
+)
 
 
 def test_default_lab_forecasts_no_route(run_kept: RunKept) -> None:
@@ -64,4 +71,17 @@ def test_half_configured_lab_names_the_rule_that_refuses(run_kept: RunKept) -> N
     )
     back = topology(lab).pair("TreyResearch", "Adatum")
     assert back is not None and not back.secured
-    assert "no enabled send connector sourced by TREY-MBX1" in back.reason
+    assert "no enabled send connector of TreyResearch" in back.reason
+
+
+def test_forecast_follows_the_relay_to_the_connector_source_server(tmp_path: Path) -> None:
+    # ADATUM-MBX1 (the first Mailbox server) relays to ADATUM-MBX2, which sources the Partner
+    # connector; TreyResearch's Partner receive connector names only ADATUM-MBX2's address, so
+    # the forecast is secured only when it judges ADATUM-MBX2's session.
+    lab = Lab.start(load_lab_file(TWO_MAILBOX_SERVERS), cert_folder=tmp_path / "certs")
+    try:
+        verdict = topology(lab).pair("Adatum", "TreyResearch")
+    finally:
+        lab.stop()
+    assert verdict is not None and verdict.secured, verdict
+    assert "session identity Partner" in verdict.reason
