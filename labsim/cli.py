@@ -942,7 +942,8 @@ def shell_command(
     the work that line caused (a Send-MailMessage delivered, refused or queued), never for
     outside sessions. Lines starting with ':' drive the lab (:org, :server, :advance 2d,
     :inbox, :headers, :log, :explain, :help, :quit). On a terminal: history (up arrow), Tab
-    completion, Ctrl-C cancels the line, Ctrl-D or exit leaves. Piped input is echoed as a
+    completion, errors red and warnings yellow as in EMS (not with NO_COLOR), Ctrl-C cancels
+    the line, Ctrl-D or exit leaves. Piped input is echoed as a
     transcript. Other shells can attach to the lab while this one runs.
     """
     from labsim.control import ControlClient, find_control, state_folder
@@ -1054,11 +1055,19 @@ def _run_prompt(client: Any, organization: str | None, interactive: bool) -> Non
         def remember(org: str, _server: str | None) -> None:
             context["organization"] = org
 
+        from labsim.terminal import Palette, colour_wanted, shell_output
+
+        # At a terminal, EMS's colours: errors red, warnings (and labsim's notes) yellow.
+        palette = Palette(colour_wanted(sys.stdout))
+
+        def echo(text: str) -> None:
+            click.echo(shell_output(text, palette))
+
         reader = LineReader(_history_path(), vocabulary)
         run_client(
             client,
             read=reader.read,
-            echo=click.echo,
+            echo=echo,
             organization=organization,
             on_context=remember,
         )

@@ -116,6 +116,14 @@ class Palette:
         """✘ and what did not hold."""
         return self._paint(text, _BOLD, _RED)
 
+    def error(self, text: str) -> str:
+        """A cmdlet's error, red as in EMS."""
+        return self._paint(text, _RED)
+
+    def warning(self, text: str) -> str:
+        """A warning line, yellow as in EMS."""
+        return self._paint(text, _YELLOW)
+
     def note(self, text: str) -> str:
         """labsim's own explanations (``labsim note:``): never Exchange's output."""
         return self._paint(text, _MAGENTA)
@@ -123,6 +131,38 @@ class Palette:
     def quiet(self, text: str) -> str:
         """Supporting detail (a hop's rule, a check that held)."""
         return self._paint(text, _DIM)
+
+
+_CMDLET_ERROR = re.compile(r"[A-Z][A-Za-z]*-[A-Za-z]+: ")
+_WARNING_PREFIXES = ("WARNING: ", "labsim note: ", "labsim: ")
+
+
+def output_line_kind(line: str) -> str:
+    """How a line of shell output is coloured, as EMS does: ``error`` (a cmdlet's error,
+    ``Cmdlet-Name: message``), ``warning`` (Exchange's ``WARNING:`` and labsim's own notes) or
+    ``text``. The shell at a terminal and the web console (console.js too) use this rule."""
+    if _CMDLET_ERROR.match(line):
+        return "error"
+    if line.startswith(_WARNING_PREFIXES):
+        return "warning"
+    return "text"
+
+
+def shell_output(text: str, palette: Palette) -> str:
+    """Shell output with EMS's colours: errors red, warnings yellow, the rest as printed."""
+    if not palette.enabled:
+        return text
+    painted = []
+    for line in text.split("\n"):
+        kind = output_line_kind(line)
+        painted.append(
+            palette.error(line)
+            if kind == "error"
+            else palette.warning(line)
+            if kind == "warning"
+            else line
+        )
+    return "\n".join(painted)
 
 
 def mark_line(line: str, palette: Palette) -> str:

@@ -235,3 +235,21 @@ def test_the_editor_loads_no_twisted() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_shell_output_at_a_terminal_has_ems_colours_and_none_without() -> None:
+    """Errors red and warnings yellow, as EMS shows them; plain text untouched; nothing at all
+    when colour is off (NO_COLOR, a pipe)."""
+    from labsim.terminal import Palette, shell_output
+
+    text = (
+        "Get-SendConnector: The operation couldn't be performed because object 'x' couldn't "
+        "be found on 'DC1.adatum.com'.\n"
+        "WARNING: The command completed successfully but no settings have been modified.\n"
+        "Identity  AddressSpaces"
+    )
+    painted = shell_output(text, Palette(True)).split("\n")
+    assert painted[0].startswith("\x1b[31mGet-SendConnector:") and painted[0].endswith("\x1b[0m")
+    assert painted[1].startswith("\x1b[33mWARNING:")
+    assert painted[2] == "Identity  AddressSpaces"
+    assert shell_output(text, Palette(False)) == text

@@ -25,8 +25,9 @@ from labsim.model.organization import Organization
 from labsim.render.html import escape
 from labsim.render.paths import CertView, Hop, MessagePath, message_key
 from labsim.render.topology import Topology
+from labsim.terminal import output_line_kind
 from labsim.web.security import CSRF_FIELD
-from labsim.web.views import HeaderLine, LogFilter, MailboxRow, output_line_kind
+from labsim.web.views import HeaderLine, LogFilter, MailboxRow
 
 NAVIGATION = (
     ("/", "Home"),

@@ -198,18 +198,3 @@ def queue_action_line(action: str, identity: str) -> str | None:
     if cmdlet is None or len(identity) > 300 or not _QUEUE_IDENTITY.fullmatch(identity):
         return None
     return f'{cmdlet} -Identity "{identity}"'
-
-
-_CMDLET_ERROR = re.compile(r"[A-Z][A-Za-z]*-[A-Za-z]+: ")
-_WARNING_PREFIXES = ("WARNING: ", "labsim note: ", "labsim: ")
-
-
-def output_line_kind(line: str) -> str:
-    """How the console colours a line of shell output, as EMS does: ``error`` (a cmdlet's
-    error, ``Cmdlet-Name: message``), ``warning`` (Exchange's ``WARNING:`` and labsim's own
-    notes) or ``text``. console.js applies the same rule to lines it receives."""
-    if _CMDLET_ERROR.match(line):
-        return "error"
-    if line.startswith(_WARNING_PREFIXES):
-        return "warning"
-    return "text"

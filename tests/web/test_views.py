@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from labsim.logs.protocol_log import ProtocolLogEvent, ProtocolLogRecord
 from labsim.model.mail import DeliveredMessage
+from labsim.terminal import output_line_kind
 from labsim.web import pages, views
 
 AT = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
@@ -140,7 +141,7 @@ def test_every_page_loads_only_the_console_script_and_no_inline_script() -> None
 
 def test_shell_output_lines_get_ems_colours() -> None:
     kinds = [
-        views.output_line_kind(line)
+        output_line_kind(line)
         for line in (
             "Get-SendConnector: The operation couldn't be performed because object 'x'…",
             "WARNING: The command completed successfully but no settings have been modified.",

@@ -82,7 +82,7 @@
     var history = [];
     var position = 0;
 
-    // The same rule as labsim.web.views.output_line_kind: EMS shows errors red, warnings
+    // The same rule as labsim.terminal.output_line_kind: EMS shows errors red, warnings
     // yellow.
     function lineKind(text) {
       if (/^[A-Z][A-Za-z]*-[A-Za-z]+: /.test(text)) return "error";
