@@ -277,3 +277,13 @@ def test_checking_files_does_not_import_twisted() -> None:
     code = "import sys, labsim.cli; sys.exit('twisted' in sys.modules)"
     root = Path(__file__).parents[1]
     assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
+
+
+def test_python_dash_m_labsim_is_the_same_command_line() -> None:
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "labsim", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("labsim, version ")
