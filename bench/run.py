@@ -631,13 +631,7 @@ def case_matrix(ctx: Context) -> None:
         lab = Lab.start(definition, cert_folder=certs)
         try:
             ready = time.perf_counter()
-            organizations = [lab.organization(n) for n in lab.organization_names()]
-            ours = organizations[0].name
-            found = matrix.probes(organizations, ours)
-            senders = {
-                m.primary_smtp_address.lower(): o.name for o in organizations for m in o.mailboxes
-            }
-            results = matrix.run_matrix(lab, senders, found)
+            results = matrix.lab_matrix(lab, lab.organization_names()[0])
         finally:
             lab.stop()
         done = time.perf_counter()

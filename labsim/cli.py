@@ -1101,7 +1101,7 @@ _CHANGE_HELP = (
 
 
 def _read_change(path: Path) -> str:
-    """The text of a change script (UTF-8, or UTF-16 with its BOM as PowerShell saves)."""
+    """The text of a change script, in whichever encoding PowerShell or an editor saved it."""
     from labsim.inputfiles import TOML_FILE_LIMIT, InputFileError, read_input_file
 
     try:
@@ -1112,12 +1112,16 @@ def _read_change(path: Path) -> str:
         raise UsageError(
             f"--change {path}: cannot read: {err.strerror or err}; check the path"
         ) from None
-    encoding = "utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    from labsim.importer.records import ImportInputError
+    from labsim.importer.sources import decode
+
+    # The importer's reading of PowerShell's encodings: UTF-16 with or without its BOM (Out-File),
+    # UTF-8 with or without one, else Windows-1252 (a script saved as "ANSI").
     try:
-        return data.decode(encoding)
-    except UnicodeDecodeError:
+        return decode(data, f"--change {path}")
+    except ImportInputError:
         raise UsageError(
-            f"--change {path}: not UTF-8 or UTF-16 text; save the script as UTF-8"
+            f"--change {path}: not UTF-8, UTF-16 or Windows-1252 text; save the script as UTF-8"
         ) from None
 
 
@@ -1158,13 +1162,7 @@ def _run_matrix(
                     f"--change {change}: on {ours}: {result.error}; fix the script (the lines "
                     "before it ran)"
                 )
-        organizations = [lab.organization(name) for name in lab.organization_names()]
-        outside = [(o.name, o.domains) for o in definition.outside_organizations]
-        found = matrix.probes(organizations, ours, outside)
-        senders = {
-            m.primary_smtp_address.lower(): o.name for o in organizations for m in o.mailboxes
-        }
-        results = matrix.run_matrix(lab, senders, found)
+        results = matrix.lab_matrix(lab, ours)
     finally:
         lab.stop()
     return ours, results

@@ -677,8 +677,8 @@ Retry-Queue -Identity {qa}
 
 
 def hosted_filtering_lab() -> LabDefinition:
-    """The lab of the hosted-filtering trap (a copy of labs/hosted-filtering.toml, shipped in
-    the package so that an installed labsim has it)."""
+    """The lab of the hosted-filtering trap, shipped in the package so that an installed labsim
+    has it (labs/hosted-filtering.toml is a link to this one file)."""
     from labsim.labfile import load_lab_file
 
     return load_lab_file(Path(str(resources.files("labsim") / "data" / "hosted-filtering.toml")))

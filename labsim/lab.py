@@ -25,7 +25,7 @@ from labsim.clock import LabClock
 from labsim.engine.frontend import FrontendTransport
 from labsim.engine.listeners import Listeners
 from labsim.engine.transport_service import TransportService
-from labsim.engine.world import EngineError, World
+from labsim.engine.world import EngineError, NoteLines, World
 from labsim.errors import CmdletError, ConfigError, LabsimError
 from labsim.logs.protocol_log import ProtocolLogStore
 from labsim.logs.tracking import TrackingLog, TrackingRecord
@@ -659,9 +659,12 @@ class Lab:
         # Records start with their date-time; only header lines start with '#'.
         return [line for line in text.splitlines() if line.startswith("#")]
 
-    def explain(self) -> list[str]:
-        """Decision notes recorded so far."""
-        return [f"{e.server}: {e.text}" for e in self.world.explanations]
+    def explain(self) -> Sequence[str]:
+        """Decision notes recorded so far (the last 100,000 kept), as ``SERVER: text`` lines.
+
+        Numbered from the lab's first note: a reader that took ``len()`` before some work reads
+        that work's notes with ``explain()[mark:]``, also once old notes have gone."""
+        return NoteLines(self.world.explanations)
 
     # --- ShellHost ---------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from labsim.model.lab import LabDefinition
 from labsim.model.mail import DeliveredMessage, MessageView
 from labsim.model.organization import Organization
 
@@ -48,6 +49,7 @@ __all__ = [
     "matrix_lines",
     "meant_secured",
     "probes",
+    "lab_matrix",
     "run_matrix",
 ]
 
@@ -381,7 +383,14 @@ def matrix_junit(ours: str, results: Sequence[ProbeResult]) -> ET.ElementTree[ET
 
 
 class MatrixLab(Protocol):
-    """What :func:`run_matrix` needs of a lab (labsim.lab.Lab has it)."""
+    """What :func:`lab_matrix` needs of a lab (labsim.lab.Lab has it)."""
+
+    @property
+    def definition(self) -> LabDefinition: ...
+
+    def organization_names(self) -> Sequence[str]: ...
+
+    def organization(self, name: str) -> Organization: ...
 
     def send(self, *, mail_from: str, to: Sequence[str], subject: str, body: str = "") -> str: ...
 
@@ -389,16 +398,20 @@ class MatrixLab(Protocol):
 
     def messages(self, organization: str, queue: str | None = None) -> Sequence[MessageView]: ...
 
-    def explain(self) -> list[str]: ...
+    def explain(self) -> Sequence[str]: ...
 
 
-def run_matrix(
-    lab: MatrixLab, sender_orgs: dict[str, str], found: Sequence[Probe]
-) -> tuple[ProbeResult, ...]:
+def lab_matrix(lab: MatrixLab, ours: str) -> tuple[ProbeResult, ...]:
+    """The matrix of ``ours`` on a started lab, as its configuration stands now."""
+    organizations = [lab.organization(name) for name in lab.organization_names()]
+    outside = [(o.name, o.domains) for o in lab.definition.outside_organizations]
+    return run_matrix(lab, ours, probes(organizations, ours, outside))
+
+
+def run_matrix(lab: MatrixLab, ours: str, found: Sequence[Probe]) -> tuple[ProbeResult, ...]:
     """Send every probe (one at a time, the lab idle after each) and classify them all.
 
-    ``sender_orgs`` maps each probe's sender address to its organization (Get-Message is
-    asked of the sending organization).
+    Get-Message is asked of the sending organization: ``ours`` outbound, the partner inbound.
     """
     notes: dict[Probe, tuple[str, ...]] = {}
     for probe in found:
@@ -417,13 +430,13 @@ def run_matrix(
         if probe.not_tried:
             results.append(classify(probe, (), (), ()))
             continue
-        org = sender_orgs[probe.sender.lower()]
+        sender_org = ours if probe.direction == "outbound" else probe.partner
         results.append(
             classify(
                 probe,
                 lab.inbox(probe.recipient),
                 lab.inbox(probe.sender),
-                lab.messages(org),
+                lab.messages(sender_org),
                 notes.get(probe, ()),
             )
         )

@@ -226,10 +226,6 @@ class TransportService:
         else:
             network_message_id = str(uuid.uuid4())
             content = with_network_message_id(content, network_message_id)
-        if subject_and_message_id(content)[1] is None:
-            # Exchange gives a message that came without a Message-ID one, written into its
-            # header, so every later hop, the recipient and duplicate detection see the same id.
-            content = with_header(content, "Message-ID", f"<{uuid.uuid4().hex}@{self.server.fqdn}>")
         item = self._new_item(tx.mail_from or "", list(tx.recipients), content)
         self._track_shadow(item, network_message_id)
         self._track(
@@ -247,7 +243,7 @@ class TransportService:
         self._categorize(item, network_message_id)
         self.world.state.commit()  # --state: durable before the 250 (labsim.store)
         started = self._data_started.pop(id(tx), None)
-        transfer = (len(content), time.perf_counter() - started) if started is not None else None
+        transfer = (item.size, time.perf_counter() - started) if started is not None else None
         return replies.queued_mail(
             item.message_id.strip("<>"), item.internal_id, self.server.fqdn, transfer
         )
@@ -359,9 +355,14 @@ class TransportService:
         is_dsn: bool = False,
     ) -> MailItem:
         subject, message_id = subject_and_message_id(content)
+        if message_id is None:
+            # Exchange gives a message that came without a Message-ID one, written into its
+            # header, so every later hop, the recipient and duplicate detection see the same id.
+            message_id = f"<{uuid.uuid4().hex}@{self.server.fqdn}>"
+            content = with_header(content, "Message-ID", message_id)
         return MailItem(
             internal_id=self.world.new_internal_id(),
-            message_id=message_id or f"<{uuid.uuid4().hex}@{self.server.fqdn}>",
+            message_id=message_id,
             mail_from=mail_from,
             recipients=tuple(recipients),
             content=content,

@@ -156,6 +156,36 @@ class RecentItems(Sequence[T]):
         return iter(self._items)
 
 
+class NoteLines(Sequence[str]):
+    """The decision notes as ``SERVER: text`` lines, numbered as :class:`RecentItems` numbers
+    them and formatted only when read: ``len()`` then ``[mark:]`` costs what the slice holds,
+    however many notes a long-running lab has kept."""
+
+    def __init__(self, notes: RecentItems[Explanation]) -> None:
+        self._notes = notes
+
+    def __len__(self) -> int:
+        return len(self._notes)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [_line(note) for note in self._notes[index]]
+        return _line(self._notes[index])
+
+    def __iter__(self) -> Iterator[str]:
+        return (_line(note) for note in self._notes)
+
+
+def _line(note: Explanation) -> str:
+    return f"{note.server}: {note.text}"
+
+
 @dataclass(frozen=True)
 class EngineError:
     """An unexpected exception inside the engine: a labsim bug, never a mail outcome.

@@ -137,7 +137,7 @@ class LabLike(Protocol):
         first: ``log`` is ``receive``, ``send`` (one server) or ``tracking`` (one server, or
         every server of the organization when ``server`` is None)."""
 
-    def explain(self) -> list[str]:
+    def explain(self) -> Sequence[str]:
         """Decision notes recorded so far."""
 
 

@@ -1,4 +1,4 @@
-"""The seed walkthrough, typed on Adatum as the article shows it (reference §16 D2)."""
+"""The seed walkthrough, typed on Adatum as the article shows it (docs/exchange-reference.md §16 D2)."""
 
 from __future__ import annotations
 

@@ -43,3 +43,26 @@ def test_the_world_keeps_a_bounded_number_of_notes(monkeypatch: pytest.MonkeyPat
         notes.append(n)
     assert len(list(notes)) == EXPLANATIONS_KEPT
     assert len(notes) == EXPLANATIONS_KEPT + 10
+
+
+def test_note_lines_keep_the_numbering_of_the_notes_behind_them() -> None:
+    from datetime import UTC, datetime
+
+    from labsim.engine.world import Explanation, NoteLines
+
+    notes: RecentItems[Explanation] = RecentItems(keep=3)
+    at = datetime(2026, 12, 5, tzinfo=UTC)
+    for n in range(5):
+        notes.append(Explanation(at, "ADATUM-MBX1", f"note {n}"))
+    lines = NoteLines(notes)
+    mark = len(lines)
+    notes.append(Explanation(at, "TREY-CAS1", "after the mark"))
+
+    assert mark == 5 and len(lines) == 6
+    assert lines[mark:] == ["TREY-CAS1: after the mark"]
+    assert list(lines) == [
+        "ADATUM-MBX1: note 3",
+        "ADATUM-MBX1: note 4",
+        "TREY-CAS1: after the mark",
+    ]
+    assert lines[-1] == "TREY-CAS1: after the mark"

@@ -158,7 +158,7 @@ def test_negotiated_description(adatum_cert, trey_cert) -> None:
     )
     text = negotiated_description(server, server_side=True)
     # The lab's certificates are ECDSA P-256; OpenSSL picks ECDHE-ECDSA-AES256-GCM-SHA384, and
-    # ECDHE runs on P-256 as between two Windows Server 2012 R2 hosts (reference §17 C3).
+    # ECDHE runs on P-256 as between two Windows Server 2012 R2 hosts (docs/exchange-reference.md §17 C3).
     assert text == (
         "TLS protocol SP_PROT_TLS1_2_SERVER negotiation succeeded using bulk encryption algorithm "
         "CALG_AES_256 with strength 256 bits, MAC hash algorithm CALG_SHA_384 with strength 0 "

@@ -7,7 +7,7 @@ banner, or after injecting replies behind its STARTTLS 220) must never hold a qu
 queue goes to Retry with a LastError in Exchange's words, later mail queues behind it without
 waiting, and once the partner behaves the queue delivers everything. Through the Client Access
 server (FrontendProxyEnabled) the Mailbox server's LastError is the CAS's
-``450 4.7.0 Proxy session setup failed on Frontend with '…'`` (reference §17 C2). A partner that
+``450 4.7.0 Proxy session setup failed on Frontend with '…'`` (docs/exchange-reference.md §17 C2). A partner that
 greylists (a transient refusal of MAIL FROM or of every RCPT) is a failed session too, on both
 paths; a transient refusal of one recipient among accepted ones stays that recipient's reply.
 

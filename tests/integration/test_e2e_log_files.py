@@ -30,7 +30,7 @@ def test_files_hold_every_line_each_time_the_lab_is_idle(tmp_path: Path) -> None
             # lab.send returns when the lab is idle: no stop, no explicit flush.
             receive = next((logs / "TREY-CAS1").rglob("RECV*.LOG"))
             # The Transport service's file and the Mailbox Transport Delivery service's
-            # (MSGTRKMD: DELIVER) together hold every tracking line (reference §17 C6).
+            # (MSGTRKMD: DELIVER) together hold every tracking line (docs/exchange-reference.md §17 C6).
             tracking = next((logs / "TREY-MBX1").rglob("MSGTRK2*.LOG"))
             delivery = next((logs / "TREY-MBX1").rglob("MSGTRKMD*.LOG"))
             assert _disk_lines(receive) == lab.protocol_log("TreyResearch", "TREY-CAS1", "receive")

@@ -1,5 +1,5 @@
 """Queue and server control through the shell, end to end: Suspend-/Resume-Queue, Stop-/Start-
-LabServer, MX failover before Retry, and two lab days of retries into an NDR (reference §4.5,
+LabServer, MX failover before Retry, and two lab days of retries into an NDR (docs/exchange-reference.md §4.5,
 §9). Everything runs on real sockets; time moves only on the lab clock."""
 
 from __future__ import annotations

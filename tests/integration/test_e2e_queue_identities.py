@@ -1,4 +1,4 @@
-"""Queue identities as Exchange 2013 shows them (reference §9, §17 C7): delivery queues are
+"""Queue identities as Exchange 2013 shows them (docs/exchange-reference.md §9, §17 C7): delivery queues are
 ``SERVER\\<number>``, the Submission queue is always listed, NextHopConnector is the send
 connector's GUID, ``Get-Queue | Format-List`` prints the 2013 property set, and the queue
 cmdlets take the number form as well as ``SERVER\\NextHopDomain``."""

@@ -1,4 +1,4 @@
-"""Revocation through real sockets (reference §4.3, D5): every lab CA publishes its CRL over HTTP
+"""Revocation through real sockets (docs/exchange-reference.md §4.3, D5): every lab CA publishes its CRL over HTTP
 on 127.0.80.1, each server fetches the CRLs of a presented chain from its own address, and
 OpenSSL checks them at lab time.
 

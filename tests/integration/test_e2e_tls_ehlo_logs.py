@@ -1,5 +1,5 @@
 """The TLS success line and the EHLO answer in the protocol logs of a real lab session, in
-Exchange 2013's forms (reference §17 C3 and C4)."""
+Exchange 2013's forms (docs/exchange-reference.md §17 C3 and C4)."""
 
 from __future__ import annotations
 

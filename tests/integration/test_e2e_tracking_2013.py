@@ -1,4 +1,4 @@
-"""Message tracking as Exchange 2013 writes it (reference §8, §17 C6): one network message id
+"""Message tracking as Exchange 2013 writes it (docs/exchange-reference.md §8, §17 C6): one network message id
 on every event of a message in an organization, STOREDRIVER RECEIVE included; source-context
 filled (the mailbox database and mailbox for STOREDRIVER, the SMTP session for SMTP events);
 AGENTINFO after the message is received; DELIVER in the Mailbox Transport Delivery service's

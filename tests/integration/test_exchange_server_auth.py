@@ -1,5 +1,5 @@
 """Exchange Server authentication (X-EXPS) between the servers of one organization (issue 10
-item 1, reference §17 C5).
+item 1, docs/exchange-reference.md §17 C5).
 
 Servers used to trust each other by source address: any local process that bound a lab
 server's address could submit through the CAS's Outbound Proxy Frontend (port 717) and have the

@@ -1,4 +1,4 @@
-"""Protocol log golden lines: what a receive or send session writes, byte for byte (reference §7).
+"""Protocol log golden lines: what a receive or send session writes, byte for byte (docs/exchange-reference.md §7).
 
 The expected lines are written out in full on purpose: the log format is the product, and a
 test that rebuilt them with the code under test would agree with any mistake it makes.

@@ -128,7 +128,7 @@ def test_mailbox_delivery_and_submission_events_go_to_their_services_files(
     tmp_path: Path,
 ) -> None:
     # A 2013 Mailbox server: the Mailbox Transport Delivery service writes DELIVER in MSGTRKMD
-    # files, the Mailbox Transport Submission service SUBMIT in MSGTRKMS (reference §8, C6).
+    # files, the Mailbox Transport Submission service SUBMIT in MSGTRKMS (docs/exchange-reference.md §8, C6).
     log = TrackingLog("ADATUM-MBX1", tmp_path)
     submit = send_event(event_id=TrackingEventId.SUBMIT, source=TrackingSource.STOREDRIVER)
     receive = send_event(event_id=TrackingEventId.RECEIVE, source=TrackingSource.STOREDRIVER)

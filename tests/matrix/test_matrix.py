@@ -308,3 +308,22 @@ def test_outside_organizations_and_domains_without_mailbox_are_listed_not_tried(
     assert all(r.ok for r in results)
     # Nothing was known before: a row the lab could not try never counts as worse.
     assert not compare(results, [_result("contoso.com", "outbound", Outcome.QUEUED, "x")])[0].worse
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: text.encode("utf-16"),  # Out-File's default in Windows PowerShell
+        lambda text: text.encode("cp1252"),  # a script saved as "ANSI", en dash and all
+        lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"),
+    ],
+)
+def test_a_change_script_in_powershells_encodings(tmp_path: Path, encode: object) -> None:
+    change = tmp_path / "untrust.ps1"
+    text = UNTRUST_TREY.replace("| Remove-Item", "| Remove-Item –WhatIf:$false")
+    change.write_bytes(encode(text))  # type: ignore[operator]
+
+    result = labsim(tmp_path, "diff", LAB, "--change", change)
+
+    assert result.exit_code == 1, result.output
+    assert result.output.rstrip().endswith("2 of 4 rows changed, 2 worse")

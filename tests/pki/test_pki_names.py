@@ -1,4 +1,4 @@
-"""Exchange 2013 certificate name rules (reference §4.3, decision D4) and FQDN matching."""
+"""Exchange 2013 certificate name rules (docs/exchange-reference.md §4.3, decision D4) and FQDN matching."""
 
 from __future__ import annotations
 

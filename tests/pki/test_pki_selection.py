@@ -1,4 +1,4 @@
-"""STARTTLS certificate selection (reference §4.4, §5.2)."""
+"""STARTTLS certificate selection (docs/exchange-reference.md §4.4, §5.2)."""
 
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ def partner_connector(**changes: Any) -> ReceiveConnector:
 
 
 def default_frontend(**changes: Any) -> ReceiveConnector:
-    """TREY-CAS1's ``Default Frontend`` connector (no Partners group, reference §3.6)."""
+    """TREY-CAS1's ``Default Frontend`` connector (no Partners group, docs/exchange-reference.md §3.6)."""
     base = ReceiveConnector(
         name="Default Frontend TREY-CAS1",
         server="TREY-CAS1",

@@ -1,4 +1,4 @@
-"""Header firewall, stamps and the Received header on raw bytes (reference §5.4, §10.1)."""
+"""Header firewall, stamps and the Received header on raw bytes (docs/exchange-reference.md §5.4, §10.1)."""
 
 from __future__ import annotations
 

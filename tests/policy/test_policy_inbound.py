@@ -1,4 +1,4 @@
-"""The MAIL FROM domain security check (reference §5.3, D5, D11), recipients and sizes."""
+"""The MAIL FROM domain security check (docs/exchange-reference.md §5.3, D5, D11), recipients and sizes."""
 
 from __future__ import annotations
 

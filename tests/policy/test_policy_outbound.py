@@ -1,4 +1,4 @@
-"""Sending side of Domain Security: policy, after EHLO, after the handshake (reference §4.1–§4.4)."""
+"""Sending side of Domain Security: policy, after EHLO, after the handshake (docs/exchange-reference.md §4.1–§4.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Receive connector selection (reference §5.1)."""
+"""Receive connector selection (docs/exchange-reference.md §5.1)."""
 
 from __future__ import annotations
 

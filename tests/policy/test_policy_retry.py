@@ -1,4 +1,4 @@
-"""Retry schedule, expiry and queue LastError text (reference §4.5, D7, D8)."""
+"""Retry schedule, expiry and queue LastError text (docs/exchange-reference.md §4.5, D7, D8)."""
 
 from __future__ import annotations
 

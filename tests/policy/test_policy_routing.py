@@ -1,4 +1,4 @@
-"""Categorizer and send connector selection (reference §4.1, §9)."""
+"""Categorizer and send connector selection (docs/exchange-reference.md §4.1, §9)."""
 
 from __future__ import annotations
 

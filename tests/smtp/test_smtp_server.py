@@ -732,7 +732,7 @@ def test_run_transcript_list_form_and_mismatch_message() -> None:
         )
 
 
-# --- X-EXPS (Exchange Server authentication, reference §17 C5) -------------------------------
+# --- X-EXPS (Exchange Server authentication, docs/exchange-reference.md §17 C5) -------------------------------
 
 EHLO_REPLY_EXPS = replies.ehlo(
     FQDN, CLIENT_IP, max_size=37748736, starttls=True, exchange_auth=True
