@@ -166,8 +166,9 @@ class ControlProtocol(LineOnlyReceiver):
         self.factory.server.clients.add(self)
 
     def connectionLost(self, reason: Any = None) -> None:  # noqa: N802
-        """Forget the client and its unanswered requests."""
+        """Forget the client, its unanswered requests and its shell session."""
         self.factory.server.clients.discard(self)
+        self.factory.server.client_gone(self)
 
     def lineReceived(self, line: bytes) -> None:  # noqa: N802
         """Queue the request for the main loop."""
@@ -196,10 +197,21 @@ class ControlFactory(Factory):
 class ControlServer:
     """The listening socket and the queue of requests not yet answered."""
 
-    def __init__(self, reactor: Any, path: Path, handler: Callable[[Request], Reply]) -> None:
+    def __init__(
+        self,
+        reactor: Any,
+        path: Path,
+        handler: Callable[[Request, object], Reply],
+        *,
+        on_client_gone: Callable[[object], None] | None = None,
+    ) -> None:
         self.reactor = reactor
         self.path = path
         self.handler = handler
+        """Answers ``(request, client)``; ``client`` is the same object for every request of one
+        connection (an attached shell keeps its variables across lines), None for a request
+        answered outside a connection."""
+        self.on_client_gone = on_client_gone
         self.queue: deque[tuple[ControlProtocol, bytes]] = deque()
         self.clients: set[ControlProtocol] = set()
         self._port: Any = None
@@ -225,14 +237,19 @@ class ControlServer:
         answered = 0
         while self.queue:
             client, line = self.queue.popleft()
-            client.reply(self.answer(line))
+            client.reply(self.answer(line, client))
             answered += 1
         return answered
 
-    def answer(self, line: bytes) -> Reply:
+    def client_gone(self, client: object) -> None:
+        """A connection closed: whatever the handler kept for it can go."""
+        if self.on_client_gone is not None:
+            self.on_client_gone(client)
+
+    def answer(self, line: bytes, client: object = None) -> Reply:
         """One request to one reply; a bug in labsim is reported, and the lab keeps serving."""
         try:
-            return self.handler(decode_request(line))
+            return self.handler(decode_request(line), client)
         except LabsimError as err:
             return failure(str(err))
         except Exception as err:

@@ -175,12 +175,19 @@ class LiveLab:
     ) -> None:
         self.lab = lab
         self.reactor = lab.world.reactor
+        self._shells: dict[object, InteractiveShell] = {}
+        """The shell of each attached client: its variables live as long as its connection."""
         self.state_folder = control.prepare_state_folder(state_folder)
         self.control_path = control.control_path(state_folder, lab.definition.name, os.getpid())
         self.info_path = self.control_path.with_suffix(".json")
         self.ready_file = ready_file
         self.sigint_stops = sigint_stops
-        self.control = ControlServer(self.reactor, self.control_path, self.handle)
+        self.control = ControlServer(
+            self.reactor,
+            self.control_path,
+            self.handle,
+            on_client_gone=lambda client: self._shells.pop(client, None),
+        )
         self.stop_signal: int | None = None
         self.stopping = False
         self._restore_signals: Callable[[], None] | None = None
@@ -349,8 +356,8 @@ class LiveLab:
 
     # --- control requests ---------------------------------------------------------------------
 
-    def handle(self, request: Request) -> Reply:
-        """Answer one control request."""
+    def handle(self, request: Request, client: object = None) -> Reply:
+        """Answer one control request of ``client`` (one object per control connection)."""
         op = request["op"]
         if op == "hello":
             orgs = self.lab.organization_names()
@@ -365,7 +372,7 @@ class LiveLab:
         if op == "info":
             return {"ok": True, "info": self.info()}
         if op == "line":
-            return self._line(request)
+            return self._line(request, client)
         if op == "vocabulary":
             from labsim.completion import vocabulary_for
 
@@ -375,9 +382,17 @@ class LiveLab:
             f"control request: unknown op '{op}'; use hello, info, line or vocabulary"
         )
 
-    def _line(self, request: Request) -> Reply:
+    def _line(self, request: Request, client: object) -> Reply:
         output: list[str] = []
-        shell = InteractiveShell(self.lab, output.append, _text(request, "organization"))
+        organization = _text(request, "organization")
+        shell = self._shells.get(client) if client is not None else None
+        if shell is None or shell.organization.lower() != organization.lower():
+            # A new client, or one that switched organization: a fresh session (variables
+            # would hold the other organization's objects).
+            shell = InteractiveShell(self.lab, output.append, organization)
+            if client is not None:
+                self._shells[client] = shell
+        shell.echo = output.append
         server = request.get("server")
         if server is not None and not isinstance(server, str):
             raise control.ControlError('control request: "server" must be a string or null')

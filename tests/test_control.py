@@ -22,7 +22,7 @@ def test_a_request_and_a_reply_are_one_json_line_each() -> None:
 
 
 def test_a_refusal_becomes_an_error_reply(tmp_path: Path) -> None:
-    def refuse(request: dict[str, Any]) -> dict[str, Any]:
+    def refuse(request: dict[str, Any], client: object) -> dict[str, Any]:
         raise CmdletError("organization 'Nowhere' is not in this lab; use one of Adatum")
 
     server = ControlServer(None, tmp_path / "c.sock", refuse)
@@ -38,7 +38,7 @@ def test_an_engine_bug_is_recorded_as_a_failure_and_the_client_told(
     events: list[dict[str, Any]] = []
     monkeypatch.setattr(control, "_log", Logger(observer=events.append))
 
-    def buggy(request: dict[str, Any]) -> dict[str, Any]:
+    def buggy(request: dict[str, Any], client: object) -> dict[str, Any]:
         raise KeyError("boom")
 
     reply = ControlServer(None, tmp_path / "c.sock", buggy).answer(b'{"op": "line"}')
