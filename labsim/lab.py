@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from twisted.internet.error import CannotListenError
 
 from labsim.clock import LabClock
@@ -46,6 +48,14 @@ from labsim.net.ports import PortOffset, offsets_to_try
 from labsim.pki import files as pki_files
 from labsim.pki.ca import CertificateAuthority
 from labsim.pki.certificate import ExchangeCertificate, parse_windows_name
+from labsim.pki.keys import generate_private_key
+from labsim.pki.requests import (
+    PendingRequest,
+    new_request,
+    pending_request,
+    request_subject,
+    sign_request,
+)
 from labsim.pki.self_signed import exchange_default_certificate, self_signed_certificate
 from labsim.pki.store import CertificateStore
 from labsim.reactor import default_reactor, drive
@@ -879,6 +889,59 @@ class Lab:
         store.add_personal(cert)
         self._write_certificate_files()
         return cert
+
+    def request_certificate(
+        self, server: str, *, subject_name: str, domain_names: Sequence[str], friendly_name: str
+    ) -> PendingRequest:
+        """New-ExchangeCertificate -GenerateRequest: a new key and a request for it, kept in the
+        server's REQUEST store until Import-ExchangeCertificate completes it."""
+        subject = request_subject(subject_name)
+        name = self.world.server(server).name
+        request = f"request|{name}|{subject_name}|{list(domain_names)}|{friendly_name}"
+        placeholder = self.world.state.recall(
+            "certificate",
+            request,
+            lambda: (
+                new_request(
+                    subject,
+                    domain_names,
+                    generate_private_key(),
+                    at=self.now(),
+                    friendly_name=friendly_name,
+                ).placeholder
+            ),
+        )
+        return self.certificate_store(name).add_request(pending_request(placeholder))
+
+    def sign_certificate_request(
+        self,
+        request: x509.CertificateSigningRequest,
+        *,
+        issuer: str,
+        template: str,
+        valid_days: int,
+    ) -> ExchangeCertificate:
+        """Submit-LabCertificateRequest: the CA of the organization ``issuer`` (or the public CA,
+        ``"public"``) issues a certificate for ``request`` under ``template``."""
+        ca = self._authority_for("Public" if issuer == "public" else issuer)
+        spki = request.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        key = (
+            f"sign|{issuer}|{template}|{valid_days}|{spki.hex()}|{request.subject.rfc4514_string()}"
+        )
+        return self.world.state.recall(
+            "certificate",
+            key,
+            lambda: sign_request(
+                ca, request, at=self.now(), valid_days=valid_days, template=template
+            ),
+        )
+
+    def known_authorities(self) -> tuple[x509.Certificate, ...]:
+        """The certificates of every CA of the lab (roots and intermediates): where Windows
+        would find the issuers of an imported certificate (its Intermediate and Root stores)."""
+        return tuple(ca.certificate for ca in self.authorities.values())
 
     def _new_certificate(
         self,

@@ -186,7 +186,7 @@ class LiveLab:
             self.reactor,
             self.control_path,
             self.handle,
-            on_client_gone=lambda client: self._shells.pop(client, None),
+            on_client_gone=self._forget_shell,
         )
         self.stop_signal: int | None = None
         self.stopping = False
@@ -355,6 +355,9 @@ class LiveLab:
             self.lab.flush_logs()
 
     # --- control requests ---------------------------------------------------------------------
+
+    def _forget_shell(self, client: object) -> None:
+        self._shells.pop(client, None)
 
     def handle(self, request: Request, client: object = None) -> Reply:
         """Answer one control request of ``client`` (one object per control connection)."""

@@ -504,6 +504,37 @@ def parse_subject_name(text: str) -> SubjectName:
     return SubjectName(values["CN"], values.get("O"))
 
 
+@dataclass(frozen=True)
+class X500Name:
+    """-SubjectName of New-ExchangeCertificate as typed (``C=US, O=Adatum, CN=mail.adatum.com``):
+    a request carries every attribute; a self-signed certificate reads it as
+    :class:`SubjectName`."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _x500_name(text: str) -> X500Name:
+    for part in _subject_parts(text):
+        if "=" not in part:
+            raise ValueError(
+                f"'{part.strip()}' in '{text}' isn't of the form attribute=value; write "
+                f"{_SUBJECT_EXAMPLE}."
+            )
+    return X500Name(text.strip())
+
+
+X500_NAME = ParamType(
+    "System.Security.Cryptography.X509Certificates.X500DistinguishedName",
+    lambda value: _item_or_null(
+        value, "System.Security.Cryptography.X509Certificates.X500DistinguishedName", _x500_name
+    ),
+)
+"""-SubjectName of New-ExchangeCertificate → :class:`X500Name` (checked further by the cmdlet)."""
+
+
 SUBJECT_NAME = ParamType(
     "System.Security.Cryptography.X509Certificates.X500DistinguishedName",
     lambda value: _item_or_null(

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     # and the shell must stay importable without them being loaded.
     from labsim.logs.tracking import TrackingRecord
     from labsim.pki.certificate import ExchangeCertificate
+    from labsim.pki.requests import Certificate, CertificateRequest, PendingRequest
     from labsim.pki.store import CertificateStore
 
 PUBLIC_CA = "Public"
@@ -161,6 +162,29 @@ class ShellHost(Protocol):
         OpenSSL's (``serverAuth``, ``clientAuth``, ``emailProtection``, ``codeSigning``; empty:
         no EKU extension, any purpose).
         """
+        ...
+
+    def request_certificate(
+        self, server: str, *, subject_name: str, domain_names: Sequence[str], friendly_name: str
+    ) -> PendingRequest:
+        """New-ExchangeCertificate -GenerateRequest: a new private key on ``server`` and a
+        PKCS #10 request for ``subject_name`` (an X.500 name as typed, e.g. ``C=US, O=Adatum,
+        CN=mail.adatum.com``) and the SAN ``domain_names``, kept in the server's REQUEST store
+        (:meth:`CertificateStore.requests`) and returned. Raises PkiError for a bad name."""
+        ...
+
+    def sign_certificate_request(
+        self, request: CertificateRequest, *, issuer: str, template: str, valid_days: int
+    ) -> ExchangeCertificate:
+        """Submit-LabCertificateRequest: the CA of organization ``issuer`` (as
+        :meth:`organization_names` spells it, or ``"public"``) issues a certificate for
+        ``request`` under ``template`` (:data:`labsim.pki.requests.TEMPLATES`), valid
+        ``valid_days`` days from lab time. The record has no private key."""
+        ...
+
+    def known_authorities(self) -> tuple[Certificate, ...]:
+        """Every CA certificate of the lab (where Windows finds an imported certificate's
+        issuers)."""
         ...
 
     def lab_time(self) -> datetime:

@@ -98,3 +98,24 @@ def _checked(
     if not found:
         raise PkiError(f"{source} holds no certificate; {fix}")
     return CertificateFile(found, form)
+
+
+def write_issued_certificate(
+    path: Path, certificate: x509.Certificate, chain: tuple[x509.Certificate, ...]
+) -> None:
+    """Write what a CA hands back for a request, by the file's extension: ``.p7b`` a PKCS #7
+    (DER) with the certificate and ``chain``, ``.der`` the certificate in DER, anything else
+    (``.cer``, ``.crt``, ``.pem``) the certificate in Base64 with CRLF lines, as certreq writes it.
+    Creates the folder. Raises OSError when it cannot be written."""
+    from cryptography.hazmat.primitives import serialization
+
+    suffix = path.suffix.lower()
+    if suffix == ".p7b":
+        data = pkcs7.serialize_certificates([certificate, *chain], serialization.Encoding.DER)
+    elif suffix == ".der":
+        data = certificate.public_bytes(serialization.Encoding.DER)
+    else:
+        text = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        data = text.replace("\n", "\r\n").encode("ascii")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -302,6 +303,51 @@ class CertificateAuthority:
             chain=self.chain,
             services=frozenset(services),
             friendly_name=friendly_name if friendly_name is not None else common_name,
+        )
+
+    def issue_to_key(
+        self,
+        subject: x509.Name,
+        public_key: CertificatePublicKeyTypes,
+        *,
+        at: datetime,
+        valid_days: int,
+        dns_names: Iterable[str] = (),
+        eku: Iterable[str] = ("serverAuth", "clientAuth"),
+    ) -> ExchangeCertificate:
+        """Issue an end-entity certificate for a key this CA never sees (a certificate request):
+        exactly ``subject`` and the SAN ``dns_names``, valid from ``at`` minus the clock skew for
+        ``valid_days`` days, with this CA's CRL distribution point. The record has no private key
+        and carries this CA's chain."""
+        _require_aware(at, "at")
+        rsa_key = isinstance(public_key, rsa.RSAPublicKey)
+        usage = x509.KeyUsage(
+            digital_signature=True,
+            content_commitment=False,
+            key_encipherment=rsa_key,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=False,
+            crl_sign=False,
+            encipher_only=False,
+            decipher_only=False,
+        )
+        start = at - CLOCK_SKEW
+        builder = (
+            self._builder(subject, public_key, start, at + timedelta(days=valid_days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(usage, critical=True)
+        )
+        names = [name for name in dns_names if name]
+        if names:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(name) for name in names]), critical=False
+            )
+        extended = eku_extension(eku)
+        if extended is not None:
+            builder = builder.add_extension(extended, critical=False)
+        return ExchangeCertificate(
+            certificate=builder.sign(self.private_key, signature_hash()), chain=self.chain
         )
 
     def revoke(self, serial: int | str, at: datetime) -> None:

@@ -663,16 +663,36 @@ def load_certificate_file(path: Path) -> x509.Certificate:
         ) from err
 
 
-def resolve_cert_path(folder: Path, user_path: str) -> Path:
-    """Resolve a path typed by a user: ``\\`` or ``/`` separators, relative to ``folder``.
+def lab_file_path(folder: Path, user_path: str) -> Path:
+    """Where a path typed in the shell lives: ``\\`` or ``/`` separators; a relative path, a
+    Windows drive path (``C:\\certreq\\mail.req`` → ``<folder>/C/certreq/mail.req``) and a
+    UNC path (``\\\\FileServer01\\Data\\x.req`` → ``<folder>/FileServer01/Data/x.req``)
+    under the lab's certificate folder ``folder``; an absolute POSIX path as it is.
 
-    Raises :class:`PkiError` naming the path when no such file exists.
+    Raises :class:`PkiError` for an empty path.
     """
     cleaned = user_path.strip().strip('"').strip("'")
     if not cleaned:
         raise PkiError("empty certificate path; give a file name such as Adatum\\root-ca.cer")
-    candidate = Path(cleaned.replace("\\", "/"))
-    resolved = candidate if candidate.is_absolute() else Path(folder) / candidate
+    unc = cleaned.startswith("\\\\")
+    text = cleaned.replace("\\", "/")
+    drive = re.match(r"^([A-Za-z]):/?", text)
+    if drive is not None:
+        text = f"{drive[1].upper()}/{text[drive.end() :]}"
+    elif unc:
+        text = text.lstrip("/")
+    candidate = Path(text)
+    if candidate.is_absolute():
+        return candidate
+    return Path(folder) / candidate
+
+
+def resolve_cert_path(folder: Path, user_path: str) -> Path:
+    """Resolve a path typed by a user (:func:`lab_file_path`) to a file that exists.
+
+    Raises :class:`PkiError` naming the path when no such file exists.
+    """
+    resolved = lab_file_path(folder, user_path)
     if not resolved.exists():
         raise PkiError(
             f"certificate file {user_path!r} was not found (looked for {resolved}); "

@@ -1,7 +1,9 @@
 """The certificate stores of one simulated Windows server.
 
 Owns :class:`CertificateStore`: the computer's personal store (certificates with what Exchange
-knows about them, keyed by thumbprint, in insertion order) and its trusted root store. The store
+knows about them, keyed by thumbprint, in insertion order), its trusted root store, and its
+REQUEST store (certificate requests made on this server and not yet completed,
+:mod:`labsim.pki.requests`). The store
 is mutable machine state; the certificates in it are frozen records, replaced on change.
 Thumbprints are accepted in any case but must be complete: Exchange's -Thumbprint takes no prefix.
 """
@@ -15,6 +17,7 @@ from cryptography import x509
 from labsim.errors import PkiError
 from labsim.pki.certificate import ExchangeCertificate, thumbprint_of
 from labsim.pki.names import matches_host
+from labsim.pki.requests import PendingRequest, same_key
 
 
 def normalize_thumbprint(thumbprint: str) -> str:
@@ -29,11 +32,12 @@ class CertificateStore:
         self.server_name = server_name
         self._personal: dict[str, ExchangeCertificate] = {}
         self._roots: dict[str, x509.Certificate] = {}
+        self._requests: dict[str, PendingRequest] = {}
 
     def __repr__(self) -> str:
         return (
             f"CertificateStore({self.server_name!r}, personal={len(self._personal)}, "
-            f"roots={len(self._roots)})"
+            f"roots={len(self._roots)}, requests={len(self._requests)})"
         )
 
     def _where(self) -> str:
@@ -78,6 +82,33 @@ class CertificateStore:
         updated = current.with_services(current.services | frozenset(services))
         self._personal[updated.thumbprint] = updated
         return updated
+
+    def add_request(self, pending: PendingRequest) -> PendingRequest:
+        """Keep a request made on this server until it is completed or removed."""
+        self._requests[pending.thumbprint] = pending
+        return pending
+
+    def requests(self) -> tuple[PendingRequest, ...]:
+        """The pending requests, in the order they were made."""
+        return tuple(self._requests.values())
+
+    def find_request(self, thumbprint: str) -> PendingRequest | None:
+        """The pending request whose placeholder has this thumbprint, or None."""
+        return self._requests.get(normalize_thumbprint(thumbprint))
+
+    def remove_request(self, thumbprint: str) -> PendingRequest:
+        """Remove and return a pending request; :class:`PkiError` when absent."""
+        key = normalize_thumbprint(thumbprint)
+        if key not in self._requests:
+            raise self._not_found(thumbprint)
+        return self._requests.pop(key)
+
+    def request_for(self, certificate: x509.Certificate) -> PendingRequest | None:
+        """The pending request ``certificate`` was issued for (the same public key), or None."""
+        for pending in self._requests.values():
+            if same_key(certificate, pending.private_key):
+                return pending
+        return None
 
     def import_root(self, certificate: x509.Certificate) -> str:
         """Add ``certificate`` to the trusted root store; return its thumbprint."""

@@ -75,10 +75,6 @@ def test_new_exchange_certificate_errors(adatum: Shell, host: FakeHost) -> None:
     partner = adatum.run("New-ExchangeCertificate -Server TREY-MBX1")
     assert partner.error is not None
     assert "The servers of Adatum are ADATUM-CAS1, ADATUM-MBX1." in str(partner.error)
-    request = adatum.run("New-ExchangeCertificate -Server ADATUM-MBX1 -GenerateRequest")
-    assert request.error is not None
-    assert "labsim doesn't create certificate requests (-GenerateRequest)" in str(request.error)
-    assert "New-LabCertificate" in str(request.error)
     domain = adatum.run("New-ExchangeCertificate -Server ADATUM-MBX1 -DomainName mail_adatum,'a b'")
     assert domain.error is not None
     assert str(domain.error).startswith(

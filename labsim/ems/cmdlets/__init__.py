@@ -10,6 +10,7 @@ from __future__ import annotations
 from labsim.ems.catalog import Catalog
 from labsim.ems.cmdlets import (
     certificate_provider,
+    certificate_requests,
     certificates,
     directory,
     exchange_server,
@@ -37,6 +38,7 @@ def default_catalog() -> Catalog:
             *send_connector.SPECS,
             *receive_connector.SPECS,
             *certificates.SPECS,
+            *certificate_requests.SPECS,
             *certificate_provider.SPECS,
             *mail.SPECS,
             *directory.SPECS,

@@ -6,8 +6,9 @@ on that server; otherwise on the shell's machine when the step names one, and on
 the organization when it doesn't (scenario contract); New-ExchangeCertificate, which creates one
 certificate, needs one server. Import-Certificate supports only ``Cert:\\LocalMachine\\Root``
 (trusting a partner's root CA is the step Domain Security needs). New-ExchangeCertificate creates
-a self-signed certificate, as Exchange does; labsim creates no certificate requests
-(-GenerateRequest): New-LabCertificate issues CA-signed certificates instead.
+a self-signed certificate, as Exchange does, or with -GenerateRequest a certificate request
+(:mod:`labsim.ems.cmdlets.certificate_requests` owns the request workflow). A pending request
+is listed with Status ``PendingRequest`` and can be removed, not enabled.
 
 ``labsim.pki`` is imported inside the functions that need it: it loads service_identity, which
 loads pyOpenSSL, and ``import labsim.ems`` must stay light and free of OpenSSL.
@@ -30,10 +31,14 @@ from labsim.ems.conversions import (
     STRING_LIST,
     SUBJECT_NAME,
     SWITCH,
+    X500_NAME,
+    ConversionError,
     ListEdit,
     SubjectName,
+    X500Name,
     flags_type,
 )
+from labsim.ems.messages import transformation
 from labsim.ems.outputs import RootCertificate, ServerCertificate
 from labsim.errors import CmdletError, PkiError
 from labsim.limits import UB_COMMON_NAME
@@ -70,6 +75,9 @@ DEFAULT_FRIENDLY_NAME = "Microsoft Exchange"
 
 SELF_SIGNED_SERVICES = ("IMAP", "POP", "SMTP")
 """The Services of a new self-signed certificate when -Services is not given (Exchange's)."""
+
+PENDING_REQUEST = "PendingRequest"
+"""The Status of a certificate request that has not been completed yet."""
 
 SELF_SIGNED_YEARS = 5
 """How long a self-signed certificate from New-ExchangeCertificate is valid."""
@@ -135,8 +143,24 @@ def _not_found(ctx: CmdletContext, thumbprint: str, servers: Iterable[Server]) -
     )
 
 
+def _not_valid(ctx: CmdletContext, server: Server, thumbprint: str, reason: str) -> CmdletError:
+    # Exchange 2013's text when the certificate exists but cannot serve (a real sample names
+    # PrivateKeyMissing; PendingRequest follows its pattern, docs/fidelity.md).
+    return ctx.error(
+        f"A special Rpc error occurs on server {server.name}: The certificate with thumbprint "
+        f"{thumbprint} was found but is not valid for use with Exchange Server (reason: "
+        f"{reason}).",
+        "InvalidOperationException",
+    )
+
+
 def _shown(ctx: CmdletContext, server: Server, store: CertificateStore) -> list[ServerCertificate]:
-    return [shown_certificate(ctx, server.name, cert) for cert in store.personal()]
+    # Windows' REQUEST store is listed after the personal store (Get-ExchangeCertificate shows
+    # both, a request with Status PendingRequest).
+    return [shown_certificate(ctx, server.name, cert) for cert in store.personal()] + [
+        ServerCertificate(server.name, pending.placeholder, PENDING_REQUEST)
+        for pending in store.requests()
+    ]
 
 
 def get_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
@@ -181,7 +205,16 @@ def enable_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
     candidates = _servers(ctx, explicit)
     holders = [s for s in candidates if ctx.host.certificate_store(s.name).find(thumbprint)]
     if not holders:
+        pending = [
+            s for s in candidates if ctx.host.certificate_store(s.name).find_request(thumbprint)
+        ]
+        if pending:
+            raise _not_valid(ctx, pending[0], thumbprint, PENDING_REQUEST)
         raise _not_found(ctx, thumbprint, candidates)
+    for server in holders:
+        found = ctx.host.certificate_store(server.name).find(thumbprint)
+        if found is not None and found.private_key is None:
+            raise _not_valid(ctx, server, thumbprint, "PrivateKeyMissing")
     for server in holders:
         try:
             ctx.host.certificate_store(server.name).enable_services(thumbprint, names)
@@ -202,21 +235,15 @@ def _years_in_days(ctx: CmdletContext, years: int) -> int:
 def new_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     """New-ExchangeCertificate [-Server s] [-DomainName a,b] [-SubjectName "CN=…"] [-Services …]
     [-FriendlyName f] [-IncludeAcceptedDomains] [-IncludeAutoDiscover] [-IncludeServerFQDN]
-    [-IncludeServerNetBIOSName]: a new self-signed certificate, valid five years.
+    [-IncludeServerNetBIOSName]: a new self-signed certificate, valid five years; with
+    -GenerateRequest [-RequestFile f] [-BinaryEncoded] a certificate request instead
+    (labsim.ems.cmdlets.certificate_requests).
 
     Exchange's defaults: without -DomainName (and the Include switches) the names are the server's
     name and FQDN; the subject is ``CN=`` the first name; Services IMAP, POP, SMTP (SMTP alone
     with -IncludeAcceptedDomains or -IncludeAutoDiscover); FriendlyName "Microsoft Exchange".
     labsim never prompts to replace the default SMTP certificate (as with -Force).
     """
-    if args.flag("GenerateRequest"):
-        raise ctx.error(
-            "labsim doesn't create certificate requests (-GenerateRequest): the lab has no "
-            "certification authority to send them to. Issue a CA-signed certificate with "
-            'New-LabCertificate -Server <server> -Issuer own -SubjectName "CN=mail.adatum.com" '
-            "-DomainName mail.adatum.com,adatum.com.",
-            "NotImplemented",
-        )
     explicit = args.text("Server") or ctx.server
     if explicit is None:
         listed = ", ".join(s.name for s in ctx.organization().servers)
@@ -254,7 +281,18 @@ def new_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[ob
     if not domains:
         domains = [server.name, server.fqdn]
     names = unique(domains)
-    subject = args.get("SubjectName")
+    if args.flag("GenerateRequest"):
+        from labsim.ems.cmdlets.certificate_requests import generate_request
+
+        return generate_request(ctx, args, server, names, friendly_name)
+    for parameter in ("RequestFile", "BinaryEncoded"):
+        if parameter in args:
+            raise ctx.error(
+                f"The -{parameter} parameter belongs to a certificate request: add "
+                "-GenerateRequest, or leave it out for a self-signed certificate.",
+                "ParameterBindingException",
+            )
+    subject = _self_signed_subject(args.get("SubjectName"))
     if subject is None:
         if len(names[0]) > UB_COMMON_NAME:
             raise ctx.error(
@@ -283,6 +321,20 @@ def new_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[ob
     return [shown_certificate(ctx, server.name, certificate)]
 
 
+def _self_signed_subject(value: object) -> SubjectName | None:
+    # -SubjectName binds as an X.500 name of any attributes (a request carries them all); a
+    # self-signed certificate of the lab carries CN and O, with the binding's message otherwise.
+    if value is None:
+        return None
+    assert isinstance(value, X500Name)
+    try:
+        subject = SUBJECT_NAME.convert(value.text)
+    except ConversionError as err:
+        raise transformation("New-ExchangeCertificate", "SubjectName", str(err)) from None
+    assert isinstance(subject, SubjectName)
+    return subject
+
+
 def remove_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     """Remove-ExchangeCertificate [[-Identity] [SERVER\\]THUMB] [-Thumbprint t] [-Server s].
 
@@ -305,11 +357,15 @@ def remove_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
         )
     wanted = _normalize_thumbprint(thumbprint)
     candidates = _servers(ctx, server_name)
-    holders = [s for s in candidates if ctx.host.certificate_store(s.name).find(wanted)]
-    if not holders:
+    stores = [(s, ctx.host.certificate_store(s.name)) for s in candidates]
+    holders = [store for _, store in stores if store.find(wanted)]
+    requests = [store for _, store in stores if store.find_request(wanted)]
+    if not holders and not requests:
         raise _not_found(ctx, thumbprint, candidates)
-    for server in holders:
-        ctx.host.certificate_store(server.name).remove_personal(wanted)
+    for store in holders:
+        store.remove_personal(wanted)
+    for store in requests:
+        store.remove_request(wanted)
     return []
 
 
@@ -420,7 +476,7 @@ SPECS = (
         (
             ParameterSpec("Server", STRING),
             ParameterSpec("DomainName", CERTIFICATE_DOMAIN_LIST),
-            ParameterSpec("SubjectName", SUBJECT_NAME),
+            ParameterSpec("SubjectName", X500_NAME),
             ParameterSpec("Services", SERVICES_TYPE),
             ParameterSpec("FriendlyName", STRING),
             ParameterSpec("IncludeAcceptedDomains", SWITCH),
@@ -431,10 +487,15 @@ SPECS = (
             ParameterSpec("PrivateKeyExportable", BOOL),
             ParameterSpec("Force", SWITCH),
             ParameterSpec("GenerateRequest", SWITCH),
+            ParameterSpec("RequestFile", STRING),
+            ParameterSpec("BinaryEncoded", SWITCH),
             *EXCHANGE_COMMON,
         ),
         new_exchange_certificate,
-        synopsis="Create a self-signed certificate on a server (valid five years).",
+        synopsis=(
+            "Create a self-signed certificate on a server (valid five years), or with "
+            "-GenerateRequest a certificate request for a CA."
+        ),
     ),
     CmdletSpec(
         "Remove-ExchangeCertificate",

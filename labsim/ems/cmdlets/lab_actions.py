@@ -2,14 +2,16 @@
 
 These are not Exchange cmdlets, and their noun prefix ``Lab`` says so, so that no one mistakes
 them for Exchange's: stop and start a server (Stop-/Start-/Get-LabServer), make a CA's CRL
-unreachable (Set-/Get-LabCrl), revoke a certificate (Revoke-LabCertificate) and issue one
-(New-LabCertificate). They act lab-wide: a server or organization of any organization may be
+unreachable (Set-/Get-LabCrl), revoke a certificate (Revoke-LabCertificate), issue one
+(New-LabCertificate), and play an enterprise CA answering a certificate request
+(Submit-LabCertificateRequest). They act lab-wide: a server or organization of any organization may be
 named, whatever organization the shell runs on. The shell checks names and values (with the same
 error texts as the Exchange cmdlets) and the host carries the action out.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 
 from labsim.ems.catalog import Arguments, CmdletContext, CmdletSpec, ParameterSpec
@@ -37,15 +39,28 @@ from labsim.ems.conversions import (
     STRING,
     SUBJECT_NAME,
     SubjectName,
+    enum_type,
 )
 from labsim.ems.host import PUBLIC_CA
 from labsim.ems.messages import out_of_range
 from labsim.ems.outputs import LabCrl, LabServer, RevokedCertificate
+from labsim.errors import PkiError
 from labsim.limits import NOT_BEFORE_DAYS_RANGE, VALID_DAYS_RANGE
 from labsim.model.organization import Server
 
 ISSUER_KEYWORDS = ("own", "public", "self")
 """-Issuer values besides an organization's name."""
+
+
+class CertificateTemplate(enum.Enum):
+    """Certificate templates the lab's enterprise CAs publish (labsim.pki.requests.TEMPLATES)."""
+
+    COMPUTER = "Computer"
+    WEB_SERVER = "WebServer"
+
+
+TEMPLATE_TYPE = enum_type(CertificateTemplate, "System.String")
+"""-Template of Submit-LabCertificateRequest (Tab offers the values)."""
 
 DEFAULT_EKU = ("serverAuth", "clientAuth")
 """-Eku of New-LabCertificate when not given: what a Domain Security certificate needs."""
@@ -260,6 +275,71 @@ def new_lab_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]
     return [shown_certificate(ctx, server.name, certificate)]
 
 
+def submit_lab_certificate_request(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Submit-LabCertificateRequest -RequestFile r -CertificateFile c [-Issuer own|public|<Org>]
+    [-Template Computer|WebServer] [-ValidDays 730].
+
+    The organization's enterprise CA (``own``: the shell's organization) signs the request
+    New-ExchangeCertificate -GenerateRequest wrote, as ``certreq -submit`` would: the subject
+    and DNS names of the request, the template's EKU (Computer: client and server
+    authentication; WebServer: server authentication only), the CA's CRL distribution point.
+    Writes the certificate to -CertificateFile: Base64 (.cer, .crt, .pem), DER (.der) or
+    PKCS #7 with the CA's chain (.p7b).
+    """
+    from labsim.ems.cmdlets.certificate_requests import lab_path
+    from labsim.pki.bundles import write_issued_certificate
+    from labsim.pki.files import resolve_cert_path
+    from labsim.pki.requests import read_request
+
+    request_text = args.text("RequestFile") or ""
+    certificate_text = args.text("CertificateFile") or ""
+    issuer_text = args.text("Issuer") or "own"
+    issuer = _issuer(ctx, issuer_text)
+    if issuer == "self":
+        raise ctx.error(
+            "A certificate request goes to a CA: give -Issuer own (your organization's CA), "
+            "public (the lab's public CA) or an organization's name; New-ExchangeCertificate "
+            "without -GenerateRequest makes a self-signed certificate.",
+            "InvalidArgument",
+        )
+    if issuer == "own":
+        issuer = ctx.organization().name
+    chosen = args.get("Template") or CertificateTemplate.COMPUTER
+    assert isinstance(chosen, CertificateTemplate)
+    template = chosen.value
+    valid_days = _days(ctx, args, "ValidDays", 730)
+    folder = ctx.host.certificate_folder()
+    try:
+        request_path = resolve_cert_path(folder, request_text)
+        request = read_request(request_path.read_bytes(), request_text)
+    except PkiError as err:
+        raise ctx.error(f"{err} (-RequestFile)", "InvalidData") from None
+    except OSError as err:
+        raise ctx.error(
+            f"Could not read {request_text} ({err.strerror or err}) (-RequestFile).", "ReadError"
+        ) from None
+    certificate = ctx.host.sign_certificate_request(
+        request, issuer=issuer, template=template, valid_days=valid_days
+    )
+    target = lab_path(ctx, certificate_text, "CertificateFile")
+    try:
+        write_issued_certificate(target, certificate.certificate, certificate.chain)
+    except OSError as err:
+        raise ctx.error(
+            f"Could not write {certificate_text} ({target}): {err.strerror or err}. Give a "
+            "-CertificateFile in a folder you can write.",
+            "WriteError",
+        ) from None
+    return [
+        f"Issued by {certificate.issuer} ({template} template): {certificate.subject}, "
+        f"thumbprint {certificate.thumbprint}, valid until "
+        f"{certificate.not_after:%Y-%m-%d}.",
+        f"labsim note: the certificate file {certificate_text} is {target}; complete the "
+        "request with Import-ExchangeCertificate -Server <the server that made it> -FileName "
+        f"{certificate_text}",
+    ]
+
+
 SPECS = (
     CmdletSpec(
         "Get-LabServer",
@@ -320,6 +400,18 @@ SPECS = (
         ),
         new_lab_certificate,
         synopsis="Lab action: issue a certificate (own/public/another org's CA, or self-signed).",
+    ),
+    CmdletSpec(
+        "Submit-LabCertificateRequest",
+        (
+            ParameterSpec("RequestFile", STRING, mandatory=True),
+            ParameterSpec("CertificateFile", STRING, mandatory=True),
+            ParameterSpec("Issuer", STRING),
+            ParameterSpec("Template", TEMPLATE_TYPE),
+            ParameterSpec("ValidDays", INT),
+        ),
+        submit_lab_certificate_request,
+        synopsis="Lab action: an organization's CA signs a certificate request file.",
     ),
 )
 """The lab action cmdlets."""
