@@ -20,7 +20,7 @@ from enum import Enum
 from typing import TypeVar
 
 from labsim.ems.expressions import ScriptBlock
-from labsim.ems.parser import HashTable, Value, VariableRef
+from labsim.ems.parser import HashTable, SubPipeline, Value, VariableRef
 from labsim.limits import name_length_problem
 from labsim.model.enums import parse_enum
 from labsim.model.values import AddressSpace, Binding, ByteSize, IPRange, parse_timespan
@@ -64,6 +64,8 @@ def show(value: Value) -> str:
         return value.text
     if isinstance(value, VariableRef):
         return "$" + value.name
+    if isinstance(value, SubPipeline):
+        return value.pipeline.text
     return value
 
 

@@ -33,6 +33,17 @@ def format_datetime(value: datetime) -> str:
     return f"{value.month}/{value.day}/{value.year} {hour}:{value.minute:02d}:{value.second:02d} {suffix}"
 
 
+def format_datetime_long(value: datetime) -> str:
+    """A DateTime on its own at the end of a pipeline, as en-US PowerShell prints it:
+    ``Saturday, December 5, 2026 3:04:05 AM``."""
+    hour = value.hour % 12 or 12
+    suffix = "AM" if value.hour < 12 else "PM"
+    return (
+        f"{value:%A}, {value:%B} {value.day}, {value.year} "
+        f"{hour}:{value.minute:02d}:{value.second:02d} {suffix}"
+    )
+
+
 def display(value: object) -> str:
     """One property value as PowerShell prints it."""
     if value is None:

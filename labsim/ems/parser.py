@@ -23,6 +23,7 @@ knows, so a call keeps its elements in order and binding happens later (``bindin
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -58,16 +59,32 @@ class HashTable:
 
 
 @dataclass(frozen=True)
+class MethodCall:
+    """``.AddHours(-1)`` after a value: a method called on it (labsim runs DateTime's Add*
+    methods, :func:`labsim.ems.shell.call_method`)."""
+
+    name: str
+    arguments: tuple[Value, ...] = ()
+
+
+Member: TypeAlias = "str | MethodCall"
+"""A property name, or a method call, after a value."""
+
+
+@dataclass(frozen=True)
 class VariableRef:
     """``$name`` or ``$name.Prop.Prop``: a session variable (resolved when the statement runs)."""
 
     name: str
-    members: tuple[str, ...] = ()
+    members: tuple[Member, ...] = ()
 
 
-Value: TypeAlias = "str | bool | None | tuple[Value, ...] | HashTable | ScriptBlock | VariableRef"
+Value: TypeAlias = (
+    "str | bool | None | tuple[Value, ...] | HashTable | ScriptBlock | VariableRef | SubPipeline"
+)
 """An argument value: a string (bare or quoted), a boolean, $null, a list, a hashtable, a
-script block (Where-Object's filter), or a variable."""
+script block (Where-Object's filter), a variable, or a command's output in parentheses
+(``-Thumbprint (Get-ExchangeCertificate -DomainName mail.adatum.com).Thumbprint``)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +123,7 @@ class SubPipeline:
     """``(Get-TransportConfig).TLSSendDomainSecureList``: a pipeline's objects, then properties."""
 
     pipeline: Pipeline
-    members: tuple[str, ...] = ()
+    members: tuple[Member, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,9 +151,16 @@ class Pipeline:
     assign: str | None = None
 
     def calls(self) -> tuple[CommandCall, ...]:
-        """Every command the statement runs, those of a ``( ... )`` pipeline at its start first."""
-        inner = self.source.pipeline.calls() if isinstance(self.source, SubPipeline) else ()
-        return (*inner, *self.commands)
+        """Every command the statement runs: those of a ``( ... )`` pipeline at its start
+        first, then each command after those of the ``( ... )`` pipelines among its arguments."""
+        found: list[CommandCall] = []
+        if isinstance(self.source, SubPipeline):
+            found.extend(self.source.pipeline.calls())
+        for call in self.commands:
+            for argument in call.arguments:
+                found.extend(_argument_calls(argument.value))
+            found.append(call)
+        return tuple(found)
 
     def variables(self) -> tuple[str, ...]:
         """The variables the statement reads (lower case), in order, each once."""
@@ -149,6 +173,9 @@ class Pipeline:
         def walk(value: object) -> None:
             if isinstance(value, VariableRef):
                 add(value.name)
+            elif isinstance(value, SubPipeline):
+                for name in value.pipeline.variables():
+                    add(name)
             elif isinstance(value, tuple):
                 for item in value:
                     walk(item)
@@ -169,6 +196,21 @@ class Pipeline:
                 walk(argument.value)
         return tuple(found)
 
+
+def _argument_calls(value: object) -> tuple[CommandCall, ...]:
+    # The commands of ( ... ) pipelines inside an argument value (lists and hashtables too).
+    if isinstance(value, SubPipeline):
+        return value.pipeline.calls()
+    if isinstance(value, tuple):
+        return tuple(call for item in value for call in _argument_calls(item))
+    if isinstance(value, HashTable):
+        return tuple(call for _, item in value.entries for call in _argument_calls(item))
+    return ()
+
+
+_COMMAND_WORD = re.compile(r"[A-Za-z]+-[A-Za-z][A-Za-z0-9]*(?=[\s)|;]|$)")
+"""A cmdlet name (Verb-Noun) at the start of ``( ... )`` in an argument: the parentheses hold a
+pipeline, whose output is the value, as in PowerShell."""
 
 _VARIABLES: dict[str, Value] = {"true": True, "false": False, "null": None}
 
@@ -289,14 +331,39 @@ class _Parser:
         self.last_end = scan.index
         return result
 
-    def members(self) -> tuple[str, ...]:
-        """``.Name.Name`` right after an expression (no blanks, as PowerShell requires)."""
+    def members(self) -> tuple[Member, ...]:
+        """``.Name.Name`` and ``.Method(args)`` right after an expression (no blanks, as
+        PowerShell requires)."""
         scan = self.scan
-        names: list[str] = []
+        names: list[Member] = []
         while scan.peek() == "." and (scan.peek(1).isalnum() or scan.peek(1) == "_"):
             scan.advance()
-            names.append(self.variable_name())
+            name = self.variable_name()
+            if scan.peek() == "(":
+                names.append(MethodCall(name, self.method_arguments()))
+            else:
+                names.append(name)
         return tuple(names)
+
+    def method_arguments(self) -> tuple[Value, ...]:
+        """``(a, b)`` of a method call (cursor on the parenthesis)."""
+        scan = self.scan
+        start = scan.index
+        scan.advance()
+        items: list[Value] = []
+        while True:
+            scan.skip_blanks()
+            if scan.at_end():
+                raise self.error("Missing closing ')' in expression.", start)
+            if scan.peek() == ")":
+                scan.advance()
+                return tuple(items)
+            if items:
+                if scan.peek() != ",":
+                    raise self.error("Missing ')' in method call.")
+                scan.advance()
+                scan.skip_blanks()
+            items.append(self.primary(frozenset(",)")))
 
     def variable_name(self) -> str:
         scan = self.scan
@@ -405,10 +472,21 @@ class _Parser:
         return VariableRef(name, self.members())
 
     def group(self) -> Value:
-        """``(a, b)`` or ``@(a, b)`` (cursor on the parenthesis): a list of values."""
+        """``(a, b)`` or ``@(a, b)`` (cursor on the parenthesis): a list of values; or
+        ``(Get-X ... | ...).Prop``: a pipeline whose output (then its properties) is the value."""
         scan = self.scan
         start = scan.index
         scan.advance()
+        scan.skip_blanks(newlines=True)
+        if _COMMAND_WORD.match(scan.text, scan.index):
+            self.depth += 1
+            inner = self.pipeline()
+            self.depth -= 1
+            scan.skip_blanks(newlines=True)
+            if scan.peek() != ")":
+                raise self.error("Missing closing ')' in expression.", start)
+            scan.advance()
+            return SubPipeline(inner, self.members())
         items: list[Value] = []
         while True:
             scan.skip_blanks(newlines=True)

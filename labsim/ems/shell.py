@@ -17,8 +17,10 @@ text stands on its own (the --state journal replays statements one by one).
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import Enum
 
 from labsim.ems.binding import bind, check_mandatory
@@ -32,6 +34,8 @@ from labsim.ems.outputs import FormattedText
 from labsim.ems.parser import (
     CommandCall,
     HashTable,
+    Member,
+    MethodCall,
     Pipeline,
     SubPipeline,
     Value,
@@ -88,6 +92,61 @@ def _as_argument(value: object) -> Value:
     if isinstance(identity, str):
         return identity
     return display(value)
+
+
+DATETIME_METHODS = ("AddYears", "AddMonths", "AddDays", "AddHours", "AddMinutes", "AddSeconds")
+"""DateTime's methods the shell runs (``(Get-Date).AddHours(-1)``), besides ToUniversalTime and
+ToLocalTime (lab time is UTC: both give the date back)."""
+
+
+def call_method(value: object, call: MethodCall) -> object:
+    """``value.Method(args)``: DateTime's Add* methods (and ToUniversalTime/ToLocalTime) on a
+    date, or on each date of a list; any other method is refused with what labsim runs."""
+    if isinstance(value, (tuple, list)):
+        return tuple(call_method(item, call) for item in value)
+    name = call.name.lower()
+    if isinstance(value, datetime):
+        if name in ("touniversaltime", "tolocaltime") and not call.arguments:
+            return value
+        method = next((m for m in DATETIME_METHODS if m.lower() == name), None)
+        if method is not None and len(call.arguments) == 1:
+            return _add(value, method, call.arguments[0])
+    kind = "System.DateTime" if isinstance(value, datetime) else "an Exchange object"
+    raise cmdlet_error(
+        "",
+        f"labsim's shell does not run the method {call.name}() on {kind}; it runs DateTime's "
+        f"{', '.join(DATETIME_METHODS)}, ToUniversalTime and ToLocalTime, as in "
+        "(Get-Date).AddHours(-1).",
+        "MethodNotFound",
+    )
+
+
+def _add(value: datetime, method: str, amount: Value) -> datetime:
+    try:
+        number = float(amount) if isinstance(amount, str) else None
+    except ValueError:
+        number = None
+    if number is None or (method in ("AddYears", "AddMonths") and not number.is_integer()):
+        raise cmdlet_error(
+            "",
+            f'Cannot convert argument "value", with value: "{amount}", for "{method}" to type '
+            f'"System.{"Int32" if method in ("AddYears", "AddMonths") else "Double"}": give a '
+            f"number, e.g. .{method}(-1).",
+            "MethodArgumentConversionInvalidCastArgument",
+        )
+    if method in ("AddYears", "AddMonths"):
+        months = int(number) * (12 if method == "AddYears" else 1)
+        index = value.year * 12 + value.month - 1 + months
+        year, month = divmod(index, 12)
+        # .NET keeps the day, or the month's last day when it has fewer (31 Jan + 1 month).
+        day = min(value.day, calendar.monthrange(year, month + 1)[1])
+        return value.replace(year=year, month=month + 1, day=day)
+    unit = method[3:].lower()
+    return value + timedelta(**{unit: number})
+
+
+def _apply(value: object, step: Member) -> object:
+    return call_method(value, step) if isinstance(step, MethodCall) else member(value, step)
 
 
 def _one_or_many(objects: list[object]) -> object:
@@ -230,17 +289,23 @@ class Shell:
         quoted = identity.replace("'", "''")
         return f"${pipeline.assign} = {getter.name} '{quoted}'"
 
-    def _resolve(self, value: Value) -> Value:
-        """A parsed value with its variables replaced by what they hold."""
+    def _resolve(self, value: Value, blocks: list[_Block]) -> Value:
+        """A parsed value with its variables replaced by what they hold, and each ``( ... )``
+        pipeline by its output (then its properties)."""
+        if isinstance(value, SubPipeline):
+            held = _one_or_many(self._run_pipeline(value.pipeline, blocks))
+            for step in value.members:
+                held = _apply(held, step)
+            return _as_argument(held)
         if isinstance(value, VariableRef):
             held = self.session.variables.get(value.name.lower())
-            for name in value.members:
-                held = member(held, name)
+            for step in value.members:
+                held = _apply(held, step)
             return _as_argument(held)
         if isinstance(value, tuple):
-            return tuple(self._resolve(item) for item in value)
+            return tuple(self._resolve(item, blocks) for item in value)
         if isinstance(value, HashTable):
-            return HashTable(tuple((k, self._resolve(v)) for k, v in value.entries))
+            return HashTable(tuple((k, self._resolve(v, blocks)) for k, v in value.entries))
         return value
 
     def _source_objects(self, pipeline: Pipeline, blocks: list[_Block]) -> list[object]:
@@ -255,15 +320,15 @@ class Shell:
         else:
             assert isinstance(source, ValueSource)
             held, members = source.value, ()
-        for name in members:
-            held = member(held, name)
+        for step in members:
+            held = _apply(held, step)
         if held is None:
             return []
         return list(held) if isinstance(held, (tuple, list)) else [held]
 
-    def _bind(self, spec: CmdletSpec, call: CommandCall) -> Arguments:
+    def _bind(self, spec: CmdletSpec, call: CommandCall, blocks: list[_Block]) -> Arguments:
         arguments = tuple(
-            dataclasses.replace(argument, value=self._resolve(argument.value))
+            dataclasses.replace(argument, value=self._resolve(argument.value, blocks))
             for argument in call.arguments
         )
         return bind(spec, dataclasses.replace(call, arguments=arguments))
@@ -272,7 +337,7 @@ class Shell:
         stages = []
         for call in pipeline.commands:
             spec = self.catalog.find(call.name)
-            stages.append((spec, self._bind(spec, call)))
+            stages.append((spec, self._bind(spec, call, blocks)))
         objects: list[object] = []
         if pipeline.source is not None:
             objects = self._source_objects(pipeline, blocks)

@@ -16,10 +16,10 @@ import fnmatch
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from labsim.ems.format import display, format_list, format_table
+from labsim.ems.format import display, format_datetime_long, format_list, format_table
 from labsim.ems.outputs import (
     CommandInfo,
     ExchangeServerOutput,
@@ -810,7 +810,12 @@ def render_list(objects: Sequence[object], patterns: Sequence[str] | None = None
     for group in _groups(objects):
         view = view_for(group[0])
         if view is None:
-            parts.append("\n".join(display(o) for o in group))
+            parts.append(
+                "\n".join(
+                    format_datetime_long(o) if isinstance(o, datetime) else display(o)
+                    for o in group
+                )
+            )
             continue
         names = view.select(patterns, table=False)
         body = format_list([[(n, view.value(o, n)) for n in names] for o in group])
@@ -824,7 +829,12 @@ def render_table(objects: Sequence[object], patterns: Sequence[str] | None = Non
     for group in _groups(objects):
         view = view_for(group[0])
         if view is None:
-            parts.append("\n".join(display(o) for o in group))
+            parts.append(
+                "\n".join(
+                    format_datetime_long(o) if isinstance(o, datetime) else display(o)
+                    for o in group
+                )
+            )
             continue
         # Certificates show Services as letter flags in a table, by name in a list.
         source = _CERTIFICATE_TABLE if view is _EXCHANGE_CERTIFICATE else view

@@ -562,6 +562,13 @@ def _measured(count: int, numbers: list[float], wanted: list[str], name: str | N
     )
 
 
+def get_date(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Get-Date: the lab's time (UTC; in a live lab the wall clock, moved by ``:advance``), a
+    DateTime that ``.AddHours(-1)`` and its siblings move (``Get-MessageTrackingLog -Start
+    (Get-Date).AddHours(-1)``)."""
+    return [ctx.host.lab_time()]
+
+
 SPECS = (
     CmdletSpec(
         "Where-Object",
@@ -616,6 +623,13 @@ SPECS = (
         collects_pipeline=True,
         module="Microsoft.PowerShell.Utility",
         synopsis="Count the pipeline objects (and sum or average a numeric property).",
+    ),
+    CmdletSpec(
+        "Get-Date",
+        (),
+        get_date,
+        module="Microsoft.PowerShell.Utility",
+        synopsis="The lab's current time (its clock: :advance moves it); .AddHours(-1) etc.",
     ),
 )
 """The object cmdlets."""
