@@ -784,6 +784,19 @@ class Lab:
         """Resume-Queue."""
         self._queue_service(organization, identity, "Resume-Queue").resume_queue(identity)
 
+    def suspend_message(self, organization: str, identity: str) -> None:
+        """Suspend-Message."""
+        self._message_service(organization, identity, "Suspend-Message").suspend_message(identity)
+
+    def resume_message(self, organization: str, identity: str) -> None:
+        """Resume-Message."""
+        self._message_service(organization, identity, "Resume-Message").resume_message(identity)
+
+    def remove_message(self, organization: str, identity: str, with_ndr: bool) -> None:
+        """Remove-Message."""
+        service = self._message_service(organization, identity, "Remove-Message")
+        service.remove_message(identity, with_ndr)
+
     def stop_server(self, server: str) -> None:
         """Stop-LabServer: close the server's sockets; its queues make no attempts."""
         name = self.world.server(server).name
@@ -1049,6 +1062,21 @@ class Lab:
         raise CmdletError(
             f"{cmdlet}: The operation couldn't be performed because object '{identity}' couldn't be found. "
             "Run Get-Queue to list the queue identities (SERVER\\<number>, or SERVER\\NextHopDomain).",
+            cmdlet=cmdlet,
+            category="ManagementObjectNotFoundException",
+        )
+
+    def _message_service(self, organization: str, identity: str, cmdlet: str) -> TransportService:
+        """The Transport service of the organization's server a message identity names."""
+        server = identity.split("\\", 1)[0].lower()
+        org = self.organization(organization)
+        for s in org.servers:
+            service = self.transport_services.get(s.name)
+            if service is not None and s.name.lower() == server:
+                return service
+        raise CmdletError(
+            f"{cmdlet}: The operation couldn't be performed because object '{identity}' "
+            "couldn't be found. Run Get-Message to list the messages.",
             cmdlet=cmdlet,
             category="ManagementObjectNotFoundException",
         )

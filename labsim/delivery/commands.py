@@ -84,6 +84,9 @@ class FailRecipients:
     failures: tuple[tuple[str, Reply, str | None, str | None], ...]
     """(recipient, reply, remote host, remote IP)."""
     source: TrackingSource = TrackingSource.SMTP
+    ndr: bool = True
+    """The sender may get an NDR (False: Remove-Message -WithNDR $false; FAIL is still
+    tracked)."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Events the delivery core takes in: what happened to a queue (frozen records).
 
 The Transport service (the driver) feeds them: a message was categorized to a next hop, a
-lab-clock wake-up the core asked for fell due, an admin ran a queue cmdlet, or an outbound
+lab-clock wake-up the core asked for fell due, an admin ran a queue or message cmdlet, or an outbound
 session it opened for the core ended one way or another. Every event names its queue by
 number; session outcomes carry only what the core decides on (replies, host and address),
 never a socket.
@@ -70,6 +70,31 @@ class Resumed:
     """Resume-Queue."""
 
     queue: int
+
+
+@dataclass(frozen=True)
+class MessageSuspended:
+    """Suspend-Message: the message stays in its queue and no attempt sends it."""
+
+    queue: int
+    entry: int
+
+
+@dataclass(frozen=True)
+class MessageResumed:
+    """Resume-Message: the message may be sent again."""
+
+    queue: int
+    entry: int
+
+
+@dataclass(frozen=True)
+class MessageRemoved:
+    """Remove-Message: the message leaves its queue, its sender gets an NDR if ``with_ndr``."""
+
+    queue: int
+    entry: int
+    with_ndr: bool = True
 
 
 @dataclass(frozen=True)
@@ -156,6 +181,9 @@ DeliveryEvent = (
     | Suspended
     | Resumed
     | RetryForced
+    | MessageSuspended
+    | MessageResumed
+    | MessageRemoved
     | ServiceStarted
     | ConnectorRemoved
     | RouteResolved

@@ -25,6 +25,13 @@ Rules kept here (they were the Transport service's):
 * A queue whose send connector is gone hands its messages back to the categorizer.
 * A suspended queue makes no attempt (expiry still runs); an attempt already running ends, but
   the queue stays Suspended.
+* Suspend-Message holds one message (Status Suspended): attempts send the rest of its queue,
+  expiry still runs; Resume-Message releases it (an attempt now if the queue is Ready, the next
+  retry if it is in Retry, Resume-Queue if the queue is suspended). Remove-Message takes a
+  message out at once, FAIL (source ADMIN) with ``550 4.3.2 QUEUE.Admin`` and an NDR unless
+  -WithNDR $false. A message whose transaction runs is not interrupted: it is marked
+  PendingSuspend / PendingRemove and held or removed (``QUEUE.DDAdmin``) if it comes back to
+  the queue (docs/fidelity.md, "Suspend-, Resume- and Remove-Message").
 """
 
 from __future__ import annotations
@@ -68,6 +75,12 @@ DNS_FAILURE = Reply(
 """No host to try: the next hop's MX or smart host names did not resolve."""
 NO_CONNECTOR_LAST_ERROR = "550 5.4.4 ROUTING.NoConnectorForAddressType"
 MESSAGE_DELAYED = Reply(400, "Message delayed", "4.4.7")
+DELETED_BY_ADMIN = Reply(550, "QUEUE.Admin; message deleted by administrative action", "4.3.2")
+"""Remove-Message's recipient status and NDR diagnostic (Exchange 15's AckReason)."""
+DELAYED_DELETE_BY_ADMIN = Reply(
+    550, "QUEUE.DDAdmin; message deleted by administrative action", "4.3.2"
+)
+"""The same for a message removed while its transaction ran, once it came back (PendingRemove)."""
 
 
 class InvalidTransition(Exception):
@@ -265,7 +278,7 @@ class DeliveryCore:
     def _begin_attempt(self, queue: DeliveryQueue, event: e.DeliveryEvent, ctx: _Context) -> None:
         if not ctx.settings.running:
             return  # a stopped service makes no attempt; ServiceStarted re-arms it
-        if not queue.messages or queue.next_hop is None:
+        if not _sendable(queue) or queue.next_hop is None:
             queue.status = QueueStatus.READY
             return
         queue.status = QueueStatus.ACTIVE
@@ -292,13 +305,13 @@ class DeliveryCore:
             qm.status = MessageStatus.READY
         if queue.attempt is not None:
             queue.status = QueueStatus.ACTIVE  # the running attempt decides what follows
-        elif queue.messages and queue.next_hop is not None:
+        elif _sendable(queue) and queue.next_hop is not None:
             queue.status = QueueStatus.ACTIVE
             ctx.out.append(c.WakeAt(ctx.now, e.AttemptDue(queue.number)))
 
     def _restart(self, queue: DeliveryQueue, event: e.DeliveryEvent, ctx: _Context) -> None:
         """The service started: a queue with messages that is not suspended is tried now."""
-        if queue.messages and queue.next_hop is not None:
+        if _sendable(queue) and queue.next_hop is not None:
             ctx.out.append(c.CancelWake(e.RetryDue(queue.number)))
             queue.status = QueueStatus.ACTIVE
             ctx.out.append(c.WakeAt(ctx.now, e.AttemptDue(queue.number)))
@@ -389,7 +402,7 @@ class DeliveryCore:
         if not attempt.connected:
             # Every message waiting now goes over sessions to this target.
             attempt.connected = True
-            attempt.waiting = [qm.entry for qm in queue.messages]
+            attempt.waiting = [qm.entry for qm in queue.messages if qm.sendable]
         attempt.batch = attempt.waiting[:MAX_MESSAGES_PER_CONNECTION]
         attempt.waiting = attempt.waiting[MAX_MESSAGES_PER_CONNECTION:]
         attempt.tried.update(attempt.batch)
@@ -400,11 +413,12 @@ class DeliveryCore:
     def _transmit_next(self, queue: DeliveryQueue, ctx: _Context, *, session_open: bool) -> None:
         attempt = queue.attempt
         assert attempt is not None
-        # A message that expired meanwhile is not sent.
-        while attempt.batch and queue.entry(attempt.batch[0]) is None:
-            attempt.batch.pop(0)
+        # A message that expired, was removed or was suspended meanwhile is not sent.
+        while attempt.batch and not _still_sendable(queue, attempt.batch[0]):
+            attempt.tried.discard(attempt.batch.pop(0))
         if session_open and attempt.batch:
             entry = attempt.batch.pop(0)
+            attempt.in_flight = entry
             ctx.out.append(c.Transmit(queue.number, entry, attempt.sent_on_session > 0))
             attempt.sent_on_session += 1
             return
@@ -420,6 +434,7 @@ class DeliveryCore:
     ) -> None:
         assert isinstance(event, e.TransactionDone) and queue.attempt is not None
         host, address = queue.attempt.targets[queue.attempt.index]
+        queue.attempt.in_flight = None
         qm = queue.entry(event.entry)
         if qm is not None:
             outcomes = dict(event.outcomes)
@@ -459,20 +474,135 @@ class DeliveryCore:
             self._fail_message(qm, failed, ctx)
             if not qm.recipients:
                 self._remove(queue, qm, ctx)
+            else:
+                self._came_back(queue, qm, ctx)
         self._transmit_next(queue, ctx, session_open=event.session_open)
 
     def _abort(self, queue: DeliveryQueue, event: e.DeliveryEvent, ctx: _Context) -> None:
         assert isinstance(event, e.AttemptAborted) and queue.attempt is not None
         hop = queue.next_hop
+        self._settle_pending(queue, ctx)
         queue.attempt = None
         ctx.out.append(c.EndAttempt(queue.number))
         self._to_retry(queue, event.reply, hop.next_hop_domain if hop else "", "", ctx)
+
+    # --- Suspend-, Resume- and Remove-Message -------------------------------------------------------
+
+    def _suspend_message(self, queue: DeliveryQueue, event: e.DeliveryEvent, ctx: _Context) -> None:
+        """Idle: the message is held at once (Status Suspended); the rest of the queue goes on."""
+        assert isinstance(event, e.MessageSuspended)
+        qm = queue.entry(event.entry)
+        if qm is None or qm.held or qm.pending_remove is not None:
+            return
+        qm.held = True
+        ctx.out.append(c.Observe(f"'{qm.item.subject}' suspended in {queue.identity}"))
+
+    def _suspend_message_in_attempt(
+        self, queue: DeliveryQueue, event: e.DeliveryEvent, ctx: _Context
+    ) -> None:
+        """During an attempt: a message whose transaction runs is not interrupted
+        (PendingSuspend, held if it comes back); any other is held and skipped."""
+        assert isinstance(event, e.MessageSuspended) and queue.attempt is not None
+        qm = queue.entry(event.entry)
+        if qm is None or qm.held or qm.pending_remove is not None:
+            return
+        if queue.attempt.in_flight == qm.entry:
+            qm.pending_suspend = True
+            ctx.out.append(c.Observe(f"'{qm.item.subject}' in {queue.identity}: PendingSuspend"))
+            return
+        self._suspend_message(queue, event, ctx)
+
+    def _resume_message(self, queue: DeliveryQueue, event: e.DeliveryEvent, ctx: _Context) -> None:
+        """The message may go again: now if its queue is Ready, at the queue's next retry if it
+        is in Retry, after Resume-Queue if the queue is suspended, and after the running attempt
+        (at once, if that attempt ends without Retry) during one."""
+        assert isinstance(event, e.MessageResumed)
+        qm = queue.entry(event.entry)
+        if qm is None:
+            return
+        if qm.pending_suspend:
+            qm.pending_suspend = False  # its transaction still runs; nothing to hold
+            return
+        if not qm.held:
+            return
+        qm.held = False
+        if queue.status is not QueueStatus.SUSPENDED:
+            qm.status = MessageStatus.READY
+        ctx.out.append(c.Observe(f"'{qm.item.subject}' resumed in {queue.identity}"))
+        if phase_of(queue) is Phase.READY:
+            self._schedule(queue, event, ctx)
+
+    def _remove_message(self, queue: DeliveryQueue, event: e.DeliveryEvent, ctx: _Context) -> None:
+        """Idle: the message leaves at once (FAIL from ADMIN, an NDR if -WithNDR $true)."""
+        assert isinstance(event, e.MessageRemoved)
+        qm = queue.entry(event.entry)
+        if qm is None or qm.pending_remove is not None:
+            return
+        self._remove_by_admin(queue, qm, DELETED_BY_ADMIN, event.with_ndr, ctx)
+        if not queue.messages and queue.status is QueueStatus.RETRY:
+            ctx.out.append(c.CancelWake(e.RetryDue(queue.number)))
+            queue.status = QueueStatus.READY
+
+    def _remove_message_in_attempt(
+        self, queue: DeliveryQueue, event: e.DeliveryEvent, ctx: _Context
+    ) -> None:
+        """During an attempt: a message whose transaction runs is not interrupted
+        (PendingRemove, removed if it comes back); any other leaves at once and is skipped."""
+        assert isinstance(event, e.MessageRemoved) and queue.attempt is not None
+        qm = queue.entry(event.entry)
+        if qm is None or qm.pending_remove is not None:
+            return
+        if queue.attempt.in_flight == qm.entry:
+            qm.pending_remove = event.with_ndr
+            qm.pending_suspend = False
+            ctx.out.append(c.Observe(f"'{qm.item.subject}' in {queue.identity}: PendingRemove"))
+            return
+        self._remove_by_admin(queue, qm, DELETED_BY_ADMIN, event.with_ndr, ctx)
+
+    def _remove_by_admin(
+        self, queue: DeliveryQueue, qm: QueuedMessage, reply: Reply, ndr: bool, ctx: _Context
+    ) -> None:
+        self._remove(queue, qm, ctx)
+        how = "" if ndr else " without NDR"
+        ctx.out.append(c.Observe(f"'{qm.item.subject}' removed from {queue.identity}{how}"))
+        ctx.out.append(
+            c.FailRecipients(
+                qm.item,
+                qm.network_message_id,
+                tuple((r, reply, None, None) for r in qm.recipients),
+                TrackingSource.ADMIN,
+                ndr=ndr,
+            )
+        )
+
+    def _came_back(self, queue: DeliveryQueue, qm: QueuedMessage, ctx: _Context) -> None:
+        """A message whose transaction ran is back in the queue (recipients left): what the
+        admin asked meanwhile happens now."""
+        if qm.pending_remove is not None:
+            ndr, qm.pending_remove = qm.pending_remove, None
+            self._remove_by_admin(queue, qm, DELAYED_DELETE_BY_ADMIN, ndr, ctx)
+        elif qm.pending_suspend:
+            qm.pending_suspend = False
+            qm.held = True
+            ctx.out.append(c.Observe(f"'{qm.item.subject}' suspended in {queue.identity}"))
+
+    def _settle_pending(self, queue: DeliveryQueue, ctx: _Context) -> None:
+        """The attempt ends: a transaction that never reported back (the session dropped)
+        leaves its message in the queue, so a pending suspend or remove happens now."""
+        attempt = queue.attempt
+        if attempt is None or attempt.in_flight is None:
+            return
+        qm = queue.entry(attempt.in_flight)
+        attempt.in_flight = None
+        if qm is not None:
+            self._came_back(queue, qm, ctx)
 
     # --- the end of an attempt -------------------------------------------------------------------
 
     def _finish(self, queue: DeliveryQueue, ctx: _Context) -> None:
         attempt = queue.attempt
         assert attempt is not None
+        self._settle_pending(queue, ctx)
         queue.attempt = None
         ctx.out.append(c.EndAttempt(queue.number))
         hop = queue.next_hop
@@ -483,8 +613,9 @@ class DeliveryCore:
                 self._to_retry(queue, DNS_FAILURE, hop.next_hop_domain, "", ctx)
                 return
             if failure.connected and failure.reply.code >= 500:
-                # A permanent refusal of the whole session: every message fails now.
-                for qm in list(queue.messages):
+                # A permanent refusal of the whole session: every message it was for fails now
+                # (one held by Suspend-Message was not).
+                for qm in [qm for qm in queue.messages if qm.sendable]:
                     self._remove(queue, qm, ctx)
                     self._fail_message(
                         qm,
@@ -503,14 +634,15 @@ class DeliveryCore:
             self._to_retry(queue, reason, failure.host, failure.address, ctx)
             return
         host, address = attempt.targets[attempt.index]
-        retry = [qm for qm in queue.messages if qm.entry in attempt.tried]
+        retry = [qm for qm in queue.messages if qm.entry in attempt.tried and qm.sendable]
         if retry:
             worst = next((qm.last_response for qm in retry if qm.last_response), None)
             self._to_retry(queue, worst or DNS_FAILURE, host, address, ctx)
         elif queue.status is QueueStatus.SUSPENDED:
             return
-        elif queue.messages:
-            # Only messages that arrived during this attempt remain: try them now.
+        elif _sendable(queue):
+            # Only messages that arrived (or were resumed) during this attempt remain: try
+            # them now.
             ctx.out.append(c.WakeAt(ctx.now, e.AttemptDue(queue.number)))
         else:
             queue.status = QueueStatus.READY
@@ -539,6 +671,8 @@ class DeliveryCore:
             attempts=queue.retry_count, last_attempt=now, service=ctx.settings.service
         )
         for qm in queue.messages:
+            if not qm.sendable:
+                continue  # held by Suspend-Message: this attempt was not for it
             if not suspended:
                 qm.status = MessageStatus.RETRY
             qm.last_error = queue.last_error
@@ -560,6 +694,16 @@ class DeliveryCore:
             ctx.out.append(c.WakeAt(queue.next_retry_time, e.RetryDue(queue.number)))
 
 
+def _sendable(queue: DeliveryQueue) -> bool:
+    """The queue holds a message an attempt may send (not held by Suspend-Message)."""
+    return any(qm.sendable for qm in queue.messages)
+
+
+def _still_sendable(queue: DeliveryQueue, entry: int) -> bool:
+    qm = queue.entry(entry)
+    return qm is not None and qm.sendable
+
+
 _D = DeliveryCore
 _IDLE = (Phase.READY, Phase.SCHEDULED, Phase.RETRY, Phase.SUSPENDED)
 _ATTEMPT = (Phase.RESOLVING, Phase.CONNECTING, Phase.TRANSMITTING)
@@ -579,6 +723,11 @@ TRANSITIONS: dict[tuple[Phase, type], Handler] = {
     **{(p, e.RetryDue): _D._ignore for p in _ALL if p is not Phase.RETRY},
     # The admin's cmdlets.
     (Phase.RETRY, e.RetryForced): _D._force_retry,
+    **{(p, e.MessageSuspended): _D._suspend_message for p in _IDLE},
+    **{(p, e.MessageSuspended): _D._suspend_message_in_attempt for p in _ATTEMPT},
+    **{(p, e.MessageResumed): _D._resume_message for p in _ALL},
+    **{(p, e.MessageRemoved): _D._remove_message for p in _IDLE},
+    **{(p, e.MessageRemoved): _D._remove_message_in_attempt for p in _ATTEMPT},
     **{(p, e.Suspended): _D._suspend for p in _ALL},
     **{(p, e.Resumed): _D._resume for p in _ALL},
     **{(p, e.ServiceStarted): _D._restart for p in (Phase.READY, Phase.SCHEDULED, Phase.RETRY)},

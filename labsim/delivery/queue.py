@@ -35,6 +35,29 @@ class QueuedMessage:
     last_response: Reply | None = None
     retry_count: int = 0
     delay_dsn_sent: bool = False
+    held: bool = False
+    """Suspend-Message holds it: no attempt sends it until Resume-Message (expiry still runs)."""
+    pending_suspend: bool = False
+    """Suspend-Message while its transaction runs: held when it comes back to the queue."""
+    pending_remove: bool | None = None
+    """Remove-Message while its transaction runs (the value is -WithNDR): removed when it comes
+    back to the queue."""
+
+    @property
+    def sendable(self) -> bool:
+        """An attempt may send it (not held by Suspend-Message)."""
+        return not self.held
+
+    @property
+    def shown_status(self) -> MessageStatus:
+        """Get-Message's Status: what the admin asked of this message first, then its queue's."""
+        if self.pending_remove is not None:
+            return MessageStatus.PENDING_REMOVE
+        if self.pending_suspend:
+            return MessageStatus.PENDING_SUSPEND
+        if self.held:
+            return MessageStatus.SUSPENDED
+        return self.status
 
 
 class Phase(Enum):
@@ -88,6 +111,8 @@ class Attempt:
     """Entries handed to a session during this attempt."""
     sent_on_session: int = 0
     """Transactions run on the current session (RSET goes between them)."""
+    in_flight: int | None = None
+    """The entry whose transaction runs now (Suspend-/Remove-Message only mark it pending)."""
 
 
 @dataclass
@@ -184,7 +209,7 @@ class DeliveryQueue:
                 identity=f"{self.identity}\\{m.item.internal_id}",
                 queue=self.identity,
                 from_address=m.item.mail_from,
-                status=m.status,
+                status=m.shown_status,
                 subject=m.item.subject,
                 size=m.item.size,
                 recipients=tuple(m.recipients),

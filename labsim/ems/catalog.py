@@ -199,12 +199,12 @@ COMMON_PARAMETERS: tuple[ParameterSpec, ...] = (
 WHAT_IF = ParameterSpec("WhatIf", SWITCH, aliases=("wi",))
 """``-WhatIf``: say what the cmdlet would change, and change nothing."""
 
-_WHAT_IF_VERBS = frozenset({"set", "new", "remove", "enable"})
+_WHAT_IF_VERBS = frozenset({"set", "new", "remove", "enable", "suspend", "resume"})
 
 
 def supports_what_if(spec: CmdletSpec) -> bool:
-    """Whether ``spec`` takes -WhatIf: Exchange's Set-/New-/Remove-/Enable- cmdlets (the lab
-    actions ``*-Lab*`` are not Exchange's and act at once)."""
+    """Whether ``spec`` takes -WhatIf: Exchange's Set-/New-/Remove-/Enable-/Suspend-/Resume-
+    cmdlets (the lab actions ``*-Lab*`` are not Exchange's and act at once)."""
     verb, _, noun = spec.name.partition("-")
     return verb.lower() in _WHAT_IF_VERBS and not noun.lower().startswith("lab")
 

@@ -97,6 +97,21 @@ class ShellHost(Protocol):
         CmdletError when the queue is unknown."""
         ...
 
+    def suspend_message(self, organization: str, identity: str) -> None:
+        """Suspend-Message: the message ``identity`` (a Get-Message Identity, exactly) stays in
+        its queue and no attempt sends it. Raises CmdletError when there is no such message."""
+        ...
+
+    def resume_message(self, organization: str, identity: str) -> None:
+        """Resume-Message: the message may be sent again. Raises CmdletError when there is no
+        such message."""
+        ...
+
+    def remove_message(self, organization: str, identity: str, with_ndr: bool) -> None:
+        """Remove-Message: the message leaves its queue (its sender gets an NDR if
+        ``with_ndr``). Raises CmdletError when there is no such message."""
+        ...
+
     # -- lab actions (not Exchange: the trainer's hand on the lab) ----------------------------
 
     def stop_server(self, server: str) -> None:

@@ -51,6 +51,9 @@ from labsim.delivery.events import (
     ConnectorRemoved,
     DeliveryEvent,
     Enqueued,
+    MessageRemoved,
+    MessageResumed,
+    MessageSuspended,
     Resumed,
     RetryForced,
     RouteResolved,
@@ -484,7 +487,7 @@ class TransportService:
                 if token is not None:
                     self.world.activity.end(token)
             case FailRecipients(item=item, network_message_id=nmid, failures=failures):
-                self._fail(item, nmid, list(failures), source=command.source)
+                self._fail(item, nmid, list(failures), source=command.source, ndr=command.ndr)
             case SendDelayDsn():
                 self._delay_dsn(command)
             case Resubmit(item=item, network_message_id=nmid):
@@ -721,6 +724,34 @@ class TransportService:
                 category="InvalidOperation",
             ) from None
 
+    def _message_entry(self, identity: str, cmdlet: str) -> tuple[int, int]:
+        """(queue number, entry) of the message Get-Message shows as ``identity``
+        (``SERVER\\<queue number>\\<InternalId>``)."""
+        key = identity.strip().lower()
+        for queue in self.core.queues:
+            for qm in queue.messages:
+                if f"{queue.identity}\\{qm.item.internal_id}".lower() == key:
+                    return queue.number, qm.entry
+        raise CmdletError(
+            f"{cmdlet}: The operation couldn't be performed because object '{identity}' "
+            "couldn't be found. Run Get-Message to list the messages.",
+            cmdlet=cmdlet,
+            category="ManagementObjectNotFoundException",
+        )
+
+    def suspend_message(self, identity: str) -> None:
+        """Suspend-Message: the message stays in its queue and no attempt sends it."""
+        self._feed(MessageSuspended(*self._message_entry(identity, "Suspend-Message")))
+
+    def resume_message(self, identity: str) -> None:
+        """Resume-Message: the message may be sent again."""
+        self._feed(MessageResumed(*self._message_entry(identity, "Resume-Message")))
+
+    def remove_message(self, identity: str, with_ndr: bool) -> None:
+        """Remove-Message: the message leaves its queue (an NDR to its sender if ``with_ndr``)."""
+        number, entry = self._message_entry(identity, "Remove-Message")
+        self._feed(MessageRemoved(number, entry, with_ndr))
+
     def queue_views(self) -> list[QueueView]:
         """Get-Queue rows: the delivery queues in the order they were made, then Submission,
         which every transport server lists (§17 C7)."""
@@ -786,6 +817,7 @@ class TransportService:
         failures: list[tuple[str, Reply, str | None, str | None]],
         *,
         source: TrackingSource = TrackingSource.SMTP,
+        ndr: bool = True,
     ) -> None:
         if not failures:
             return
@@ -798,6 +830,8 @@ class TransportService:
             recipient_status=[str(reply) for _, reply, _, _ in failures],
             network_message_id=network_message_id,
         )
+        if not ndr:
+            return  # Remove-Message -WithNDR $false: FAIL is tracked, the sender hears nothing
         decision = should_generate_dsn(mail_from=item.mail_from, is_dsn=item.is_dsn)
         self.world.explain(self.server_name, decision.explanation)
         if not decision.send:

@@ -33,12 +33,16 @@ NOT_CONFIGURATION = frozenset(
         "retry-queue",
         "suspend-queue",
         "resume-queue",
+        "suspend-message",
+        "resume-message",
+        "remove-message",
         "export-exchangecertificate",
     }
 )
 """Cmdlets that act on mail or files, not on configuration: never replayed (the mail a
-Send-MailMessage sent is in the queues and mailboxes already; queue operations act on
-queues that the restart rebuilds)."""
+Send-MailMessage sent is in the queues and mailboxes already; queue and message operations act
+on queues that the restart rebuilds: a removed message is gone from the saved queue, and
+replaying Remove-Message would name a message of the old run)."""
 
 
 def cmdlet_names(statement: str) -> tuple[str, ...] | None:

@@ -1,8 +1,10 @@
-"""Send-MailMessage, Get-Queue, Get-Message, Retry-, Suspend- and Resume-Queue
-(docs/exchange-reference.md §9).
+"""Send-MailMessage, Get-Queue, Get-Message, Retry-, Suspend- and Resume-Queue, Suspend-,
+Resume- and Remove-Message (docs/exchange-reference.md §9).
 
 The shell only asks: the host submits messages and owns the queues (labsim.engine), so these
-cmdlets convert parameters, filter by identity, and pass on the host's answers.
+cmdlets convert parameters, find the messages an identity or an OPATH filter names
+(:mod:`labsim.ems.opath`), and pass on the host's answers. A message cmdlet acts on exactly the
+Get-Message identities it found; the host never guesses.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import re
 from collections.abc import Iterable
 
 from labsim.ems.catalog import Arguments, CmdletContext, CmdletSpec, ParameterSpec
-from labsim.ems.cmdlets.common import identity_matches, identity_of, not_found
-from labsim.ems.conversions import STRING, STRING_LIST, SWITCH
-from labsim.ems.messages import cmdlet_error
+from labsim.ems.cmdlets.common import find_server, identity_matches, identity_of, not_found
+from labsim.ems.conversions import BOOL, STRING, STRING_LIST, SWITCH
+from labsim.ems.messages import ambiguous_identity, cmdlet_error
+from labsim.ems.opath import FILTER, message_filter
 from labsim.model.mail import MessageView, QueueView
 
 _ADDRESS = re.compile(r"^(?:[^<>]*<)?\s*([^\s<>@]+@[^\s<>@]+)\s*>?$")
@@ -105,7 +108,10 @@ def _message_named(identity: str, message: MessageView) -> bool:
 
 
 def get_message(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
-    """Get-Message [[-Identity] SERVER\\queue\\id] [-Queue SERVER\\queue]: messages in queues."""
+    """Get-Message [[-Identity] SERVER\\queue\\id] [-Queue SERVER\\queue] [-Filter "..."
+    [-Server s]]: messages in queues."""
+    if args.get("Filter") is not None:
+        return _filtered(ctx, args)
     messages = list(ctx.host.messages(ctx.organization_name, args.text("Queue")))
     identity = args.text("Identity")
     if identity is None:
@@ -114,6 +120,100 @@ def get_message(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     if not found and "*" not in identity:
         raise not_found(ctx, identity, "Run Get-Message to list the messages.")
     return found
+
+
+def _filtered(ctx: CmdletContext, args: Arguments) -> list[MessageView]:
+    """The messages -Filter selects on -Server (else the shell's server, else every Mailbox
+    server of the organization)."""
+    text = args.text("Filter") or ""
+    if args.get("Identity") is not None or args.get("Queue") is not None:
+        other = "Identity" if args.get("Identity") is not None else "Queue"
+        raise ctx.error(
+            f"Parameter set cannot be resolved using the specified named parameters. -Filter "
+            f"and -{other} belong to different parameter sets: give one of them.",
+            "AmbiguousParameterSet",
+        )
+    selected = message_filter(ctx.cmdlet, text)
+    server = args.text("Server") or ctx.server
+    prefix = find_server(ctx, server).name.lower() + "\\" if server else ""
+    return [
+        m
+        for m in ctx.host.messages(ctx.organization_name, None)
+        if m.identity.lower().startswith(prefix) and selected.matches(m)
+    ]
+
+
+def _targets(ctx: CmdletContext, args: Arguments) -> list[MessageView]:
+    """The messages a Suspend-/Resume-/Remove-Message names: one by -Identity (or pipeline
+    input from Get-Message), or every one -Filter selects."""
+    identity = args.text("Identity")
+    if args.get("Filter") is not None:
+        return _filtered(ctx, args)
+    if identity is None:
+        raise ctx.error(
+            "Give the message as -Identity SERVER\\queue\\id (as Get-Message shows it), pipe "
+            'Get-Message into it, or select messages with -Filter "..." (and -Server).',
+            "InvalidArgument",
+        )
+    if args.get("Server") is not None:
+        raise ctx.error(
+            "Parameter set cannot be resolved using the specified named parameters. -Server "
+            "goes with -Filter; -Identity names its server itself (SERVER\\queue\\id).",
+            "AmbiguousParameterSet",
+        )
+    parts = identity.split("\\")
+    if len(parts) == 3 and parts[1].lower() == "submission":
+        raise ctx.error(
+            f"The message '{identity}' is in the Submission queue, which labsim never holds "
+            "messages in (its categorizer routes each message as it arrives). Run Get-Message "
+            "to list the messages of the delivery queues.",
+            "InvalidOperation",
+        )
+    found = [
+        m for m in ctx.host.messages(ctx.organization_name, None) if _message_named(identity, m)
+    ]
+    if not found:
+        raise not_found(ctx, identity, "Run Get-Message to list the messages.")
+    if len(found) > 1:
+        raise ambiguous_identity(
+            ctx.cmdlet,
+            identity,
+            (m.identity for m in found),
+            'Give one message\'s Identity, or select several with -Filter "...".',
+        )
+    return found
+
+
+def suspend_message(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Suspend-Message: the message stays in its queue (Status Suspended), no attempt sends it."""
+    for message in _targets(ctx, args):
+        ctx.host.suspend_message(ctx.organization_name, message.identity)
+    return []
+
+
+def resume_message(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Resume-Message: a suspended message may be sent again."""
+    for message in _targets(ctx, args):
+        ctx.host.resume_message(ctx.organization_name, message.identity)
+    return []
+
+
+def remove_message(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Remove-Message [-WithNDR $true|$false]: the message leaves its queue; its sender gets
+    an NDR unless -WithNDR $false."""
+    with_ndr = args.flag("WithNDR")
+    for message in _targets(ctx, args):
+        ctx.host.remove_message(
+            ctx.organization_name, message.identity, True if with_ndr is None else with_ndr
+        )
+    return []
+
+
+def message_identity_of(obj: object) -> dict[str, object] | None:
+    """Pipeline input → ``Identity``: Get-Message's rows."""
+    if isinstance(obj, MessageView):
+        return {"Identity": obj.identity}
+    return None
 
 
 def retry_queue(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
@@ -162,9 +262,11 @@ SPECS = (
         (
             ParameterSpec("Identity", STRING, position=0),
             ParameterSpec("Queue", STRING),
+            ParameterSpec("Filter", FILTER),
+            ParameterSpec("Server", STRING),
         ),
         get_message,
-        synopsis="List messages in queues.",
+        synopsis="List messages in queues (by -Identity, -Queue, or an OPATH -Filter).",
     ),
     CmdletSpec(
         "Retry-Queue",
@@ -186,6 +288,41 @@ SPECS = (
         resume_queue,
         pipeline=identity_of,
         synopsis="Resume a suspended queue.",
+    ),
+    *(
+        CmdletSpec(
+            name,
+            (
+                ParameterSpec("Identity", STRING, position=0),
+                ParameterSpec("Filter", FILTER),
+                ParameterSpec("Server", STRING),
+                *extra,
+            ),
+            run,
+            pipeline=message_identity_of,
+            synopsis=synopsis,
+        )
+        for name, run, extra, synopsis in (
+            (
+                "Suspend-Message",
+                suspend_message,
+                (),
+                "Hold a queued message: it stays in its queue and is not sent until "
+                "Resume-Message.",
+            ),
+            (
+                "Resume-Message",
+                resume_message,
+                (),
+                "Release a suspended message: its queue sends it again.",
+            ),
+            (
+                "Remove-Message",
+                remove_message,
+                (ParameterSpec("WithNDR", BOOL),),
+                "Delete a queued message, with an NDR to its sender unless -WithNDR $false.",
+            ),
+        )
     ),
 )
 """The mail and queue cmdlets."""
