@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from hostile_partners import PARTNER_ADDRESS, PARTNER_DOMAIN, HostilePartner, HostileSession
+from integration_helpers import sh
+
 from labsim.lab import Lab
 from labsim.model.enums import MessageStatus, QueueStatus
+from labsim.reactor import drive
 from tests.integration.test_e2e_queue_control import queue, trusted_partners
 
 ADMIN_DELETED = "550 4.3.2 QUEUE.Admin; message deleted by administrative action"
@@ -189,3 +193,118 @@ def test_message_identities_are_those_get_message_shows(start_lab: Callable[...,
     assert re.fullmatch(r"ADATUM-MBX1\\1\\\d+", identity)
     _ok(lab, f"Suspend-Message ADATUM-MBX1\\treyresearch.net\\{number}")
     assert _status(lab, "by domain") is MessageStatus.SUSPENDED
+
+
+# --- a message whose transaction runs: PendingSuspend / PendingRemove -------------------------
+
+
+class _HoldingPartner:
+    """A plain SMTP partner that takes the message data and keeps its reply until told."""
+
+    def __init__(self) -> None:
+        self.in_data = False
+        self.waiting: object = None
+
+    def on_connect(self, session: HostileSession) -> None:
+        session.send(b"220 hostile.example.test ESMTP\r\n")
+
+    def on_command(self, session: HostileSession, command: str) -> None:
+        if self.in_data:
+            if command == ".":
+                self.in_data, self.waiting = False, session
+            return
+        verb = command.split(" ")[0].split(":")[0]
+        if verb in ("EHLO", "HELO"):
+            session.send(b"250 hostile.example.test\r\n")
+        elif verb == "DATA":
+            self.in_data = True
+            session.send(b"354 go ahead\r\n")
+        elif verb == "QUIT":
+            session.send(b"221 2.0.0 bye\r\n")
+            session.close()
+        else:
+            session.send(b"250 2.0.0 ok\r\n")
+
+    def answer(self, reply: bytes) -> None:
+        assert isinstance(self.waiting, HostileSession)
+        self.waiting.send(reply)
+        self.waiting = None
+
+
+def _transaction_waiting(lab: Lab) -> tuple[HostilePartner, _HoldingPartner]:
+    """A message to the partner whose DATA the partner holds: its transaction runs."""
+    sh(
+        lab,
+        "Adatum",
+        f'New-SendConnector -Name "To Hostile" -Usage Internet -AddressSpaces {PARTNER_DOMAIN} '
+        f"-DNSRoutingEnabled $false -SmartHosts {PARTNER_ADDRESS}",
+    )
+    holding = _HoldingPartner()
+    partner = HostilePartner(holding.on_connect, holding.on_command)
+    partner.listen(lab)
+    lab.transport_services["ADATUM-MBX1"].submit_new(
+        mail_from="april@adatum.com",
+        to=[f"eve@{PARTNER_DOMAIN}"],
+        cc=[],
+        bcc=[],
+        subject="in flight",
+        body="",
+    )
+    assert drive(lab.world.reactor, lambda: holding.waiting is not None, bound=10)
+    return partner, holding
+
+
+def _now(lab: Lab, line: str) -> None:
+    """Run a shell line without waiting for the lab to settle (the transaction is held)."""
+    result = lab.shell("Adatum").run(line)
+    assert result.error is None, result.error
+
+
+def test_remove_while_the_message_is_transmitted_is_pending_then_removed_if_it_comes_back(
+    lab: Lab,
+) -> None:
+    partner, holding = _transaction_waiting(lab)
+    try:
+        _now(lab, "Get-Message -Queue ADATUM-MBX1\\1 | Remove-Message")
+        assert _status(lab, "in flight") is MessageStatus.PENDING_REMOVE
+        holding.answer(b"451 4.3.0 try again later\r\n")
+        lab.run_until_idle()
+        assert lab.messages("Adatum") == []
+        (ndr,) = _ndrs(lab)
+        assert b"550 4.3.2 QUEUE.DDAdmin; message deleted by administrative action" in ndr
+        assert any(
+            ",ADMIN,FAIL," in line and "QUEUE.DDAdmin" in line
+            for line in lab.tracking_log("Adatum", "ADATUM-MBX1")
+        )
+    finally:
+        partner.stop()
+
+
+def test_delivery_of_a_message_pending_remove_is_not_interrupted(lab: Lab) -> None:
+    partner, holding = _transaction_waiting(lab)
+    try:
+        _now(lab, "Get-Message | Suspend-Message")
+        assert _status(lab, "in flight") is MessageStatus.PENDING_SUSPEND
+        _now(lab, "Get-Message | Remove-Message -WithNDR $false")
+        assert _status(lab, "in flight") is MessageStatus.PENDING_REMOVE
+        holding.answer(b"250 2.6.0 queued\r\n")
+        lab.run_until_idle()
+        assert lab.messages("Adatum") == [] and _ndrs(lab) == []
+        tracking = lab.tracking_log("Adatum", "ADATUM-MBX1")
+        assert any(",SMTP,SEND," in line and "in flight" in line for line in tracking)
+        assert not any(",FAIL," in line for line in tracking)
+    finally:
+        partner.stop()
+
+
+def test_suspend_while_the_message_is_transmitted_holds_it_if_it_comes_back(lab: Lab) -> None:
+    partner, holding = _transaction_waiting(lab)
+    try:
+        _now(lab, "Get-Message | Suspend-Message")
+        holding.answer(b"451 4.3.0 try again later\r\n")
+        lab.run_until_idle()
+        assert _status(lab, "in flight") is MessageStatus.SUSPENDED
+        lab.advance(3600)  # no retry takes a held message
+        assert _status(lab, "in flight") is MessageStatus.SUSPENDED
+    finally:
+        partner.stop()
