@@ -82,6 +82,7 @@ class IdentityKind(Enum):
     SERVER = "Server"
     CERTIFICATE = "Certificate"
     QUEUE = "Queue"
+    MESSAGE = "Message"
     ORGANIZATION = "Organization"
     LAB_SERVER = "LabServer"
     LAB_MAILBOX = "LabMailbox"
@@ -420,10 +421,11 @@ IDENTITY_BY_NOUN: Mapping[str, IdentityKind] = {
     "TransportService": IdentityKind.SERVER,
     "ExchangeCertificate": IdentityKind.CERTIFICATE,
     "Queue": IdentityKind.QUEUE,
+    "Message": IdentityKind.MESSAGE,
     "LabServer": IdentityKind.LAB_SERVER,
 }
 """What ``-Identity`` (given by name or by position) names, by the cmdlet's noun. A noun not
-listed (TransportConfig, Message) gets no identity completion."""
+listed (TransportConfig) gets no identity completion."""
 
 IDENTITY_BY_PARAMETER: Mapping[str, IdentityKind] = {
     "Server": IdentityKind.SERVER,
@@ -592,6 +594,10 @@ def identities_for(host: ShellHost, organization: str) -> tuple[Identities, ...]
                 f"{q.next_hop_domain}: {q.status.value}, {_messages(q.message_count)}",
             )
             for q in host.queues(org.name, None)
+        ),
+        IdentityKind.MESSAGE: (
+            Identity(m.identity, f"{m.subject}: {m.status.value}")
+            for m in host.messages(org.name, None)
         ),
         IdentityKind.ORGANIZATION: (Identity(o.name, o.default_domain) for o in lab),
         IdentityKind.LAB_SERVER: (Identity(s.name, _server_note(s)) for s in lab_servers),

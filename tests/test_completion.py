@@ -448,6 +448,11 @@ def test_vocabulary_for_a_running_lab_names_its_current_objects(lab: Lab) -> Non
     # And completion uses them.
     assert offered('Set-SendConnector "To', vocabulary) == ['"To Partner"']
     assert offered("Retry-Queue ", vocabulary) == ["ADATUM-MBX1\\1", "ADATUM-MBX1\\Submission"]
+    # The message cmdlets complete Get-Message's identities.
+    messages = [m.identity for m in lab.messages("Adatum")]
+    assert messages and names(vocabulary, IdentityKind.MESSAGE) == messages
+    assert offered("Remove-Message ", vocabulary) == messages
+    assert offered("Suspend-Message -Identity ", vocabulary) == messages
 
 
 def test_vocabulary_follows_the_configuration_after_a_line(lab: Lab) -> None:
