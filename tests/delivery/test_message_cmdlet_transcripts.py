@@ -195,13 +195,27 @@ def test_the_next_message_of_the_batch_suspended_or_removed_is_skipped() -> None
 
 def test_resumed_during_the_attempt_goes_right_after_it() -> None:
     t = DeliveryTranscript(T0)
-    enqueue(t, 1)
-    enqueue(t, 2)
-    t.event(e.AttemptDue(1)).event(e.MessageSuspended(1, 2))
-    t.event(e.RouteResolved(1, TARGETS[1:])).event(e.SessionOpened(1))
-    t.event(e.MessageResumed(1, 2))
+    for n in (1, 2, 3):
+        enqueue(t, n)
+    t.event(e.AttemptDue(1)).event(e.RouteResolved(1, TARGETS[1:])).event(e.SessionOpened(1))
+    t.event(e.MessageSuspended(1, 2))  # in this session's batch: skipped when its turn comes
     t.event(e.TransactionDone(1, 1, ((BEN, QUEUED),), True))
+    assert t.commands[-1] == c.Transmit(1, 3, reset_first=True)
+    t.event(e.MessageResumed(1, 2))
+    t.event(e.TransactionDone(1, 3, ((BEN, QUEUED),), True))
+    # Skipped, it was not tried: no Retry for it, a new attempt at once.
     assert t.commands[-3:] == [c.CloseSession(1), c.EndAttempt(1), c.WakeAt(T0, e.AttemptDue(1))]
+    assert t.queue().retry_count == 0
+
+
+def test_a_failed_attempt_defers_only_what_it_tried() -> None:
+    t = _in_retry(DeliveryTranscript(T0), 1, 2)
+    t.event(e.MessageSuspended(1, 1))
+    t.after(timedelta(minutes=5)).event(e.RetryDue(1)).event(e.RouteResolved(1, TARGETS[1:]))
+    t.event(e.SessionFailed(1, UNTRUSTED, connected=True))
+    deferred = [command.item.subject for command in t.commands if isinstance(command, c.Track)]
+    assert deferred == ["S2"]
+    assert t.queue().messages[0].retry_count == 1  # the held one kept its count
 
 
 def test_suspend_while_its_transaction_runs_is_pending_then_held_if_it_comes_back() -> None:
