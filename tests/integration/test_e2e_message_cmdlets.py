@@ -132,6 +132,8 @@ def test_remove_message_by_filter_takes_only_what_the_filter_names(
 ) -> None:
     lab = _refusing_partner(start_lab, "test A", "test B", "real mail")
     selected = _ok(lab, "Get-Message -Filter \"Subject -like 'test*'\" | FT Subject")
+    assert "real mail" in _ok(lab, "Get-Message -Server ADATUM-MBX1 | FT Subject")
+    assert _ok(lab, "Get-Message -Server ADATUM-CAS1") == ""
     assert "test A" in selected and "test B" in selected and "real mail" not in selected
     _ok(
         lab,

@@ -113,6 +113,10 @@ def get_message(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     if args.get("Filter") is not None:
         return _filtered(ctx, args)
     messages = list(ctx.host.messages(ctx.organization_name, args.text("Queue")))
+    server = args.text("Server")
+    if server is not None:
+        prefix = find_server(ctx, server).name.lower() + "\\"
+        messages = [m for m in messages if m.identity.lower().startswith(prefix)]
     identity = args.text("Identity")
     if identity is None:
         return messages
