@@ -762,8 +762,9 @@ class Lab:
                 service.retry_queue(identity)
                 return
         raise CmdletError(
-            f"The operation couldn't be performed because object '{identity}' couldn't be found. "
-            "Run Get-Queue to list the queue identities (SERVER\\<number>, or SERVER\\NextHopDomain).",
+            f"Retry-Queue: The operation couldn't be performed because object '{identity}' "
+            "couldn't be found. Run Get-Queue to list the queue identities (SERVER\\<number>, "
+            "or SERVER\\NextHopDomain).",
             cmdlet="Retry-Queue",
             category="ManagementObjectNotFoundException",
         )

@@ -85,3 +85,12 @@ def test_queue_cmdlets_take_the_number_and_the_next_hop_domain(
     _ok(lab, "Get-Queue | Resume-Queue")
     refused = lab.run_shell("Adatum", "Retry-Queue -Identity ADATUM-MBX1\\Submission").error
     assert refused is not None and "isn't in Retry" in str(refused)
+
+
+def test_retry_queue_of_a_queue_that_does_not_exist_names_the_cmdlet(lab: Lab) -> None:
+    result = lab.run_shell("Adatum", "Retry-Queue -Identity ADATUM-MBX1\\nowhere.example")
+    assert str(result.error) == (
+        "Retry-Queue: The operation couldn't be performed because object "
+        "'ADATUM-MBX1\\nowhere.example' couldn't be found. Run Get-Queue to list the queue "
+        "identities (SERVER\\<number>, or SERVER\\NextHopDomain)."
+    )
