@@ -360,15 +360,17 @@ class SmtpReceiveProtocol(TwistedProtocol):
     # --- the command loop ----------------------------------------------------------------------
 
     def _write(self, data: bytes, reply: Reply | None = None) -> None:
-        if reply is not None and self.tx is not None:
+        # A connector that does not log (NULL_SESSION) costs no clock read and no records.
+        if reply is not None and self.tx is not None and self.tx.log is not NULL_SESSION:
+            log = self.tx.log
             now = self.world.now()
             if reply.code == 334:
                 # A challenge is never logged as sent (Exchange masks authentication blobs).
-                self.tx.log.sent(now, exchange_auth.LOG_CHALLENGE)
+                log.sent(now, exchange_auth.LOG_CHALLENGE)
             else:
                 # The receive log has one record per reply line, as the wire shows it (§7.3).
                 for line in _sent_log_lines(reply):
-                    self.tx.log.sent(now, line)
+                    log.sent(now, line)
         if not self._closed:
             self._tcp.write(data)
 
@@ -383,7 +385,11 @@ class SmtpReceiveProtocol(TwistedProtocol):
             tx = self.tx
             assert tx is not None
             line = getattr(event, "line", None)
-            if line is not None and not isinstance(event, (MessageReceived, AuthResponse)):
+            if (
+                line is not None
+                and tx.log is not NULL_SESSION
+                and not isinstance(event, (MessageReceived, AuthResponse))
+            ):
                 # Exchange never logs an authentication response (a credential).
                 tx.log.received(self.world.now(), line)
             if isinstance(event, (CommandRejected, LineTooLong, TooManyProtocolErrors)):

@@ -244,7 +244,8 @@ class ProtocolLogRecord:
         # The record of a ProtocolLogSession, which checked its session id when it was made
         # and numbers lines from 0: only the time is left to check. A session writes some forty
         # records per message; this skips the frozen dataclass's field-by-field __init__.
-        check_aware(date_time, "date_time")
+        if date_time.tzinfo is not UTC:
+            check_aware(date_time, "date_time")
         record = object.__new__(cls)
         record.__dict__.update(
             date_time=date_time,
@@ -550,6 +551,10 @@ class ProtocolLog:
         """Every record, in the order logged."""
         return [record for _, record in self._entries]
 
+    def count(self) -> int:
+        """How many records were logged (without copying them, for a poll's fingerprint)."""
+        return len(self._entries)
+
     def lines(self) -> list[str]:
         """Every record as its CSV line, in the order logged (no header)."""
         return [record.to_csv() for _, record in self._entries]
@@ -583,6 +588,11 @@ class ProtocolLogStore:
     def __init__(self, root: Path | None = None) -> None:
         self.root = root
         self._logs: dict[tuple[str, TransportService, ProtocolLogDirection], ProtocolLog] = {}
+        # The same log by the arguments a caller spelled it with: every SMTP session asks for
+        # its log, and parsing the names each time cost more than the lookup.
+        self._by_spelling: dict[
+            tuple[str, TransportService | str, ProtocolLogDirection | str], ProtocolLog
+        ] = {}
         self._ordinals = itertools.count()
 
     def log(
@@ -592,6 +602,10 @@ class ProtocolLogStore:
         direction: ProtocolLogDirection | str,
     ) -> ProtocolLog:
         """The log set of ``server``'s ``service`` for ``direction``, created on first use."""
+        spelling = (server, service, direction)
+        known = self._by_spelling.get(spelling)
+        if known is not None:
+            return known
         check_path_component(server, "server name")
         service = TransportService.parse(service)
         direction = ProtocolLogDirection.parse(direction)
@@ -611,7 +625,8 @@ class ProtocolLogStore:
             self._logs[key] = ProtocolLog(
                 server, service, direction, folder=folder, ordinals=self._ordinals
             )
-        return self._logs[key]
+        found = self._by_spelling[spelling] = self._logs[key]
+        return found
 
     def append(
         self,
