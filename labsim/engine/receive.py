@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cryptography import x509
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import Protocol as TwistedProtocol
@@ -713,14 +713,12 @@ class SmtpReceiveProtocol(TwistedProtocol):
             return refused
         if len(tx.recipients) >= tx.connector.max_recipients_per_message:
             return replies.TOO_MANY_RECIPIENTS
-        d = maybeDeferred(self.role.on_rcpt, tx, event.address)
-
-        def accepted(reply: Any) -> Any:
-            if reply.is_positive_completion:
-                tx.recipients.append(event.address)
-            return reply
-
-        return d.addCallback(accepted)
+        # An exception from the role is the loop's to record (_pump turns it into a Failure);
+        # a reply that is ready (the Mailbox server's) needs no Deferred around it.
+        answer = self.role.on_rcpt(tx, event.address)
+        if isinstance(answer, Deferred):
+            return answer.addCallback(_recipient_answered, tx, event.address)
+        return _recipient_answered(answer, tx, event.address)
 
     def _message(self, tx: InboundTransaction, content: bytes) -> Any:
         now = self.world.now()
@@ -773,14 +771,22 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 via="Frontend Transport" if tx.server.is_client_access else None,
             ),
         )
-        d = maybeDeferred(self.role.on_message, tx, content)
+        answer = self.role.on_message(tx, content)
+        if isinstance(answer, Deferred):
+            return answer.addCallback(_transaction_answered, tx)
+        return _transaction_answered(answer, tx)
 
-        def done(reply: Any) -> Any:
-            tx.mail_from = None
-            tx.recipients = []
-            return reply
 
-        return d.addCallback(done)
+def _recipient_answered(reply: Reply, tx: InboundTransaction, recipient: str) -> Reply:
+    if reply.is_positive_completion:
+        tx.recipients.append(recipient)
+    return reply
+
+
+def _transaction_answered(reply: Reply, tx: InboundTransaction) -> Reply:
+    tx.mail_from = None
+    tx.recipients = []
+    return reply
 
 
 def _banner(connector: ReceiveConnector, fqdn: str, now: Any) -> Reply:
