@@ -369,8 +369,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 log.sent(now, exchange_auth.LOG_CHALLENGE)
             else:
                 # The receive log has one record per reply line, as the wire shows it (§7.3).
-                for line in _sent_log_lines(reply):
-                    log.sent(now, line)
+                log.sent_lines(now, _sent_log_lines(reply))
         if not self._closed:
             self._tcp.write(data)
 

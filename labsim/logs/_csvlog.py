@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -149,6 +149,8 @@ class LogFileSet:
         self._prefix = prefix
         self._header = header
         self._day: date | None = None
+        self._next_midnight: datetime | None = None
+        """Start of the UTC day after ``_day``: records before it go to the current file."""
         self._pending = 0
         self.files: list[LogFileText] = []
 
@@ -158,11 +160,14 @@ class LogFileSet:
         The record is rendered later (when read, or when flushed to disk). ``when`` must be
         timezone-aware (log records check that when they are made).
         """
-        day = when.astimezone(UTC).date()
         # Only a later day starts a file: two sessions may log slightly out of order around
         # midnight, and Exchange keeps writing the open file rather than reopening an old one.
-        if self._day is None or day > self._day:
-            self._start_file(when, day)
+        # Before the next UTC midnight the day cannot be later (one comparison per record).
+        next_midnight = self._next_midnight
+        if next_midnight is None or when >= next_midnight:
+            day = when.astimezone(UTC).date()
+            if self._day is None or day > self._day:
+                self._start_file(when, day)
         current = self.files[-1]
         current.records.append(record)
         if current.path is not None:
@@ -184,6 +189,7 @@ class LogFileSet:
         if self.files:
             self.files[-1].flush()
         self._day = day
+        self._next_midnight = datetime.combine(day + timedelta(days=1), time(), UTC)
         header = self._header(when)
         stamp = f"{day:%Y%m%d}"
         taken = {f.name for f in self.files}

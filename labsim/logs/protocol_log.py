@@ -228,38 +228,6 @@ class ProtocolLogRecord:
         if self.sequence_number < 0:
             raise ValueError(f"sequence_number must be >= 0, got {self.sequence_number}")
 
-    @classmethod
-    def _of_session(
-        cls,
-        date_time: datetime,
-        connector_id: str,
-        session_id: str,
-        sequence_number: int,
-        local_endpoint: str,
-        remote_endpoint: str,
-        event: ProtocolLogEvent,
-        data: str,
-        context: str,
-    ) -> ProtocolLogRecord:
-        # The record of a ProtocolLogSession, which checked its session id when it was made
-        # and numbers lines from 0: only the time is left to check. A session writes some forty
-        # records per message; this skips the frozen dataclass's field-by-field __init__.
-        if date_time.tzinfo is not UTC:
-            check_aware(date_time, "date_time")
-        record = object.__new__(cls)
-        record.__dict__.update(
-            date_time=date_time,
-            connector_id=connector_id,
-            session_id=session_id,
-            sequence_number=sequence_number,
-            local_endpoint=local_endpoint,
-            remote_endpoint=remote_endpoint,
-            event=event,
-            data=data,
-            context=context,
-        )
-        return record
-
     def to_csv(self) -> str:
         """The line exactly as Exchange writes it (without the line end)."""
         return csv_line(
@@ -410,6 +378,11 @@ class ProtocolLogSession:
         """``<``: one line this side received (a command on receive, a reply line on send)."""
         self._emit(at, ProtocolLogEvent.RECEIVE, line, "")
 
+    def sent_lines(self, at: datetime, lines: Sequence[str]) -> None:
+        """``>`` for each line of a reply this side sent (one record per line, §7.3)."""
+        for line in lines:
+            self._emit(at, ProtocolLogEvent.SEND, line, "")
+
     def info(self, at: datetime, data: str, context: str = "") -> None:
         """``*``: an information line (TLS results, failures, certificate facts)."""
         self._emit(at, ProtocolLogEvent.INFORMATION, data, context)
@@ -453,16 +426,22 @@ class ProtocolLogSession:
                 f"protocol log session {self.session_id} already logged its disconnect; "
                 f"refusing {event.value!r} {data!r}"
             )
-        record = ProtocolLogRecord._of_session(
-            at,
-            self.connector_id,
-            self.session_id,
-            self._sequence,
-            self.local_endpoint,
-            self.remote_endpoint,
-            event,
-            data,
-            context,
+        # ProtocolLogRecord._of_session written out: a session writes some forty records per
+        # message. Its session id was checked when it was made and it numbers lines from 0, so
+        # only the time is left to check.
+        if at.tzinfo is not UTC:
+            check_aware(at, "date_time")
+        record = object.__new__(ProtocolLogRecord)
+        record.__dict__.update(
+            date_time=at,
+            connector_id=self.connector_id,
+            session_id=self.session_id,
+            sequence_number=self._sequence,
+            local_endpoint=self.local_endpoint,
+            remote_endpoint=self.remote_endpoint,
+            event=event,
+            data=data,
+            context=context,
         )
         self._sequence += 1
         self._sink(record)

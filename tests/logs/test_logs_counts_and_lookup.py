@@ -1,16 +1,27 @@
-"""What a poll may ask of a log without copying it, and the store's lookup of a log by spelling.
+"""Fast paths of the logs: counts, the store's lookup by spelling, reply lines, the day's end.
 
 The web console polls a fingerprint of the lab every second or so; it counts log records through
 ``count()`` (a copy of every record per poll grew with the lab's age). The protocol log store
 finds a session's log by the names the engine spells, remembered per spelling: these tests hold
 that a remembered spelling still leads to the right log set (server, service and direction).
+A log file set compares each record's time with the end of the current UTC day instead of
+working out its day: the file must still change at every midnight, whatever the time zone.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
-from labsim.logs import ProtocolLogSession, ProtocolLogStore, TrackingLog
+import pytest
+
+from labsim.logs import (
+    NULL_SESSION,
+    ProtocolLogRecord,
+    ProtocolLogSession,
+    ProtocolLogSink,
+    ProtocolLogStore,
+    TrackingLog,
+)
 from labsim.logs.protocol_log import ProtocolLogDirection, TransportService
 from tests.logs.test_logs_tracking import send_event
 
@@ -66,3 +77,64 @@ def test_each_spelling_leads_to_its_own_log_set() -> None:
     _session(store, "adatum-cas1", "FrontEnd", "send")
     assert [r.connector_id for r in send.records()] == ["adatum-cas1\\Default"] * 2
     assert receive.count() == 0
+
+
+def test_a_reply_is_logged_line_by_line_in_one_call() -> None:
+    records: list[ProtocolLogRecord] = []
+    log = ProtocolLogSession(
+        records.append,
+        connector_id="ADATUM-CAS1\\Partner",
+        session_id="08DF4EADDFBE5000",
+        local_endpoint="127.0.10.1:25",
+        remote_endpoint="127.0.20.1:49152",
+    )
+    log.connect(T0)
+    log.sent_lines(T0, ("250-mail.adatum.com Hello [127.0.20.1]", "250 8BITMIME"))
+    assert [r.to_csv() for r in records[1:]] == [
+        "2026-11-30T06:48:13.123Z,ADATUM-CAS1\\Partner,08DF4EADDFBE5000,1,127.0.10.1:25,"
+        "127.0.20.1:49152,>,250-mail.adatum.com Hello [127.0.20.1],",
+        "2026-11-30T06:48:13.123Z,ADATUM-CAS1\\Partner,08DF4EADDFBE5000,2,127.0.10.1:25,"
+        "127.0.20.1:49152,>,250 8BITMIME,",
+    ]
+    with pytest.raises(ValueError, match="timezone-aware"):
+        log.sent_lines(datetime(2026, 11, 30, 6, 48, 13), ("250 OK",))
+    NULL_SESSION.sent_lines(T0, ("250 OK",))
+    assert NULL_SESSION.next_sequence_number == 0
+
+
+def test_the_day_a_file_ends_is_checked_again_at_each_midnight() -> None:
+    # The file set remembers when the current day ends; a record at or after that instant,
+    # in any time zone, starts the next day's file, and one written late for the day before
+    # stays in the open file.
+    store = ProtocolLogStore()
+    log = store.log("ADATUM-CAS1", "FrontEnd", "receive")
+    last_ms = datetime(2026, 11, 30, 23, 59, 59, 999999, tzinfo=UTC)
+    times = [
+        T0,
+        last_ms,
+        last_ms + timedelta(microseconds=1),  # midnight
+        last_ms,  # late for the day before
+        datetime(2026, 12, 2, 0, 30, tzinfo=timezone(timedelta(hours=1))),  # 12-01 23:30 UTC
+        datetime(2026, 12, 2, 1, 0, tzinfo=timezone(timedelta(hours=1))),  # 12-02 00:00 UTC
+    ]
+    for at in times:
+        _session_at(log.append, at)
+    assert log.file_names() == [
+        "RECV20261130-1.LOG",
+        "RECV20261201-1.LOG",
+        "RECV20261202-1.LOG",
+    ]
+    per_file = [len(f.records) for f in log._files.files]
+    assert per_file == [4, 6, 2]
+
+
+def _session_at(sink: ProtocolLogSink, at: datetime) -> None:
+    log = ProtocolLogSession(
+        sink,
+        connector_id="ADATUM-CAS1\\Default",
+        session_id="08DF4EADDFBE5000",
+        local_endpoint="127.0.10.1:25",
+        remote_endpoint="127.0.20.1:49152",
+    )
+    log.connect(at)
+    log.disconnect(at)
