@@ -6,10 +6,13 @@ finds a session's log by the names the engine spells, remembered per spelling: t
 that a remembered spelling still leads to the right log set (server, service and direction).
 A log file set compares each record's time with the end of the current UTC day instead of
 working out its day: the file must still change at every midnight, whatever the time zone.
+A protocol log keeps its records as plain tuples that the garbage collector leaves alone, and
+hands out the same records, lines and files as before.
 """
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -138,3 +141,61 @@ def _session_at(sink: ProtocolLogSink, at: datetime) -> None:
     )
     log.connect(at)
     log.disconnect(at)
+
+
+def _transcript(log: ProtocolLogSession) -> None:
+    log.connect(T0)
+    log.permissions(T0, "SMTPSubmit SMTPAcceptAnySender")
+    log.sent_lines(T0, ("220 mail.adatum.com Microsoft ESMTP MAIL Service ready",))
+    log.received(T0 + timedelta(milliseconds=5), 'EHLO "quoted", name')
+    log.certificate(T0, "Received certificate", thumbprint="3B0C1AE8E1D1E0B1F0A7C2F3B4D5E6F7")
+    log.info(T0, "", "TLS protocol SP_PROT_TLS1_2_SERVER negotiated")
+    log.disconnect(T0, "Local")
+
+
+def test_a_log_store_holds_what_a_record_sink_gets() -> None:
+    # Sessions of a lab write their log's rows directly; a test's list gets record objects.
+    # Both must say the same, record for record and byte for byte.
+    sink: list[ProtocolLogRecord] = []
+    store = ProtocolLogStore()
+    log = store.log("ADATUM-CAS1", "FrontEnd", "receive")
+    for target in (sink.append, log.append):
+        _transcript(
+            ProtocolLogSession(
+                target,
+                connector_id="ADATUM-CAS1\\Partner",
+                session_id="08DF4EADDFBE5000",
+                local_endpoint="127.0.10.1:25",
+                remote_endpoint="127.0.20.1:49152",
+            )
+        )
+    assert log.records() == sink
+    assert log.lines() == [record.to_csv() for record in sink]
+    assert [record for _, record in log.entries()] == sink
+    assert store.lines("adatum-cas1", "receive") == log.lines()
+    # A record handed to the log by hand is kept as it is, after the others.
+    log.append(sink[0])
+    assert log.records()[-1] == sink[0] and log.count() == len(sink) + 1
+    assert log.lines()[-1] == sink[0].to_csv()
+
+
+def test_logged_records_cost_the_garbage_collector_nothing() -> None:
+    # A live lab keeps every record of its protocol logs; what it keeps must not be objects
+    # that each full collection visits again (40 records per message, for days).
+    store = ProtocolLogStore()
+    log = store.log("ADATUM-CAS1", "FrontEnd", "receive")
+    gc.collect()
+    before = len(gc.get_objects())
+    for _ in range(100):
+        _transcript(
+            ProtocolLogSession(
+                log.append,
+                connector_id="ADATUM-CAS1\\Partner",
+                session_id="08DF4EADDFBE5000",
+                local_endpoint="127.0.10.1:25",
+                remote_endpoint="127.0.20.1:49152",
+            )
+        )
+    gc.collect()
+    assert log.count() == 800
+    assert len(gc.get_objects()) - before < 50
