@@ -81,7 +81,14 @@ def exchange_date(when: datetime) -> str:
 
 def banner(fqdn: str, when: datetime) -> Reply:
     """The connection greeting: ``220 {fqdn} Microsoft ESMTP MAIL Service ready at {date}``."""
-    return Reply(220, f"{fqdn} Microsoft ESMTP MAIL Service ready at {exchange_date(when)}")
+    return _banner(fqdn, exchange_date(when))
+
+
+@functools.lru_cache(maxsize=256)
+def _banner(fqdn: str, date: str) -> Reply:
+    # The date has whole seconds: the sessions of one second share one greeting object (and
+    # its wire form and log line, kept per reply object).
+    return Reply(220, f"{fqdn} Microsoft ESMTP MAIL Service ready at {date}")
 
 
 # Memoized (replies are frozen): a server answers the same few EHLOs session after session, and

@@ -1,4 +1,4 @@
-"""The EHLO and HELO answers are memoized: one reply object per distinct answer.
+"""The EHLO and HELO answers and the greeting are memoized: one reply object per distinct answer.
 
 A server answers the same few EHLOs session after session; one object per answer lets the
 reply's wire form and its protocol-log lines (kept per reply object) be found again. Any change
@@ -36,3 +36,21 @@ def test_each_change_gets_its_own_answer() -> None:
     assert replies.helo("mail.treyresearch.net", "127.0.10.1").text == (
         "mail.treyresearch.net Hello [127.0.10.1]"
     )
+
+
+def test_greetings_of_one_second_are_one_object_and_each_second_has_its_own() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    at = datetime(2026, 12, 5, 3, 40, 7, 120000, tzinfo=UTC)
+    first = replies.banner("mail.adatum.com", at)
+    assert replies.banner("mail.adatum.com", at + timedelta(milliseconds=800)) is first
+    assert first.text == (
+        "mail.adatum.com Microsoft ESMTP MAIL Service ready at Sat, 05 Dec 2026 03:40:07 +0000"
+    )
+    later = replies.banner("mail.adatum.com", at + timedelta(seconds=1))
+    assert later.text.endswith("03:40:08 +0000")
+    other = replies.banner("mail.treyresearch.net", at)
+    assert other.text.startswith("mail.treyresearch.net ")
+    # The same instant in another zone is shown in that zone, as before.
+    east = replies.banner("mail.adatum.com", at.astimezone(timezone(timedelta(hours=1))))
+    assert east.text.endswith("04:40:07 +0100")
