@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from functools import wraps
 from typing import Any
 
-from twisted.internet.defer import inlineCallbacks, maybeDeferred
+from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.python.failure import Failure
 
 from labsim.delivery import DNS_FAILURE
@@ -94,7 +94,11 @@ class ProxySession:
 
 def _relayed(where: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A relayed command whose downstream session dropped gets the transient reply receive
-    sessions give; any other exception is a labsim bug, recorded (never a mail outcome)."""
+    sessions give; any other exception is a labsim bug, recorded (never a mail outcome).
+
+    What ``maybeDeferred(...).addErrback`` did, without a Deferred around a reply that is
+    ready: a relayed command is one Deferred (the downstream reply) and its callbacks.
+    """
 
     def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(method)
@@ -106,7 +110,13 @@ def _relayed(where: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                     )
                 return ENGINE_ERROR
 
-            return maybeDeferred(method, self, tx, *args).addErrback(failed)
+            try:
+                result = method(self, tx, *args)
+            except BaseException:
+                return failed(Failure())
+            if isinstance(result, Deferred):
+                return result.addErrback(failed)
+            return result
 
         return run
 
@@ -127,58 +137,51 @@ class FrontendTransport:
         self.server_name = server_name
 
     @_relayed("RCPT")
-    @inlineCallbacks
-    def on_rcpt(self, tx: InboundTransaction, recipient: str) -> Any:
+    def on_rcpt(self, tx: InboundTransaction, recipient: str) -> Deferred[Reply] | Reply:
         """Open the proxy session on the first RCPT (or reuse the inbound session's one for
-        its next transaction, RSET in between), then relay each RCPT."""
+        its next transaction, RSET in between), then relay each RCPT.
+
+        Plain callbacks, not a generator: every relayed command of every proxied message
+        passes here."""
         current: ProxySession | None = tx.proxy
         if current is not None and not current.usable_for(recipient_domain(recipient)):
             current.session.protocol.quit()
             tx.proxy = current = None
         if current is None:
-            opened = yield self._open(tx, recipient)
-            if isinstance(opened, Reply):
-                return opened
-            if tx.ended:
-                # The client left while the proxy session was being set up: end that one too
-                # (the reply is never written).
-                opened.session.protocol.quit()
-                return CLIENT_GONE
-            tx.proxy = current = opened
-        elif not current.in_transaction:
-            mail: Reply = yield current.session.protocol.mail(
-                tx.mail_from or "", _mail_parameters(tx)
-            )
-            if not mail.is_positive_completion:
-                return _setup_refusal(current, mail)
-            current.in_transaction = True
-            current.recipient_accepted = False
-        reply: Reply = yield current.session.protocol.rcpt(recipient)
-        if reply.is_positive_completion:
-            current.recipient_accepted = True
-        elif not current.recipient_accepted:
-            return _setup_refusal(current, reply)
-        return reply
+            opening: Deferred[Any] = self._open(tx, recipient)
+            return opening.addCallback(self._opened, tx, recipient)
+        if not current.in_transaction:
+            mailing = current.session.protocol.mail(tx.mail_from or "", _mail_parameters(tx))
+            return mailing.addCallback(_mail_relayed, current, recipient)
+        return _relay_rcpt(current, recipient)
+
+    @staticmethod
+    def _opened(
+        opened: ProxySession | Reply, tx: InboundTransaction, recipient: str
+    ) -> Deferred[Reply] | Reply:
+        if isinstance(opened, Reply):
+            return opened
+        if tx.ended:
+            # The client left while the proxy session was being set up: end that one too
+            # (the reply is never written).
+            opened.session.protocol.quit()
+            return CLIENT_GONE
+        tx.proxy = opened
+        return _relay_rcpt(opened, recipient)
 
     @_relayed("DATA")
-    @inlineCallbacks
-    def on_data(self, tx: InboundTransaction) -> Any:
+    def on_data(self, tx: InboundTransaction) -> Deferred[Reply]:
         """Relay DATA."""
         proxy: ProxySession = tx.proxy
-        reply: Reply = yield proxy.session.protocol.data()
-        return reply
+        return proxy.session.protocol.data()
 
     @_relayed("message")
-    @inlineCallbacks
-    def on_message(self, tx: InboundTransaction, content: bytes) -> Any:
+    def on_message(self, tx: InboundTransaction, content: bytes) -> Deferred[Reply]:
         """Relay the message; the downstream reply is the answer."""
         proxy: ProxySession = tx.proxy
         if proxy.usage is not None:
             content = apply_send_firewall(content, proxy.usage)
-        reply: Reply = yield proxy.session.protocol.message(content)
-        # The downstream session stays with the inbound session for its next transaction.
-        proxy.in_transaction = False
-        return reply
+        return proxy.session.protocol.message(content).addCallback(_message_relayed, proxy)
 
     def on_reset(self, tx: InboundTransaction) -> None:
         """RSET from the client: reset the downstream transaction too."""
@@ -275,6 +278,33 @@ class FrontendTransport:
         if failure is not None:
             return failure.reply
         return connect_failure_reply(Target(domain, "", 0), plan.port)
+
+
+def _mail_relayed(mail: Reply, current: ProxySession, recipient: str) -> Deferred[Reply] | Reply:
+    """MAIL FROM of the inbound session's next transaction was answered downstream."""
+    if not mail.is_positive_completion:
+        return _setup_refusal(current, mail)
+    current.in_transaction = True
+    current.recipient_accepted = False
+    return _relay_rcpt(current, recipient)
+
+
+def _relay_rcpt(current: ProxySession, recipient: str) -> Deferred[Reply]:
+    return current.session.protocol.rcpt(recipient).addCallback(_rcpt_relayed, current)
+
+
+def _rcpt_relayed(reply: Reply, current: ProxySession) -> Reply:
+    if reply.is_positive_completion:
+        current.recipient_accepted = True
+    elif not current.recipient_accepted:
+        return _setup_refusal(current, reply)
+    return reply
+
+
+def _message_relayed(reply: Reply, proxy: ProxySession) -> Reply:
+    # The downstream session stays with the inbound session for its next transaction.
+    proxy.in_transaction = False
+    return reply
 
 
 def _setup_refusal(proxy: ProxySession, reply: Reply) -> Reply:

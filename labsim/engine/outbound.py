@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from OpenSSL import SSL
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.error import ConnectError, ConnectionClosed
 from twisted.internet.error import TimeoutError as ConnectTimeout
 
@@ -292,15 +292,25 @@ def next_hop_targets(world: World, hop: NextHop, server_name: str) -> Any:
     return targets
 
 
-@inlineCallbacks
-def open_session(world: World, plan: SessionPlan, target: Target) -> Any:
+def open_session(world: World, plan: SessionPlan, target: Target) -> Deferred[Any]:
     """Connect to ``target`` and bring the session to the point of MAIL FROM.
 
-    Returns :class:`Established` or :class:`SessionFailure` (a Deferred, via inlineCallbacks),
-    each with the session's :class:`~labsim.engine.world.SessionRecord`.
+    Returns a Deferred of :class:`Established` or :class:`SessionFailure`, each with the
+    session's :class:`~labsim.engine.world.SessionRecord`.
     """
     records: list[SessionRecord] = []
-    result = yield _open_session(world, plan, target, records)
+    opening: Deferred[Any] = _open_session(world, plan, target, records)
+    # A callback, not a second generator: every proxied message opens a session here.
+    return opening.addCallback(_with_record, world, plan, target, records)
+
+
+def _with_record(
+    result: Established | SessionFailure,
+    world: World,
+    plan: SessionPlan,
+    target: Target,
+    records: list[SessionRecord],
+) -> Established | SessionFailure:
     if not records:
         # It never connected: a record of the attempt alone.
         records.append(

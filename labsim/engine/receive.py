@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cryptography import x509
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.internet.protocol import Protocol as TwistedProtocol
@@ -360,15 +360,16 @@ class SmtpReceiveProtocol(TwistedProtocol):
     # --- the command loop ----------------------------------------------------------------------
 
     def _write(self, data: bytes, reply: Reply | None = None) -> None:
-        if reply is not None and self.tx is not None:
+        # A connector that does not log (NULL_SESSION) costs no clock read and no records.
+        if reply is not None and self.tx is not None and self.tx.log is not NULL_SESSION:
+            log = self.tx.log
             now = self.world.now()
             if reply.code == 334:
                 # A challenge is never logged as sent (Exchange masks authentication blobs).
-                self.tx.log.sent(now, exchange_auth.LOG_CHALLENGE)
+                log.sent(now, exchange_auth.LOG_CHALLENGE)
             else:
                 # The receive log has one record per reply line, as the wire shows it (§7.3).
-                for line in _sent_log_lines(reply):
-                    self.tx.log.sent(now, line)
+                log.sent_lines(now, _sent_log_lines(reply))
         if not self._closed:
             self._tcp.write(data)
 
@@ -383,7 +384,11 @@ class SmtpReceiveProtocol(TwistedProtocol):
             tx = self.tx
             assert tx is not None
             line = getattr(event, "line", None)
-            if line is not None and not isinstance(event, (MessageReceived, AuthResponse)):
+            if (
+                line is not None
+                and tx.log is not NULL_SESSION
+                and not isinstance(event, (MessageReceived, AuthResponse))
+            ):
                 # Exchange never logs an authentication response (a credential).
                 tx.log.received(self.world.now(), line)
             if isinstance(event, (CommandRejected, LineTooLong, TooManyProtocolErrors)):
@@ -707,14 +712,12 @@ class SmtpReceiveProtocol(TwistedProtocol):
             return refused
         if len(tx.recipients) >= tx.connector.max_recipients_per_message:
             return replies.TOO_MANY_RECIPIENTS
-        d = maybeDeferred(self.role.on_rcpt, tx, event.address)
-
-        def accepted(reply: Any) -> Any:
-            if reply.is_positive_completion:
-                tx.recipients.append(event.address)
-            return reply
-
-        return d.addCallback(accepted)
+        # An exception from the role is the loop's to record (_pump turns it into a Failure);
+        # a reply that is ready (the Mailbox server's) needs no Deferred around it.
+        answer = self.role.on_rcpt(tx, event.address)
+        if isinstance(answer, Deferred):
+            return answer.addCallback(_recipient_answered, tx, event.address)
+        return _recipient_answered(answer, tx, event.address)
 
     def _message(self, tx: InboundTransaction, content: bytes) -> Any:
         now = self.world.now()
@@ -767,14 +770,22 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 via="Frontend Transport" if tx.server.is_client_access else None,
             ),
         )
-        d = maybeDeferred(self.role.on_message, tx, content)
+        answer = self.role.on_message(tx, content)
+        if isinstance(answer, Deferred):
+            return answer.addCallback(_transaction_answered, tx)
+        return _transaction_answered(answer, tx)
 
-        def done(reply: Any) -> Any:
-            tx.mail_from = None
-            tx.recipients = []
-            return reply
 
-        return d.addCallback(done)
+def _recipient_answered(reply: Reply, tx: InboundTransaction, recipient: str) -> Reply:
+    if reply.is_positive_completion:
+        tx.recipients.append(recipient)
+    return reply
+
+
+def _transaction_answered(reply: Reply, tx: InboundTransaction) -> Reply:
+    tx.mail_from = None
+    tx.recipients = []
+    return reply
 
 
 def _banner(connector: ReceiveConnector, fqdn: str, now: Any) -> Reply:

@@ -184,6 +184,8 @@ class SmtpClientProtocol(Protocol):
     # --- commands ----------------------------------------------------------------------------
 
     def _log_reply(self, reply: Reply) -> None:
+        if self.log is NULL_SESSION:
+            return  # a connector that does not log costs no clock read
         now = self._now()
         for line in reply_log_lines(reply):
             self.log.received(now, line)
@@ -220,8 +222,11 @@ class SmtpClientProtocol(Protocol):
         """
         if self.closed or self.closing:
             return fail(SessionEnded("the session has already ended"))
-        line = log_line if log_line is not None else data.decode("ascii", "replace").rstrip("\r\n")
-        self.log.sent(self._now(), line)
+        if self.log is not NULL_SESSION:
+            line = (
+                log_line if log_line is not None else data.decode("ascii", "replace").rstrip("\r\n")
+            )
+            self.log.sent(self._now(), line)
         if self._clock is not None:
             self._last_activity = self._clock.seconds()
         d: Deferred[Reply] = Deferred()

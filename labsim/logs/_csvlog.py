@@ -22,9 +22,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = [
     "LINE_END",
@@ -36,6 +36,7 @@ __all__ = [
     "csv_field",
     "csv_line",
     "exchange_timestamp",
+    "render_record",
 ]
 
 #: Exchange writes its logs on Windows; keeping CRLF on disk lets real tools (Log Parser,
@@ -48,6 +49,10 @@ _NEEDS_QUOTES = frozenset(',"\r\n')
 
 def check_aware(when: datetime, what: str) -> None:
     """Refuse a naive datetime: logs are UTC, and guessing the zone of a naive value is a bug."""
+    # The lab clock's times carry the UTC singleton: one identity test instead of a
+    # utcoffset() call for the ~90 times a message's sessions log.
+    if when.tzinfo is UTC:
+        return
     if when.utcoffset() is None:
         raise ValueError(
             f"{what} must be a timezone-aware datetime (use the lab clock), got {when!r}"
@@ -98,21 +103,33 @@ class CsvRecord(Protocol):
 FLUSH_EVERY = 2000
 
 
+def render_record(record: CsvRecord) -> str:
+    """A record's row: what a file renders unless its log keeps records in another form."""
+    return record.to_csv()
+
+
 @dataclass
 class LogFileText:
-    """One log file as held in memory: its name, its header lines and its records."""
+    """One log file as held in memory: its name, its header lines and its records.
+
+    ``render`` turns one held record into its row: a log may hold its records as plain tuples
+    (the protocol log does: a live lab keeps hundreds of thousands of them, and tuples of
+    strings and times are left alone by the garbage collector, objects are not).
+    """
 
     name: str
     header: list[str]
-    records: list[CsvRecord] = field(default_factory=list)
+    records: list[Any] = field(default_factory=list)
     path: Path | None = None
     written: int = 0
     """How many records are on disk already (only with a path)."""
+    render: Callable[[Any], str] = render_record
 
     @property
     def lines(self) -> list[str]:
         """The record lines, rendered now."""
-        return [record.to_csv() for record in self.records]
+        render = self.render
+        return [render(record) for record in self.records]
 
     def text(self) -> str:
         """The whole file as it is on disk (after a flush)."""
@@ -123,8 +140,9 @@ class LogFileText:
         if self.path is None or self.written == len(self.records):
             return
         pending = self.records[self.written :]
+        render = self.render
         with self.path.open("a", encoding="utf-8", newline="") as stream:
-            stream.write("".join(record.to_csv() + LINE_END for record in pending))
+            stream.write("".join(render(record) + LINE_END for record in pending))
         self.written = len(self.records)
 
 
@@ -140,25 +158,32 @@ class LogFileSet:
         folder: Path | None,
         prefix: str,
         header: Callable[[datetime], list[str]],
+        render: Callable[[Any], str] = render_record,
     ) -> None:
         self._folder = folder
         self._prefix = prefix
         self._header = header
+        self._render = render
         self._day: date | None = None
+        self._next_midnight: datetime | None = None
+        """Start of the UTC day after ``_day``: records before it go to the current file."""
         self._pending = 0
         self.files: list[LogFileText] = []
 
-    def write(self, when: datetime, record: CsvRecord) -> None:
+    def write(self, when: datetime, record: Any) -> None:
         """Append ``record`` logged at ``when``, starting a new file on a new UTC day.
 
         The record is rendered later (when read, or when flushed to disk). ``when`` must be
         timezone-aware (log records check that when they are made).
         """
-        day = when.astimezone(UTC).date()
         # Only a later day starts a file: two sessions may log slightly out of order around
         # midnight, and Exchange keeps writing the open file rather than reopening an old one.
-        if self._day is None or day > self._day:
-            self._start_file(when, day)
+        # Before the next UTC midnight the day cannot be later (one comparison per record).
+        next_midnight = self._next_midnight
+        if next_midnight is None or when >= next_midnight:
+            day = when.astimezone(UTC).date()
+            if self._day is None or day > self._day:
+                self._start_file(when, day)
         current = self.files[-1]
         current.records.append(record)
         if current.path is not None:
@@ -180,6 +205,7 @@ class LogFileSet:
         if self.files:
             self.files[-1].flush()
         self._day = day
+        self._next_midnight = datetime.combine(day + timedelta(days=1), time(), UTC)
         header = self._header(when)
         stamp = f"{day:%Y%m%d}"
         taken = {f.name for f in self.files}
@@ -196,4 +222,4 @@ class LogFileSet:
             path = self._folder / name
             with path.open("x", encoding="utf-8", newline="") as stream:
                 stream.write("".join(h + LINE_END for h in header))
-        self.files.append(LogFileText(name=name, header=header, path=path))
+        self.files.append(LogFileText(name=name, header=header, path=path, render=self._render))

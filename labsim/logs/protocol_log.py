@@ -94,6 +94,9 @@ class ProtocolLogEvent(enum.Enum):
     INFORMATION = "*"
 
 
+_EVENT_OF_CHARACTER = {member.value: member for member in ProtocolLogEvent}
+
+
 class ProtocolLogDirection(enum.Enum):
     """Which of a transport service's two protocol logs: receive connectors' or send connectors'.
 
@@ -228,37 +231,6 @@ class ProtocolLogRecord:
         if self.sequence_number < 0:
             raise ValueError(f"sequence_number must be >= 0, got {self.sequence_number}")
 
-    @classmethod
-    def _of_session(
-        cls,
-        date_time: datetime,
-        connector_id: str,
-        session_id: str,
-        sequence_number: int,
-        local_endpoint: str,
-        remote_endpoint: str,
-        event: ProtocolLogEvent,
-        data: str,
-        context: str,
-    ) -> ProtocolLogRecord:
-        # The record of a ProtocolLogSession, which checked its session id when it was made
-        # and numbers lines from 0: only the time is left to check. A session writes some forty
-        # records per message; this skips the frozen dataclass's field-by-field __init__.
-        check_aware(date_time, "date_time")
-        record = object.__new__(cls)
-        record.__dict__.update(
-            date_time=date_time,
-            connector_id=connector_id,
-            session_id=session_id,
-            sequence_number=sequence_number,
-            local_endpoint=local_endpoint,
-            remote_endpoint=remote_endpoint,
-            event=event,
-            data=data,
-            context=context,
-        )
-        return record
-
     def to_csv(self) -> str:
         """The line exactly as Exchange writes it (without the line end)."""
         return csv_line(
@@ -334,6 +306,16 @@ class ProtocolLogSession:
     ) -> None:
         _check_session_id(session_id)
         self._sink = sink
+        # A session whose sink is a ProtocolLog's ``append`` (every session of a lab) writes
+        # the log's rows itself; any other sink gets records.
+        owner = getattr(sink, "__self__", None)
+        self._log: ProtocolLog | None = (
+            owner
+            if owner is not None  # (a plain function; also NULL_SESSION's, made before ProtocolLog)
+            and isinstance(owner, ProtocolLog)
+            and getattr(sink, "__func__", None) is ProtocolLog.append
+            else None
+        )
         self.connector_id = connector_id
         self.session_id = session_id
         self.local_endpoint = local_endpoint
@@ -392,26 +374,31 @@ class ProtocolLogSession:
 
     def connect(self, at: datetime) -> None:
         """``+``: the TCP connection is established (empty data and context)."""
-        self._emit(at, ProtocolLogEvent.CONNECT, "", "")
+        self._emit(at, "+", "", "")
 
     def disconnect(self, at: datetime, context: Literal["Remote", "Local"] = "Remote") -> None:
         """``-``: the connection closed; ``context`` says which side closed it."""
         if context not in ("Remote", "Local"):
             raise ValueError(f"disconnect context must be 'Remote' or 'Local', got {context!r}")
-        self._emit(at, ProtocolLogEvent.DISCONNECT, "", context)
+        self._emit(at, "-", "", context)
         self._disconnected = True
 
     def sent(self, at: datetime, line: str) -> None:
         """``>``: one line this side sent (a reply line on receive, a command on send)."""
-        self._emit(at, ProtocolLogEvent.SEND, line, "")
+        self._emit(at, ">", line, "")
 
     def received(self, at: datetime, line: str) -> None:
         """``<``: one line this side received (a command on receive, a reply line on send)."""
-        self._emit(at, ProtocolLogEvent.RECEIVE, line, "")
+        self._emit(at, "<", line, "")
+
+    def sent_lines(self, at: datetime, lines: Sequence[str]) -> None:
+        """``>`` for each line of a reply this side sent (one record per line, §7.3)."""
+        for line in lines:
+            self._emit(at, ">", line, "")
 
     def info(self, at: datetime, data: str, context: str = "") -> None:
         """``*``: an information line (TLS results, failures, certificate facts)."""
-        self._emit(at, ProtocolLogEvent.INFORMATION, data, context)
+        self._emit(at, "*", data, context)
 
     def permissions(self, at: datetime, permission_string: str) -> None:
         """The session's permissions, e.g. ``SMTPSubmit SMTPAcceptAnySender …``
@@ -446,24 +433,49 @@ class ProtocolLogSession:
         self.info(at, thumbprint, "Certificate thumbprint")
         self.info(at, ";".join(alternate_names), "Certificate alternate names")
 
-    def _emit(self, at: datetime, event: ProtocolLogEvent, data: str, context: str) -> None:
+    def _emit(self, at: datetime, event: str, data: str, context: str) -> None:
+        # ``event`` is the field's character (ProtocolLogEvent's value). A session writes some
+        # forty records per message: its session id was checked when it was made and it
+        # numbers lines from 0, so only the time is left to check here.
         if self._disconnected:
             raise RuntimeError(
                 f"protocol log session {self.session_id} already logged its disconnect; "
-                f"refusing {event.value!r} {data!r}"
+                f"refusing {event!r} {data!r}"
             )
-        record = ProtocolLogRecord._of_session(
-            at,
-            self.connector_id,
-            self.session_id,
-            self._sequence,
-            self.local_endpoint,
-            self.remote_endpoint,
-            event,
-            data,
-            context,
+        if at.tzinfo is not UTC:
+            check_aware(at, "date_time")
+        sequence = self._sequence
+        self._sequence = sequence + 1
+        log = self._log
+        if log is not None:
+            # Straight into the log's rows, without a record object (ProtocolLog).
+            row = (
+                next(log._ordinals),
+                at,
+                self.connector_id,
+                self.session_id,
+                sequence,
+                self.local_endpoint,
+                self.remote_endpoint,
+                event,
+                data,
+                context,
+            )
+            log._rows.append(row)
+            log._files.write(at, row)
+            return
+        record = object.__new__(ProtocolLogRecord)
+        record.__dict__.update(
+            date_time=at,
+            connector_id=self.connector_id,
+            session_id=self.session_id,
+            sequence_number=sequence,
+            local_endpoint=self.local_endpoint,
+            remote_endpoint=self.remote_endpoint,
+            event=_EVENT_OF_CHARACTER[event],
+            data=data,
+            context=context,
         )
-        self._sequence += 1
         self._sink(record)
 
 
@@ -492,7 +504,7 @@ class NullProtocolLogSession(ProtocolLogSession):
             raise ValueError(f"disconnect context must be 'Remote' or 'Local', got {context!r}")
         check_aware(at, "a log time")
 
-    def _emit(self, at: datetime, event: ProtocolLogEvent, data: str, context: str) -> None:
+    def _emit(self, at: datetime, event: str, data: str, context: str) -> None:
         # Still refuse a naive time, so that a bug does not hide while logging is off.
         check_aware(at, "a log time")
 
@@ -536,23 +548,45 @@ class ProtocolLog:
         self.direction = direction
         self.folder = folder
         self._ordinals = ordinals
-        self._entries: list[tuple[int, ProtocolLogRecord]] = []
+        # One plain tuple per record (see _Row): the garbage collector stops visiting a tuple
+        # of strings, numbers and times after its first pass, while a record object and its
+        # dict would be visited by every full collection for as long as the lab runs.
+        self._rows: list[_Row] = []
         self._files = LogFileSet(
-            folder, direction.file_prefix, lambda at: protocol_log_header(direction, at)
+            folder,
+            direction.file_prefix,
+            lambda at: protocol_log_header(direction, at),
+            render=_row_csv,
         )
 
     def append(self, record: ProtocolLogRecord) -> None:
         """Log ``record`` (usable as a :data:`ProtocolLogSink`)."""
-        self._entries.append((next(self._ordinals), record))
-        self._files.write(record.date_time, record)
+        row = (
+            next(self._ordinals),
+            record.date_time,
+            record.connector_id,
+            record.session_id,
+            record.sequence_number,
+            record.local_endpoint,
+            record.remote_endpoint,
+            record.event.value,
+            record.data,
+            record.context,
+        )
+        self._rows.append(row)
+        self._files.write(record.date_time, row)
 
     def records(self) -> list[ProtocolLogRecord]:
         """Every record, in the order logged."""
-        return [record for _, record in self._entries]
+        return [_record_of(row) for row in self._rows]
+
+    def count(self) -> int:
+        """How many records were logged (without copying them, for a poll's fingerprint)."""
+        return len(self._rows)
 
     def lines(self) -> list[str]:
         """Every record as its CSV line, in the order logged (no header)."""
-        return [record.to_csv() for _, record in self._entries]
+        return [_row_csv(row) for row in self._rows]
 
     def text(self) -> str:
         """The log's files, oldest first, exactly as on disk (header lines and CRLF included)."""
@@ -568,7 +602,36 @@ class ProtocolLog:
 
     def entries(self) -> list[tuple[int, ProtocolLogRecord]]:
         """Records with their store-wide ordinals, so logs of several services can be merged."""
-        return list(self._entries)
+        return [(row[0], _record_of(row)) for row in self._rows]
+
+
+# A record as a protocol log keeps it: its store-wide ordinal, then the fields in ``#Fields``
+# order with the event as its character.
+_Row = tuple[int, datetime, str, str, int, str, str, str, str, str]
+
+
+def _record_of(row: _Row) -> ProtocolLogRecord:
+    # The record of a row, built as the session built it (its values were checked then).
+    record = object.__new__(ProtocolLogRecord)
+    record.__dict__.update(
+        date_time=row[1],
+        connector_id=row[2],
+        session_id=row[3],
+        sequence_number=row[4],
+        local_endpoint=row[5],
+        remote_endpoint=row[6],
+        event=_EVENT_OF_CHARACTER[row[7]],
+        data=row[8],
+        context=row[9],
+    )
+    return record
+
+
+def _row_csv(row: _Row) -> str:
+    # ProtocolLogRecord.to_csv of the row's record, byte for byte.
+    return csv_line(
+        (exchange_timestamp(row[1]), row[2], row[3], str(row[4]), row[5], row[6], *row[7:])
+    )
 
 
 class ProtocolLogStore:
@@ -583,6 +646,11 @@ class ProtocolLogStore:
     def __init__(self, root: Path | None = None) -> None:
         self.root = root
         self._logs: dict[tuple[str, TransportService, ProtocolLogDirection], ProtocolLog] = {}
+        # The same log by the arguments a caller spelled it with: every SMTP session asks for
+        # its log, and parsing the names each time cost more than the lookup.
+        self._by_spelling: dict[
+            tuple[str, TransportService | str, ProtocolLogDirection | str], ProtocolLog
+        ] = {}
         self._ordinals = itertools.count()
 
     def log(
@@ -592,6 +660,10 @@ class ProtocolLogStore:
         direction: ProtocolLogDirection | str,
     ) -> ProtocolLog:
         """The log set of ``server``'s ``service`` for ``direction``, created on first use."""
+        spelling = (server, service, direction)
+        known = self._by_spelling.get(spelling)
+        if known is not None:
+            return known
         check_path_component(server, "server name")
         service = TransportService.parse(service)
         direction = ProtocolLogDirection.parse(direction)
@@ -611,7 +683,8 @@ class ProtocolLogStore:
             self._logs[key] = ProtocolLog(
                 server, service, direction, folder=folder, ordinals=self._ordinals
             )
-        return self._logs[key]
+        found = self._by_spelling[spelling] = self._logs[key]
+        return found
 
     def append(
         self,

@@ -339,6 +339,10 @@ class TrackingLog:
         """Every record, in the order logged."""
         return list(self._records)
 
+    def count(self) -> int:
+        """How many records were logged (without copying them, for a poll's fingerprint)."""
+        return len(self._records)
+
     def lines(self) -> list[str]:
         """Every record as its CSV line, in the order logged (no header)."""
         return [record.to_csv() for record in self._records]

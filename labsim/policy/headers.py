@@ -18,10 +18,12 @@ Rules kept here:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import NamedTuple
 
 from labsim.model.enums import AuthAs, Permission, SendConnectorUsage
 from labsim.model.mail import (
@@ -86,23 +88,50 @@ def header_class(name: str) -> HeaderClass | None:
 # --- raw header block ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Field:
+class _Field(NamedTuple):
+    # A tuple, not a frozen dataclass: a message's header block is split several times per
+    # hop (hop count, firewall, stamps), and a tuple is built in one step.
     name: str  # "" for a line that is not a header (kept as is)
     raw: bytes  # the start line and its continuation lines, with their line endings
 
 
-def _split(content: bytes) -> tuple[list[_Field], bytes]:
+# The first empty line: two line breaks in a row, a break being CRLF, a bare LF or a bare CR as
+# bytes.splitlines reads them (atomic groups: a CRLF is never taken apart into two breaks).
+_BLANK_LINE = re.compile(rb"(?>\r\n|\r|\n)(?>\r\n|\r|\n)")
+
+_Split = tuple[tuple[_Field, ...], bytes]
+
+# The last content split, by identity (bytes are immutable; holding the object keeps its id
+# from being reused): the hop count, the firewall and the stamps of one hop read the same
+# content one after the other.
+_last_split: tuple[bytes, _Split] | None = None
+
+
+def _split(content: bytes) -> _Split:
     """Header fields and the rest (the empty separator line and the body, byte-exact)."""
+    global _last_split
+    last = _last_split
+    if last is not None and last[0] is content:
+        return last[1]
     fields: list[_Field] = []
-    lines = content.splitlines(keepends=True)
+    # Only the header block is split into lines (the body may be large): up to the first line
+    # break of the first empty line, or all of it when the block has no end.
+    if content[:1] in (b"\r", b"\n"):
+        head = b""  # the first line is empty: no header at all
+    else:
+        blank = _BLANK_LINE.search(content)
+        if blank is None:
+            head = content
+        else:
+            end = blank.start()
+            head = content[: end + (2 if content.startswith(b"\r\n", end) else 1)]
     offset = 0
-    for line in lines:
-        if line in (b"\r\n", b"\n") or line.strip(b"\r\n") == b"":
-            break
+    for line in head.splitlines(keepends=True):
+        if not line.rstrip(b"\r\n"):
+            break  # pragma: no cover - head ends before the first empty line
         if line[:1] in (b" ", b"\t") and fields:
-            last = fields[-1]
-            fields[-1] = _Field(last.name, last.raw + line)
+            previous = fields[-1]
+            fields[-1] = _Field(previous.name, previous.raw + line)
         else:
             name, colon, _ = line.partition(b":")
             # RFC 5322's obsolete syntax (obs-optional) allows white space between the field
@@ -113,7 +142,9 @@ def _split(content: bytes) -> tuple[list[_Field], bytes]:
             good = colon and name and b" " not in name and b"\t" not in name
             fields.append(_Field(name.decode("ascii", "replace") if good else "", line))
         offset += len(line)
-    return fields, content[offset:]
+    result = (tuple(fields), content[offset:])
+    _last_split = (content, result)
+    return result
 
 
 def _join(fields: Iterable[_Field], rest: bytes) -> bytes:

@@ -8,6 +8,7 @@ functions. Where Exchange's text is not known, the choice is labsim's and the co
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from .reply import Reply
@@ -80,9 +81,19 @@ def exchange_date(when: datetime) -> str:
 
 def banner(fqdn: str, when: datetime) -> Reply:
     """The connection greeting: ``220 {fqdn} Microsoft ESMTP MAIL Service ready at {date}``."""
-    return Reply(220, f"{fqdn} Microsoft ESMTP MAIL Service ready at {exchange_date(when)}")
+    return _banner(fqdn, exchange_date(when))
 
 
+@functools.lru_cache(maxsize=256)
+def _banner(fqdn: str, date: str) -> Reply:
+    # The date has whole seconds: the sessions of one second share one greeting object (and
+    # its wire form and log line, kept per reply object).
+    return Reply(220, f"{fqdn} Microsoft ESMTP MAIL Service ready at {date}")
+
+
+# Memoized (replies are frozen): a server answers the same few EHLOs session after session, and
+# one object per answer lets the wire form and the log lines kept per reply object be found.
+@functools.lru_cache(maxsize=1024)
 def ehlo(
     fqdn: str,
     client_ip: str,
@@ -118,6 +129,7 @@ def ehlo(
     return Reply(250, tuple(lines))
 
 
+@functools.lru_cache(maxsize=1024)
 def helo(fqdn: str, client_ip: str) -> Reply:
     """The HELO reply: ``250 {fqdn} Hello [{client_ip}]``."""
     return Reply(250, f"{fqdn} Hello [{client_ip}]")

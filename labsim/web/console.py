@@ -200,8 +200,8 @@ class WebConsole:
         )
         return (
             len(world.mailboxes.all()),
-            sum(len(log.records()) for log in world.protocol_logs.logs()),
-            sum(len(log.records()) for log in world.tracking_logs.values()),
+            sum(log.count() for log in world.protocol_logs.logs()),
+            sum(log.count() for log in world.tracking_logs.values()),
             queues,
             tuple(id(org) for org in world.organizations.values()),
             frozenset(world.stopped_servers),
