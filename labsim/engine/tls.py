@@ -28,6 +28,7 @@ from __future__ import annotations
 import calendar
 import enum
 import functools
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -232,7 +233,11 @@ class TlsContextCache:
 
 @implementer(IOpenSSLServerConnectionCreator)
 class ServerConnectionCreator:
-    """Server side of ``transport.startTLS(...)``: one :class:`SSL.Connection` per session."""
+    """Server side of STARTTLS: one :class:`SSL.Connection` per session, over the lab
+    connection's socket (:meth:`connection_over`, labsim.net.starttls) or memory BIOs
+    (Twisted's ``transport.startTLS``)."""
+
+    client_side = False
 
     def __init__(self, context: SSL.Context) -> None:
         self.context = context
@@ -241,10 +246,19 @@ class ServerConnectionCreator:
         """Return a new connection; Twisted puts it in accept state."""
         return SSL.Connection(self.context, None)
 
+    def connection_over(self, sock: socket.socket) -> SSL.Connection:
+        """A connection in accept state that reads and writes ``sock`` itself."""
+        connection = SSL.Connection(self.context, sock)
+        connection.set_accept_state()
+        return connection
+
 
 @implementer(IOpenSSLClientConnectionCreator)
 class ClientConnectionCreator:
-    """Client side of ``transport.startTLS(...)``; sends SNI when ``server_name`` is a DNS name."""
+    """Client side of STARTTLS (as :class:`ServerConnectionCreator`); sends SNI when
+    ``server_name`` is a DNS name."""
+
+    client_side = True
 
     def __init__(
         self,
@@ -259,7 +273,16 @@ class ClientConnectionCreator:
 
     def clientConnectionForTLS(self, tlsProtocol: object) -> SSL.Connection:
         """Return a new connection; Twisted puts it in connect state."""
-        connection = SSL.Connection(self.context, None)
+        return self._connection(None)
+
+    def connection_over(self, sock: socket.socket) -> SSL.Connection:
+        """A connection in connect state that reads and writes ``sock`` itself."""
+        connection = self._connection(sock)
+        connection.set_connect_state()
+        return connection
+
+    def _connection(self, sock: socket.socket | None) -> SSL.Connection:
+        connection = SSL.Connection(self.context, sock)
         if self.session is not None:
             connection.set_session(self.session)
         if self.server_name and not is_ip_literal(self.server_name):
