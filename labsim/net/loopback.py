@@ -38,7 +38,7 @@ from twisted.internet.protocol import ClientFactory, Factory
 from zope.interface import implementedBy, implementer_only
 
 from labsim.errors import ConfigError
-from labsim.net.starttls import LabTlsConnection
+from labsim.net.starttls import HandshakeOffload, LabTlsConnection
 
 LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 
@@ -109,6 +109,17 @@ class LoopbackServer(LabTlsConnection, _EagerWrites, tcp.Server):
     """An accepted connection that writes eagerly (module docstring) and runs STARTTLS with
     labsim's own TLS transport (labsim.net.starttls)."""
 
+    def handshake_offload(self) -> HandshakeOffload | None:
+        """The network's handshake worker (a live lab's), for a client outside the lab: the
+        lab's own sessions resume their TLS sessions, which is cheap."""
+        network: Network | None = getattr(self.server, "lab_network", None)
+        if network is None or network.handshake_offload is None:
+            return None
+        host, port = self.getPeer().host, self.getPeer().port
+        if (host, port) in network.own_endpoints:
+            return None
+        return network.handshake_offload
+
 
 @implementer_only(*implementedBy(tcp.Client))
 class LoopbackClient(LabTlsConnection, _EagerWrites, tcp.Client):
@@ -172,6 +183,8 @@ class Network:
         self.port_offset = port_offset
         self.own_endpoints: set[tuple[str, int]] = set()
         """Local (address, port) of every open connection the lab made itself."""
+        self.handshake_offload: HandshakeOffload | None = None
+        """Where server-side TLS handshakes of outside clients run (a live lab sets it)."""
         self.outside_smtp_ports: dict[str, int] = {
             require_loopback(address): port for address, port in (outside_smtp_ports or {}).items()
         }
@@ -204,6 +217,7 @@ class Network:
             sock.close()  # the reactor listens on its own duplicate of the descriptor
         # tcp.Port builds each accepted connection from its ``transport`` attribute.
         port_obj.transport = LoopbackServer  # type: ignore[attr-defined]
+        port_obj.lab_network = self  # type: ignore[attr-defined]
         return port_obj
 
     def connect(

@@ -39,8 +39,10 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from collections.abc import Callable
 from types import MethodType
 from typing import Any
+from typing import Protocol as TypingProtocol
 
 from OpenSSL import SSL
 from twisted.internet import abstract
@@ -83,6 +85,19 @@ def _twisted_start_tls(transport: Any, creator: Any) -> None:
         _HELD[key] = [Provides(layer_class, interface) for interface in providedBy(transport)]
 
 
+class HandshakeOffload(TypingProtocol):
+    """Runs handshake steps outside the reactor's thread (a live lab's worker,
+    :class:`labsim.engine.tls.HandshakeThreads`)."""
+
+    def run(self, step: Callable[[], object], done: Callable[[BaseException | None], None]) -> None:
+        """Run ``step`` elsewhere; then call ``done`` with what it raised (None if nothing)
+        in the reactor's thread."""
+
+    def keep(self, connection: SSL.Connection | None) -> bool:
+        """Whether the next steps of ``connection``'s handshake should run elsewhere too
+        (not once a session is resumed: the rest is cheap)."""
+
+
 def represents_eof(error: SSL.Error) -> bool:
     """Whether OpenSSL's ``error`` means the peer's end of the connection came without
     close_notify (as Twisted's TLS layer judges it), or a socket error ended it."""
@@ -120,6 +135,12 @@ class LabTlsConnection(abstract.FileDescriptor):
     """Registered with the reactor for writability (OpenSSL wants to write)."""
     _tls_reset = False
     """The connection was aborted: the socket closes with a reset, as Twisted's would."""
+    _tls_offload: HandshakeOffload | None = None
+    """Where this connection's handshake steps run, when not here (a live lab's worker)."""
+    _tls_in_thread = False
+    """A handshake step runs in the worker: nothing here touches the SSL.Connection."""
+    _tls_held_abort = False
+    """An abort asked for while a step ran in the worker, done once it is back."""
 
     def can_start_tls(self, creator: Any) -> bool:
         """Whether this connection can run TLS itself: nothing plain left unsent, and a
@@ -139,6 +160,8 @@ class LabTlsConnection(abstract.FileDescriptor):
         self._tls = creator.connection_over(self.socket)
         self._tls_state = _HANDSHAKE
         self._tls_later = []
+        if not creator.client_side:
+            self._tls_offload = self.handshake_offload()
         if creator.client_side:
             # The ClientHello goes now; a server waits for it (the reactor reports it readable).
             self._tls_handshake()
@@ -174,20 +197,61 @@ class LabTlsConnection(abstract.FileDescriptor):
             self._tls_flush()
         return None
 
+    def handshake_offload(self) -> HandshakeOffload | None:
+        """Where the server-side handshake steps of this connection run instead of the
+        reactor's thread; None (here) unless a subclass says otherwise."""
+        return None
+
     def _tls_handshake(self) -> None:
         tls = self._tls
         assert tls is not None
+        offload = self._tls_offload
+        if offload is not None:
+            # The step runs in the worker; meanwhile the reactor neither reads nor writes this
+            # connection, and a close waits (nothing else may touch the SSL.Connection).
+            self._tls_in_thread = True
+            abstract.FileDescriptor.stopReading(self)
+            if self._tls_writing:
+                self._tls_writing = False
+                abstract.FileDescriptor.stopWriting(self)
+            offload.run(tls.do_handshake, self._tls_step_done)
+            return
         try:
             tls.do_handshake()
-        except SSL.WantReadError:
+        except SSL.Error as err:
+            self._tls_after_step(err)
             return
-        except SSL.WantWriteError:
+        self._tls_after_step(None)
+
+    def _tls_step_done(self, error: BaseException | None) -> None:
+        """A handshake step came back from the worker (in the reactor's thread)."""
+        self._tls_in_thread = False
+        offload = self._tls_offload
+        if offload is not None and not (
+            isinstance(error, SSL.WantReadError | SSL.WantWriteError) and offload.keep(self._tls)
+        ):
+            # Done, failed, or resumed (the rest is cheap): later steps run here.
+            self._tls_offload = None
+        if self._tls_held_abort:
+            self._tls_held_abort = False
+            self.abortConnection()
+            return
+        abstract.FileDescriptor.startReading(self)
+        self._tls_after_step(error)
+
+    def _tls_after_step(self, error: BaseException | None) -> None:
+        if isinstance(error, SSL.WantReadError):
+            return
+        if isinstance(error, SSL.WantWriteError):
             self._want_writable()
             return
-        except SSL.Error as err:
-            self._tls_end(err)
+        if isinstance(error, SSL.Error):
+            self._tls_end(error)
             return
+        if error is not None:
+            raise error  # a bug, not the peer: the reactor logs it
         self._tls_state = _OPEN
+        self._tls_offload = None
         if self._tls_writing:
             self._tls_writing = False
             abstract.FileDescriptor.stopWriting(self)
@@ -315,6 +379,9 @@ class LabTlsConnection(abstract.FileDescriptor):
         abstract.FileDescriptor.loseConnection(self)
 
     def abortConnection(self) -> None:  # noqa: N802 - Twisted's name
+        if self._tls_in_thread:
+            self._tls_held_abort = True
+            return
         if self._tls_state is not None and self._tls_state != _ENDED:
             # As Twisted's layer: close_notify if the handshake is done, then the reset.
             with contextlib.suppress(SSL.Error):
