@@ -115,8 +115,8 @@ class LoopbackServer(LabTlsConnection, _EagerWrites, tcp.Server):
         network: Network | None = getattr(self.server, "lab_network", None)
         if network is None or network.handshake_offload is None:
             return None
-        host, port = self.getPeer().host, self.getPeer().port
-        if (host, port) in network.own_endpoints:
+        peer = self.getPeer()
+        if (peer.host, peer.port) in network.own_endpoints:
             return None
         return network.handshake_offload
 

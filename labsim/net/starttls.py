@@ -170,8 +170,11 @@ class LabTlsConnection(abstract.FileDescriptor):
 
     def doRead(self) -> Any:  # noqa: N802 - Twisted's name
         state = self._tls_state
-        if state is None or state == _ENDED:
+        if state is None:
             return super().doRead()
+        if state == _ENDED:
+            # Reading stopped when TLS ended; bytes after it are never taken as plain text.
+            return None
         if state == _HANDSHAKE:
             self._tls_handshake()
             return None
