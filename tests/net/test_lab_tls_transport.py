@@ -75,7 +75,9 @@ def pair(monkeypatch: pytest.MonkeyPatch) -> Any:
         reactor.iterate(0)
 
 
-def _secure(reactor: Any, server: Recorder, client: Recorder, contexts: Any) -> None:
+def _secure(
+    reactor: Any, server: Recorder, client: Recorder, contexts: Any, version: str = "TLSv1.2"
+) -> None:
     server_ctx, client_ctx = contexts
     start_tls(server.transport, ServerConnectionCreator(server_ctx))
     start_tls(client.transport, ClientConnectionCreator(client_ctx))
@@ -88,7 +90,7 @@ def _secure(reactor: Any, server: Recorder, client: Recorder, contexts: Any) -> 
         assert isinstance(handle, SSL.Connection)
         with pytest.raises(TypeError):
             handle.bio_read(1)
-        assert handle.get_protocol_version_name() == "TLSv1.2"
+        assert handle.get_protocol_version_name() == version
 
 
 def test_a_clean_close_exchanges_close_notify(pair: Any, contexts: Any) -> None:
@@ -203,4 +205,25 @@ def test_a_creator_without_a_socket_connection_takes_twisteds_layer(
     drive(reactor, lambda: bytes(server.received) == b"EHLO mail.adatum.com\r\n")
     server.transport.loseConnection()
     drive(reactor, lambda: server.lost and client.lost)
+    assert client.reason is not None and client.reason.check(ConnectionDone)
+
+
+def test_a_tls13_session_carries_data_both_ways_and_closes_cleanly(pair: Any) -> None:
+    # A lab may allow TLS 1.3: the server's post-handshake messages (session tickets) arrive
+    # as records without application data, which a read must pass over.
+    reactor, server, client = pair
+    adatum = create_root_ca("Adatum Root CA", organization="Adatum", at=AT)
+    trey = create_root_ca("Trey Root CA", organization="TreyResearch", at=AT)
+    contexts = (
+        server_context(trey.issue("mail.treyresearch.net", at=AT), allow_tls13=True),
+        client_context(adatum.issue("mail.adatum.com", at=AT), allow_tls13=True),
+    )
+    _secure(reactor, server, client, contexts, version="TLSv1.3")
+    client.transport.write(b"EHLO mail.adatum.com\r\n")
+    drive(reactor, lambda: bytes(server.received) == b"EHLO mail.adatum.com\r\n")
+    server.transport.write(b"250 mail.treyresearch.net Hello\r\n")
+    drive(reactor, lambda: bytes(client.received) == b"250 mail.treyresearch.net Hello\r\n")
+    client.transport.loseConnection()
+    drive(reactor, lambda: server.lost and client.lost)
+    assert server.reason is not None and server.reason.check(ConnectionDone)
     assert client.reason is not None and client.reason.check(ConnectionDone)
