@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from labsim import control
 from labsim.control import ControlServer, Reply, Request
+from labsim.engine.tls import HandshakeThreads
 from labsim.errors import UsageError
 from labsim.interactive import HELP, InteractiveShell
 from labsim.lab import Lab
@@ -193,6 +194,7 @@ class LiveLab:
         self._restore_signals: Callable[[], None] | None = None
         self._last_flush = 0.0
         self._engine_errors_reported = 0
+        self.handshakes: HandshakeThreads | None = None
         self.web: WebConsole | None = None
         if web:
             from labsim.web.console import WebConsole
@@ -207,6 +209,9 @@ class LiveLab:
         if self.ready_file is not None:
             _check_writable(self.ready_file)
         self.control.start()
+        # Full TLS handshakes of outside clients run their crypto beside the reactor.
+        self.handshakes = HandshakeThreads(self.reactor, self.lab.world.activity)
+        self.lab.world.network.handshake_offload = self.handshakes
         if self.web is not None:
             self.web.start()
         self._restore_signals = install_stop_signals(self.reactor)
@@ -264,6 +269,9 @@ class LiveLab:
         self.control.stop()
         if self.web is not None:
             self.web.stop()
+        if self.handshakes is not None:
+            self.lab.world.network.handshake_offload = None
+            self.handshakes.stop()
         # A second Ctrl-C stops at once, without waiting for sessions to end.
         with contextlib.suppress(LabInterrupted):
             self._end_sessions()

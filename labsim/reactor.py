@@ -11,6 +11,14 @@ The reactor is Twisted's global one, iterated but never ``run()``: Twisted's TLS
 the transport belongs to, so a private reactor instance would leave STARTTLS sessions hanging
 (docs/design-notes.md).
 
+The global reactor runs a lean poll loop (:func:`install_lean_poll`): Twisted's epoll reactor
+wraps every socket event in a logging context (``log.callWithLogger`` → ``callWithContext`` →
+``context.call`` → ``ContextTracker.callWithContext``, four frames and a dict copy per event,
+about forty events per message of a live lab) only so that log lines written while a protocol
+runs carry its ``logPrefix``. The lean loop calls ``_doReadOrWrite`` directly; an exception
+that escapes it (a protocol's ``connectionLost`` raising) is still logged with ``log.err``,
+under the selectable's prefix, and the loop goes on with the next event.
+
 Stop signals (SIGINT, SIGTERM) never raise inside Twisted: :func:`install_stop_signals` makes
 them set a flag and wake the reactor, and :func:`drive` raises :class:`LabInterrupted` at its
 next turn, from this one known place, so a command can stop its lab cleanly (close every
@@ -19,13 +27,16 @@ listener, flush the logs, write its report) instead of unwinding from a random f
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import time
 from collections.abc import Callable
+from types import MethodType
 from typing import Any, TypeVar
 
 from twisted.internet.defer import Deferred
+from twisted.python import log
 from twisted.python.failure import Failure
 
 T = TypeVar("T")
@@ -86,10 +97,56 @@ def install_stop_signals(reactor: Any) -> Callable[[], None]:
 
 
 def default_reactor() -> Any:
-    """Twisted's global reactor (installed on first use), to be iterated, never run."""
+    """Twisted's global reactor (installed on first use, with the lean poll loop of
+    :func:`install_lean_poll`), to be iterated, never run."""
     from twisted.internet import reactor
 
+    install_lean_poll(reactor)
     return reactor
+
+
+def _lean_do_poll(self: Any, timeout: float | None) -> None:
+    """``EPollReactor.doPoll`` without the per-event logging context (module docstring)."""
+    try:
+        events = self._poller.poll(-1 if timeout is None else timeout, len(self._selectables))
+    except OSError as err:
+        if err.errno == errno.EINTR:
+            return
+        raise
+    selectables = self._selectables
+    do_read_or_write = self._doReadOrWrite
+    for fd, event in events:
+        selectable = selectables.get(fd)
+        if selectable is None:
+            continue
+        try:
+            do_read_or_write(selectable, fd, event)
+        except KeyboardInterrupt:
+            raise
+        except BaseException:
+            # What log.callWithLogger did: report it under the selectable's prefix, go on.
+            log.err(system=_log_prefix(selectable))  # type: ignore[no-untyped-call]
+
+
+def _log_prefix(selectable: Any) -> str:
+    try:
+        return str(selectable.logPrefix())
+    except BaseException:
+        return "(buggy logPrefix method)"
+
+
+def install_lean_poll(reactor: Any) -> bool:
+    """Make ``reactor`` (Twisted's epoll reactor) poll with :func:`_lean_do_poll`; True when it
+    does. Other reactors are left as they are."""
+    from twisted.internet.epollreactor import EPollReactor
+
+    if not isinstance(reactor, EPollReactor):
+        return False
+    if getattr(reactor.doIteration, "__func__", None) is not _lean_do_poll:
+        # An attribute of the instance: iterate() and mainLoop() both call self.doIteration.
+        lean = MethodType(_lean_do_poll, reactor)
+        reactor.doIteration = reactor.doPoll = lean  # type: ignore[method-assign]
+    return True
 
 
 def drive(

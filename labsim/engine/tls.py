@@ -28,6 +28,10 @@ from __future__ import annotations
 import calendar
 import enum
 import functools
+import queue
+import socket
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -232,7 +236,11 @@ class TlsContextCache:
 
 @implementer(IOpenSSLServerConnectionCreator)
 class ServerConnectionCreator:
-    """Server side of ``transport.startTLS(...)``: one :class:`SSL.Connection` per session."""
+    """Server side of STARTTLS: one :class:`SSL.Connection` per session, over the lab
+    connection's socket (:meth:`connection_over`, labsim.net.starttls) or memory BIOs
+    (Twisted's ``transport.startTLS``)."""
+
+    client_side = False
 
     def __init__(self, context: SSL.Context) -> None:
         self.context = context
@@ -241,10 +249,19 @@ class ServerConnectionCreator:
         """Return a new connection; Twisted puts it in accept state."""
         return SSL.Connection(self.context, None)
 
+    def connection_over(self, sock: socket.socket) -> SSL.Connection:
+        """A connection in accept state that reads and writes ``sock`` itself."""
+        connection = SSL.Connection(self.context, sock)
+        connection.set_accept_state()
+        return connection
+
 
 @implementer(IOpenSSLClientConnectionCreator)
 class ClientConnectionCreator:
-    """Client side of ``transport.startTLS(...)``; sends SNI when ``server_name`` is a DNS name."""
+    """Client side of STARTTLS (as :class:`ServerConnectionCreator`); sends SNI when
+    ``server_name`` is a DNS name."""
+
+    client_side = True
 
     def __init__(
         self,
@@ -259,13 +276,104 @@ class ClientConnectionCreator:
 
     def clientConnectionForTLS(self, tlsProtocol: object) -> SSL.Connection:
         """Return a new connection; Twisted puts it in connect state."""
-        connection = SSL.Connection(self.context, None)
+        return self._connection(None)
+
+    def connection_over(self, sock: socket.socket) -> SSL.Connection:
+        """A connection in connect state that reads and writes ``sock`` itself."""
+        connection = self._connection(sock)
+        connection.set_connect_state()
+        return connection
+
+    def _connection(self, sock: socket.socket | None) -> SSL.Connection:
+        connection = SSL.Connection(self.context, sock)
         if self.session is not None:
             connection.set_session(self.session)
         if self.server_name and not is_ip_literal(self.server_name):
             # SNI carries host names only (RFC 6066); an IP literal is not sent.
             connection.set_tlsext_host_name(self.server_name.encode("idna"))
         return connection
+
+
+class HandshakeThreads:
+    """A worker thread for the expensive steps of full server-side TLS handshakes in a live
+    lab (labsim.net.starttls.HandshakeOffload).
+
+    OpenSSL releases the GIL while it computes (ECDHE, the ECDSA signature, the client's
+    CertificateVerify), so a handshake step in this thread runs beside the reactor, on the
+    host's second core. Only a live lab uses it (``labsim up``/``labsim shell``, where the lab
+    clock is the wall clock); scenario runs stay in one thread and deterministic. Rules kept:
+
+    * While a step is in the worker the lab is busy (an activity token), so run_until_idle and
+      the shell's wait never see idle in the middle of a handshake.
+    * The connection neither reads nor writes meanwhile, and a close waits for the step
+      (labsim.net.starttls); each step is one ``do_handshake`` on a non-blocking socket, so it
+      never waits on the peer.
+    * Once a step shows the session resumed, the rest runs in the reactor's thread (cheap).
+    * :meth:`stop` takes every step back (bounded) before the lab closes its connections;
+      the thread is a daemon, so even a bug cannot keep the process alive.
+    """
+
+    def __init__(self, reactor: Any, activity: Any) -> None:
+        self._reactor = reactor
+        self._activity = activity
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(
+            target=self._work, name="labsim TLS handshakes", daemon=True
+        )
+        self.in_flight = 0
+        """Steps handed to the worker and not yet back in the reactor's thread."""
+        self.steps = 0
+        """Steps run in the worker so far."""
+        self.stopped = False
+        self._thread.start()
+
+    def run(self, step: Any, done: Any) -> None:
+        """Run ``step`` in the worker; ``done(error)`` follows in the reactor's thread.
+        Once stopped, the step runs here and now."""
+        if self.stopped:
+            error: BaseException | None = None
+            try:
+                step()
+            except BaseException as err:
+                error = err
+            done(error)
+            return
+        token = self._activity.begin("TLS handshake in a worker thread")
+        self.in_flight += 1
+        self.steps += 1
+        self._queue.put((step, done, token))
+
+    def keep(self, connection: SSL.Connection | None) -> bool:
+        """Go on in the worker unless the handshake resumed a session."""
+        return connection is not None and not session_reused(connection)
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            step, done, token = item
+            error: BaseException | None = None
+            try:
+                step()
+            except BaseException as err:  # handed to the reactor's thread, which judges it
+                error = err
+            self._reactor.callFromThread(self._back, done, error, token)
+
+    def _back(self, done: Any, error: BaseException | None, token: int) -> None:
+        self.in_flight -= 1
+        self._activity.end(token)
+        done(error)
+
+    def stop(self, bound: float = 5.0) -> None:
+        """Take every step back (turning the reactor, at most ``bound`` seconds), then end
+        the worker."""
+        self.stopped = True
+        deadline = time.monotonic() + bound
+        while self.in_flight and time.monotonic() < deadline:
+            self._reactor.iterate(0.05)
+        self._queue.put(None)
+        self._thread.join(bound)
 
 
 def log_sending_certificate(log: Any, at: datetime, cert: ExchangeCertificate) -> None:

@@ -19,7 +19,8 @@ every write until the reactor's next turn reports the socket writable, so each S
 flight and QUIT cost two reactor turns, one to send and one for the peer to read. On loopback the
 socket buffer takes a whole flight, so the lab sends at once and the peer reads it on the next
 turn. A write that does not fit, one made while closing, and any socket error take Twisted's
-own path unchanged.
+own path unchanged. After STARTTLS the same classes run TLS themselves
+(:class:`labsim.net.starttls.LabTlsConnection`): OpenSSL writes each record to the socket.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from twisted.internet.protocol import ClientFactory, Factory
 from zope.interface import implementedBy, implementer_only
 
 from labsim.errors import ConfigError
+from labsim.net.starttls import HandshakeOffload, LabTlsConnection
 
 LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 
@@ -103,13 +105,26 @@ class _EagerWrites(abstract.FileDescriptor):
 # The same interfaces as Twisted's classes, declared on the class itself: Twisted's TLS layer
 # walks them on every STARTTLS, and a flat declaration spares it the walk up the class tree.
 @implementer_only(*implementedBy(tcp.Server))
-class LoopbackServer(_EagerWrites, tcp.Server):
-    """An accepted connection that writes eagerly (module docstring)."""
+class LoopbackServer(LabTlsConnection, _EagerWrites, tcp.Server):
+    """An accepted connection that writes eagerly (module docstring) and runs STARTTLS with
+    labsim's own TLS transport (labsim.net.starttls)."""
+
+    def handshake_offload(self) -> HandshakeOffload | None:
+        """The network's handshake worker (a live lab's), for a client outside the lab: the
+        lab's own sessions resume their TLS sessions, which is cheap."""
+        network: Network | None = getattr(self.server, "lab_network", None)
+        if network is None or network.handshake_offload is None:
+            return None
+        peer = self.getPeer()
+        if (peer.host, peer.port) in network.own_endpoints:
+            return None
+        return network.handshake_offload
 
 
 @implementer_only(*implementedBy(tcp.Client))
-class LoopbackClient(_EagerWrites, tcp.Client):
-    """An outgoing connection that writes eagerly (module docstring).
+class LoopbackClient(LabTlsConnection, _EagerWrites, tcp.Client):
+    """An outgoing connection that writes eagerly (module docstring) and runs STARTTLS with
+    labsim's own TLS transport (labsim.net.starttls).
 
     Its local endpoint is recorded in ``own_endpoints`` while it is open, so the receiving
     side can tell the lab's own sessions from an outside client's that binds a lab address.
@@ -168,6 +183,8 @@ class Network:
         self.port_offset = port_offset
         self.own_endpoints: set[tuple[str, int]] = set()
         """Local (address, port) of every open connection the lab made itself."""
+        self.handshake_offload: HandshakeOffload | None = None
+        """Where server-side TLS handshakes of outside clients run (a live lab sets it)."""
         self.outside_smtp_ports: dict[str, int] = {
             require_loopback(address): port for address, port in (outside_smtp_ports or {}).items()
         }
@@ -200,6 +217,7 @@ class Network:
             sock.close()  # the reactor listens on its own duplicate of the descriptor
         # tcp.Port builds each accepted connection from its ``transport`` attribute.
         port_obj.transport = LoopbackServer  # type: ignore[attr-defined]
+        port_obj.lab_network = self  # type: ignore[attr-defined]
         return port_obj
 
     def connect(

@@ -1,5 +1,6 @@
-"""STARTTLS on real lab connections (loopback sockets, Twisted's TLS layer): the session
-completes, and zope.interface's declarations for the TLS layer outlive the session, so the next
+"""STARTTLS on real lab connections (loopback sockets): the session completes on labsim's own
+TLS transport, which puts no layer (and no zope.interface declarations) on the connection; and
+where Twisted's TLS layer is still used, its declarations outlive the session, so the next
 session does not rebuild them (labsim.net.starttls)."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from labsim.engine.tls import (
     client_context,
     server_context,
 )
-from labsim.net.starttls import start_tls
+from labsim.net.starttls import _twisted_start_tls, start_tls
 from labsim.pki import create_root_ca
 from labsim.reactor import default_reactor, drive
 
@@ -25,12 +26,13 @@ ADDRESS = "127.0.78.1"
 AT = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def _session(reactor, server_ctx, client_ctx) -> tuple[list, type]:
-    """One STARTTLS session; returns the client connection's interfaces and the TLS layer class."""
+def _session(reactor, server_ctx, client_ctx, start=start_tls) -> tuple[list, type]:
+    """One STARTTLS session; returns the client connection's interfaces and the class of what
+    receives its bytes (Twisted's TLS layer, or the protocol itself on labsim's transport)."""
     port, server, client = connected_pair(reactor, ADDRESS)
     try:
-        start_tls(server.transport, ServerConnectionCreator(server_ctx))
-        start_tls(client.transport, ClientConnectionCreator(client_ctx))
+        start(server.transport, ServerConnectionCreator(server_ctx))
+        start(client.transport, ClientConnectionCreator(client_ctx))
         drive(reactor, lambda: server.secured and client.secured)
         client.transport.write(b"over TLS")
         drive(reactor, lambda: server.received == b"over TLS")
@@ -51,12 +53,17 @@ def test_tls_sessions_complete_and_leave_the_tls_layer_declarations_cached() -> 
     trey = create_root_ca("Trey Root CA", organization="TreyResearch", at=AT)
     server_ctx = server_context(trey.issue("mail.treyresearch.net", at=AT))
     client_ctx = client_context(adatum.issue("mail.adatum.com", at=AT))
-    interfaces, layer = _session(reactor, server_ctx, client_ctx)
+    # A lab connection runs TLS itself: no layer between the socket and the protocol.
+    _, receiver = _session(reactor, server_ctx, client_ctx)
+    assert receiver.__name__ == "Peer"
+    # Twisted's path (other transports, other creators) keeps its declarations cached.
+    interfaces, layer = _session(reactor, server_ctx, client_ctx, start=_twisted_start_tls)
     gc.collect()
     # What Twisted's TLS layer asks zope for on every session is still cached after the session.
     for interface in interfaces:
         assert (layer, interface) in InstanceDeclarations
-    # And a second session over the same contexts works just the same.
+    # And a second session over the same contexts works just the same, on both paths.
+    _session(reactor, server_ctx, client_ctx, start=_twisted_start_tls)
     _session(reactor, server_ctx, client_ctx)
 
 
