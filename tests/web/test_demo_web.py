@@ -1,8 +1,8 @@
 """``labsim demo --web`` in a real headless Chromium, on a real ``labsim demo --web`` process.
 
-Each test module's lab is a ``labsim demo --web`` of its own (the story, a hostile scenario
-file, an Auto run); the trainer's window clicks Next, a second window (the projector) only
-watches. Every wait is the browser driver's bounded wait or a bounded read of the process's
+Each test's lab is a ``labsim demo --web`` of its own (the story, the traps' five chapters, a
+hostile scenario file, an Auto run); the trainer's window clicks Next, a second window (the
+projector) only watches. Every wait is the browser driver's bounded wait or a bounded read of the process's
 output; nothing sleeps.
 """
 
@@ -63,27 +63,52 @@ def step_shown(browser: Any) -> int:
     return int(browser.find_element(By.ID, "demo-step").get_attribute("data-step"))
 
 
+def chapter_shown(browser: Any) -> int:
+    """The number of the chapter on screen."""
+    return int(browser.find_element(By.ID, "demo-step").get_attribute("data-chapter"))
+
+
+def chapter_states(browser: Any) -> list[str]:
+    """Where each chapter of the table of contents stands (done, current, to come)."""
+    return [
+        str(li.get_attribute("data-state"))
+        for li in browser.find_elements(By.CSS_SELECTOR, "#demo-chapters li.chapter")
+    ]
+
+
 def open_demo(browser: Any, demo: WebDemo) -> None:
     browser.get(demo.url)
     wait(browser, lambda b: b.find_elements(By.ID, "demo-bar"), "the demo view")
     wait(browser, lambda b: "live" in b.find_element(By.ID, "live-state").text, "event stream")
 
 
-def click_next(browser: Any, number: int) -> None:
-    """Click Next and wait until step ``number`` is on screen with its outcomes."""
+def offered(browser: Any) -> tuple[str, str]:
+    """(chapter, step) the Next button names."""
+    return tuple(  # type: ignore[return-value]
+        browser.find_element(By.CSS_SELECTOR, f"#demo-next-form input[name={name}]").get_attribute(
+            "value"
+        )
+        for name in ("chapter", "step")
+    )
+
+
+def click_next(browser: Any, number: int, chapter: int = 1) -> None:
+    """Click Next and wait until step ``number`` of ``chapter`` is on screen (step 0: the
+    chapter's introduction, Next having opened it)."""
     wait(
         browser,
         lambda b: (
             b.find_element(By.ID, "demo-next").is_enabled()
-            and b.find_element(By.CSS_SELECTOR, "#demo-next-form input[name=step]").get_attribute(
-                "value"
-            )
-            == str(number)
+            and offered(b) == (str(chapter), str(number))
         ),
-        f"Next offers step {number}",
+        f"Next offers chapter {chapter}, step {number}",
     )
     browser.find_element(By.ID, "demo-next").click()
-    wait(browser, lambda b: step_shown(b) == number, f"step {number} on screen")
+    wait(
+        browser,
+        lambda b: (chapter_shown(b), step_shown(b)) == (chapter, number),
+        f"chapter {chapter}, step {number} on screen",
+    )
 
 
 def outcome_marks(browser: Any) -> list[tuple[str, str]]:
@@ -178,9 +203,10 @@ def test_next_needs_the_secret_and_csrf_and_a_late_next_runs_nothing_twice(
         port = int(demo.base.rsplit(":", 1)[1])
         cookie = f"{cookie_name(port)}={demo.secret}"
         # No secret at all; the secret but no CSRF token; a wrong token: 403, nothing runs.
-        assert post(demo, "/demo/next", {"step": "1"}, None) == 403
-        assert post(demo, "/demo/next", {"step": "1"}, cookie) == 403
-        assert post(demo, "/demo/next", {"step": "1", "csrf": "x" * 64}, cookie) == 403
+        assert post(demo, "/demo/next", {"chapter": "1", "step": "1"}, None) == 403
+        assert post(demo, "/demo/next", {"chapter": "1", "step": "1"}, cookie) == 403
+        wrong = {"chapter": "1", "step": "1", "csrf": "x" * 64}
+        assert post(demo, "/demo/next", wrong, cookie) == 403
         assert post(demo, "/demo/auto", {"auto": "on"}, None) == 403
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
         with opener.open(demo.url, timeout=60) as answer:
@@ -191,13 +217,16 @@ def test_next_needs_the_secret_and_csrf_and_a_late_next_runs_nothing_twice(
         for _ in range(2):  # a double click: both name step 1
             request = urllib.request.Request(
                 demo.base + "/demo/next",
-                data=urllib.parse.urlencode({"csrf": csrf.group(1), "step": "1"}).encode(),
+                data=urllib.parse.urlencode(
+                    {"csrf": csrf.group(1), "chapter": "1", "step": "1"}
+                ).encode(),
                 headers={"Origin": demo.base},
             )
             with opener.open(request, timeout=120) as answer:
                 page = answer.read().decode()
         assert 'data-step="1"' in page and "Step 1 of 4" in page
-        assert 'name="step" value="2"' in page
+        assert 'name="chapter" value="1"><input type="hidden" name="step" value="2"' in page
+        assert 'id="demo-chapters"' not in page  # one chapter: no table of contents
         status, rest, err = demo.process.stop(signal.SIGINT)
         out = demo.process.output
         assert "step 1/4" in out and "step 2/" not in out, out
@@ -207,26 +236,31 @@ def test_next_needs_the_secret_and_csrf_and_a_late_next_runs_nothing_twice(
         demo.close()
 
 
-def test_auto_mode_advances_without_clicks_and_the_toggle_stops_it(
+def test_auto_mode_goes_on_across_chapters_and_the_toggle_stops_it(
     browser: Any, tmp_path: Path
 ) -> None:
-    demo = WebDemo(tmp_path, "--chapter", "self-signed", "--auto", "0.5")
+    demo = WebDemo(tmp_path, "--chapter", "traps", "--auto", "0.5")
     try:
-        assert "Auto runs a step every 0.5 s" in demo.banner
+        assert "Auto runs a step every 0.5 s (5 chapters, 18 steps)" in demo.banner
         open_demo(browser, demo)
-        wait(browser, lambda b: step_shown(b) >= 2, "Auto ran two steps without a click")
+        # Past the first chapter's four steps, Auto opens the second chapter and runs on.
+        wait(
+            browser,
+            lambda b: chapter_shown(b) == 2 and step_shown(b) >= 1,
+            "Auto ran into the second chapter without a click",
+        )
         pressed = browser.find_element(By.ID, "demo-auto").get_attribute("aria-pressed")
         assert pressed == "true"
-        # Auto ends with the chapter; the toggle is off when clicked (done or not).
-        wait(browser, lambda b: b.find_elements(By.ID, "demo-end"), "Auto ran to the end")
         browser.find_element(By.ID, "demo-auto").click()
         wait(
             browser,
             lambda b: b.find_element(By.ID, "demo-auto").get_attribute("aria-pressed") == "false",
             "Auto turned off",
         )
-        out = demo.process.read_until("Ctrl-C stops it.")
-        assert "step 1/4" in out and "step 4/4" in out and "✔ every outcome held" in out, out
+        out = demo.process.read_until("step 1/4 · Start", bound=120)
+        out += demo.process.read_until("step 1/4 · Start", bound=120)
+        assert "Next opens chapter 2/5" in out and "chapter 2/5 · Trap: no proxy" in out, out
+        assert out.index("chapter 2/5 · Trap") < out.rindex("step 1/4"), out
     finally:
         demo.close()
 
@@ -282,5 +316,162 @@ expect.delivered = {{ to = "ben@treyresearch.net", subject = "never sent", domai
         status, rest, err = demo.process.stop(signal.SIGINT)
         no_traceback(err)
         assert status == 1, (rest, err)
+    finally:
+        demo.close()
+
+
+def test_next_walks_two_trap_chapters_and_the_console_and_the_projector_follow(
+    browser: Any, tmp_path: Path
+) -> None:
+    demo = WebDemo(tmp_path, "--chapter", "traps")
+    try:
+        assert "5 chapters, each on a fresh lab" in demo.banner
+        open_demo(browser, demo)
+        trainer = browser.current_window_handle
+        # The table of contents: every trap with its summary, the first one current.
+        assert chapter_states(browser) == ["current"] + ["to come"] * 4
+        contents = browser.find_element(By.ID, "demo-chapters").text
+        assert "1. Trap: the Partner receive connector names the Mailbox server" in contents
+        assert "What happens when the Mailbox server sends by itself?" in contents  # a summary
+        assert "Chapter 1 of 5 · Step 0 of 4" in browser.find_element(By.ID, "demo-progress").text
+        snap(browser, "demo-traps-start")
+        browser.switch_to.new_window("window")
+        projector = browser.current_window_handle
+        open_demo(browser, demo)
+        browser.execute_script("window.__projector = 'kept';")
+        browser.switch_to.new_window("window")
+        topology = browser.current_window_handle
+        browser.get(demo.base + "/topology")
+        wait(browser, lambda b: "live" in b.find_element(By.ID, "live-state").text, "topology")
+
+        def pairs(b: Any) -> list[str]:
+            return [
+                str(li.get_attribute("data-secured"))
+                for li in b.find_elements(By.CSS_SELECTOR, "#pairs li.pair")
+            ]
+
+        for chapter in (1, 2):
+            browser.switch_to.window(trainer)
+            if chapter == 2:
+                click_next(browser, 0, chapter=2)  # Next opens the chapter: its introduction
+                assert chapter_states(browser) == ["done", "current"] + ["to come"] * 3
+                step = browser.find_element(By.ID, "demo-step").text
+                assert "Chapter 2 of 5" in step and "self-signed" in step
+                assert "A fresh lab of its own" in step
+                snap(browser, "demo-traps-chapter-2")
+                # The console's other views show the new chapter's lab: fresh, nothing
+                # partnered yet (chapter 1 ended with both ways domain secured).
+                browser.switch_to.window(topology)
+                wait(
+                    browser,
+                    lambda b: pairs(b) and "true" not in pairs(b),
+                    "the Topology view shows the second chapter's fresh lab",
+                )
+                # The projector followed into the new chapter, without a reload.
+                browser.switch_to.window(projector)
+                wait(browser, lambda b: chapter_shown(b) == 2, "the projector shows chapter 2")
+                assert browser.execute_script("return window.__projector;") == "kept"
+                browser.switch_to.window(trainer)
+            for number in range(1, 5):
+                click_next(browser, number, chapter=chapter)
+                marks = outcome_marks(browser)
+                assert all("ok" in cls.split() for cls, _ in marks), marks
+            end = browser.find_element(By.ID, "demo-end").text
+            assert f"Chapter {chapter} of 5 is over" in end and "Every outcome held" in end
+            assert f"opens chapter {chapter + 1}" in end
+            label = browser.find_element(By.ID, "demo-next").text
+            assert f"chapter {chapter + 1} of 5" in label, label
+            assert chapter_states(browser) == ["done"] * chapter + ["to come"] * (5 - chapter)
+            held = browser.find_elements(By.CSS_SELECTOR, "#demo-chapters .mark.ok")
+            assert len(held) == chapter
+            if chapter == 1:
+                snap(browser, "demo-traps-chapter-1-over")
+                browser.switch_to.window(topology)
+                wait(browser, lambda b: "true" in pairs(b), "Topology: chapter 1's secured pair")
+        browser.switch_to.window(projector)
+        wait(
+            browser,
+            lambda b: chapter_states(b)[:2] == ["done", "done"],
+            "the projector's table of contents follows",
+        )
+        for handle in (projector, topology):
+            browser.switch_to.window(handle)
+            browser.close()
+        browser.switch_to.window(trainer)
+        out = demo.process.read_until("Next opens chapter 3/5", bound=120)
+        assert re.search(r"^chapter 2/5 · Trap: no proxy", out, re.M), out
+        assert len(re.findall(r"^step 4/4 · .*: ✔", out, re.M)) == 2, out
+        status, rest, err = demo.process.stop(signal.SIGINT)
+        no_traceback(err)
+        assert status == 0, (rest, err)
+    finally:
+        demo.close()
+
+
+def test_a_late_next_across_chapters_runs_nothing_twice_and_bad_requests_leave_the_lab_up(
+    tmp_path: Path,
+) -> None:
+    demo = WebDemo(tmp_path, "--chapter", "traps")
+    try:
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        with opener.open(demo.url, timeout=60) as answer:
+            page = answer.read().decode()
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page)
+        assert csrf
+
+        def next_(chapter: str, step: str) -> str:
+            request = urllib.request.Request(
+                demo.base + "/demo/next",
+                data=urllib.parse.urlencode(
+                    {"csrf": csrf.group(1), "chapter": chapter, "step": step}
+                ).encode(),
+                headers={"Origin": demo.base},
+            )
+            with opener.open(request, timeout=120) as answer:
+                return str(answer.read().decode())
+
+        def status(method: str, path: str, fields: dict[str, str] | None = None) -> int:
+            data = None
+            if fields is not None:
+                data = urllib.parse.urlencode({"csrf": csrf.group(1), **fields}).encode()
+            request = urllib.request.Request(
+                demo.base + path, data=data, method=method, headers={"Origin": demo.base}
+            )
+            try:
+                with opener.open(request, timeout=60) as answer:
+                    return int(answer.status)
+            except urllib.error.HTTPError as err:
+                return int(err.code)
+
+        # Opening chapter 2 before chapter 1 is over runs nothing.
+        page = next_("2", "0")
+        assert 'data-step="0" data-chapter="1"' in page
+        for step in ("1", "1", "2", "3", "4"):  # step 1 twice: a double click
+            page = next_("1", step)
+        assert 'name="chapter" value="2"><input type="hidden" name="step" value="0"' in page
+        page = next_("2", "0")
+        page = next_("2", "0")  # a double click on "Next: chapter 2" opens it once
+        assert 'data-step="0" data-chapter="2"' in page
+        page = next_("1", "4")  # the projector's stale page: nothing runs
+        assert 'data-step="0" data-chapter="2"' in page
+        # Bad requests get their status, and the new chapter's lab goes on.
+        assert status("POST", "/demo/next", {"chapter": "two", "step": "1"}) == 400
+        assert status("POST", "/demo/next", {"step": "1"}) == 400
+        assert status("GET", "/demo/next") == 405
+        assert status("POST", "/demo/next", {"chapter": "2", "step": "1" + "0" * 200_000}) == 413
+        assert status("GET", "/demo/no-such") == 404
+        page = next_("2", "1")
+        assert 'data-step="1" data-chapter="2"' in page
+        assert status("GET", "/topology") == 200
+        out = demo.process.read_until("step 1/4", bound=60)
+        out += demo.process.read_until("chapter 2/5", bound=60)
+        out += demo.process.read_until("step 1/4", bound=60)
+        code, rest, err = demo.process.stop(signal.SIGINT)
+        everything = out + rest
+        assert everything.count("step 1/4 · ") == 2, everything
+        assert everything.count("chapter 2/5 · ") == 1, everything
+        assert "step 2/4" not in everything.split("chapter 2/5", 1)[1], everything
+        no_traceback(err)
+        assert code == 0, (rest, err)
     finally:
         demo.close()
