@@ -573,7 +573,8 @@ def import_command(
     "step_mode",
     is_flag=True,
     help="Wait for Enter before each step (q then Enter quits cleanly); works with piped "
-    "input too, and goes on without waiting when the input ends.",
+    "input too, and goes on without waiting when the input ends. Terminal only: with --web "
+    "the browser's Next is the pause.",
 )
 @click.option(
     "--web",
@@ -591,8 +592,9 @@ def import_command(
     "auto_seconds",
     metavar="SECONDS",
     type=float,
-    help="With --web: start in Auto mode, running the next step every SECONDS seconds (the "
-    "page's Auto button turns it off and on; without --auto it uses 15 s).",
+    help="With --web: start in Auto mode, running the next step every SECONDS seconds, on "
+    "across chapters (the page's Auto button turns it off and on; without --auto it uses "
+    "15 s).",
 )
 @lab_options
 @click.pass_context
