@@ -22,6 +22,7 @@ from live_helpers import LabsimProcess, no_traceback
 from selenium.webdriver.common.by import By
 from test_browser import snap, wait
 
+from labsim.control import ControlClient, running_labs, state_folder
 from labsim.web.security import cookie_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -413,6 +414,15 @@ def test_a_late_next_across_chapters_runs_nothing_twice_and_bad_requests_leave_t
 ) -> None:
     demo = WebDemo(tmp_path, "--chapter", "traps")
     try:
+        (running,) = running_labs(state_folder())
+        attached = ControlClient(running.control, timeout=60)
+
+        def receive_connectors() -> str:
+            reply = attached.request(
+                "line", organization="TreyResearch", server=None, text="Get-ReceiveConnector"
+            )
+            return str(reply["output"])
+
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
         with opener.open(demo.url, timeout=60) as answer:
             page = answer.read().decode()
@@ -449,11 +459,15 @@ def test_a_late_next_across_chapters_runs_nothing_twice_and_bad_requests_leave_t
         for step in ("1", "1", "2", "3", "4"):  # step 1 twice: a double click
             page = next_("1", step)
         assert 'name="chapter" value="2"><input type="hidden" name="step" value="0"' in page
+        assert "From Adatum" in receive_connectors()  # chapter 1's Partner connector
         page = next_("2", "0")
         page = next_("2", "0")  # a double click on "Next: chapter 2" opens it once
         assert 'data-step="0" data-chapter="2"' in page
         page = next_("1", "4")  # the projector's stale page: nothing runs
         assert 'data-step="0" data-chapter="2"' in page
+        # An attached shell goes on, on the new chapter's fresh lab.
+        assert "From Adatum" not in receive_connectors()
+        attached.close()
         # Bad requests get their status, and the new chapter's lab goes on.
         assert status("POST", "/demo/next", {"chapter": "two", "step": "1"}) == 400
         assert status("POST", "/demo/next", {"step": "1"}) == 400

@@ -164,3 +164,20 @@ def test_at_a_chapter_end_next_opens_the_next_chapter_and_at_the_last_the_demo_e
     assert "The demo is over" in last and "1 of 3 chapters differed" in last
     one = demo_view(screen(()))
     assert 'id="demo-chapters"' not in one and "Chapter 1 of" not in one
+
+
+def test_a_chapters_summary_is_the_opening_of_its_introduction() -> None:
+    from labsim.demo_story import chapters
+    from labsim.demo_web import SUMMARY_WIDTH, chapter_summary
+
+    summaries = {c.name: chapter_summary(c) for c in chapters("traps")}
+    # The question the trap opens with, not --chapters' line (which repeats the title).
+    assert summaries["self-signed"] == (
+        "The article installs the certificates on the Client Access servers. What happens when "
+        "the Mailbox server sends by itself?"
+    )
+    # A sentence announcing a list ("It must:") does not end a summary.
+    assert summaries["san"] == (
+        "A reader asks under the article whether the domain must be in the certificate's names."
+    )
+    assert all(0 < len(s) <= SUMMARY_WIDTH for s in summaries.values()), summaries
