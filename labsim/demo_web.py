@@ -488,7 +488,10 @@ class WebDemo:
             lab = self._open_lab(chapter)
         except LabsimError as err:
             self.open_failed = f"chapter {number}'s lab did not start: {err}"
-            self.echo(f"labsim demo: ✘ {self.open_failed}")
+            self.echo(
+                f"labsim demo: ✘ {self.open_failed}. The console shows the last chapter's lab, "
+                "stopped; Ctrl-C ends the demo."
+            )
             return self.open_failed
         finally:
             self.opening = None

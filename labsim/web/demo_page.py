@@ -169,6 +169,8 @@ def _controls(screen: DemoScreen) -> str:
         state = f"step {screen.running} is running…"
     elif screen.opening is not None:
         state = f"chapter {screen.opening}'s lab is starting…"
+    elif screen.open_failed is not None:
+        state = "the demo stopped: the next chapter's lab did not start"
     elif screen.demo_over:
         state = "the demo is over; the lab stays up"
     elif screen.finished:
@@ -381,11 +383,12 @@ def _end(screen: DemoScreen) -> str:
         verdict = f"{_held(False)} Some outcomes differed from the story: see the ✘ steps."
     following = screen.next_chapter
     if screen.open_failed is not None:
+        why = screen.open_failed.rstrip(".")
         return (
             '<section class="card demo-end failed" id="demo-end"><h2>The demo stopped</h2>'
-            f"<p>{verdict}</p><p>{_held(False)} The {e(screen.open_failed)}. The console shows "
-            f"chapter {screen.chapter_number}'s lab, stopped; Ctrl-C in the terminal ends the "
-            "demo.</p></section>"
+            f"<p>{verdict}</p><p>{_held(False)} {e(why[:1].upper() + why[1:])}. The console "
+            f"shows chapter {screen.chapter_number}'s lab, stopped; Ctrl-C in the terminal ends "
+            "the demo.</p></section>"
         )
     if not screen.demo_over and following is not None:
         return (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from dataclasses import replace
 
 from labsim.demo_web import ShownBeat, ShownStep, step_line
 from labsim.terminal import Palette
@@ -164,6 +165,15 @@ def test_at_a_chapter_end_next_opens_the_next_chapter_and_at_the_last_the_demo_e
     assert "The demo is over" in last and "1 of 3 chapters differed" in last
     one = demo_view(screen(()))
     assert 'id="demo-chapters"' not in one and "Chapter 1 of" not in one
+
+
+def test_a_next_chapter_whose_lab_did_not_start_ends_the_demo_with_its_reason() -> None:
+    over = screen((step(), step()), finished=True, chapters=contents(1, current_done=True))
+    failed = demo_view(replace(over, open_failed=f"chapter 2's lab did not start: {HOSTILE}."))
+    assert "The demo stopped" in failed and "did not start: &lt;script" in failed
+    assert "</span> Chapter 2" in failed  # the reason, as a sentence
+    assert "<script" not in failed and "stays up" not in failed
+    assert 'id="demo-next" class="primary" disabled' in failed
 
 
 def test_a_chapters_summary_is_the_opening_of_its_introduction() -> None:
