@@ -126,3 +126,40 @@ def test_auto_goes_on_across_chapters(tmp_path: Path) -> None:
         assert not any(t.active() for t in walk.timers)
     finally:
         walk.close()
+
+
+def test_a_stopped_chapters_queued_message_never_lands_in_the_next_chapters_lab(
+    tmp_path: Path,
+) -> None:
+    from labsim.model.lab import default_lab
+    from labsim.reactor import drive
+
+    # Chapter 1 ends with a message in Adatum's queue, in Retry (TreyResearch refuses it).
+    old = Lab.start(default_lab(), cert_folder=tmp_path)
+    old.run_shell(
+        "Adatum",
+        "New-SendConnector -Name Internet -Internet -AddressSpaces * "
+        "-SourceTransportServers ADATUM-MBX1",
+    )
+    old.run_shell("TreyResearch", "Set-TransportConfig -TLSReceiveDomainSecureList adatum.com")
+    old.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject="chapter 1")
+    assert [q.message_count for q in old.queues("Adatum") if q.identity.endswith("\\1")] == [1]
+    offset = old.world.network.port_offset
+    old.stop()
+    # Chapter 2's fresh lab on the same addresses and ports would take the message.
+    new = Lab.start(default_lab(), cert_folder=tmp_path, port_offset=offset)
+    try:
+        # The old queue's retry comes due (as it would in real time while chapter 2 runs).
+        old.world.clock.jump_to(old.world.clock.seconds() + 3600)
+        assert drive(
+            new.world.reactor,
+            lambda: (
+                not old.world.clock.has_due()
+                and old.world.activity.idle
+                and new.world.activity.idle
+            ),
+            bound=30,
+        )
+        assert not new.inbox("ben@treyresearch.net")
+    finally:
+        new.stop()
