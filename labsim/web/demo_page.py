@@ -375,12 +375,17 @@ def _chapter_of(screen: DemoScreen) -> str:
 
 
 def _end(screen: DemoScreen) -> str:
+    # With several chapters the verdict names its chapter (the overall one follows at the end).
+    who = f"Chapter {screen.chapter_number}: " if screen.chapter_count > 1 else ""
     if screen.stopped is not None:
-        verdict = f"{_held(False)} The chapter {e(screen.stopped)}."
+        said = f"the chapter {e(screen.stopped)}."
     elif screen.passed:
-        verdict = f"{_held(True)} Every outcome held."
+        said = "every outcome held."
     else:
-        verdict = f"{_held(False)} Some outcomes differed from the story: see the ✘ steps."
+        said = "some outcomes differed from the story: see the ✘ steps."
+    sentence = who + said
+    held = screen.passed and screen.stopped is None
+    verdict = f"{_held(held)} {sentence[:1].upper()}{sentence[1:]}"
     following = screen.next_chapter
     if screen.open_failed is not None:
         why = screen.open_failed.rstrip(".")
