@@ -21,7 +21,8 @@ import pytest
 from live_helpers import LabsimProcess, no_traceback
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from test_browser import snap, wait
+from test_browser import snap
+from test_browser import wait as browser_wait
 
 from labsim.control import ControlClient, running_labs, state_folder
 from labsim.web.security import cookie_name
@@ -60,6 +61,41 @@ def story(tmp_path: Path) -> Iterator[WebDemo]:
         demo.close()
 
 
+def replaced(err: WebDriverException) -> bool:
+    """A live refresh replaced the element between finding and using it (chromium says so
+    in either of two ways)."""
+    return isinstance(err, StaleElementReferenceException) or (
+        "does not belong to the document" in str(err)
+    )
+
+
+def wait(browser: Any, condition: Any, message: str) -> Any:
+    """The browser tests' bounded wait, asking again when a live refresh replaced what the
+    condition was reading."""
+
+    def guarded(b: Any) -> Any:
+        try:
+            return condition(b)
+        except WebDriverException as err:
+            if replaced(err):
+                return False
+            raise
+
+    return browser_wait(browser, guarded, message)
+
+
+def steady(browser: Any, read: Any) -> Any:
+    """``read(browser)``, read again if a live refresh replaced the view while it read."""
+    got: list[Any] = []
+    wait(browser, lambda b: got.append(read(b)) or True, "a steady read of the view")
+    return got[-1]
+
+
+def view_text(browser: Any, css: str) -> str:
+    """The text of the element ``css`` finds (read steadily)."""
+    return str(steady(browser, lambda b: b.find_element(By.CSS_SELECTOR, css).text))
+
+
 def step_shown(browser: Any) -> int:
     """The number of the step on screen (0: the introduction)."""
     return int(browser.find_element(By.ID, "demo-step").get_attribute("data-step"))
@@ -72,10 +108,15 @@ def chapter_shown(browser: Any) -> int:
 
 def chapter_states(browser: Any) -> list[str]:
     """Where each chapter of the table of contents stands (done, current, to come)."""
-    return [
-        str(li.get_attribute("data-state"))
-        for li in browser.find_elements(By.CSS_SELECTOR, "#demo-chapters li.chapter")
-    ]
+    return list(
+        steady(
+            browser,
+            lambda b: [
+                str(li.get_attribute("data-state"))
+                for li in b.find_elements(By.CSS_SELECTOR, "#demo-chapters li.chapter")
+            ],
+        )
+    )
 
 
 def open_demo(browser: Any, demo: WebDemo) -> None:
@@ -88,18 +129,8 @@ def press(browser: Any, element_id: str, message: str) -> None:
     """Click a button of the view once it is there: a live refresh may replace it between
     finding and clicking it (that click never reached the page, so it is made again)."""
 
-    def click(b: Any) -> bool:
-        try:
-            b.find_element(By.ID, element_id).click()
-        except WebDriverException as err:
-            if "does not belong to the document" in str(err) or isinstance(
-                err, StaleElementReferenceException
-            ):
-                return False
-            raise
-        return True
-
-    wait(browser, click, message)
+    # The wait asks again when the button was replaced mid-click (that click never landed).
+    wait(browser, lambda b: b.find_element(By.ID, element_id).click() or True, message)
 
 
 def offered(browser: Any) -> tuple[str, str]:
@@ -133,10 +164,15 @@ def click_next(browser: Any, number: int, chapter: int = 1) -> None:
 
 def outcome_marks(browser: Any) -> list[tuple[str, str]]:
     """(class, text) of each expected outcome of the step on screen."""
-    return [
-        (li.get_attribute("class"), li.text)
-        for li in browser.find_elements(By.CSS_SELECTOR, "#demo-outcomes li.outcome")
-    ]
+    return list(
+        steady(
+            browser,
+            lambda b: [
+                (li.get_attribute("class"), li.text)
+                for li in b.find_elements(By.CSS_SELECTOR, "#demo-outcomes li.outcome")
+            ],
+        )
+    )
 
 
 def post(demo: WebDemo, path: str, fields: dict[str, str], cookie: str | None) -> int:
@@ -169,7 +205,7 @@ def test_next_walks_the_story_and_the_projector_follows(browser: Any, story: Web
         click_next(browser, number)
         marks = outcome_marks(browser)
         assert marks and all("ok" in cls.split() for cls, _ in marks), marks
-        titles.append(browser.find_element(By.CSS_SELECTOR, "#demo-step h1").text)
+        titles.append(view_text(browser, "#demo-step h1"))
         if number == 1:
             snap(browser, "demo-step-1")
             browser.switch_to.window(projector)
@@ -181,16 +217,28 @@ def test_next_walks_the_story_and_the_projector_follows(browser: Any, story: Web
     marks = outcome_marks(browser)
     secured = [text for _, text in marks if "domain secured" in text]
     assert len(secured) == 2, marks
-    held = browser.find_elements(By.CSS_SELECTOR, "#demo-outcomes .mark.ok[aria-label='held']")
-    assert len(held) == len(marks)
-    messages = browser.find_elements(By.CSS_SELECTOR, "#demo-mail .demo-message")
-    assert [m.get_attribute("data-outcome") for m in messages] == ["delivered-secured"] * 2
-    last = messages[-1]
-    diagram = last.find_element(By.CSS_SELECTOR, ".figure svg").get_attribute("textContent")
+    held = steady(
+        browser,
+        lambda b: len(
+            b.find_elements(By.CSS_SELECTOR, "#demo-outcomes .mark.ok[aria-label='held']")
+        ),
+    )
+    assert held == len(marks)
+
+    def mail(b: Any) -> tuple[list[str], str, str]:
+        messages = b.find_elements(By.CSS_SELECTOR, "#demo-mail .demo-message")
+        last = messages[-1]
+        return (
+            [str(m.get_attribute("data-outcome")) for m in messages],
+            str(last.find_element(By.CSS_SELECTOR, ".figure svg").get_attribute("textContent")),
+            str(last.find_element(By.PARTIAL_LINK_TEXT, "open the message").get_attribute("href")),
+        )
+
+    outcomes, diagram, link = steady(browser, mail)
+    assert outcomes == ["delivered-secured"] * 2
     assert "CN=mail.adatum.com" in diagram and "CN=mail.treyresearch.net" in diagram
-    link = last.find_element(By.PARTIAL_LINK_TEXT, "open the message").get_attribute("href")
     assert "/messages/" in link
-    end = browser.find_element(By.ID, "demo-end").text
+    end = view_text(browser, "#demo-end")
     assert "Every outcome held" in end and "stays up until Ctrl-C" in end
     assert not browser.find_element(By.ID, "demo-next").is_enabled()
     snap(browser, "demo-last-step")
@@ -292,7 +340,7 @@ def test_auto_goes_on_across_chapters_to_the_end_and_the_last_lab_stays_up(
             ),
             "Auto ran to the end of the last chapter",
         )
-        end = browser.find_element(By.ID, "demo-end").text
+        end = view_text(browser, "#demo-end")
         assert "Every outcome held in all 5 chapters" in end and "stays up until Ctrl-C" in end
         assert chapter_states(browser) == ["done"] * 5
         assert not browser.find_element(By.ID, "demo-next").is_enabled()
@@ -339,11 +387,11 @@ expect.delivered = {{ to = "ben@treyresearch.net", subject = "never sent", domai
     demo = WebDemo(tmp_path, str(scenario))
     try:
         open_demo(browser, demo)
-        assert HOSTILE in browser.find_element(By.ID, "demo-step").text
+        assert HOSTILE in view_text(browser, "#demo-step")
         click_next(browser, 1)
         while browser.find_element(By.ID, "demo-next").is_enabled():
             click_next(browser, step_shown(browser) + 1)
-        text = browser.find_element(By.ID, "main").text
+        text = view_text(browser, "#main")
         assert HOSTILE in text
         assert browser.execute_script("return window.__xss;") is None
         # The outcome that did not hold: ✘ with its text alternative and the explanation.
@@ -353,7 +401,7 @@ expect.delivered = {{ to = "ben@treyresearch.net", subject = "never sent", domai
         )
         assert failed[0].find_elements(By.CSS_SELECTOR, ".mark[aria-label='did not hold']")
         assert failed[0].find_elements(By.CSS_SELECTOR, "ul.details li")
-        assert "Some outcomes differed" in browser.find_element(By.ID, "demo-end").text
+        assert "Some outcomes differed" in view_text(browser, "#demo-end")
         assert not browser.find_elements(By.CSS_SELECTOR, "#main script, #main img")
         browser.get(demo.base + "/demo?step=1")
         wait(browser, lambda b: step_shown(b) == 1, "step 1 again")
@@ -378,10 +426,10 @@ def test_next_walks_two_trap_chapters_and_the_console_and_the_projector_follow(
         trainer = browser.current_window_handle
         # The table of contents: every trap with its summary, the first one current.
         assert chapter_states(browser) == ["current"] + ["to come"] * 4
-        contents = browser.find_element(By.ID, "demo-chapters").text
+        contents = view_text(browser, "#demo-chapters")
         assert "1. Trap: the Partner receive connector names the Mailbox server" in contents
         assert "What happens when the Mailbox server sends by itself?" in contents  # a summary
-        assert "Chapter 1 of 5 · Step 0 of 4" in browser.find_element(By.ID, "demo-progress").text
+        assert "Chapter 1 of 5 · Step 0 of 4" in view_text(browser, "#demo-progress")
         snap(browser, "demo-traps-start")
         browser.switch_to.new_window("window")
         projector = browser.current_window_handle
@@ -403,7 +451,7 @@ def test_next_walks_two_trap_chapters_and_the_console_and_the_projector_follow(
             if chapter == 2:
                 click_next(browser, 0, chapter=2)  # Next opens the chapter: its introduction
                 assert chapter_states(browser) == ["done", "current"] + ["to come"] * 3
-                step = browser.find_element(By.ID, "demo-step").text
+                step = view_text(browser, "#demo-step")
                 assert "Chapter 2 of 5" in step and "self-signed" in step
                 assert "A fresh lab of its own" in step
                 snap(browser, "demo-traps-chapter-2")
@@ -424,11 +472,11 @@ def test_next_walks_two_trap_chapters_and_the_console_and_the_projector_follow(
                 click_next(browser, number, chapter=chapter)
                 marks = outcome_marks(browser)
                 assert all("ok" in cls.split() for cls, _ in marks), marks
-            end = browser.find_element(By.ID, "demo-end").text
+            end = view_text(browser, "#demo-end")
             assert f"Chapter {chapter} of 5 is over" in end
             assert f"Chapter {chapter}: every outcome held" in end
             assert f"opens chapter {chapter + 1}" in end
-            label = browser.find_element(By.ID, "demo-next").text
+            label = view_text(browser, "#demo-next")
             assert f"chapter {chapter + 1} of 5" in label, label
             assert chapter_states(browser) == ["done"] * chapter + ["to come"] * (5 - chapter)
             held = browser.find_elements(By.CSS_SELECTOR, "#demo-chapters .mark.ok")
