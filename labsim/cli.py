@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 import click
 
 from labsim import __version__
-from labsim.errors import LabsimError, UsageError
+from labsim.errors import ConfigError, LabsimError, UsageError
 from labsim.scenario import runner
 from labsim.scenario.junit import write_junit
 from labsim.scenario.loader import discover, load_scenario
@@ -573,24 +573,28 @@ def import_command(
     "step_mode",
     is_flag=True,
     help="Wait for Enter before each step (q then Enter quits cleanly); works with piped "
-    "input too, and goes on without waiting when the input ends.",
+    "input too, and goes on without waiting when the input ends. Terminal only: with --web "
+    "the browser's Next is the pause.",
 )
 @click.option(
     "--web",
     is_flag=True,
-    help="Walk the chapter in the web console instead of the terminal: starts a live lab with "
+    help="Walk the chapters in the web console instead of the terminal: starts a live lab with "
     "its console (as labsim up does), prints the console's /demo URL with this run's secret, "
-    "and runs one step per click on Next (or by itself with Auto). The terminal prints one "
-    "line per step. At the end the lab stays up for the other views until Ctrl-C. One "
-    "chapter: the story, one trap, or SCENARIO.",
+    "and runs one step per click on Next (or by itself with Auto). The same chapters as on the "
+    "terminal (the story, --chapter traps or one trap, or SCENARIO); when a chapter is over, "
+    "Next opens the next one on a fresh lab and the console's views follow it. The terminal "
+    "prints one line per step. At the end the last lab stays up for the other views until "
+    "Ctrl-C.",
 )
 @click.option(
     "--auto",
     "auto_seconds",
     metavar="SECONDS",
     type=float,
-    help="With --web: start in Auto mode, running the next step every SECONDS seconds (the "
-    "page's Auto button turns it off and on; without --auto it uses 15 s).",
+    help="With --web: start in Auto mode, running the next step every SECONDS seconds, on "
+    "across chapters (the page's Auto button turns it off and on; without --auto it uses "
+    "15 s).",
 )
 @lab_options
 @click.pass_context
@@ -619,8 +623,9 @@ def demo_command(
     every expected outcome held (or q stopped the demo), 1 otherwise, 2 for bad input.
     docs/teaching.md is a lesson plan built on it.
 
-    With --web the same steps are shown in the web console's Demo view (docs/teaching.md);
-    Ctrl-C stops the lab, and the exit status says whether every step shown held.
+    With --web the same chapters and steps are shown in the web console's Demo view
+    (docs/teaching.md); Ctrl-C stops the lab, and the exit status says whether every step
+    shown held.
     """
     try:
         # Imported here: the demo pulls in the whole lab (Twisted, OpenSSL).
@@ -638,17 +643,11 @@ def demo_command(
         ctx.exit(EXIT_PASSED)
     _check_demo_web_options(web, step_mode, auto_seconds)
     chosen = demo.select_chapters(chapter=chapter, lab_file=lab_file, scenario_file=scenario_file)
-    if web and len(chosen) != 1:
-        raise UsageError(
-            f"--web with --chapter {chapter}: the web demo walks one chapter on one live lab, "
-            f"and {chapter} is {len(chosen)} chapters on fresh labs; give one of them "
-            "(labsim demo --chapters lists them), or leave out --web"
-        )
     folder = cert_folder or runner.default_cert_folder(chosen[0].lab)
     check_folder("--certs", folder, given=cert_folder is not None)
     _ensure_marks_printable()
     if web:
-        ctx.exit(_demo_web(chosen[0], folder, port_offset, auto_seconds))
+        ctx.exit(_demo_web(chosen, folder, port_offset, auto_seconds))
     from labsim.terminal import Palette, colour_wanted
 
     def read_key() -> str | None:
@@ -685,40 +684,67 @@ def _check_demo_web_options(web: bool, step_mode: bool, auto_seconds: float | No
         )
 
 
-def _demo_web(chapter: Any, folder: Path, port_offset: int | None, auto: float | None) -> int:
-    """``labsim demo --web``: the chapter's lab, live with its console, walked from /demo."""
+def _demo_web(
+    chapters: Sequence[Any], folder: Path, port_offset: int | None, auto: float | None
+) -> int:
+    """``labsim demo --web``: the chapters walked from /demo, each on a lab of its own started
+    in turn under one live lab and its console (the terminal demo's fresh lab per chapter)."""
+    from labsim.demo import chapter_cert_folder
     from labsim.demo_web import WebDemo
+    from labsim.lab import Lab
 
+    first = chapters[0]
     live = _start_live(
         "default",
         port_offset,
-        folder,
+        chapter_cert_folder(chapters, first, folder),
         None,
         ready_file=None,
         sigint_stops=True,
         web=True,
-        definition=chapter.lab,
+        definition=first.lab,
     )
+
+    def open_lab(chapter: Any) -> Any:
+        certs = chapter_cert_folder(chapters, chapter, folder)
+        # The finished chapter's lab stops first, so the next one binds the same ports: a
+        # trainer's swaks or openssl s_client keeps its port from chapter to chapter. An
+        # automatic offset taken meanwhile by another program gives way to another one.
+        kept = live.lab.world.network.port_offset
+
+        def start() -> Any:
+            try:
+                return Lab.start(chapter.lab, cert_folder=certs, port_offset=kept)
+            except ConfigError:
+                if port_offset is not None:
+                    raise
+                return Lab.start(chapter.lab, cert_folder=certs)
+
+        return live.replace_lab(start)
+
     try:
         console = live.web
         walk = WebDemo(
-            chapter,
+            chapters,
             live.lab,
             echo=click.echo,
             queue=console.pending.append,
             call_later=live.reactor.callLater,
+            open_lab=open_lab,
             changed=console.changed,
             auto=auto,
         )
         console.demo = walk
         url = console.url.replace("/?", "/demo?", 1)
-        click.echo(f"labsim demo: {chapter.title}")
+        if len(chapters) == 1:
+            click.echo(f"labsim demo: {first.title}")
+            steps = f"{walk.total} steps"
+        else:
+            click.echo(f"labsim demo: {len(chapters)} chapters, each on a fresh lab")
+            steps = f"{len(chapters)} chapters, {sum(len(c.steps) for c in chapters)} steps"
         click.echo(f"web console  {url}")
         pace = f"Auto runs a step every {auto:g} s" if auto is not None else "Next runs each step"
-        click.echo(
-            f"Open it in a browser on this machine: {pace} ({walk.total} steps); Ctrl-C stops "
-            "the lab."
-        )
+        click.echo(f"Open it in a browser on this machine: {pace} ({steps}); Ctrl-C stops the lab.")
         walk.start()
         live.serve()
     finally:

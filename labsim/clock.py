@@ -54,6 +54,7 @@ class LabClock:
         self._wakeup: Any = None
         self._armed_for: float | None = None
         self._armed_offset = 0.0
+        self._stopped = False
 
     def seconds(self) -> float:
         """Lab time as POSIX seconds."""
@@ -66,8 +67,11 @@ class LabClock:
         return datetime.fromtimestamp(lab_seconds, UTC)
 
     def call_at(self, when: float, action: Callable[[], object]) -> LabTimer:
-        """Run ``action`` at lab time ``when`` (POSIX seconds)."""
+        """Run ``action`` at lab time ``when`` (POSIX seconds); never, once the clock stopped."""
         timer = LabTimer(when, next(self._seq), action)
+        if self._stopped:
+            timer.cancel()
+            return timer
         heapq.heappush(self._timers, timer)
         self._arm()
         return timer
@@ -102,6 +106,18 @@ class LabClock:
             # wake-up armed for the earliest timer is still the right one.
             self._arm()
         return ran
+
+    def stop(self) -> None:
+        """The lab stopped: no timer of it runs any more (a retry due later would otherwise
+        open a session from the stopped lab, into whichever lab listens on the same addresses
+        and ports by then: the web demo's next chapter, a later scenario of a run)."""
+        self._stopped = True
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        if self._wakeup is not None and self._wakeup.active():
+            self._wakeup.cancel()
+        self._wakeup = None
 
     def jump_to(self, when: float) -> None:
         """Move lab time forward to ``when`` (never backward). Timers are not run here."""

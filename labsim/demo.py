@@ -47,6 +47,7 @@ __all__ = [
     "NarratedLab",
     "Presenter",
     "ReadKey",
+    "chapter_cert_folder",
     "chapter_list",
     "describe_lab",
     "run_chapters",
@@ -482,14 +483,9 @@ def run_chapters(
     """Tell ``chapters`` in order; 0 when every expected outcome held, else 1. A ``q`` at a
     pause stops the demo cleanly (the running lab is stopped) with status 0."""
     passed = True
-    first_lab = chapters[0].lab.name if chapters else ""
     try:
         for chapter in chapters:
-            # One folder per lab: a chapter on another lab than the first (the hosted-filtering
-            # trap) keeps its certificates beside, in DIR/<lab name>.
-            folder = (
-                cert_folder if chapter.lab.name == first_lab else cert_folder / chapter.lab.name
-            )
+            folder = chapter_cert_folder(chapters, chapter, cert_folder)
             passed = (
                 presenter.chapter(chapter, cert_folder=folder, port_offset=port_offset) and passed
             )
@@ -500,6 +496,16 @@ def run_chapters(
         )
         return 0
     return 0 if passed else 1
+
+
+def chapter_cert_folder(chapters: Sequence[Chapter], chapter: Chapter, cert_folder: Path) -> Path:
+    """Where ``chapter`` keeps its certificates when ``chapters`` run with ``cert_folder``.
+
+    One folder per lab: a chapter on another lab than the first chapter's (the
+    hosted-filtering trap) keeps its certificates beside, in DIR/<lab name>.
+    """
+    first_lab = chapters[0].lab.name if chapters else ""
+    return cert_folder if chapter.lab.name == first_lab else cert_folder / chapter.lab.name
 
 
 def select_chapters(

@@ -479,6 +479,8 @@ class Lab:
             state.close()
 
     def _teardown(self) -> None:
+        # A stopped lab never acts again: its queues' retries and expiries are dropped.
+        self.world.clock.stop()
         self.flush_logs()
         if self.listeners is not None:
             self.listeners.stop_all()

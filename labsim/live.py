@@ -287,6 +287,29 @@ class LiveLab:
             self._restore_signals = None
         clear_stop()
 
+    def replace_lab(self, start: Callable[[], Lab]) -> Lab:
+        """Stop this lab and serve the one ``start`` builds in its place, on the same reactor,
+        control channel and web console (``labsim demo --web`` opening its next chapter).
+
+        The old lab stops first, as at shutdown (its sessions ended, its sockets closed), so
+        the new one can bind the same port offset. When ``start`` raises, the old lab stays
+        the one shown (stopped) and the error goes to the caller.
+        """
+        with contextlib.suppress(LabInterrupted):
+            self._end_sessions()
+        self.lab.stop()
+        lab = start()
+        lab.live = True
+        self.lab = lab
+        self._engine_errors_reported = 0
+        # Attached shells and scripts read the ready record: it names the new lab's servers.
+        write_json_atomically(self.info_path, self.info())
+        if self.ready_file is not None:
+            write_json_atomically(self.ready_file, self.info())
+        if self.web is not None:
+            self.web.lab_replaced()
+        return lab
+
     def _end_sessions(self) -> None:
         # Sessions whose client already left are finished first (their last log line is the
         # client's disconnect); the ones still open are closed by the lab, as a stopping

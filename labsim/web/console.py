@@ -149,6 +149,15 @@ class WebConsole:
             self._port.stopListening()
             self._port = None
 
+    def lab_replaced(self) -> None:
+        """The live lab now serves another lab (the web demo's next chapter): every view shows
+        it from now on. Browser prompts and queue-button results belonged to the old lab and
+        are forgotten (a prompt opens again on the new lab's first organization)."""
+        self.lab = self.live.lab
+        self.shells.clear()
+        self.action_results.clear()
+        self.changed()
+
     # --- the main loop's calls ----------------------------------------------------------------
 
     def process_pending(self) -> int:
@@ -539,7 +548,9 @@ class ConsoleResource(Resource):
         )
 
     def demo_main(self, demo: WebDemo, query: dict[str, str]) -> str:
-        """The Demo view's main part: the newest step, or ``?step=N``."""
+        """The Demo view's main part: the current chapter's newest step, or ``?step=N``
+        (``?chapter=K&step=N``: a link from chapter K, which shows the newest step once the
+        demo has gone on to another chapter)."""
         from labsim.demo import describe_lab
         from labsim.render.paths import message_path
         from labsim.render.sequence import sequence_svg
@@ -548,6 +559,9 @@ class ConsoleResource(Resource):
         shown = tuple(demo.shown)
         selected = shown[-1] if shown else None
         wanted = query.get("step", "")
+        chapter_wanted = query.get("chapter", str(demo.chapter_number))
+        if chapter_wanted != str(demo.chapter_number):
+            wanted = ""
         if wanted.isdigit() and 1 <= int(wanted) <= len(shown):
             selected = shown[int(wanted) - 1]
         messages = []
@@ -564,12 +578,16 @@ class ConsoleResource(Resource):
             selected=selected,
             messages=tuple(messages),
             running=demo.running,
-            finished=demo.finished,
-            passed=demo.passed,
+            finished=demo.chapter_finished,
+            passed=demo.walk.passed,
             stopped=demo.stopped,
             auto=demo.auto,
             interval=demo.interval,
             csrf=self.console.csrf,
+            chapters=demo.contents(),
+            chapter_number=demo.chapter_number,
+            opening=demo.opening,
+            open_failed=demo.open_failed,
         )
         return demo_view(screen)
 
@@ -633,8 +651,9 @@ class ConsoleResource(Resource):
         return self.console.queue_action(request, respond, run)
 
     def post_demo(self, request: WebRequest, checked: HttpRequest, path: str) -> Any:
-        """Next (run the step the page names, on the main loop) or the Auto toggle; both
-        answer with the Demo view (Post/Redirect/Get: a reload runs nothing twice)."""
+        """Next (run the step the page names, or open the chapter it names, on the main
+        loop) or the Auto toggle; both answer with the Demo view (Post/Redirect/Get: a reload
+        runs nothing twice)."""
         demo = self.console.demo
         if demo is None:
             return self.error(request, 404, not_found_reason("/demo"))
@@ -657,14 +676,18 @@ class ConsoleResource(Resource):
             request.setResponseCode(303)
             request.setHeader("Location", "/demo")
             return b""
+        chapter = checked.form.get("chapter", "")
         number = checked.form.get("step", "")
-        if not number.isdigit():
-            return self.error(
-                request,
-                400,
-                f"Next: step '{number}' is not a step number; use the Demo view's button",
-            )
-        return self.console.queue_action(request, respond, lambda: demo.run_next(int(number)))
+        for given, what in ((chapter, "chapter"), (number, "step")):
+            if not (given.isdigit() and len(given) <= 6):
+                return self.error(
+                    request,
+                    400,
+                    f"Next: {what} '{given}' is not a {what} number; use the Demo view's button",
+                )
+        return self.console.queue_action(
+            request, respond, lambda: demo.run_next(int(chapter), int(number))
+        )
 
     # --- plumbing -----------------------------------------------------------------------------
 

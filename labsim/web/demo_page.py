@@ -1,10 +1,13 @@
-"""The console's ``/demo`` view: a demo chapter walked step by step (pure: no Twisted).
+"""The console's ``/demo`` view: the demo's chapters walked step by step (pure: no Twisted).
 
 ``labsim demo --web`` keeps what each step showed (:mod:`labsim.demo_web`); this module writes
-it as HTML for a projector: the step's title and narration, each beat's caption and the lines
+it as HTML for a projector: with several chapters, their table of contents (each chapter's
+title, its one-line summary and where it stands: done with its ✔ or ✘, current, to come); the
+current chapter's steps; the step's title and narration, each beat's caption and the lines
 the terminal printed for it (cmdlets at their prompt with their output, hops, where each
 message ended, ✔ and ✘), the step's expected outcomes, and each message the step sent with its
 outcome and its sequence diagram (:mod:`labsim.render.sequence`), linked to ``/messages/<id>``.
+Next names the chapter and step it runs; once a chapter is over it opens the next chapter.
 
 The terminal's colours become classes by meaning (:func:`terminal_line`), from a fixed table:
 nothing in a line ever becomes markup. Everything else from the lab goes through
@@ -25,7 +28,7 @@ from labsim.web.security import CSRF_FIELD
 if TYPE_CHECKING:
     from labsim.demo_web import ShownBeat, ShownStep
 
-__all__ = ["DemoScreen", "demo_view", "terminal_line"]
+__all__ = ["ChapterEntry", "DemoScreen", "demo_view", "terminal_line"]
 
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
 # labsim.terminal.Palette's codes, one meaning each.
@@ -72,8 +75,22 @@ def _held(passed: bool) -> str:
 
 
 @dataclass(frozen=True)
+class ChapterEntry:
+    """A chapter in the table of contents."""
+
+    number: int
+    title: str
+    summary: str
+    #: "done", "current" or "to come".
+    state: str
+    #: Whether every outcome held (None for a chapter not opened yet).
+    passed: bool | None
+
+
+@dataclass(frozen=True)
 class DemoScreen:
-    """What ``/demo`` shows: the chapter, the step on screen, the controls' state."""
+    """What ``/demo`` shows: the chapters, the current one, the step on screen, the controls'
+    state (``finished``: the current chapter is over)."""
 
     title: str
     intro: tuple[str, ...]
@@ -92,11 +109,35 @@ class DemoScreen:
     auto: bool
     interval: float
     csrf: str
+    #: Every chapter of the demo (none given: a demo of this one chapter).
+    chapters: tuple[ChapterEntry, ...] = ()
+    chapter_number: int = 1
+    #: The number of the chapter whose lab is starting now, if one is.
+    opening: int | None = None
+    #: Why the next chapter's lab did not start, if it did not (the demo is over).
+    open_failed: str | None = None
 
     @property
     def next_number(self) -> int:
         """The step Next runs."""
         return len(self.shown) + 1
+
+    @property
+    def chapter_count(self) -> int:
+        """How many chapters the demo has."""
+        return max(len(self.chapters), 1)
+
+    @property
+    def next_chapter(self) -> ChapterEntry | None:
+        """The chapter after this one, if there is one."""
+        if self.chapter_number < len(self.chapters):
+            return self.chapters[self.chapter_number]
+        return None
+
+    @property
+    def demo_over(self) -> bool:
+        """The whole demo is over (the last chapter is, or the next one could not start)."""
+        return self.open_failed is not None or (self.finished and self.next_chapter is None)
 
 
 def demo_view(screen: DemoScreen) -> str:
@@ -104,7 +145,10 @@ def demo_view(screen: DemoScreen) -> str:
     return (
         '<div class="demo">'
         + _controls(screen)
+        + '<div class="demo-side">'
+        + _contents(screen)
         + _step_list(screen)
+        + "</div>"
         + (_step(screen, screen.selected) if screen.selected else _introduction(screen))
         + (_end(screen) if screen.finished else "")
         + "</div>"
@@ -119,19 +163,35 @@ def _controls(screen: DemoScreen) -> str:
     total = len(screen.step_titles)
     done = len(screen.shown)
     csrf = f'<input type="hidden" name="{CSRF_FIELD}" value="{e(screen.csrf)}">'
+    following = screen.next_chapter
+    chapter, number = screen.chapter_number, screen.next_number
     if screen.running is not None:
         state = f"step {screen.running} is running…"
-    elif screen.finished:
+    elif screen.opening is not None:
+        state = f"chapter {screen.opening}'s lab is starting…"
+    elif screen.open_failed is not None:
+        state = "the demo stopped: the next chapter's lab did not start"
+    elif screen.demo_over:
         state = "the demo is over; the lab stays up"
+    elif screen.finished:
+        state = f"chapter {screen.chapter_number} is over"
     elif done == 0:
         state = "ready"
     else:
         state = f"step {done} of {total} done"
-    disabled = " disabled" if screen.finished or screen.running is not None else ""
-    if screen.finished:
+    busy = screen.running is not None or screen.opening is not None
+    disabled = " disabled" if screen.demo_over or busy else ""
+    if screen.demo_over:
         label = "Next ▶ (the demo is over)"
+    elif screen.finished and following is not None:
+        # Step 0 of the next chapter: its introduction, on its own fresh lab.
+        chapter, number = following.number, 0
+        label = f"Next ▶ chapter {following.number} of {screen.chapter_count}: {following.title}"
     else:
         label = f"Next ▶ step {screen.next_number}: {screen.step_titles[screen.next_number - 1]}"
+    progress = f"Step {done} of {total}"
+    if screen.chapter_count > 1:
+        progress = f"Chapter {screen.chapter_number} of {screen.chapter_count} · {progress}"
     auto_label = (
         f"Auto: on, every {_seconds(screen.interval)} (turn off)"
         if screen.auto
@@ -139,9 +199,10 @@ def _controls(screen: DemoScreen) -> str:
     )
     return (
         '<section class="card demo-bar" id="demo-bar">'
-        f'<span class="demo-progress" id="demo-progress">Step {done} of {total}</span>'
+        f'<span class="demo-progress" id="demo-progress">{e(progress)}</span>'
         '<form method="post" action="/demo/next" class="inline" id="demo-next-form">'
-        f'{csrf}<input type="hidden" name="step" value="{screen.next_number}">'
+        f'{csrf}<input type="hidden" name="chapter" value="{chapter}">'
+        f'<input type="hidden" name="step" value="{number}">'
         f'<button type="submit" id="demo-next" class="primary"{disabled}>{e(label)}</button>'
         "</form>"
         '<form method="post" action="/demo/auto" class="inline" id="demo-auto-form">'
@@ -165,9 +226,45 @@ def _step_list(screen: DemoScreen) -> str:
         current = ' aria-current="step" class="current"' if number == selected else ""
         items.append(
             f"<li{current}>{_held(ran.passed)} "
-            f'<a href="/demo?step={number}">{number}. {e(title)}</a></li>'
+            f'<a href="/demo?chapter={screen.chapter_number}&amp;step={number}">'
+            f"{number}. {e(title)}</a></li>"
         )
-    return f'<nav class="card demo-steps" aria-label="Steps"><ol>{"".join(items)}</ol></nav>'
+    heading = (
+        f"<h2>Chapter {screen.chapter_number}: its steps</h2>" if screen.chapter_count > 1 else ""
+    )
+    return (
+        f'<nav class="card demo-steps" aria-label="Steps">{heading}<ol>{"".join(items)}</ol></nav>'
+    )
+
+
+_STATE_MARKS = {
+    "current": '<span class="mark now" role="img" aria-label="current chapter">▶</span>',
+    "to come": '<span class="mark todo" role="img" aria-label="to come">·</span>',
+}
+
+
+def _contents(screen: DemoScreen) -> str:
+    """The table of contents of a demo of several chapters (one chapter needs none)."""
+    if screen.chapter_count < 2:
+        return ""
+    items = []
+    for entry in screen.chapters:
+        if entry.state == "done":
+            mark = _held(bool(entry.passed))
+        else:
+            mark = _STATE_MARKS.get(entry.state, _STATE_MARKS["to come"])
+        current = ' aria-current="true"' if entry.number == screen.chapter_number else ""
+        css = entry.state.replace(" ", "-")
+        items.append(
+            f'<li class="chapter {css}" data-state="{e(entry.state)}"{current}>'
+            f'<span class="chapter-head">{mark} <span class="chapter-title">{entry.number}. '
+            f'{e(entry.title)}</span> <span class="chapter-state">{e(entry.state)}</span></span>'
+            f'<span class="chapter-summary">{e(entry.summary)}</span></li>'
+        )
+    return (
+        '<nav class="card demo-chapters" id="demo-chapters" aria-label="Chapters">'
+        f"<h2>Chapters</h2><ol>{''.join(items)}</ol></nav>"
+    )
 
 
 def _paragraphs(texts: Sequence[str], cls: str) -> str:
@@ -178,10 +275,14 @@ def _introduction(screen: DemoScreen) -> str:
     lab = "".join(f"<li>{e(line)}</li>" for line in screen.lab_lines)
     first = screen.step_titles[0] if screen.step_titles else ""
     return (
-        '<article class="card demo-step" id="demo-step" data-step="0">'
-        f"<h1>{e(screen.title)}</h1>"
+        '<article class="card demo-step" id="demo-step" data-step="0" '
+        f'data-chapter="{screen.chapter_number}">'
+        + _chapter_of(screen)
+        + f"<h1>{e(screen.title)}</h1>"
         + _paragraphs(screen.intro, "narration")
-        + "<h2>The lab</h2><p>Exchange 2013, real SMTP and TLS on loopback:</p>"
+        + "<h2>The lab</h2><p>"
+        + ("A fresh lab of its own: " if screen.chapter_number > 1 else "")
+        + "Exchange 2013, real SMTP and TLS on loopback:</p>"
         f'<ul class="plain">{lab}</ul>'
         f'<p class="demo-hint">Press <strong>Next</strong> to run step 1: {e(first)}.</p>'
         "</article>"
@@ -248,8 +349,10 @@ def _step(screen: DemoScreen, step: ShownStep) -> str:
     total = len(screen.step_titles)
     mail = "".join(_message(mid, path, svg) for mid, path, svg in screen.messages)
     return (
-        f'<article class="card demo-step" id="demo-step" data-step="{step.number}">'
-        f"<h1>{_held(step.passed)} Step {step.number} of {total} · {e(step.title)}</h1>"
+        f'<article class="card demo-step" id="demo-step" data-step="{step.number}" '
+        f'data-chapter="{screen.chapter_number}">'
+        + _chapter_of(screen)
+        + f"<h1>{_held(step.passed)} Step {step.number} of {total} · {e(step.title)}</h1>"
         + _paragraphs(step.narration, "narration")
         + _beats(step.beats)
         + _outcomes(step)
@@ -263,16 +366,55 @@ def _step(screen: DemoScreen, step: ShownStep) -> str:
     )
 
 
+def _chapter_of(screen: DemoScreen) -> str:
+    if screen.chapter_count < 2:
+        return ""
+    return (
+        f'<p class="demo-chapter-of">Chapter {screen.chapter_number} of {screen.chapter_count}</p>'
+    )
+
+
 def _end(screen: DemoScreen) -> str:
+    # With several chapters the verdict names its chapter (the overall one follows at the end).
+    who = f"Chapter {screen.chapter_number}: " if screen.chapter_count > 1 else ""
     if screen.stopped is not None:
-        verdict = f"{_held(False)} The chapter {e(screen.stopped)}."
+        said = f"the chapter {e(screen.stopped)}."
     elif screen.passed:
-        verdict = f"{_held(True)} Every outcome held."
+        said = "every outcome held."
     else:
-        verdict = f"{_held(False)} Some outcomes differed from the story: see the ✘ steps."
+        said = "some outcomes differed from the story: see the ✘ steps."
+    sentence = who + said
+    held = screen.passed and screen.stopped is None
+    verdict = f"{_held(held)} {sentence[:1].upper()}{sentence[1:]}"
+    following = screen.next_chapter
+    if screen.open_failed is not None:
+        why = screen.open_failed.rstrip(".")
+        return (
+            '<section class="card demo-end failed" id="demo-end"><h2>The demo stopped</h2>'
+            f"<p>{verdict}</p><p>{_held(False)} {e(why[:1].upper() + why[1:])}. The console "
+            f"shows chapter {screen.chapter_number}'s lab, stopped; Ctrl-C in the terminal ends "
+            "the demo.</p></section>"
+        )
+    if not screen.demo_over and following is not None:
+        return (
+            f'<section class="card demo-end" id="demo-end"><h2>Chapter {screen.chapter_number} '
+            f"of {screen.chapter_count} is over</h2><p>{verdict}</p>"
+            f"<p><strong>Next</strong> opens chapter {following.number}: "
+            f"{e(following.title)}, on a fresh lab of its own; the console's views (Topology, "
+            "Messages, Logs, Shell) follow it.</p></section>"
+        )
+    overall = ""
+    if screen.chapter_count > 1:
+        differed = sum(1 for c in screen.chapters if c.passed is False)
+        overall = (
+            f"<p>{_held(True)} Every outcome held in all {screen.chapter_count} chapters.</p>"
+            if not differed
+            else f"<p>{_held(False)} {differed} of {screen.chapter_count} chapters differed "
+            "from the story: see the ✘ chapters.</p>"
+        )
     return (
         '<section class="card demo-end" id="demo-end"><h2>The demo is over</h2>'
-        f"<p>{verdict}</p><p>The lab stays up until Ctrl-C in the terminal where "
+        f"<p>{verdict}</p>{overall}<p>The lab stays up until Ctrl-C in the terminal where "
         "<code>labsim demo --web</code> runs: go on in the "
         '<a href="/shell">Shell</a>, <a href="/mailboxes">Mailboxes</a>, '
         '<a href="/topology">Topology</a>, <a href="/messages">Messages</a>, '

@@ -1,8 +1,8 @@
 """``labsim demo --web`` in a real headless Chromium, on a real ``labsim demo --web`` process.
 
-Each test module's lab is a ``labsim demo --web`` of its own (the story, a hostile scenario
-file, an Auto run); the trainer's window clicks Next, a second window (the projector) only
-watches. Every wait is the browser driver's bounded wait or a bounded read of the process's
+Each test's lab is a ``labsim demo --web`` of its own (the story, the traps' five chapters, a
+hostile scenario file, an Auto run); the trainer's window clicks Next, a second window (the
+projector) only watches. Every wait is the browser driver's bounded wait or a bounded read of the process's
 output; nothing sleeps.
 """
 
@@ -19,9 +19,12 @@ from typing import Any
 
 import pytest
 from live_helpers import LabsimProcess, no_traceback
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from test_browser import snap, wait
+from test_browser import snap
+from test_browser import wait as browser_wait
 
+from labsim.control import ControlClient, running_labs, state_folder
 from labsim.web.security import cookie_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,9 +61,62 @@ def story(tmp_path: Path) -> Iterator[WebDemo]:
         demo.close()
 
 
+def replaced(err: WebDriverException) -> bool:
+    """A live refresh replaced the element between finding and using it (chromium says so
+    in either of two ways)."""
+    return isinstance(err, StaleElementReferenceException) or (
+        "does not belong to the document" in str(err)
+    )
+
+
+def wait(browser: Any, condition: Any, message: str) -> Any:
+    """The browser tests' bounded wait, asking again when a live refresh replaced what the
+    condition was reading."""
+
+    def guarded(b: Any) -> Any:
+        try:
+            return condition(b)
+        except WebDriverException as err:
+            if replaced(err):
+                return False
+            raise
+
+    return browser_wait(browser, guarded, message)
+
+
+def steady(browser: Any, read: Any) -> Any:
+    """``read(browser)``, read again if a live refresh replaced the view while it read."""
+    got: list[Any] = []
+    wait(browser, lambda b: got.append(read(b)) or True, "a steady read of the view")
+    return got[-1]
+
+
+def view_text(browser: Any, css: str) -> str:
+    """The text of the element ``css`` finds (read steadily)."""
+    return str(steady(browser, lambda b: b.find_element(By.CSS_SELECTOR, css).text))
+
+
 def step_shown(browser: Any) -> int:
     """The number of the step on screen (0: the introduction)."""
     return int(browser.find_element(By.ID, "demo-step").get_attribute("data-step"))
+
+
+def chapter_shown(browser: Any) -> int:
+    """The number of the chapter on screen."""
+    return int(browser.find_element(By.ID, "demo-step").get_attribute("data-chapter"))
+
+
+def chapter_states(browser: Any) -> list[str]:
+    """Where each chapter of the table of contents stands (done, current, to come)."""
+    return list(
+        steady(
+            browser,
+            lambda b: [
+                str(li.get_attribute("data-state"))
+                for li in b.find_elements(By.CSS_SELECTOR, "#demo-chapters li.chapter")
+            ],
+        )
+    )
 
 
 def open_demo(browser: Any, demo: WebDemo) -> None:
@@ -69,29 +125,54 @@ def open_demo(browser: Any, demo: WebDemo) -> None:
     wait(browser, lambda b: "live" in b.find_element(By.ID, "live-state").text, "event stream")
 
 
-def click_next(browser: Any, number: int) -> None:
-    """Click Next and wait until step ``number`` is on screen with its outcomes."""
+def press(browser: Any, element_id: str, message: str) -> None:
+    """Click a button of the view once it is there: a live refresh may replace it between
+    finding and clicking it (that click never reached the page, so it is made again)."""
+
+    # The wait asks again when the button was replaced mid-click (that click never landed).
+    wait(browser, lambda b: b.find_element(By.ID, element_id).click() or True, message)
+
+
+def offered(browser: Any) -> tuple[str, str]:
+    """(chapter, step) the Next button names."""
+    return tuple(  # type: ignore[return-value]
+        browser.find_element(By.CSS_SELECTOR, f"#demo-next-form input[name={name}]").get_attribute(
+            "value"
+        )
+        for name in ("chapter", "step")
+    )
+
+
+def click_next(browser: Any, number: int, chapter: int = 1) -> None:
+    """Click Next and wait until step ``number`` of ``chapter`` is on screen (step 0: the
+    chapter's introduction, Next having opened it)."""
     wait(
         browser,
         lambda b: (
             b.find_element(By.ID, "demo-next").is_enabled()
-            and b.find_element(By.CSS_SELECTOR, "#demo-next-form input[name=step]").get_attribute(
-                "value"
-            )
-            == str(number)
+            and offered(b) == (str(chapter), str(number))
         ),
-        f"Next offers step {number}",
+        f"Next offers chapter {chapter}, step {number}",
     )
-    browser.find_element(By.ID, "demo-next").click()
-    wait(browser, lambda b: step_shown(b) == number, f"step {number} on screen")
+    press(browser, "demo-next", f"Next clicked for chapter {chapter}, step {number}")
+    wait(
+        browser,
+        lambda b: (chapter_shown(b), step_shown(b)) == (chapter, number),
+        f"chapter {chapter}, step {number} on screen",
+    )
 
 
 def outcome_marks(browser: Any) -> list[tuple[str, str]]:
     """(class, text) of each expected outcome of the step on screen."""
-    return [
-        (li.get_attribute("class"), li.text)
-        for li in browser.find_elements(By.CSS_SELECTOR, "#demo-outcomes li.outcome")
-    ]
+    return list(
+        steady(
+            browser,
+            lambda b: [
+                (li.get_attribute("class"), li.text)
+                for li in b.find_elements(By.CSS_SELECTOR, "#demo-outcomes li.outcome")
+            ],
+        )
+    )
 
 
 def post(demo: WebDemo, path: str, fields: dict[str, str], cookie: str | None) -> int:
@@ -124,7 +205,7 @@ def test_next_walks_the_story_and_the_projector_follows(browser: Any, story: Web
         click_next(browser, number)
         marks = outcome_marks(browser)
         assert marks and all("ok" in cls.split() for cls, _ in marks), marks
-        titles.append(browser.find_element(By.CSS_SELECTOR, "#demo-step h1").text)
+        titles.append(view_text(browser, "#demo-step h1"))
         if number == 1:
             snap(browser, "demo-step-1")
             browser.switch_to.window(projector)
@@ -136,16 +217,28 @@ def test_next_walks_the_story_and_the_projector_follows(browser: Any, story: Web
     marks = outcome_marks(browser)
     secured = [text for _, text in marks if "domain secured" in text]
     assert len(secured) == 2, marks
-    held = browser.find_elements(By.CSS_SELECTOR, "#demo-outcomes .mark.ok[aria-label='held']")
-    assert len(held) == len(marks)
-    messages = browser.find_elements(By.CSS_SELECTOR, "#demo-mail .demo-message")
-    assert [m.get_attribute("data-outcome") for m in messages] == ["delivered-secured"] * 2
-    last = messages[-1]
-    diagram = last.find_element(By.CSS_SELECTOR, ".figure svg").get_attribute("textContent")
+    held = steady(
+        browser,
+        lambda b: len(
+            b.find_elements(By.CSS_SELECTOR, "#demo-outcomes .mark.ok[aria-label='held']")
+        ),
+    )
+    assert held == len(marks)
+
+    def mail(b: Any) -> tuple[list[str], str, str]:
+        messages = b.find_elements(By.CSS_SELECTOR, "#demo-mail .demo-message")
+        last = messages[-1]
+        return (
+            [str(m.get_attribute("data-outcome")) for m in messages],
+            str(last.find_element(By.CSS_SELECTOR, ".figure svg").get_attribute("textContent")),
+            str(last.find_element(By.PARTIAL_LINK_TEXT, "open the message").get_attribute("href")),
+        )
+
+    outcomes, diagram, link = steady(browser, mail)
+    assert outcomes == ["delivered-secured"] * 2
     assert "CN=mail.adatum.com" in diagram and "CN=mail.treyresearch.net" in diagram
-    link = last.find_element(By.PARTIAL_LINK_TEXT, "open the message").get_attribute("href")
     assert "/messages/" in link
-    end = browser.find_element(By.ID, "demo-end").text
+    end = view_text(browser, "#demo-end")
     assert "Every outcome held" in end and "stays up until Ctrl-C" in end
     assert not browser.find_element(By.ID, "demo-next").is_enabled()
     snap(browser, "demo-last-step")
@@ -178,9 +271,10 @@ def test_next_needs_the_secret_and_csrf_and_a_late_next_runs_nothing_twice(
         port = int(demo.base.rsplit(":", 1)[1])
         cookie = f"{cookie_name(port)}={demo.secret}"
         # No secret at all; the secret but no CSRF token; a wrong token: 403, nothing runs.
-        assert post(demo, "/demo/next", {"step": "1"}, None) == 403
-        assert post(demo, "/demo/next", {"step": "1"}, cookie) == 403
-        assert post(demo, "/demo/next", {"step": "1", "csrf": "x" * 64}, cookie) == 403
+        assert post(demo, "/demo/next", {"chapter": "1", "step": "1"}, None) == 403
+        assert post(demo, "/demo/next", {"chapter": "1", "step": "1"}, cookie) == 403
+        wrong = {"chapter": "1", "step": "1", "csrf": "x" * 64}
+        assert post(demo, "/demo/next", wrong, cookie) == 403
         assert post(demo, "/demo/auto", {"auto": "on"}, None) == 403
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
         with opener.open(demo.url, timeout=60) as answer:
@@ -191,13 +285,16 @@ def test_next_needs_the_secret_and_csrf_and_a_late_next_runs_nothing_twice(
         for _ in range(2):  # a double click: both name step 1
             request = urllib.request.Request(
                 demo.base + "/demo/next",
-                data=urllib.parse.urlencode({"csrf": csrf.group(1), "step": "1"}).encode(),
+                data=urllib.parse.urlencode(
+                    {"csrf": csrf.group(1), "chapter": "1", "step": "1"}
+                ).encode(),
                 headers={"Origin": demo.base},
             )
             with opener.open(request, timeout=120) as answer:
                 page = answer.read().decode()
         assert 'data-step="1"' in page and "Step 1 of 4" in page
-        assert 'name="step" value="2"' in page
+        assert 'name="chapter" value="1"><input type="hidden" name="step" value="2"' in page
+        assert 'id="demo-chapters"' not in page  # one chapter: no table of contents
         status, rest, err = demo.process.stop(signal.SIGINT)
         out = demo.process.output
         assert "step 1/4" in out and "step 2/" not in out, out
@@ -207,26 +304,59 @@ def test_next_needs_the_secret_and_csrf_and_a_late_next_runs_nothing_twice(
         demo.close()
 
 
-def test_auto_mode_advances_without_clicks_and_the_toggle_stops_it(
+def test_auto_goes_on_across_chapters_to_the_end_and_the_last_lab_stays_up(
     browser: Any, tmp_path: Path
 ) -> None:
-    demo = WebDemo(tmp_path, "--chapter", "self-signed", "--auto", "0.5")
+    demo = WebDemo(tmp_path, "--chapter", "traps", "--auto", "0.3")
     try:
-        assert "Auto runs a step every 0.5 s" in demo.banner
+        assert "Auto runs a step every 0.3 s (5 chapters, 18 steps)" in demo.banner
         open_demo(browser, demo)
-        wait(browser, lambda b: step_shown(b) >= 2, "Auto ran two steps without a click")
-        pressed = browser.find_element(By.ID, "demo-auto").get_attribute("aria-pressed")
-        assert pressed == "true"
-        # Auto ends with the chapter; the toggle is off when clicked (done or not).
-        wait(browser, lambda b: b.find_elements(By.ID, "demo-end"), "Auto ran to the end")
-        browser.find_element(By.ID, "demo-auto").click()
+        # Past the first chapter's four steps, Auto opens the second chapter and runs on.
         wait(
             browser,
-            lambda b: b.find_element(By.ID, "demo-auto").get_attribute("aria-pressed") == "false",
+            lambda b: chapter_shown(b) == 2 and step_shown(b) >= 1,
+            "Auto ran into the second chapter without a click",
+        )
+        auto = "demo-auto"
+        assert browser.find_element(By.ID, auto).get_attribute("aria-pressed") == "true"
+        press(browser, auto, "Auto clicked off")
+        wait(
+            browser,
+            lambda b: b.find_element(By.ID, auto).get_attribute("aria-pressed") == "false",
             "Auto turned off",
         )
-        out = demo.process.read_until("Ctrl-C stops it.")
-        assert "step 1/4" in out and "step 4/4" in out and "✔ every outcome held" in out, out
+        press(browser, auto, "Auto clicked on")  # and on again: it runs to the last chapter
+        for chapter in (3, 4):  # each wait bounded on its own: a busy machine runs slower
+            wait(
+                browser,
+                lambda b, c=chapter: chapter_shown(b) >= c,
+                f"Auto reached chapter {chapter}",
+            )
+        wait(
+            browser,
+            lambda b: (
+                chapter_shown(b) == 5
+                and "The demo is over" in b.find_element(By.ID, "demo-end").text
+            ),
+            "Auto ran to the end of the last chapter",
+        )
+        end = view_text(browser, "#demo-end")
+        assert "Every outcome held in all 5 chapters" in end and "stays up until Ctrl-C" in end
+        assert chapter_states(browser) == ["done"] * 5
+        assert not browser.find_element(By.ID, "demo-next").is_enabled()
+        snap(browser, "demo-traps-over")
+        out = demo.process.read_until("Ctrl-C stops it.", bound=120)
+        # The hosted-filtering trap ran on its own lab, its certificates beside the first's.
+        assert re.search(r"^chapter 4/5 · .*lab hosted-filtering", out, re.M), out
+        assert (tmp_path / "certs" / "hosted-filtering").is_dir()
+        assert "✔ every outcome held in all 5 chapters. The lab stays up" in out, out
+        # The last lab stays up: its views answer, the topology is the last chapter's.
+        browser.get(demo.base + "/topology")
+        wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#pairs li.pair"), "topology")
+        assert "TreyResearch" in browser.find_element(By.ID, "pairs").get_attribute("textContent")
+        status, rest, err = demo.process.stop(signal.SIGINT)
+        no_traceback(err)
+        assert status == 0, (rest, err)
     finally:
         demo.close()
 
@@ -257,11 +387,11 @@ expect.delivered = {{ to = "ben@treyresearch.net", subject = "never sent", domai
     demo = WebDemo(tmp_path, str(scenario))
     try:
         open_demo(browser, demo)
-        assert HOSTILE in browser.find_element(By.ID, "demo-step").text
+        assert HOSTILE in view_text(browser, "#demo-step")
         click_next(browser, 1)
         while browser.find_element(By.ID, "demo-next").is_enabled():
             click_next(browser, step_shown(browser) + 1)
-        text = browser.find_element(By.ID, "main").text
+        text = view_text(browser, "#main")
         assert HOSTILE in text
         assert browser.execute_script("return window.__xss;") is None
         # The outcome that did not hold: ✘ with its text alternative and the explanation.
@@ -271,7 +401,7 @@ expect.delivered = {{ to = "ben@treyresearch.net", subject = "never sent", domai
         )
         assert failed[0].find_elements(By.CSS_SELECTOR, ".mark[aria-label='did not hold']")
         assert failed[0].find_elements(By.CSS_SELECTOR, "ul.details li")
-        assert "Some outcomes differed" in browser.find_element(By.ID, "demo-end").text
+        assert "Some outcomes differed" in view_text(browser, "#demo-end")
         assert not browser.find_elements(By.CSS_SELECTOR, "#main script, #main img")
         browser.get(demo.base + "/demo?step=1")
         wait(browser, lambda b: step_shown(b) == 1, "step 1 again")
@@ -282,5 +412,182 @@ expect.delivered = {{ to = "ben@treyresearch.net", subject = "never sent", domai
         status, rest, err = demo.process.stop(signal.SIGINT)
         no_traceback(err)
         assert status == 1, (rest, err)
+    finally:
+        demo.close()
+
+
+def test_next_walks_two_trap_chapters_and_the_console_and_the_projector_follow(
+    browser: Any, tmp_path: Path
+) -> None:
+    demo = WebDemo(tmp_path, "--chapter", "traps")
+    try:
+        assert "5 chapters, each on a fresh lab" in demo.banner
+        open_demo(browser, demo)
+        trainer = browser.current_window_handle
+        # The table of contents: every trap with its summary, the first one current.
+        assert chapter_states(browser) == ["current"] + ["to come"] * 4
+        contents = view_text(browser, "#demo-chapters")
+        assert "1. Trap: the Partner receive connector names the Mailbox server" in contents
+        assert "What happens when the Mailbox server sends by itself?" in contents  # a summary
+        assert "Chapter 1 of 5 · Step 0 of 4" in view_text(browser, "#demo-progress")
+        snap(browser, "demo-traps-start")
+        browser.switch_to.new_window("window")
+        projector = browser.current_window_handle
+        open_demo(browser, demo)
+        browser.execute_script("window.__projector = 'kept';")
+        browser.switch_to.new_window("window")
+        topology = browser.current_window_handle
+        browser.get(demo.base + "/topology")
+        wait(browser, lambda b: "live" in b.find_element(By.ID, "live-state").text, "topology")
+
+        def pairs(b: Any) -> list[str]:
+            return [
+                str(li.get_attribute("data-secured"))
+                for li in b.find_elements(By.CSS_SELECTOR, "#pairs li.pair")
+            ]
+
+        for chapter in (1, 2):
+            browser.switch_to.window(trainer)
+            if chapter == 2:
+                click_next(browser, 0, chapter=2)  # Next opens the chapter: its introduction
+                assert chapter_states(browser) == ["done", "current"] + ["to come"] * 3
+                step = view_text(browser, "#demo-step")
+                assert "Chapter 2 of 5" in step and "self-signed" in step
+                assert "A fresh lab of its own" in step
+                snap(browser, "demo-traps-chapter-2")
+                # The console's other views show the new chapter's lab: fresh, nothing
+                # partnered yet (chapter 1 ended with both ways domain secured).
+                browser.switch_to.window(topology)
+                wait(
+                    browser,
+                    lambda b: pairs(b) and "true" not in pairs(b),
+                    "the Topology view shows the second chapter's fresh lab",
+                )
+                # The projector followed into the new chapter, without a reload.
+                browser.switch_to.window(projector)
+                wait(browser, lambda b: chapter_shown(b) == 2, "the projector shows chapter 2")
+                assert browser.execute_script("return window.__projector;") == "kept"
+                browser.switch_to.window(trainer)
+            for number in range(1, 5):
+                click_next(browser, number, chapter=chapter)
+                marks = outcome_marks(browser)
+                assert all("ok" in cls.split() for cls, _ in marks), marks
+            end = view_text(browser, "#demo-end")
+            assert f"Chapter {chapter} of 5 is over" in end
+            assert f"Chapter {chapter}: every outcome held" in end
+            assert f"opens chapter {chapter + 1}" in end
+            label = view_text(browser, "#demo-next")
+            assert f"chapter {chapter + 1} of 5" in label, label
+            assert chapter_states(browser) == ["done"] * chapter + ["to come"] * (5 - chapter)
+            held = browser.find_elements(By.CSS_SELECTOR, "#demo-chapters .mark.ok")
+            assert len(held) == chapter
+            if chapter == 1:
+                snap(browser, "demo-traps-chapter-1-over")
+                browser.switch_to.window(topology)
+                wait(browser, lambda b: "true" in pairs(b), "Topology: chapter 1's secured pair")
+        browser.switch_to.window(projector)
+        wait(
+            browser,
+            lambda b: chapter_states(b)[:2] == ["done", "done"],
+            "the projector's table of contents follows",
+        )
+        for handle in (projector, topology):
+            browser.switch_to.window(handle)
+            browser.close()
+        browser.switch_to.window(trainer)
+        out = demo.process.read_until("Next opens chapter 3/5", bound=120)
+        assert re.search(r"^chapter 2/5 · Trap: no proxy", out, re.M), out
+        assert len(re.findall(r"^step 4/4 · .*: ✔", out, re.M)) == 2, out
+        status, rest, err = demo.process.stop(signal.SIGINT)
+        no_traceback(err)
+        assert status == 0, (rest, err)
+    finally:
+        demo.close()
+
+
+def test_a_late_next_across_chapters_runs_nothing_twice_and_bad_requests_leave_the_lab_up(
+    tmp_path: Path,
+) -> None:
+    demo = WebDemo(tmp_path, "--chapter", "traps")
+    try:
+        (running,) = running_labs(state_folder())
+        attached = ControlClient(running.control, timeout=60)
+
+        def receive_connectors() -> str:
+            reply = attached.request(
+                "line", organization="TreyResearch", server=None, text="Get-ReceiveConnector"
+            )
+            return str(reply["output"])
+
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        with opener.open(demo.url, timeout=60) as answer:
+            page = answer.read().decode()
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page)
+        assert csrf
+
+        def next_(chapter: str, step: str) -> str:
+            request = urllib.request.Request(
+                demo.base + "/demo/next",
+                data=urllib.parse.urlencode(
+                    {"csrf": csrf.group(1), "chapter": chapter, "step": step}
+                ).encode(),
+                headers={"Origin": demo.base},
+            )
+            with opener.open(request, timeout=120) as answer:
+                return str(answer.read().decode())
+
+        def status(method: str, path: str, fields: dict[str, str] | None = None) -> int:
+            data = None
+            if fields is not None:
+                data = urllib.parse.urlencode({"csrf": csrf.group(1), **fields}).encode()
+            request = urllib.request.Request(
+                demo.base + path, data=data, method=method, headers={"Origin": demo.base}
+            )
+            try:
+                with opener.open(request, timeout=60) as answer:
+                    return int(answer.status)
+            except urllib.error.HTTPError as err:
+                return int(err.code)
+
+        # Opening chapter 2 before chapter 1 is over runs nothing.
+        page = next_("2", "0")
+        assert 'data-step="0" data-chapter="1"' in page
+        for step in ("1", "1", "2", "3", "4"):  # step 1 twice: a double click
+            page = next_("1", step)
+        assert 'name="chapter" value="2"><input type="hidden" name="step" value="0"' in page
+        assert "From Adatum" in receive_connectors()  # chapter 1's Partner connector
+        page = next_("2", "0")
+        page = next_("2", "0")  # a double click on "Next: chapter 2" opens it once
+        assert 'data-step="0" data-chapter="2"' in page
+        page = next_("1", "4")  # the projector's stale page: nothing runs
+        assert 'data-step="0" data-chapter="2"' in page
+        # An attached shell goes on, on the new chapter's fresh lab.
+        assert "From Adatum" not in receive_connectors()
+        attached.close()
+        # Bad requests get their status, and the new chapter's lab goes on.
+        assert status("POST", "/demo/next", {"chapter": "two", "step": "1"}) == 400
+        assert status("POST", "/demo/next", {"step": "1"}) == 400
+        assert status("GET", "/demo/next") == 405
+        assert status("POST", "/demo/next", {"chapter": "2", "step": "1" + "0" * 200_000}) == 413
+        assert status("GET", "/demo/no-such") == 404
+        page = next_("2", "1")
+        assert 'data-step="1" data-chapter="2"' in page
+        page = next_("2", "2")
+        # A step link of chapter 1 (a page from before) shows chapter 2's newest step; one of
+        # chapter 2 shows its step.
+        for query, shown in (("chapter=1&step=1", "2"), ("chapter=2&step=1", "1")):
+            with opener.open(f"{demo.base}/demo?{query}", timeout=60) as answer:
+                assert f'data-step="{shown}" data-chapter="2"' in answer.read().decode(), query
+        assert status("GET", "/topology") == 200
+        out = demo.process.read_until("step 1/4", bound=60)
+        out += demo.process.read_until("chapter 2/5", bound=60)
+        out += demo.process.read_until("step 1/4", bound=60)
+        code, rest, err = demo.process.stop(signal.SIGINT)
+        everything = out + rest
+        assert everything.count("step 1/4 · ") == 2, everything
+        assert everything.count("chapter 2/5 · ") == 1, everything
+        assert everything.count("step 2/4 · ") == 2, everything
+        no_traceback(err)
+        assert code == 0, (rest, err)
     finally:
         demo.close()

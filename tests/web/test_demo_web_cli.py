@@ -1,5 +1,6 @@
 """``labsim demo --web``'s options: documented in --help, bad combinations refused in one line
-(exit 2) before any lab starts."""
+(exit 2) before any lab starts. ``--web --chapter traps`` is no longer refused: the browser walks
+the five traps (tests/web/test_demo_web.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ def test_demo_help_documents_web_and_auto() -> None:
     text = " ".join(result.output.split())
     assert "--web" in text and "--auto SECONDS" in text
     assert "Next" in text and "until Ctrl-C" in text
+    assert "--chapter traps" in text and "Next opens the next one on a fresh lab" in text
 
 
 @pytest.mark.parametrize(
@@ -26,7 +28,8 @@ def test_demo_help_documents_web_and_auto() -> None:
         (["--auto", "5"], "--auto without --web"),
         (["--web", "--auto", "0"], "--auto 0"),
         (["--web", "--auto", "-3"], "--auto -3"),
-        (["--web", "--chapter", "traps"], "--web with --chapter traps"),
+        (["--web", "--step", "--chapter", "traps"], "--step with --web"),
+        (["--web", "--chapter", "nosuch"], "--chapter nosuch: no such chapter"),
     ],
 )
 def test_bad_combinations_get_one_line_and_exit_2(
