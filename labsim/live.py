@@ -301,6 +301,7 @@ class LiveLab:
         lab = start()
         lab.live = True
         self.lab = lab
+        self._shells.clear()  # their sessions held the old lab's objects
         self._engine_errors_reported = 0
         # Attached shells and scripts read the ready record: it names the new lab's servers.
         write_json_atomically(self.info_path, self.info())
@@ -420,9 +421,14 @@ class LiveLab:
         output: list[str] = []
         organization = _text(request, "organization")
         shell = self._shells.get(client) if client is not None else None
-        if shell is None or shell.organization.lower() != organization.lower():
-            # A new client, or one that switched organization: a fresh session (variables
-            # would hold the other organization's objects).
+        if (
+            shell is None
+            or shell.lab is not self.lab
+            or shell.organization.lower() != organization.lower()
+        ):
+            # A new client, one that switched organization, or a lab replaced under it (the
+            # web demo's next chapter): a fresh session (variables would hold the other
+            # organization's or the old lab's objects).
             shell = InteractiveShell(self.lab, output.append, organization)
             if client is not None:
                 self._shells[client] = shell

@@ -126,7 +126,9 @@ def test_an_outside_clients_handshake_runs_in_the_worker_and_the_lab_stays_busy(
     assert not activity.idle
     assert server.transport not in reactor.getReaders()
     drive(reactor, lambda: server.secured and client.secured)
-    assert threads.steps == 2  # the ClientHello, then the client's Finished
+    # The ClientHello, then the client's Finished: two steps, or one when the client's flight
+    # (sent by this same reactor while the worker ran) was already there for the first step.
+    assert threads.steps in (1, 2)
     assert threads.in_flight == 0 and activity.idle
     assert server.handshakes == client.handshakes == 1
     client.transport.write(b"MAIL FROM:<terry@treyresearch.net>\r\n")
