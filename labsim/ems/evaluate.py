@@ -11,15 +11,20 @@ matches) and ``-contains`` asks whether the list holds the value.
 
 from __future__ import annotations
 
+import calendar
 import fnmatch
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from enum import Enum
+from typing import Any
 
 from labsim.ems.expressions import (
+    Call,
     Compare,
     CurrentObject,
     Expression,
+    LabNow,
     Literal,
     Logical,
     Member,
@@ -27,10 +32,93 @@ from labsim.ems.expressions import (
     Variable,
 )
 from labsim.ems.format import display
+from labsim.ems.messages import cmdlet_error
 from labsim.ems.views import property_value
 from labsim.model.values import ByteSize
 
 _COLLECTIONS = (tuple, list, frozenset, set)
+
+NOW_VARIABLE = "(get-date)"
+"""The key under which the shell's variables give lab time to ``(Get-Date)`` in a filter
+(parentheses cannot be part of a variable's name, so no ``$name`` reaches it)."""
+
+DATETIME_METHODS = ("AddYears", "AddMonths", "AddDays", "AddHours", "AddMinutes", "AddSeconds")
+"""DateTime's methods the shell runs (``(Get-Date).AddHours(-1)``), besides ToUniversalTime and
+ToLocalTime (lab time is UTC: both give the date back)."""
+
+
+def call_method(value: object, name: str, arguments: tuple[object, ...]) -> object:
+    """``value.Name(arguments)``: DateTime's Add* methods (and ToUniversalTime/ToLocalTime) on
+    a date, or on each date of a list; any other method is refused with what labsim runs."""
+    if isinstance(value, _COLLECTIONS):
+        return tuple(call_method(item, name, arguments) for item in value)
+    key = name.lower()
+    if isinstance(value, datetime):
+        if key in ("touniversaltime", "tolocaltime") and not arguments:
+            return value
+        method = next((m for m in DATETIME_METHODS if m.lower() == key), None)
+        if method is not None and len(arguments) == 1:
+            return _add(value, method, arguments[0])
+    kind = (
+        "System.DateTime"
+        if isinstance(value, datetime)
+        else "System.String"
+        if isinstance(value, str)
+        else "an Exchange object"
+    )
+    raise cmdlet_error(
+        "",
+        f"labsim's shell does not run the method {name}() on {kind}; it runs DateTime's "
+        f"{', '.join(DATETIME_METHODS)}, ToUniversalTime and ToLocalTime, as in "
+        "(Get-Date).AddHours(-1).",
+        "MethodNotFound",
+    )
+
+
+def _add(value: datetime, method: str, amount: object) -> datetime:
+    whole = method in ("AddYears", "AddMonths")
+    number: float | None
+    if isinstance(amount, bool):
+        number = None
+    elif isinstance(amount, (int, float)):
+        number = float(amount)
+    else:
+        try:
+            number = float(str(amount))
+        except ValueError:
+            number = None
+    if number is None or (whole and not number.is_integer()):
+        raise cmdlet_error(
+            "",
+            f'Cannot convert argument "value", with value: "{display(amount)}", for "{method}" '
+            f'to type "System.{"Int32" if whole else "Double"}": give a number, e.g. '
+            f".{method}(-1).",
+            "MethodArgumentConversionInvalidCastArgument",
+        )
+    if whole:
+        months = int(number) * (12 if method == "AddYears" else 1)
+        index = value.year * 12 + value.month - 1 + months
+        year, month = divmod(index, 12)
+        # .NET keeps the day, or the month's last day when it has fewer (31 Jan + 1 month).
+        day = min(value.day, calendar.monthrange(year, month + 1)[1])
+        return value.replace(year=year, month=month + 1, day=day)
+    return value + timedelta(**{method[3:].lower(): number})
+
+
+def _as_datetime(value: object) -> datetime | None:
+    # The right side of a comparison with a date: a date, or text PowerShell reads as one.
+    if isinstance(value, datetime):
+        found = value
+    elif isinstance(value, str):
+        from labsim.ems.cmdlets.message_tracking import parse_datetime
+
+        try:
+            found = parse_datetime(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
 
 
 def member(value: object, name: str) -> object:
@@ -106,6 +194,13 @@ def _scalar(left: object, op: str, right: object, case_sensitive: bool) -> bool:
             a = left.value if left.value is not None else float("inf")
             b = wanted
             return _ordered(a, op, b)
+    if isinstance(left, datetime):
+        # A date compares as a date (PowerShell converts the right side to DateTime), not as
+        # the text it prints.
+        when = _as_datetime(right)
+        if when is not None:
+            moment = left if left.tzinfo is not None else left.replace(tzinfo=UTC)
+            return _ordered(moment, op, when)
     if isinstance(left, bool):
         a, b = left, is_true(right)
     elif isinstance(left, int) and not isinstance(right, bool):
@@ -135,15 +230,17 @@ def _scalar(left: object, op: str, right: object, case_sensitive: bool) -> bool:
     raise ValueError(op)
 
 
-def _ordered(a: float, op: str, b: float) -> bool:
-    return {
-        "eq": a == b,
-        "ne": a != b,
-        "gt": a > b,
-        "ge": a >= b,
-        "lt": a < b,
-        "le": a <= b,
-    }[op]
+def _ordered(a: Any, op: str, b: Any) -> bool:
+    return bool(
+        {
+            "eq": a == b,
+            "ne": a != b,
+            "gt": a > b,
+            "ge": a >= b,
+            "lt": a < b,
+            "le": a <= b,
+        }[op]
+    )
 
 
 def compare(left: object, op: str, right: object, case_sensitive: bool = False) -> object:
@@ -169,9 +266,20 @@ def evaluate(
     if isinstance(expression, CurrentObject):
         return current
     if isinstance(expression, Variable):
-        return (variables or {}).get(expression.name.lower())
+        return (variables if variables is not None else {}).get(expression.name.lower())
     if isinstance(expression, Member):
         return member(evaluate(expression.base, current, variables), expression.name)
+    if isinstance(expression, LabNow):
+        now = (variables if variables is not None else {}).get(NOW_VARIABLE)
+        if now is None:
+            raise cmdlet_error("", "(Get-Date) has no lab time here.", "InvalidOperation")
+        return now
+    if isinstance(expression, Call):
+        return call_method(
+            evaluate(expression.base, current, variables),
+            expression.name,
+            tuple(evaluate(a, current, variables) for a in expression.arguments),
+        )
     if isinstance(expression, Compare):
         return compare(
             evaluate(expression.left, current, variables),

@@ -80,6 +80,21 @@ class Member:
 
 
 @dataclass(frozen=True)
+class LabNow:
+    """``(Get-Date)``: the lab's time when the filter runs (the one command a filter takes)."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """``base.Method(arguments)``: a method of what ``base`` evaluates to (DateTime's Add*,
+    :func:`labsim.ems.evaluate.call_method`)."""
+
+    base: Expression
+    name: str
+    arguments: tuple[Expression, ...] = ()
+
+
+@dataclass(frozen=True)
 class Compare:
     """``left -op right``; ``op`` is lower case, without its c/i prefix; ``case_sensitive`` for c."""
 
@@ -105,7 +120,9 @@ class Not:
     operand: Expression
 
 
-Expression: TypeAlias = "Literal | CurrentObject | Variable | Member | Compare | Logical | Not"
+Expression: TypeAlias = (
+    "Literal | CurrentObject | Variable | Member | LabNow | Call | Compare | Logical | Not"
+)
 """A node of a script block's expression."""
 
 
@@ -126,6 +143,8 @@ class ScriptBlock:
                 found.append(node.name.lower())
             elif isinstance(node, Member):
                 pending.append(node.base)
+            elif isinstance(node, Call):
+                pending.extend((node.base, *node.arguments))
             elif isinstance(node, (Compare, Logical)):
                 pending.extend((node.left, node.right))
             elif isinstance(node, Not):
@@ -225,6 +244,10 @@ class _BlockParser:
             base = Literal(scan.read_double_quoted())
         elif ch == "$":
             base = self.variable()
+        elif ch == "(" and _GET_DATE.match(scan.text, scan.index):
+            # (Get-Date): lab time. Other commands stay outside filters (refused below).
+            scan.index = _GET_DATE.match(scan.text, scan.index).end()  # type: ignore[union-attr]
+            base = LabNow()
         elif ch == "(":
             scan.advance()
             base = self.expression()
@@ -247,10 +270,30 @@ class _BlockParser:
             name = self.name()
             if not name:
                 raise self.error("Missing property name after reference operator '.'.")
-            base = Member(base, name)
             if scan.peek() == "(":
-                raise not_supported("method calls", scan.position())
+                base = Call(base, name, self.call_arguments())
+            else:
+                base = Member(base, name)
         return base
+
+    def call_arguments(self) -> tuple[Expression, ...]:
+        """``(a, b)`` of a method call (cursor on the parenthesis)."""
+        scan = self.scan
+        start = scan.index
+        scan.advance()
+        items: list[Expression] = []
+        while True:
+            self.skip()
+            if scan.at_end() or scan.peek() == "}":
+                raise self.error("Missing closing ')' in expression.", start)
+            if scan.peek() == ")":
+                scan.advance()
+                return tuple(items)
+            if items:
+                if scan.peek() != ",":
+                    raise self.error("Missing ')' in method call.")
+                scan.advance()
+            items.append(self.operand())
 
     def name(self) -> str:
         scan = self.scan
@@ -282,6 +325,10 @@ class _BlockParser:
                 start,
             )
         return Variable("".join(chars))
+
+
+_GET_DATE = re.compile(r"\(\s*get-date\s*\)", re.IGNORECASE)
+"""``(Get-Date)`` inside a filter."""
 
 
 def read_script_block(scan: Scanner) -> ScriptBlock:

@@ -17,16 +17,16 @@ text stands on its own (the --state journal replays statements one by one).
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 
 from labsim.ems.binding import bind, check_mandatory
 from labsim.ems.catalog import Arguments, Catalog, CmdletContext, CmdletSpec
 from labsim.ems.cmdlets import default_catalog
-from labsim.ems.evaluate import member
+from labsim.ems.evaluate import NOW_VARIABLE, call_method, member
 from labsim.ems.format import display
 from labsim.ems.host import ShellHost
 from labsim.ems.messages import cmdlet_error
@@ -94,59 +94,30 @@ def _as_argument(value: object) -> Value:
     return display(value)
 
 
-DATETIME_METHODS = ("AddYears", "AddMonths", "AddDays", "AddHours", "AddMinutes", "AddSeconds")
-"""DateTime's methods the shell runs (``(Get-Date).AddHours(-1)``), besides ToUniversalTime and
-ToLocalTime (lab time is UTC: both give the date back)."""
-
-
-def call_method(value: object, call: MethodCall) -> object:
-    """``value.Method(args)``: DateTime's Add* methods (and ToUniversalTime/ToLocalTime) on a
-    date, or on each date of a list; any other method is refused with what labsim runs."""
-    if isinstance(value, (tuple, list)):
-        return tuple(call_method(item, call) for item in value)
-    name = call.name.lower()
-    if isinstance(value, datetime):
-        if name in ("touniversaltime", "tolocaltime") and not call.arguments:
-            return value
-        method = next((m for m in DATETIME_METHODS if m.lower() == name), None)
-        if method is not None and len(call.arguments) == 1:
-            return _add(value, method, call.arguments[0])
-    kind = "System.DateTime" if isinstance(value, datetime) else "an Exchange object"
-    raise cmdlet_error(
-        "",
-        f"labsim's shell does not run the method {call.name}() on {kind}; it runs DateTime's "
-        f"{', '.join(DATETIME_METHODS)}, ToUniversalTime and ToLocalTime, as in "
-        "(Get-Date).AddHours(-1).",
-        "MethodNotFound",
-    )
-
-
-def _add(value: datetime, method: str, amount: Value) -> datetime:
-    try:
-        number = float(amount) if isinstance(amount, str) else None
-    except ValueError:
-        number = None
-    if number is None or (method in ("AddYears", "AddMonths") and not number.is_integer()):
-        raise cmdlet_error(
-            "",
-            f'Cannot convert argument "value", with value: "{amount}", for "{method}" to type '
-            f'"System.{"Int32" if method in ("AddYears", "AddMonths") else "Double"}": give a '
-            f"number, e.g. .{method}(-1).",
-            "MethodArgumentConversionInvalidCastArgument",
-        )
-    if method in ("AddYears", "AddMonths"):
-        months = int(number) * (12 if method == "AddYears" else 1)
-        index = value.year * 12 + value.month - 1 + months
-        year, month = divmod(index, 12)
-        # .NET keeps the day, or the month's last day when it has fewer (31 Jan + 1 month).
-        day = min(value.day, calendar.monthrange(year, month + 1)[1])
-        return value.replace(year=year, month=month + 1, day=day)
-    unit = method[3:].lower()
-    return value + timedelta(**{unit: number})
-
-
 def _apply(value: object, step: Member) -> object:
-    return call_method(value, step) if isinstance(step, MethodCall) else member(value, step)
+    if isinstance(step, MethodCall):
+        return call_method(value, step.name, step.arguments)
+    return member(value, step)
+
+
+class _Variables(Mapping[str, object]):
+    """The session's variables as a script block reads them, plus lab time for ``(Get-Date)``
+    (under :data:`NOW_VARIABLE`, read only when a filter asks)."""
+
+    def __init__(self, held: dict[str, object], now: Callable[[], datetime]) -> None:
+        self._held = held
+        self._now = now
+
+    def __getitem__(self, key: str) -> object:
+        if key == NOW_VARIABLE:
+            return self._now()
+        return self._held[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._held)
+
+    def __len__(self) -> int:
+        return len(self._held)
 
 
 def _one_or_many(objects: list[object]) -> object:
@@ -219,7 +190,7 @@ class Shell:
             server=self.server,
             cmdlet=spec.name,
             input=input_objects,
-            variables=self.session.variables,
+            variables=_Variables(self.session.variables, self.host.lab_time),
             catalog=self.catalog,
         )
 

@@ -90,3 +90,50 @@ def test_other_methods_and_bad_arguments_get_one_message(
 def test_a_method_other_than_datetimes_is_refused_when_the_statement_runs(adatum: Shell) -> None:
     result = adatum.run("$x = Get-ExchangeServer; $x.Name.ToUpper()")
     assert "labsim's shell does not run the method ToUpper()" in str(result.error)
+
+
+# -- inside a filter ---------------------------------------------------------------------------
+
+
+def test_get_date_and_add_methods_inside_a_filter(adatum: Shell) -> None:
+    # The fake host's time is 1 March 2024; the CA-issued certificate is valid for two years,
+    # Exchange's self-signed one for five.
+    soon = ok(
+        adatum,
+        "Get-ExchangeCertificate -Server ADATUM-CAS1 | ? {$_.NotAfter -lt (Get-Date).AddYears(3)}"
+        " | select -ExpandProperty Subject",
+    )
+    assert soon == "CN=mail.adatum.com, O=Adatum"
+    later = ok(
+        adatum,
+        "Get-ExchangeCertificate -Server ADATUM-CAS1 | ? {$_.NotAfter.AddYears(-3) -gt (get-date)}"
+        " | select -ExpandProperty Subject",
+    )
+    assert later == "CN=ADATUM-CAS1"
+
+
+def test_a_date_compares_as_a_date_not_as_its_text(adatum: Shell) -> None:
+    # The CA-issued certificate ends in March 2026, the self-signed one in 2029. As text,
+    # "3/…/2026" is after "12/1/2026" ('3' > '1') and nothing would be found.
+    out = ok(
+        adatum,
+        "Get-ExchangeCertificate -Server ADATUM-CAS1 | ? {$_.NotAfter -lt '12/1/2026'}"
+        " | select -ExpandProperty Subject",
+    )
+    assert out == "CN=mail.adatum.com, O=Adatum"
+
+
+def test_a_calculated_property_may_call_a_date_method(adatum: Shell) -> None:
+    out = ok(
+        adatum,
+        "Get-ExchangeCertificate -Server ADATUM-CAS1 | sort NotAfter | select -First 1 "
+        '@{n="Warn";e={$_.NotAfter.AddDays(-30)}} | fl',
+    )
+    assert out.startswith("Warn : 1/")
+
+
+def test_other_methods_inside_a_filter_are_refused_when_it_runs(adatum: Shell) -> None:
+    result = adatum.run("Get-ReceiveConnector | ? {$_.Name.StartsWith('C')}")
+    assert "does not run the method StartsWith() on System.String" in str(result.error)
+    result = adatum.run("Get-ReceiveConnector | ? {$_.Name -eq (Get-SendConnector).Name}")
+    assert "does not take commands inside a script block" in str(result.error)

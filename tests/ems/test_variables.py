@@ -139,7 +139,6 @@ NOT_SUPPORTED = (
     [
         ("$a = 1 + 2", "char:8", "the operator '+' in a statement"),
         ('$c.Name = "x"', "char:9", "the operator '=' in a statement"),
-        ("Get-ReceiveConnector | ? {$_.Name.StartsWith('C')}", "char:45", "method calls"),
         (
             "Get-ReceiveConnector | ? {$_.Name -eq (Get-SendConnector).Name}",
             "char:40",
