@@ -68,3 +68,18 @@ def test_the_openssl_block_signs_the_request_with_the_names_kept(tmp_path: Path)
     ).stdout  # fmt: skip
     assert "DNS:mail.adatum.com, DNS:adatum.com" in text
     assert "Adatum Root CA" in text
+
+
+def test_the_pfx_block_moves_the_certificate_with_its_key(tmp_path: Path) -> None:
+    block = blocks()[2]
+    done = run(block, tmp_path)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "Error" not in out and "Traceback" not in out, out
+    assert out.rstrip().endswith(
+        "Subject              : CN=mail.adatum.com, O=Adatum\n"
+        "Services             : SMTP\n"
+        "HasPrivateKey        : True\n"
+        "PrivateKeyExportable : False\n"
+        "[PS] Adatum>"
+    ), out

@@ -20,7 +20,7 @@ from enum import Enum
 from typing import TypeVar
 
 from labsim.ems.expressions import ScriptBlock
-from labsim.ems.parser import HashTable, SubPipeline, Value, VariableRef
+from labsim.ems.parser import HashTable, SecureString, SubPipeline, Value, VariableRef
 from labsim.limits import name_length_problem
 from labsim.model.enums import parse_enum
 from labsim.model.values import AddressSpace, Binding, ByteSize, IPRange, parse_timespan
@@ -66,7 +66,24 @@ def show(value: Value) -> str:
         return "$" + value.name
     if isinstance(value, SubPipeline):
         return value.pipeline.text
+    if isinstance(value, SecureString):
+        return str(value)
     return value
+
+
+def _to_secure_string(value: Value) -> object:
+    if value is None or isinstance(value, SecureString):
+        return value
+    raise ConversionError(
+        f'Cannot convert the "{show(value)}" value of type "System.String" to type '
+        '"System.Security.SecureString". Give -Password (ConvertTo-SecureString -String '
+        "'<password>' -AsPlainText -Force)."
+    )
+
+
+SECURE_STRING = ParamType("System.Security.SecureString", _to_secure_string)
+"""-Password: a SecureString from ConvertTo-SecureString (a plain string is refused, as in
+PowerShell)."""
 
 
 def _cannot(value: Value, type_name: str, error: str | None = None) -> ConversionError:

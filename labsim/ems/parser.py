@@ -24,7 +24,7 @@ knows, so a call keeps its elements in order and binding happens later (``bindin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from labsim.ems.expressions import ScriptBlock, read_script_block
@@ -79,8 +79,20 @@ class VariableRef:
     members: tuple[Member, ...] = ()
 
 
+@dataclass(frozen=True)
+class SecureString:
+    """A System.Security.SecureString (ConvertTo-SecureString's output): a password that binds
+    to ``-Password`` and never prints."""
+
+    text: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return "System.Security.SecureString"
+
+
 Value: TypeAlias = (
     "str | bool | None | tuple[Value, ...] | HashTable | ScriptBlock | VariableRef | SubPipeline"
+    " | SecureString"
 )
 """An argument value: a string (bare or quoted), a boolean, $null, a list, a hashtable, a
 script block (Where-Object's filter), a variable, or a command's output in parentheses

@@ -37,6 +37,7 @@ from labsim.ems.parser import (
     Member,
     MethodCall,
     Pipeline,
+    SecureString,
     SubPipeline,
     Value,
     ValueSource,
@@ -82,7 +83,7 @@ class ShellSession:
 def _as_argument(value: object) -> Value:
     # A variable given as a parameter value: Exchange objects bind by their identity (as
     # Exchange's IdParameter types take the object), plain values as their text.
-    if value is None or isinstance(value, (bool, str)):
+    if value is None or isinstance(value, (bool, str, SecureString)):
         return value
     if isinstance(value, (tuple, list)):
         return tuple(_as_argument(item) for item in value)

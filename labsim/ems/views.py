@@ -161,6 +161,7 @@ _EXCHANGE_CERTIFICATE = View(
         ("Status", lambda c: c.status),
         ("Subject", lambda c: c.certificate.subject),
         ("Thumbprint", lambda c: c.certificate.thumbprint),
+        ("PrivateKeyExportable", lambda c: c.certificate.private_key_exportable),
         ("FriendlyName", lambda c: c.certificate.friendly_name),
         ("Identity", lambda c: c.identity),
     ),

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 
 from labsim.errors import PkiError
 from labsim.inputfiles import CERTIFICATE_FILE_LIMIT, InputFileError, read_input_file
+from labsim.pki.certificate import ExchangeCertificate
 
 __all__ = ["CertificateFile", "FileForm", "parse_certificate_file", "read_certificate_file"]
 
@@ -101,16 +102,22 @@ def _checked(
 
 
 def write_issued_certificate(
-    path: Path, certificate: x509.Certificate, chain: tuple[x509.Certificate, ...]
+    path: Path,
+    certificate: x509.Certificate,
+    chain: tuple[x509.Certificate, ...],
+    *,
+    binary: bool = False,
 ) -> None:
     """Write what a CA hands back for a request, by the file's extension: ``.p7b`` a PKCS #7
     (DER) with the certificate and ``chain``, ``.der`` the certificate in DER, anything else
-    (``.cer``, ``.crt``, ``.pem``) the certificate in Base64 with CRLF lines, as certreq writes it.
-    Creates the folder. Raises OSError when it cannot be written."""
+    (``.cer``, ``.crt``, ``.pem``) the certificate in Base64 with CRLF lines, as certreq writes it;
+    ``binary`` DER whatever the extension (but ``.p7b``). Creates the folder. Raises OSError when it cannot be written."""
     from cryptography.hazmat.primitives import serialization
 
     suffix = path.suffix.lower()
-    if suffix == ".p7b":
+    if binary and suffix != ".p7b":
+        data = certificate.public_bytes(serialization.Encoding.DER)
+    elif suffix == ".p7b":
         data = pkcs7.serialize_certificates([certificate, *chain], serialization.Encoding.DER)
     elif suffix == ".der":
         data = certificate.public_bytes(serialization.Encoding.DER)
@@ -119,3 +126,64 @@ def write_issued_certificate(
         data = text.replace("\n", "\r\n").encode("ascii")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+
+
+def pfx_bytes(
+    certificate: ExchangeCertificate, password: str, *, friendly_name: str | None = None
+) -> bytes:
+    """The certificate, its private key and its chain as a PKCS #12 file protected by
+    ``password`` (what Export-ExchangeCertificate -BinaryEncoded -Password writes).
+    :class:`PkiError` when the record has no private key."""
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+
+    if certificate.private_key is None:
+        raise PkiError(f"certificate {certificate.thumbprint} has no private key to export")
+    name = (friendly_name or certificate.friendly_name or certificate.thumbprint).encode()
+    return pkcs12.serialize_key_and_certificates(
+        name,
+        certificate.private_key,
+        certificate.certificate,
+        list(certificate.chain) or None,
+        BestAvailableEncryption(password.encode("utf-8")),
+    )
+
+
+def read_pfx(data: bytes, password: str, source: str) -> ExchangeCertificate:
+    """The certificate, key and chain of a PKCS #12 file (DER, or Base64 as
+    Export-ExchangeCertificate writes it without -BinaryEncoded). Raises :class:`PkiError`
+    naming ``source`` for a wrong password or a file that is not PKCS #12."""
+    import base64
+    import binascii
+    import contextlib
+
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    candidates = [data]
+    stripped = b"".join(data.split())
+    if stripped and not data.startswith(b"\x30"):
+        with contextlib.suppress(binascii.Error, ValueError):
+            candidates.append(base64.b64decode(stripped, validate=True))
+    last: Exception | None = None
+    for blob in candidates:
+        try:
+            bundle = pkcs12.load_pkcs12(blob, password.encode("utf-8"))
+        except ValueError as err:
+            last = err
+            continue
+        if bundle.cert is None or bundle.key is None:
+            raise PkiError(f"{source} holds no certificate with its private key (-FileName)")
+        key = bundle.key
+        return ExchangeCertificate(
+            certificate=bundle.cert.certificate,
+            private_key=key,  # type: ignore[arg-type]
+            chain=tuple(
+                extra.certificate
+                for extra in bundle.additional_certs
+                if extra.certificate.subject != extra.certificate.issuer
+            ),
+            friendly_name=(bundle.cert.friendly_name or b"").decode("utf-8", "replace"),
+        )
+    detail = str(last) if last is not None else "not PKCS #12"
+    if "password" in detail.lower() or "mac" in detail.lower():
+        raise PkiError(f"the password does not open {source} (-Password)")
+    raise PkiError(f"{source} is not a PKCS #12 (.pfx) file ({detail}) (-FileName)")

@@ -255,6 +255,10 @@ class ExchangeCertificate:
     chain: tuple[x509.Certificate, ...] = ()
     services: frozenset[str] = frozenset()
     friendly_name: str = ""
+    private_key_exportable: bool = True
+    """Whether the key may leave the server (Export-ExchangeCertificate with -Password). Exchange's
+    cmdlets make keys that cannot unless -PrivateKeyExportable $true; the lab's own
+    certificates can (docs/fidelity.md, "Certificates between servers")."""
 
     def __post_init__(self) -> None:
         # Normalise here so that every record, however it was built, spells services one way.

@@ -108,6 +108,7 @@ def encode_certificate(certificate: ExchangeCertificate) -> str:
             "chain": [_pem(c) for c in certificate.chain],
             "services": sorted(certificate.services),
             "friendly_name": certificate.friendly_name,
+            "exportable": certificate.private_key_exportable,
         }
     )
 
@@ -122,6 +123,7 @@ def decode_certificate(text: str) -> ExchangeCertificate:
         tuple(_load(c) for c in data["chain"]),
         frozenset(data["services"]),
         data["friendly_name"],
+        data.get("exportable", True),
     )
 
 

@@ -305,10 +305,17 @@ def test_exchange_certificate_fl_is_the_list_view(host: FakeHost) -> None:
     assert self_signed.output == "RootCAType : None"
     # FL * reaches the properties the list view leaves out.
     everything = shell.run(f"Get-ExchangeCertificate {issued.thumbprint} | FL *").output
-    assert everything.startswith(shown + "\n")
-    assert everything.endswith(
-        f"FriendlyName       : mail.adatum.com\nIdentity           : ADATUM-CAS1\\{issued.thumbprint}"
-    )
+
+    def pairs(text: str) -> list[tuple[str, ...]]:
+        # FL * aligns to its longest name (PrivateKeyExportable): compare names and values.
+        return [tuple(part.strip() for part in line.split(" : ", 1)) for line in text.splitlines()]
+
+    assert pairs(everything)[: len(pairs(shown))] == pairs(shown)
+    assert ("PrivateKeyExportable", "True") in pairs(everything)
+    assert pairs(everything)[-2:] == [
+        ("FriendlyName", "mail.adatum.com"),
+        ("Identity", f"ADATUM-CAS1\\{issued.thumbprint}"),
+    ]
 
 
 QUEUE = """\

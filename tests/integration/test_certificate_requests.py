@@ -205,7 +205,7 @@ def test_openssl_can_play_the_ca_with_the_key_in_the_certificate_folder(lab: Lab
         ),
         (
             "Import-ExchangeCertificate -Server ADATUM-CAS1 -FileName C:\\certs\\mail.pfx -Password x",
-            "-Password isn't supported",
+            "System.Security.SecureString",
         ),
         (
             "Import-ExchangeCertificate -FileName C:\\certreq\\mail.cer",
@@ -278,3 +278,173 @@ def test_the_request_survives_a_restart_of_a_kept_lab(tmp_path: Path) -> None:
         assert "without its private key" not in out
     finally:
         lab.stop()
+
+
+# -- a certificate from one server to another: Export-/Import-ExchangeCertificate with a .pfx --
+
+PASSWORD = '$pw = ConvertTo-SecureString -String "P@ssw0rd1" -AsPlainText -Force'
+
+
+def _thumbprint(lab: Lab, server: str, subject: str) -> str:
+    (cert,) = [c for c in lab.certificate_store(server).personal() if c.subject == subject]
+    return cert.thumbprint
+
+
+def test_a_pfx_moves_the_certificate_with_its_key_to_another_server(lab: Lab) -> None:
+    cas = _thumbprint(lab, "ADATUM-CAS1", "CN=mail.adatum.com, O=Adatum")
+    sh(
+        lab,
+        "Adatum",
+        f"{PASSWORD}; Export-ExchangeCertificate -Thumbprint {cas} -Server ADATUM-CAS1 "
+        "-FileName C:\\certs\\mail.pfx -BinaryEncoded -Password $pw; "
+        "Import-ExchangeCertificate -Server ADATUM-MBX1 -FileName C:\\certs\\mail.pfx -Password $pw",
+    )
+    moved = lab.certificate_store("ADATUM-MBX1").find(cas)
+    assert moved is not None and moved.has_private_key
+    assert not moved.private_key_exportable  # Import's default, as Exchange's
+    sh(
+        lab,
+        "Adatum",
+        f"Enable-ExchangeCertificate -Server ADATUM-MBX1 -Thumbprint {cas} -Services SMTP",
+    )
+    shown = sh(
+        lab,
+        "Adatum",
+        f"Get-ExchangeCertificate {cas} -Server ADATUM-MBX1 | fl PrivateKeyExportable",
+    )
+    assert shown == "PrivateKeyExportable : False"
+    # It cannot go on from there: its key was imported as not exportable.
+    result = lab.run_shell(
+        "Adatum",
+        f"{PASSWORD}; Export-ExchangeCertificate -Thumbprint {cas} -Server ADATUM-MBX1 "
+        "-FileName C:\\certs\\again.pfx -BinaryEncoded -Password $pw",
+    )
+    assert str(result.error) == (
+        "Export-ExchangeCertificate: A special Rpc error occurs on server ADATUM-MBX1: The private "
+        "key couldn't be exported as PKCS-12. It either couldn't be accessed or isn't exportable."
+    )
+
+
+def test_a_request_made_without_an_exportable_key_cannot_leave_its_server(lab: Lab) -> None:
+    sh(lab, "Adatum", REQUEST)
+    sh(
+        lab,
+        "Adatum",
+        "Submit-LabCertificateRequest -RequestFile C:\\certreq\\mail.req -CertificateFile C:\\certreq\\mail.cer",
+    )
+    sh(
+        lab,
+        "Adatum",
+        "Import-ExchangeCertificate -Server ADATUM-CAS1 -FileName C:\\certreq\\mail.cer",
+    )
+    issued = _thumbprint(lab, "ADATUM-CAS1", "CN=mail.adatum.com, O=Adatum, C=US")
+    result = lab.run_shell(
+        "Adatum",
+        f"{PASSWORD}; Export-ExchangeCertificate {issued} -Server ADATUM-CAS1 "
+        "-FileName x.pfx -BinaryEncoded -Password $pw",
+    )
+    assert "isn't exportable" in str(result.error)
+    # The same request with -PrivateKeyExportable $true can.
+    sh(lab, "Adatum", f"Remove-ExchangeCertificate -Server ADATUM-CAS1 -Thumbprint {issued}")
+    sh(lab, "Adatum", REQUEST.replace("-RequestFile", "-PrivateKeyExportable $true -RequestFile"))
+    sh(
+        lab,
+        "Adatum",
+        "Submit-LabCertificateRequest -RequestFile C:\\certreq\\mail.req -CertificateFile C:\\certreq\\mail2.cer",
+    )
+    sh(
+        lab,
+        "Adatum",
+        "Import-ExchangeCertificate -Server ADATUM-CAS1 -FileName C:\\certreq\\mail2.cer",
+    )
+    issued = _thumbprint(lab, "ADATUM-CAS1", "CN=mail.adatum.com, O=Adatum, C=US")
+    sh(
+        lab,
+        "Adatum",
+        f"{PASSWORD}; Export-ExchangeCertificate {issued} -Server ADATUM-CAS1 "
+        "-FileName x.pfx -Password $pw",
+    )
+    text = (lab.certificate_folder() / "x.pfx").read_bytes()
+    assert text[:1] == b"M" and b"\r\n" in text  # Base64 text without -BinaryEncoded
+    sh(
+        lab,
+        "Adatum",
+        f"{PASSWORD}; Import-ExchangeCertificate -Server ADATUM-MBX1 -FileName x.pfx -Password $pw",
+    )
+    assert lab.certificate_store("ADATUM-MBX1").find(issued) is not None
+
+
+def test_a_self_signed_certificate_is_not_exportable_unless_asked(lab: Lab) -> None:
+    sh(lab, "Adatum", 'New-ExchangeCertificate -Server ADATUM-CAS1 -SubjectName "CN=a.adatum.com"')
+    sh(
+        lab,
+        "Adatum",
+        'New-ExchangeCertificate -Server ADATUM-CAS1 -SubjectName "CN=b.adatum.com" '
+        "-PrivateKeyExportable $true",
+    )
+    store = lab.certificate_store("ADATUM-CAS1")
+    flags = {c.subject: c.private_key_exportable for c in store.personal()}
+    assert flags["CN=a.adatum.com"] is False and flags["CN=b.adatum.com"] is True
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            f"{PASSWORD}; Import-ExchangeCertificate -Server ADATUM-MBX1 -FileName Adatum\\root-ca.cer "
+            "-Password (ConvertTo-SecureString 'x' -AsPlainText -Force)",
+            "is not a PKCS #12 (.pfx) file",
+        ),
+        (
+            "Import-ExchangeCertificate -Server ADATUM-MBX1 -FileName C:\\certs\\x.pfx -Password x",
+            'Cannot convert the "x" value of type "System.String" to type "System.Security.SecureString"',
+        ),
+        (
+            "ConvertTo-SecureString 'x' -AsPlainText",
+            "The system cannot protect plain text input.",
+        ),
+        (
+            "Export-ExchangeCertificate -Server ADATUM-CAS1 -FileName x.pfx",
+            "Give the certificate to export",
+        ),
+    ],
+)
+def test_bad_pfx_input_gets_one_clear_message(lab: Lab, line: str, expected: str) -> None:
+    result = lab.run_shell("Adatum", line)
+    assert expected in str(result.error), result.error
+
+
+def test_a_wrong_password_says_so(lab: Lab) -> None:
+    cas = _thumbprint(lab, "ADATUM-CAS1", "CN=mail.adatum.com, O=Adatum")
+    sh(
+        lab,
+        "Adatum",
+        f"{PASSWORD}; Export-ExchangeCertificate -Thumbprint {cas} -Server ADATUM-CAS1 "
+        "-FileName m.pfx -BinaryEncoded -Password $pw",
+    )
+    result = lab.run_shell(
+        "Adatum",
+        "Import-ExchangeCertificate -Server ADATUM-MBX1 -FileName m.pfx "
+        "-Password (ConvertTo-SecureString 'wrong' -AsPlainText -Force)",
+    )
+    assert (
+        str(result.error)
+        == "Import-ExchangeCertificate: the password does not open m.pfx (-Password)"
+    )
+
+
+def test_the_exportable_flag_survives_the_state_encoding() -> None:
+    import dataclasses
+    from datetime import UTC, datetime, timedelta
+
+    from labsim.pki.ca import CertificateAuthority  # noqa: F401 (the lab's own issuer below)
+    from labsim.pki.self_signed import self_signed_certificate
+    from labsim.store.records import decode_certificate, encode_certificate
+
+    now = datetime.now(UTC)
+    cert = self_signed_certificate(
+        "x.adatum.com", ("x.adatum.com",), not_before=now, not_after=now + timedelta(days=1)
+    )
+    for flag in (True, False):
+        record = dataclasses.replace(cert, private_key_exportable=flag)
+        assert decode_certificate(encode_certificate(record)).private_key_exportable is flag

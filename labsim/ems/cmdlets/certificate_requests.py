@@ -23,9 +23,17 @@ from pathlib import Path
 
 from labsim.ems.catalog import EXCHANGE_COMMON, Arguments, CmdletContext, CmdletSpec, ParameterSpec
 from labsim.ems.cmdlets.certificates import shown_certificate
-from labsim.ems.cmdlets.common import find_server
-from labsim.ems.conversions import BOOL, STRING, ParamType, X500Name
-from labsim.errors import PkiError
+from labsim.ems.cmdlets.common import certificate_of, find_server
+from labsim.ems.conversions import (
+    BOOL,
+    SECURE_STRING,
+    STRING,
+    SWITCH,
+    ParamType,
+    X500Name,
+)
+from labsim.ems.parser import SecureString
+from labsim.errors import CmdletError, PkiError
 from labsim.model.organization import Server
 
 PFX_SUFFIXES = (".pfx", ".p12")
@@ -59,7 +67,9 @@ def generate_request(
     -RequestFile and to the pipeline, as Exchange 2013 does; the request waits in the server's
     REQUEST store (Get-ExchangeCertificate: Status PendingRequest).
     """
-    from labsim.pki.requests import request_text
+    import dataclasses
+
+    from labsim.pki.requests import PendingRequest, request_text
 
     binary = bool(args.flag("BinaryEncoded"))
     request_file = args.text("RequestFile")
@@ -81,6 +91,16 @@ def generate_request(
         )
     except PkiError as err:
         raise ctx.error(f"{err} (-SubjectName)", "InvalidArgument") from None
+    # The key is made now: whether it may ever leave the server is decided now (Exchange's
+    # default: it may not).
+    exportable = args.get("PrivateKeyExportable") is True
+    if pending.placeholder.private_key_exportable != exportable:
+        pending = ctx.host.certificate_store(server.name).add_request(
+            PendingRequest(
+                pending.request,
+                dataclasses.replace(pending.placeholder, private_key_exportable=exportable),
+            )
+        )
     text = request_text(pending.request)
     out: list[object] = [text.decode("ascii").replace("\r\n", "\n").rstrip("\n")]
     if request_file:
@@ -112,21 +132,12 @@ def import_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
     from labsim.pki.files import resolve_cert_path
     from labsim.pki.requests import chain_for, end_entities
 
-    for refused, fix in (
-        (
-            "FileData",
-            "labsim's shell reads files by name: give -FileName C:\\certificates\\mail.cer "
-            "instead of -FileData ([Byte[]]$(Get-Content ...)).",
-        ),
-        (
-            "Password",
-            "labsim imports a CA's answer to a request made on the server (.cer or .p7b), not "
-            "PKCS #12 (.pfx) files with a private key; make the request on this server with "
-            "New-ExchangeCertificate -GenerateRequest.",
-        ),
-    ):
-        if refused in args:
-            raise ctx.error(f"-{refused} isn't supported: {fix}", "NotImplemented")
+    if "FileData" in args:
+        raise ctx.error(
+            "-FileData isn't supported: labsim's shell reads files by name: give -FileName "
+            "C:\\certificates\\mail.cer instead of -FileData ([Byte[]]$(Get-Content ...)).",
+            "NotImplemented",
+        )
     file_name = args.text("FileName")
     if not file_name:
         raise ctx.error(
@@ -144,13 +155,14 @@ def import_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
             "ParameterBindingException",
         )
     server = find_server(ctx, explicit)
-    if file_name.strip().strip("'\"").lower().endswith(PFX_SUFFIXES):
+    friendly = args.text("FriendlyName")
+    if friendly is not None and (not friendly.strip() or len(friendly) >= 64):
         raise ctx.error(
-            f"{file_name} is a PKCS #12 file: labsim imports a CA's answer to a request made on "
-            "the server (.cer or .p7b), not .pfx files; make the request with "
-            "New-ExchangeCertificate -GenerateRequest -Server " + server.name + ".",
-            "NotImplemented",
+            'The -FriendlyName parameter must hold 1 to 63 characters; give e.g. "Adatum SMTP".'
         )
+    password = args.get("Password")
+    if password is not None or file_name.strip().strip("'\"").lower().endswith(PFX_SUFFIXES):
+        return _import_pfx(ctx, args, server, file_name, password, friendly)
     try:
         path = resolve_cert_path(ctx.host.certificate_folder(), file_name)
         found = read_certificate_file(path)
@@ -165,22 +177,13 @@ def import_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
             "InvalidData",
         )
     store = ctx.host.certificate_store(server.name)
-    friendly = args.text("FriendlyName")
-    if friendly is not None and (not friendly.strip() or len(friendly) >= 64):
-        raise ctx.error(
-            'The -FriendlyName parameter must hold 1 to 63 characters; give e.g. "Adatum SMTP".'
-        )
     candidates = (*found.certificates, *ctx.host.known_authorities())
     out: list[object] = []
     notes: list[str] = []
     for leaf in leaves:
         thumbprint = thumbprint_of(leaf)
         if store.find(thumbprint) is not None:
-            raise ctx.error(
-                f"A special Rpc error occurs on server {server.name}: Cannot import certificate. "
-                f"A certificate with the thumbprint {thumbprint} already exists.",
-                "InvalidOperationException",
-            )
+            raise _already_there(ctx, server, thumbprint)
         pending = store.request_for(leaf)
         if pending is not None:
             record = ExchangeCertificate(
@@ -188,6 +191,7 @@ def import_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
                 private_key=pending.private_key,
                 chain=chain_for(leaf, candidates),
                 friendly_name=friendly or pending.placeholder.friendly_name,
+                private_key_exportable=pending.placeholder.private_key_exportable,
             )
             store.remove_request(pending.thumbprint)
         else:
@@ -216,13 +220,166 @@ def import_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
     return [*out, *notes]
 
 
+def _already_there(ctx: CmdletContext, server: Server, thumbprint: str) -> CmdletError:
+    return ctx.error(
+        f"A special Rpc error occurs on server {server.name}: Cannot import certificate. "
+        f"A certificate with the thumbprint {thumbprint} already exists.",
+        "InvalidOperationException",
+    )
+
+
+def resolve_cert_path_or_fail(ctx: CmdletContext, file_name: str) -> Path:
+    """The file ``-FileName`` names, or the cmdlet's error naming it."""
+    from labsim.pki.files import resolve_cert_path
+
+    try:
+        return resolve_cert_path(ctx.host.certificate_folder(), file_name)
+    except PkiError as err:
+        raise ctx.error(f"{err} (-FileName)", "ObjectNotFound") from None
+
+
+def _import_pfx(
+    ctx: CmdletContext,
+    args: Arguments,
+    server: Server,
+    file_name: str,
+    password: object,
+    friendly: str | None,
+) -> list[object]:
+    """Import-ExchangeCertificate of a PKCS #12 file: the certificate with its private key and
+    chain; the key may be exported again only with -PrivateKeyExportable $true (Exchange's
+    default is $false)."""
+    import dataclasses
+
+    from labsim.pki.bundles import read_pfx
+
+    if not isinstance(password, SecureString):
+        raise ctx.error(
+            f"{file_name} is a PKCS #12 (.pfx) file: give its password, -Password "
+            "(ConvertTo-SecureString -String '<password>' -AsPlainText -Force).",
+            "ParameterBindingException",
+        )
+    try:
+        path = resolve_cert_path_or_fail(ctx, file_name)
+        record = read_pfx(path.read_bytes(), password.text, file_name)
+    except PkiError as err:
+        raise ctx.error(str(err), "InvalidData") from None
+    except OSError as err:
+        raise ctx.error(f"Could not read {file_name}: {err.strerror or err}", "ReadError") from None
+    store = ctx.host.certificate_store(server.name)
+    if store.find(record.thumbprint) is not None:
+        raise _already_there(ctx, server, record.thumbprint)
+    record = dataclasses.replace(
+        record,
+        friendly_name=friendly if friendly is not None else record.friendly_name,
+        private_key_exportable=args.get("PrivateKeyExportable") is True,
+    )
+    return [shown_certificate(ctx, server.name, store.add_personal(record))]
+
+
+def export_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Export-ExchangeCertificate [-Thumbprint] t [-Server s] -FileName f [-BinaryEncoded]
+    [-Password p].
+
+    With -Password: the certificate, its private key and chain as a PKCS #12 file (DER with
+    -BinaryEncoded, Base64 without), which Import-ExchangeCertificate -Password takes on another
+    server; only a key made exportable (-PrivateKeyExportable $true) may leave. Without it: the
+    certificate alone (.cer, Base64 or DER).
+    """
+    from labsim.pki.bundles import pfx_bytes, write_issued_certificate
+
+    thumbprint = "".join((args.text("Thumbprint") or "").split()).upper()
+    identity = args.text("Identity")
+    server_name = args.text("Server")
+    if identity:
+        if "\\" in identity:
+            prefix, identity = identity.split("\\", 1)
+            server_name = server_name or prefix
+        thumbprint = thumbprint or "".join(identity.split()).upper()
+    if not thumbprint:
+        raise ctx.error(
+            "Give the certificate to export: -Thumbprint <40 hex digits> (Get-ExchangeCertificate "
+            "lists them), or pipe Get-ExchangeCertificate into Export-ExchangeCertificate.",
+            "ParameterBindingException",
+        )
+    explicit = server_name or ctx.server
+    servers = (find_server(ctx, explicit),) if explicit else ctx.organization().servers
+    holder = next((s for s in servers if ctx.host.certificate_store(s.name).find(thumbprint)), None)
+    if holder is None:
+        where = ", ".join(s.name for s in servers)
+        raise ctx.error(
+            f"A special Rpc error occurs on server {where}: The certificate with thumbprint "
+            f"{thumbprint} was not found. Run Get-ExchangeCertificate to list the certificates "
+            "and their full 40-digit thumbprints.",
+            "ManagementObjectNotFoundException",
+        )
+    record = ctx.host.certificate_store(holder.name).find(thumbprint)
+    assert record is not None
+    file_name = args.text("FileName")
+    if not file_name:
+        raise ctx.error(
+            "Give the file to write: -FileName C:\\certificates\\mail.pfx (labsim writes the "
+            "export to a file; it does not return the bytes).",
+            "ParameterBindingException",
+        )
+    password = args.get("Password")
+    binary = bool(args.flag("BinaryEncoded"))
+    target = lab_path(ctx, file_name, "FileName")
+    if isinstance(password, SecureString):
+        if record.private_key is None or not record.private_key_exportable:
+            # Exchange 2013's text when the key may not leave the server.
+            raise ctx.error(
+                f"A special Rpc error occurs on server {holder.name}: The private key couldn't "
+                "be exported as PKCS-12. It either couldn't be accessed or isn't exportable.",
+                "InvalidOperationException",
+            )
+        data = pfx_bytes(record, password.text)
+        if not binary:
+            import base64
+
+            data = base64.encodebytes(data).replace(b"\n", b"\r\n")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        except OSError as err:
+            raise ctx.error(
+                f"Could not write {file_name} ({target}): {err.strerror or err}.", "WriteError"
+            ) from None
+    else:
+        try:
+            write_issued_certificate(target, record.certificate, (), binary=binary)
+        except OSError as err:
+            raise ctx.error(
+                f"Could not write {file_name} ({target}): {err.strerror or err}.", "WriteError"
+            ) from None
+    return [_where_note(file_name, target, "the exported file")]
+
+
 SPECS = (
+    CmdletSpec(
+        "Export-ExchangeCertificate",
+        (
+            ParameterSpec("Thumbprint", STRING, position=0),
+            ParameterSpec("Identity", STRING),
+            ParameterSpec("Server", STRING),
+            ParameterSpec("FileName", STRING),
+            ParameterSpec("BinaryEncoded", SWITCH),
+            ParameterSpec("Password", SECURE_STRING),
+            *EXCHANGE_COMMON,
+        ),
+        export_exchange_certificate,
+        pipeline=certificate_of,
+        synopsis=(
+            "Write a certificate with its private key to a .pfx (-Password), to import it on "
+            "another server."
+        ),
+    ),
     CmdletSpec(
         "Import-ExchangeCertificate",
         (
             ParameterSpec("FileName", STRING),
             ParameterSpec("FileData", FILE_DATA),
-            ParameterSpec("Password", STRING),
+            ParameterSpec("Password", SECURE_STRING),
             ParameterSpec("Server", STRING),
             ParameterSpec("FriendlyName", STRING),
             ParameterSpec("PrivateKeyExportable", BOOL),

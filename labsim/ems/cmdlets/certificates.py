@@ -314,9 +314,16 @@ def new_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[ob
         services=service_names(args, ("SMTP",) if smtp_only else SELF_SIGNED_SERVICES),
         eku=("serverAuth",),
     )
-    if certificate.friendly_name != friendly_name:
+    # Exchange makes the key non-exportable unless -PrivateKeyExportable $true.
+    exportable = args.get("PrivateKeyExportable") is True
+    if (
+        certificate.friendly_name != friendly_name
+        or certificate.private_key_exportable != exportable
+    ):
         certificate = ctx.host.certificate_store(server.name).add_personal(
-            dataclasses.replace(certificate, friendly_name=friendly_name)
+            dataclasses.replace(
+                certificate, friendly_name=friendly_name, private_key_exportable=exportable
+            )
         )
     return [shown_certificate(ctx, server.name, certificate)]
 

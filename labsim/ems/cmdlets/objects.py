@@ -29,7 +29,7 @@ from labsim.ems.evaluate import compare, evaluate, is_true, member
 from labsim.ems.expressions import COMPARISONS, ScriptBlock
 from labsim.ems.format import display
 from labsim.ems.outputs import FormattedText, SelectedObject
-from labsim.ems.parser import HashTable, Value
+from labsim.ems.parser import HashTable, SecureString, Value
 from labsim.ems.views import property_names, property_value
 from labsim.model.values import ByteSize
 
@@ -562,6 +562,26 @@ def _measured(count: int, numbers: list[float], wanted: list[str], name: str | N
     )
 
 
+def convert_to_secure_string(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """ConvertTo-SecureString -String s -AsPlainText -Force: a password for -Password."""
+    text = args.text("String")
+    if not args.flag("AsPlainText"):
+        raise ctx.error(
+            "labsim's shell takes a password in plain text only: ConvertTo-SecureString "
+            "-String '<password>' -AsPlainText -Force.",
+            "ArgumentException",
+        )
+    if not args.flag("Force"):
+        # PowerShell 4/5's refusal without -Force.
+        raise ctx.error(
+            "The system cannot protect plain text input. To suppress this warning and convert "
+            "the plain text to a SecureString, reissue the command specifying the Force "
+            "parameter.",
+            "ArgumentException",
+        )
+    return [SecureString(text or "")]
+
+
 def get_date(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     """Get-Date: the lab's time (UTC; in a live lab the wall clock, moved by ``:advance``), a
     DateTime that ``.AddHours(-1)`` and its siblings move (``Get-MessageTrackingLog -Start
@@ -623,6 +643,17 @@ SPECS = (
         collects_pipeline=True,
         module="Microsoft.PowerShell.Utility",
         synopsis="Count the pipeline objects (and sum or average a numeric property).",
+    ),
+    CmdletSpec(
+        "ConvertTo-SecureString",
+        (
+            ParameterSpec("String", STRING, mandatory=True, position=0),
+            ParameterSpec("AsPlainText", SWITCH),
+            ParameterSpec("Force", SWITCH),
+        ),
+        convert_to_secure_string,
+        module="Microsoft.PowerShell.Security",
+        synopsis="A password for -Password: ConvertTo-SecureString 'x' -AsPlainText -Force.",
     ),
     CmdletSpec(
         "Get-Date",
