@@ -24,6 +24,7 @@ from labsim.ems.messages import (
     cmdlet_error,
     missing_argument,
     missing_mandatory,
+    null_argument,
     parameter_ambiguous,
     parameter_not_found,
     transformation,
@@ -114,7 +115,18 @@ def bind(spec: CmdletSpec, call: CommandCall) -> Arguments:
 
 
 def check_mandatory(spec: CmdletSpec, arguments: Arguments) -> None:
-    """Refuse the call when a mandatory parameter is missing (all missing names listed)."""
+    """Refuse the call when a mandatory parameter is missing (all missing names listed), or
+    given ``$null`` (PowerShell refuses null for a mandatory parameter: a variable or a
+    ``( ... )`` pipeline that found nothing, ``-Thumbprint (Get-ExchangeCertificate -DomainName
+    typo).Thumbprint``, stops here rather than acting on nothing)."""
     missing = [p.name for p in spec.parameters if p.mandatory and p.name not in arguments]
     if missing:
         raise missing_mandatory(spec.name, missing)
+    for parameter in spec.parameters:
+        if (
+            parameter.mandatory
+            and not parameter.switch
+            and parameter.name in arguments
+            and arguments.get(parameter.name) is None
+        ):
+            raise null_argument(spec.name, parameter.name)

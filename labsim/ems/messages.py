@@ -59,6 +59,15 @@ def missing_mandatory(cmdlet: str, names: Iterable[str]) -> CmdletError:
     )
 
 
+def null_argument(cmdlet: str, name: str) -> CmdletError:
+    """PowerShell's refusal of ``$null`` for a mandatory parameter."""
+    return cmdlet_error(
+        cmdlet,
+        f"Cannot bind argument to parameter '{name}' because it is null.",
+        "InvalidData",
+    )
+
+
 def missing_argument(cmdlet: str, name: str, type_name: str) -> CmdletError:
     """``Missing an argument for parameter 'X'. Specify a parameter of type 'T' and try again.``"""
     return cmdlet_error(

@@ -137,3 +137,25 @@ def test_other_methods_inside_a_filter_are_refused_when_it_runs(adatum: Shell) -
     assert "does not run the method StartsWith() on System.String" in str(result.error)
     result = adatum.run("Get-ReceiveConnector | ? {$_.Name -eq (Get-SendConnector).Name}")
     assert "does not take commands inside a script block" in str(result.error)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Enable-ExchangeCertificate -Thumbprint "
+            "(Get-ExchangeCertificate -DomainName nowhere.example).Thumbprint -Services SMTP",
+            "Enable-ExchangeCertificate: Cannot bind argument to parameter 'Thumbprint' because "
+            "it is null.",
+        ),
+        (
+            "$c = Get-SendConnector | ? {$_.Name -eq 'none'}; Set-SendConnector -Identity $c -Port 26",
+            "Set-SendConnector: Cannot bind argument to parameter 'Identity' because it is null.",
+        ),
+    ],
+)
+def test_nothing_found_for_a_mandatory_parameter_stops_with_powershells_null_error(
+    adatum: Shell, text: str, expected: str
+) -> None:
+    result = adatum.run(text)
+    assert str(result.error) == expected
