@@ -11,52 +11,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from loopback_pair import Peer
+from loopback_pair import Recorder, tls_contexts
 from OpenSSL import SSL
 from twisted.internet.error import ConnectionLost
 from twisted.internet.protocol import ClientFactory, Factory
-from twisted.python.failure import Failure
 
 from labsim.engine.activity import Activity
 from labsim.engine.tls import (
     ClientConnectionCreator,
     HandshakeThreads,
     ServerConnectionCreator,
-    client_context,
-    server_context,
 )
 from labsim.net.loopback import Network
 from labsim.net.starttls import start_tls
-from labsim.pki import create_root_ca
 from labsim.reactor import default_reactor, drive
 
 AT = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 _addresses = iter(range(10, 250, 4))
 
 
-class Recorder(Peer):
-    def __init__(self) -> None:
-        super().__init__()
-        self.reason: Failure | None = None
-        self.handshakes = 0
-
-    def handshakeCompleted(self) -> None:  # noqa: N802 - Twisted's name
-        super().handshakeCompleted()
-        self.handshakes += 1
-
-    def connectionLost(self, reason: Any = None) -> None:  # noqa: N802 - Twisted's name
-        super().connectionLost(reason)
-        self.reason = reason
-
-
 @pytest.fixture(scope="module")
 def contexts() -> tuple[SSL.Context, SSL.Context]:
-    adatum = create_root_ca("Adatum Root CA", organization="Adatum", at=AT)
-    trey = create_root_ca("Trey Root CA", organization="TreyResearch", at=AT)
-    return (
-        server_context(trey.issue("mail.treyresearch.net", at=AT)),
-        client_context(adatum.issue("mail.adatum.com", at=AT)),
-    )
+    return tls_contexts()
 
 
 @pytest.fixture
