@@ -1014,7 +1014,7 @@ class Lab:
             if (store := self.world.stores.get(s.name)) is not None
         ]
         at = self.now()
-        authorities = [ca.certificate for ca in self.authorities.values()]
+        authorities = list(self.known_authorities())
         roots = [*(o.organization.name for o in self.definition.organizations), "Public"]
         signature = pki_files.certificate_files_signature(
             servers, at=at, roots=roots, authorities=authorities

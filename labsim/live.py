@@ -421,14 +421,9 @@ class LiveLab:
         output: list[str] = []
         organization = _text(request, "organization")
         shell = self._shells.get(client) if client is not None else None
-        if (
-            shell is None
-            or shell.lab is not self.lab
-            or shell.organization.lower() != organization.lower()
-        ):
-            # A new client, one that switched organization, or a lab replaced under it (the
-            # web demo's next chapter): a fresh session (variables would hold the other
-            # organization's or the old lab's objects).
+        if shell is None or shell.organization.lower() != organization.lower():
+            # A new client, or one that switched organization: a fresh session (variables
+            # would hold the other organization's objects). replace_lab forgets them all.
             shell = InteractiveShell(self.lab, output.append, organization)
             if client is not None:
                 self._shells[client] = shell

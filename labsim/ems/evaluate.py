@@ -272,7 +272,12 @@ def evaluate(
     if isinstance(expression, LabNow):
         now = (variables if variables is not None else {}).get(NOW_VARIABLE)
         if now is None:
-            raise cmdlet_error("", "(Get-Date) has no lab time here.", "InvalidOperation")
+            raise cmdlet_error(
+                "",
+                "(Get-Date) is taken only in Where-Object filters and calculated properties; "
+                "here write the date itself, e.g. '12/5/2026 09:00'.",
+                "InvalidOperation",
+            )
         return now
     if isinstance(expression, Call):
         return call_method(

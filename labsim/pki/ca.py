@@ -96,10 +96,14 @@ def _ca_key_usage() -> x509.KeyUsage:
 
 def leaf_key_usage(key: PrivateKey) -> x509.KeyUsage:
     """KeyUsage of an end-entity certificate: digitalSignature, plus keyEncipherment for RSA."""
+    return _key_usage(rsa_key=key_type_of(key) is KeyType.RSA_2048)
+
+
+def _key_usage(*, rsa_key: bool) -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=True,
         content_commitment=False,
-        key_encipherment=key_type_of(key) is KeyType.RSA_2048,
+        key_encipherment=rsa_key,
         data_encipherment=False,
         key_agreement=False,
         key_cert_sign=False,
@@ -278,25 +282,15 @@ class CertificateAuthority:
         org = (
             organization if organization is not None else _organization_of(self.certificate.subject)
         )
-        builder = (
-            self._builder(
-                subject if subject is not None else _name(common_name, org),
-                key.public_key(),
-                start,
-                end,
-                crl=crl,
-            )
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(leaf_key_usage(key), critical=True)
+        certificate = self._leaf(
+            subject if subject is not None else _name(common_name, org),
+            key.public_key(),
+            start,
+            end,
+            dns_names=names,
+            eku=eku,
+            crl=crl,
         )
-        if names:
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.DNSName(name) for name in names]), critical=False
-            )
-        extended = eku_extension(eku)
-        if extended is not None:
-            builder = builder.add_extension(extended, critical=False)
-        certificate = builder.sign(self.private_key, signature_hash())
         return ExchangeCertificate(
             certificate=certificate,
             private_key=key,
@@ -320,23 +314,36 @@ class CertificateAuthority:
         ``valid_days`` days, with this CA's CRL distribution point. The record has no private key
         and carries this CA's chain."""
         _require_aware(at, "at")
-        rsa_key = isinstance(public_key, rsa.RSAPublicKey)
-        usage = x509.KeyUsage(
-            digital_signature=True,
-            content_commitment=False,
-            key_encipherment=rsa_key,
-            data_encipherment=False,
-            key_agreement=False,
-            key_cert_sign=False,
-            crl_sign=False,
-            encipher_only=False,
-            decipher_only=False,
-        )
         start = at - CLOCK_SKEW
+        certificate = self._leaf(
+            subject,
+            public_key,
+            start,
+            at + timedelta(days=valid_days),
+            dns_names=dns_names,
+            eku=eku,
+        )
+        return ExchangeCertificate(certificate=certificate, chain=self.chain)
+
+    def _leaf(
+        self,
+        subject: x509.Name,
+        public_key: CertificatePublicKeyTypes,
+        not_before: datetime,
+        not_after: datetime,
+        *,
+        dns_names: Iterable[str],
+        eku: Iterable[str],
+        crl: bool = True,
+    ) -> x509.Certificate:
+        """An end-entity certificate of this CA for ``public_key``: exactly ``subject`` and the
+        SAN ``dns_names`` (none: no SAN extension), the EKU ``eku`` (none: no EKU extension)."""
         builder = (
-            self._builder(subject, public_key, start, at + timedelta(days=valid_days))
+            self._builder(subject, public_key, not_before, not_after, crl=crl)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(usage, critical=True)
+            .add_extension(
+                _key_usage(rsa_key=isinstance(public_key, rsa.RSAPublicKey)), critical=True
+            )
         )
         names = [name for name in dns_names if name]
         if names:
@@ -346,9 +353,7 @@ class CertificateAuthority:
         extended = eku_extension(eku)
         if extended is not None:
             builder = builder.add_extension(extended, critical=False)
-        return ExchangeCertificate(
-            certificate=builder.sign(self.private_key, signature_hash()), chain=self.chain
-        )
+        return builder.sign(self.private_key, signature_hash())
 
     def revoke(self, serial: int | str, at: datetime) -> None:
         """Add ``serial`` (int, or hex as Exchange shows it) to the revocation list at ``at``."""

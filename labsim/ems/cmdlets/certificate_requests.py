@@ -22,7 +22,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from labsim.ems.catalog import EXCHANGE_COMMON, Arguments, CmdletContext, CmdletSpec, ParameterSpec
-from labsim.ems.cmdlets.certificates import shown_certificate
+from labsim.ems.cmdlets.certificates import (
+    certificate_identity,
+    checked_friendly_name,
+    not_found,
+    shown_certificate,
+)
 from labsim.ems.cmdlets.common import certificate_of, find_server
 from labsim.ems.conversions import (
     BOOL,
@@ -155,11 +160,7 @@ def import_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
             "ParameterBindingException",
         )
     server = find_server(ctx, explicit)
-    friendly = args.text("FriendlyName")
-    if friendly is not None and (not friendly.strip() or len(friendly) >= 64):
-        raise ctx.error(
-            'The -FriendlyName parameter must hold 1 to 63 characters; give e.g. "Adatum SMTP".'
-        )
+    friendly = checked_friendly_name(ctx, args)
     password = args.get("Password")
     if password is not None or file_name.strip().strip("'\"").lower().endswith(PFX_SUFFIXES):
         return _import_pfx(ctx, args, server, file_name, password, friendly)
@@ -288,14 +289,8 @@ def export_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
     """
     from labsim.pki.bundles import pfx_bytes, write_issued_certificate
 
-    thumbprint = "".join((args.text("Thumbprint") or "").split()).upper()
-    identity = args.text("Identity")
-    server_name = args.text("Server")
-    if identity:
-        if "\\" in identity:
-            prefix, identity = identity.split("\\", 1)
-            server_name = server_name or prefix
-        thumbprint = thumbprint or "".join(identity.split()).upper()
+    named, server_name = certificate_identity(args)
+    thumbprint = "".join((named or "").split()).upper()
     if not thumbprint:
         raise ctx.error(
             "Give the certificate to export: -Thumbprint <40 hex digits> (Get-ExchangeCertificate "
@@ -306,13 +301,7 @@ def export_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
     servers = (find_server(ctx, explicit),) if explicit else ctx.organization().servers
     holder = next((s for s in servers if ctx.host.certificate_store(s.name).find(thumbprint)), None)
     if holder is None:
-        where = ", ".join(s.name for s in servers)
-        raise ctx.error(
-            f"A special Rpc error occurs on server {where}: The certificate with thumbprint "
-            f"{thumbprint} was not found. Run Get-ExchangeCertificate to list the certificates "
-            "and their full 40-digit thumbprints.",
-            "ManagementObjectNotFoundException",
-        )
+        raise not_found(ctx, thumbprint, servers)
     record = ctx.host.certificate_store(holder.name).find(thumbprint)
     assert record is not None
     file_name = args.text("FileName")

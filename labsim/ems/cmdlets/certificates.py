@@ -133,7 +133,31 @@ def _servers(ctx: CmdletContext, explicit: str | None) -> tuple[Server, ...]:
     return ctx.organization().servers
 
 
-def _not_found(ctx: CmdletContext, thumbprint: str, servers: Iterable[Server]) -> CmdletError:
+def certificate_identity(args: Arguments) -> tuple[str | None, str | None]:
+    """(thumbprint, server) the cmdlet names: ``-Thumbprint``, or ``[SERVER\\]THUMBPRINT`` of
+    ``-Identity`` (whose server counts when ``-Server`` is not given), and ``-Server``."""
+    identity = args.text("Identity")
+    server_name = args.text("Server")
+    thumbprint = args.text("Thumbprint")
+    if identity is not None:
+        if "\\" in identity:
+            prefix, identity = identity.split("\\", 1)
+            server_name = server_name or prefix
+        thumbprint = thumbprint or identity
+    return thumbprint, server_name
+
+
+def checked_friendly_name(ctx: CmdletContext, args: Arguments) -> str | None:
+    """-FriendlyName, if given, checked (1 to 63 characters, as Exchange requires)."""
+    name = args.text("FriendlyName")
+    if name is not None and (not name.strip() or len(name) >= 64):
+        raise ctx.error(
+            'The -FriendlyName parameter must hold 1 to 63 characters; give e.g. "Adatum SMTP".'
+        )
+    return name
+
+
+def not_found(ctx: CmdletContext, thumbprint: str, servers: Iterable[Server]) -> CmdletError:
     where = ", ".join(s.name for s in servers)
     return ctx.error(
         f"A special Rpc error occurs on server {where}: The certificate with thumbprint "
@@ -165,14 +189,7 @@ def _shown(ctx: CmdletContext, server: Server, store: CertificateStore) -> list[
 
 def get_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     """Get-ExchangeCertificate [[-Identity] [SERVER\\]THUMB] [-Thumbprint t] [-Server s] [-DomainName d]."""
-    identity = args.text("Identity")
-    server_name = args.text("Server")
-    thumbprint = args.text("Thumbprint")
-    if identity is not None:
-        if "\\" in identity:
-            prefix, identity = identity.split("\\", 1)
-            server_name = server_name or prefix
-        thumbprint = thumbprint or identity
+    thumbprint, server_name = certificate_identity(args)
     servers = _servers(ctx, server_name)
     domains = [str(d) for d in args.items("DomainName")]
     result: list[object] = []
@@ -187,7 +204,7 @@ def get_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[ob
             shown = [c for c in shown if c.certificate.thumbprint in matching]
         result.extend(shown)
     if thumbprint is not None and not result:
-        raise _not_found(ctx, thumbprint, servers)
+        raise not_found(ctx, thumbprint, servers)
     return result
 
 
@@ -210,7 +227,7 @@ def enable_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
         ]
         if pending:
             raise _not_valid(ctx, pending[0], thumbprint, PENDING_REQUEST)
-        raise _not_found(ctx, thumbprint, candidates)
+        raise not_found(ctx, thumbprint, candidates)
     for server in holders:
         found = ctx.host.certificate_store(server.name).find(thumbprint)
         if found is not None and found.private_key is None:
@@ -261,13 +278,9 @@ def new_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable[ob
             "and then try the command again.",
             "ParameterBindingValidationException",
         )
-    friendly_name = args.text("FriendlyName")
+    friendly_name = checked_friendly_name(ctx, args)
     if friendly_name is None:
         friendly_name = DEFAULT_FRIENDLY_NAME
-    if not friendly_name.strip() or len(friendly_name) >= 64:
-        raise ctx.error(
-            'The -FriendlyName parameter must hold 1 to 63 characters; give e.g. "Adatum SMTP".'
-        )
     domains = list(list_values(ctx, args, "DomainName"))
     accepted = [d.domain_name for d in ctx.organization().accepted_domains]
     if args.flag("IncludeServerNetBIOSName"):
@@ -348,14 +361,7 @@ def remove_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
     Removes the certificate from the personal store of every server (of the scope) that holds it;
     labsim never asks for confirmation. Prints nothing.
     """
-    identity = args.text("Identity")
-    server_name = args.text("Server")
-    thumbprint = args.text("Thumbprint")
-    if identity is not None:
-        if "\\" in identity:
-            prefix, identity = identity.split("\\", 1)
-            server_name = server_name or prefix
-        thumbprint = thumbprint or identity
+    thumbprint, server_name = certificate_identity(args)
     if not thumbprint:
         raise ctx.error(
             "Give the certificate to remove: -Thumbprint <40 hex digits> (Get-ExchangeCertificate "
@@ -368,7 +374,7 @@ def remove_exchange_certificate(ctx: CmdletContext, args: Arguments) -> Iterable
     holders = [store for _, store in stores if store.find(wanted)]
     requests = [store for _, store in stores if store.find_request(wanted)]
     if not holders and not requests:
-        raise _not_found(ctx, thumbprint, candidates)
+        raise not_found(ctx, thumbprint, candidates)
     for store in holders:
         store.remove_personal(wanted)
     for store in requests:
