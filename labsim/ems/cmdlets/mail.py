@@ -297,8 +297,9 @@ SPECS = (
         CmdletSpec(
             name,
             (
-                ParameterSpec("Identity", STRING, position=0),
-                ParameterSpec("Filter", FILTER),
+                # Exchange's two parameter sets, each with its mandatory parameter.
+                ParameterSpec("Identity", STRING, position=0, mandatory_in_set=True),
+                ParameterSpec("Filter", FILTER, mandatory_in_set=True),
                 ParameterSpec("Server", STRING),
                 *extra,
             ),
