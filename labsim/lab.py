@@ -587,7 +587,7 @@ class Lab:
                 )
                 continue
             item = replace(row.item, internal_id=world.new_internal_id())
-            service.requeue(item, row.network_message_id)
+            service.requeue(item, row.network_message_id, held=row.held)
         state.commit()
         state.enter("live")
         self._journaling = True

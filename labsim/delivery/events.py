@@ -26,6 +26,9 @@ class Enqueued:
     network_message_id: str
     delay_dsn_enabled: bool
     """The organization sends delay DSNs for these recipients (ExternalDelayDsnEnabled)."""
+    held: bool = False
+    """It comes back from the saved queue held by Suspend-Message (``--state``): it enters
+    its queue Suspended and waits for Resume-Message."""
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,9 @@ class QueueJournal(Protocol):
     def recipients_changed(self, message: QueuedMessage) -> None:
         """Some recipients are done; ``message.recipients`` are the rest."""
 
+    def held_changed(self, message: QueuedMessage) -> None:
+        """Suspend-Message held the message or Resume-Message released it (``message.held``)."""
+
     def left(self, message: QueuedMessage) -> None:
         """The message left its queue (delivered, failed, expired or routed again)."""
 
@@ -150,6 +153,9 @@ class _NoJournal:
         pass
 
     def recipients_changed(self, message: QueuedMessage) -> None:
+        pass
+
+    def held_changed(self, message: QueuedMessage) -> None:
         pass
 
     def left(self, message: QueuedMessage) -> None:
@@ -229,6 +235,7 @@ class DeliveryCore:
             list(event.recipients),
             event.network_message_id,
             expires_at(item.received_at, service),
+            held=event.held,
         )
         queue.messages.append(qm)
         self.journal.queued(queue, qm)
@@ -269,8 +276,9 @@ class DeliveryCore:
         """Nothing to do in this phase."""
 
     def _schedule(self, queue: DeliveryQueue, event: e.DeliveryEvent, ctx: _Context) -> None:
-        """A Ready queue with a reachable next hop is attempted at once."""
-        if queue.next_hop is None:
+        """A Ready queue with a reachable next hop and a message to send is attempted at once
+        (a message that arrives held, restored Suspended after a restart, waits)."""
+        if queue.next_hop is None or not _sendable(queue):
             return
         queue.status = QueueStatus.ACTIVE
         ctx.out.append(c.WakeAt(ctx.now, e.AttemptDue(queue.number)))
@@ -495,6 +503,7 @@ class DeliveryCore:
         if qm is None or qm.held or qm.pending_remove is not None:
             return
         qm.held = True
+        self.journal.held_changed(qm)
         ctx.out.append(c.Observe(f"'{qm.item.subject}' suspended in {queue.identity}"))
 
     def _suspend_message_in_attempt(
@@ -526,6 +535,7 @@ class DeliveryCore:
         if not qm.held:
             return
         qm.held = False
+        self.journal.held_changed(qm)
         if queue.status is not QueueStatus.SUSPENDED:
             qm.status = MessageStatus.READY
         ctx.out.append(c.Observe(f"'{qm.item.subject}' resumed in {queue.identity}"))
@@ -584,6 +594,7 @@ class DeliveryCore:
         elif qm.pending_suspend:
             qm.pending_suspend = False
             qm.held = True
+            self.journal.held_changed(qm)
             ctx.out.append(c.Observe(f"'{qm.item.subject}' suspended in {queue.identity}"))
 
     def _settle_pending(self, queue: DeliveryQueue, ctx: _Context) -> None:

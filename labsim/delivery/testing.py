@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from labsim.delivery import commands as c
 from labsim.delivery import events as e
-from labsim.delivery.machine import DeliveryCore, DeliverySettings
+from labsim.delivery.machine import DeliveryCore, DeliverySettings, QueueJournal
 from labsim.delivery.queue import DeliveryQueue
 from labsim.model.transport import TransportService
 
@@ -31,8 +31,9 @@ class DeliveryTranscript:
         *,
         server: str = "ADATUM-MBX1",
         service: TransportService | None = None,
+        journal: QueueJournal | None = None,
     ) -> None:
-        self.core = DeliveryCore(server)
+        self.core = DeliveryCore(server, journal)
         """The core under test."""
         self.now = start
         """Lab time, moved only by :meth:`after`."""

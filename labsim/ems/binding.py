@@ -4,8 +4,10 @@ Owns PowerShell's binding rules as labsim keeps them: parameter names are case-i
 may be shortened to a unique prefix (an exact name or alias wins over prefixes); a non-switch
 parameter takes the value after it; a switch takes a value only in the ``-Switch:$false`` form;
 remaining values bind to positional parameters in position order; each value is converted by the
-parameter's type. Mandatory parameters are checked after pipeline input is bound
-(:func:`check_mandatory`).
+parameter's type. ``$null`` given for a parameter that is mandatory (in every parameter set or
+in its own) is refused as it is bound, before pipeline input, as PowerShell binds named and
+positional arguments first; missing mandatory parameters are checked after pipeline input is
+bound (:func:`check_mandatory`).
 """
 
 from __future__ import annotations
@@ -55,11 +57,16 @@ def resolve_parameter(spec: CmdletSpec, typed: str) -> ParameterSpec:
 
 
 def convert(spec: CmdletSpec, parameter: ParameterSpec, raw: Value) -> object:
-    """Convert ``raw`` to the parameter's type; PowerShell's transformation error otherwise."""
+    """Convert ``raw`` to the parameter's type; PowerShell's transformation error otherwise,
+    and its null-binding error for ``$null`` where the parameter is mandatory (a variable or a
+    ``( ... )`` pipeline that found nothing, ``Set-SendConnector -Identity $c``)."""
     try:
-        return parameter.type.convert(raw)
+        value = parameter.type.convert(raw)
     except ConversionError as err:
         raise transformation(spec.name, parameter.name, str(err)) from None
+    if value is None and parameter.refuses_null:
+        raise null_argument(spec.name, parameter.name)
+    return value
 
 
 def bind(spec: CmdletSpec, call: CommandCall) -> Arguments:
@@ -124,8 +131,7 @@ def check_mandatory(spec: CmdletSpec, arguments: Arguments) -> None:
         raise missing_mandatory(spec.name, missing)
     for parameter in spec.parameters:
         if (
-            parameter.mandatory
-            and not parameter.switch
+            parameter.refuses_null
             and parameter.name in arguments
             and arguments.get(parameter.name) is None
         ):

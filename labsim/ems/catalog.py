@@ -34,6 +34,14 @@ class ParameterSpec:
     mandatory: bool = False
     position: int | None = None
     aliases: tuple[str, ...] = ()
+    mandatory_in_set: bool = False
+    """Mandatory in its own parameter set (``-Identity`` beside ``-Filter``): the call may leave
+    it out for another set, but ``$null`` given for it is refused as for a mandatory one."""
+
+    @property
+    def refuses_null(self) -> bool:
+        """PowerShell refuses to bind ``$null`` to it (mandatory, in every set or its own)."""
+        return (self.mandatory or self.mandatory_in_set) and not self.switch
 
     @property
     def switch(self) -> bool:

@@ -166,6 +166,9 @@ class _StateJournal:
     def recipients_changed(self, message: QueuedMessage) -> None:
         self.world.state.message_recipients(message)
 
+    def held_changed(self, message: QueuedMessage) -> None:
+        self.world.state.message_held(message)
+
     def left(self, message: QueuedMessage) -> None:
         self.world.state.message_left(message)
 
@@ -344,10 +347,11 @@ class TransportService:
         self.world.state.commit()  # --state: durable before Send-MailMessage returns
         return message_id
 
-    def requeue(self, item: MailItem, network_message_id: str) -> None:
+    def requeue(self, item: MailItem, network_message_id: str, *, held: bool = False) -> None:
         """A message that was queued when the lab stopped (``--state``): categorized again,
-        keeping its arrival time (so expiry holds) and its network message id."""
-        self._categorize(item, network_message_id)
+        keeping its arrival time (so expiry holds), its network message id and Suspend-Message's
+        hold (``held``: it comes back Suspended in each queue it is routed to)."""
+        self._categorize(item, network_message_id, held=held)
 
     def _new_item(
         self,
@@ -376,7 +380,7 @@ class TransportService:
 
     # --- categorizer and routing -------------------------------------------------------------
 
-    def _categorize(self, item: MailItem, network_message_id: str) -> None:
+    def _categorize(self, item: MailItem, network_message_id: str, *, held: bool = False) -> None:
         org = self.organization
         remote: dict[str, list[str]] = {}
         hops: dict[str, NextHop | None] = {}
@@ -405,7 +409,9 @@ class TransportService:
                 remote.setdefault(key, []).append(recipient)
         delay_dsn = org.transport_config.external_delay_dsn_enabled
         for key, recipients in remote.items():
-            self._feed(Enqueued(hops[key], item, tuple(recipients), network_message_id, delay_dsn))
+            self._feed(
+                Enqueued(hops[key], item, tuple(recipients), network_message_id, delay_dsn, held)
+            )
 
     def _deliver_locally(self, item: MailItem, address: str, network_message_id: str) -> None:
         now = self.world.now()

@@ -1,8 +1,9 @@
 """The SQLite edge of a lab's saved state: ``<DIR>/state.db`` (WAL) and ``<DIR>/lock``.
 
-Owns the schema, the folder lock (one lab per state folder), the checks that refuse a folder
-that cannot be used (one message naming ``--state`` and the fix), and the explicit commit
-points. One connection, owned by the thread that runs the reactor; writes are staged in an
+Owns the schema and its migrations (a state folder written by an older labsim is brought up
+to this schema when it opens), the folder lock (one lab per state folder), the checks that
+refuse a folder that cannot be used (one message naming ``--state`` and the fix), and the
+explicit commit points. One connection, owned by the thread that runs the reactor; writes are staged in an
 open transaction and made durable by :meth:`LabState.commit`, which the engine calls before
 it answers 250 and the live lab calls after every reactor turn.
 
@@ -35,8 +36,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
-"""The schema this labsim writes; a database of a newer one is refused, not guessed at."""
+SCHEMA_VERSION = 2
+"""The schema this labsim writes; a database of a newer one is refused, not guessed at, and
+one of an older one is brought up to it at open (:data:`_MIGRATIONS`)."""
 
 DATABASE_FILE = "state.db"
 LOCK_FILE = "lock"
@@ -58,8 +60,22 @@ CREATE TABLE IF NOT EXISTS queued (
     id INTEGER PRIMARY KEY, server TEXT NOT NULL, queue TEXT NOT NULL,
     message_id TEXT NOT NULL, mail_from TEXT NOT NULL, recipients TEXT NOT NULL,
     content BLOB NOT NULL, received_at TEXT NOT NULL, subject TEXT NOT NULL,
-    is_dsn INTEGER NOT NULL, network_message_id TEXT NOT NULL);
+    is_dsn INTEGER NOT NULL, network_message_id TEXT NOT NULL,
+    held INTEGER NOT NULL DEFAULT 0);
 """
+
+
+def _add_held(connection: sqlite3.Connection) -> None:
+    # Schema 2: Suspend-Message's hold is kept with the queued message (mail.que keeps a
+    # message's admin status across a restart of the Transport service).
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(queued)")}
+    if "held" not in columns:
+        connection.execute("ALTER TABLE queued ADD COLUMN held INTEGER NOT NULL DEFAULT 0")
+
+
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _add_held}
+"""What brings a database of schema ``n - 1`` to schema ``n`` (run after the tables of
+:data:`_SCHEMA` that were missing are made)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,26 @@ class QueuedRow:
     queue: str
     item: MailItem
     network_message_id: str
+    held: bool = False
+    """Suspend-Message held it: it comes back Suspended."""
+
+
+def _migrate(connection: sqlite3.Connection, version: int) -> None:
+    """Bring a database of schema ``version`` up to :data:`SCHEMA_VERSION`, in one transaction
+    (a crash part-way leaves the old schema, migrated again at the next open)."""
+    if version >= SCHEMA_VERSION:
+        return
+    connection.execute("BEGIN")
+    try:
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            _MIGRATIONS[step](connection)
+        connection.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+        )
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
 
 
 def _refuse(folder: Path, problem: str, fix: str) -> UsageError:
@@ -219,6 +255,8 @@ class LabState(MemoryOnly):
                     "start it with the --lab it was made with, or give another --state folder",
                 )
             connection.executescript(_SCHEMA)
+            if meta:
+                _migrate(connection, version)
             if not meta:
                 connection.executemany(
                     "INSERT INTO meta VALUES (?, ?)",
@@ -277,7 +315,8 @@ class LabState(MemoryOnly):
         item = qm.item
         cursor = self._write(
             "INSERT INTO queued (server, queue, message_id, mail_from, recipients, content,"
-            " received_at, subject, is_dsn, network_message_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " received_at, subject, is_dsn, network_message_id, held)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 server,
                 queue,
@@ -289,6 +328,7 @@ class LabState(MemoryOnly):
                 item.subject,
                 int(item.is_dsn),
                 qm.network_message_id,
+                int(qm.held),
             ),
         )
         assert cursor.lastrowid is not None
@@ -303,6 +343,12 @@ class LabState(MemoryOnly):
                 (records.encode_recipients(qm.recipients), row),
             )
 
+    def message_held(self, qm: QueuedMessage) -> None:
+        """Stage whether Suspend-Message holds the message (``qm.held``)."""
+        row = self._rows.get(id(qm))
+        if row is not None:
+            self._write("UPDATE queued SET held = ? WHERE id = ?", (int(qm.held), row))
+
     def message_left(self, qm: QueuedMessage) -> None:
         """Stage the removal of a message from its queue."""
         row = self._rows.pop(id(qm), None)
@@ -313,7 +359,7 @@ class LabState(MemoryOnly):
         """The messages that were queued when the lab last stopped, oldest first."""
         rows = self._db.execute(
             "SELECT server, queue, message_id, mail_from, recipients, content, received_at,"
-            " subject, is_dsn, network_message_id FROM queued ORDER BY id"
+            " subject, is_dsn, network_message_id, held FROM queued ORDER BY id"
         ).fetchall()
         return [
             QueuedRow(
@@ -330,6 +376,7 @@ class LabState(MemoryOnly):
                     is_dsn=bool(is_dsn),
                 ),
                 network_message_id,
+                bool(held),
             )
             for (
                 server,
@@ -342,6 +389,7 @@ class LabState(MemoryOnly):
                 subject,
                 is_dsn,
                 network_message_id,
+                held,
             ) in rows
         ]
 

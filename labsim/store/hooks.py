@@ -5,7 +5,8 @@ Owns :class:`MemoryOnly`: every hook a no-op, so that a lab without ``--state`` 
 empty method call per hook and nothing else. :class:`labsim.store.database.LabState`
 implements the same calls over SQLite. The engine calls only these names (the port points of
 a delivery core): :meth:`message_queued` when a message enters a delivery queue,
-:meth:`message_recipients` when some of its recipients are done, :meth:`message_left` when it
+:meth:`message_recipients` when some of its recipients are done, :meth:`message_held` when
+Suspend-Message holds it or Resume-Message releases it, :meth:`message_left` when it
 leaves the queue (delivered, accepted by the next hop, failed, expired, resubmitted), and
 :meth:`commit` before a 250 acknowledges a message.
 """
@@ -32,6 +33,9 @@ class MemoryOnly:
 
     def message_recipients(self, qm: QueuedMessage) -> None:
         """Some recipients of a queued message are done; ``qm.recipients`` are the rest."""
+
+    def message_held(self, qm: QueuedMessage) -> None:
+        """Suspend-Message held the message, or Resume-Message released it (``qm.held``)."""
 
     def message_left(self, qm: QueuedMessage) -> None:
         """A message left its queue (delivered, accepted with 250, failed or resubmitted)."""

@@ -10,11 +10,13 @@ from labsim.delivery import TRANSITIONS, Phase
 from labsim.delivery import commands as c
 from labsim.delivery import events as e
 from labsim.delivery.machine import DELAYED_DELETE_BY_ADMIN, DELETED_BY_ADMIN
+from labsim.delivery.queue import QueuedMessage
 from labsim.delivery.testing import DeliveryTranscript
 from labsim.logs.tracking import TrackingSource
 from labsim.model.enums import MessageStatus, QueueStatus
 from labsim.smtp.reply import Reply
 from tests.delivery.test_delivery_transcripts import (
+    HOP,
     MAILBOX_FULL,
     QUEUED,
     T0,
@@ -275,3 +277,83 @@ def test_pending_remove_when_the_session_drops_or_the_attempt_aborts() -> None:
             t.event(e.AttemptAborted(1, Reply(451, "Temporary server error", "4.3.2")))
         assert t.commands[:4] == _removed(1, DELAYED_DELETE_BY_ADMIN), end
         assert t.queue().messages == [], end
+
+
+# --- a hold kept across a restart (--state) ------------------------------------------------------
+
+
+class _Journal:
+    """Records what the core tells the store, as (what, entry, held)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, bool]] = []
+
+    def queued(self, queue: object, message: QueuedMessage) -> None:
+        self.calls.append(("queued", message.entry, message.held))
+
+    def recipients_changed(self, message: QueuedMessage) -> None:
+        self.calls.append(("recipients", message.entry, message.held))
+
+    def held_changed(self, message: QueuedMessage) -> None:
+        self.calls.append(("held", message.entry, message.held))
+
+    def left(self, message: QueuedMessage) -> None:
+        self.calls.append(("left", message.entry, message.held))
+
+
+def _restored_held(t: DeliveryTranscript, n: int = 1) -> DeliveryTranscript:
+    message = item(n)
+    return t.event(e.Enqueued(HOP, message, message.recipients, f"nmid-{n}", True, held=True))
+
+
+def test_a_message_restored_held_enters_its_queue_suspended_and_no_attempt_starts() -> None:
+    t = DeliveryTranscript(T0 + timedelta(hours=1))
+    _restored_held(t).expect(
+        # Expiry and the delay DSN keep the message's own dates (received at T0).
+        c.WakeAt(T0 + timedelta(days=2), e.MessageExpired(1, 1)),
+        c.WakeAt(T0 + timedelta(hours=4), e.DelayDsnDue(1, 1)),
+    )
+    assert _status(t, 1) is MessageStatus.SUSPENDED
+    assert t.queue().status is QueueStatus.READY
+
+
+def test_a_message_restored_held_is_sent_after_resume_message() -> None:
+    t = DeliveryTranscript(T0 + timedelta(hours=1))
+    _restored_held(t)
+    t.event(e.MessageResumed(1, 1)).expect(
+        c.Observe("'S1' resumed in ADATUM-MBX1\\1"),
+        c.WakeAt(T0 + timedelta(hours=1), e.AttemptDue(1)),
+    )
+    assert _status(t, 1) is MessageStatus.READY
+    t.event(e.AttemptDue(1)).expect(c.ResolveRoute(1))
+
+
+def test_a_message_restored_held_still_expires_at_its_own_date() -> None:
+    t = DeliveryTranscript(T0 + timedelta(hours=1))
+    _restored_held(t)
+    t.after(timedelta(days=2)).event(e.MessageExpired(1, 1))
+    assert [type(command) for command in t.commands] == [
+        c.CancelWake,
+        c.CancelWake,
+        c.Observe,
+        c.FailRecipients,
+    ]
+    assert t.queue().messages == []
+
+
+def test_the_store_hears_of_every_change_of_a_hold() -> None:
+    journal = _Journal()
+    t = DeliveryTranscript(T0, journal=journal)
+    enqueue(t).event(e.MessageSuspended(1, 1)).event(e.MessageResumed(1, 1))
+    _restored_held(t, 2)
+    # A transaction running while Suspend-Message came: held when it comes back (a 4xx).
+    t.event(e.AttemptDue(1)).event(e.RouteResolved(1, TARGETS)).event(e.SessionOpened(1))
+    t.event(e.MessageSuspended(1, 1))
+    t.event(e.TransactionDone(1, 1, ((BEN, MAILBOX_FULL),), True))
+    assert journal.calls == [
+        ("queued", 1, False),
+        ("held", 1, True),
+        ("held", 1, False),
+        ("queued", 2, True),
+        ("held", 1, True),
+    ]

@@ -348,8 +348,9 @@ SPECS = (
     CmdletSpec(
         "Export-ExchangeCertificate",
         (
-            ParameterSpec("Thumbprint", STRING, position=0),
-            ParameterSpec("Identity", STRING),
+            # Each is mandatory in its own parameter set: $null for either is refused.
+            ParameterSpec("Thumbprint", STRING, position=0, mandatory_in_set=True),
+            ParameterSpec("Identity", STRING, mandatory_in_set=True),
             ParameterSpec("Server", STRING),
             ParameterSpec("FileName", STRING),
             ParameterSpec("BinaryEncoded", SWITCH),

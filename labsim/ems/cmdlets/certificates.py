@@ -513,8 +513,9 @@ SPECS = (
     CmdletSpec(
         "Remove-ExchangeCertificate",
         (
-            ParameterSpec("Identity", STRING, position=0),
-            ParameterSpec("Thumbprint", STRING),
+            # Each is mandatory in its own parameter set: $null for either is refused.
+            ParameterSpec("Identity", STRING, position=0, mandatory_in_set=True),
+            ParameterSpec("Thumbprint", STRING, mandatory_in_set=True),
             ParameterSpec("Server", STRING),
             *EXCHANGE_COMMON,
         ),

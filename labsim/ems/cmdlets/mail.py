@@ -2,21 +2,23 @@
 Resume- and Remove-Message (docs/exchange-reference.md §9).
 
 The shell only asks: the host submits messages and owns the queues (labsim.engine), so these
-cmdlets convert parameters, find the messages an identity or an OPATH filter names
+cmdlets convert parameters, find the queues or messages an identity or an OPATH filter names
 (:mod:`labsim.ems.opath`), and pass on the host's answers. A message cmdlet acts on exactly the
-Get-Message identities it found; the host never guesses.
+Get-Message identities it found, a queue cmdlet given -Filter on exactly the Get-Queue
+identities it selected; the host never guesses.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from labsim.ems.catalog import Arguments, CmdletContext, CmdletSpec, ParameterSpec
 from labsim.ems.cmdlets.common import find_server, identity_matches, identity_of, not_found
 from labsim.ems.conversions import BOOL, STRING, STRING_LIST, SWITCH
-from labsim.ems.messages import ambiguous_identity, cmdlet_error
-from labsim.ems.opath import FILTER, message_filter
+from labsim.ems.messages import ambiguous_identity, cmdlet_error, missing_mandatory
+from labsim.ems.opath import FILTER, message_filter, queue_filter
+from labsim.errors import CmdletError
 from labsim.model.mail import MessageView, QueueView
 
 _ADDRESS = re.compile(r"^(?:[^<>]*<)?\s*([^\s<>@]+@[^\s<>@]+)\s*>?$")
@@ -81,8 +83,32 @@ def _queue_named(identity: str, queue: QueueView) -> bool:
     return any(identity_matches(identity, name) for name in names)
 
 
+def _other_set(ctx: CmdletContext, args: Arguments, *names: str) -> None:
+    """Refuse -Filter beside a parameter of the Identity parameter set, as PowerShell does."""
+    other = next((name for name in names if args.get(name) is not None), None)
+    if other is not None:
+        raise ctx.error(
+            f"Parameter set cannot be resolved using the specified named parameters. -Filter "
+            f"and -{other} belong to different parameter sets: give one of them.",
+            "AmbiguousParameterSet",
+        )
+
+
+def _filtered_queues(ctx: CmdletContext, args: Arguments) -> list[QueueView]:
+    """The queues -Filter selects on -Server (else the shell's server, else every Mailbox
+    server of the organization, the rule the message cmdlets keep)."""
+    _other_set(ctx, args, "Identity")
+    selected = queue_filter(ctx.cmdlet, args.text("Filter") or "")
+    server = args.text("Server") or ctx.server
+    name = find_server(ctx, server).name if server else None
+    return [q for q in ctx.host.queues(ctx.organization_name, name) if selected.matches(q)]
+
+
 def get_queue(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
-    """Get-Queue [[-Identity] SERVER\\queue] [-Server s]: queues of a server (or every one)."""
+    """Get-Queue [[-Identity] SERVER\\queue] [-Server s] [-Filter "..."]: queues of a server
+    (or every one)."""
+    if args.get("Filter") is not None:
+        return _filtered_queues(ctx, args)
     identity = args.text("Identity")
     server = args.text("Server")
     if server is None and identity is not None and "\\" in identity:
@@ -220,21 +246,67 @@ def message_identity_of(obj: object) -> dict[str, object] | None:
     return None
 
 
+def _queue_targets(ctx: CmdletContext, args: Arguments) -> list[str]:
+    """The queues a Retry-/Suspend-/Resume-Queue names: one by -Identity (or pipeline input
+    from Get-Queue), or every one -Filter selects (none: nothing to do)."""
+    if args.get("Filter") is not None:
+        return [q.identity for q in _filtered_queues(ctx, args)]
+    identity = args.text("Identity")
+    if identity is None:
+        raise missing_mandatory(ctx.cmdlet, ["Identity"])
+    if args.get("Server") is not None:
+        raise ctx.error(
+            "Parameter set cannot be resolved using the specified named parameters. -Server "
+            "goes with -Filter; -Identity names its server itself (SERVER\\queue).",
+            "AmbiguousParameterSet",
+        )
+    return [identity]
+
+
+def _each_queue(
+    ctx: CmdletContext,
+    args: Arguments,
+    act: Callable[[str, str], None],
+    *,
+    skip_submission: bool = False,
+) -> None:
+    """Act on every queue named; with -Filter, a queue that refuses (not in Retry) does not
+    stop the others: the first refusal is reported once all were tried."""
+    by_filter = args.get("Filter") is not None
+    refusals: list[CmdletError] = []
+    for identity in _queue_targets(ctx, args):
+        if by_filter and skip_submission and identity.lower().endswith("\\submission"):
+            # labsim's Submission queue is always empty and refuses Suspend-Queue by name; a
+            # filter that happens to select it suspends the delivery queues it selected.
+            continue
+        try:
+            act(ctx.organization_name, identity)
+        except CmdletError as err:
+            if not by_filter:
+                raise
+            refusals.append(err)
+    if refusals:
+        raise refusals[0]
+
+
 def retry_queue(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
-    """Retry-Queue -Identity SERVER\\queue: connect now instead of at NextRetryTime."""
-    ctx.host.retry_queue(ctx.organization_name, args.text("Identity") or "")
+    """Retry-Queue -Identity SERVER\\queue | -Filter "..." [-Server s]: connect now instead of
+    at NextRetryTime."""
+    _each_queue(ctx, args, ctx.host.retry_queue)
     return []
 
 
 def suspend_queue(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
-    """Suspend-Queue -Identity SERVER\\queue: stop delivery from the queue (Status Suspended)."""
-    ctx.host.suspend_queue(ctx.organization_name, args.text("Identity") or "")
+    """Suspend-Queue -Identity SERVER\\queue | -Filter "..." [-Server s]: stop delivery from
+    the queue (Status Suspended)."""
+    _each_queue(ctx, args, ctx.host.suspend_queue, skip_submission=True)
     return []
 
 
 def resume_queue(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
-    """Resume-Queue -Identity SERVER\\queue: take up delivery from a suspended queue again."""
-    ctx.host.resume_queue(ctx.organization_name, args.text("Identity") or "")
+    """Resume-Queue -Identity SERVER\\queue | -Filter "..." [-Server s]: take up delivery from
+    a suspended queue again."""
+    _each_queue(ctx, args, ctx.host.resume_queue)
     return []
 
 
@@ -257,9 +329,14 @@ SPECS = (
     ),
     CmdletSpec(
         "Get-Queue",
-        (ParameterSpec("Identity", STRING, position=0), ParameterSpec("Server", STRING)),
+        (
+            ParameterSpec("Identity", STRING, position=0),
+            ParameterSpec("Server", STRING),
+            ParameterSpec("Filter", FILTER),
+        ),
         get_queue,
-        synopsis="List delivery queues (Identity, DeliveryType, Status, MessageCount, …).",
+        synopsis="List delivery queues (Identity, DeliveryType, Status, MessageCount, …), by "
+        "-Identity or an OPATH -Filter.",
     ),
     CmdletSpec(
         "Get-Message",
@@ -272,33 +349,45 @@ SPECS = (
         get_message,
         synopsis="List messages in queues (by -Identity, -Queue, or an OPATH -Filter).",
     ),
-    CmdletSpec(
-        "Retry-Queue",
-        (ParameterSpec("Identity", STRING, mandatory=True, position=0),),
-        retry_queue,
-        pipeline=identity_of,
-        synopsis="Retry a queue in Retry status now.",
-    ),
-    CmdletSpec(
-        "Suspend-Queue",
-        (ParameterSpec("Identity", STRING, mandatory=True, position=0),),
-        suspend_queue,
-        pipeline=identity_of,
-        synopsis="Suspend a queue: no delivery attempts until Resume-Queue.",
-    ),
-    CmdletSpec(
-        "Resume-Queue",
-        (ParameterSpec("Identity", STRING, mandatory=True, position=0),),
-        resume_queue,
-        pipeline=identity_of,
-        synopsis="Resume a suspended queue.",
+    *(
+        CmdletSpec(
+            name,
+            (
+                # Exchange's two parameter sets, each with its mandatory parameter.
+                ParameterSpec("Identity", STRING, position=0, mandatory_in_set=True),
+                ParameterSpec("Filter", FILTER, mandatory_in_set=True),
+                ParameterSpec("Server", STRING),
+            ),
+            run,
+            pipeline=identity_of,
+            synopsis=synopsis,
+        )
+        for name, run, synopsis in (
+            (
+                "Retry-Queue",
+                retry_queue,
+                "Retry a queue in Retry status now (by -Identity, or every queue -Filter selects).",
+            ),
+            (
+                "Suspend-Queue",
+                suspend_queue,
+                "Suspend a queue: no delivery attempts until Resume-Queue (by -Identity, or "
+                "-Filter).",
+            ),
+            (
+                "Resume-Queue",
+                resume_queue,
+                "Resume a suspended queue (by -Identity, or every queue -Filter selects).",
+            ),
+        )
     ),
     *(
         CmdletSpec(
             name,
             (
-                ParameterSpec("Identity", STRING, position=0),
-                ParameterSpec("Filter", FILTER),
+                # Exchange's two parameter sets, each with its mandatory parameter.
+                ParameterSpec("Identity", STRING, position=0, mandatory_in_set=True),
+                ParameterSpec("Filter", FILTER, mandatory_in_set=True),
                 ParameterSpec("Server", STRING),
                 *extra,
             ),
