@@ -104,7 +104,6 @@ _SEQUENCE_ERRORS: Mapping[tuple[str, ServerState], Reply] = {
     ("DATA", _S.MAIL): replies.NEED_RCPT_COMMAND,
     # RFC 3030 §2: DATA and BDAT cannot be mixed in one transaction.
     ("DATA", _S.BDAT): replies.BAD_SEQUENCE_OF_COMMANDS,
-    ("BDAT", _S.AWAITING_HELLO): replies.SEND_HELLO_FIRST,
     ("BDAT", _S.GREETED): replies.NEED_MAIL_COMMAND,
     ("BDAT", _S.MAIL): replies.NEED_RCPT_COMMAND,
     ("MAIL", _S.BDAT): replies.SENDER_ALREADY_SPECIFIED,

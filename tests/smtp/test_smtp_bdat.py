@@ -263,3 +263,11 @@ def test_client_bdat_reaches_the_server_as_the_same_message() -> None:
     t = transaction().client(client.send_bdat(MESSAGE))
     t.event(Bdat(len(MESSAGE), True, f"BDAT {len(MESSAGE)} LAST")).accept_chunk()
     t.event(MessageReceived(MESSAGE))
+
+
+def test_bdat_before_ehlo_or_after_helo_is_unknown() -> None:
+    t = ServerTranscript().greet(BANNER).server(BANNER.to_bytes())
+    t.client(b"BDAT 2 LAST\r\n").event(CommandRejected("BDAT 2 LAST", replies.UNRECOGNIZED_COMMAND))
+    t.client(b"HELO x\r\n").session.next_event()
+    t.respond(replies.helo(FQDN, CLIENT_IP))
+    t.client(b"BDAT 2 LAST\r\n").event(CommandRejected("BDAT 2 LAST", replies.UNRECOGNIZED_COMMAND))
