@@ -57,6 +57,7 @@ from labsim.policy import texts
 from labsim.policy.headers import apply_send_firewall
 from labsim.policy.routing import next_hop_for, recipient_domain, select_send_connector
 from labsim.smtp import replies
+from labsim.smtp.errors import LocalProtocolError
 from labsim.smtp.reply import Reply
 
 MAILBOX_DEFAULT_PORT = 2525
@@ -194,11 +195,22 @@ class FrontendTransport:
         return sending.addCallback(_message_relayed, proxy)
 
     def on_reset(self, tx: InboundTransaction) -> None:
-        """RSET from the client: reset the downstream transaction too."""
+        """RSET from the client, or a message this CAS refused itself: reset the downstream
+        transaction too. A downstream session inside DATA (relayed, and the message refused
+        here before it went on) cannot take RSET: it is dropped, so the server there discards
+        the partial message, and the client's next transaction opens a new one."""
         proxy: ProxySession | None = tx.proxy
-        if proxy is not None and proxy.in_transaction and not proxy.session.protocol.closed:
-            proxy.session.protocol.rset().addErrback(lambda _: None)
-            proxy.in_transaction = False
+        if proxy is None or not proxy.in_transaction or proxy.session.protocol.closed:
+            return
+        protocol = proxy.session.protocol
+        try:
+            resetting = protocol.rset()
+        except LocalProtocolError:
+            protocol.abort()
+            tx.proxy = None
+            return
+        resetting.addErrback(lambda _: None)
+        proxy.in_transaction = False
 
     def on_close(self, tx: InboundTransaction) -> None:
         """The inbound session ended (QUIT or a lost connection): end the downstream one."""

@@ -511,13 +511,13 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 self._explain_size(
                     tx, event.oversized, tx.organization.transport_config.max_receive_size
                 )
-                return replies.MESSAGE_TOO_BIG
+                return self._refuse_message(tx, replies.MESSAGE_TOO_BIG)
             return replies.chunk_received(event.size)
         if isinstance(event, MessageReceived):
             if event.oversized:
                 limit = tx.organization.transport_config.max_receive_size
                 self._explain_size(tx, event.size, limit)
-                return replies.MESSAGE_TOO_BIG
+                return self._refuse_message(tx, replies.MESSAGE_TOO_BIG)
             return self._message(tx, event.content)
         if isinstance(event, Rset):
             self._reset(tx)
@@ -600,6 +600,13 @@ class SmtpReceiveProtocol(TwistedProtocol):
         """Why a message was refused for its size (§10.3), for --explain."""
         why = size_explanation(size, tx.connector.max_message_size, org_limit)
         self.world.explain(tx.server.name, f"{why} (receive connector {tx.connector.identity})")
+
+    def _refuse_message(self, tx: InboundTransaction, reply: Reply) -> Reply:
+        """This server refuses the message itself (size, hop count): the transaction ends here,
+        and the role's part of it too (the proxy's downstream transaction, opened at RCPT,
+        must not carry the client's next transaction under this one's sender)."""
+        self._reset(tx)
+        return reply
 
     def _reset(self, tx: InboundTransaction) -> None:
         tx.mail_from = None
@@ -763,11 +770,11 @@ class SmtpReceiveProtocol(TwistedProtocol):
         )
         if too_big is not None:
             self._explain_size(tx, len(content), tx.organization.transport_config.max_receive_size)
-            return too_big
+            return self._refuse_message(tx, too_big)
         loop = receive_hop_check(content, tx.connector, tx.server)  # MaxHopCount, before stamping
         if loop.refused:
             self.world.explain(tx.server.name, loop.explanation)
-            return loop.reply
+            return self._refuse_message(tx, loop.reply)
         content = apply_receive_firewall(content, permissions)
         if tx.identity is not SessionIdentity.EXCHANGE_SERVER:
             # The first server of the organization that evaluated authentication stamps (D3).
