@@ -772,7 +772,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
             self._explain_size(tx, len(content), tx.organization.transport_config.max_receive_size)
             return self._refuse_message(tx, too_big)
         loop = receive_hop_check(content, tx.connector, tx.server)  # MaxHopCount, before stamping
-        if loop.refused:
+        if loop.reply is not None:  # refused
             self.world.explain(tx.server.name, loop.explanation)
             return self._refuse_message(tx, loop.reply)
         content = apply_receive_firewall(content, permissions)
