@@ -210,10 +210,16 @@ RECEIVE_CONNECTOR = PropertyTable(
             "auth_mechanism",
         ),
         Property("Banner", lambda o: o.connector.banner, STRING, "banner", null=KEEP),
-        # Shown True as Exchange's default although labsim advertises neither (docs/fidelity.md).
-        Property("BinaryMimeEnabled", lambda o: True, BOOL),
+        Property(
+            "BinaryMimeEnabled",
+            lambda o: o.connector.binary_mime_enabled,
+            BOOL,
+            "binary_mime_enabled",
+        ),
         Property("Bindings", receive_bindings, BINDING_LIST, "bindings", is_list=True),
-        Property("ChunkingEnabled", lambda o: True, BOOL),
+        Property(
+            "ChunkingEnabled", lambda o: o.connector.chunking_enabled, BOOL, "chunking_enabled"
+        ),
         Property("DefaultDomain", lambda o: None, STRING),
         Property("DeliveryStatusNotificationEnabled", lambda o: True, BOOL),
         Property("EightBitMimeEnabled", lambda o: True, BOOL),

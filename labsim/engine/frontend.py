@@ -56,6 +56,8 @@ from labsim.net.dns import Target
 from labsim.policy import texts
 from labsim.policy.headers import apply_send_firewall
 from labsim.policy.routing import next_hop_for, recipient_domain, select_send_connector
+from labsim.smtp import replies
+from labsim.smtp.errors import LocalProtocolError
 from labsim.smtp.reply import Reply
 
 MAILBOX_DEFAULT_PORT = 2525
@@ -170,9 +172,16 @@ class FrontendTransport:
         return _relay_rcpt(opened, recipient)
 
     @_relayed("DATA")
-    def on_data(self, tx: InboundTransaction) -> Deferred[Reply]:
-        """Relay DATA."""
+    def on_data(self, tx: InboundTransaction) -> Deferred[Reply] | Reply:
+        """Relay DATA, or get ready for the message when the downstream server offered CHUNKING.
+
+        A proxied message goes downstream as one ``BDAT <n> LAST`` whenever the next server
+        offered CHUNKING, whether the client used DATA or BDAT: the proxy holds the whole
+        message before it answers anyway (it relays the downstream reply to the message), and
+        Exchange's own send side always prefers BDAT (docs/fidelity.md, "CHUNKING and BDAT")."""
         proxy: ProxySession = tx.proxy
+        if proxy.session.protocol.chunking:
+            return replies.START_MAIL_INPUT
         return proxy.session.protocol.data()
 
     @_relayed("message")
@@ -181,14 +190,27 @@ class FrontendTransport:
         proxy: ProxySession = tx.proxy
         if proxy.usage is not None:
             content = apply_send_firewall(content, proxy.usage)
-        return proxy.session.protocol.message(content).addCallback(_message_relayed, proxy)
+        protocol = proxy.session.protocol
+        sending = protocol.bdat(content) if protocol.chunking else protocol.message(content)
+        return sending.addCallback(_message_relayed, proxy)
 
     def on_reset(self, tx: InboundTransaction) -> None:
-        """RSET from the client: reset the downstream transaction too."""
+        """RSET from the client, or a message this CAS refused itself: reset the downstream
+        transaction too. A downstream session inside DATA (relayed, and the message refused
+        here before it went on) cannot take RSET: it is dropped, so the server there discards
+        the partial message, and the client's next transaction opens a new one."""
         proxy: ProxySession | None = tx.proxy
-        if proxy is not None and proxy.in_transaction and not proxy.session.protocol.closed:
-            proxy.session.protocol.rset().addErrback(lambda _: None)
-            proxy.in_transaction = False
+        if proxy is None or not proxy.in_transaction or proxy.session.protocol.closed:
+            return
+        protocol = proxy.session.protocol
+        try:
+            resetting = protocol.rset()
+        except LocalProtocolError:
+            protocol.abort()
+            tx.proxy = None
+            return
+        resetting.addErrback(lambda _: None)
+        proxy.in_transaction = False
 
     def on_close(self, tx: InboundTransaction) -> None:
         """The inbound session ended (QUIT or a lost connection): end the downstream one."""

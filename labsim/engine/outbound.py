@@ -606,7 +606,8 @@ def _exchange_server_authentication(
 def run_transaction(
     session: Established, *, mail_from: str, recipients: list[str], content: bytes
 ) -> Any:
-    """MAIL, RCPT for each recipient, DATA and the message, on an established session."""
+    """MAIL, RCPT for each recipient, then the message (``BDAT <n> LAST`` when the server offered
+    CHUNKING, as Exchange sends, else DATA and the data), on an established session."""
     proto = session.protocol
     replies: dict[str, Reply] = {}
     try:
@@ -646,6 +647,11 @@ def _transaction(
         if not proto.closing:
             yield proto.rset()
         return TransactionResult(replies, None)
+    if proto.chunking:
+        # Exchange sends a message as one chunk (docs/fidelity.md, "CHUNKING and BDAT"): the
+        # reply to BDAT LAST is the reply to the message.
+        chunked: Reply = yield proto.bdat(content)
+        return TransactionResult(replies, chunked)
     ready: Reply = yield proto.data()
     if ready.code != 354:
         if ready.is_positive:

@@ -70,6 +70,8 @@ from labsim.policy.routing import recipient_domain
 from labsim.smtp import replies
 from labsim.smtp.events import (
     AuthResponse,
+    Bdat,
+    ChunkReceived,
     CommandRejected,
     ConnectionClosed,
     Data,
@@ -88,7 +90,7 @@ from labsim.smtp.events import (
     TooManyProtocolErrors,
 )
 from labsim.smtp.reply import Reply
-from labsim.smtp.server import ServerSession
+from labsim.smtp.server import ServerSession, ServerState
 
 
 @dataclass
@@ -437,6 +439,11 @@ class SmtpReceiveProtocol(TwistedProtocol):
             outcome = Reply(451, "Temporary server error. Please try again later", "4.3.2")
         if self._closed:
             return False
+        if isinstance(event, Bdat) and outcome.code == 354:
+            # The go-ahead the role gives to DATA lets a BDAT chunk in: nothing is written, the
+            # reply follows the chunk's octets (RFC 3030).
+            self.session.accept_chunk()
+            return True
         if self.record is not None and isinstance(event, (MailFrom, RcptTo, MessageReceived)):
             self.record.replies.append(str(outcome))
         self._write(self.session.respond(outcome), outcome)
@@ -471,6 +478,8 @@ class SmtpReceiveProtocol(TwistedProtocol):
                 max_size=connector.max_message_size.value,
                 starttls=offer,
                 exchange_auth=AuthMechanism.EXCHANGE_SERVER in connector.auth_mechanism,
+                binary_mime=connector.binary_mime_enabled,
+                chunking=connector.chunking_enabled,
             )
         if isinstance(event, Helo):
             tx.helo_name = event.domain
@@ -488,21 +497,27 @@ class SmtpReceiveProtocol(TwistedProtocol):
         if isinstance(event, RcptTo):
             return self._rcpt_to(tx, event)
         if isinstance(event, Data):
-            # The running size is checked while the data comes (Exchange does not hold more
-            # than MaxMessageSize of a message it is going to refuse): labsim keeps at most the
-            # limit, reads the rest to its end and answers 552.
-            org = self.world.organization(tx.organization.name)
-            permissions = permissions_for(tx.connector, tx.identity)
-            limits = (connector.max_message_size, org.transport_config.max_receive_size)
-            finite = [limit.value for limit in limits if limit.value is not None]
-            bypass = _bypasses_size(permissions) or not finite
-            self.session.message_size_limit = None if bypass else min(finite)
+            self.session.message_size_limit = self._message_size_limit(tx)
             return self.role.on_data(tx)
+        if isinstance(event, Bdat):
+            if self.session.state is ServerState.BDAT:
+                return replies.START_MAIL_INPUT  # a later chunk: the role said yes at the first
+            # The transaction's first chunk is its DATA: the role gets ready for the message
+            # (the proxy relays it downstream, the Transport service starts its transfer clock).
+            self.session.message_size_limit = self._message_size_limit(tx)
+            return self.role.on_data(tx)
+        if isinstance(event, ChunkReceived):
+            if event.oversized:
+                self._explain_size(
+                    tx, event.oversized, tx.organization.transport_config.max_receive_size
+                )
+                return self._refuse_message(tx, replies.MESSAGE_TOO_BIG)
+            return replies.chunk_received(event.size)
         if isinstance(event, MessageReceived):
             if event.oversized:
                 limit = tx.organization.transport_config.max_receive_size
                 self._explain_size(tx, event.size, limit)
-                return replies.MESSAGE_TOO_BIG
+                return self._refuse_message(tx, replies.MESSAGE_TOO_BIG)
             return self._message(tx, event.content)
         if isinstance(event, Rset):
             self._reset(tx)
@@ -567,10 +582,31 @@ class SmtpReceiveProtocol(TwistedProtocol):
         )
         return verdict.reply
 
+    def _message_size_limit(self, tx: InboundTransaction) -> int | None:
+        """The octets a message may have on this session (None: no limit).
+
+        The running size is checked while the data comes (Exchange does not hold more than
+        MaxMessageSize of a message it is going to refuse): labsim keeps at most the limit,
+        reads the rest to its end (or to the end of the BDAT chunk) and answers 552.
+        """
+        org = self.world.organization(tx.organization.name)
+        permissions = permissions_for(tx.connector, tx.identity)
+        limits = (tx.connector.max_message_size, org.transport_config.max_receive_size)
+        finite = [limit.value for limit in limits if limit.value is not None]
+        bypass = _bypasses_size(permissions) or not finite
+        return None if bypass else min(finite)
+
     def _explain_size(self, tx: InboundTransaction, size: int, org_limit: ByteSize) -> None:
         """Why a message was refused for its size (§10.3), for --explain."""
         why = size_explanation(size, tx.connector.max_message_size, org_limit)
         self.world.explain(tx.server.name, f"{why} (receive connector {tx.connector.identity})")
+
+    def _refuse_message(self, tx: InboundTransaction, reply: Reply) -> Reply:
+        """This server refuses the message itself (size, hop count): the transaction ends here,
+        and the role's part of it too (the proxy's downstream transaction, opened at RCPT,
+        must not carry the client's next transaction under this one's sender)."""
+        self._reset(tx)
+        return reply
 
     def _reset(self, tx: InboundTransaction) -> None:
         tx.mail_from = None
@@ -734,11 +770,11 @@ class SmtpReceiveProtocol(TwistedProtocol):
         )
         if too_big is not None:
             self._explain_size(tx, len(content), tx.organization.transport_config.max_receive_size)
-            return too_big
+            return self._refuse_message(tx, too_big)
         loop = receive_hop_check(content, tx.connector, tx.server)  # MaxHopCount, before stamping
-        if loop.refused:
+        if loop.reply is not None:  # refused
             self.world.explain(tx.server.name, loop.explanation)
-            return loop.reply
+            return self._refuse_message(tx, loop.reply)
         content = apply_receive_firewall(content, permissions)
         if tx.identity is not SessionIdentity.EXCHANGE_SERVER:
             # The first server of the organization that evaluated authentication stamps (D3).

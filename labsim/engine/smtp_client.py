@@ -285,6 +285,18 @@ class SmtpClientProtocol(Protocol):
             self.session.send_message(content), log_line=f"<message {len(content)} bytes>"
         )
 
+    @property
+    def chunking(self) -> bool:
+        """The server's EHLO offered CHUNKING: the message goes as ``BDAT <n> LAST``."""
+        return "CHUNKING" in self.session.extensions
+
+    def bdat(self, content: bytes) -> Deferred[Reply]:
+        """The whole message as one ``BDAT <n> LAST`` chunk; the send log shows only the
+        command line (``>,BDAT 4596 LAST,``), as Exchange's does, then the reply."""
+        data = self.session.send_bdat(content)
+        line_end = data.index(b"\r\n")
+        return self.command(data, log_line=data[:line_end].decode("ascii"))
+
     def rset(self) -> Deferred[Reply]:
         """RSET."""
         return self.command(self.session.send_rset())

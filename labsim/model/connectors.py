@@ -78,6 +78,10 @@ class ReceiveConnector:
     domain_secure_enabled: bool = False
     require_tls: bool = False
     require_ehlo_domain: bool = False
+    binary_mime_enabled: bool = True
+    """EHLO offers BINARYMIME (``MAIL FROM … BODY=BINARYMIME``); Exchange's default."""
+    chunking_enabled: bool = True
+    """EHLO offers CHUNKING and the connector takes BDAT; Exchange's default."""
     fqdn: str | None = None
     tls_certificate_name: str | None = None
     max_message_size: ByteSize = field(default_factory=lambda: ByteSize.mb(35))

@@ -1,7 +1,7 @@
 """Sans-io SMTP for labsim: bytes in, events out (h11 style), server and client sessions.
 
 This package owns the SMTP wire protocol and nothing else: command and reply framing, the
-command sequence, dot-stuffing, PIPELINING order, STARTTLS as a protocol switch, and the catalog
+command sequence, dot-stuffing and BDAT chunks, PIPELINING order, STARTTLS as a protocol switch, and the catalog
 of Exchange's reply texts (``replies``). Policy (which reply to give, which certificate to trust)
 belongs to the layers above. It is pure: standard library only, no Twisted, no clock reads.
 """
@@ -16,6 +16,8 @@ from .events import (
     NEED_DATA,
     PAUSED,
     AuthResponse,
+    Bdat,
+    ChunkReceived,
     ClientEvent,
     CommandRejected,
     ConnectionClosed,
@@ -49,6 +51,8 @@ __all__ = [
     "ClientEvent",
     "ClientSession",
     "AuthResponse",
+    "Bdat",
+    "ChunkReceived",
     "CommandRejected",
     "ConnectionClosed",
     "Data",

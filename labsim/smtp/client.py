@@ -1,6 +1,7 @@
 """The client side of an SMTP session, sans-io: commands out as bytes, replies in as events.
 
-``ClientSession`` owns command formatting, dot-stuffing of message data, the FIFO that matches
+``ClientSession`` owns command formatting, dot-stuffing of message data after DATA and the
+framing of BDAT chunks (RFC 3030: the size, then exactly that many octets), the FIFO that matches
 replies to outstanding commands (several may be outstanding under PIPELINING), the extensions
 of the last EHLO reply and the STARTTLS switch. It owns no policy: whether to STARTTLS, which
 certificate to check, what to do with a 4xx, is the owner's (the engine's send connector).
@@ -18,7 +19,7 @@ from collections import deque
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from .dotstuff import stuff
+from .dotstuff import normalize_line_ends, stuff
 from .errors import LocalProtocolError
 from .events import (
     NEED_DATA,
@@ -37,8 +38,10 @@ __all__ = ["ClientSession"]
 #: (RFC 2920 §3.1: EHLO, DATA, STARTTLS, QUIT end a pipelined group; HELO likewise since
 #: the server's capabilities are unknown until it answers).
 _GROUP_ENDERS = frozenset(
-    {"GREETING", "EHLO", "HELO", "STARTTLS", "X-EXPS", "AUTH-RESPONSE", "DATA", "QUIT"}
+    {"GREETING", "EHLO", "HELO", "STARTTLS", "X-EXPS", "AUTH-RESPONSE", "DATA", "BDAT", "QUIT"}
 )
+# labsim sends a message as one ``BDAT <n> LAST`` and waits for its reply, as after the data of
+# DATA: the reply decides the transaction, so nothing is pipelined behind it.
 
 _ESMTP_KEYWORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]*")
 _ESMTP_VALUE_RE = re.compile(r"[\x21-\x3c\x3e-\x7e]+")
@@ -174,6 +177,25 @@ class ClientSession:
         self._in_transaction = False
         self._outstanding.append(("MESSAGE", ""))
         return stuff(content)
+
+    def send_bdat(self, content: bytes) -> bytes:
+        """The whole message as one ``BDAT <n> LAST`` chunk: the command line, then the octets.
+
+        Needs CHUNKING in the server's EHLO reply and an accepted recipient's transaction (the
+        owner has read the RCPT replies). Line ends are made CRLF and a missing last CRLF is
+        added, as ``send_message`` does, so the receiver stores the same octets whichever verb
+        carried them; nothing is dot-stuffed (RFC 3030 §2). The reply is reported as ``BDAT``.
+        """
+        if not self._in_transaction:
+            raise LocalProtocolError("BDAT before MAIL")
+        if "CHUNKING" not in self._extensions:
+            raise LocalProtocolError("the server did not advertise CHUNKING")
+        data = normalize_line_ends(content)
+        if data and not data.endswith(b"\r\n"):
+            data += b"\r\n"
+        line = self._send("BDAT", "", f"BDAT {len(data)} LAST")
+        self._in_transaction = False
+        return line + data
 
     def send_rset(self) -> bytes:
         """``RSET``."""

@@ -24,6 +24,8 @@ __all__ = [
     "CommandRejected",
     "ConnectionClosed",
     "AuthResponse",
+    "Bdat",
+    "ChunkReceived",
     "Data",
     "Ehlo",
     "ExchangeAuth",
@@ -126,7 +128,8 @@ class MailFrom:
     """``MAIL FROM:<address> params``; ``address`` is "" for the null sender ``<>``.
 
     ``parameters`` maps upper-cased ESMTP keywords to their value (None for a bare keyword);
-    SIZE is checked to be a number and BODY to be 7BIT or 8BITMIME before the event is surfaced.
+    SIZE is checked to be a number and BODY to be 7BIT or 8BITMIME (or BINARYMIME, when the
+    EHLO reply offered it) before the event is surfaced.
     """
 
     address: str
@@ -144,7 +147,7 @@ class MailFrom:
 
     @property
     def body(self) -> str | None:
-        """The declared body type (``7BIT`` or ``8BITMIME``, upper case), or None."""
+        """The declared body type (``7BIT``, ``8BITMIME`` or ``BINARYMIME``, upper case), or None."""
         value = self.parameters.get("BODY")
         return value.upper() if value is not None else None
 
@@ -169,11 +172,44 @@ class Data:
 
 
 @dataclass(frozen=True)
+class Bdat:
+    """``BDAT <size> [LAST]`` (RFC 3030; only surfaced when CHUNKING was offered), before its
+    octets are read.
+
+    The owner either lets the chunk in with ``ServerSession.accept_chunk()`` (nothing is
+    written: the reply comes once the octets are read, to the :class:`ChunkReceived` or, for
+    the LAST chunk, the :class:`MessageReceived` that follows) or refuses it with a 4xx/5xx
+    ``respond()``, after which the session still reads and discards the ``size`` octets, as
+    RFC 3030 §2 requires of a refused BDAT.
+    """
+
+    size: int
+    last: bool
+    line: str
+
+
+@dataclass(frozen=True)
+class ChunkReceived:
+    """The octets of a BDAT chunk that is not the last, read in full.
+
+    A 250 keeps the transaction open for the next chunk; any other reply ends it (the chunks
+    received so far are discarded).
+    """
+
+    size: int
+    """The chunk's octets."""
+    oversized: int = 0
+    """Nonzero when the message so far went over the owner's ``message_size_limit``: the data
+    is discarded and this is the message's size in octets up to and including this chunk."""
+
+
+@dataclass(frozen=True)
 class MessageReceived:
     """The message data of one transaction, complete.
 
     ``content`` is after dot-unstuffing, with its line ends as sent (CRLF) and without the
-    terminating ``.`` line. Any reply ends the transaction.
+    terminating ``.`` line; after BDAT it is the chunks' octets exactly as sent, the LAST one
+    included. Any reply ends the transaction.
     """
 
     content: bytes
@@ -261,7 +297,7 @@ class ReplyReceived:
     """The server's reply to the oldest outstanding command.
 
     ``command`` is the verb sent (``EHLO``, ``HELO``, ``STARTTLS``, ``MAIL``, ``RCPT``, ``DATA``,
-    ``RSET``, ``NOOP``, ``QUIT``), ``MESSAGE`` for the reply after the message data, or
+    ``BDAT``, ``RSET``, ``NOOP``, ``QUIT``), ``MESSAGE`` for the reply after the message data, or
     ``GREETING`` for the banner. ``argument`` is the EHLO/HELO name or the MAIL/RCPT address.
     """
 
@@ -297,6 +333,8 @@ ServerEvent: TypeAlias = (
     | MailFrom
     | RcptTo
     | Data
+    | Bdat
+    | ChunkReceived
     | MessageReceived
     | Rset
     | Noop

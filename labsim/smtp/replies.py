@@ -50,6 +50,7 @@ __all__ = [
     "TOO_MANY_RECIPIENTS",
     "UNRECOGNIZED_COMMAND",
     "banner",
+    "chunk_received",
     "ehlo",
     "exchange_date",
     "helo",
@@ -101,18 +102,22 @@ def ehlo(
     max_size: int | None,
     starttls: bool,
     exchange_auth: bool = False,
+    binary_mime: bool = False,
+    chunking: bool = False,
 ) -> Reply:
     """The EHLO reply, extensions in Exchange's order (STARTTLS only when it is offered).
 
     ``exchange_auth`` adds ``X-EXPS GSSAPI NTLM`` (the connector's AuthMechanism includes
     ExchangeServer), after STARTTLS as Exchange orders it [docs/exchange-reference.md §17 C4].
+    ``binary_mime`` and ``chunking`` add ``BINARYMIME`` and ``CHUNKING`` after ``8BITMIME``
+    (the connector's BinaryMimeEnabled and ChunkingEnabled, both True by default in Exchange).
 
     labsim advertises only verbs it answers. A 2013 Default Frontend connector also lists
-    ``X-ANONYMOUSTLS``, ``AUTH NTLM`` (``AUTH NTLM LOGIN`` with BasicAuth), ``BINARYMIME``,
-    ``CHUNKING`` and ``XRDST`` in the places ``SIZE, PIPELINING, DSN, ENHANCEDSTATUSCODES,
-    STARTTLS, X-ANONYMOUSTLS, AUTH NTLM, X-EXPS GSSAPI NTLM, 8BITMIME, BINARYMIME, CHUNKING,
-    XRDST`` shows; the session refuses those verbs (AUTH, BDAT, X-ANONYMOUSTLS, XRDST), so they
-    are not offered (docs/fidelity.md, "TLS success line and EHLO").
+    ``X-ANONYMOUSTLS``, ``AUTH NTLM`` (``AUTH NTLM LOGIN`` with BasicAuth) and ``XRDST`` in the
+    places ``SIZE, PIPELINING, DSN, ENHANCEDSTATUSCODES, STARTTLS, X-ANONYMOUSTLS, AUTH NTLM,
+    X-EXPS GSSAPI NTLM, 8BITMIME, BINARYMIME, CHUNKING, XRDST`` shows; the session refuses those
+    verbs (AUTH, X-ANONYMOUSTLS, XRDST), so they are not offered (docs/fidelity.md, "TLS success
+    line and EHLO").
 
     ``max_size`` is the receive connector's MaxMessageSize in bytes (``SIZE 37748736`` for 36 MB);
     None advertises ``SIZE`` without a limit (RFC 1870 allows it). The ``ServerSession`` reads
@@ -126,6 +131,10 @@ def ehlo(
     if exchange_auth:
         lines.append("X-EXPS GSSAPI NTLM")
     lines.append("8BITMIME")
+    if binary_mime:
+        lines.append("BINARYMIME")
+    if chunking:
+        lines.append("CHUNKING")
     return Reply(250, tuple(lines))
 
 
@@ -164,6 +173,19 @@ def queued_mail(
         "Queued mail for delivery",
         "2.6.0",
     )
+
+
+@functools.lru_cache(maxsize=64)
+def chunk_received(size: int) -> Reply:
+    """The reply to a BDAT chunk that is not the LAST one: ``250 2.0.0 <n> octets received``.
+
+    labsim's choice [I]: no Exchange protocol log with an intermediate chunk was found (Exchange
+    servers send a message as one ``BDAT <n> LAST``); the text is RFC 3030's own example reply
+    (§4.2, ``250 <n> octets received``) with the enhanced code of a completed action. The LAST
+    chunk is answered as the end of DATA is (:func:`queued_mail`). docs/fidelity.md, "CHUNKING
+    and BDAT".
+    """
+    return Reply(250, f"{size} octets received", "2.0.0")
 
 
 # --- session flow -------------------------------------------------------------------------
@@ -218,7 +240,8 @@ UNRECOGNIZED_COMMAND = Reply(500, "Unrecognized command", "5.3.3")
 """Unknown (or unimplemented) verb."""
 
 INVALID_ARGUMENTS = Reply(501, "Invalid arguments", "5.5.4")
-"""Known verb with malformed arguments (bad address, bad ESMTP parameter, missing domain)."""
+"""Known verb with malformed arguments (bad address, bad ESMTP parameter, missing domain, a
+BDAT without a size, ``BODY=BINARYMIME`` when BINARYMIME is not offered)."""
 
 SEND_HELLO_FIRST = Reply(503, "Send hello first", "5.5.2")
 """MAIL/RCPT/DATA before EHLO or HELO."""
@@ -233,7 +256,8 @@ SENDER_ALREADY_SPECIFIED = Reply(503, "Sender already specified", "5.5.2")
 """A second MAIL inside one transaction."""
 
 BAD_SEQUENCE_OF_COMMANDS = Reply(503, "Bad sequence of commands", "5.5.1")
-"""STARTTLS when it was not offered, TLS is already active, or a transaction is open.
+"""STARTTLS when it was not offered, TLS is already active, or a transaction is open; DATA
+after BDAT, or after ``MAIL FROM … BODY=BINARYMIME`` (RFC 3030 §2, §3).
 
 labsim's choice: Exchange's exact text for these cases is not in the reference; this is the
 RFC 5321 §4.2.2 wording with the RFC 3463 "invalid command" enhanced code.
@@ -259,7 +283,8 @@ docs/fidelity.md)."""
 # --- policy replies (the owner decides; docs/exchange-reference.md §5.3, §10.2, §10.3) ------------
 
 MESSAGE_TOO_BIG = Reply(552, "Message size exceeds fixed maximum message size", "5.3.4")
-"""SIZE parameter or received data above the connector's MaxMessageSize."""
+"""SIZE parameter, received data or a BDAT chunk that takes the message above the connector's
+MaxMessageSize."""
 
 RELAY_DENIED = Reply(550, "SMTP; Unable to relay recipient in non-accepted domain", "5.7.54")
 """RCPT to a domain that is not accepted, without Accept-Any-Recipient (decision D6)."""

@@ -1,8 +1,9 @@
 """The server side of an SMTP session, sans-io: bytes in, events out, replies from the owner.
 
 ``ServerSession`` owns command framing, the command sequence (hello → MAIL → RCPT → DATA →
-message), syntax checks, message-data framing (dot-unstuffing, end detection), the
-MaxProtocolErrors limit and the STARTTLS protocol switch. It owns no policy: every well-formed,
+message, or BDAT chunks up to the LAST one), syntax checks, message-data framing
+(dot-unstuffing and end detection after DATA; exactly the announced octets after BDAT, RFC 3030),
+the MaxProtocolErrors limit and the STARTTLS protocol switch. It owns no policy: every well-formed,
 in-sequence command is surfaced as an event and the owner (the engine's receive connector)
 decides the reply through ``respond()``. Commands are surfaced strictly one at a time, which is
 what makes PIPELINING safe: the next command is not even parsed until the previous one has its
@@ -13,8 +14,9 @@ itself (``CommandRejected``/``LineTooLong``, reply bytes in ``data_to_send()``).
 raises ``LocalProtocolError``. The session reads no clock and imports nothing beyond the stdlib.
 
 The owner tells the session what it offered through the EHLO reply it passes to ``respond()``:
-the session parses the extension lines of that reply, so STARTTLS is accepted exactly when the
-client was told it may use it, and there is no second flag that could disagree with the wire.
+the session parses the extension lines of that reply, so STARTTLS, BDAT (``CHUNKING``) and
+``BODY=BINARYMIME`` (``BINARYMIME``) are accepted exactly when the client was told it may use
+them, and there is no second flag that could disagree with the wire.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from .events import (
     NEED_DATA,
     PAUSED,
     AuthResponse,
+    Bdat,
+    ChunkReceived,
     CommandRejected,
     ConnectionClosed,
     Data,
@@ -69,6 +73,8 @@ class ServerState(enum.Enum):
     """At least one recipient accepted."""
     DATA = "Data"
     """Reading message data (after a 354)."""
+    BDAT = "Bdat"
+    """At least one BDAT chunk accepted; more chunks (or the LAST one) expected."""
     AUTH_RESPONSE = "AuthResponse"
     """X-EXPS was answered with 334: the next line is the client's response, not a command."""
     CLOSED = "Closed"
@@ -96,6 +102,14 @@ _SEQUENCE_ERRORS: Mapping[tuple[str, ServerState], Reply] = {
     ("DATA", _S.AWAITING_HELLO): replies.SEND_HELLO_FIRST,
     ("DATA", _S.GREETED): replies.NEED_MAIL_COMMAND,
     ("DATA", _S.MAIL): replies.NEED_RCPT_COMMAND,
+    # RFC 3030 §2: DATA and BDAT cannot be mixed in one transaction.
+    ("DATA", _S.BDAT): replies.BAD_SEQUENCE_OF_COMMANDS,
+    ("BDAT", _S.GREETED): replies.NEED_MAIL_COMMAND,
+    ("BDAT", _S.MAIL): replies.NEED_RCPT_COMMAND,
+    ("MAIL", _S.BDAT): replies.SENDER_ALREADY_SPECIFIED,
+    ("RCPT", _S.BDAT): replies.BAD_SEQUENCE_OF_COMMANDS,
+    ("STARTTLS", _S.BDAT): replies.BAD_SEQUENCE_OF_COMMANDS,
+    ("X-EXPS", _S.BDAT): replies.BAD_SEQUENCE_OF_COMMANDS,
     # labsim's choice: TLS cannot start in the middle of a transaction.
     ("STARTTLS", _S.MAIL): replies.BAD_SEQUENCE_OF_COMMANDS,
     ("STARTTLS", _S.RCPT): replies.BAD_SEQUENCE_OF_COMMANDS,
@@ -104,10 +118,11 @@ _SEQUENCE_ERRORS: Mapping[tuple[str, ServerState], Reply] = {
     ("X-EXPS", _S.RCPT): replies.BAD_SEQUENCE_OF_COMMANDS,
 }
 
-#: Verbs the session surfaces. Anything else (VRFY, EXPN, HELP, AUTH, BDAT, …) is refused with
-#: 500 5.3.3: labsim does not advertise or implement them.
+#: Verbs the session surfaces. Anything else (VRFY, EXPN, HELP, AUTH, …) is refused with
+#: 500 5.3.3: labsim does not advertise or implement them. BDAT, X-EXPS and STARTTLS are known
+#: only while the EHLO reply offers them (a verb the server does not offer is unknown to it).
 _KNOWN_VERBS = frozenset(
-    {"EHLO", "HELO", "STARTTLS", "X-EXPS", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT"}
+    {"EHLO", "HELO", "STARTTLS", "X-EXPS", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT"}
 )
 
 #: Verbs that take no argument; an argument is a syntax error (501).
@@ -126,6 +141,10 @@ _SOURCE_ROUTE_RE = re.compile(rf"@{_DOMAIN}(?:,@{_DOMAIN})*:")
 _ESMTP_KEYWORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]*")
 _ESMTP_VALUE_RE = re.compile(r"[\x21-\x3c\x3e-\x7e]+")
 _BODY_TYPES = frozenset({"7BIT", "8BITMIME"})
+_BODY_TYPES_WITH_BINARYMIME = _BODY_TYPES | {"BINARYMIME"}
+#: ``BDAT <chunk-size> [LAST]`` (RFC 3030 §2: the size is 1*DIGIT; a bound keeps it an integer
+#: the session can count down, far above any MaxMessageSize).
+_BDAT_RE = re.compile(r"([0-9]{1,18})(?:[ \t]+(LAST))?\Z", re.IGNORECASE)
 
 
 class _SyntaxError(Exception):
@@ -170,7 +189,9 @@ def _parse_parameters(text: str) -> dict[str, str | None]:
     return parameters
 
 
-def _parse_mail_or_rcpt(verb: str, argument: str) -> tuple[str, dict[str, str | None]]:
+def _parse_mail_or_rcpt(
+    verb: str, argument: str, body_types: frozenset[str] = _BODY_TYPES
+) -> tuple[str, dict[str, str | None]]:
     prefix = "FROM:" if verb == "MAIL" else "TO:"
     if argument[: len(prefix)].upper() != prefix:
         raise _SyntaxError(f"expected {prefix}")
@@ -185,7 +206,7 @@ def _parse_mail_or_rcpt(verb: str, argument: str) -> tuple[str, dict[str, str | 
         if size is None or not size.isdigit() or len(size) > 20:
             raise _SyntaxError("bad SIZE")
         body = parameters.get("BODY", "7BIT")
-        if body is None or body.upper() not in _BODY_TYPES:
+        if body is None or body.upper() not in body_types:
             raise _SyntaxError("bad BODY")
     return address, parameters
 
@@ -196,8 +217,10 @@ class ServerSession:
     Use: ``greeting(banner)`` → write; then for every segment read, ``receive_data(segment)``
     and loop ``next_event()`` until NEED_DATA or PAUSED. After every event, write
     ``data_to_send()`` (non-empty only for events the session answered itself). Answer each
-    command event and each ``MessageReceived`` with ``respond(reply)`` and write the bytes it
-    returns; after a 220 to ``StartTls``, start TLS on the transport right away.
+    command event, each ``ChunkReceived`` and each ``MessageReceived`` with ``respond(reply)``
+    and write the bytes it returns (a ``Bdat`` is let in with ``accept_chunk()`` instead, or
+    refused with ``respond``); after a 220 to ``StartTls``, start TLS on the transport right
+    away.
 
     ``max_protocol_errors`` is the receive connector's MaxProtocolErrors (None: no limit);
     ``tls_active`` is for listeners whose TLS starts before SMTP (implicit TLS).
@@ -231,10 +254,16 @@ class ServerSession:
         self._bytes_received = 0
         self._oversized = False
         self._discarded_after_starttls = 0
+        self._chunk_remaining: int | None = None
+        self._chunk_size = 0
+        self._chunk_last = False
+        self._skip_remaining = 0
+        self._binarymime = False
         self.message_size_limit: int | None = None
-        """Octets of message data kept at most (the owner sets it, e.g. at DATA): beyond it the
-        data is read to its end but discarded as it comes, so a peer cannot make the session
-        hold more than the limit, and the message surfaces with ``oversized`` set."""
+        """Octets of message data kept at most (the owner sets it, e.g. at DATA or BDAT): beyond
+        it the data is read to its end but discarded as it comes, so a peer cannot make the
+        session hold more than the limit, and the message (or the BDAT chunk that went over)
+        surfaces with ``oversized`` set."""
 
     # --- read-only views ------------------------------------------------------------------
 
@@ -270,7 +299,8 @@ class ServerSession:
 
     @property
     def bytes_received(self) -> int:
-        """Message octets (after unstuffing) read so far in the current DATA phase.
+        """Message octets (after unstuffing) read so far in the current DATA phase, or in the
+        BDAT chunks of the current transaction.
 
         Updated by ``next_event()``; the owner compares it with MaxMessageSize and decides 552.
         """
@@ -334,7 +364,15 @@ class ServerSession:
             return queued
         if self._state is ServerState.CLOSED:
             return ConnectionClosed() if self._peer_closed else NEED_DATA
-        event = self._read_data() if self._state is ServerState.DATA else self._read_command()
+        event: ServerEvent | None
+        if self._skip_remaining and not self._skip_refused_chunk():
+            event = None
+        elif self._chunk_remaining is not None:
+            event = self._read_chunk()
+        elif self._state is ServerState.DATA:
+            event = self._read_data()
+        else:
+            event = self._read_command()
         if event is None:
             if self._peer_closed:
                 # Whatever is left is an incomplete command or message: it is dropped.
@@ -358,6 +396,12 @@ class ServerSession:
         if isinstance(event, Data):
             if reply.is_positive_completion:
                 raise LocalProtocolError("DATA is answered with 354 or a 4xx/5xx reply, not 2xx")
+        elif isinstance(event, Bdat):
+            if reply.is_positive:
+                raise LocalProtocolError(
+                    "BDAT is let in with accept_chunk() (its reply follows the octets) or "
+                    "refused with a 4xx/5xx reply"
+                )
         elif isinstance(event, (ExchangeAuth, AuthResponse)):
             if reply.is_positive and not reply.is_positive_completion and reply.code != 334:
                 raise LocalProtocolError("X-EXPS is answered with 334, 235 or a 4xx/5xx reply")
@@ -373,12 +417,38 @@ class ServerSession:
             # the exchange (235 authenticated, 5xx refused) back in the greeted state.
             self._state = ServerState.AUTH_RESPONSE if reply.code == 334 else ServerState.GREETED
             return out
-        if isinstance(event, MessageReceived):
+        if isinstance(event, Bdat):
+            # RFC 3030 §2: the octets of a refused chunk are still read, and thrown away.
+            self._skip_remaining = event.size
+            return out
+        if isinstance(event, MessageReceived) or (
+            isinstance(event, ChunkReceived) and not reply.is_positive_completion
+        ):
             self._end_transaction()
             self._state = ServerState.GREETED
         elif reply.is_positive:
             self._apply_positive(event, reply)
         return out
+
+    def accept_chunk(self) -> None:
+        """Let the waiting BDAT chunk in: its octets are read next (nothing is written now).
+
+        The reply comes after them, to the ``ChunkReceived`` (or, for the LAST chunk, the
+        ``MessageReceived``) that the session surfaces once the octets are in.
+        """
+        event = self._pending
+        if not isinstance(event, Bdat):
+            raise LocalProtocolError("accept_chunk() answers a waiting BDAT event only")
+        self._pending = None
+        if self._state is not ServerState.BDAT:
+            # The transaction's first chunk.
+            self._message_parts = []
+            self._bytes_received = 0
+            self._oversized = False
+            self._state = ServerState.BDAT
+        self._chunk_remaining = event.size
+        self._chunk_size = event.size
+        self._chunk_last = event.last
 
     # --- internals --------------------------------------------------------------------------
 
@@ -400,6 +470,8 @@ class ServerSession:
             self._state = ServerState.AWAITING_HELLO
         elif isinstance(event, MailFrom):
             self._recipient_count = 0
+            # RFC 3030 §3: a BINARYMIME body can travel only in BDAT chunks.
+            self._binarymime = event.body == "BINARYMIME"
             self._state = ServerState.MAIL
         elif isinstance(event, RcptTo):
             self._recipient_count += 1
@@ -420,11 +492,54 @@ class ServerSession:
         self._recipient_count = 0
         self._unstuffer = None
         self._message_parts = []
+        self._oversized = False
+        self._binarymime = False
 
     def _close(self) -> None:
         self._state = ServerState.CLOSED
         self._buffer.clear()
+        self._chunk_remaining = None
+        self._skip_remaining = 0
         self._end_transaction()
+
+    def _skip_refused_chunk(self) -> bool:
+        """Throw away octets of a refused BDAT chunk; True once all of them are gone."""
+        dropped = min(self._skip_remaining, len(self._buffer))
+        del self._buffer[:dropped]
+        self._skip_remaining -= dropped
+        return self._skip_remaining == 0
+
+    def _keep(self, piece: bytes) -> None:
+        """Count message octets and hold them, unless the message went over the limit."""
+        self._bytes_received += len(piece)
+        limit = self.message_size_limit
+        if self._oversized or (limit is not None and self._bytes_received > limit):
+            self._oversized = True
+            self._message_parts = []
+        else:
+            self._message_parts.append(piece)
+
+    def _read_chunk(self) -> ChunkReceived | MessageReceived | None:
+        remaining = self._chunk_remaining
+        if remaining is None:  # pragma: no cover - only called while a chunk is read
+            raise AssertionError("no BDAT chunk is being read")
+        # Exactly the announced octets, whatever they hold: no line parsing, no dot-stuffing.
+        take = min(remaining, len(self._buffer))
+        if take:
+            self._keep(bytes(self._buffer[:take]))
+            del self._buffer[:take]
+            remaining -= take
+        self._chunk_remaining = remaining
+        if remaining:
+            return None
+        self._chunk_remaining = None
+        oversized = self._bytes_received if self._oversized else 0
+        if not self._chunk_last:
+            return ChunkReceived(self._chunk_size, oversized)
+        content = b"" if oversized else b"".join(self._message_parts)
+        self._message_parts = []
+        self._oversized = False
+        return MessageReceived(content, oversized)
 
     def _read_data(self) -> MessageReceived | None:
         unstuffer = self._unstuffer
@@ -434,13 +549,7 @@ class ServerSession:
             chunk = unstuffer.feed(bytes(self._buffer))
             self._buffer.clear()
             if chunk:
-                self._bytes_received += len(chunk)
-                limit = self.message_size_limit
-                if self._oversized or (limit is not None and self._bytes_received > limit):
-                    self._oversized = True
-                    self._message_parts = []
-                else:
-                    self._message_parts.append(chunk)
+                self._keep(chunk)
         if not unstuffer.done:
             return None
         self._buffer += unstuffer.leftover
@@ -509,8 +618,16 @@ class ServerSession:
         if not _VERB_RE.fullmatch(verb) or verb.upper() not in _KNOWN_VERBS:
             return self._reject(line, replies.UNRECOGNIZED_COMMAND)
         verb = verb.upper()
+        if verb == "BDAT" and "CHUNKING" not in self._extensions:
+            # Not offered (ChunkingEnabled $false, HELO, before EHLO): unknown, as in Exchange;
+            # its octets are then read as commands, as by any server that lacks CHUNKING.
+            return self._reject(line, replies.UNRECOGNIZED_COMMAND)
         sequence_error = _SEQUENCE_ERRORS.get((verb, self._state))
+        if verb == "DATA" and self._binarymime and self._state is ServerState.RCPT:
+            sequence_error = replies.BAD_SEQUENCE_OF_COMMANDS  # RFC 3030 §3
         if sequence_error is not None:
+            if verb == "BDAT":
+                self._skip_announced(argument)
             return self._reject(line, sequence_error)
         if verb == "STARTTLS" and not self.starttls_offered:
             return self._reject(line, replies.BAD_SEQUENCE_OF_COMMANDS)
@@ -523,8 +640,13 @@ class ServerSession:
         except _SyntaxError:
             return self._reject(line, replies.INVALID_ARGUMENTS)
 
-    @staticmethod
-    def _command_event(verb: str, argument: str, line: str) -> ServerEvent:
+    def _skip_announced(self, argument: str) -> None:
+        """A BDAT refused before it was surfaced: its octets follow all the same (RFC 3030)."""
+        match = _BDAT_RE.fullmatch(argument)
+        if match is not None:
+            self._skip_remaining = int(match[1])
+
+    def _command_event(self, verb: str, argument: str, line: str) -> ServerEvent:
         if verb in ("EHLO", "HELO"):
             if not _HELLO_NAME_RE.fullmatch(argument):
                 raise _SyntaxError("bad hello name")
@@ -534,8 +656,16 @@ class ServerSession:
                 raise _SyntaxError("bad mechanism")
             return ExchangeAuth(argument.upper(), line)
         if verb == "MAIL":
-            address, parameters = _parse_mail_or_rcpt(verb, argument)
+            body_types = (
+                _BODY_TYPES_WITH_BINARYMIME if "BINARYMIME" in self._extensions else _BODY_TYPES
+            )
+            address, parameters = _parse_mail_or_rcpt(verb, argument, body_types)
             return MailFrom(address, parameters, line)
+        if verb == "BDAT":
+            match = _BDAT_RE.fullmatch(argument)
+            if match is None:
+                raise _SyntaxError("BDAT needs a size and optionally LAST")
+            return Bdat(int(match[1]), match[2] is not None, line)
         if verb == "RCPT":
             address, parameters = _parse_mail_or_rcpt(verb, argument)
             return RcptTo(address, parameters, line)

@@ -87,6 +87,12 @@ class ServerTranscript:
         self._log.append(f"respond {reply}")
         return self
 
+    def accept_chunk(self) -> ServerTranscript:
+        """The owner lets the waiting BDAT chunk in (nothing is written until its octets)."""
+        self.session.accept_chunk()
+        self._log.append("accept_chunk")
+        return self
+
     def server(self, expected: bytes) -> ServerTranscript:
         """Exactly these bytes went to the client since the last ``server()`` check."""
         actual = bytes(self._wire)

@@ -429,6 +429,8 @@ CERT_NAME = "<I>CN=Adatum Root CA, O=Adatum<S>CN=mail.adatum.com, O=Adatum"
 RECEIVE_SAMPLES: dict[str, tuple[str, str, str]] = {
     "AuthMechanism": ("", "Tls,BasicAuth", "Tls, BasicAuth"),
     "Banner": ("", '"220 trey gateway ready"', "220 trey gateway ready"),
+    "BinaryMimeEnabled": ("", "$false", "False"),
+    "ChunkingEnabled": ("", "$false", "False"),
     "Bindings": ("", "0.0.0.0:2526", "{0.0.0.0:2526}"),
     "DomainSecureEnabled": ("", "$false", "False"),
     "Fqdn": ("", "in.adatum.com", "in.adatum.com"),

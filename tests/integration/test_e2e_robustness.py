@@ -1,5 +1,7 @@
 """Clients that misbehave at the socket level must not wedge the lab: a client that vanishes in
-the middle of DATA (while the CAS already proxies to the Mailbox server), one that connects and
+the middle of DATA (while the CAS holds a proxy session to the Mailbox server: after RCPT when
+the Mailbox server offers CHUNKING and the message would go on as BDAT, inside DATA when it
+does not), one that connects and
 leaves, and one that sends garbage instead of a TLS handshake. Each time the lab must become
 idle again (``run_until_idle`` returns), deliver nothing partial, log no unhandled error (the
 suite's conftest fails the test on one), and still serve the next client."""
@@ -8,11 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from integration_helpers import (
     CLIENT_ADDRESS,
     protocol_records,
     run_python_peer,
     sessions_from,
+    sh,
     tracking_records,
     verbose_default_frontend,
 )
@@ -63,8 +67,17 @@ print(json.dumps(report))
 """
 
 
-def test_rude_clients_do_not_wedge_the_lab(lab: Lab, tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunking", ["$true", "$false"])
+def test_rude_clients_do_not_wedge_the_lab(lab: Lab, tmp_path: Path, chunking: str) -> None:
     verbose_default_frontend(lab, "TreyResearch", "TREY-CAS1")
+    # Without CHUNKING on 2525 the CAS relays DATA, so its proxy session is mid-DATA when the
+    # client vanishes (the proxy must drop it rather than send QUIT as message text).
+    sh(
+        lab,
+        "TreyResearch",
+        f'Set-ReceiveConnector "TREY-MBX1\\Default TREY-MBX1" -ChunkingEnabled {chunking} '
+        "-ProtocolLoggingLevel Verbose",
+    )
 
     report = run_python_peer(
         lab,
@@ -74,7 +87,7 @@ def test_rude_clients_do_not_wedge_the_lab(lab: Lab, tmp_path: Path) -> None:
         "rude",
     )
 
-    # The CAS had accepted the envelope (so its proxy session to TREY-MBX1 was in DATA).
+    # The CAS had accepted the envelope (so its proxy session to TREY-MBX1 was open).
     assert report["RCPT"] == "250 2.1.5 Recipient OK"
     assert report["DATA"].startswith("354 ")
     assert report["STARTTLS"] == "220 2.0.0 SMTP server ready"
@@ -88,6 +101,12 @@ def test_rude_clients_do_not_wedge_the_lab(lab: Lab, tmp_path: Path) -> None:
         if r["event-id"] == "RECEIVE"
     ]
     assert received == ["Complete"]
+    hop = protocol_records(lab.protocol_log("TreyResearch", "TREY-MBX1", "receive"))
+    verbs = [r["data"].split(" ")[0] for r in hop if r["event"] == "<"]
+    if chunking == "$false":
+        assert verbs.count("DATA") == 2 and "BDAT" not in verbs  # the vanished one, Complete
+    else:
+        assert verbs.count("BDAT") == 1 and "DATA" not in verbs  # only Complete went on
 
     records = protocol_records(lab.protocol_log("TreyResearch", "TREY-CAS1", "receive"))
     sessions = sessions_from(records, CLIENT_ADDRESS)

@@ -55,7 +55,8 @@ def test_send_log_has_one_record_per_ehlo_line(tmp_path: Path) -> None:
     answers = [r["data"] for r in send if r["event"] == "<"]
     hello = "250-mail.treyresearch.net Hello [127.0.10.2]"
     first = answers.index(hello)
-    assert answers[first : first + 8] == [
+    # BINARYMIME and CHUNKING follow 8BITMIME, as on a 2013 connector (§17 C4).
+    assert answers[first : first + 10] == [
         hello,
         "250-SIZE 37748736",
         "250-PIPELINING",
@@ -63,17 +64,37 @@ def test_send_log_has_one_record_per_ehlo_line(tmp_path: Path) -> None:
         "250-ENHANCEDSTATUSCODES",
         "250-STARTTLS",
         "250-X-EXPS GSSAPI NTLM",
-        "250 8BITMIME",
+        "250-8BITMIME",
+        "250-BINARYMIME",
+        "250 CHUNKING",
     ]
     again = answers.index(hello, first + 1)
-    assert answers[again : again + 7] == [
+    assert answers[again : again + 9] == [
         hello,
         "250-SIZE 37748736",
         "250-PIPELINING",
         "250-DSN",
         "250-ENHANCEDSTATUSCODES",
         "250-X-EXPS GSSAPI NTLM",
-        "250 8BITMIME",
+        "250-8BITMIME",
+        "250-BINARYMIME",
+        "250 CHUNKING",
     ]
     # Single-line replies stay one record each.
     assert "220 2.0.0 SMTP server ready" in answers
+
+
+def test_the_message_travels_as_one_bdat_last_in_both_logs(tmp_path: Path) -> None:
+    send, receive = _tls_session_logs(tmp_path)
+    sent = [(r["event"], r["data"]) for r in send if r["event"] in "<>"]
+    # The Mailbox server's send log: the BDAT line, then TREY-CAS1's reply to the message
+    # (relayed from TREY-MBX1), never DATA or a <message …> record.
+    (at,) = [n for n, (e, d) in enumerate(sent) if e == ">" and d.startswith("BDAT ")]
+    size = int(sent[at][1].split(" ")[1])
+    assert sent[at][1] == f"BDAT {size} LAST"
+    assert sent[at + 1][0] == "<" and sent[at + 1][1].startswith("250 2.6.0 <")
+    assert (">", "DATA") not in sent and not any(d.startswith("<message") for _, d in sent)
+    # TREY-CAS1's receive log: the same line as received, and the same reply as sent.
+    got = [(r["event"], r["data"]) for r in receive if r["event"] in "<>"]
+    here = got.index(("<", f"BDAT {size} LAST"))
+    assert got[here + 1] == (">", sent[at + 1][1])

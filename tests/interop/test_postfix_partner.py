@@ -16,6 +16,7 @@ lab's CAS with a ``secure`` policy, and asks for client certificates.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -158,6 +159,17 @@ def test_labsim_to_postfix_arrives_over_mutual_tls(partners: Partners) -> None:
     log = partners.lab.sh("Adatum", ":log ADATUM-MBX1 send 200")
     assert f"{FABRIKAM}:{postfix.port}" in log, log
     assert "CN=mail.fabrikam.org" in log, log
+    # Postfix 3.7 offers CHUNKING, so the lab sends the message as Exchange does: one
+    # BDAT <n> LAST, answered by Postfix's own queued reply; no DATA.
+    lines = log.splitlines()
+    chunks = [re.search(r",>,BDAT ([0-9]+) LAST,", x) for x in lines]
+    sent = [(n, m[1]) for n, m in enumerate(chunks) if m is not None]
+    assert len(sent) == 1, log
+    at, size = sent[0]
+    answer = lines[at + 1]
+    # Postfix counted exactly the octets the chunk announced.
+    assert re.search(rf",<,250 2\.0\.0 Ok: {size} bytes queued as [0-9A-F]+,", answer), log
+    assert ",>,DATA," not in log, log
 
 
 def test_a_wrong_name_on_postfix_defers_with_4_7_5_then_delivers(partners: Partners) -> None:
