@@ -768,6 +768,9 @@ class _Builder:
                 self.tls_name_param(obj, tls_names),
                 self.size_param(obj, "MaxMessageSize"),
                 self.choice_param(obj, "ProtocolLoggingLevel", ("None", "Verbose")),
+                # Exchange's defaults are True; only a connector that turned BDAT off says so.
+                self.bool_param(obj, "ChunkingEnabled", only_false=True),
+                self.bool_param(obj, "BinaryMimeEnabled", only_false=True),
             ]
             if not remote or not bindings:
                 self.ctx.note(
@@ -909,13 +912,15 @@ class _Builder:
 
     # -- parameters ------------------------------------------------------------------------
 
-    def bool_param(self, obj: ExportObject, name: str) -> str:
+    def bool_param(self, obj: ExportObject, name: str, *, only_false: bool = False) -> str:
         text = obj.text(name)
         if not text:
             return ""
         value = boolean(text)
         if value is None:
             raise obj.fail(name, f"'{text}' is not True or False")
+        if value and only_false:
+            return ""
         return f"-{name} ${str(value).lower()}"
 
     def int_param(self, obj: ExportObject, name: str) -> str:

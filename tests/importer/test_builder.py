@@ -273,3 +273,22 @@ def test_every_export_as_clixml_gives_the_same_lab(exports: Path) -> None:
         path.unlink()
     result = run(exports)
     assert result.organizations == run(EXAMPLES).organizations
+
+
+def test_chunking_turned_off_in_production_is_carried_defaults_are_not(exports: Path) -> None:
+    # The first connector of the sample (Default Frontend TT-LON-CAS1) turns BDAT off; the
+    # others keep Exchange's defaults (True), which need no parameter.
+    text = decode((exports / "ReceiveConnector.txt").read_bytes(), "ReceiveConnector.txt")
+    first = text.index("ChunkingEnabled                         : True")
+    text = (
+        text[:first]
+        + "ChunkingEnabled                         : False"
+        + text[first + len("ChunkingEnabled                         : True") :]
+    )
+    (exports / "ReceiveConnector.txt").write_bytes(text.encode("utf-8"))
+    setup = run(exports).organizations[0].setup
+    lines = [line for line in setup if "Default Frontend TT-LON-CAS1" in line]
+    assert len(lines) == 1 and "-ChunkingEnabled $false" in lines[0], lines
+    others = [line for line in setup if "ReceiveConnector" in line and line not in lines]
+    assert others and not any("ChunkingEnabled" in line for line in others)
+    assert not any("BinaryMimeEnabled" in line for line in setup)
