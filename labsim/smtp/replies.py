@@ -177,15 +177,16 @@ def queued_mail(
 
 @functools.lru_cache(maxsize=64)
 def chunk_received(size: int) -> Reply:
-    """The reply to a BDAT chunk that is not the LAST one: ``250 2.0.0 <n> octets received``.
+    """The reply to a BDAT chunk that is not the LAST one:
+    ``250 2.6.0 CHUNK received OK, <n> octets``, ``<n>`` the size of that chunk.
 
-    labsim's choice [I]: no Exchange protocol log with an intermediate chunk was found (Exchange
-    servers send a message as one ``BDAT <n> LAST``); the text is RFC 3030's own example reply
-    (§4.2, ``250 <n> octets received``) with the enhanced code of a completed action. The LAST
-    chunk is answered as the end of DATA is (:func:`queued_mail`). docs/fidelity.md, "CHUNKING
-    and BDAT".
+    Exchange 15's own text (its ``SmtpResponse.OctetsReceived(chunkSize)``, which the inbound
+    BDAT command answers a chunk that is not the last with) [C, code; no real log sample was
+    found, Exchange servers sending a message as one ``BDAT <n> LAST``]. The LAST chunk is
+    answered as the end of DATA is (:func:`queued_mail`). docs/fidelity.md, "CHUNKING and
+    BDAT".
     """
-    return Reply(250, f"{size} octets received", "2.0.0")
+    return Reply(250, f"CHUNK received OK, {size} octets", "2.6.0")
 
 
 # --- session flow -------------------------------------------------------------------------

@@ -99,7 +99,7 @@ def test_bdat_chunks_over_tls_arrive_exactly_and_are_logged(lab: Lab, tmp_path: 
 
     assert report["ehlo"][-3:] == ["250-8BITMIME", "250-BINARYMIME", "250 CHUNKING"]
     assert report["mail"] == ["250 2.1.0 Sender OK"]
-    assert report["chunk"] == [f"250 2.0.0 {len(FIRST)} octets received"]
+    assert report["chunk"] == [f"250 2.6.0 CHUNK received OK, {len(FIRST)} octets"]
     (last,) = report["last"]
     # The CAS relays the Mailbox server's reply to the message (§17 C9 form on the 2525 hop).
     assert re.fullmatch(
@@ -116,7 +116,7 @@ def test_bdat_chunks_over_tls_arrive_exactly_and_are_logged(lab: Lab, tmp_path: 
     (session,) = sessions_from(records, CLIENT_ADDRESS).values()
     lines = [(r["event"], r["data"]) for r in session]
     chunk_at = lines.index(("<", f"BDAT {len(FIRST)}"))
-    assert lines[chunk_at + 1] == (">", f"250 2.0.0 {len(FIRST)} octets received")
+    assert lines[chunk_at + 1] == (">", f"250 2.6.0 CHUNK received OK, {len(FIRST)} octets")
     assert lines[chunk_at + 2] == ("<", f"BDAT {len(LAST)} LAST")
     assert lines[chunk_at + 3] == (">", last)
     # The CAS proxied the whole message to the Mailbox server as one chunk.

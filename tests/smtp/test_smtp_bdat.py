@@ -97,13 +97,13 @@ def test_one_bdat_last_chunk_is_the_message_exactly_as_sent() -> None:
 def test_chunks_arrive_in_any_segmentation_and_last_may_be_empty() -> None:
     t = transaction().client(b"BDAT 10\r\nSubject: ").event(Bdat(10, False, "BDAT 10"))
     t.accept_chunk().event(NEED_DATA).client(b"h").event(ChunkReceived(10))
-    t.respond(replies.chunk_received(10)).server(b"250 2.0.0 10 octets received\r\n")
+    t.respond(replies.chunk_received(10)).server(b"250 2.6.0 CHUNK received OK, 10 octets\r\n")
     assert t.session.state is ServerState.BDAT
     t.client(b"bdat 5 last\r\nx\r\n\r\n").event(Bdat(5, True, "bdat 5 last")).accept_chunk()
     t.event(MessageReceived(b"Subject: hx\r\n\r\n")).respond(QUEUED).server(QUEUED_BYTES)
     zero = transaction().client(b"BDAT 3\r\nabcBDAT 0 LAST\r\n")
     zero.event(Bdat(3, False, "BDAT 3")).accept_chunk().event(ChunkReceived(3))
-    zero.respond(replies.chunk_received(3)).server(b"250 2.0.0 3 octets received\r\n")
+    zero.respond(replies.chunk_received(3)).server(b"250 2.6.0 CHUNK received OK, 3 octets\r\n")
     zero.event(Bdat(0, True, "BDAT 0 LAST")).accept_chunk().event(MessageReceived(b"abc"))
 
 
@@ -146,7 +146,7 @@ def test_bdat_without_a_valid_size_is_501(argument: str) -> None:
 def test_data_after_bdat_is_a_bad_sequence_and_rset_discards_the_chunks() -> None:
     t = transaction().client(b"BDAT 5\r\nHello").event(Bdat(5, False, "BDAT 5"))
     t.accept_chunk().event(ChunkReceived(5)).respond(replies.chunk_received(5)).server(
-        b"250 2.0.0 5 octets received\r\n"
+        b"250 2.6.0 CHUNK received OK, 5 octets\r\n"
     )
     t.client(b"DATA\r\n").event(CommandRejected("DATA", replies.BAD_SEQUENCE_OF_COMMANDS))
     t.server(b"503 5.5.1 Bad sequence of commands\r\n")
@@ -162,7 +162,7 @@ def test_a_chunk_over_the_limit_is_read_discarded_and_flagged() -> None:
     t.session.message_size_limit = 8
     t.client(b"BDAT 6\r\n123456").event(Bdat(6, False, "BDAT 6")).accept_chunk()
     t.event(ChunkReceived(6)).respond(replies.chunk_received(6)).server(
-        b"250 2.0.0 6 octets received\r\n"
+        b"250 2.6.0 CHUNK received OK, 6 octets\r\n"
     )
     t.client(b"BDAT 6 LAST\r\n789012").event(Bdat(6, True, "BDAT 6 LAST")).accept_chunk()
     t.event(MessageReceived(b"", oversized=12))
