@@ -221,6 +221,19 @@ class FormattedText:
 
 
 @dataclass(frozen=True)
+class GroupInfo:
+    """One group Group-Object writes (PowerShell's ``GroupInfo``): the objects that share the
+    grouped properties' values; with -NoElement (``GroupInfoNoElement``) without them."""
+
+    count: int
+    name: str
+    """The values as text, joined with ``, `` when several properties are grouped on."""
+    values: tuple[object, ...]
+    group: tuple[object, ...]
+    no_element: bool = False
+
+
+@dataclass(frozen=True)
 class SelectedObject:
     """What Select-Object writes for a property list: the chosen properties, in order, with
     their values (PowerShell's ``Selected.<Type>`` PSCustomObject)."""

@@ -24,6 +24,7 @@ from labsim.ems.outputs import (
     CommandInfo,
     ExchangeServerOutput,
     FrontendTransportServiceOutput,
+    GroupInfo,
     LabCrl,
     LabServer,
     MailboxOutput,
@@ -64,6 +65,9 @@ class View:
     right_aligned: frozenset[str] = frozenset()
     header: str | None = None
     list_view: tuple[str, ...] | None = None
+    shown: tuple[tuple[str, Callable[[Any], str]], ...] = ()
+    """Properties whose text is not their value's (GroupInfo's Group: the objects as their
+    ToString() prints them); the getter still gives the value to pipe on."""
 
     def names(self) -> tuple[str, ...]:
         """Property names in order."""
@@ -71,6 +75,9 @@ class View:
 
     def value(self, obj: object, name: str) -> str:
         """The display text of property ``name`` of ``obj``."""
+        for prop, text in self.shown:
+            if prop == name:
+                return text(obj)
         for prop, getter in self.properties:
             if prop == name:
                 return display(getter(obj))
@@ -763,6 +770,52 @@ _VIEWS: dict[type, View] = {
 }
 
 
+TRACKING_EVENT_TYPE = "Microsoft.Exchange.Management.TransportLogSearchTasks.MessageTrackingEvent"
+"""The .NET type of Get-MessageTrackingLog's objects, which is what their ToString() gives."""
+
+
+def object_text(obj: object) -> str:
+    """``obj`` as PowerShell prints it inside ``{...}`` (its ToString()): an Exchange object's
+    Identity (else Name), a tracking event's type name, a Select-Object result as
+    ``@{Name=Value; ...}``, a plain value as itself."""
+    if isinstance(obj, TrackingRecord):
+        return TRACKING_EVENT_TYPE
+    if isinstance(obj, SelectedObject):
+        return "@{" + "; ".join(f"{n}={display(v)}" for n, v in obj.properties) + "}"
+    for name in ("Identity", "Name"):
+        found, value = property_value(obj, name)
+        if found and value is not None:
+            return display(value)
+    return display(obj)
+
+
+def _group_text(group: GroupInfo) -> str:
+    return display(tuple(object_text(o) for o in group.group))
+
+
+_GROUP_INFO = View(
+    (
+        ("Count", lambda g: g.count),
+        ("Name", lambda g: g.name),
+        ("Group", lambda g: g.group),
+        ("Values", lambda g: g.values),
+    ),
+    table=("Count", "Name", "Group"),
+    right_aligned=frozenset({"Count"}),
+    shown=(("Group", _group_text),),
+)
+
+_GROUP_INFO_NO_ELEMENT = View(
+    (
+        ("Count", lambda g: g.count),
+        ("Name", lambda g: g.name),
+        ("Values", lambda g: g.values),
+    ),
+    table=("Count", "Name"),
+    right_aligned=frozenset({"Count"}),
+)
+
+
 def _selected_view(obj: SelectedObject) -> View:
     # PowerShell shows a PSCustomObject as a table up to four properties, as a list beyond.
     names = tuple(name for name, _ in obj.properties)
@@ -774,6 +827,8 @@ def view_for(obj: object) -> View | None:
     """The view of ``obj``'s type, or None (the object then prints as its text)."""
     if isinstance(obj, SelectedObject):
         return _selected_view(obj)
+    if isinstance(obj, GroupInfo):
+        return _GROUP_INFO_NO_ELEMENT if obj.no_element else _GROUP_INFO
     return _VIEWS.get(type(obj))
 
 

@@ -338,3 +338,59 @@ def test_format_table_and_list_take_calculated_properties(adatum: Shell) -> None
         "property (its columns are always sized to fit); give only Name (or Label) and "
         "Expression."
     )
+
+
+def test_group_object_counts_in_order_of_first_appearance(adatum: Shell, host: FakeHost) -> None:
+    def record(seconds: int, event: TrackingEventId) -> TrackingRecord:
+        return TrackingRecord(
+            date_time=NOW + timedelta(seconds=seconds),
+            source=TrackingSource.SMTP,
+            event_id=event,
+            sender_address="april@adatum.com",
+            recipient_address=("ben@treyresearch.net",),
+            message_subject="One",
+            message_id="<1@adatum.com>",
+        )
+
+    host.tracking["ADATUM-MBX1"] = [
+        record(0, TrackingEventId.RECEIVE),
+        record(1, TrackingEventId.DEFER),
+        record(2, TrackingEventId.DEFER),
+        record(3, TrackingEventId.SEND),
+    ]
+    grouped = adatum.run("Get-MessageTrackingLog | Group-Object EventId")
+    assert grouped.ok, grouped.error
+    event = "Microsoft.Exchange.Management.TransportLogSearchTasks.MessageTrackingEvent"
+    assert grouped.output.splitlines() == [
+        "Count Name    Group",
+        "----- ----    -----",
+        f"    1 RECEIVE {{{event}}}",
+        f"    2 DEFER   {{{event}, {event}}}",
+        f"    1 SEND    {{{event}}}",
+    ]
+    assert rows(adatum, "Get-MessageTrackingLog | group EventId -NoElement | sort Count -Desc") == [
+        "2 DEFER",
+        "1 RECEIVE",
+        "1 SEND",
+    ]
+    # The groups' objects pipe on; case does not split a group unless -CaseSensitive.
+    assert names(
+        adatum,
+        RECEIVE + " | group {$_.Name -like '*frontend*'} | ? {$_.Name -eq 'True'} | "
+        "select -ExpandProperty Group",
+    ) == [
+        "Default Frontend ADATUM-CAS1",
+        "Outbound Proxy Frontend ADATUM-CAS1",
+        "Client Frontend ADATUM-CAS1",
+    ]
+    listed = adatum.run(RECEIVE + " | group Enabled,Server | fl")
+    assert listed.ok, listed.error
+    assert listed.output.splitlines()[:4] == [
+        "Count  : 3",
+        "Name   : True, ADATUM-CAS1",
+        "Group  : {ADATUM-CAS1\\Default Frontend ADATUM-CAS1, ADATUM-CAS1\\Outbound Proxy "
+        "Frontend ADATUM-CAS1, ADATUM-CAS1\\Client Frontend ADATUM-CAS1}",
+        "Values : {True, ADATUM-CAS1}",
+    ]
+    refused = adatum.run("Get-MessageTrackingLog | group EventId -AsHashTable")
+    assert not refused.ok and "does not build hash tables" in str(refused.error)

@@ -1,7 +1,7 @@
-"""Where-Object (``?``, ``where``), Select-Object (``select``), Sort-Object (``sort``) and
-Measure-Object (``measure``): PowerShell's own cmdlets for filtering, trimming, ordering and
-counting whatever objects an Exchange cmdlet wrote (connectors, queues, messages, certificates,
-tracking records, servers).
+"""Where-Object (``?``, ``where``), Select-Object (``select``), Sort-Object (``sort``),
+Group-Object (``group``) and Measure-Object (``measure``): PowerShell's own cmdlets for
+filtering, trimming, ordering, grouping and counting whatever objects an Exchange cmdlet wrote
+(connectors, queues, messages, certificates, tracking records, servers).
 
 All run once over the whole pipeline input. Properties are the ones Format-List shows for the
 object (any case). Where-Object takes a script block (``{$_.Enabled -eq $true -and ...}``) or the
@@ -10,8 +10,9 @@ alone keeps objects whose property is true). Select-Object takes a property list
 allowed) whose items may be calculated properties (``@{Name="X";Expression={$_.Prop}}``, keys
 ``Name``/``Label``/``Expression`` or any prefix such as ``n``/``l``/``e``),
 ``-First``/``-Last``/``-Skip`` and ``-ExpandProperty``. Sort-Object orders by properties or
-script blocks (``-Descending``, ``-Unique``); Measure-Object counts, and sums/averages numeric
-properties. Bad input gets PowerShell's own error text.
+script blocks (``-Descending``, ``-Unique``); Group-Object groups by properties or script blocks
+(Windows PowerShell's order: groups as they first appear; ``-NoElement``); Measure-Object counts,
+and sums/averages numeric properties. Bad input gets PowerShell's own error text.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from labsim.ems.conversions import INT, STRING, STRING_LIST, SWITCH, ConversionE
 from labsim.ems.evaluate import compare, evaluate, is_true, member
 from labsim.ems.expressions import COMPARISONS, ScriptBlock
 from labsim.ems.format import display
-from labsim.ems.outputs import FormattedText, SelectedObject
+from labsim.ems.outputs import FormattedText, GroupInfo, SelectedObject
 from labsim.ems.parser import HashTable, SecureString, Value
-from labsim.ems.views import property_names, property_value
+from labsim.ems.views import object_text, property_names, property_value
 from labsim.model.values import ByteSize
 
 # -- Where-Object ----------------------------------------------------------------------------
@@ -465,6 +466,70 @@ def _identity_text(obj: object) -> str:
     return display(obj)
 
 
+# -- Group-Object ----------------------------------------------------------------------------
+
+
+def _group_columns(ctx: CmdletContext, args: Arguments) -> list[CalculatedProperty]:
+    columns: list[CalculatedProperty] = []
+    for raw in args.items("Property"):
+        if isinstance(raw, HashTable):
+            columns.append(calculated_property(ctx, raw))
+        elif isinstance(raw, ScriptBlock):
+            columns.append(CalculatedProperty(raw.text, raw))
+        elif isinstance(raw, str):
+            columns.extend(
+                CalculatedProperty(part.strip(), part.strip())
+                for part in raw.split(",")
+                if part.strip()
+            )
+        elif raw is not None:
+            raise ctx.error(
+                f'Cannot convert value "{display(raw)}" to type "System.Object[]".',
+                "InvalidArgument",
+            )
+    return columns
+
+
+def group_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Group the pipeline objects by the values of properties (or script blocks): one GroupInfo
+    per distinct value, in the order the values first appear (Windows PowerShell 4/5, the
+    shell Exchange 2013 runs in; PowerShell 6+ sorts them), compared without regard to case
+    unless -CaseSensitive."""
+    if args.flag("AsHashTable") or args.flag("AsString"):
+        raise ctx.error(
+            "labsim's shell does not build hash tables: leave out -AsHashTable/-AsString and "
+            "read the groups' Name, Count and Group (e.g. | ? {$_.Name -eq 'RECEIVE'} | "
+            "Select-Object -ExpandProperty Group).",
+            "NotSupported",
+        )
+    objects = _pipeline_objects(ctx)
+    columns = _group_columns(ctx, args)
+    case_sensitive = bool(args.flag("CaseSensitive"))
+    groups: dict[tuple[str, ...], tuple[tuple[object, ...], list[object]]] = {}
+    for obj in objects:
+        if columns:
+            values = tuple(column.value(obj, ctx.variables) for column in columns)
+        else:
+            # Without -Property an object groups by itself (its ToString()).
+            values = (obj if isinstance(obj, (str, int, float, bool)) else object_text(obj),)
+        texts = tuple(display(v) for v in values)
+        key = texts if case_sensitive else tuple(t.lower() for t in texts)
+        if key not in groups:
+            groups[key] = (values, [])
+        groups[key][1].append(obj)
+    no_element = bool(args.flag("NoElement"))
+    return [
+        GroupInfo(
+            len(members),
+            ", ".join(display(v) for v in values),
+            values,
+            () if no_element else tuple(members),
+            no_element,
+        )
+        for values, members in groups.values()
+    ]
+
+
 # -- Measure-Object --------------------------------------------------------------------------
 
 
@@ -631,6 +696,22 @@ SPECS = (
         collects_pipeline=True,
         module="Microsoft.PowerShell.Utility",
         synopsis="Order the pipeline objects by properties such as Name (-Descending).",
+    ),
+    CmdletSpec(
+        "Group-Object",
+        (
+            ParameterSpec("Property", PROPERTY_LIST, position=0),
+            ParameterSpec("NoElement", SWITCH),
+            ParameterSpec("CaseSensitive", SWITCH),
+            ParameterSpec("AsHashTable", SWITCH),
+            ParameterSpec("AsString", SWITCH),
+        ),
+        group_object,
+        aliases=("group",),
+        collects_pipeline=True,
+        module="Microsoft.PowerShell.Utility",
+        synopsis="Group the pipeline objects by properties such as EventId or Status, with a "
+        "count per group (-NoElement: counts only).",
     ),
     CmdletSpec(
         "Measure-Object",
