@@ -43,7 +43,7 @@ from labsim.logs.tracking import TrackingRecord
 from labsim.model.lab import PUBLIC_CA_NAME
 from labsim.model.mail import MessageView, QueueView
 from labsim.model.organization import AcceptedDomain
-from labsim.model.transport import FRONTEND_TRANSPORT_PROPERTIES
+from labsim.model.transport import FRONTEND_TRANSPORT_PROPERTIES, TRANSPORT_SERVICE_LOG_PROPERTIES
 from labsim.model.values import ByteSize
 from labsim.policy.headers import EXCHANGE_BUILD
 
@@ -596,6 +596,10 @@ _TRANSPORT_SERVICE = View(
         (
             "TransientFailureRetryInterval",
             lambda t: t.server.transport_service.transient_failure_retry_interval,
+        ),
+        *(
+            (name, (lambda t, a=attribute: getattr(t.server.transport_service, a)))
+            for name, attribute in TRANSPORT_SERVICE_LOG_PROPERTIES
         ),
         ("Identity", lambda t: t.identity),
     ),

@@ -45,10 +45,15 @@ class TransportConfig:
         return domain.lower() in (d.lower() for d in self.tls_receive_domain_secure_list)
 
 
+HUB_LOGS = "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs\\Hub"
+"""Where Exchange 2013 keeps a Mailbox server's Transport service logs by default."""
+
+
 @dataclass(frozen=True)
 class TransportService:
-    """Per-server transport timers (Set-TransportService), defaults per docs/exchange-reference.md
-    §16 D7."""
+    """Per-server Transport service settings (Set-TransportService): the retry and expiry timers,
+    defaults per docs/exchange-reference.md §16 D7, which labsim acts on, and the protocol and
+    connectivity log settings, Exchange 2013's defaults, stored and shown as set."""
 
     transient_failure_retry_count: int = 6
     transient_failure_retry_interval: timedelta = timedelta(minutes=5)
@@ -57,6 +62,44 @@ class TransportService:
     delay_notification_timeout: timedelta = timedelta(hours=4)
     message_expiration_timeout: timedelta = timedelta(days=2)
     queue_max_idle_time: timedelta = timedelta(minutes=3)
+    # Protocol and connectivity log settings (Exchange 2013's defaults): stored and shown as
+    # set; labsim writes its logs to its own log folder, unbounded (docs/fidelity.md).
+    intra_org_connector_protocol_logging_level: ProtocolLoggingLevel = ProtocolLoggingLevel.NONE
+    connectivity_log_enabled: bool = True
+    connectivity_log_max_age: timedelta = timedelta(days=30)
+    connectivity_log_max_directory_size: ByteSize = field(default_factory=lambda: ByteSize.mb(1000))
+    connectivity_log_max_file_size: ByteSize = field(default_factory=lambda: ByteSize.mb(10))
+    connectivity_log_path: str = HUB_LOGS + "\\Connectivity"
+    receive_protocol_log_max_age: timedelta = timedelta(days=30)
+    receive_protocol_log_max_directory_size: ByteSize = field(
+        default_factory=lambda: ByteSize.mb(250)
+    )
+    receive_protocol_log_max_file_size: ByteSize = field(default_factory=lambda: ByteSize.mb(10))
+    receive_protocol_log_path: str = HUB_LOGS + "\\ProtocolLog\\SmtpReceive"
+    send_protocol_log_max_age: timedelta = timedelta(days=30)
+    send_protocol_log_max_directory_size: ByteSize = field(default_factory=lambda: ByteSize.mb(250))
+    send_protocol_log_max_file_size: ByteSize = field(default_factory=lambda: ByteSize.mb(10))
+    send_protocol_log_path: str = HUB_LOGS + "\\ProtocolLog\\SmtpSend"
+
+
+TRANSPORT_SERVICE_LOG_PROPERTIES: tuple[tuple[str, str], ...] = (
+    ("ConnectivityLogEnabled", "connectivity_log_enabled"),
+    ("ConnectivityLogMaxAge", "connectivity_log_max_age"),
+    ("ConnectivityLogMaxDirectorySize", "connectivity_log_max_directory_size"),
+    ("ConnectivityLogMaxFileSize", "connectivity_log_max_file_size"),
+    ("ConnectivityLogPath", "connectivity_log_path"),
+    ("IntraOrgConnectorProtocolLoggingLevel", "intra_org_connector_protocol_logging_level"),
+    ("ReceiveProtocolLogMaxAge", "receive_protocol_log_max_age"),
+    ("ReceiveProtocolLogMaxDirectorySize", "receive_protocol_log_max_directory_size"),
+    ("ReceiveProtocolLogMaxFileSize", "receive_protocol_log_max_file_size"),
+    ("ReceiveProtocolLogPath", "receive_protocol_log_path"),
+    ("SendProtocolLogMaxAge", "send_protocol_log_max_age"),
+    ("SendProtocolLogMaxDirectorySize", "send_protocol_log_max_directory_size"),
+    ("SendProtocolLogMaxFileSize", "send_protocol_log_max_file_size"),
+    ("SendProtocolLogPath", "send_protocol_log_path"),
+)
+"""Get-/Set-TransportService's log settings (Exchange's names) and the record's fields, in the
+order Get-TransportService shows them after the timers."""
 
 
 FRONTEND_LOGS = "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs\\FrontEnd"

@@ -169,3 +169,28 @@ def test_unknown_server_lists_the_servers(adatum: Shell) -> None:
     missing = adatum.run("Set-TransportService -MessageRetryInterval 00:01:00")
     assert missing.error is not None
     assert "missing mandatory parameters: Identity." in str(missing.error)
+
+
+def test_log_settings_are_shown_checked_and_stored(adatum: Shell, host: FakeHost) -> None:
+    shown = adatum.run("Get-TransportService ADATUM-MBX1 | fl *ProtocolLog*Path,IntraOrg*")
+    assert shown.ok, shown.error
+    hub = "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs\\Hub"
+    assert shown.output.splitlines() == [
+        f"ReceiveProtocolLogPath                : {hub}\\ProtocolLog\\SmtpReceive",
+        f"SendProtocolLogPath                   : {hub}\\ProtocolLog\\SmtpSend",
+        "IntraOrgConnectorProtocolLoggingLevel : None",
+    ]
+    changed = adatum.run(
+        "Set-TransportService ADATUM-MBX1 -IntraOrgConnectorProtocolLoggingLevel Verbose "
+        "-SendProtocolLogPath D:\\Logs\\Send -ReceiveProtocolLogMaxAge 7.00:00:00"
+    )
+    assert changed.ok, changed.error
+    service = timers(host)
+    assert service.send_protocol_log_path == "D:\\Logs\\Send"
+    assert service.receive_protocol_log_max_age == timedelta(days=7)
+    assert str(service.intra_org_connector_protocol_logging_level.value) == "Verbose"
+    assert timers(host, "ADATUM-CAS1") == TransportService()
+    relative = adatum.run("Set-TransportService ADATUM-MBX1 -SendProtocolLogPath Logs")
+    assert not relative.ok and "LocalLongFullPath" in str(relative.error)
+    loud = adatum.run("Set-TransportService ADATUM-MBX1 -IntraOrgConnectorProtocolLoggingLevel X")
+    assert not loud.ok and "ProtocolLoggingLevel" in str(loud.error)

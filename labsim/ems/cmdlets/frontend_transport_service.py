@@ -81,7 +81,7 @@ _TYPES: dict[str, ParamType] = {
 }
 
 
-def _type_of(parameter: str) -> ParamType:
+def setting_type(parameter: str) -> ParamType:
     if parameter in _TYPES:
         return _TYPES[parameter]
     if parameter.endswith("MaxAge"):
@@ -121,9 +121,9 @@ def get_frontend_transport_service(ctx: CmdletContext, args: Arguments) -> Itera
     return [FrontendTransportServiceOutput(s) for s in servers]
 
 
-def _checked(ctx: CmdletContext, parameter: str, value: object) -> object:
+def checked_setting(ctx: CmdletContext, parameter: str, value: object) -> object:
     """One parameter's value, held to Exchange's rules for it."""
-    kind = _type_of(parameter)
+    kind = setting_type(parameter)
     if value is None:
         what = {
             _PLL.type_name: "None or Verbose",
@@ -167,7 +167,7 @@ def set_frontend_transport_service(ctx: CmdletContext, args: Arguments) -> Itera
     (server,) = _matching(ctx, identity)
     current = server.frontend_transport
     changes = {
-        attribute: _checked(ctx, parameter, args.get(parameter))
+        attribute: checked_setting(ctx, parameter, args.get(parameter))
         for parameter, attribute in FRONTEND_TRANSPORT_PROPERTIES
         if parameter in args
     }
@@ -201,7 +201,7 @@ SPECS = (
         (
             ParameterSpec("Identity", STRING, mandatory=True, position=0),
             *(
-                ParameterSpec(parameter, _type_of(parameter))
+                ParameterSpec(parameter, setting_type(parameter))
                 for parameter, _ in FRONTEND_TRANSPORT_PROPERTIES
             ),
             *EXCHANGE_COMMON,

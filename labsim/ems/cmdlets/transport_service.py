@@ -1,12 +1,16 @@
 """Get-TransportService and Set-TransportService: a server's retry and expiry timers
-(docs/exchange-reference.md §4.5, decision D7).
+(docs/exchange-reference.md §4.5, decision D7), and its protocol and connectivity log settings.
 
 The settings live on the :class:`~labsim.model.organization.Server` record (``transport_service``),
 so Set-TransportService is a pure configuration change: the organization is replaced and the
 engine reads the new timers from then on. Exchange's valid ranges are checked with PowerShell's
 ValidateRange wording. Exchange has the cmdlets on transport servers; labsim accepts every server
 of the organization (a Client Access server's settings are kept, and shown, but only Mailbox
-servers queue mail).
+servers queue mail). The log settings (IntraOrgConnectorProtocolLoggingLevel, the protocol and
+connectivity log paths, ages and sizes) are checked as Set-FrontendTransportService checks them,
+stored and shown, and not acted on: labsim writes its logs to its own folder, and a Mailbox
+server's sends to its Client Access server go through a send connector, whose own
+ProtocolLoggingLevel decides (docs/fidelity.md).
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from labsim.ems.cmdlets.common import (
     no_change_warning,
     not_found,
 )
+from labsim.ems.cmdlets.frontend_transport_service import checked_setting, setting_type
 from labsim.ems.conversions import INT, STRING, TIMESPAN
 from labsim.ems.messages import out_of_range
 from labsim.ems.outputs import TransportServiceOutput
+from labsim.model.transport import TRANSPORT_SERVICE_LOG_PROPERTIES
 from labsim.model.values import format_timespan
 
 TIMER_RANGES: dict[str, tuple[str, timedelta, timedelta]] = {
@@ -114,6 +120,9 @@ def set_transport_service(ctx: CmdletContext, args: Arguments) -> Iterable[objec
     for parameter, (field_name, _, _) in _TIMERS.items():
         if parameter in args:
             changes[field_name] = _checked_timer(ctx, parameter, args.get(parameter))
+    for parameter, field_name in TRANSPORT_SERVICE_LOG_PROPERTIES:
+        if parameter in args:
+            changes[field_name] = checked_setting(ctx, parameter, args.get(parameter))
     updated = dataclasses.replace(current, **changes)  # type: ignore[arg-type]
     if updated == current:
         no_change_warning(ctx, server.name)
@@ -129,7 +138,8 @@ SPECS = (
         "Get-TransportService",
         (ParameterSpec("Identity", STRING, position=0), *EXCHANGE_COMMON),
         get_transport_service,
-        synopsis="Show the servers' retry and expiry timers (default view: a list).",
+        synopsis="Show the servers' retry and expiry timers and log settings (default view: a "
+        "list).",
     ),
     CmdletSpec(
         "Set-TransportService",
@@ -137,11 +147,16 @@ SPECS = (
             ParameterSpec("Identity", STRING, mandatory=True, position=0),
             ParameterSpec("TransientFailureRetryCount", INT),
             *(ParameterSpec(name, TIMESPAN) for name in _TIMERS),
+            *(
+                ParameterSpec(parameter, setting_type(parameter))
+                for parameter, _ in TRANSPORT_SERVICE_LOG_PROPERTIES
+            ),
             *EXCHANGE_COMMON,
         ),
         set_transport_service,
         pipeline=identity_of,
-        synopsis="Change a server's retry and expiry timers (d.hh:mm:ss).",
+        synopsis="Change a server's retry and expiry timers (d.hh:mm:ss), and its protocol "
+        "and connectivity log settings (stored and shown).",
     ),
 )
 """The transport service cmdlets."""
