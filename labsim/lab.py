@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from twisted.internet.error import CannotListenError
 
 from labsim.clock import LabClock
+from labsim.ems.host import LogFile
 from labsim.engine.frontend import FrontendTransport
 from labsim.engine.listeners import Listeners
 from labsim.engine.transport_service import TransportService
@@ -1041,6 +1042,21 @@ class Lab:
         """A server's message tracking records, in log order."""
         log: TrackingLog = self.world.tracking_logs[self.world.server(server).name]
         return log.records()
+
+    def log_files(self, server: str) -> list[LogFile]:
+        """A server's protocol and message tracking log files, in Exchange's folders."""
+        name = self.world.server(server).name
+        files: list[LogFile] = []
+        for log in self.world.protocol_logs.logs_of(name):
+            folder = (
+                f"TransportRoles\\Logs\\{log.service.value}\\ProtocolLog\\{log.direction.folder}"
+            )
+            files.extend(LogFile(folder, *file) for file in log.files())
+        tracking: TrackingLog | None = self.world.tracking_logs.get(name)
+        if tracking is not None:
+            folder = "TransportRoles\\Logs\\MessageTracking"
+            files.extend(LogFile(folder, *file) for file in tracking.files())
+        return files
 
     # --- helpers -----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ implements over the live lab and the tests implement with a small fake.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -25,6 +26,18 @@ if TYPE_CHECKING:
 
 PUBLIC_CA = "Public"
 """The -Organization value (Set-LabCrl, Get-LabCrl) that names the lab's public CA."""
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """One log file of a server, where Exchange keeps it: ``folder`` is relative to the
+    Exchange install folder (``TransportRoles\\Logs\\Hub\\ProtocolLog\\SmtpSend``)."""
+
+    folder: str
+    name: str
+    text: str
+    """The file as on disk: header lines, records, CRLF line ends."""
+    last_write_time: datetime
 
 
 class ShellHost(Protocol):
@@ -209,4 +222,9 @@ class ShellHost(Protocol):
     def tracking_records(self, server: str) -> Sequence[TrackingRecord]:
         """The message tracking records of ``server`` (a name of the lab), in log order
         (Get-MessageTrackingLog)."""
+        ...
+
+    def log_files(self, server: str) -> Sequence[LogFile]:
+        """The protocol and message tracking log files ``server`` has written so far, in
+        Exchange's folders (Get-ChildItem, Get-Content and Select-String read them)."""
         ...

@@ -221,6 +221,47 @@ class FormattedText:
 
 
 @dataclass(frozen=True)
+class FileItem:
+    """A file or folder as Get-ChildItem writes it (PowerShell's FileInfo/DirectoryInfo): a log
+    file of a server, or one of its log folders."""
+
+    directory: str
+    """The full path of the folder it is in (``\\\\SERVER\\C$\\…`` or ``C:\\…``, as typed)."""
+    name: str
+    length: int | None
+    """Bytes; None for a folder."""
+    last_write_time: datetime | None
+    server: str
+
+    @property
+    def full_name(self) -> str:
+        """The full path."""
+        return f"{self.directory}\\{self.name}"
+
+    @property
+    def mode(self) -> str:
+        """PowerShell's Mode column: ``d-----`` for a folder, ``-a----`` for a file."""
+        return "d-----" if self.length is None else "-a----"
+
+
+@dataclass(frozen=True)
+class MatchInfo:
+    """A line Select-String found (PowerShell's MatchInfo): in a file (``path`` set), or in text
+    piped in (``path`` empty, it prints as the line alone)."""
+
+    path: str
+    line_number: int
+    line: str
+    pattern: str
+    ignore_case: bool
+
+    @property
+    def filename(self) -> str:
+        """The file's name, or ``InputStream`` for piped text."""
+        return self.path.rpartition("\\")[2] if self.path else "InputStream"
+
+
+@dataclass(frozen=True)
 class GroupInfo:
     """One group Group-Object writes (PowerShell's ``GroupInfo``): the objects that share the
     grouped properties' values; with -NoElement (``GroupInfoNoElement``) without them."""

@@ -23,11 +23,13 @@ from labsim.ems.format import display, format_datetime_long, format_list, format
 from labsim.ems.outputs import (
     CommandInfo,
     ExchangeServerOutput,
+    FileItem,
     FrontendTransportServiceOutput,
     GroupInfo,
     LabCrl,
     LabServer,
     MailboxOutput,
+    MatchInfo,
     PersonalCertificate,
     ReceiveConnectorOutput,
     RevokedCertificate,
@@ -68,6 +70,10 @@ class View:
     shown: tuple[tuple[str, Callable[[Any], str]], ...] = ()
     """Properties whose text is not their value's (GroupInfo's Group: the objects as their
     ToString() prints them); the getter still gives the value to pipe on."""
+    header_of: Callable[[Any], str] | None = None
+    """A header that depends on the objects (Get-ChildItem's ``Directory:``), from the first."""
+    text_of: Callable[[Any], str] | None = None
+    """Objects PowerShell prints as their ToString() at the end of a pipeline (MatchInfo)."""
 
     def names(self) -> tuple[str, ...]:
         """Property names in order."""
@@ -809,6 +815,45 @@ _GROUP_INFO = View(
     shown=(("Group", _group_text),),
 )
 
+
+def _write_time(value: datetime | None) -> str:
+    # Get-ChildItem's LastWriteTime column: "12/5/2026   5:38 AM".
+    if value is None:
+        return ""
+    hour = value.hour % 12 or 12
+    suffix = "AM" if value.hour < 12 else "PM"
+    return f"{value.month}/{value.day}/{value.year} {hour:>3}:{value.minute:02d} {suffix}"
+
+
+_FILE_ITEM = View(
+    (
+        ("Mode", lambda f: f.mode),
+        ("LastWriteTime", lambda f: f.last_write_time),
+        ("Length", lambda f: f.length),
+        ("Name", lambda f: f.name),
+        ("FullName", lambda f: f.full_name),
+        ("DirectoryName", lambda f: f.directory),
+        ("PSComputerName", lambda f: f.server),
+    ),
+    table=("Mode", "LastWriteTime", "Length", "Name"),
+    right_aligned=frozenset({"LastWriteTime", "Length"}),
+    shown=(("LastWriteTime", lambda f: _write_time(f.last_write_time)),),
+    header_of=lambda f: f"    Directory: {f.directory}",
+)
+
+_MATCH_INFO = View(
+    (
+        ("IgnoreCase", lambda m: m.ignore_case),
+        ("LineNumber", lambda m: m.line_number),
+        ("Line", lambda m: m.line),
+        ("Filename", lambda m: m.filename),
+        ("Path", lambda m: m.path or "InputStream"),
+        ("Pattern", lambda m: m.pattern),
+    ),
+    table=("LineNumber", "Line"),
+    text_of=lambda m: f"{m.path}:{m.line_number}:{m.line}" if m.path else m.line,
+)
+
 _GROUP_INFO_NO_ELEMENT = View(
     (
         ("Count", lambda g: g.count),
@@ -833,6 +878,10 @@ def view_for(obj: object) -> View | None:
         return _selected_view(obj)
     if isinstance(obj, GroupInfo):
         return _GROUP_INFO_NO_ELEMENT if obj.no_element else _GROUP_INFO
+    if isinstance(obj, FileItem):
+        return _FILE_ITEM
+    if isinstance(obj, MatchInfo):
+        return _MATCH_INFO
     return _VIEWS.get(type(obj))
 
 
@@ -903,7 +952,8 @@ def render_table(objects: Sequence[object], patterns: Sequence[str] | None = Non
             [(source if n in source.names() else view).value(o, n) for n in names] for o in group
         ]
         body = format_table(names, rows, view.right_aligned)
-        parts.append(f"{view.header}\n\n{body}" if view.header else body)
+        header = view.header_of(group[0]) if view.header_of is not None else view.header
+        parts.append(f"{header}\n\n{body}" if header else body)
     return "\n\n".join(p for p in parts if p)
 
 
@@ -912,7 +962,9 @@ def render_default(objects: Sequence[object]) -> str:
     parts: list[str] = []
     for group in _groups(objects):
         view = view_for(group[0])
-        if view is not None and view.default == "list":
+        if view is not None and view.text_of is not None:
+            parts.append("\n".join(view.text_of(o) for o in group))
+        elif view is not None and view.default == "list":
             parts.append(render_list(group))
         else:
             parts.append(render_table(group))

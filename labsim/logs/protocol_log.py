@@ -596,6 +596,11 @@ class ProtocolLog:
         """Names of the files written so far (``RECV20261130-1.LOG``, …), oldest first."""
         return [f.name for f in self._files.files]
 
+    def files(self) -> list[tuple[str, str, datetime]]:
+        """Each file so far, oldest first: its name, its text as on disk (header lines and CRLF
+        included) and the time of its last record (its LastWriteTime)."""
+        return [(f.name, f.text(), f.records[-1][1]) for f in self._files.files if f.records]
+
     def flush(self) -> None:
         """Write buffered lines to disk (nothing to do for a log in memory only)."""
         self._files.flush()
@@ -696,6 +701,10 @@ class ProtocolLogStore:
     ) -> None:
         """Log ``record`` in the named log set (same as ``log(...).append(record)``)."""
         self.log(server, service, direction).append(record)
+
+    def logs_of(self, server: str) -> list[ProtocolLog]:
+        """The log sets ``server`` has written to so far (any service and direction)."""
+        return [log for (name, _, _), log in self._logs.items() if name == server.upper()]
 
     def records(
         self,

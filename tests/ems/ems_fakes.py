@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from labsim.ems.conversions import parse_subject_name
-from labsim.ems.host import PUBLIC_CA
+from labsim.ems.host import PUBLIC_CA, LogFile
 from labsim.errors import CmdletError
 from labsim.logs.tracking import TrackingRecord
 from labsim.model.enums import DeliveryType, MessageStatus, QueueStatus
@@ -114,6 +114,7 @@ class FakeHost:
         self.suspended: dict[str, QueueStatus] = {}
         #: Message tracking records by server name (upper case), in log order.
         self.tracking: dict[str, list[TrackingRecord]] = {}
+        self.files: dict[str, list[LogFile]] = {}
         if with_pki:
             self._build_pki(lab)
 
@@ -338,6 +339,9 @@ class FakeHost:
 
     def tracking_records(self, server: str) -> list[TrackingRecord]:
         return list(self.tracking.get(server.upper(), []))
+
+    def log_files(self, server: str) -> list[LogFile]:
+        return list(self.files.get(server.upper(), []))
 
 
 def retry_queue_row() -> QueueView:

@@ -1,43 +1,99 @@
-"""Log files on disk while the lab runs: buffered lines reach the files whenever the lab is idle,
-so an admin reading the folder between steps sees every line the lab logged (§7.1)."""
+"""Get-ChildItem, Get-Content and Select-String over the servers' Exchange log folders on a real
+lab (docs/fidelity.md, "Log files in the shell"): the files are the text the lab logged, in
+Exchange 2013's default folders, on the shell's server or a server named by its admin share.
+Real sockets; time moves only on the lab clock."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from collections.abc import Callable
 
-from integration_helpers import configure_walkthrough
+import pytest
 
 from labsim.lab import Lab
-from labsim.model.lab import default_lab
+from tests.integration.test_e2e_queue_control import trusted_partners
+
+LOGS = "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs"
+SEND = f"{LOGS}\\Hub\\ProtocolLog\\SmtpSend"
 
 
-def _disk_lines(folder: Path) -> list[str]:
-    return [
-        line
-        for line in folder.read_text(encoding="utf-8").splitlines()
-        if line and not line.startswith("#")
-    ]
+@pytest.fixture
+def lab(start_lab: Callable[..., Lab]) -> Lab:
+    lab = trusted_partners(start_lab)
+    lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject="logged")
+    assert [m.subject for m in lab.inbox("ben@treyresearch.net")] == ["logged"]
+    return lab
 
 
-def test_files_hold_every_line_each_time_the_lab_is_idle(tmp_path: Path) -> None:
-    logs = tmp_path / "logs"
-    lab = Lab.start(default_lab(), cert_folder=tmp_path / "certs", log_folder=logs)
-    try:
-        configure_walkthrough(lab, "Adatum")
-        configure_walkthrough(lab, "TreyResearch")
-        for n in range(2):
-            lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject=f"m{n}")
-            # lab.send returns when the lab is idle: no stop, no explicit flush.
-            receive = next((logs / "TREY-CAS1").rglob("RECV*.LOG"))
-            # The Transport service's file and the Mailbox Transport Delivery service's
-            # (MSGTRKMD: DELIVER) together hold every tracking line (docs/exchange-reference.md §17 C6).
-            tracking = next((logs / "TREY-MBX1").rglob("MSGTRK2*.LOG"))
-            delivery = next((logs / "TREY-MBX1").rglob("MSGTRKMD*.LOG"))
-            assert _disk_lines(receive) == lab.protocol_log("TreyResearch", "TREY-CAS1", "receive")
-            lines = lab.tracking_log("TreyResearch", "TREY-MBX1")
-            assert _disk_lines(tracking) == [line for line in lines if ",DELIVER," not in line]
-            assert _disk_lines(delivery) == [line for line in lines if ",DELIVER," in line]
-            assert lab.inbox("ben@treyresearch.net")[-1].subject == f"m{n}"
-            assert sum(f",m{n}," in line for line in _disk_lines(tracking)) >= 1
-    finally:
-        lab.stop()
+def _run(
+    lab: Lab, line: str, server: str | None = "ADATUM-MBX1", org: str = "Adatum"
+) -> tuple[str, str | None]:
+    result = lab.run_shell(org, line, server)
+    return str(result.output), None if result.error is None else str(result.error)
+
+
+def test_folders_files_and_their_text(lab: Lab) -> None:
+    folders, error = _run(lab, f'Get-ChildItem "{LOGS}"')
+    assert error is None, error
+    assert folders.splitlines()[0] == f"    Directory: {LOGS}"
+    assert [line.split()[-1] for line in folders.splitlines()[4:]] == ["Hub", "MessageTracking"]
+    files, error = _run(lab, f'Get-ChildItem "{SEND}"')
+    assert error is None, error
+    [row] = files.splitlines()[4:]
+    name = row.split()[-1]
+    assert name.startswith("SEND") and name.endswith("-1.LOG")
+    # The file is the log as the lab wrote it: Exchange's header, then the records.
+    log = lab.world.protocol_logs.log("ADATUM-MBX1", "Hub", "send")
+    text, error = _run(lab, f'Get-Content "{SEND}\\{name}"')
+    assert error is None, error
+    assert text.splitlines() == log.text().splitlines()
+    assert int(row.split()[-2]) == len(log.text().encode("utf-8"))
+    tail, _ = _run(lab, f'Get-Content "{SEND}\\{name}" -Tail 2')
+    assert tail.splitlines() == log.text().splitlines()[-2:]
+
+
+def test_select_string_finds_lines_with_their_path_and_number(lab: Lab) -> None:
+    found, error = _run(lab, f'Select-String -Path "{SEND}\\*.LOG" -Pattern "BDAT \\d+ LAST"')
+    assert error is None, error
+    [hit] = found.splitlines()
+    parts = re.fullmatch(r"(C:\\.*?\.LOG):(\d+):(.*)", hit)
+    assert parts is not None, hit
+    path, number, text = parts.groups()
+    assert path.startswith(f"{SEND}\\SEND")
+    lines = lab.world.protocol_logs.log("ADATUM-MBX1", "Hub", "send").text().splitlines()
+    assert lines[int(number) - 1] == text and ">,BDAT " in text
+    # Another server by its admin share, and Get-ChildItem piped in: TreyResearch's CAS logged
+    # Adatum's certificate; the shell on no server.
+    share = "\\\\TREY-CAS1\\C$\\Program Files\\Microsoft\\Exchange Server\\V15"
+    receive = f"{share}\\TransportRoles\\Logs\\FrontEnd\\ProtocolLog\\SmtpReceive"
+    piped, error = _run(
+        lab,
+        f'Get-ChildItem "{receive}" | Select-String -SimpleMatch "Certificate subject"',
+        server=None,
+        org="TreyResearch",
+    )
+    assert error is None, error
+    assert piped and all(
+        row.startswith(f"{receive}\\RECV") and "Certificate subject" in row
+        for row in piped.splitlines()
+    ), piped
+    other, error = _run(lab, f'Get-ChildItem "{receive}"', server=None)
+    assert error is not None and "The servers of Adatum are" in error
+    unc, error = _run(lab, f'Select-String -Path "{SEND}\\*" -Pattern BDAT', server=None)
+    assert error is not None and ":server ADATUM-MBX1" in error
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('Get-ChildItem "C:\\Windows"', "labsim's shell reads the servers' log folders"),
+        (f'Get-ChildItem "{LOGS}\\FrontEnd\\x.LOG"', "ADATUM-MBX1 keeps its logs in"),
+        (f'Get-Content "{SEND}\\nothere.LOG"', "The folder has SEND"),
+        (f'Select-String -Path "{SEND}" -Pattern x', "it is a folder"),
+        (f'Select-String -Path "{SEND}\\*" -Pattern "("', "-SimpleMatch"),
+        (f'Get-Content "{SEND}\\x.LOG" -Tail -1', "minimum allowed range of 0"),
+    ],
+)
+def test_bad_paths_get_one_message(lab: Lab, line: str, message: str) -> None:
+    _, error = _run(lab, line)
+    assert error is not None and message in error, error

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from labsim.ems.catalog import Arguments, CmdletContext, CmdletSpec, ParameterSpec
 from labsim.ems.cmdlets.certificates import ROOT_STORE, _servers, root_row
 from labsim.ems.cmdlets.common import find_server
+from labsim.ems.cmdlets.log_files import INSTALL_PATH, child_items
 from labsim.ems.conversions import STRING
 from labsim.ems.outputs import PersonalCertificate, RootCertificate
 
@@ -30,14 +31,18 @@ def _store_key(path: str) -> str:
 
 
 def get_child_item(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
-    """Get-ChildItem [-Path] Cert:\\LocalMachine\\Root|My: the certificates of that store."""
+    """Get-ChildItem [-Path] Cert:\\LocalMachine\\Root|My: the certificates of that store; a
+    server's log folder: its files (labsim.ems.cmdlets.log_files)."""
     path = args.text("Path")
     if path is None:
         raise ctx.error(
             "labsim's shell has no current location: give the certificate store, "
-            f"e.g. Get-ChildItem {ROOT_STORE} or Get-ChildItem {PERSONAL_STORE}.",
+            f"e.g. Get-ChildItem {ROOT_STORE} or Get-ChildItem {PERSONAL_STORE}, or a log "
+            f"folder, e.g. Get-ChildItem 'C:\\{INSTALL_PATH}\\TransportRoles\\Logs'.",
             "ParameterBindingException",
         )
+    if not path.strip().lower().startswith("cert:"):
+        return child_items(ctx, path)
     key = _store_key(path)
     if key not in (_store_key(ROOT_STORE), _store_key(PERSONAL_STORE)):
         raise ctx.error(
