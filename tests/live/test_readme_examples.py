@@ -135,3 +135,36 @@ def test_postfix_partner_doc_runs_when_pasted() -> None:
     assert re.search(r"Trusted TLS connection established from \S*\[127\.0\.10\.2\]", out), out
     assert "Subject: from Adatum" in out
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_log_files_doc_example_runs_when_pasted(tmp_path: Path) -> None:
+    text = (ROOT / "docs" / "live-lab.md").read_text(encoding="utf-8")
+    section = text.split("## Attach a shell\n", 1)[1].split("\n## ", 1)[0]
+    [block] = [b for b in re.findall(r"```sh\n(.*?)```", section, re.S) if "Select-String" in b]
+    ready = tmp_path / "lab.json"
+    # The lab runs in a terminal of its own (here, in the background); other labs of this user
+    # may run too (the test suite in parallel), so the shell attaches to this one by its file.
+    script = "\n".join(
+        [
+            f'export PATH="{Path(sys.executable).parent}:$PATH"',
+            f"labsim up --ready-file {ready} --certs {tmp_path / 'certs'} --no-web &",
+            f"until [ -f {ready} ]; do sleep 0.1; done",
+            block.replace("labsim shell --attach", f"labsim shell --attach {ready}"),
+            "kill %1",
+            "wait",
+        ]
+    )
+    done = subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    logs = "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs"
+    hits = [line for line in out.splitlines() if line.startswith(f"{logs}\\MessageTracking\\")]
+    assert hits and all(re.search(r"\.LOG:\d+:.*Find me", h) for h in hits), out
+    assert "Traceback" not in out
