@@ -97,3 +97,14 @@ def test_select_string_finds_lines_with_their_path_and_number(lab: Lab) -> None:
 def test_bad_paths_get_one_message(lab: Lab, line: str, message: str) -> None:
     _, error = _run(lab, line)
     assert error is not None and message in error, error
+
+
+def test_wildcards_in_folders_reach_both_protocol_logs(lab: Lab) -> None:
+    found, error = _run(
+        lab, f'Select-String -Path "{LOGS}\\Hub\\ProtocolLog\\*\\*.LOG" -Pattern "BDAT \\d+ LAST"'
+    )
+    assert error is None, error
+    assert [h.split(".LOG:")[0].rsplit("\\", 2)[1] for h in found.splitlines()] == ["SmtpSend"]
+    listed, error = _run(lab, f'Get-ChildItem "{LOGS}\\Hub\\ProtocolLog\\Smtp*\\*.LOG"')
+    assert error is None, error
+    assert any(line.endswith(".LOG") and "SEND" in line for line in listed.splitlines()), listed

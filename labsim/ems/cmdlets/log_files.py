@@ -118,15 +118,25 @@ def _same(a: str, b: str) -> bool:
     return a.lower() == b.lower()
 
 
+def _folder_matches(pattern: str, folder: str) -> bool:
+    # Wildcards may stand in any folder of the path (...\ProtocolLog\*\*.LOG), one level each.
+    parts, names = pattern.lower().split("\\"), folder.lower().split("\\")
+    return len(parts) == len(names) and all(
+        fnmatch.fnmatchcase(n, p) for p, n in zip(parts, names, strict=True)
+    )
+
+
 def _matching_files(ctx: CmdletContext, place: _Place, path: str) -> list[LogFile]:
-    """The files a path names: one file, or a folder's files matching a wildcard name."""
+    """The files a path names: one file, or the files matching wildcards in the file name or
+    in the folders."""
     folder, _, name = place.relative.rpartition("\\")
-    if any(_same(place.relative, f) for f in _folders(ctx, place.server)):
+    folders = _folders(ctx, place.server)
+    if any(_same(place.relative, f) for f in folders):
         raise ctx.error(
             f"Cannot read '{path}': it is a folder. Name its files, e.g. {path}\\*.LOG.",
             "ReadError",
         )
-    if not any(_same(folder, f) for f in _folders(ctx, place.server)):
+    if not any(_folder_matches(folder, f) for f in folders):
         raise ctx.error(
             f"Cannot find path '{path}' because it does not exist. "
             f"{_where_logs_are(place.server)}.",
@@ -135,9 +145,9 @@ def _matching_files(ctx: CmdletContext, place: _Place, path: str) -> list[LogFil
     found = [
         f
         for f in _files(ctx, place.server)
-        if _same(f.folder, folder) and fnmatch.fnmatchcase(f.name.lower(), name.lower())
+        if _folder_matches(folder, f.folder) and fnmatch.fnmatchcase(f.name.lower(), name.lower())
     ]
-    if not found and not any(c in name for c in "*?["):
+    if not found and not any(c in place.relative for c in "*?["):
         raise ctx.error(
             f"Cannot find path '{path}' because it does not exist. "
             f"The folder has {_listing(ctx, place.server, folder)}.",
