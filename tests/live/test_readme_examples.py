@@ -51,6 +51,22 @@ def test_talk_to_the_lab_block_runs_when_pasted(tmp_path: Path) -> None:
     assert not ready.exists()
 
 
+def _pasted(script: str, cwd: Path) -> str:
+    """Run ``script`` as bash would run it pasted (stopping at the first failing command);
+    its output, after checking it succeeded."""
+    done = subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    return out
+
+
 def section_blocks(path: Path, heading: str) -> list[str]:
     text = path.read_text(encoding="utf-8")
     section = text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
@@ -77,16 +93,7 @@ def test_live_lab_doc_examples_run_when_pasted(tmp_path: Path) -> None:
             "wait",
         ]
     ).replace("/tmp/lab.json", str(ready))
-    done = subprocess.run(
-        ["bash", "-e", "-c", script],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    out = done.stdout + done.stderr
-    assert done.returncode == 0, out
+    out = _pasted(script, tmp_path)
     for subject in ("from swaks", "from openssl", "from smtplib"):
         assert re.search(rf"✔ domain secured\s+'{subject}' from ben@treyresearch.net", out), out
     assert "Traceback" not in out
@@ -154,16 +161,7 @@ def test_log_files_doc_example_runs_when_pasted(tmp_path: Path) -> None:
             "wait",
         ]
     )
-    done = subprocess.run(
-        ["bash", "-e", "-c", script],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    out = done.stdout + done.stderr
-    assert done.returncode == 0, out
+    out = _pasted(script, tmp_path)
     logs = "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs"
     hits = [line for line in out.splitlines() if line.startswith(f"{logs}\\MessageTracking\\")]
     assert hits and all(re.search(r"\.LOG:\d+:.*Find me", h) for h in hits), out

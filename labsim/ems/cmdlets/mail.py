@@ -310,6 +310,16 @@ def resume_queue(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     return []
 
 
+_BY_IDENTITY_OR_FILTER = (
+    # Exchange's two parameter sets, each with its mandatory parameter.
+    ParameterSpec("Identity", STRING, position=0, mandatory_in_set=True),
+    ParameterSpec("Filter", FILTER, mandatory_in_set=True),
+    ParameterSpec("Server", STRING),
+)
+"""The queue and message cmdlets' parameters: one object by -Identity, or -Filter (and
+-Server) for several."""
+
+
 SPECS = (
     CmdletSpec(
         "Send-MailMessage",
@@ -352,12 +362,7 @@ SPECS = (
     *(
         CmdletSpec(
             name,
-            (
-                # Exchange's two parameter sets, each with its mandatory parameter.
-                ParameterSpec("Identity", STRING, position=0, mandatory_in_set=True),
-                ParameterSpec("Filter", FILTER, mandatory_in_set=True),
-                ParameterSpec("Server", STRING),
-            ),
+            _BY_IDENTITY_OR_FILTER,
             run,
             pipeline=identity_of,
             synopsis=synopsis,
@@ -384,13 +389,7 @@ SPECS = (
     *(
         CmdletSpec(
             name,
-            (
-                # Exchange's two parameter sets, each with its mandatory parameter.
-                ParameterSpec("Identity", STRING, position=0, mandatory_in_set=True),
-                ParameterSpec("Filter", FILTER, mandatory_in_set=True),
-                ParameterSpec("Server", STRING),
-                *extra,
-            ),
+            (*_BY_IDENTITY_OR_FILTER, *extra),
             run,
             pipeline=message_identity_of,
             synopsis=synopsis,

@@ -401,13 +401,15 @@ def _sort_keys(values: list[object]) -> list[Any]:
     return keys
 
 
-def sort_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
-    """Order the pipeline objects by properties (or script blocks), ascending by default."""
-    objects = _pipeline_objects(ctx)
+def property_columns(
+    ctx: CmdletContext, args: Arguments, *, sort: bool = False
+) -> list[CalculatedProperty]:
+    """Sort-/Group-Object's -Property: names (comma lists too), ``{ }`` blocks and ``@{ }``
+    tables (Sort-Object's with its Ascending/Descending keys)."""
     columns: list[CalculatedProperty] = []
     for raw in args.items("Property"):
         if isinstance(raw, HashTable):
-            columns.append(calculated_property(ctx, raw, sort=True))
+            columns.append(calculated_property(ctx, raw, sort=sort))
         elif isinstance(raw, ScriptBlock):
             columns.append(CalculatedProperty(raw.text, raw))
         elif isinstance(raw, str):
@@ -421,6 +423,13 @@ def sort_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
                 f'Cannot convert value "{display(raw)}" to type "System.Object[]".',
                 "InvalidArgument",
             )
+    return columns
+
+
+def sort_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Order the pipeline objects by properties (or script blocks), ascending by default."""
+    objects = _pipeline_objects(ctx)
+    columns = property_columns(ctx, args, sort=True)
     if not columns:
         # Without a property, an Exchange object sorts by its identity (its ToString()).
         columns = [CalculatedProperty("Identity", _identity_block)]
@@ -469,27 +478,6 @@ def _identity_text(obj: object) -> str:
 # -- Group-Object ----------------------------------------------------------------------------
 
 
-def _group_columns(ctx: CmdletContext, args: Arguments) -> list[CalculatedProperty]:
-    columns: list[CalculatedProperty] = []
-    for raw in args.items("Property"):
-        if isinstance(raw, HashTable):
-            columns.append(calculated_property(ctx, raw))
-        elif isinstance(raw, ScriptBlock):
-            columns.append(CalculatedProperty(raw.text, raw))
-        elif isinstance(raw, str):
-            columns.extend(
-                CalculatedProperty(part.strip(), part.strip())
-                for part in raw.split(",")
-                if part.strip()
-            )
-        elif raw is not None:
-            raise ctx.error(
-                f'Cannot convert value "{display(raw)}" to type "System.Object[]".',
-                "InvalidArgument",
-            )
-    return columns
-
-
 def group_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     """Group the pipeline objects by the values of properties (or script blocks): one GroupInfo
     per distinct value, in the order the values first appear (Windows PowerShell 4/5, the
@@ -503,7 +491,7 @@ def group_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
             "NotSupported",
         )
     objects = _pipeline_objects(ctx)
-    columns = _group_columns(ctx, args)
+    columns = property_columns(ctx, args)
     case_sensitive = bool(args.flag("CaseSensitive"))
     groups: dict[tuple[str, ...], tuple[tuple[object, ...], list[object]]] = {}
     for obj in objects:
