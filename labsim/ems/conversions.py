@@ -20,7 +20,14 @@ from enum import Enum
 from typing import TypeVar
 
 from labsim.ems.expressions import ScriptBlock
-from labsim.ems.parser import HashTable, SecureString, SubPipeline, Value, VariableRef
+from labsim.ems.parser import (
+    ExpandableWord,
+    HashTable,
+    SecureString,
+    SubPipeline,
+    Value,
+    VariableRef,
+)
 from labsim.limits import name_length_problem
 from labsim.model.enums import parse_enum
 from labsim.model.values import AddressSpace, Binding, ByteSize, IPRange, parse_timespan
@@ -68,6 +75,8 @@ def show(value: Value) -> str:
         return value.pipeline.text
     if isinstance(value, SecureString):
         return str(value)
+    if isinstance(value, ExpandableWord):
+        return "$" + value.variable.name + value.rest
     return value
 
 

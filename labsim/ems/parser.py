@@ -80,6 +80,15 @@ class VariableRef:
 
 
 @dataclass(frozen=True)
+class ExpandableWord:
+    """``$exinstall\\TransportRoles\\Logs``: a bare argument that starts with a variable and goes
+    on with text; PowerShell expands it to the variable's text followed by the rest."""
+
+    variable: VariableRef
+    rest: str
+
+
+@dataclass(frozen=True)
 class SecureString:
     """A System.Security.SecureString (ConvertTo-SecureString's output): a password that binds
     to ``-Password`` and never prints."""
@@ -92,7 +101,7 @@ class SecureString:
 
 Value: TypeAlias = (
     "str | bool | None | tuple[Value, ...] | HashTable | ScriptBlock | VariableRef | SubPipeline"
-    " | SecureString"
+    " | SecureString | ExpandableWord"
 )
 """An argument value: a string (bare or quoted), a boolean, $null, a list, a hashtable, a
 script block (Where-Object's filter), a variable, or a command's output in parentheses
@@ -185,6 +194,8 @@ class Pipeline:
         def walk(value: object) -> None:
             if isinstance(value, VariableRef):
                 add(value.name)
+            elif isinstance(value, ExpandableWord):
+                add(value.variable.name)
             elif isinstance(value, SubPipeline):
                 for name in value.pipeline.variables():
                     add(name)
@@ -454,7 +465,11 @@ class _Parser:
         if ch in DOUBLE_QUOTES:
             return scan.read_double_quoted()
         if ch == "$":
-            return self.variable()
+            value = self.variable()
+            if isinstance(value, VariableRef) and scan.peek() in ("\\", "/"):
+                # Argument mode: $exinstall\TransportRoles\Logs is one expandable word.
+                return ExpandableWord(value, scan.read_bare_word(extra_end))
+            return value
         if ch == "@" and scan.peek(1) == "{":
             return self.hashtable()
         if ch == "{":

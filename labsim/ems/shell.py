@@ -33,6 +33,7 @@ from labsim.ems.messages import cmdlet_error
 from labsim.ems.outputs import FormattedText
 from labsim.ems.parser import (
     CommandCall,
+    ExpandableWord,
     HashTable,
     Member,
     MethodCall,
@@ -62,12 +63,26 @@ class ShellResult:
         return self.error is None
 
 
+EXCHANGE_INSTALL_PATH = "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\"
+"""Exchange 2013's install folder as its setup records it (MsiInstallPath, with the final ``\\``)."""
+
+EMS_VARIABLES: Mapping[str, object] = {
+    "exinstall": EXCHANGE_INSTALL_PATH,
+    "exbin": EXCHANGE_INSTALL_PATH + "bin\\",
+    "exscripts": EXCHANGE_INSTALL_PATH + "scripts\\",
+    "env:exchangeinstallpath": EXCHANGE_INSTALL_PATH,
+}
+"""The variables Exchange Management Shell defines at start (RemoteExchange.ps1), and the
+environment variable setup sets: what admins and Microsoft's pages type in log paths
+(``$exinstall\\TransportRoles\\Logs``)."""
+
+
 @dataclass
 class ShellSession:
     """The variables of one shell session, by lower-case name, and the statement text that set
     each (with the texts it depended on), so a statement reading them can be written out whole."""
 
-    variables: dict[str, object] = field(default_factory=dict)
+    variables: dict[str, object] = field(default_factory=lambda: dict(EMS_VARIABLES))
     sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def sources_of(self, names: tuple[str, ...]) -> tuple[str, ...]:
@@ -274,6 +289,9 @@ class Shell:
             for step in value.members:
                 held = _apply(held, step)
             return _as_argument(held)
+        if isinstance(value, ExpandableWord):
+            start = self._resolve(value.variable, blocks)
+            return ("" if start is None else display(start)) + value.rest
         if isinstance(value, tuple):
             return tuple(self._resolve(item, blocks) for item in value)
         if isinstance(value, HashTable):

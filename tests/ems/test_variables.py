@@ -162,3 +162,18 @@ def test_a_change_inside_parentheses_is_journaled() -> None:
 
     assert changes_configuration(f"({NEW_TREY}).Identity")
     assert not changes_configuration("(Get-TransportConfig).TLSSendDomainSecureList")
+
+
+def test_ems_variables_and_words_that_start_with_a_variable(adatum: Shell) -> None:
+    install = "C:\\Program Files\\Microsoft\\Exchange Server\\V15\\"
+    assert run(adatum, "$exinstall") == install
+    assert run(adatum, "$exbin") == install + "bin\\"
+    assert run(adatum, "$exscripts") == install + "scripts\\"
+    assert run(adatum, "$env:ExchangeInstallPath") == install
+    # A bare argument that starts with a variable and goes on is one word, expanded.
+    run(adatum, NEW_TREY)
+    run(adatum, '$name = "Tr"')
+    missing = adatum.run("Get-SendConnector $name\\ey")
+    assert not missing.ok and "'Tr\\ey'" in str(missing.error)
+    # The statement reads $name: the journal keeps the assignment with it.
+    assert missing.commands == ('$name = "Tr"; Get-SendConnector $name\\ey',)
