@@ -29,6 +29,7 @@ from labsim.engine.listeners import Listeners
 from labsim.engine.transport_service import TransportService
 from labsim.engine.world import EngineError, NoteLines, World
 from labsim.errors import CmdletError, ConfigError, LabsimError
+from labsim.logs.event_log import EventLogEntry
 from labsim.logs.protocol_log import ProtocolLogStore
 from labsim.logs.tracking import TrackingLog, TrackingRecord
 from labsim.model.lab import (
@@ -1041,6 +1042,10 @@ class Lab:
         """A server's message tracking records, in log order."""
         log: TrackingLog = self.world.tracking_logs[self.world.server(server).name]
         return log.records()
+
+    def event_log_entries(self, server: str) -> list[EventLogEntry]:
+        """A server's Application event log entries, oldest first."""
+        return list(self.world.event_logs.entries(self.world.server(server).name))
 
     # --- helpers -----------------------------------------------------------------------------
 

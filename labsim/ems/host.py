@@ -18,6 +18,7 @@ from labsim.model.organization import Organization
 if TYPE_CHECKING:
     # Imported for typing only: labsim.pki pulls in service_identity (and through it pyOpenSSL),
     # and the shell must stay importable without them being loaded.
+    from labsim.logs.event_log import EventLogEntry
     from labsim.logs.tracking import TrackingRecord
     from labsim.pki.certificate import ExchangeCertificate
     from labsim.pki.requests import Certificate, CertificateRequest, PendingRequest
@@ -209,4 +210,9 @@ class ShellHost(Protocol):
     def tracking_records(self, server: str) -> Sequence[TrackingRecord]:
         """The message tracking records of ``server`` (a name of the lab), in log order
         (Get-MessageTrackingLog)."""
+        ...
+
+    def event_log_entries(self, server: str) -> Sequence[EventLogEntry]:
+        """The Application event log entries of ``server`` (a name of the lab), oldest first
+        (Get-EventLog)."""
         ...

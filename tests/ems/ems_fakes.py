@@ -13,6 +13,7 @@ from cryptography.x509.oid import NameOID
 from labsim.ems.conversions import parse_subject_name
 from labsim.ems.host import PUBLIC_CA
 from labsim.errors import CmdletError
+from labsim.logs.event_log import EventLogEntry
 from labsim.logs.tracking import TrackingRecord
 from labsim.model.enums import DeliveryType, MessageStatus, QueueStatus
 from labsim.model.lab import PUBLIC_CA_NAME, default_lab
@@ -114,6 +115,7 @@ class FakeHost:
         self.suspended: dict[str, QueueStatus] = {}
         #: Message tracking records by server name (upper case), in log order.
         self.tracking: dict[str, list[TrackingRecord]] = {}
+        self.event_log: dict[str, list[EventLogEntry]] = {}
         if with_pki:
             self._build_pki(lab)
 
@@ -338,6 +340,9 @@ class FakeHost:
 
     def tracking_records(self, server: str) -> list[TrackingRecord]:
         return list(self.tracking.get(server.upper(), []))
+
+    def event_log_entries(self, server: str) -> list[EventLogEntry]:
+        return list(self.event_log.get(server.upper(), []))
 
 
 def retry_queue_row() -> QueueView:
