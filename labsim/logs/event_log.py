@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+
 class TransportEvent(Protocol):
     """What a decision names (labsim.policy.events.TransportEvent; logs sit below policy)."""
 
