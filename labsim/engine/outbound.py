@@ -207,10 +207,11 @@ def plan_for_connector(
     org = world.organization_of(source.name)
     ehlo = connector.fqdn or source.fqdn
     store = world.stores[source.name]
+    now = world.now()
     selection = select_starttls_certificate(
         store.personal(),
         fqdn=ehlo,
-        at=world.now(),
+        at=now,
         tls_certificate_name=connector.tls_certificate_name,
     )
     refuse = None
@@ -224,6 +225,7 @@ def plan_for_connector(
         connector=connector.name,
         fqdn=ehlo,
         tls_certificate_name=connector.tls_certificate_name,
+        at=now,
     )
     policy = outbound_policy(
         org.transport_config, connector, next_hop, via_frontend_proxy=via_frontend_proxy

@@ -243,6 +243,7 @@ class SmtpReceiveProtocol(TwistedProtocol):
             connector=connector.name,
             fqdn=fqdn,
             tls_certificate_name=connector.tls_certificate_name,
+            at=now,
         )
         record = self.record = self.world.session_record(remote.host, remote.port, side="server")
         record.server_server = server.name

@@ -331,8 +331,9 @@ class World:
         connector: str,
         fqdn: str,
         tls_certificate_name: str | None,
+        at: datetime,
     ) -> None:
-        """The events of a STARTTLS certificate selection for ``connector``: 12014 when nothing
+        """The events of a STARTTLS certificate selection made at lab time ``at`` for ``connector``: 12014 when nothing
         fits, 12016 when only an expired certificate does, 12018 when the selected one expires
         within :data:`CERTIFICATE_EXPIRY_WARNING`. Nothing to do in the usual case."""
         if selection.event is not None:
@@ -346,7 +347,7 @@ class World:
         certificate = selection.certificate
         if certificate is None:
             return
-        left = certificate.not_after - self.now()
+        left = certificate.not_after - at
         if left <= CERTIFICATE_EXPIRY_WARNING:
             self.write_event(
                 server_name,
