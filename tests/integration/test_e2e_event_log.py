@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from integration_helpers import sh
 
+from labsim.interactive import InteractiveShell
 from labsim.lab import Lab
 from labsim.logs.event_log import EntryType, EventLogEntry
 from tests.integration.test_e2e_queue_control import trusted_partners
@@ -161,3 +162,17 @@ def test_event_expectation_in_a_scenario_passes_and_fails(
     assert any("Error 11017 MessageNotAuthenticatedNoClientCertificate" in line for line in lines)
     assert any(" 12014 " in line for line in lab.event_log("Adatum"))
     assert not any(" 12014 " in line for line in lab.event_log("TreyResearch"))
+
+
+def test_interactive_log_command_shows_a_servers_event_log(start_lab: Callable[..., Lab]) -> None:
+    lab = trusted_partners(start_lab)
+    sh(lab, "Adatum", 'Set-SendConnector "To TreyResearch" -Fqdn smtp.adatum.com')
+    lab.send(mail_from="april@adatum.com", to=["ben@treyresearch.net"], subject="Agenda")
+    echoed: list[str] = []
+    shell = InteractiveShell(lab, echoed.append, "Adatum")
+    shell.execute(":log TREY-CAS1 event 5")
+    (line,) = echoed
+    assert "mail.treyresearch.net MSExchangeFrontEndTransport Error 11017" in line
+    echoed.clear()
+    shell.execute(":log TREY-CAS1 events")
+    assert echoed == ["'events' is not a log; use receive, send, tracking or event"]
