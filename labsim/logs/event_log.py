@@ -118,6 +118,13 @@ class CatalogEntry:
 
 _CONTACT = "Contact the administrator of %1 to resolve the problem, or remove the domain from the domain-secured list."
 
+# The sending side's texts open as a real 11020 does ("A secure connection to domain-secured
+# domain … could not be established", seen with UntrustedRoot); the rest is labsim's [I].
+_SECURE_CONNECTION = (
+    "A secure connection to domain-secured domain '%1' on connector '%2' could not be "
+    "established because "
+)
+
 _ENTRIES = (
     CatalogEntry(
         12014,
@@ -175,16 +182,15 @@ _ENTRIES = (
         11013,
         EntryType.ERROR,
         "MessageSecurity",
-        "Messages to domain-secured domain '%1' on connector '%2' could not be sent because "
-        "Transport Layer Security (TLS) negotiation with the remote server failed. " + _CONTACT,
+        _SECURE_CONNECTION + "Transport Layer Security (TLS) negotiation with the remote server "
+        "failed. " + _CONTACT,
         "I",
     ),
     CatalogEntry(
         11014,
         EntryType.ERROR,
         "MessageSecurity",
-        "Messages to domain-secured domain '%1' on connector '%2' could not be sent because the "
-        "remote server did not offer STARTTLS. " + _CONTACT,
+        _SECURE_CONNECTION + "the remote server did not offer STARTTLS. " + _CONTACT,
         "I",
     ),
     CatalogEntry(
@@ -200,9 +206,8 @@ _ENTRIES = (
         11016,
         EntryType.ERROR,
         "MessageSecurity",
-        "Messages to domain-secured domain '%1' on connector '%2' could not be authenticated "
-        "because the Transport Layer Security (TLS) certificate of the remote server does not "
-        "contain the domain name. " + _CONTACT,
+        _SECURE_CONNECTION + "the Transport Layer Security (TLS) certificate of the remote "
+        "server does not contain the domain name. " + _CONTACT,
         "I",
     ),
     CatalogEntry(
@@ -227,18 +232,16 @@ _ENTRIES = (
         11019,
         EntryType.ERROR,
         "MessageSecurity",
-        "Messages to domain-secured domain '%1' on connector '%2' could not be sent because "
-        "Transport Layer Security (TLS) negotiation failed. " + _CONTACT,
+        _SECURE_CONNECTION + "Transport Layer Security (TLS) negotiation failed. " + _CONTACT,
         "I",
     ),
     CatalogEntry(
         11020,
         EntryType.ERROR,
         "MessageSecurity",
-        "Messages to domain-secured domain '%1' on connector '%2' could not be authenticated "
-        "because validation of the remote server's Transport Layer Security (TLS) certificate "
+        _SECURE_CONNECTION + "the validation of the Transport Layer Security (TLS) certificate "
         "failed with status '%3'. " + _CONTACT,
-        "I",
+        "O",
     ),
     CatalogEntry(
         11021,
@@ -310,7 +313,7 @@ class EventLogEntry:
     def line(self) -> str:
         """One line for scenario expectations and reports: when, where, what."""
         return (
-            f"{self.time_generated.isoformat()} {self.machine_name} {self.source} "
+            f"{self.time_generated.isoformat(timespec='seconds')} {self.machine_name} {self.source} "
             f"{self.entry_type.value} {self.event_id} {self.name} ({self.category}): {self.message}"
         )
 

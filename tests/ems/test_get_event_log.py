@@ -64,8 +64,8 @@ def test_default_view_is_powershells_table_newest_first_over_the_organization(
         "   ----- ----          ---------   ------                 ---------- -------",
         "       1 Mar 01 09:00  Warning     MSExchangeFrontEn...   2147495666 The STARTTLS "
         "certificate will expire soon: subj...",
-        "       2 Mar 01 08:30  Error       MSExchangeTransport    3221236488 Messages to "
-        "domain-secured domain 'treyresearch...",
+        "       2 Mar 01 08:30  Error       MSExchangeTransport    3221236488 A secure "
+        "connection to domain-secured domain 't...",
         "       1 Mar 01 07:30  Error       MSExchangeTransport    3221237486 Microsoft Exchange "
         "could not find a certificate...",
     ]

@@ -45,9 +45,9 @@ def test_partner_certificate_without_the_domain_gives_11016_on_the_sending_mailb
     assert entry.machine_name == "adatum-mbx1.adatum.com"
     assert entry.replacement_strings == ("treyresearch.net", "To TreyResearch")
     assert entry.message.startswith(
-        "Messages to domain-secured domain 'treyresearch.net' on connector 'To TreyResearch' "
-        "could not be authenticated because the Transport Layer Security (TLS) certificate of "
-        "the remote server does not contain the domain name."
+        "A secure connection to domain-secured domain 'treyresearch.net' on connector 'To "
+        "TreyResearch' could not be established because the Transport Layer Security (TLS) "
+        "certificate of the remote server does not contain the domain name."
     )
     assert sent_at <= entry.time_generated <= lab.now()
     assert events(lab, "ADATUM-CAS1", 11016) == []
@@ -69,7 +69,7 @@ def test_partner_certificate_without_the_domain_gives_11016_on_the_sending_mailb
     time = later[1].time_generated.strftime("%b %d %H:%M")
     assert row == (
         f"       2 {time}  Error       MSExchangeTransport    3221236488 "
-        "Messages to domain-secured domain 'treyresearch..."
+        "A secure connection to domain-secured domain 't..."
     )
 
 
