@@ -183,9 +183,9 @@ LAB_COMMANDS: tuple[LabCommand, ...] = (
         ":log",
         (
             Choices(identity=IdentityKind.LAB_SERVER),
-            Choices(values=("receive", "send", "tracking")),
+            Choices(values=("receive", "send", "tracking", "event")),
         ),
-        "the last lines of a server's receive, send or tracking log",
+        "the last lines of a server's receive, send, tracking or event log",
     ),
     LabCommand(":explain", (), "the lab's last decision notes"),
     LabCommand(":help", (), "list the lab commands"),

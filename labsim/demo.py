@@ -373,7 +373,10 @@ class ChapterRun:
         if step.server is None or step.log == "tracking":
             return
         try:
-            lines = self.lab.protocol_log(step.org, step.server, step.log)
+            if step.log == "event":
+                lines = self.lab.event_log(step.org, step.server)
+            else:
+                lines = self.lab.protocol_log(step.org, step.server, step.log)
         except LabsimError:  # a log the lab does not keep: the ✔ line says enough
             return
         found = next((line for line in lines if step.contains in line), None)

@@ -25,7 +25,8 @@ Lab commands:
   :inbox ADDRESS     list a mailbox as Outlook would, with the domain-secured mark
   :explain [N]       the last N decision notes of the lab (default 20)
   :headers ADDRESS [N]  the headers of message N of a mailbox (default: the newest)
-  :log SERVER receive|send|tracking [N]  the last N lines of a server's log (default 20)
+  :log SERVER receive|send|tracking|event [N]  the last N lines of a server's log (default 20;
+                     event: its Application event log, also Get-EventLog Application)
   :help              this text
   :quit              leave this shell (also exit, Ctrl-D or the end of input); a lab this
                      shell started stops with it, a lab started by labsim up goes on"""
@@ -124,7 +125,8 @@ class InteractiveShell:
         self.echo(head.decode("utf-8", "replace").replace("\r\n", "\n"))
 
     def show_log(self, server: str, kind: str, count: str) -> None:
-        """The last lines of a server's protocol (receive/send) or message tracking log."""
+        """The last lines of a server's protocol (receive/send), message tracking or
+        Application event log."""
         if not count.isdigit():
             self.echo(f"'{count}' is not a number of lines; e.g. :log {server} {kind} 50")
             return
@@ -135,8 +137,10 @@ class InteractiveShell:
             lines = self.lab.protocol_log(org, found.name, kind)
         elif kind == "tracking":
             lines = self.lab.tracking_log(org, found.name)
+        elif kind == "event":
+            lines = self.lab.event_log(org, found.name)
         else:
-            self.echo(f"'{kind}' is not a log; use receive, send or tracking")
+            self.echo(f"'{kind}' is not a log; use receive, send, tracking or event")
             return
         shown = lines[-int(count) :] if int(count) else []
         if not shown:

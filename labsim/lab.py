@@ -30,6 +30,7 @@ from labsim.engine.listeners import Listeners
 from labsim.engine.transport_service import TransportService
 from labsim.engine.world import EngineError, NoteLines, World
 from labsim.errors import CmdletError, ConfigError, LabsimError
+from labsim.logs.event_log import EventLogEntry
 from labsim.logs.protocol_log import ProtocolLogStore
 from labsim.logs.tracking import TrackingLog, TrackingRecord
 from labsim.model.lab import (
@@ -656,9 +657,20 @@ class Lab:
             lines.extend(self.world.tracking_logs[self.world.server(name).name].lines())
         return lines
 
+    def event_log(self, organization: str, server: str | None = None) -> list[str]:
+        """The Application event log entries of one server or every server of the org, one
+        line each (:meth:`labsim.logs.event_log.EventLogEntry.line`), oldest first."""
+        org = self.organization(organization)
+        names = [server] if server else [s.name for s in org.servers]
+        entries = [e for name in names for e in self.event_log_entries(name)]
+        entries.sort(key=lambda e: (e.time_generated, e.index))
+        return [entry.line() for entry in entries]
+
     def log_headers(self, organization: str, server: str | None, log: str) -> list[str]:
         """Header lines (``#Software:`` … ``#Fields:``) of every file of a protocol log
         (``receive``/``send``, one server) or of the tracking logs (one server or the org's)."""
+        if log == "event":
+            return []  # an event log has no file header
         if log == "tracking":
             org = self.organization(organization)
             names = [server] if server else [s.name for s in org.servers]
@@ -1057,6 +1069,10 @@ class Lab:
             folder = "TransportRoles\\Logs\\MessageTracking"
             files.extend(LogFile(folder, *file) for file in tracking.files())
         return files
+
+    def event_log_entries(self, server: str) -> list[EventLogEntry]:
+        """A server's Application event log entries, oldest first."""
+        return list(self.world.event_logs.entries(self.world.server(server).name))
 
     # --- helpers -----------------------------------------------------------------------------
 

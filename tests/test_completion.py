@@ -338,7 +338,7 @@ def test_colon_commands_and_their_arguments_complete() -> None:
     assert offered(":inbox b") == ["ben@treyresearch.net"]
     assert offered(":headers ed") == ["ed@adatum.com"]
     assert offered(":log TREY-C") == ["TREY-CAS1"]
-    assert offered(":log TREY-CAS1 ") == ["receive", "send", "tracking"]
+    assert offered(":log TREY-CAS1 ") == ["receive", "send", "tracking", "event"]
     assert offered(":advance ") == []
     assert offered(":nope ") == []
 

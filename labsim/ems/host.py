@@ -19,6 +19,7 @@ from labsim.model.organization import Organization
 if TYPE_CHECKING:
     # Imported for typing only: labsim.pki pulls in service_identity (and through it pyOpenSSL),
     # and the shell must stay importable without them being loaded.
+    from labsim.logs.event_log import EventLogEntry
     from labsim.logs.tracking import TrackingRecord
     from labsim.pki.certificate import ExchangeCertificate
     from labsim.pki.requests import Certificate, CertificateRequest, PendingRequest
@@ -227,4 +228,9 @@ class ShellHost(Protocol):
     def log_files(self, server: str) -> Sequence[LogFile]:
         """The protocol and message tracking log files ``server`` has written so far, in
         Exchange's folders (Get-ChildItem, Get-Content and Select-String read them)."""
+        ...
+
+    def event_log_entries(self, server: str) -> Sequence[EventLogEntry]:
+        """The Application event log entries of ``server`` (a name of the lab), oldest first
+        (Get-EventLog)."""
         ...

@@ -41,6 +41,7 @@ from labsim.ems.outputs import (
     TransportServiceOutput,
 )
 from labsim.ems.tables import RECEIVE_CONNECTOR, SEND_CONNECTOR, TRANSPORT_CONFIG
+from labsim.logs.event_log import EventLogEntry
 from labsim.logs.tracking import TrackingRecord
 from labsim.model.lab import PUBLIC_CA_NAME
 from labsim.model.mail import MessageView, QueueView
@@ -74,6 +75,10 @@ class View:
     """A header that depends on the objects (Get-ChildItem's ``Directory:``), from the first."""
     text_of: Callable[[Any], str] | None = None
     """Objects PowerShell prints as their ToString() at the end of a pipeline (MatchInfo)."""
+
+    fixed_table: Callable[[Sequence[Any]], str] | None = None
+    """The default table of a type whose formatting file fixes column widths and cuts values
+    (Get-EventLog); None for the usual table sized to its cells."""
 
     def names(self) -> tuple[str, ...]:
         """Property names in order."""
@@ -712,6 +717,89 @@ _TRACKING_EVENT = View(
 )
 
 
+def _cut(text: str, width: int) -> str:
+    # PowerShell 5.1 cuts a value wider than its fixed column and ends it with "...".
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+EVENT_LOG_MESSAGE_WIDTH = 50
+"""What is left of a 120-column console for Message after the fixed columns of Get-EventLog."""
+
+
+def _event_log_table(entries: Sequence[EventLogEntry]) -> str:
+    # DotNetTypes.format.ps1xml's table of System.Diagnostics.EventLogEntry: Index (8, right),
+    # Time (13, TimeGenerated as 'MMM dd HH:mm'), EntryType (11), Source (20), InstanceID
+    # (12, right), then Message in the rest of the line.
+    def line(index: str, time: str, kind: str, source: str, instance: str, message: str) -> str:
+        return " ".join(
+            (
+                index.rjust(8),
+                time.ljust(13),
+                kind.ljust(11),
+                source.ljust(20),
+                instance.rjust(12),
+                message,
+            )
+        ).rstrip()
+
+    rows = [
+        line("Index", "Time", "EntryType", "Source", "InstanceID", "Message"),
+        line("-----", "----", "---------", "------", "----------", "-------"),
+    ]
+    for entry in entries:
+        rows.append(
+            line(
+                str(entry.index),
+                entry.time_generated.strftime("%b %d %H:%M"),
+                _cut(entry.entry_type.value, 11),
+                _cut(entry.source, 20),
+                str(entry.instance_id),
+                _cut(entry.message, EVENT_LOG_MESSAGE_WIDTH),
+            )
+        )
+    return "\n".join(rows)
+
+
+# Get-EventLog's System.Diagnostics.EventLogEntry: every property in the order `| fl *` shows
+# them; a bare Format-List shows the formatting file's list (Index … UserName).
+_EVENT_LOG_ENTRY = View(
+    properties=(
+        ("EventID", lambda e: e.event_id),
+        ("MachineName", lambda e: e.machine_name),
+        ("Data", lambda e: ()),
+        ("Index", lambda e: e.index),
+        ("Category", lambda e: e.category),
+        ("CategoryNumber", lambda e: e.category_number),
+        ("EntryType", lambda e: e.entry_type),
+        ("Message", lambda e: e.message),
+        ("Source", lambda e: e.source),
+        ("ReplacementStrings", lambda e: e.replacement_strings),
+        ("InstanceId", lambda e: e.instance_id),
+        ("TimeGenerated", lambda e: e.time_generated),
+        ("TimeWritten", lambda e: e.time_written),
+        ("UserName", lambda e: None),
+        ("Site", lambda e: None),
+        ("Container", lambda e: None),
+    ),
+    table=("Index", "TimeGenerated", "EntryType", "Source", "InstanceId", "Message"),
+    right_aligned=frozenset({"Index", "InstanceId", "EventID", "CategoryNumber"}),
+    list_view=(
+        "Index",
+        "EntryType",
+        "InstanceId",
+        "Message",
+        "Category",
+        "CategoryNumber",
+        "ReplacementStrings",
+        "Source",
+        "TimeGenerated",
+        "TimeWritten",
+        "UserName",
+    ),
+    fixed_table=_event_log_table,
+)
+
+
 def _admin_display_version() -> str:
     # "15.0.1497.2" → "Version 15.0 (Build 1497.2)", as Get-ExchangeServer shows a 2013 CU23.
     major, minor, build, revision = EXCHANGE_BUILD.split(".")
@@ -776,6 +864,7 @@ _VIEWS: dict[type, View] = {
     LabCrl: _LAB_CRL,
     RevokedCertificate: _REVOKED_CERTIFICATE,
     TrackingRecord: _TRACKING_EVENT,
+    EventLogEntry: _EVENT_LOG_ENTRY,
     ExchangeServerOutput: _EXCHANGE_SERVER,
 }
 
@@ -944,6 +1033,9 @@ def render_table(objects: Sequence[object], patterns: Sequence[str] | None = Non
                     for o in group
                 )
             )
+            continue
+        if view.fixed_table is not None and not patterns:
+            parts.append(view.fixed_table(group))
             continue
         # Certificates show Services as letter flags in a table, by name in a list.
         source = _CERTIFICATE_TABLE if view is _EXCHANGE_CERTIFICATE else view

@@ -35,6 +35,7 @@ from labsim.engine.tls import (
     peer_chain,
 )
 from labsim.engine.world import NOT_CHECKED, CertificateSeen, SessionRecord, World
+from labsim.logs.event_log import CATALOG
 from labsim.logs.protocol_log import NULL_SESSION, ProtocolLogSession, format_endpoint
 from labsim.model.connectors import SendConnector
 from labsim.model.enums import ProtocolLoggingLevel
@@ -53,6 +54,11 @@ from labsim.policy.domain_security import (
     after_handshake,
     client_certificate_missing,
     outbound_policy,
+)
+from labsim.policy.events import (
+    MESSAGE_TO_SECURE_DOMAIN_FAILED_DUE_TO_TLS_NEGOTIATION_FAILURE,
+    SMTP_SEND_TLS_REQUIRED_FAILED,
+    TransportEvent,
 )
 from labsim.policy.routing import NextHop
 from labsim.smtp.reply import Reply
@@ -201,10 +207,11 @@ def plan_for_connector(
     org = world.organization_of(source.name)
     ehlo = connector.fqdn or source.fqdn
     store = world.stores[source.name]
+    now = world.now()
     selection = select_starttls_certificate(
         store.personal(),
         fqdn=ehlo,
-        at=world.now(),
+        at=now,
         tls_certificate_name=connector.tls_certificate_name,
     )
     refuse = None
@@ -212,6 +219,14 @@ def plan_for_connector(
         refuse = client_certificate_missing(connector.tls_certificate_name)
     if selection.event is not None:
         world.explain(source.name, f"client certificate for {ehlo}: {selection.reason}")
+    world.write_certificate_events(
+        source.name,
+        selection,
+        connector=connector.name,
+        fqdn=ehlo,
+        tls_certificate_name=connector.tls_certificate_name,
+        at=now,
+    )
     policy = outbound_policy(
         org.transport_config, connector, next_hop, via_frontend_proxy=via_frontend_proxy
     )
@@ -409,6 +424,8 @@ def _open_session(
             notes.append(step.explanation)
             record.client_decisions.append(step.explanation)
             world.explain(plan.source.name, step.explanation)
+            if step.event is not None:
+                _write_session_event(world, plan, step.event, target)
             for note in step.log_notes:
                 log.info(world.now(), note.data, note.context)
             if step.failed:
@@ -451,6 +468,13 @@ def _open_session(
             ) as err:  # the peer or OpenSSL said no
                 # (the session logged the failure before its disconnect record)
                 world.tls_sessions.forget(session_key)
+                if policy is not None and policy.domain_secure:
+                    _write_session_event(
+                        world,
+                        plan,
+                        MESSAGE_TO_SECURE_DOMAIN_FAILED_DUE_TO_TLS_NEGOTIATION_FAILURE,
+                        target,
+                    )
                 if proto.timed_out:
                     return SessionFailure(
                         CONNECTION_TIMED_OUT,
@@ -501,6 +525,11 @@ def _open_session(
                 record.client_decisions.append(check.explanation)
                 notes.append(check.explanation)
                 world.explain(plan.source.name, check.explanation)
+                if check.event is not None:
+                    # The status the verdict rests on; for a tolerated CRL failure the chain's.
+                    failed = check.status is not None and not check.ok
+                    status = check.status.value if failed and check.status else peer.status.value
+                    _write_session_event(world, plan, check.event, target, status)
                 for note in check.log_notes:
                     if note.context == "Secure domain certificate" and peer.chain:
                         log.certificate(
@@ -562,6 +591,25 @@ def _open_session(
         return SessionFailure(
             ENGINE_ERROR, target, f"session with {target.host}: internal error", connected=True
         )
+
+
+def _write_session_event(
+    world: World,
+    plan: SessionPlan,
+    event: TransportEvent,
+    target: Target,
+    peer_status: str = "",
+) -> None:
+    """A send-side decision's event in the sending server's Application log: the CAS's when it
+    proxies, as the CAS holds the session to the partner."""
+    assert plan.policy is not None
+    connector = plan.policy.connector_name
+    if event == SMTP_SEND_TLS_REQUIRED_FAILED:
+        world.write_event(plan.source.name, event, connector, plan.domain, target.host)
+    elif CATALOG[event.event_id].names_status:
+        world.write_event(plan.source.name, event, plan.domain, connector, peer_status)
+    else:
+        world.write_event(plan.source.name, event, plan.domain, connector)
 
 
 @inlineCallbacks

@@ -33,6 +33,7 @@ from labsim.engine.tls import (
     received_header_tls,
 )
 from labsim.engine.world import NOT_CHECKED, CertificateSeen, SessionRecord, World
+from labsim.logs.event_log import CATALOG
 from labsim.logs.protocol_log import NULL_SESSION, ProtocolLogSession, format_endpoint
 from labsim.model.connectors import ReceiveConnector
 from labsim.model.enums import (
@@ -51,6 +52,7 @@ from labsim.pki.selection import select_starttls_certificate
 from labsim.pki.validation import CertificateValidationStatus, PeerCertificate
 from labsim.policy import exchange_auth
 from labsim.policy.domain_security import (
+    InboundDecision,
     check_mail_from,
     check_recipient,
     check_size,
@@ -235,6 +237,14 @@ class SmtpReceiveProtocol(TwistedProtocol):
             tls_certificate_name=connector.tls_certificate_name,
         )
         self.certificate = selection_cert.certificate
+        self.world.write_certificate_events(
+            server.name,
+            selection_cert,
+            connector=connector.name,
+            fqdn=fqdn,
+            tls_certificate_name=connector.tls_certificate_name,
+            at=now,
+        )
         record = self.record = self.world.session_record(remote.host, remote.port, side="server")
         record.server_server = server.name
         record.server_address = local.host
@@ -596,6 +606,21 @@ class SmtpReceiveProtocol(TwistedProtocol):
         bypass = _bypasses_size(permissions) or not finite
         return None if bypass else min(finite)
 
+    def _write_domain_security_event(
+        self, tx: InboundTransaction, decision: InboundDecision, sender: str
+    ) -> None:
+        """The MAIL FROM decision's event in this server's Application log (11011 … 11026)."""
+        assert decision.event is not None
+        domain = recipient_domain(sender) if sender else ""
+        if CATALOG[decision.event.event_id].names_status:
+            peer_status = tx.peer.status.value if tx.peer is not None else ""
+            status = decision.status.value if decision.status is not None else peer_status
+            self.world.write_event(
+                tx.server.name, decision.event, domain, tx.connector.name, status
+            )
+        else:
+            self.world.write_event(tx.server.name, decision.event, domain, tx.connector.name)
+
     def _explain_size(self, tx: InboundTransaction, size: int, org_limit: ByteSize) -> None:
         """Why a message was refused for its size (§10.3), for --explain."""
         why = size_explanation(size, tx.connector.max_message_size, org_limit)
@@ -689,6 +714,8 @@ class SmtpReceiveProtocol(TwistedProtocol):
 
             return checking.addCallbacks(judged, failed)
         self.world.explain(tx.server.name, decision.explanation)
+        if decision.event is not None:
+            self._write_domain_security_event(tx, decision, event.address)
         if self.record is not None:
             self.record.server_decisions.append(decision.explanation)
             self.record.partner = decision.identity is SessionIdentity.PARTNER

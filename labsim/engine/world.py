@@ -13,19 +13,26 @@ import os
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
 from labsim.clock import LabClock
 from labsim.engine.activity import Activity
 from labsim.engine.mailbox import MailboxStore
 from labsim.engine.tls import TlsContextCache, TlsSessionCache, verify_chain
+from labsim.logs.event_log import EventLogs, source_for
 from labsim.model.enums import FidelityProfile
 from labsim.model.organization import Organization, Server
 from labsim.net.crl import CrlCache, CrlFetcher, CrlWebServer
 from labsim.net.dns import LabDns
 from labsim.net.loopback import Network
+from labsim.pki.selection import CertificateSelection
 from labsim.pki.store import CertificateStore
+from labsim.policy.events import (
+    STARTTLS_CERTIFICATE_EXPIRES_SOON,
+    TransportEvent,
+    event_by_id,
+)
 from labsim.store.hooks import MemoryOnly
 
 
@@ -200,6 +207,10 @@ class EngineError:
     traceback: str
 
 
+CERTIFICATE_EXPIRY_WARNING = timedelta(days=30)
+"""How long before its NotAfter a STARTTLS certificate in use raises event 12018."""
+
+
 @dataclass
 class World:
     """Everything a running lab shares."""
@@ -239,6 +250,8 @@ class World:
     """Where queued messages are kept across a crash (``--state``; labsim.store.hooks)."""
     session_records: list[SessionRecord] = field(default_factory=list)
     """Every SMTP session a lab server opened or accepted, in order (labsim.render)."""
+    event_logs: EventLogs = field(default_factory=EventLogs)
+    """Each server's Application event log (Get-EventLog; labsim.logs.event_log)."""
     _open_records: dict[tuple[str, int], SessionRecord] = field(default_factory=dict)
     _record_numbers: Any = field(default_factory=lambda: itertools.count(1))
     _server_index: dict[str, str] = field(default_factory=dict)
@@ -301,6 +314,48 @@ class World:
     def explain(self, server: str, text: str) -> None:
         """Record a decision note."""
         self.explanations.append(Explanation(self.now(), server, text))
+
+    def write_event(self, server_name: str, event: TransportEvent, *strings: str) -> None:
+        """Write ``event`` with its insertion strings to ``server_name``'s Application log, at lab
+        time, under the source of the server's transport service (repeats are suppressed)."""
+        server = self.server(server_name)
+        self.event_logs.log(server.name, server.fqdn).write(
+            event, strings, source=source_for(server.is_client_access), at=self.now()
+        )
+
+    def write_certificate_events(
+        self,
+        server_name: str,
+        selection: CertificateSelection,
+        *,
+        connector: str,
+        fqdn: str,
+        tls_certificate_name: str | None,
+        at: datetime,
+    ) -> None:
+        """The events of a STARTTLS certificate selection made at lab time ``at`` for ``connector``: 12014 when nothing
+        fits, 12016 when only an expired certificate does, 12018 when the selected one expires
+        within :data:`CERTIFICATE_EXPIRY_WARNING`. Nothing to do in the usual case."""
+        if selection.event is not None:
+            wanted = tls_certificate_name or fqdn
+            event = event_by_id(selection.event.event_id)
+            if selection.certificate is None:
+                self.write_event(server_name, event, wanted, connector, wanted)
+            else:
+                self.write_event(server_name, event, fqdn)
+            return
+        certificate = selection.certificate
+        if certificate is None:
+            return
+        left = certificate.not_after - at
+        if left <= CERTIFICATE_EXPIRY_WARNING:
+            self.write_event(
+                server_name,
+                STARTTLS_CERTIFICATE_EXPIRES_SOON,
+                certificate.subject,
+                certificate.thumbprint,
+                str(int(left.total_seconds() // 3600)),
+            )
 
     def session_record(self, client_address: str, client_port: int, *, side: str) -> SessionRecord:
         """The record of the session from ``client_address:client_port``; ``side`` ("client" or

@@ -87,5 +87,37 @@ CANNOT_LOAD_STARTTLS_CERTIFICATE_FROM_STORE = TransportEvent(
     12014, "CannotLoadSTARTTLSCertificateFromStore"
 )
 """No certificate for the connector's TlsCertificateName / FQDN in the local store."""
+STARTTLS_CERTIFICATE_EXPIRED = TransportEvent(12016, "STARTTLSCertificateExpired")
+"""The only certificate for the connector's FQDN has expired; it is used anyway."""
+STARTTLS_CERTIFICATE_EXPIRES_SOON = TransportEvent(12018, "STARTTLSCertificateExpiresSoon")
+"""The certificate selected for STARTTLS expires within the warning window."""
 SMTP_SEND_TLS_REQUIRED_FAILED = TransportEvent(2015, "SmtpSendTLSRequiredFailed")
 """Send: a RequireTLS connector met a server that did not offer STARTTLS."""
+
+
+_BY_ID = {
+    event.event_id: event
+    for event in (
+        TLS_DOMAIN_CERTIFICATE_VALIDATION_FAILURE,
+        MESSAGE_NOT_AUTHENTICATED_TLS_NOT_STARTED,
+        MESSAGE_TO_SECURE_DOMAIN_FAILED_DUE_TO_TLS_NEGOTIATION_FAILURE,
+        MESSAGE_TO_SECURE_DOMAIN_FAILED_BECAUSE_TLS_NOT_OFFERED,
+        TLS_DOMAIN_CLIENT_CERTIFICATE_SUBJECT_MISMATCH,
+        TLS_DOMAIN_SERVER_CERTIFICATE_SUBJECT_MISMATCH,
+        MESSAGE_NOT_AUTHENTICATED_NO_CLIENT_CERTIFICATE,
+        MESSAGE_NOT_AUTHENTICATED_TLS_NOT_ADVERTISED,
+        MESSAGE_TO_SECURE_DOMAIN_FAILED_BECAUSE_TLS_NEGOTIATION_FAILED,
+        TLS_DOMAIN_SERVER_CERTIFICATE_VALIDATION_FAILURE,
+        TLS_DOMAIN_SECURE_DISABLED,
+        CRL_TRANSIENT_FAILURE_TREATED_AS_SUCCESS,
+        CANNOT_LOAD_STARTTLS_CERTIFICATE_FROM_STORE,
+        STARTTLS_CERTIFICATE_EXPIRED,
+        STARTTLS_CERTIFICATE_EXPIRES_SOON,
+        SMTP_SEND_TLS_REQUIRED_FAILED,
+    )
+}
+
+
+def event_by_id(event_id: int) -> TransportEvent:
+    """The event with this numeric id (certificate selection reports ids; KeyError if unknown)."""
+    return _BY_ID[event_id]

@@ -642,7 +642,7 @@ class _Loader(TableReader):
         log = self.text(where, body, "log")
         if log not in LOG_NAMES:
             self.fail(where, f"key 'log': unknown log '{log}'; {_suggest(log, LOG_NAMES)}")
-        if server is None and log != "tracking":
+        if server is None and log not in ("tracking", "event"):
             self.fail(
                 where,
                 f"missing key 'server'; the {log} protocol log belongs to one server: "

@@ -68,8 +68,9 @@ SENDER_WRITTEN_HEADERS: tuple[str, ...] = (
     "Content-Transfer-Encoding",
 )
 
-#: Logs an ``expect.log`` step can search: the two protocol logs and message tracking.
-LOG_NAMES: tuple[str, ...] = ("receive", "send", "tracking")
+#: Logs an ``expect.log`` step can search: the two protocol logs, message tracking and the
+#: Application event log.
+LOG_NAMES: tuple[str, ...] = ("receive", "send", "tracking", "event")
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
 _DURATION_WHOLE = re.compile(r"(?:\d+(?:\.\d+)?[dhms])+")
@@ -243,8 +244,9 @@ class ExpectNdr(_StepBase):
 class ExpectLog(_StepBase):
     """A line of a server's log contains ``contains``.
 
-    ``log`` is ``receive`` or ``send`` (protocol logs; ``server`` required) or ``tracking``
-    (message tracking; without ``server``, every server of the organization). The lines
+    ``log`` is ``receive`` or ``send`` (protocol logs; ``server`` required), ``tracking``
+    (message tracking) or ``event`` (the Application event log); for the last two, without
+    ``server``, every server of the organization. The lines
     searched are the header lines of the log's files (``#Software:`` … ``#Fields:``) and its
     records, so that header forms can be pinned as well.
     """

@@ -132,6 +132,10 @@ class LabLike(Protocol):
     def tracking_log(self, organization: str, server: str | None = None) -> list[str]:
         """Message tracking lines."""
 
+    def event_log(self, organization: str, server: str | None = None) -> list[str]:
+        """Application event log entries as one line each (time, computer, source, entry type,
+        event id, symbolic name, category, message), oldest first."""
+
     def log_headers(self, organization: str, server: str | None, log: str) -> list[str]:
         """The header lines (``#Software:`` … ``#Fields:``) of every file of a log, oldest
         first: ``log`` is ``receive``, ``send`` (one server) or ``tracking`` (one server, or
@@ -753,6 +757,9 @@ class _Run:
         if step.log == "tracking":
             records = self.lab.tracking_log(step.org, step.server)
             name = f"{step.server or step.org} message tracking log"
+        elif step.log == "event":
+            records = self.lab.event_log(step.org, step.server)
+            name = f"{step.server or step.org} Application event log"
         else:
             assert step.server is not None  # the loader requires it for protocol logs
             records = self.lab.protocol_log(step.org, step.server, step.log)

@@ -13,6 +13,7 @@ from cryptography.x509.oid import NameOID
 from labsim.ems.conversions import parse_subject_name
 from labsim.ems.host import PUBLIC_CA, LogFile
 from labsim.errors import CmdletError
+from labsim.logs.event_log import EventLogEntry
 from labsim.logs.tracking import TrackingRecord
 from labsim.model.enums import DeliveryType, MessageStatus, QueueStatus
 from labsim.model.lab import PUBLIC_CA_NAME, default_lab
@@ -115,6 +116,8 @@ class FakeHost:
         #: Message tracking records by server name (upper case), in log order.
         self.tracking: dict[str, list[TrackingRecord]] = {}
         self.files: dict[str, list[LogFile]] = {}
+
+        self.event_log: dict[str, list[EventLogEntry]] = {}
         if with_pki:
             self._build_pki(lab)
 
@@ -342,6 +345,9 @@ class FakeHost:
 
     def log_files(self, server: str) -> list[LogFile]:
         return list(self.files.get(server.upper(), []))
+
+    def event_log_entries(self, server: str) -> list[EventLogEntry]:
+        return list(self.event_log.get(server.upper(), []))
 
 
 def retry_queue_row() -> QueueView:

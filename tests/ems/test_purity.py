@@ -26,8 +26,9 @@ def test_sources_import_only_allowed_packages() -> None:
     import labsim.ems
 
     root = Path(labsim.ems.__file__).parent
-    # Downward in DESIGN.md §2's layers: tracking records (Get-MessageTrackingLog) and the
-    # server build the headers carry (Get-ExchangeServer) are pure too.
+    # Downward in DESIGN.md §2's layers: tracking records (Get-MessageTrackingLog), event log
+    # entries (Get-EventLog) and the server build the headers carry (Get-ExchangeServer) are
+    # pure too.
     allowed_labsim = (
         "labsim.ems",
         "labsim.model",
@@ -35,6 +36,7 @@ def test_sources_import_only_allowed_packages() -> None:
         "labsim.errors",
         "labsim.limits",
         "labsim.logs.tracking",
+        "labsim.logs.event_log",
         "labsim.policy.headers",
     )
     for path in root.rglob("*.py"):

@@ -108,6 +108,9 @@ class FakeLab:
     def tracking_log(self, organization: str, server: str | None = None) -> list[str]:
         return self.logs.get((organization, server or "*", "tracking"), [])
 
+    def event_log(self, organization: str, server: str | None = None) -> list[str]:
+        return self.logs.get((organization, server or "*", "event"), [])
+
     def log_headers(self, organization: str, server: str | None, log: str) -> list[str]:
         return self.headers.get((organization, server or "*", log), [])
 

@@ -439,3 +439,16 @@ def test_the_output_table_takes_only_matches(write_toml: Write) -> None:
         f"{path}: step 2 (expect.error): key 'expect.error' must be a string, e.g. "
         'expect.error = "A parameter cannot be found", not a table'
     )
+
+
+def test_an_event_log_expectation_needs_no_server(write_toml: Write) -> None:
+    path = write_toml(
+        """
+[[step]]
+expect.log = { org = "treyresearch", log = "event", contains = "Error 11015" }
+"""
+    )
+    (log,) = load_scenario(path).steps
+    assert log == ExpectLog(
+        number=1, org="TreyResearch", server=None, log="event", contains="Error 11015"
+    )

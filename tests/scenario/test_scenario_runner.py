@@ -378,6 +378,24 @@ def test_log_expectations() -> None:
     )
 
 
+def test_event_log_expectation_reads_the_application_event_log() -> None:
+    lab = FakeLab()
+    lab.logs[("TreyResearch", "*", "event")] = [
+        "2024-03-01T09:00:00+00:00 mail.treyresearch.net MSExchangeFrontEndTransport Error 11015 "
+        "TlsDomainClientCertificateSubjectMismatch (MessageSecurity): A message from …"
+    ]
+    result = run(
+        lab,
+        ExpectLog(number=1, org="TreyResearch", server=None, log="event", contains="Error 11015"),
+        ExpectLog(number=2, org="TreyResearch", server=None, log="event", contains="Error 11017"),
+    )
+    assert outcomes(result) == [True, False]
+    assert result.steps[1].details[0] == (
+        "expected a line containing 'Error 11017' in the TreyResearch Application event log, "
+        "found none in 1 line(s); the last ones:"
+    )
+
+
 # -- time, explain, errors ---------------------------------------------------------------------
 
 
