@@ -361,6 +361,11 @@ class ApplicationLog:
         """The entries kept, oldest first."""
         return tuple(self._entries)
 
+    @property
+    def written(self) -> int:
+        """How many entries were written (kept or since dropped)."""
+        return self._next_index - 1
+
 
 class EventLogs:
     """The Application logs of a lab's servers, by server name (made on first write)."""
@@ -379,3 +384,7 @@ class EventLogs:
         """The entries of ``server``, oldest first (none when it never wrote one)."""
         found = self._logs.get(server.lower())
         return found.entries() if found is not None else ()
+
+    def written(self) -> int:
+        """How many entries every server has written (a cheap count for the console's poll)."""
+        return sum(log.written for log in self._logs.values())

@@ -211,6 +211,7 @@ class WebConsole:
             len(world.mailboxes.all()),
             sum(log.count() for log in world.protocol_logs.logs()),
             sum(log.count() for log in world.tracking_logs.values()),
+            world.event_logs.written(),
             queues,
             tuple(id(org) for org in world.organizations.values()),
             frozenset(world.stopped_servers),
@@ -532,6 +533,11 @@ class ConsoleResource(Resource):
                 self.console.lab.tracking_records(wanted.server), wanted
             )
             return pages.logs(wanted, servers, tracking=tracked)
+        if wanted.kind == "event":
+            entries = views.filter_event_log(
+                self.console.lab.event_log_entries(wanted.server), wanted
+            )
+            return pages.logs(wanted, servers, events=entries)
         records = world.protocol_logs.records(wanted.server, wanted.kind)
         return pages.logs(wanted, servers, protocol=views.filter_protocol_log(records, wanted))
 

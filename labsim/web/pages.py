@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote, urlencode
 
+from labsim.logs.event_log import EventLogEntry
 from labsim.logs.protocol_log import ProtocolLogRecord
 from labsim.logs.tracking import TrackingRecord
 from labsim.model.mail import MessageView, QueueView
@@ -45,7 +46,7 @@ VIEW_PURPOSES = {
     "/messages": "every message and its path hop by hop (sequence diagrams)",
     "/mailboxes": "each mailbox as Outlook lists it, with the domain-secured check",
     "/queues": "Get-Queue with LastError; Retry-Queue and Resume-Queue",
-    "/logs": "protocol logs and message tracking per server, filtered",
+    "/logs": "protocol logs, message tracking and the Application event log per server, filtered",
     "/shell": "an Exchange Management Shell prompt on the lab",
 }
 
@@ -394,6 +395,7 @@ def logs(
     servers: Sequence[str],
     protocol: Sequence[ProtocolLogRecord] = (),
     tracking: Sequence[TrackingRecord] = (),
+    events: Sequence[EventLogEntry] = (),
 ) -> str:
     """One server's log with the filter form; session ids and message ids link to filters."""
     server_options = "".join(
@@ -405,6 +407,7 @@ def logs(
             ("receive", "Protocol log: SmtpReceive"),
             ("send", "Protocol log: SmtpSend"),
             ("tracking", "Message tracking"),
+            ("event", "Application event log"),
         )
     )
     form = (
@@ -421,6 +424,10 @@ def logs(
         head = "".join(f"<th>{c}</th>" for c in TRACKING_COLUMNS)
         rows = "".join(_tracking_row(wanted, r) for r in tracking)
         count = len(tracking)
+    elif wanted.kind == "event":
+        head = "".join(f"<th>{c}</th>" for c in EVENT_COLUMNS)
+        rows = "".join(_event_row(r) for r in events)
+        count = len(events)
     else:
         head = "".join(f"<th>{c}</th>" for c in PROTOCOL_COLUMNS)
         rows = "".join(_protocol_row(wanted, r) for r in protocol)
@@ -433,7 +440,7 @@ def logs(
         + (" match this filter." if wanted.active else " yet.")
         + "</p>"
     )
-    return f"<h1>Logs</h1>{form}<p class=muted>{count} lines</p>{table}"
+    return f"<h1>Logs</h1>{form}<p class=muted>{count} line{'' if count == 1 else 's'}</p>{table}"
 
 
 def _protocol_row(wanted: LogFilter, r: ProtocolLogRecord) -> str:
@@ -445,6 +452,19 @@ def _protocol_row(wanted: LogFilter, r: ProtocolLogRecord) -> str:
         f'<td><a href="{e(session)}">{e(r.session_id)}</a></td><td>{r.sequence_number}</td>'
         f"<td>{e(r.local_endpoint)}</td><td>{e(r.remote_endpoint)}</td>"
         f"<td>{e(r.event.value)}</td><td class=data>{e(r.data)}</td><td>{e(r.context)}</td></tr>"
+    )
+
+
+EVENT_COLUMNS = ("Index", "Time", "EntryType", "Source", "InstanceID", "Event", "Message")
+"""The Application log's columns: Get-EventLog's, with the event id and Exchange's name."""
+
+
+def _event_row(r: EventLogEntry) -> str:
+    return (
+        f'<tr class="entry-{e(r.entry_type.value.lower())}"><td>{r.index}</td>'
+        f"<td>{e(when(r.time_generated))}</td><td>{e(r.entry_type.value)}</td>"
+        f"<td>{e(r.source)}</td><td>{r.instance_id}</td>"
+        f"<td>{r.event_id} {e(r.name)}</td><td class=message>{e(r.message)}</td></tr>"
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from labsim.logs.event_log import EventLogEntry
 from labsim.logs.protocol_log import ProtocolLogRecord
 from labsim.logs.tracking import TrackingRecord
 from labsim.model.mail import DeliveredMessage
@@ -20,7 +21,7 @@ from labsim.model.mail import DeliveredMessage
 AUTH_STAMP_PREFIX = "x-ms-exchange-organization-auth"
 """AuthAs, AuthDomain, AuthMechanism, AuthSource: the stamps that make Outlook's check mark."""
 
-LOG_KINDS = ("receive", "send", "tracking")
+LOG_KINDS = ("receive", "send", "tracking", "event")
 MAX_LOG_ROWS = 500
 """A log view shows the newest rows up to this many (a page a browser still draws quickly)."""
 
@@ -147,6 +148,16 @@ def filter_tracking_log(
     if wanted.text:
         needle = wanted.text.lower()
         kept = [r for r in kept if needle in _tracking_text(r)]
+    return kept[-MAX_LOG_ROWS:]
+
+
+def filter_event_log(entries: Iterable[EventLogEntry], wanted: LogFilter) -> list[EventLogEntry]:
+    """The Application log entries a filter keeps: the text (and a message id or session id,
+    which an entry's message may name) anywhere in the entry's line."""
+    kept = list(entries)
+    for needle in (wanted.text, wanted.message_id.strip().strip("<>"), wanted.session.strip()):
+        if needle:
+            kept = [r for r in kept if needle.lower() in r.line().lower()]
     return kept[-MAX_LOG_ROWS:]
 
 

@@ -160,3 +160,28 @@ def test_shell_output_lines_get_ems_colours() -> None:
         "t",
     )
     assert '<span class="error">Get-X: &lt;bad&gt;</span>\nfine' in transcript
+
+
+def test_the_application_event_log_is_a_log_kind_filtered_by_text_and_escaped() -> None:
+    from labsim.logs.event_log import ApplicationLog
+    from labsim.policy import events
+
+    log = ApplicationLog("mail.treyresearch.net")
+    strings = ("mail.treyresearch.net", HOSTILE, "mail.treyresearch.net")
+    log.write(
+        events.CANNOT_LOAD_STARTTLS_CERTIFICATE_FROM_STORE,
+        strings,
+        source="MSExchangeFrontEndTransport",
+        at=AT,
+    )
+    entries = log.entries()
+    wanted = views.log_filter({"server": "TREY-CAS1", "kind": "event"}, ["TREY-CAS1"])
+    assert wanted.kind == "event"
+    assert views.filter_event_log(entries, wanted) == list(entries)
+    assert views.filter_event_log(entries, views.LogFilter(text="12014")) == list(entries)
+    assert views.filter_event_log(entries, views.LogFilter(text="11016")) == []
+    page = pages.logs(wanted, ["TREY-CAS1"], events=entries)
+    assert '<option value="event" selected>Application event log</option>' in page
+    assert '<tr class="entry-error">' in page
+    assert "3221237486" in page and "12014 CannotLoadSTARTTLSCertificateFromStore" in page
+    assert "<script>" not in page and "&lt;script&gt;" in page
