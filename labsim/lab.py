@@ -536,7 +536,7 @@ class Lab:
     def _restore_state(self, state: LabState) -> None:
         """Bring back what a kept lab held when it stopped, then keep journaling.
 
-        Mailboxes and tracking first (so that duplicate detection knows every delivered
+        Mailboxes, tracking and the Application event logs first (so that duplicate detection knows every delivered
         Message-ID), then the configuration journal replayed in order, then the messages that
         were in delivery queues, queued again through the categorizer with their original
         arrival time (so expiry keeps its date). Replayed lines that fail now are reported in
@@ -559,6 +559,17 @@ class Lab:
         world.mailboxes.keep(state.delivered)
         for name, log in world.tracking_logs.items():
             log.keep(functools.partial(state.tracked, name))
+        # The Application logs as Get-EventLog showed them (a Windows event log is on disk);
+        # a server no longer in the lab has no log to show them in.
+        servers = {s.name.lower(): s for org in world.organizations.values() for s in org.servers}
+        saved: dict[str, list[EventLogEntry]] = {}
+        for server_name, event in state.event_log_entries():
+            saved.setdefault(server_name.lower(), []).append(event)
+        for key, events in saved.items():
+            if key in servers:
+                owner = servers[key]
+                world.event_logs.restore(owner.name, owner.fqdn, events)
+        world.event_logs.keep(state.event_written)
         state.replaying = True
         try:
             block = None
