@@ -559,16 +559,14 @@ class Lab:
         world.mailboxes.keep(state.delivered)
         for name, log in world.tracking_logs.items():
             log.keep(functools.partial(state.tracked, name))
-        # The Application logs as Get-EventLog showed them (a Windows event log is on disk);
-        # a server no longer in the lab has no log to show them in.
-        servers = {s.name.lower(): s for org in world.organizations.values() for s in org.servers}
+        # The Application logs as Get-EventLog showed them (a Windows event log is on disk).
+        # The folder's lab identity names the same servers, so each one is still in the lab.
         saved: dict[str, list[EventLogEntry]] = {}
         for server_name, event in state.event_log_entries():
-            saved.setdefault(server_name.lower(), []).append(event)
-        for key, events in saved.items():
-            if key in servers:
-                owner = servers[key]
-                world.event_logs.restore(owner.name, owner.fqdn, events)
+            saved.setdefault(server_name, []).append(event)
+        for server_name, events in saved.items():
+            owner = world.server(server_name)
+            world.event_logs.restore(owner.name, owner.fqdn, events)
         world.event_logs.keep(state.event_written)
         state.replaying = True
         try:
