@@ -536,8 +536,8 @@ class Lab:
     def _restore_state(self, state: LabState) -> None:
         """Bring back what a kept lab held when it stopped, then keep journaling.
 
-        Mailboxes, tracking and the Application event logs first (so that duplicate detection knows every delivered
-        Message-ID), then the configuration journal replayed in order, then the messages that
+        Mailboxes and tracking first (so that duplicate detection knows every delivered
+        Message-ID) with each server's Application event log, then the configuration journal replayed in order, then the messages that
         were in delivery queues, queued again through the categorizer with their original
         arrival time (so expiry keeps its date). Replayed lines that fail now are reported in
         :attr:`restore_warnings`; the lab goes on without them.
