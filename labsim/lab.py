@@ -537,7 +537,7 @@ class Lab:
         """Bring back what a kept lab held when it stopped, then keep journaling.
 
         Mailboxes and tracking first (so that duplicate detection knows every delivered
-        Message-ID), then the configuration journal replayed in order, then the messages that
+        Message-ID) with each server's Application event log, then the configuration journal replayed in order, then the messages that
         were in delivery queues, queued again through the categorizer with their original
         arrival time (so expiry keeps its date). Replayed lines that fail now are reported in
         :attr:`restore_warnings`; the lab goes on without them.
@@ -559,6 +559,15 @@ class Lab:
         world.mailboxes.keep(state.delivered)
         for name, log in world.tracking_logs.items():
             log.keep(functools.partial(state.tracked, name))
+        # The Application logs as Get-EventLog showed them (a Windows event log is on disk).
+        # The folder's lab identity names the same servers, so each one is still in the lab.
+        saved: dict[str, list[EventLogEntry]] = {}
+        for server_name, event in state.event_log_entries():
+            saved.setdefault(server_name, []).append(event)
+        for server_name, events in saved.items():
+            owner = world.server(server_name)
+            world.event_logs.restore(owner.name, owner.fqdn, events)
+        world.event_logs.keep(state.event_written)
         state.replaying = True
         try:
             block = None

@@ -19,6 +19,10 @@ Exchange's suppression of repeats. Rules kept:
   events are not.
 * A log keeps the newest :data:`ENTRIES_KEPT` entries (the Application log overwrites its oldest
   events as needed); Index keeps counting.
+* A lab kept with ``--state`` hands every entry written to a persistence hook
+  (:meth:`EventLogs.keep`) and puts the saved ones back at its start (:meth:`EventLogs.restore`):
+  Index goes on from the last one; the suppression of repeats starts afresh, as Exchange's lives
+  in the service's memory.
 
 Pure: no Twisted, no clock reads (the caller passes lab time).
 """
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -327,6 +331,7 @@ class ApplicationLog:
         self._entries: deque[EventLogEntry] = deque(maxlen=ENTRIES_KEPT)
         self._last_written: dict[tuple[str, int, tuple[str, ...]], datetime] = {}
         self._next_index = 1
+        self._persist: Callable[[EventLogEntry], None] | None = None
 
     def write(
         self, event: TransportEvent, strings: Iterable[str], *, source: str, at: datetime
@@ -355,7 +360,21 @@ class ApplicationLog:
         )
         self._next_index += 1
         self._entries.append(record)
+        if self._persist is not None:
+            self._persist(record)
         return record
+
+    def keep(self, persist: Callable[[EventLogEntry], None]) -> None:
+        """From now on, also hand every entry written to ``persist`` (a lab kept with --state)."""
+        self._persist = persist
+
+    def restore(self, entries: Iterable[EventLogEntry]) -> None:
+        """Put back entries written before a restart, oldest first: Index goes on from the last
+        one. Suppression is not restored: it is the service's memory, and a restarted service
+        writes the first occurrence of a repeating condition again."""
+        for entry in entries:
+            self._entries.append(entry)
+            self._next_index = max(self._next_index, entry.index + 1)
 
     def entries(self) -> tuple[EventLogEntry, ...]:
         """The entries kept, oldest first."""
@@ -372,13 +391,38 @@ class EventLogs:
 
     def __init__(self) -> None:
         self._logs: dict[str, ApplicationLog] = {}
+        self._names: dict[str, str] = {}
+        """Each log's server name as first given (the persistence hook's key)."""
+        self._persist: Callable[[str, EventLogEntry], None] | None = None
 
     def log(self, server: str, machine_name: str) -> ApplicationLog:
         """The log of ``server`` (its entries show ``machine_name``)."""
         found = self._logs.get(server.lower())
         if found is None:
             found = self._logs[server.lower()] = ApplicationLog(machine_name)
+            self._names[server.lower()] = server
+            if self._persist is not None:
+                found.keep(self._persister(server))
         return found
+
+    def keep(self, persist: Callable[[str, EventLogEntry], None]) -> None:
+        """From now on, hand every entry any server writes to ``persist(server, entry)``."""
+        self._persist = persist
+        for key, log in self._logs.items():
+            log.keep(self._persister(self._names[key]))
+
+    def _persister(self, server: str) -> Callable[[EventLogEntry], None]:
+        persist = self._persist
+        assert persist is not None
+
+        def written(entry: EventLogEntry) -> None:
+            persist(server, entry)
+
+        return written
+
+    def restore(self, server: str, machine_name: str, entries: Iterable[EventLogEntry]) -> None:
+        """Put back the entries ``server`` wrote before a restart (see ApplicationLog.restore)."""
+        self.log(server, machine_name).restore(entries)
 
     def entries(self, server: str) -> tuple[EventLogEntry, ...]:
         """The entries of ``server``, oldest first (none when it never wrote one)."""

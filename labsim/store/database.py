@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from labsim.errors import UsageError
+from labsim.logs import event_log
+from labsim.logs.event_log import EventLogEntry
 from labsim.logs.tracking import TrackingRecord
 from labsim.model.mail import DeliveredMessage, MailItem
 from labsim.store import records
@@ -36,14 +38,25 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema this labsim writes; a database of a newer one is refused, not guessed at, and
 one of an older one is brought up to it at open (:data:`_MIGRATIONS`)."""
 
 DATABASE_FILE = "state.db"
 LOCK_FILE = "lock"
 
-_SCHEMA = """
+_EVENT_LOG_TABLE = """CREATE TABLE IF NOT EXISTS event_log (
+    id INTEGER PRIMARY KEY, server TEXT NOT NULL, entry_index INTEGER NOT NULL,
+    time_generated TEXT NOT NULL, entry_type TEXT NOT NULL, source TEXT NOT NULL,
+    event_id INTEGER NOT NULL, name TEXT NOT NULL, category TEXT NOT NULL,
+    category_number INTEGER NOT NULL, message TEXT NOT NULL,
+    replacement_strings TEXT NOT NULL, machine_name TEXT NOT NULL)"""
+_EVENT_LOG_INDEX = (
+    "CREATE INDEX IF NOT EXISTS event_log_by_server ON event_log (server, entry_index)"
+)
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY, block INTEGER NOT NULL, organization TEXT NOT NULL,
@@ -63,6 +76,8 @@ CREATE TABLE IF NOT EXISTS queued (
     is_dsn INTEGER NOT NULL, network_message_id TEXT NOT NULL,
     held INTEGER NOT NULL DEFAULT 0);
 """
+    + f"{_EVENT_LOG_TABLE};\n{_EVENT_LOG_INDEX};\n"
+)
 
 
 def _add_held(connection: sqlite3.Connection) -> None:
@@ -73,7 +88,14 @@ def _add_held(connection: sqlite3.Connection) -> None:
         connection.execute("ALTER TABLE queued ADD COLUMN held INTEGER NOT NULL DEFAULT 0")
 
 
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _add_held}
+def _add_event_log(connection: sqlite3.Connection) -> None:
+    # Schema 3: the Application event log is kept (a Windows event log survives a restart).
+    # A folder of an older labsim has no entries to bring over: that labsim kept none.
+    connection.execute(_EVENT_LOG_TABLE)
+    connection.execute(_EVENT_LOG_INDEX)
+
+
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _add_held, 3: _add_event_log}
 """What brings a database of schema ``n - 1`` to schema ``n`` (run after the tables of
 :data:`_SCHEMA` that were missing are made)."""
 
@@ -427,6 +449,32 @@ class LabState(MemoryOnly):
         """Every tracking record (server, record), in the order logged."""
         for server, text in self._db.execute("SELECT server, record FROM tracking ORDER BY id"):
             yield server, records.decode_tracking(text)
+
+    # --- the Application event log ---------------------------------------------------------
+
+    def event_written(self, server: str, entry: EventLogEntry) -> None:
+        """Stage an Application log entry of ``server``, and the removal of the entries that
+        fell out of the log's bound (:data:`labsim.logs.event_log.ENTRIES_KEPT`), so that a lab
+        that runs for days keeps as many as Get-EventLog shows."""
+        self._write(
+            "INSERT INTO event_log (server, entry_index, time_generated, entry_type, source,"
+            " event_id, name, category, category_number, message, replacement_strings,"
+            " machine_name) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            records.event_row(server, entry),
+        )
+        self._write(
+            "DELETE FROM event_log WHERE server = ? AND entry_index <= ?",
+            (server, entry.index - event_log.ENTRIES_KEPT),
+        )
+
+    def event_log_entries(self) -> Iterator[tuple[str, EventLogEntry]]:
+        """Every kept Application log entry (server, entry), each server's oldest first."""
+        for row in self._db.execute(
+            "SELECT server, entry_index, time_generated, entry_type, source, event_id, name,"
+            " category, category_number, message, replacement_strings, machine_name"
+            " FROM event_log ORDER BY server, entry_index"
+        ):
+            yield records.event_from_row(row)
 
     # --- configuration journal ------------------------------------------------------------
 

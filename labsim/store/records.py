@@ -2,8 +2,8 @@
 
 Owns: which shell statements are configuration (journaled and replayed) and which only read
 or act on mail; the identity of a lab definition a state folder belongs to; how certificates,
-certification authorities, delivered messages and tracking records become plain JSON text and
-back.
+certification authorities, delivered messages, tracking records and Application event log
+entries become plain JSON text or table rows and back.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from labsim.errors import CmdletError
+from labsim.logs.event_log import EntryType, EventLogEntry
 from labsim.logs.tracking import Directionality, TrackingEventId, TrackingRecord, TrackingSource
 from labsim.model.mail import DeliveredMessage
 from labsim.pki.ca import CertificateAuthority
@@ -212,3 +213,57 @@ def decode_tracking(text: str) -> TrackingRecord:
 def encode_recipients(recipients: Iterable[str]) -> str:
     """A recipient list as JSON."""
     return json.dumps(list(recipients))
+
+
+EventRow = tuple[str, int, str, str, str, int, str, str, int, str, str, str]
+"""The columns of an Application log entry in the ``event_log`` table (see :func:`event_row`)."""
+
+
+def event_row(server: str, entry: EventLogEntry) -> EventRow:
+    """The columns of ``server``'s event log entry: server, index, time, entry type, source,
+    event id, name, category, category number, message, replacement strings (JSON), machine."""
+    return (
+        server,
+        entry.index,
+        entry.time_generated.isoformat(),
+        entry.entry_type.value,
+        entry.source,
+        entry.event_id,
+        entry.name,
+        entry.category,
+        entry.category_number,
+        entry.message,
+        json.dumps(list(entry.replacement_strings)),
+        entry.machine_name,
+    )
+
+
+def event_from_row(row: Sequence[Any]) -> tuple[str, EventLogEntry]:
+    """The server and the entry of a row :func:`event_row` made."""
+    (
+        server,
+        index,
+        time_generated,
+        entry_type,
+        source,
+        event_id,
+        name,
+        category,
+        category_number,
+        message,
+        strings,
+        machine_name,
+    ) = row
+    return server, EventLogEntry(
+        index=int(index),
+        time_generated=datetime.fromisoformat(time_generated),
+        entry_type=EntryType(entry_type),
+        source=source,
+        event_id=int(event_id),
+        name=name,
+        category=category,
+        category_number=int(category_number),
+        message=message,
+        replacement_strings=tuple(json.loads(strings)),
+        machine_name=machine_name,
+    )
