@@ -227,18 +227,15 @@ def _not_found(ctx: CmdletContext, server: Server, kind: str, name: str) -> Cmdl
 
 
 def get_service(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
-    """Get-Service [[-Name] pattern,…] [-DisplayName pattern,…] [-ComputerName server]."""
-    computers = [str(c) for c in args.items("ComputerName")]
-    if len(computers) > 1:
-        raise ctx.error(
-            "labsim reads one computer's services at a time: give one -ComputerName, or pipe "
-            "the names: 'ADATUM-CAS1','ADATUM-MBX1' | % { Get-Service -ComputerName $_ }.",
-            "InvalidArgument",
-        )
-    server, machine = _machine(ctx, computers[0] if computers else None)
+    """Get-Service [[-Name] pattern,…] [-DisplayName pattern,…] [-ComputerName server,…]."""
+    computers: list[str | None] = [str(c) for c in args.items("ComputerName")] or [None]
     names = [str(n) for n in args.items("Name")]
     display_names = [str(n) for n in args.items("DisplayName")]
-    return _matching(ctx, server, machine, names, display_names)
+    found: list[object] = []
+    for computer in computers:
+        server, machine = _machine(ctx, computer)
+        found.extend(_matching(ctx, server, machine, names, display_names))
+    return found
 
 
 def _targets(ctx: CmdletContext, args: Arguments) -> list[WindowsService]:
