@@ -73,21 +73,20 @@ def test_stop_and_start_the_transport_service_turn_the_lab_servers_switch(
 
 
 def test_restart_stops_then_starts(host: FakeHost) -> None:
-    calls: list[str] = []
-    stop, start = host.stop_server, host.start_server
-    host.stop_server = lambda s: (calls.append(f"stop {s}"), stop(s))[1]  # type: ignore[method-assign]
-    host.start_server = lambda s: (calls.append(f"start {s}"), start(s))[1]  # type: ignore[method-assign]
     result = on(host, "ADATUM-MBX1").run("Restart-Service MSExchangeTransport -PassThru")
     assert result.ok, result.error
-    assert calls == ["stop ADATUM-MBX1", "start ADATUM-MBX1"]
+    assert host.server_actions == [
+        "stop ADATUM-MBX1 (Restart-Service MSExchangeTransport)",
+        "start ADATUM-MBX1 (Restart-Service MSExchangeTransport)",
+    ]
     assert (
         result.output.splitlines()[-1] == "Running  MSExchangeTrans... Microsoft Exchange Transport"
     )
     # A stopped service is just started.
     host.stopped.add("ADATUM-MBX1")
-    calls.clear()
+    host.server_actions.clear()
     assert on(host, "ADATUM-MBX1").run("Restart-Service MSExchangeTransport").ok
-    assert calls == ["start ADATUM-MBX1"]
+    assert host.server_actions == ["start ADATUM-MBX1 (Restart-Service MSExchangeTransport)"]
 
 
 def test_services_labsim_does_not_model_refuse_to_stop(host: FakeHost) -> None:

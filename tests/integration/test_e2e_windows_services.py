@@ -16,11 +16,15 @@ def test_stopping_the_partners_frontend_transport_queues_mail_until_it_starts(
     start_lab: Callable[..., Lab],
 ) -> None:
     lab = trusted_partners(start_lab)
+    observed: list[tuple[str, str]] = []
+    lab.world.observers.append(lambda server, text: observed.append((server, text)))
     stopped = lab.run_shell(
         "TreyResearch", "Stop-Service MSExchangeFrontEndTransport", server="TREY-CAS1"
     )
     assert stopped.error is None, stopped.error
     assert stopped.output == ""
+    # What the lab tells its observers (the demo, the web console) names the admin's command.
+    assert ("TREY-CAS1", "stopped (Stop-Service MSExchangeFrontEndTransport)") in observed
     shown = lab.run_shell("TreyResearch", "Get-Service *Transport*", server="TREY-CAS1")
     assert shown.output.splitlines() == [
         "Status   Name               DisplayName",

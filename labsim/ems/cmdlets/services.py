@@ -297,7 +297,7 @@ def stop_service(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
             _check_stoppable(ctx, service, force)
     for service in services:
         if service.status is ServiceStatus.RUNNING and _is_transport(service):
-            ctx.host.stop_server(service.server)
+            ctx.host.stop_server(service.server, cause=f"Stop-Service {service.name}")
     return _passed_through(ctx, args, services)
 
 
@@ -306,7 +306,7 @@ def start_service(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     services = _targets(ctx, args)
     for service in services:
         if service.status is ServiceStatus.STOPPED and _is_transport(service):
-            ctx.host.start_server(service.server)
+            ctx.host.start_server(service.server, cause=f"Start-Service {service.name}")
     return _passed_through(ctx, args, services)
 
 
@@ -321,9 +321,10 @@ def restart_service(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     for service in services:
         if not _is_transport(service):
             continue  # running, and allowed through only when not running: nothing to do
+        cause = f"Restart-Service {service.name}"
         if service.status is ServiceStatus.RUNNING:
-            ctx.host.stop_server(service.server)
-        ctx.host.start_server(service.server)
+            ctx.host.stop_server(service.server, cause=cause)
+        ctx.host.start_server(service.server, cause=cause)
     return _passed_through(ctx, args, services)
 
 
