@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from labsim.ems.catalog import Arguments, CmdletContext, CmdletSpec, ParameterSpec
 from labsim.ems.cmdlets.event_log import STRINGS
-from labsim.ems.conversions import SWITCH
+from labsim.ems.conversions import SWITCH, ParamType
 from labsim.ems.messages import missing_mandatory
 from labsim.ems.outputs import ServiceStatus, WindowsService
 from labsim.errors import CmdletError
@@ -99,6 +99,14 @@ SERVICES: dict[ServerRole, tuple[ServiceDefinition, ...]] = {
     ),
 }
 """The Exchange services of each 2013 role, sorted by name as Get-Service lists them."""
+
+SERVICE_NAMES = ParamType(
+    STRINGS.type_name,
+    STRINGS.convert,
+    choices=tuple(sorted({d.name for role in SERVICES.values() for d in role}, key=str.lower)),
+)
+"""-Name of the service cmdlets: service names, wildcards or display names (checked by the
+cmdlet); Tab offers the Exchange services' names."""
 
 
 def transport_service_name(server: Server) -> str:
@@ -365,7 +373,9 @@ def service_of(obj: object) -> dict[str, object] | None:
 
 def _control_parameters(*, force: bool) -> tuple[ParameterSpec, ...]:
     return (
-        ParameterSpec("Name", STRINGS, mandatory_in_set=True, position=0, aliases=("ServiceName",)),
+        ParameterSpec(
+            "Name", SERVICE_NAMES, mandatory_in_set=True, position=0, aliases=("ServiceName",)
+        ),
         ParameterSpec("DisplayName", STRINGS),
         *((ParameterSpec("Force", SWITCH),) if force else ()),
         ParameterSpec("PassThru", SWITCH),
@@ -376,7 +386,7 @@ SPECS = (
     CmdletSpec(
         "Get-Service",
         (
-            ParameterSpec("Name", STRINGS, position=0, aliases=("ServiceName",)),
+            ParameterSpec("Name", SERVICE_NAMES, position=0, aliases=("ServiceName",)),
             ParameterSpec("DisplayName", STRINGS),
             ParameterSpec("ComputerName", STRINGS, aliases=("Cn",)),
         ),
