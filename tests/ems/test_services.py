@@ -170,3 +170,14 @@ def test_several_computers_in_one_call(adatum: Shell) -> None:
         "MachineName : ADATUM-MBX1",
         "Name        : MSExchangeTransport",
     ]
+
+
+def test_a_service_kept_from_another_organization_is_refused(host: FakeHost) -> None:
+    adatum = on(host, "ADATUM-MBX1")
+    assert adatum.run("$s = Get-Service MSExchangeTransport").ok
+    trey = Shell(host, "TreyResearch", "TREY-MBX1", session=adatum.session)
+    result = trey.run("$s | Stop-Service")
+    assert str(result.error).startswith(
+        "Stop-Service: Cannot open Service Control Manager on computer 'ADATUM-MBX1'."
+    )
+    assert host.stopped == set()

@@ -251,8 +251,7 @@ def _targets(ctx: CmdletContext, args: Arguments) -> list[WindowsService]:
     the shell's server."""
     piped = [o for o in ctx.input if isinstance(o, WindowsService)]
     if piped:
-        server = ctx.organization().server(piped[0].server)
-        assert server is not None, "a piped service comes from a server of this organization"
+        server = _server_of(ctx, piped[0])
         return _matching(ctx, server, piped[0].machine_name, (piped[0].name,), ())
     names = [str(n) for n in args.items("Name")]
     display_names = [str(n) for n in args.items("DisplayName")]
@@ -357,7 +356,14 @@ def _passed_through(
 
 def _server_of(ctx: CmdletContext, service: WindowsService) -> Server:
     server = ctx.organization().server(service.server)
-    assert server is not None, "a service comes from a server of this organization"
+    if server is None:
+        # A service kept in a variable while the shell was on another organization (:org).
+        raise ctx.error(
+            f"Cannot open Service Control Manager on computer '{service.server}'. This "
+            f"operation might require other privileges. ({service.server} is not a server of "
+            f"{ctx.organization().name}: type :org with its organization first.)",
+            "InvalidOperation",
+        )
     return server
 
 
