@@ -181,3 +181,13 @@ def test_a_service_kept_from_another_organization_is_refused(host: FakeHost) -> 
         "Stop-Service: Cannot open Service Control Manager on computer 'ADATUM-MBX1'."
     )
     assert host.stopped == set()
+
+
+def test_the_shells_server_is_local_whatever_its_organization(host: FakeHost) -> None:
+    # Interactive :server takes any server of the lab: the admin is logged on to it.
+    shell = Shell(host, "Adatum", "TREY-CAS1")
+    assert shell.run("Stop-Service MSExchangeFrontEndTransport").ok
+    assert host.stopped == {"TREY-CAS1"}
+    shown = shell.run("Get-Service MSExchangeFrontEndTransport | Start-Service -PassThru")
+    assert shown.ok, shown.error
+    assert host.stopped == set()

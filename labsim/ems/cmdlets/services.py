@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from labsim.ems.catalog import Arguments, CmdletContext, CmdletSpec, ParameterSpec
+from labsim.ems.cmdlets.common import find_lab_server
 from labsim.ems.cmdlets.event_log import STRINGS
 from labsim.ems.conversions import SWITCH, ParamType
 from labsim.ems.messages import missing_mandatory
@@ -146,6 +147,22 @@ def _example_server(ctx: CmdletContext) -> str:
     return next((s.name for s in servers if s.is_client_access), servers[0].name)
 
 
+def _local_server(ctx: CmdletContext, name: str) -> Server:
+    # The shell's :server is the machine the admin is logged on to, whichever organization
+    # it belongs to (interactive :server takes any server of the lab).
+    return find_lab_server(ctx, name)[1]
+
+
+def _reachable(ctx: CmdletContext, name: str) -> Server | None:
+    """The server ``name`` if this shell can manage its services: its own :server, or a server
+    of the shell's organization."""
+    if ctx.server is not None:
+        local = _local_server(ctx, ctx.server)
+        if name.lower() in (local.name.lower(), local.fqdn.lower()):
+            return local
+    return ctx.organization().server(name)
+
+
 def _machine(ctx: CmdletContext, computer: str | None) -> tuple[Server, str]:
     """The server whose services a call reads, and MachineName as PowerShell shows it."""
     org = ctx.organization()
@@ -158,10 +175,8 @@ def _machine(ctx: CmdletContext, computer: str | None) -> tuple[Server, str]:
                 f"Get-Service -ComputerName {example}",
                 "InvalidOperation",
             )
-        server = org.server(ctx.server)
-        assert server is not None, "the shell checks :server against the organization"
-        return server, "."
-    server = org.server(computer)
+        return _local_server(ctx, ctx.server), "."
+    server = _reachable(ctx, computer)
     if server is None:
         known = ", ".join(s.name for s in org.servers)
         elsewhere = next(
@@ -355,7 +370,7 @@ def _passed_through(
 
 
 def _server_of(ctx: CmdletContext, service: WindowsService) -> Server:
-    server = ctx.organization().server(service.server)
+    server = _reachable(ctx, service.server)
     if server is None:
         # A service kept in a variable while the shell was on another organization (:org).
         raise ctx.error(
