@@ -822,15 +822,15 @@ class Lab:
         service = self._message_service(organization, identity, "Remove-Message")
         service.remove_message(identity, with_ndr)
 
-    def stop_server(self, server: str) -> None:
+    def stop_server(self, server: str, cause: str = "Stop-LabServer") -> None:
         """Stop-LabServer: close the server's sockets; its queues make no attempts."""
         name = self.world.server(server).name
         self.world.stopped_servers.add(name)
         if self.listeners is not None:
             self.listeners.reconcile_all()
-        self.world.observe(name, "stopped (Stop-LabServer)")
+        self.world.observe(name, f"stopped ({cause})")
 
-    def start_server(self, server: str) -> None:
+    def start_server(self, server: str, cause: str = "Start-LabServer") -> None:
         """Start-LabServer: listen again and retry the queues that wait."""
         name = self.world.server(server).name
         self.world.stopped_servers.discard(name)
@@ -838,7 +838,7 @@ class Lab:
             self.listeners.reconcile_all()
         if name in self.transport_services:
             self.transport_services[name].service_started()
-        self.world.observe(name, "started (Start-LabServer)")
+        self.world.observe(name, f"started ({cause})")
 
     def server_running(self, server: str) -> bool:
         """Whether a server runs."""

@@ -641,3 +641,11 @@ def test_nothing_is_offered_where_the_piped_type_is_unknown() -> None:
     assert offered("? {$_.Na") == []  # nothing piped in
     assert offered("$x | ? {$_.Na") == []  # a variable's type is not known to completion
     assert offered('Get-ReceiveConnector | ? {"$_.Na') == []  # inside a string
+
+
+def test_service_cmdlets_offer_the_exchange_service_names() -> None:
+    assert offered("Stop-Service MSExchangeTr") == [
+        "MSExchangeTransport",
+        "MSExchangeTransportLogSearch",
+    ]
+    assert "MSExchangeFrontEndTransport" in offered("Get-Service -Name MSExchangeF")

@@ -128,13 +128,15 @@ class ShellHost(Protocol):
 
     # -- lab actions (not Exchange: the trainer's hand on the lab) ----------------------------
 
-    def stop_server(self, server: str) -> None:
+    def stop_server(self, server: str, cause: str = "Stop-LabServer") -> None:
         """Stop-LabServer: the server's listeners close and its queues stop (connections to it
-        then fail as to a host that is down). ``server`` is a lab server's name."""
+        then fail as to a host that is down). ``server`` is a lab server's name; ``cause`` names
+        the command for the lab's observers (``Stop-Service MSExchangeTransport``)."""
         ...
 
-    def start_server(self, server: str) -> None:
-        """Start-LabServer: listeners open again and the queues resume their schedule."""
+    def start_server(self, server: str, cause: str = "Start-LabServer") -> None:
+        """Start-LabServer: listeners open again and the waiting queues are retried at once;
+        ``cause`` as for :meth:`stop_server`."""
         ...
 
     def server_running(self, server: str) -> bool:

@@ -6,12 +6,13 @@ names (their Active Directory names are built from them), a mailbox with its org
 database server, a certificate as seen on one server (identity ``SERVER\\THUMBPRINT``,
 date status at lab time), a certificate imported into a root store, a server's transport service
 settings (Get-TransportService), the rows of the lab actions (Get-LabServer, Get-LabCrl,
-Revoke-LabCertificate), and formatted text (what Format-List / Format-Table write, which nothing
-can consume but the screen).
+Revoke-LabCertificate), a server's Windows services (Get-Service), and formatted text (what
+Format-List / Format-Table write, which nothing can consume but the screen).
 """
 
 from __future__ import annotations
 
+import enum
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -291,3 +292,31 @@ class CommandInfo:
     version: str
     source: str
     definition: str = ""
+
+
+class ServiceStatus(enum.Enum):
+    """A Windows service's Status (.NET's ServiceControllerStatus), as Get-Service shows it."""
+
+    RUNNING = "Running"
+    STOPPED = "Stopped"
+
+
+@dataclass(frozen=True)
+class WindowsService:
+    """A Windows service of a server, as Get-Service writes it (.NET's ServiceController)."""
+
+    name: str
+    display_name: str
+    status: ServiceStatus
+    server: str
+    """The lab server the service runs on (what Stop-Service acts on when it is piped in)."""
+    machine_name: str
+    """MachineName as PowerShell shows it: ``.`` for the local computer, else as typed with
+    -ComputerName."""
+    dependent_services: tuple[str, ...] = ()
+    services_depended_on: tuple[str, ...] = ()
+
+    @property
+    def can_stop(self) -> bool:
+        """Windows accepts a stop request only from a running service."""
+        return self.status is ServiceStatus.RUNNING

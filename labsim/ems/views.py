@@ -39,6 +39,7 @@ from labsim.ems.outputs import (
     ServerCertificate,
     TransportConfigOutput,
     TransportServiceOutput,
+    WindowsService,
 )
 from labsim.ems.tables import RECEIVE_CONNECTOR, SEND_CONNECTOR, TRANSPORT_CONFIG
 from labsim.logs.event_log import EventLogEntry
@@ -800,6 +801,61 @@ _EVENT_LOG_ENTRY = View(
 )
 
 
+def _service_table(services: Sequence[WindowsService]) -> str:
+    # DotNetTypes.format.ps1xml's table of System.ServiceProcess.ServiceController: Status (8),
+    # Name (18), DisplayName (38), each value cut with "..." to its column.
+    def line(status: str, name: str, display_name: str) -> str:
+        return f"{status.ljust(8)} {name.ljust(18)} {display_name}".rstrip()
+
+    rows = [line("Status", "Name", "DisplayName"), line("------", "----", "-----------")]
+    for service in services:
+        rows.append(
+            line(
+                _cut(service.status.value, 8),
+                _cut(service.name, 18),
+                _cut(service.display_name, 38),
+            )
+        )
+    return "\n".join(rows)
+
+
+# Get-Service's System.ServiceProcess.ServiceController: every property in the order `| fl *`
+# shows them in Windows PowerShell 5.1; a bare Format-List shows the formatting file's list.
+_WINDOWS_SERVICE = View(
+    properties=(
+        ("Name", lambda s: s.name),
+        ("RequiredServices", lambda s: s.services_depended_on),
+        ("CanPauseAndContinue", lambda s: False),
+        ("CanShutdown", lambda s: s.can_stop),
+        ("CanStop", lambda s: s.can_stop),
+        ("DisplayName", lambda s: s.display_name),
+        ("DependentServices", lambda s: s.dependent_services),
+        ("MachineName", lambda s: s.machine_name),
+        ("ServiceName", lambda s: s.name),
+        ("ServicesDependedOn", lambda s: s.services_depended_on),
+        ("ServiceHandle", lambda s: None),
+        ("Status", lambda s: s.status),
+        ("ServiceType", lambda s: "Win32OwnProcess"),
+        ("StartType", lambda s: "Automatic"),
+        ("Site", lambda s: None),
+        ("Container", lambda s: None),
+    ),
+    table=("Status", "Name", "DisplayName"),
+    list_view=(
+        "Name",
+        "DisplayName",
+        "Status",
+        "DependentServices",
+        "ServicesDependedOn",
+        "CanPauseAndContinue",
+        "CanShutdown",
+        "CanStop",
+        "ServiceType",
+    ),
+    fixed_table=_service_table,
+)
+
+
 def _admin_display_version() -> str:
     # "15.0.1497.2" → "Version 15.0 (Build 1497.2)", as Get-ExchangeServer shows a 2013 CU23.
     major, minor, build, revision = EXCHANGE_BUILD.split(".")
@@ -865,6 +921,7 @@ _VIEWS: dict[type, View] = {
     RevokedCertificate: _REVOKED_CERTIFICATE,
     TrackingRecord: _TRACKING_EVENT,
     EventLogEntry: _EVENT_LOG_ENTRY,
+    WindowsService: _WINDOWS_SERVICE,
     ExchangeServerOutput: _EXCHANGE_SERVER,
 }
 

@@ -110,6 +110,8 @@ class FakeHost:
         self.message_rows: list[MessageView] = []
         self.retried: list[str] = []
         self.stopped: set[str] = set()
+        self.server_actions: list[str] = []
+        """Each stop_server/start_server call: ``stop ADATUM-MBX1 (Restart-Service …)``."""
         self.unreachable_crls: set[str] = set()
         self.issued: list[Issued] = []
         self.suspended: dict[str, QueueStatus] = {}
@@ -244,10 +246,12 @@ class FakeHost:
                 return found.name
         raise AssertionError(f"the shell passed an unknown server {server!r}")
 
-    def stop_server(self, server: str) -> None:
+    def stop_server(self, server: str, cause: str = "Stop-LabServer") -> None:
+        self.server_actions.append(f"stop {self._server_name(server)} ({cause})")
         self.stopped.add(self._server_name(server))
 
-    def start_server(self, server: str) -> None:
+    def start_server(self, server: str, cause: str = "Start-LabServer") -> None:
+        self.server_actions.append(f"start {self._server_name(server)} ({cause})")
         self.stopped.discard(self._server_name(server))
 
     def server_running(self, server: str) -> bool:

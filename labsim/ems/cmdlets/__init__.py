@@ -25,6 +25,7 @@ from labsim.ems.cmdlets import (
     objects,
     receive_connector,
     send_connector,
+    services,
     transport_config,
     transport_service,
 )
@@ -48,6 +49,7 @@ def default_catalog() -> Catalog:
             *exchange_server.SPECS,
             *message_tracking.SPECS,
             *event_log.SPECS,
+            *services.SPECS,
             *lab_actions.SPECS,
             *objects.SPECS,
             *formatting.SPECS,
