@@ -108,3 +108,18 @@ def test_wildcards_in_folders_reach_both_protocol_logs(lab: Lab) -> None:
     listed, error = _run(lab, f'Get-ChildItem "{LOGS}\\Hub\\ProtocolLog\\Smtp*\\*.LOG"')
     assert error is None, error
     assert any(line.endswith(".LOG") and "SEND" in line for line in listed.splitlines()), listed
+
+
+def test_the_shells_server_is_local_whatever_its_organization(lab: Lab) -> None:
+    # labsim shell's :server takes any server of the lab; an Adatum shell on TREY-CAS1 reads
+    # TREY-CAS1's own folders and Application log, as an admin logged on to it would.
+    receive = f"{LOGS}\\FrontEnd\\ProtocolLog\\SmtpReceive"
+    listed, error = _run(lab, f'Get-ChildItem "{receive}"', server="TREY-CAS1")
+    assert error is None, error
+    assert any("RECV" in line for line in listed.splitlines()), listed
+    events, error = _run(
+        lab, "Get-EventLog Application -ComputerName TREY-CAS1", server="TREY-CAS1"
+    )
+    assert error is None or "No matches found" in error, error
+    _, error = _run(lab, "Get-EventLog Application -ComputerName TREY-MBX1", server="TREY-CAS1")
+    assert error is not None and "network path was not found" in error

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from labsim.ems.catalog import Arguments, CmdletContext, CmdletSpec, ParameterSpec
+from labsim.ems.cmdlets.common import find_lab_server
 from labsim.ems.cmdlets.message_tracking import DATETIME
 from labsim.ems.conversions import INT, STRING, ConversionError, ParamType, show
 from labsim.ems.parser import Value
@@ -77,6 +78,9 @@ def _computers(ctx: CmdletContext, args: Arguments) -> list[Server]:
     servers: list[Server] = []
     for name in names:
         server = org.server(str(name))
+        if server is None and ctx.server is not None and str(name).lower() == ctx.server.lower():
+            # The shell's own :server is the machine the admin is on, whatever its organization.
+            server = find_lab_server(ctx, ctx.server)[1]
         if server is None:
             known = ", ".join(s.name for s in org.servers)
             raise ctx.error(

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from labsim.ems.catalog import Arguments, CmdletContext, CmdletSpec, ParameterSpec
-from labsim.ems.cmdlets.common import find_server
+from labsim.ems.cmdlets.common import find_lab_server, find_server
 from labsim.ems.conversions import INT, STRING, STRING_LIST, SWITCH
 from labsim.ems.host import LogFile
 from labsim.ems.outputs import FileItem, MatchInfo
@@ -83,8 +83,12 @@ def _resolve(ctx: CmdletContext, path: str) -> _Place:
             "ObjectNotFound",
         )
     if unc is not None:
-        server = find_server(ctx, unc.group(1))
-        drive = f"\\\\{unc.group(1)}\\C$"
+        named = unc.group(1)
+        if ctx.server is not None and named.lower() == ctx.server.lower():
+            server = find_lab_server(ctx, named)[1]
+        else:
+            server = find_server(ctx, named)
+        drive = f"\\\\{named}\\C$"
     else:
         if ctx.server is None:
             example = next(
@@ -97,7 +101,8 @@ def _resolve(ctx: CmdletContext, path: str) -> _Place:
                 "\\TransportRoles\\Logs\\...",
                 "ObjectNotFound",
             )
-        server = find_server(ctx, ctx.server)
+        # The shell's :server is the machine the admin is on, whatever its organization.
+        server = find_lab_server(ctx, ctx.server)[1]
         drive = text[:2]
     return _Place(server, drive, "\\".join(parts[len(install) :]))
 
