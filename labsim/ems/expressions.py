@@ -263,7 +263,12 @@ class _BlockParser:
             if not word:
                 raise self.error(f"Unexpected token '{ch}' in expression or statement.")
             if re.fullmatch(r"[A-Za-z]+-[A-Za-z]+", word):
-                raise not_supported("commands inside a script block", scan.position(start))
+                raise not_supported(
+                    "commands inside a script block (pipe the objects into the cmdlet instead, "
+                    "e.g. Get-ReceiveConnector | Set-ReceiveConnector -ProtocolLoggingLevel "
+                    "Verbose)",
+                    scan.position(start),
+                )
             base = _number_or_word(word)
         while scan.peek() == ".":
             scan.advance()

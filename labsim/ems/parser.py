@@ -282,7 +282,7 @@ class _Parser:
             scan.skip_blanks(newlines=True)
             if scan.at_end() or scan.peek() in "|;":
                 raise self.error("An empty pipe element is not allowed.")
-            commands.append(self.command())
+            commands.append(self.command(after_pipe=True))
         ch = scan.peek()
         if not (scan.at_end() or ch in NEWLINES or ch == ";" or (ch == ")" and self.depth)):
             if source is not None and not commands:
@@ -398,7 +398,7 @@ class _Parser:
             scan.advance()
         return "".join(chars)
 
-    def command(self) -> CommandCall:
+    def command(self, *, after_pipe: bool = False) -> CommandCall:
         scan = self.scan
         scan.skip_blanks()
         position = scan.position()
@@ -411,7 +411,8 @@ class _Parser:
         self.last_end = scan.index
         if not name:
             raise self.error(f"Unexpected token '{ch}' in expression or statement.")
-        if name.lower() in _KEYWORDS:
+        # After a pipe, foreach is ForEach-Object's alias, not the statement.
+        if name.lower() in _KEYWORDS and not (after_pipe and name.lower() == "foreach"):
             raise not_supported(f"the {name.lower()} statement", position)
         arguments: list[Argument] = []
         while True:

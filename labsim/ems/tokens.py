@@ -51,7 +51,8 @@ def not_supported(what: str, position: Position) -> CmdletError:
     return CmdletError(
         f"{position}: The syntax is not supported by this runspace. This can occur if the "
         f"runspace is in no-language mode. labsim's shell does not take {what}; it takes "
-        "cmdlets and pipelines, Where-Object/Select-Object, $variables and (pipeline).Property.",
+        "cmdlets and pipelines, Where-Object/Select-Object/ForEach-Object, $variables and "
+        "(pipeline).Property.",
         cmdlet="",
         category="ParseException",
     )

@@ -130,7 +130,7 @@ def test_interactive_shell_keeps_variables_until_the_organization_changes(lab: L
 NOT_SUPPORTED = (
     "The syntax is not supported by this runspace. This can occur if the runspace is in "
     "no-language mode. labsim's shell does not take {what}; it takes cmdlets and pipelines, "
-    "Where-Object/Select-Object, $variables and (pipeline).Property."
+    "Where-Object/Select-Object/ForEach-Object, $variables and (pipeline).Property."
 )
 
 
@@ -142,7 +142,8 @@ NOT_SUPPORTED = (
         (
             "Get-ReceiveConnector | ? {$_.Name -eq (Get-SendConnector).Name}",
             "char:40",
-            "commands inside a script block",
+            "commands inside a script block (pipe the objects into the cmdlet instead, e.g. "
+            "Get-ReceiveConnector | Set-ReceiveConnector -ProtocolLoggingLevel Verbose)",
         ),
         ("foreach ($x in $y) {}", "char:1", "the foreach statement"),
         ("[string]$x = 1", "char:1", "[type] casts"),

@@ -394,3 +394,25 @@ def test_group_object_counts_in_order_of_first_appearance(adatum: Shell, host: F
     ]
     refused = adatum.run("Get-MessageTrackingLog | group EventId -AsHashTable")
     assert not refused.ok and "does not build hash tables" in str(refused.error)
+
+
+def test_foreach_object_writes_each_objects_value(adatum: Shell) -> None:
+    assert run_lines(adatum, RECEIVE + " | % {$_.Identity}")[:2] == [
+        "ADATUM-CAS1\\Default Frontend ADATUM-CAS1",
+        "ADATUM-CAS1\\Outbound Proxy Frontend ADATUM-CAS1",
+    ]
+    # The alias foreach after a pipe, a member name, a list flattened, $null written not at all.
+    assert run_lines(adatum, RECEIVE + " | foreach Name") == names(adatum, RECEIVE)
+    domains = run_lines(adatum, "Get-ExchangeCertificate | ForEach-Object {$_.CertificateDomains}")
+    assert "adatum.com" in domains and len(domains) > 3
+    assert run_lines(adatum, RECEIVE + " | % {$_.Nothing}") == []
+    missing = adatum.run(RECEIVE + " | %")
+    assert not missing.ok and "% {$_.Name}" in str(missing.error)
+    command = adatum.run(RECEIVE + " | % { Set-ReceiveConnector $_.Identity -Enabled $false }")
+    assert not command.ok and "pipe the objects into the cmdlet instead" in str(command.error)
+
+
+def run_lines(shell: Shell, line: str) -> list[str]:
+    result = shell.run(line)
+    assert result.ok, result.error
+    return result.output.splitlines()

@@ -1,5 +1,5 @@
 """Where-Object (``?``, ``where``), Select-Object (``select``), Sort-Object (``sort``),
-Group-Object (``group``) and Measure-Object (``measure``): PowerShell's own cmdlets for
+Group-Object (``group``), ForEach-Object (``%``, ``foreach``) and Measure-Object (``measure``): PowerShell's own cmdlets for
 filtering, trimming, ordering, grouping and counting whatever objects an Exchange cmdlet wrote
 (connectors, queues, messages, certificates, tracking records, servers).
 
@@ -518,6 +518,37 @@ def group_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
     ]
 
 
+# -- ForEach-Object --------------------------------------------------------------------------
+
+
+def foreach_object(ctx: CmdletContext, args: Arguments) -> Iterable[object]:
+    """Each pipeline object's value of a ``{ }`` block (``% {$_.Name}``) or of a member
+    (``% Name``); a list value is written item by item and $null not at all, as PowerShell
+    writes them."""
+    objects = _pipeline_objects(ctx)
+    first = args.get("Process")
+    name = args.get("MemberName")
+    if isinstance(first, str) and name is None:
+        first, name = None, first
+    results: list[object] = []
+    for obj in objects:
+        if isinstance(first, ScriptBlock):
+            value = evaluate(first.body, obj, ctx.variables) if first.body is not None else None
+        elif isinstance(name, str):
+            value = member(obj, name)
+        else:
+            raise ctx.error(
+                "Cannot process command because of one or more missing mandatory parameters: "
+                "Process. Give a block such as % {$_.Name}, or a property name: % Name.",
+                "ParameterBindingException",
+            )
+        if isinstance(value, (list, tuple)):
+            results.extend(v for v in value if v is not None)
+        elif value is not None:
+            results.append(value)
+    return results
+
+
 # -- Measure-Object --------------------------------------------------------------------------
 
 
@@ -684,6 +715,19 @@ SPECS = (
         collects_pipeline=True,
         module="Microsoft.PowerShell.Utility",
         synopsis="Order the pipeline objects by properties such as Name (-Descending).",
+    ),
+    CmdletSpec(
+        "ForEach-Object",
+        (
+            ParameterSpec("Process", _BLOCK_OR_NAME, position=0),
+            ParameterSpec("MemberName", STRING),
+        ),
+        foreach_object,
+        aliases=("%", "foreach"),
+        collects_pipeline=True,
+        module="Microsoft.PowerShell.Core",
+        synopsis="Each pipeline object's value of a { } block (% {$_.Identity}) or of a "
+        "property (% Name).",
     ),
     CmdletSpec(
         "Group-Object",
