@@ -1142,7 +1142,9 @@ class Lab:
         if service.server_name in self.world.stopped_servers:
             raise CmdletError(
                 f"Send-MailMessage: the Mailbox server {service.server_name} of {org.name} is "
-                f"stopped; start it with Start-LabServer {service.server_name}",
+                f"stopped; start it with Start-LabServer {service.server_name} (or "
+                f"Get-Service -ComputerName {service.server_name} MSExchangeTransport | "
+                "Start-Service)",
                 cmdlet="Send-MailMessage",
                 category="InvalidOperation",
             )
