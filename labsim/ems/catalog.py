@@ -177,6 +177,9 @@ class CmdletSpec:
     module: str = ""
     """Where PowerShell says the command comes from (Get-Command's Source); empty means
     Exchange's, or labsim's own for the lab actions (``*-Lab*``)."""
+    what_if: Callable[[CmdletContext, Arguments], list[str]] | None = None
+    """The ShouldProcess targets of a cmdlet outside Exchange's verbs that takes -WhatIf
+    (Stop-Service: ``Microsoft Exchange Transport (MSExchangeTransport)``)."""
 
     @property
     def source(self) -> str:
@@ -213,6 +216,8 @@ _WHAT_IF_VERBS = frozenset({"set", "new", "remove", "enable", "suspend", "resume
 def supports_what_if(spec: CmdletSpec) -> bool:
     """Whether ``spec`` takes -WhatIf: Exchange's Set-/New-/Remove-/Enable-/Suspend-/Resume-
     cmdlets (the lab actions ``*-Lab*`` are not Exchange's and act at once)."""
+    if spec.what_if is not None:
+        return True
     verb, _, noun = spec.name.partition("-")
     return verb.lower() in _WHAT_IF_VERBS and not noun.lower().startswith("lab")
 

@@ -235,6 +235,11 @@ class Shell:
     def _what_if(spec: CmdletSpec, args: Arguments, ctx: CmdletContext) -> str:
         """PowerShell's ShouldProcess line: the operation is the cmdlet, the target the object
         it names (Identity, else Name, Thumbprint or DomainName), else the organization."""
+        if spec.what_if is not None:
+            return "\n".join(
+                f'What if: Performing the operation "{spec.name}" on target "{target}".'
+                for target in spec.what_if(ctx, args)
+            )
         target: object = ctx.organization_name
         for name in ("Identity", "Name", "Thumbprint", "DomainName"):
             value = args.get(name)

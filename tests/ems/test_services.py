@@ -191,3 +191,27 @@ def test_the_shells_server_is_local_whatever_its_organization(host: FakeHost) ->
     shown = shell.run("Get-Service MSExchangeFrontEndTransport | Start-Service -PassThru")
     assert shown.ok, shown.error
     assert host.stopped == set()
+
+
+def test_what_if_names_each_service_and_changes_nothing(host: FakeHost) -> None:
+    shell = on(host, "ADATUM-MBX1")
+    result = shell.run("Stop-Service MSExchangeTransport -WhatIf")
+    assert result.ok, result.error
+    assert result.output == (
+        'What if: Performing the operation "Stop-Service" on target "Microsoft Exchange '
+        'Transport (MSExchangeTransport)".'
+    )
+    assert host.server_running("ADATUM-MBX1")
+    piped = shell.run(
+        "Get-Service -ComputerName ADATUM-CAS1 MSExchangeFrontEndTransport | Restart-Service -WhatIf"
+    )
+    assert piped.ok, piped.error
+    assert piped.output == (
+        'What if: Performing the operation "Restart-Service" on target "Microsoft Exchange '
+        'Frontend Transport (MSExchangeFrontEndTransport)".'
+    )
+    assert host.server_running("ADATUM-CAS1")
+    unknown = shell.run("Start-Service Nope -WhatIf")
+    assert not unknown.ok and "Cannot find any service with service name 'Nope'" in str(
+        unknown.error
+    )

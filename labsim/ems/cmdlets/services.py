@@ -285,6 +285,11 @@ def _targets(ctx: CmdletContext, args: Arguments) -> list[WindowsService]:
     return _matching(ctx, server, machine, names, display_names)
 
 
+def _what_if_targets(ctx: CmdletContext, args: Arguments) -> list[str]:
+    """Stop-/Start-/Restart-Service -WhatIf: each service as ShouldProcess names it."""
+    return [f"{s.display_name} ({s.name})" for s in _targets(ctx, args)]
+
+
 def _title(service: WindowsService) -> str:
     return f"'{service.display_name} ({service.name})'"
 
@@ -423,6 +428,7 @@ SPECS = (
         stop_service,
         aliases=("spsv",),
         pipeline=service_of,
+        what_if=_what_if_targets,
         module=MODULE,
         synopsis="Stop a service: MSExchangeFrontEndTransport or MSExchangeTransport takes the "
         "server's SMTP off the network (as Stop-LabServer).",
@@ -433,6 +439,7 @@ SPECS = (
         start_service,
         aliases=("sasv",),
         pipeline=service_of,
+        what_if=_what_if_targets,
         module=MODULE,
         synopsis="Start a stopped service: the server listens again and retries its waiting "
         "queues.",
@@ -442,6 +449,7 @@ SPECS = (
         _control_parameters(force=True),
         restart_service,
         pipeline=service_of,
+        what_if=_what_if_targets,
         module=MODULE,
         synopsis="Stop and start a service (after a certificate change): the waiting queues "
         "are retried at once.",
