@@ -763,24 +763,30 @@ class SmtpReceiveProtocol(TwistedProtocol):
         return replies.SENDER_OK
 
     def _rcpt_to(self, tx: InboundTransaction, event: RcptTo) -> Any:
+        address = event.address
+        if "@" not in address:
+            # RFC 5321's bare <postmaster> (the only address the session takes without a
+            # domain): Exchange's RCPT parser makes it postmaster@ the domain the connector
+            # advertises (RcptSmtpCommandParser, docs/fidelity.md "RCPT TO:<postmaster>").
+            address = f"{address}@{tx.connector.fqdn or tx.server.fqdn}"
         permissions = permissions_for(tx.connector, tx.identity)
         refused = check_recipient(
             tx.organization,
-            recipient=event.address,
+            recipient=address,
             permissions=permissions,
             resolve_recipients=self.role.resolves_recipients,
         )
         if refused is not None:
-            self.world.explain(tx.server.name, f"RCPT TO:<{event.address}> refused: {refused}")
+            self.world.explain(tx.server.name, f"RCPT TO:<{address}> refused: {refused}")
             return refused
         if len(tx.recipients) >= tx.connector.max_recipients_per_message:
             return replies.TOO_MANY_RECIPIENTS
         # An exception from the role is the loop's to record (_pump turns it into a Failure);
         # a reply that is ready (the Mailbox server's) needs no Deferred around it.
-        answer = self.role.on_rcpt(tx, event.address)
+        answer = self.role.on_rcpt(tx, address)
         if isinstance(answer, Deferred):
-            return answer.addCallback(_recipient_answered, tx, event.address)
-        return _recipient_answered(answer, tx, event.address)
+            return answer.addCallback(_recipient_answered, tx, address)
+        return _recipient_answered(answer, tx, address)
 
     def _message(self, tx: InboundTransaction, content: bytes) -> Any:
         now = self.world.now()

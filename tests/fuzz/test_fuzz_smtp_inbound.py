@@ -83,6 +83,13 @@ LOOSE_COMMANDS = [
     b"X-EXPS GSSAPI",
     b"XEXCH50 10 2",
     b"BDAT 10 LAST",
+    b"BDAT 4",
+    b"BDAT 0 LAST",
+    b"BDAT 1 last",
+    b"BDAT 999999999999999999 LAST",
+    b"BDAT -1",
+    b"BDAT 3 FIRST",
+    b"MAIL FROM:<binary@fabrikam.test> BODY=BINARYMIME",
     b"DATA",
     b"STARTTLS extra",
     b"MAIL FROM:",
@@ -213,10 +220,16 @@ def run_session(lab: Lab, session: dict[str, object], *, tls_first: bool) -> Wir
     def starttls(injected: bytes = b"", garbage: bool = False) -> None:
         mark = len(client.received)
         send(b"STARTTLS\r\n" + injected)
+        # Long enough for commands pipelined before STARTTLS to be answered first: a RCPT the
+        # CAS relays waits for its proxy session to the Mailbox server (connect, TLS, EHLO,
+        # MAIL, RCPT: a dozen lab turns the client sees nothing of). Settling sooner took a
+        # late 220 for a refusal and sent the rest in plain text, which the server rightly
+        # discards after STARTTLS, leaving both sides waiting.
         client.settle(
             lambda: (
                 b"220 2.0.0 SMTP server ready\r\n" in client.received[mark:] or client.peer_closed
-            )
+            ),
+            quiet_turns=60,
         )
         if b"220 2.0.0 SMTP server ready\r\n" not in client.received[mark:]:
             return  # refused, or sent inside DATA, or inside TLS already: the session goes on
@@ -302,3 +315,48 @@ def test_random_sessions_inside_starttls(certs: Path, session: dict[str, object]
     with running_lab(certs) as (lab, errors):
         client = run_session(lab, session, tls_first=True)
         check_lab_after(lab, client, errors)
+
+
+def test_starttls_after_a_relayed_rcpt_and_a_pipelined_ehlo(certs: Path) -> None:
+    # Found by the deep profile: the RCPT waits for the CAS's proxy session to TREY-MBX1, the
+    # EHLO behind it resets the transaction, and STARTTLS is answered only then. The client
+    # must see that 220 and start TLS (the harness used to give up waiting too soon and send
+    # QUIT in plain text, which the server discards after STARTTLS, as Exchange does).
+    session = {
+        "units": [
+            b"EHLO fuzz.example.test",
+            Transaction(
+                hello=False, sender=b"<>", recipients=(b"<ben@treyresearch.net>",), body=None
+            ),
+            b"EHLO fuzz.example.test",
+            "starttls",
+        ],
+        "chunk": None,
+        "end": "quit",
+    }
+    with running_lab(certs) as (lab, errors):
+        client = run_session(lab, session, tls_first=False)
+        assert client.tls_active and client.peer_closed
+        assert lab.run_until_idle()
+        assert_healthy(lab, errors)
+
+
+def test_rcpt_to_a_bare_postmaster_is_postmaster_at_the_advertised_domain(certs: Path) -> None:
+    # Found by the deep profile: RFC 5321's <postmaster> without a domain reached the
+    # categorizer as it was and raised. Exchange's RCPT parser makes it postmaster@ the
+    # domain the connector advertises (mail.treyresearch.net), which is not an accepted
+    # domain: an anonymous sender is refused as for any other domain it may not relay to.
+    with running_lab(certs) as (lab, errors):
+        client = WireClient(lab, TREY_CAS, lab.world.network.real_port(25))
+        client.wait_for(lambda: client.reply_count() >= 1)
+        for line in (b"EHLO x", b"MAIL FROM:<>", b"RCPT TO:<postmaster>", b"RCPT TO:<PostMaster>"):
+            count = client.reply_count()
+            client.send(line + b"\r\n")
+            assert client.wait_for(lambda count=count: client.reply_count() > count)
+        assert (
+            client.lines()[-2:]
+            == [b"550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain"] * 2
+        )
+        client.close()
+        assert lab.run_until_idle()
+        assert_healthy(lab, errors)
