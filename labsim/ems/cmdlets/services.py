@@ -422,37 +422,42 @@ SPECS = (
         synopsis="List a server's Windows services (Get-Service *Exchange*Transport*): the "
         "transport services' Status shows whether the server's mail flow runs.",
     ),
-    CmdletSpec(
-        "Stop-Service",
-        _control_parameters(force=True),
-        stop_service,
-        aliases=("spsv",),
-        pipeline=service_of,
-        what_if=_what_if_targets,
-        module=MODULE,
-        synopsis="Stop a service: MSExchangeFrontEndTransport or MSExchangeTransport takes the "
-        "server's SMTP off the network (as Stop-LabServer).",
-    ),
-    CmdletSpec(
-        "Start-Service",
-        _control_parameters(force=False),
-        start_service,
-        aliases=("sasv",),
-        pipeline=service_of,
-        what_if=_what_if_targets,
-        module=MODULE,
-        synopsis="Start a stopped service: the server listens again and retries its waiting "
-        "queues.",
-    ),
-    CmdletSpec(
-        "Restart-Service",
-        _control_parameters(force=True),
-        restart_service,
-        pipeline=service_of,
-        what_if=_what_if_targets,
-        module=MODULE,
-        synopsis="Stop and start a service (after a certificate change): the waiting queues "
-        "are retried at once.",
+    *(
+        CmdletSpec(
+            name,
+            _control_parameters(force=force),
+            run,
+            aliases=aliases,
+            pipeline=service_of,
+            what_if=_what_if_targets,
+            module=MODULE,
+            synopsis=synopsis,
+        )
+        for name, run, force, aliases, synopsis in (
+            (
+                "Stop-Service",
+                stop_service,
+                True,
+                ("spsv",),
+                "Stop a service: MSExchangeFrontEndTransport or MSExchangeTransport takes the "
+                "server's SMTP off the network (as Stop-LabServer).",
+            ),
+            (
+                "Start-Service",
+                start_service,
+                False,
+                ("sasv",),
+                "Start a stopped service: the server listens again and retries its waiting queues.",
+            ),
+            (
+                "Restart-Service",
+                restart_service,
+                True,
+                (),
+                "Stop and start a service (after a certificate change): the waiting queues "
+                "are retried at once.",
+            ),
+        )
     ),
 )
 """The Windows service cmdlets."""
