@@ -7,8 +7,8 @@ implements over the live lab and the tests implement with a small fake.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -36,9 +36,15 @@ class LogFile:
 
     folder: str
     name: str
-    text: str
-    """The file as on disk: header lines, records, CRLF line ends."""
+    read: Callable[[], str] = field(compare=False, repr=False)
+    """Renders the file as on disk (header lines, records, CRLF line ends): only a file a
+    cmdlet reads is rendered, not every log of the server."""
     last_write_time: datetime
+
+    @property
+    def text(self) -> str:
+        """The file's text, rendered now."""
+        return self.read()
 
 
 class ShellHost(Protocol):

@@ -596,10 +596,10 @@ class ProtocolLog:
         """Names of the files written so far (``RECV20261130-1.LOG``, …), oldest first."""
         return [f.name for f in self._files.files]
 
-    def files(self) -> list[tuple[str, str, datetime]]:
-        """Each file so far, oldest first: its name, its text as on disk (header lines and CRLF
-        included) and the time of its last record (its LastWriteTime)."""
-        return [(f.name, f.text(), f.records[-1][1]) for f in self._files.files if f.records]
+    def files(self) -> list[tuple[str, Callable[[], str], datetime]]:
+        """Each file so far, oldest first: its name, what renders its text as on disk (header
+        lines and CRLF included) and the time of its last record (its LastWriteTime)."""
+        return [(f.name, f.text, f.records[-1][1]) for f in self._files.files if f.records]
 
     def flush(self) -> None:
         """Write buffered lines to disk (nothing to do for a log in memory only)."""

@@ -358,11 +358,11 @@ class TrackingLog:
         service's, then MSGTRKMD, then MSGTRKMS, each oldest first."""
         return [f.name for prefix in _PREFIXES for f in self._files[prefix].files]
 
-    def files(self) -> list[tuple[str, str, datetime]]:
+    def files(self) -> list[tuple[str, Callable[[], str], datetime]]:
         """Each file so far (MSGTRK, then MSGTRKMD, then MSGTRKMS, each oldest first): its name,
-        its text as on disk and the time of its last record (its LastWriteTime)."""
+        what renders its text as on disk and the time of its last record (its LastWriteTime)."""
         return [
-            (f.name, f.text(), f.records[-1].date_time)
+            (f.name, f.text, f.records[-1].date_time)
             for prefix in _PREFIXES
             for f in self._files[prefix].files
             if f.records

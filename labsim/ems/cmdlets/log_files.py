@@ -52,6 +52,16 @@ class _Place:
     drive: str
     """``C:`` or ``\\\\SERVER\\C$``, as typed."""
     relative: str
+    files: tuple[LogFile, ...]
+    """The server's log files (read from the host once per path; their text is rendered only
+    when read)."""
+
+    @property
+    def folders(self) -> list[str]:
+        """The server's log folders: Exchange's for its role, and any a file is in."""
+        known = _standard_folders(self.server)
+        known.extend(f for f in dict.fromkeys(f.folder for f in self.files) if f not in known)
+        return known
 
     def full(self, relative: str) -> str:
         """The full path, in the typed form, of a path under the install folder."""
@@ -104,19 +114,9 @@ def _resolve(ctx: CmdletContext, path: str) -> _Place:
         # The shell's :server is the machine the admin is on, whatever its organization.
         server = find_lab_server(ctx, ctx.server)[1]
         drive = text[:2]
-    return _Place(server, drive, "\\".join(parts[len(install) :]))
-
-
-def _files(ctx: CmdletContext, server: Server) -> list[LogFile]:
-    return list(ctx.host.log_files(server.name))
-
-
-def _folders(ctx: CmdletContext, server: Server) -> list[str]:
-    known = _standard_folders(server)
-    for f in _files(ctx, server):
-        if f.folder not in known:
-            known.append(f.folder)
-    return known
+    return _Place(
+        server, drive, "\\".join(parts[len(install) :]), tuple(ctx.host.log_files(server.name))
+    )
 
 
 def _same(a: str, b: str) -> bool:
@@ -135,7 +135,7 @@ def _matching_files(ctx: CmdletContext, place: _Place, path: str) -> list[LogFil
     """The files a path names: one file, or the files matching wildcards in the file name or
     in the folders."""
     folder, _, name = place.relative.rpartition("\\")
-    folders = _folders(ctx, place.server)
+    folders = place.folders
     if any(_same(place.relative, f) for f in folders):
         raise ctx.error(
             f"Cannot read '{path}': it is a folder. Name its files, e.g. {path}\\*.LOG.",
@@ -149,20 +149,20 @@ def _matching_files(ctx: CmdletContext, place: _Place, path: str) -> list[LogFil
         )
     found = [
         f
-        for f in _files(ctx, place.server)
+        for f in place.files
         if _folder_matches(folder, f.folder) and fnmatch.fnmatchcase(f.name.lower(), name.lower())
     ]
     if not found and not any(c in place.relative for c in "*?["):
         raise ctx.error(
             f"Cannot find path '{path}' because it does not exist. "
-            f"The folder has {_listing(ctx, place.server, folder)}.",
+            f"The folder has {_listing(place, folder)}.",
             "ObjectNotFound",
         )
     return found
 
 
-def _listing(ctx: CmdletContext, server: Server, folder: str) -> str:
-    names = [f.name for f in _files(ctx, server) if _same(f.folder, folder)]
+def _listing(place: _Place, folder: str) -> str:
+    names = [f.name for f in place.files if _same(f.folder, folder)]
     return ", ".join(names) if names else "no files yet (nothing logged there)"
 
 
@@ -170,7 +170,7 @@ def child_items(ctx: CmdletContext, path: str) -> list[object]:
     """Get-ChildItem of a log folder (its files), a folder above them (its subfolders), or
     files by name or wildcard."""
     place = _resolve(ctx, path)
-    folders = _folders(ctx, place.server)
+    folders = place.folders
     relative = place.relative
     if any(_same(relative, f) for f in folders):
         return [
@@ -181,7 +181,7 @@ def child_items(ctx: CmdletContext, path: str) -> list[object]:
                 f.last_write_time,
                 place.server.name,
             )
-            for f in _files(ctx, place.server)
+            for f in place.files
             if _same(f.folder, relative)
         ]
     prefix = relative.lower() + "\\" if relative else ""
